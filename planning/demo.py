@@ -1,0 +1,290 @@
+"""Demo data: a small manufacturer with three value streams and a year of history.
+
+Deterministic (seeded) and idempotent: running it twice changes nothing, so
+``make run`` can load it on every start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from planning.calendar import working_days_of_month
+from planning.constants import CompanyRole, CycleStatus, StepStatus
+from planning.models import Company, CycleStep, Decision, Holiday, PlanningCycle
+from planning.services.cycles import cycle_create
+from planning.services.plan_values import CellInput, month_add, plan_values_upsert
+from valuestreams.models import Membership, ProductFamily, ValueStream
+
+DEMO_PASSWORD = "sofp-demo"
+HISTORY_CYCLES = 12
+
+
+@dataclass(frozen=True)
+class DemoFamily:
+    stream: str
+    code: str
+    name: str
+    price: str
+    material: str
+    hours: str
+    base: float  # average monthly demand in units
+
+
+STREAMS = (
+    ("PUMPS", "Industrial pumps", "order_fulfilment", 38),
+    ("VALVES", "Valves & actuators", "order_fulfilment", 29),
+    ("NPD", "New product development", "npd", 9),
+)
+FAMILIES = (
+    DemoFamily("PUMPS", "PMP-CEN", "Centrifugal pumps", "1850", "720", "3.2", 210),
+    DemoFamily("PUMPS", "PMP-SUB", "Submersible pumps", "2400", "980", "4.1", 120),
+    DemoFamily("PUMPS", "PMP-DOS", "Dosing pumps", "640", "210", "1.4", 380),
+    DemoFamily("PUMPS", "PMP-SPR", "Pump spare kits", "145", "52", "0.35", 1400),
+    DemoFamily("PUMPS", "PMP-SVC", "Service exchange units", "980", "400", "2.2", 90),
+    DemoFamily("VALVES", "VLV-BAL", "Ball valves", "320", "118", "0.8", 900),
+    DemoFamily("VALVES", "VLV-BUT", "Butterfly valves", "540", "190", "1.1", 520),
+    DemoFamily("VALVES", "VLV-CTL", "Control valves", "2150", "860", "5.0", 85),
+    DemoFamily("VALVES", "VLV-ACT", "Electric actuators", "760", "330", "1.6", 300),
+    DemoFamily("VALVES", "VLV-SPR", "Valve spare kits", "85", "28", "0.2", 2100),
+    DemoFamily("NPD", "NPD-SMP", "Smart pump (launch)", "3200", "1250", "6.5", 25),
+    DemoFamily("NPD", "NPD-IOT", "IoT valve monitor (pilot)", "450", "160", "0.9", 60),
+)
+USERS = (
+    # username, first, last, company role, (stream, membership role) or None, superuser
+    ("executive", "Erin", "Executive", CompanyRole.EXECUTIVE, None, False),
+    ("finance", "Finn", "Finance", CompanyRole.FINANCE, None, False),
+    ("sales", "Sam", "Sales", CompanyRole.SALES, None, False),
+    ("planner", "Pat", "Planner", None, ("PUMPS", Membership.Role.PLANNER), False),
+    ("admin", "Ada", "Admin", None, None, True),
+)
+
+
+def _season(month: dt.date) -> float:
+    return 1.0 + 0.12 * math.sin((month.month - 3) / 12 * 2 * math.pi)
+
+
+def _true_demand(fam: DemoFamily, month: dt.date) -> float:
+    """What customers 'really' buy: base × season × a gentle trend."""
+    months_from_2026 = (month.year - 2026) * 12 + month.month - 1
+    trend = 1.0 + 0.004 * months_from_2026
+    if fam.stream == "NPD":  # ramping launches
+        trend = min(3.0, 0.4 + 0.09 * max(0, months_from_2026 + 6))
+    return fam.base * _season(month) * trend
+
+
+def _rng(*parts: object) -> random.Random:
+    return random.Random("|".join(map(str, parts)))
+
+
+def _q(x: float, places: int = 0) -> Decimal:
+    return Decimal(str(round(max(x, 0.0), places)))
+
+
+def _ensure_company() -> Company:
+    company, _ = Company.objects.get_or_create(
+        pk=1,
+        defaults={
+            "name": "Northwind Fluid Systems",
+            "time_zone": "Europe/Amsterdam",
+            "reminder_hours_before": [24, 2],
+        },
+    )
+    for day, name in (
+        ("2025-12-25", "Christmas Day"),
+        ("2025-12-26", "Boxing Day"),
+        ("2026-01-01", "New Year's Day"),
+        ("2026-04-06", "Easter Monday"),
+        ("2026-04-27", "King's Day"),
+        ("2026-05-14", "Ascension Day"),
+        ("2026-12-25", "Christmas Day"),
+        ("2026-12-26", "Boxing Day"),
+        ("2027-01-01", "New Year's Day"),
+        ("2027-03-29", "Easter Monday"),
+    ):
+        Holiday.objects.get_or_create(
+            company=company, date=dt.date.fromisoformat(day), defaults={"name": name}
+        )
+    return company
+
+
+def _ensure_master() -> None:
+    streams = {}
+    for code, name, kind, headcount in STREAMS:
+        streams[code], _ = ValueStream.objects.update_or_create(
+            code=code, defaults={"name": name, "kind": kind, "headcount": headcount}
+        )
+    streams["NPD"].serves.add(streams["PUMPS"], streams["VALVES"])
+    for f in FAMILIES:
+        ProductFamily.objects.update_or_create(
+            code=f.code,
+            defaults={
+                "name": f.name,
+                "value_stream": streams[f.stream],
+                "unit_price": Decimal(f.price),
+                "unit_material_cost": Decimal(f.material),
+                "hours_per_unit": Decimal(f.hours),
+                "dos_min": Decimal("10"),
+                "dos_max": Decimal("35") if f.stream == "NPD" else Decimal("30"),
+            },
+        )
+
+
+def _ensure_users() -> list[str]:
+    User = get_user_model()
+    lines = []
+    for username, first, last, role, membership, superuser in USERS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "email": f"{username}@example.com",
+                "is_staff": superuser,
+                "is_superuser": superuser,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        if membership:
+            Membership.objects.get_or_create(
+                user=user,
+                value_stream=ValueStream.objects.get(code=membership[0]),
+                defaults={"role": membership[1]},
+            )
+        what = role or (f"planner of {membership[0]}" if membership else "superuser")
+        lines.append(f"{username:<10} {DEMO_PASSWORD}  ({what})")
+    return lines
+
+
+def _plan_cells(
+    cycle_month: dt.date, horizon: int, actuals_until: dt.date | None
+) -> list[CellInput]:
+    """A full plan for one cycle: forecasts drift a little from cycle to cycle."""
+    cells: list[CellInput] = []
+    months = [month_add(cycle_month, i) for i in range(horizon)]
+    for f in FAMILIES:
+        demand = []
+        for m in months:
+            noise = _rng("forecast", f.code, cycle_month, m).gauss(1.0, 0.07)
+            demand.append(_true_demand(f, m) * noise)
+        # Production levels demand over a quarter and steers inventory towards ~20 days.
+        inv = (
+            _true_demand(f, cycle_month)
+            * 20
+            / 30
+            * _rng("inv", f.code, cycle_month).uniform(0.7, 1.3)
+        )
+        cells.append(CellInput(f.stream, f.code, cycle_month, "opening_inventory", _q(inv, 1)))
+        for i, m in enumerate(months):
+            window = demand[i : i + 3]
+            target = sum(window) / len(window) * 20 / 30
+            prod = max(0.0, demand[i] + (target - inv) * 0.5)
+            prod = round(prod)
+            inv = inv + prod - demand[i]
+            cells.append(CellInput(f.stream, f.code, m, "demand", _q(demand[i], 1)))
+            cells.append(CellInput(f.stream, f.code, m, "production", _q(prod)))
+    # Capacity and conversion cost per value stream and month.
+    for code, _name, _kind, headcount in STREAMS:
+        fams = [f for f in FAMILIES if f.stream == code]
+        for m in months:
+            required = sum(_true_demand(f, m) * float(f.hours) for f in fams)
+            tight = _rng("cap", code, m).uniform(0.72, 1.02)
+            available = required / tight
+            cells.append(CellInput(code, "", m, "available_hours", _q(available)))
+            cells.append(CellInput(code, "", m, "non_productive_hours", _q(available * 0.1)))
+            cells.append(
+                CellInput(code, "", m, "conversion_cost", _q(headcount * 5200 + available * 18, 2))
+            )
+    for m in months:
+        cells.append(
+            CellInput("", "", m, "sustaining_cost", _q(185_000 + 4_000 * (m.month % 3), 2))
+        )
+    if actuals_until is not None:
+        first = month_add(cycle_month, -HISTORY_CYCLES)
+        m = first
+        while m < actuals_until:
+            for f in FAMILIES:
+                actual = _true_demand(f, m) * _rng("actual", f.code, m).gauss(1.0, 0.06)
+                cells.append(CellInput(f.stream, f.code, m, "actual_sales", _q(actual)))
+            m = month_add(m, 1)
+    return cells
+
+
+def _approve_history(cycle: PlanningCycle, approver) -> None:
+    """Mark a past cycle as run: steps done, plan approved (frozen)."""
+    CycleStep.objects.filter(cycle=cycle).update(
+        status=StepStatus.DONE, minutes="Agenda covered; see decisions."
+    )
+    last = cycle.steps.order_by("-number").first()
+    cycle.status = CycleStatus.APPROVED
+    cycle.approved_at = last.meeting_end if last else timezone.now()
+    cycle.approved_by = approver
+    cycle.save(update_fields=["status", "approved_at", "approved_by", "updated_at"])
+
+
+@transaction.atomic
+def demo_load(*, today: dt.date | None = None) -> list[str]:
+    """Create or complete the demo; returns the login lines to print."""
+    today = today or timezone.localdate()
+    _ensure_company()
+    _ensure_master()
+    lines = _ensure_users()
+    User = get_user_model()
+    executive = User.objects.get(username="executive")
+    current = today.replace(day=1)
+    for back in range(HISTORY_CYCLES, -1, -1):
+        month = month_add(current, -back)
+        if PlanningCycle.objects.filter(month=month).exists():
+            continue
+        cycle = cycle_create(month=month)
+        is_current = back == 0
+        plan_values_upsert(
+            cycle=cycle,
+            cells=_plan_cells(month, cycle.horizon, actuals_until=month if is_current else None),
+            user=None,
+            source="demo",
+        )
+        if is_current:
+            _start_current(cycle, today)
+        else:
+            _approve_history(cycle, executive)
+    return lines
+
+
+def _start_current(cycle: PlanningCycle, today: dt.date) -> None:
+    """The current cycle is under way: steps before today are done."""
+    cycle.status = CycleStatus.IN_PROGRESS
+    cycle.save(update_fields=["status", "updated_at"])
+    company = Company.get()
+    days = working_days_of_month(cycle.month, company.holidays.values_list("date", flat=True), 5)
+    for step in cycle.steps.all():
+        day = days[step.number - 1]
+        if step.number == 5:
+            step.status = StepStatus.NOT_STARTED
+        elif day < today:
+            step.status = StepStatus.DONE
+            step.minutes = "Inputs reviewed; plan agreed for this step."
+        else:
+            step.status = StepStatus.IN_PROGRESS if step.number == 1 else StepStatus.NOT_STARTED
+        step.save(update_fields=["status", "minutes", "updated_at"])
+    if not cycle.decisions.exists():
+        User = get_user_model()
+        Decision.objects.create(
+            cycle=cycle,
+            step=cycle.steps.get(number=3),
+            text="Add a second shift on the submersible pump line for the peak months.",
+            owner=User.objects.filter(username="planner").first(),
+            due_date=today + dt.timedelta(days=14),
+        )

@@ -1,0 +1,812 @@
+"""SOFP planning engine: the formulas of ``SOFP.md`` as pure, vectorised pandas/numpy.
+
+Nothing here imports Django; the models, importers, views and the API feed plain
+DataFrames in and read plain DataFrames out, so every screen, export and API call gets
+the same numbers from one place.
+
+Conventions
+-----------
+* Months are ``pd.Period`` with freq ``"M"`` (column dtype ``period[M]``); the export
+  frame alone uses ``"YYYY-MM"`` text, as in the file contract.
+* Codes (``value_stream``, ``product_family``) are ``str``; ``""`` means "none"
+  (value-stream rows have ``product_family == ""``, company rows have both ``""``).
+* Numbers are float64; ``NaN`` means undefined / empty (never ``inf``).
+
+Inputs (:class:`PlanInput`)
+---------------------------
+* ``master``: one row per family of the plan, columns ``value_stream, product_family,
+  unit_price, unit_material_cost, hours_per_unit, dos_min, dos_max``.
+* ``values``: long frame ``value_stream, product_family, month, measure, value``.
+  Family measures (:data:`FAMILY_INPUT_MEASURES`) are keyed by both codes, stream
+  measures (:data:`STREAM_INPUT_MEASURES`) by ``value_stream`` (``product_family`` is
+  ``""``), company measures (:data:`COMPANY_INPUT_MEASURES`) by month only. Rows whose
+  month is outside the horizon, whose family is not in ``master``, whose measure is
+  unknown or whose value is NaN are ignored; ``opening_inventory`` is read from the
+  first horizon month only. Duplicate keys add up (the importer rejects them anyway).
+  Missing inputs count as 0, except ``actual_sales`` which stays NaN.
+* ``value_streams``: extra stream codes to include even without families.
+
+Outputs (:class:`Projection`, one row per key and horizon month, sorted by key, month)
+-------------------------------------------------------------------------------------
+* ``family``: value_stream, product_family, month, demand, production, actual_sales,
+  opening_inventory (I0, repeated), ending_inventory, days_of_supply, dos_min, dos_max.
+* ``stream``: value_stream, month, demand, production, available_hours,
+  non_productive_hours, conversion_cost, required_hours, utilization, productive_share,
+  non_productive_share, available_share, revenue, material_cost, value_stream_profit,
+  return_on_sales, inventory_value.
+* ``company``: month, sustaining_cost, revenue, material_cost, conversion_cost,
+  value_stream_profit, company_profit, inventory_value, opening_inventory_value (IV_0,
+  repeated), cash_flow.
+
+:func:`export_frame` / :func:`computed_frame` turn a projection into the long file
+contract; :func:`forecast_accuracy`, :func:`plan_changes`, :func:`family_demand_changes`
+and :func:`exceptions` feed the box score and step 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planning.measures import (
+    COMPANY_INPUT_MEASURES,
+    COMPANY_OUTPUT_MEASURES,
+    FAMILY_INPUT_MEASURES,
+    FAMILY_OUTPUT_MEASURES,
+    MAX_HORIZON,
+    MIN_HORIZON,
+    STREAM_INPUT_MEASURES,
+    STREAM_OUTPUT_MEASURES,
+)
+
+MASTER_COLUMNS = (
+    "value_stream",
+    "product_family",
+    "unit_price",
+    "unit_material_cost",
+    "hours_per_unit",
+    "dos_min",
+    "dos_max",
+)
+VALUE_COLUMNS = ("value_stream", "product_family", "month", "measure", "value")
+EXPORT_COLUMNS = VALUE_COLUMNS
+
+FAMILY_COLUMNS = (
+    "value_stream",
+    "product_family",
+    "month",
+    "demand",
+    "production",
+    "actual_sales",
+    "opening_inventory",
+    "ending_inventory",
+    "days_of_supply",
+    "dos_min",
+    "dos_max",
+)
+STREAM_COLUMNS = (
+    "value_stream",
+    "month",
+    "demand",
+    "production",
+    "available_hours",
+    "non_productive_hours",
+    "conversion_cost",
+    "required_hours",
+    "utilization",
+    "productive_share",
+    "non_productive_share",
+    "available_share",
+    "revenue",
+    "material_cost",
+    "value_stream_profit",
+    "return_on_sales",
+    "inventory_value",
+)
+COMPANY_COLUMNS = (
+    "month",
+    "sustaining_cost",
+    "revenue",
+    "material_cost",
+    "conversion_cost",
+    "value_stream_profit",
+    "company_profit",
+    "inventory_value",
+    "opening_inventory_value",
+    "cash_flow",
+)
+
+# Export row order inside one family-month, one stream-month and one company-month.
+_EXPORT_FAMILY_MEASURES = (
+    "opening_inventory",
+    "demand",
+    "production",
+    "actual_sales",
+    "ending_inventory",
+    "days_of_supply",
+)
+_EXPORT_STREAM_MEASURES = STREAM_INPUT_MEASURES + STREAM_OUTPUT_MEASURES
+_EXPORT_COMPANY_MEASURES = COMPANY_INPUT_MEASURES + COMPANY_OUTPUT_MEASURES
+
+ACCURACY_FAMILY_COLUMNS = (
+    "value_stream",
+    "product_family",
+    "month",
+    "forecast",
+    "actual",
+    "abs_error",
+    "abs_pct_error",
+)
+ACCURACY_STREAM_COLUMNS = (
+    "value_stream",
+    "month",
+    "forecast",
+    "actual",
+    "abs_error",
+    "wape",
+    "bias",
+)
+ACCURACY_COMPANY_COLUMNS = ("month", "forecast", "actual", "abs_error", "wape", "bias")
+
+PLAN_CHANGE_MEASURES = ("demand", "production", "value_stream_profit")
+PLAN_CHANGE_COLUMNS = (
+    "value_stream",
+    "month",
+    "measure",
+    "current",
+    "previous",
+    "change",
+    "change_pct",
+)
+FAMILY_CHANGE_COLUMNS = (
+    "value_stream",
+    "product_family",
+    "month",
+    "current",
+    "previous",
+    "change",
+    "change_pct",
+)
+
+EXCEPTION_COLUMNS = (
+    "kind",
+    "severity",
+    "value_stream",
+    "product_family",
+    "month",
+    "value",
+    "limit",
+    "message",
+)
+# Higher = worse: the plan cannot be met, then it is at risk, then it is off target.
+SEVERITY = {
+    "overloaded": 3,
+    "shortage": 3,
+    "high_utilization": 2,
+    "demand_change": 2,
+    "dos_below": 1,
+    "dos_above": 1,
+}
+
+_PERIOD_M = pd.PeriodDtype("M")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Exception limits; the defaults are the ones of SOFP.md."""
+
+    utilization_warn: float = 0.90
+    utilization_over: float = 1.00
+    demand_change: float = 0.10
+
+
+@dataclass(frozen=True, eq=False)
+class PlanInput:
+    """Everything one projection needs (see the module docstring for the columns)."""
+
+    start: pd.Period
+    horizon: int
+    master: pd.DataFrame
+    values: pd.DataFrame
+    value_streams: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class Projection:
+    """The computed plan: family, value-stream and company frames over the horizon."""
+
+    family: pd.DataFrame
+    stream: pd.DataFrame
+    company: pd.DataFrame
+
+
+@dataclass(eq=False)
+class Accuracy:
+    """Lag-1 forecast accuracy per family, value stream and company."""
+
+    family: pd.DataFrame
+    stream: pd.DataFrame
+    company: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _periods(col: pd.Series | pd.Index | list) -> pd.PeriodIndex:
+    """Monthly PeriodIndex from Periods or 'YYYY-MM' text, so callers may pass either."""
+    dtype = getattr(col, "dtype", None)
+    if isinstance(dtype, pd.PeriodDtype):
+        idx = pd.PeriodIndex(col)
+        return idx if idx.freqstr == "M" else idx.asfreq("M")
+    return pd.PeriodIndex(col, freq="M")
+
+
+def _str_index(codes: np.ndarray | list) -> pd.Index:
+    """An index of codes with the str dtype, used as a vocabulary for cheap ``take``."""
+    return pd.Index(np.asarray(codes, dtype=object), dtype="str")
+
+
+def _codes(col: pd.Series) -> np.ndarray:
+    """Codes as an object array of str, NaN/None read as "" (empty cell)."""
+    return col.fillna("").astype("str").to_numpy(dtype=object)
+
+
+def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with NaN where den is 0 (undefined, never inf)."""
+    num, den = np.broadcast_arrays(np.asarray(num, float), np.asarray(den, float))
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _month_column(ordinals: np.ndarray) -> pd.arrays.PeriodArray:
+    return pd.arrays.PeriodArray(np.asarray(ordinals, dtype=np.int64), dtype=_PERIOD_M)
+
+
+def _sum_by_group(x: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum rows of ``x`` by a sorted group index, in row order, zero for empty groups."""
+    out = np.zeros((n_groups, *x.shape[1:]))
+    if len(group):
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        out[group[starts]] = np.add.reduceat(x, starts, axis=0)
+    return out
+
+
+def _empty(columns: tuple[str, ...], dtypes: dict[str, object]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in columns})
+
+
+# --------------------------------------------------------------------------- project
+
+
+def _family_indexer(
+    fam_vs: np.ndarray, fam_pf: np.ndarray, vs: np.ndarray, pf: np.ndarray
+) -> np.ndarray:
+    """Position of each (vs, pf) row among the master families, -1 when unknown.
+
+    Family codes are normally unique on their own, so a flat hash lookup plus a stream
+    check is enough (and ~5x faster than a MultiIndex); otherwise match on both codes.
+    """
+    pf_index = pd.Index(fam_pf, dtype=object)
+    if pf_index.is_unique:
+        idx = pf_index.get_indexer(pf)
+        found = idx >= 0
+        idx[found & (fam_vs[np.where(found, idx, 0)] != vs)] = -1
+        return idx
+    return pd.MultiIndex.from_arrays([fam_vs, fam_pf]).get_indexer(
+        pd.MultiIndex.from_arrays([vs, pf])
+    )
+
+
+def project(plan: PlanInput) -> Projection:
+    """Apply the SOFP formulas to one plan (all families, streams and months at once)."""
+    start = plan.start if isinstance(plan.start, pd.Period) else pd.Period(plan.start, "M")
+    start = start.asfreq("M")
+    horizon = int(plan.horizon)
+    if not MIN_HORIZON <= horizon <= MAX_HORIZON:
+        raise ValueError(f"horizon must be {MIN_HORIZON} to {MAX_HORIZON} months, got {horizon}")
+    missing = [c for c in MASTER_COLUMNS if c not in plan.master.columns]
+    if missing:
+        raise ValueError(f"master data lacks columns: {', '.join(missing)}")
+
+    master = plan.master.loc[:, list(MASTER_COLUMNS)].copy()
+    master["value_stream"] = _codes(master["value_stream"])
+    master["product_family"] = _codes(master["product_family"])
+    master = master.sort_values(["value_stream", "product_family"], kind="stable")
+    if master.duplicated(["value_stream", "product_family"]).any():
+        raise ValueError("master data has duplicate families")
+    fam_vs = master["value_stream"].to_numpy(dtype=object)
+    fam_pf = master["product_family"].to_numpy(dtype=object)
+    n_fam, n_month = len(master), horizon
+
+    values = plan.values
+    if len(values):
+        v_measure = values["measure"].to_numpy(dtype=object)
+        v_vs = _codes(values["value_stream"])
+        v_offset = _periods(values["month"]).asi8 - start.ordinal
+        v_value = values["value"].to_numpy(dtype=float, na_value=np.nan)
+        keep = (v_offset >= 0) & (v_offset < n_month) & ~np.isnan(v_value)
+    else:
+        v_measure = v_vs = np.empty(0, dtype=object)
+        v_offset = np.empty(0, dtype=np.int64)
+        v_value = np.empty(0)
+        keep = np.empty(0, dtype=bool)
+    measure_code = pd.Index(
+        FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES + COMPANY_INPUT_MEASURES
+    ).get_indexer(v_measure)
+    n_fm, n_sm = len(FAMILY_INPUT_MEASURES), len(STREAM_INPUT_MEASURES)
+    is_stream_row = (measure_code >= n_fm) & (measure_code < n_fm + n_sm)
+
+    streams = sorted(
+        set(fam_vs) | set(v_vs[is_stream_row]) | {str(s) for s in plan.value_streams} - {""}
+    )
+    n_stream = len(streams)
+    stream_index = pd.Index(streams, dtype=object)
+    fam_stream = stream_index.get_indexer(fam_vs)
+
+    # ---- family inputs -> (measure, family, month) array
+    fam_rows = keep & (measure_code >= 0) & (measure_code < n_fm)
+    if fam_rows.any():
+        f_pf = _codes(values["product_family"])[fam_rows]
+        f_idx = _family_indexer(fam_vs, fam_pf, v_vs[fam_rows], f_pf)
+        f_m, f_t, f_v = measure_code[fam_rows], v_offset[fam_rows], v_value[fam_rows]
+        ok = (f_idx >= 0) & ((f_m != FAMILY_INPUT_MEASURES.index("opening_inventory")) | (f_t == 0))
+        flat = (f_m[ok] * n_fam + f_idx[ok]) * n_month + f_t[ok]
+        size = n_fm * n_fam * n_month
+        fam_in = np.bincount(flat, weights=f_v[ok], minlength=size).reshape(n_fm, n_fam, n_month)
+        fam_cnt = np.bincount(flat, minlength=size).reshape(n_fm, n_fam, n_month)
+    else:
+        fam_in = np.zeros((n_fm, n_fam, n_month))
+        fam_cnt = np.zeros((n_fm, n_fam, n_month), dtype=np.int64)
+    demand, production = fam_in[0], fam_in[1]
+    actual = np.where(fam_cnt[2] > 0, fam_in[2], np.nan)
+    opening = fam_in[3][:, 0]
+
+    # ---- stream and company inputs
+    st_rows = keep & is_stream_row
+    if st_rows.any():
+        s_idx = stream_index.get_indexer(v_vs[st_rows])
+        flat = ((measure_code[st_rows] - n_fm) * n_stream + s_idx) * n_month + v_offset[st_rows]
+        st_in = np.bincount(
+            flat, weights=v_value[st_rows], minlength=n_sm * n_stream * n_month
+        ).reshape(n_sm, n_stream, n_month)
+    else:
+        st_in = np.zeros((n_sm, n_stream, n_month))
+    avail, nonprod, conversion = st_in[0], st_in[1], st_in[2]
+    co_rows = keep & (measure_code == n_fm + n_sm)
+    sustaining = np.bincount(v_offset[co_rows], weights=v_value[co_rows], minlength=n_month)
+
+    # ---- family formulas
+    # I_t = I_{t-1} + P_t - D_t, accumulated in exactly that order: [I0, P1, -D1, P2, ...].
+    steps = np.empty((n_fam, 2 * n_month + 1))
+    steps[:, 0] = opening
+    steps[:, 1::2] = production
+    steps[:, 2::2] = -demand
+    ending = np.cumsum(steps, axis=1)[:, 2::2]
+    months = pd.period_range(start, periods=n_month, freq="M")
+    days = months.days_in_month.to_numpy(dtype=float)
+    # Daily demand of the next month; the last horizon month uses its own.
+    rate = np.empty_like(demand)
+    rate[:, :-1] = demand[:, 1:] / days[1:]
+    rate[:, -1] = demand[:, -1] / days[-1]
+    dos = _safe_div(ending, rate)
+
+    m = {c: master[c].to_numpy(dtype=float, na_value=np.nan)[:, None] for c in MASTER_COLUMNS[2:]}
+    per_fam = np.stack(
+        [
+            demand,
+            production,
+            production * m["hours_per_unit"],
+            demand * m["unit_price"],
+            production * m["unit_material_cost"],
+            ending * m["unit_material_cost"],
+        ],
+        axis=1,
+    )
+    st_sum = _sum_by_group(per_fam, fam_stream, n_stream)
+    st_demand, st_prod, required, revenue, material, inv_value = np.moveaxis(st_sum, 1, 0)
+
+    # ---- value stream formulas
+    profit = revenue - material - conversion
+    utilization = _safe_div(required, avail)
+    nonprod_share = _safe_div(nonprod, avail)
+    avail_share = _safe_div(avail - required - nonprod, avail)
+    ros = _safe_div(profit, revenue)
+
+    # ---- company formulas
+    co_revenue = revenue.sum(axis=0)
+    co_material = material.sum(axis=0)
+    co_conversion = conversion.sum(axis=0)
+    co_vs_profit = profit.sum(axis=0)
+    co_profit = co_vs_profit - sustaining
+    co_inv = inv_value.sum(axis=0)
+    inv_0 = float(np.sum(opening * m["unit_material_cost"][:, 0])) if n_fam else 0.0
+    cash_flow = co_profit - np.diff(co_inv, prepend=inv_0)
+
+    # ---- frames
+    ordinals = months.asi8
+    fam_rep = np.repeat(np.arange(n_fam), n_month)
+    family = pd.DataFrame(
+        {
+            "value_stream": _str_index(fam_vs).take(fam_rep),
+            "product_family": _str_index(fam_pf).take(fam_rep),
+            "month": _month_column(np.tile(ordinals, n_fam)),
+            "demand": demand.ravel(),
+            "production": production.ravel(),
+            "actual_sales": actual.ravel(),
+            "opening_inventory": np.repeat(opening, n_month),
+            "ending_inventory": ending.ravel(),
+            "days_of_supply": dos.ravel(),
+            "dos_min": np.repeat(m["dos_min"][:, 0], n_month),
+            "dos_max": np.repeat(m["dos_max"][:, 0], n_month),
+        }
+    )
+    st_rep = np.repeat(np.arange(n_stream), n_month)
+    stream = pd.DataFrame(
+        {
+            "value_stream": _str_index(streams).take(st_rep),
+            "month": _month_column(np.tile(ordinals, n_stream)),
+            "demand": st_demand.ravel(),
+            "production": st_prod.ravel(),
+            "available_hours": avail.ravel(),
+            "non_productive_hours": nonprod.ravel(),
+            "conversion_cost": conversion.ravel(),
+            "required_hours": required.ravel(),
+            "utilization": utilization.ravel(),
+            "productive_share": utilization.ravel(),
+            "non_productive_share": nonprod_share.ravel(),
+            "available_share": avail_share.ravel(),
+            "revenue": revenue.ravel(),
+            "material_cost": material.ravel(),
+            "value_stream_profit": profit.ravel(),
+            "return_on_sales": ros.ravel(),
+            "inventory_value": inv_value.ravel(),
+        }
+    )
+    company = pd.DataFrame(
+        {
+            "month": _month_column(ordinals),
+            "sustaining_cost": sustaining,
+            "revenue": co_revenue,
+            "material_cost": co_material,
+            "conversion_cost": co_conversion,
+            "value_stream_profit": co_vs_profit,
+            "company_profit": co_profit,
+            "inventory_value": co_inv,
+            "opening_inventory_value": np.full(n_month, inv_0),
+            "cash_flow": cash_flow,
+        }
+    )
+    return Projection(family=family, stream=stream, company=company)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
+    """Build the long export rows in file-contract order (see :func:`export_frame`)."""
+    company = projection.company
+    n_month = len(company)
+    if n_month == 0:
+        return _empty(EXPORT_COLUMNS, {c: "str" for c in EXPORT_COLUMNS[:4]})
+    fam, st = projection.family, projection.stream
+    n_fam, n_stream = len(fam) // n_month, len(st) // n_month
+    if n_fam * n_month != len(fam) or n_stream * n_month != len(st):
+        raise ValueError("projection frames must hold every horizon month for every key")
+
+    stream_codes = st["value_stream"].to_numpy(dtype=object)[::n_month]
+    fam_vs = fam["value_stream"].to_numpy(dtype=object)[::n_month]
+    fam_pf = fam["product_family"].to_numpy(dtype=object)[::n_month]
+    fam_stream = pd.Index(stream_codes, dtype=object).get_indexer(fam_vs)
+
+    def grid(frame: pd.DataFrame, cols: tuple[str, ...], n: int) -> np.ndarray:
+        """(key, month, measure) array from a key-major frame."""
+        arr = frame.loc[:, list(cols)].to_numpy(dtype=float, na_value=np.nan)
+        return arr.reshape(n, n_month, len(cols))
+
+    # Family block: family-major, then month, then measure.
+    f_measures = _EXPORT_FAMILY_MEASURES if inputs else FAMILY_OUTPUT_MEASURES
+    f_vals = grid(fam, f_measures, n_fam)
+    if inputs:
+        mask = np.ones(f_vals.shape, dtype=bool)
+        mask[:, 1:, 0] = False  # opening inventory on the first month only
+        mask[:, :, 3] = ~np.isnan(f_vals[:, :, 3])  # actual sales only where known
+        f_key, f_month, f_meas = (np.broadcast_to(a, f_vals.shape)[mask] for a in _axes(f_vals))
+        f_vals = f_vals[mask]
+    else:
+        f_key, f_month, f_meas = (np.broadcast_to(a, f_vals.shape).ravel() for a in _axes(f_vals))
+        f_vals = f_vals.ravel()
+
+    # Stream + company block: month-major; per month every stream, then the company.
+    s_measures = _EXPORT_STREAM_MEASURES if inputs else STREAM_OUTPUT_MEASURES
+    c_measures = _EXPORT_COMPANY_MEASURES if inputs else COMPANY_OUTPUT_MEASURES
+    n_sm, n_cm = len(s_measures), len(c_measures)
+    s_vals = grid(st, s_measures, n_stream).transpose(1, 0, 2).reshape(n_month, -1)
+    c_vals = company.loc[:, list(c_measures)].to_numpy(dtype=float, na_value=np.nan)
+    block = np.concatenate([s_vals, c_vals], axis=1)  # (month, columns)
+    width = block.shape[1]
+    col_stream = np.r_[np.repeat(np.arange(n_stream), n_sm), np.full(n_cm, n_stream)]
+    n_fm = len(f_measures)
+    col_meas = np.r_[np.tile(np.arange(n_sm), n_stream) + n_fm, np.arange(n_cm) + n_fm + n_sm]
+
+    measure_vocab = list(f_measures) + list(s_measures) + list(c_measures)
+    vs_idx = np.concatenate([fam_stream[f_key], np.tile(col_stream, n_month)])
+    pf_idx = np.concatenate([f_key, np.full(width * n_month, n_fam)])
+    month_idx = np.concatenate([f_month, np.repeat(np.arange(n_month), width)])
+    meas_idx = np.concatenate([f_meas, np.tile(col_meas, n_month)])
+    month_text = _periods(company["month"]).strftime("%Y-%m")
+    return pd.DataFrame(
+        {
+            "value_stream": _str_index([*stream_codes, ""]).take(vs_idx),
+            "product_family": _str_index([*fam_pf, ""]).take(pf_idx),
+            "month": _str_index(list(month_text)).take(month_idx),
+            "measure": _str_index(measure_vocab).take(meas_idx),
+            "value": np.concatenate([f_vals, block.ravel()]),
+        }
+    )
+
+
+def _axes(shape_like: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Broadcastable index arrays for the three axes of a (key, month, measure) array."""
+    a, b, c = shape_like.shape
+    return (
+        np.arange(a)[:, None, None],
+        np.arange(b)[None, :, None],
+        np.arange(c)[None, None, :],
+    )
+
+
+def export_frame(projection: Projection) -> pd.DataFrame:
+    """Long file-contract frame: every input and computed measure, in export row order.
+
+    Family rows first (per family, per month: opening_inventory on the first month,
+    demand, production, actual_sales where known, ending_inventory, days_of_supply),
+    then per month every value stream (sorted) and the company. Columns
+    value_stream, product_family, month ("YYYY-MM"), measure, value (NaN = empty).
+    """
+    return _long_frame(projection, inputs=True)
+
+
+def computed_frame(projection: Projection) -> pd.DataFrame:
+    """Like :func:`export_frame` but computed measures only (the shape of expected.csv)."""
+    return _long_frame(projection, inputs=False)
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def _normalise(df: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Copy with the given columns, codes as str and months as period[M] (empty-safe)."""
+    if df is None or len(df) == 0:
+        dtypes = {c: "str" for c in ("value_stream", "product_family")} | {"month": _PERIOD_M}
+        return _empty(columns, dtypes)
+    out = df.loc[:, list(columns)].copy()
+    for c in ("value_stream", "product_family"):
+        if c in out:
+            out[c] = out[c].fillna("").astype("str")
+    out["month"] = _periods(out["month"]).array
+    return out
+
+
+def _error_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["wape"] = _safe_div(frame["abs_error"], frame["actual"])
+    frame["bias"] = _safe_div(frame["forecast"] - frame["actual"], frame["actual"])
+    return frame
+
+
+def forecast_accuracy(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> Accuracy:
+    """Lag-1 accuracy: APE per family, WAPE and bias per value stream and company.
+
+    ``forecasts`` (value_stream, product_family, month, forecast) holds the demand for
+    month m from the frozen plan of cycle m-1; ``actuals`` (..., actual) the actual
+    sales. Only family-months present in both (and not NaN) are compared.
+    """
+    keys = ["value_stream", "product_family", "month"]
+    f = _normalise(forecasts, (*keys, "forecast"))
+    a = _normalise(actuals, (*keys, "actual"))
+    fam = f.merge(a, on=keys, how="inner", sort=True)
+    fam = fam[fam["forecast"].notna() & fam["actual"].notna()].reset_index(drop=True)
+    fam["forecast"] = fam["forecast"].astype(float)
+    fam["actual"] = fam["actual"].astype(float)
+    fam["abs_error"] = (fam["actual"] - fam["forecast"]).abs()
+    fam["abs_pct_error"] = _safe_div(fam["abs_error"], fam["actual"])
+    sums = ["forecast", "actual", "abs_error"]
+    stream = fam.groupby(["value_stream", "month"], sort=True, as_index=False)[sums].sum()
+    company = fam.groupby("month", sort=True, as_index=False)[sums].sum()
+    return Accuracy(
+        family=fam.loc[:, list(ACCURACY_FAMILY_COLUMNS)],
+        stream=_error_rates(stream).loc[:, list(ACCURACY_STREAM_COLUMNS)],
+        company=_error_rates(company).loc[:, list(ACCURACY_COMPANY_COLUMNS)],
+    )
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def _changes(current: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    change = current - previous
+    return change, _safe_div(change, np.abs(previous))
+
+
+def plan_changes(current: Projection, previous: Projection) -> pd.DataFrame:
+    """Demand, production and value stream profit against the previous plan.
+
+    One row per value stream, month (present in both) and measure, sorted by value
+    stream, month, then measure in :data:`PLAN_CHANGE_MEASURES` order.
+    """
+    keys = ["value_stream", "month"]
+    cols = [*keys, *PLAN_CHANGE_MEASURES]
+    both = current.stream.loc[:, cols].merge(
+        previous.stream.loc[:, cols], on=keys, how="inner", sort=True, suffixes=("_c", "_p")
+    )
+    n, k = len(both), len(PLAN_CHANGE_MEASURES)
+    cur = both[[f"{m}_c" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
+    prev = both[[f"{m}_p" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
+    change, pct = _changes(cur, prev)
+    rows = np.repeat(np.arange(n), k)
+    out = pd.DataFrame(
+        {
+            "value_stream": both["value_stream"].astype("str").to_numpy()[rows],
+            "month": both["month"].array.take(rows),
+            "measure": _str_index(list(PLAN_CHANGE_MEASURES)).take(np.tile(np.arange(k), n)),
+            "current": cur,
+            "previous": prev,
+            "change": change,
+            "change_pct": pct,
+        }
+    )
+    out["value_stream"] = out["value_stream"].astype("str")
+    return out
+
+
+def family_demand_changes(current: Projection, previous: Projection) -> pd.DataFrame:
+    """Family demand against the previous plan, for family-months present in both."""
+    keys = ["value_stream", "product_family", "month"]
+    both = current.family.loc[:, [*keys, "demand"]].merge(
+        previous.family.loc[:, [*keys, "demand"]],
+        on=keys,
+        how="inner",
+        sort=True,
+        suffixes=("_c", "_p"),
+    )
+    cur = both["demand_c"].to_numpy(dtype=float)
+    prev = both["demand_p"].to_numpy(dtype=float)
+    change, pct = _changes(cur, prev)
+    out = both.loc[:, keys].reset_index(drop=True)
+    out["current"], out["previous"], out["change"], out["change_pct"] = cur, prev, change, pct
+    return out
+
+
+# --------------------------------------------------------------------------- exceptions
+
+
+def _fmt(fmt: str, values: np.ndarray) -> np.ndarray:
+    """Vectorised printf-style formatting of numbers for messages."""
+    return np.char.mod(fmt, np.asarray(values, dtype=float)).astype(object)
+
+
+def _exception_part(
+    kind: str,
+    frame: pd.DataFrame,
+    mask: np.ndarray,
+    value: np.ndarray,
+    limit: np.ndarray | float,
+    magnitude: np.ndarray,
+    message: np.ndarray,
+) -> pd.DataFrame:
+    n = int(mask.sum())
+    pf = frame["product_family"].to_numpy(dtype=object)[mask] if "product_family" in frame else ""
+    return pd.DataFrame(
+        {
+            "kind": np.full(n, kind, dtype=object),
+            "severity": np.full(n, SEVERITY[kind], dtype=np.int64),
+            "value_stream": frame["value_stream"].to_numpy(dtype=object)[mask],
+            "product_family": np.broadcast_to(np.asarray(pf, dtype=object), (n,)),
+            "month": frame["month"].array[mask],
+            "value": np.asarray(value, dtype=float)[mask],
+            "limit": np.broadcast_to(np.asarray(limit, dtype=float), mask.shape)[mask],
+            "_magnitude": np.asarray(magnitude, dtype=float)[mask],
+            "message": np.asarray(message, dtype=object),
+        }
+    )
+
+
+def exceptions(
+    projection: Projection,
+    previous: Projection | None = None,
+    thresholds: Thresholds = Thresholds(),
+) -> pd.DataFrame:
+    """The step-5 exception list, worst first.
+
+    Kinds: overloaded, high_utilization, shortage, dos_below, dos_above, demand_change
+    (the last only with a ``previous`` frozen plan). Sorted by severity desc, then the
+    size of the deviation desc (relative to the limit, or absolute when the limit is 0,
+    e.g. units short; new demand counts as the largest), then codes and month.
+    """
+    parts: list[pd.DataFrame] = []
+    st, fam = projection.stream, projection.family
+
+    u = st["utilization"].to_numpy(dtype=float)
+    over_lim, warn_lim = thresholds.utilization_over, thresholds.utilization_warn
+    with np.errstate(invalid="ignore"):
+        over = u > over_lim
+        warn = (u > warn_lim) & ~over
+    for kind, mask, lim, text in (
+        ("overloaded", over, over_lim, "exceeds %s%% (overloaded)"),
+        ("high_utilization", warn, warn_lim, "is above the %s%% warning level"),
+    ):
+        msg = "Utilization " + _fmt("%.1f", u[mask] * 100) + "% " + text % f"{lim * 100:g}"
+        parts.append(_exception_part(kind, st, mask, u, lim, _rel(u, lim), msg))
+
+    inv = fam["ending_inventory"].to_numpy(dtype=float)
+    short = inv < 0
+    msg = "Ending inventory " + _fmt("%.1f", inv[short]) + " units is below zero (shortage)"
+    parts.append(_exception_part("shortage", fam, short, inv, 0.0, _rel(inv, 0.0), msg))
+
+    dos = fam["days_of_supply"].to_numpy(dtype=float)
+    lo, hi = fam["dos_min"].to_numpy(dtype=float), fam["dos_max"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        below, above = dos < lo, dos > hi
+    for kind, mask, lim, word in (
+        ("dos_below", below, lo, "below the minimum"),
+        ("dos_above", above, hi, "above the maximum"),
+    ):
+        msg = (
+            "Days of supply "
+            + _fmt("%.1f", dos[mask])
+            + f" is {word} of "
+            + _fmt("%g", lim[mask])
+            + " days"
+        )
+        parts.append(_exception_part(kind, fam, mask, dos, lim, _rel(dos, lim), msg))
+
+    if previous is not None:
+        ch = family_demand_changes(projection, previous)
+        cur, prev = ch["current"].to_numpy(float), ch["previous"].to_numpy(float)
+        pct = ch["change_pct"].to_numpy(float)
+        new = (prev == 0) & (cur > 0)
+        with np.errstate(invalid="ignore"):
+            changed = (np.abs(pct) > thresholds.demand_change) | new
+        lim = thresholds.demand_change
+        magnitude = np.where(new, np.inf, _rel(np.abs(pct), lim))
+        tail = np.where(
+            new[changed],
+            " units is new demand (last frozen plan: 0)",
+            " units, "
+            + _fmt("%+.1f", pct[changed] * 100)
+            + "% against the last frozen plan ("
+            + _fmt("%.1f", prev[changed])
+            + f"), more than ±{lim * 100:g}%",
+        )
+        msg = "Demand " + _fmt("%.1f", cur[changed]) + tail
+        parts.append(_exception_part("demand_change", ch, changed, pct, lim, magnitude, msg))
+
+    out = pd.concat(parts, ignore_index=True)
+    if out.empty:
+        return _empty(
+            EXCEPTION_COLUMNS,
+            {"kind": "str", "severity": "int64", "value_stream": "str", "product_family": "str"}
+            | {"month": _PERIOD_M, "message": "str"},
+        )
+    out = out.sort_values(
+        ["severity", "_magnitude", "value_stream", "product_family", "month"],
+        ascending=[False, False, True, True, True],
+        kind="stable",
+    )
+    out = out.loc[:, list(EXCEPTION_COLUMNS)].reset_index(drop=True)
+    for c in ("kind", "value_stream", "product_family", "message"):
+        out[c] = out[c].astype("str")
+    out["month"] = out["month"].astype(_PERIOD_M)
+    return out
+
+
+def _rel(value: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
+    """Size of a deviation: relative to the limit, or absolute when the limit is 0."""
+    value, limit = np.broadcast_arrays(np.asarray(value, float), np.asarray(limit, float))
+    dev = np.abs(value - limit)
+    out = dev.copy()
+    nz = limit != 0
+    out[nz] = dev[nz] / np.abs(limit[nz])
+    return out

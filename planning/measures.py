@@ -1,0 +1,89 @@
+"""The measures of SOFP.md's file contract: names, scopes and units, in one place.
+
+Pure Python (no Django) so the pandas engine can import it too.
+"""
+
+from __future__ import annotations
+
+FAMILY_INPUT_MEASURES: tuple[str, ...] = (
+    "demand",
+    "production",
+    "actual_sales",
+    "opening_inventory",
+)
+STREAM_INPUT_MEASURES: tuple[str, ...] = (
+    "available_hours",
+    "non_productive_hours",
+    "conversion_cost",
+)
+COMPANY_INPUT_MEASURES: tuple[str, ...] = ("sustaining_cost",)
+INPUT_MEASURES: tuple[str, ...] = (
+    FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES + COMPANY_INPUT_MEASURES
+)
+
+FAMILY_OUTPUT_MEASURES: tuple[str, ...] = ("ending_inventory", "days_of_supply")
+STREAM_OUTPUT_MEASURES: tuple[str, ...] = (
+    "required_hours",
+    "utilization",
+    "revenue",
+    "material_cost",
+    "value_stream_profit",
+    "return_on_sales",
+    "inventory_value",
+)
+COMPANY_OUTPUT_MEASURES: tuple[str, ...] = (
+    "revenue",
+    "company_profit",
+    "cash_flow",
+    "inventory_value",
+)
+
+MIN_HORIZON, MAX_HORIZON = 3, 36
+
+FAMILY, STREAM, COMPANY = "family", "stream", "company"
+MEASURE_SCOPE: dict[str, str] = {
+    **dict.fromkeys(FAMILY_INPUT_MEASURES, FAMILY),
+    **dict.fromkeys(STREAM_INPUT_MEASURES, STREAM),
+    **dict.fromkeys(COMPANY_INPUT_MEASURES, COMPANY),
+}
+
+# Only the first horizon month carries opening inventory.
+FIRST_MONTH_ONLY: frozenset[str] = frozenset({"opening_inventory"})
+# Actual sales are facts about the past: accepted for this many months before the
+# cycle's first month as well as inside the horizon (forecast accuracy needs them).
+ACTUALS_HISTORY_MONTHS = 12
+
+MEASURE_LABELS: dict[str, str] = {
+    "demand": "Demand (units)",
+    "production": "Production (units)",
+    "actual_sales": "Actual sales (units)",
+    "opening_inventory": "Opening inventory (units)",
+    "available_hours": "Available hours",
+    "non_productive_hours": "Non-productive hours",
+    "conversion_cost": "Conversion cost",
+    "sustaining_cost": "Sustaining cost",
+    "ending_inventory": "Ending inventory (units)",
+    "days_of_supply": "Days of supply",
+    "required_hours": "Required hours",
+    "utilization": "Utilization",
+    "revenue": "Revenue",
+    "material_cost": "Material cost",
+    "value_stream_profit": "Value stream profit",
+    "return_on_sales": "Return on sales",
+    "inventory_value": "Inventory value",
+    "company_profit": "Company profit",
+    "cash_flow": "Cash flow",
+}
+
+PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
+MASTER_COLUMNS: tuple[str, ...] = (
+    "value_stream",
+    "value_stream_name",
+    "product_family",
+    "family_name",
+    "unit_price",
+    "unit_material_cost",
+    "hours_per_unit",
+    "dos_min",
+    "dos_max",
+)

@@ -1,0 +1,458 @@
+"""The monthly planning cycle: company settings, cycles, steps, decisions, plan values.
+
+Workflows live in ``planning/services``; these classes hold fields and the database
+constraints that must never be broken, whatever path writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+from planning.constants import (
+    DEFAULT_HORIZON,
+    CycleStatus,
+    DecisionStatus,
+    Measure,
+    StepOwnerRole,
+    StepStatus,
+)
+from planning.measures import (
+    COMPANY_INPUT_MEASURES,
+    FAMILY_INPUT_MEASURES,
+    MAX_HORIZON,
+    MIN_HORIZON,
+    STREAM_INPUT_MEASURES,
+)
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Company(models.Model):
+    """Company-wide settings: one row (``Company.get()``)."""
+
+    name = models.CharField(max_length=200, default="Our company")
+    time_zone = models.CharField(max_length=64, default="Europe/Amsterdam")
+    meeting_start = models.TimeField(default=dt.time(9, 0))
+    meeting_minutes = models.PositiveSmallIntegerField(default=90)
+    input_deadline = models.TimeField(
+        default=dt.time(12, 0), help_text="Time on the working day before each meeting."
+    )
+    reminder_hours_before = models.JSONField(
+        default=list, blank=True, help_text="Hours before deadlines and meetings, e.g. [24, 2]."
+    )
+    utilization_warn = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0.90"))
+    utilization_over = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("1.00"))
+    demand_change_threshold = models.DecimalField(
+        max_digits=6, decimal_places=4, default=Decimal("0.10")
+    )
+
+    class Meta:
+        verbose_name_plural = "company"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(utilization_warn__gt=0) & Q(utilization_over__gt=0),
+                name="company_thresholds_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(demand_change_threshold__gte=0), name="company_demand_change_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def get(cls) -> Company:
+        company = cls.objects.order_by("pk").first()
+        return company or cls.objects.create(reminder_hours_before=[24, 2])
+
+    def clean(self) -> None:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."}) from exc
+        hours = self.reminder_hours_before
+        if not isinstance(hours, list) or not all(
+            isinstance(h, int | float) and h > 0 for h in hours
+        ):
+            raise ValidationError(
+                {"reminder_hours_before": "A list of positive numbers of hours, e.g. [24, 2]."}
+            )
+
+
+class Holiday(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "date"], name="holiday_unique_date")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class PlanningCycle(models.Model):
+    """One month's SOFP cycle; approved means frozen, forever."""
+
+    month = models.DateField(unique=True, help_text="First day of the cycle's month.")
+    horizon = models.PositiveSmallIntegerField(default=DEFAULT_HORIZON)
+    status = models.CharField(max_length=12, choices=CycleStatus.choices, default="draft")
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approval_override_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(horizon__gte=MIN_HORIZON) & Q(horizon__lte=MAX_HORIZON),
+                name="cycle_horizon_3_to_36",
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="cycle_month_first_day"),
+            models.CheckConstraint(
+                condition=Q(status__in=CycleStatus.values), name="cycle_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(approved_at__isnull=False),
+                name="cycle_approved_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == CycleStatus.APPROVED
+
+    def horizon_months(self) -> list[dt.date]:
+        """The first day of each month of the horizon, in order."""
+        y, m = self.month.year, self.month.month
+        out = []
+        for i in range(self.horizon):
+            yy, mm = divmod(m - 1 + i, 12)
+            out.append(dt.date(y + yy, mm + 1, 1))
+        return out
+
+
+class StepTemplate(models.Model):
+    """Per-step defaults copied into each new cycle (name, owner, agenda)."""
+
+    number = models.PositiveSmallIntegerField(unique=True)
+    name = models.CharField(max_length=200)
+    owner_role = models.CharField(max_length=20, choices=StepOwnerRole.choices)
+    agenda = models.TextField(blank=True)
+    meeting_minutes = models.PositiveSmallIntegerField(default=90)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1) & Q(number__lte=5), name="steptemplate_number_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.name}"
+
+
+class CycleStep(models.Model):
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    owner_role = models.CharField(max_length=20, choices=StepOwnerRole.choices)
+    meeting_start = models.DateTimeField()
+    meeting_end = models.DateTimeField()
+    input_deadline = models.DateTimeField()
+    agenda = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=StepStatus.choices, default=StepStatus.NOT_STARTED
+    )
+    minutes = models.TextField(blank=True)
+    participants = models.ManyToManyField(USER, blank=True, related_name="cycle_steps")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "number"], name="step_unique_per_cycle"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1) & Q(number__lte=5), name="step_number_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(meeting_end__gte=F("meeting_start")), name="step_meeting_ends_after"
+            ),
+            models.CheckConstraint(
+                condition=Q(input_deadline__lte=F("meeting_start")),
+                name="step_deadline_before_meeting",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=StepStatus.values), name="step_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.label} step {self.number}: {self.name}"
+
+
+class Decision(models.Model):
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="decisions")
+    step = models.ForeignKey(
+        CycleStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    text = models.TextField()
+    owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions_owned"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=DecisionStatus.choices, default=DecisionStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-cycle__month", "due_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DecisionStatus.values), name="decision_status_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+_FAMILY_SCOPE = (
+    Q(measure__in=FAMILY_INPUT_MEASURES)
+    & Q(product_family__isnull=False)
+    & Q(value_stream__isnull=False)
+)
+_STREAM_SCOPE = (
+    Q(measure__in=STREAM_INPUT_MEASURES)
+    & Q(product_family__isnull=True)
+    & Q(value_stream__isnull=False)
+)
+_COMPANY_SCOPE = (
+    Q(measure__in=COMPANY_INPUT_MEASURES)
+    & Q(product_family__isnull=True)
+    & Q(value_stream__isnull=True)
+)
+
+
+class PlanValue(models.Model):
+    """One cell of a cycle's plan: cycle × value stream × family × month × measure.
+
+    ``version`` grows by one on each change so concurrent editors can detect that
+    the value they saw is stale. Family rows also carry their value stream so that
+    permission filters need no join.
+    """
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="values")
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plan_values",
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plan_values",
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    value = models.DecimalField(max_digits=20, decimal_places=6)
+    version = models.PositiveIntegerField(default=1)
+    comment = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "value_stream", "product_family", "month", "measure"]
+        indexes = [
+            models.Index(fields=["cycle", "value_stream"], name="planvalue_cycle_stream"),
+            models.Index(fields=["measure", "month"], name="planvalue_measure_month"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product_family", "month", "measure"],
+                condition=Q(product_family__isnull=False),
+                name="planvalue_unique_family_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "value_stream", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=False),
+                name="planvalue_unique_stream_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=True),
+                name="planvalue_unique_company_cell",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="planvalue_nonnegative"),
+            models.CheckConstraint(condition=Q(month__day=1), name="planvalue_month_first_day"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="planvalue_version_positive"),
+            models.CheckConstraint(
+                condition=_FAMILY_SCOPE | _STREAM_SCOPE | _COMPANY_SCOPE,
+                name="planvalue_scope_matches_measure",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.product_family_id or self.value_stream_id or "company"
+        return f"{self.cycle_id}/{who}/{self.month:%Y-%m}/{self.measure}={self.value}"
+
+
+class PlanValueChange(models.Model):
+    """History of a cell: who changed it, when, from what to what, and through which path."""
+
+    class Source(models.TextChoices):
+        GRID = "grid", "Grid"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        ROLL_FORWARD = "roll_forward", "Roll forward"
+        ADMIN = "admin", "Admin"
+        DEMO = "demo", "Demo data"
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
+    plan_value = models.ForeignKey(
+        PlanValue, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream", null=True, blank=True, on_delete=models.CASCADE
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily", null=True, blank=True, on_delete=models.CASCADE
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    old_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    new_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.GRID)
+    changed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["plan_value", "-changed_at"], name="change_cell_time")]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.month:%Y-%m}: {self.old_value} → {self.new_value}"
+
+
+class AuditEvent(models.Model):
+    """Who changed a status, minutes or a decision, and when."""
+
+    cycle = models.ForeignKey(
+        PlanningCycle, null=True, blank=True, on_delete=models.CASCADE, related_name="audit"
+    )
+    object_type = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    action = models.CharField(max_length=40)
+    field = models.CharField(max_length=40, blank=True)
+    old = models.TextField(blank=True)
+    new = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
+
+
+class Notification(models.Model):
+    """A message in the user's in-app list (reminders and the like)."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReminderDelivery(models.Model):
+    """One reminder to one recipient: the unique ``key`` makes sending exactly-once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    step = models.ForeignKey(
+        CycleStep, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    decision = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    recipient = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="reminders")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "reminder deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sent", "failed"]),
+                name="reminder_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,171 @@
+"""Reading cycles and plans, shaped for screens, exports, the API and the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from planning import engine
+from planning.constants import CycleStatus
+from planning.models import Company, PlanningCycle, PlanValue
+from valuestreams.models import ProductFamily, ValueStream
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(text: str) -> dt.date | None:
+    """``YYYY-MM`` → first day of that month; None when it is not a real month."""
+    m = MONTH_RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        return None
+    year, month = int(m.group(1)), int(m.group(2))
+    if not (1 <= month <= 12 and 1900 <= year <= 2999):
+        return None
+    return dt.date(year, month, 1)
+
+
+def cycle_get_by_label(label: str) -> PlanningCycle | None:
+    month = parse_month(label)
+    if month is None:
+        return None
+    return PlanningCycle.objects.filter(month=month).first()
+
+
+def cycle_current(*, today: dt.date | None = None) -> PlanningCycle | None:
+    """This month's cycle if it exists, else the latest cycle that is not in the future."""
+    today = today or timezone.localdate()
+    this_month = today.replace(day=1)
+    cycle = PlanningCycle.objects.filter(month__lte=this_month).order_by("-month").first()
+    return cycle or PlanningCycle.objects.order_by("month").first()
+
+
+def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:
+    """The newest frozen cycle whose month is before ``before`` (the plan to compare with)."""
+    return (
+        PlanningCycle.objects.filter(status=CycleStatus.APPROVED, month__lt=before)
+        .order_by("-month")
+        .first()
+    )
+
+
+def cycles_list() -> QuerySet[PlanningCycle]:
+    return PlanningCycle.objects.order_by("-month")
+
+
+def company_get() -> Company:
+    return Company.get()
+
+
+def _period(d: dt.date) -> pd.Period:
+    return pd.Period(year=d.year, month=d.month, freq="M")
+
+
+def master_frame(*, value_streams: Iterable[ValueStream] | None = None) -> pd.DataFrame:
+    """Family master data in the engine's column contract (one query)."""
+    qs = ProductFamily.objects.filter(active=True)
+    if value_streams is not None:
+        qs = qs.filter(value_stream__in=list(value_streams))
+    rows = list(
+        qs.order_by("value_stream__code", "code").values_list(
+            "value_stream__code",
+            "code",
+            "unit_price",
+            "unit_material_cost",
+            "hours_per_unit",
+            "dos_min",
+            "dos_max",
+        )
+    )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "value_stream",
+            "product_family",
+            "unit_price",
+            "unit_material_cost",
+            "hours_per_unit",
+            "dos_min",
+            "dos_max",
+        ],
+    )
+    for col in ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max"):
+        frame[col] = frame[col].astype("float64")
+    return frame.astype({"value_stream": str, "product_family": str})
+
+
+def plan_values_frame(
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    include_company: bool = True,
+) -> pd.DataFrame:
+    """A cycle's stored input values, long, in the file contract's shape (one query)."""
+    qs = PlanValue.objects.filter(cycle=cycle)
+    if value_streams is not None:
+        ids = [vs.pk for vs in value_streams]
+        if include_company:
+            from django.db.models import Q
+
+            qs = qs.filter(Q(value_stream_id__in=ids) | Q(value_stream__isnull=True))
+        else:
+            qs = qs.filter(value_stream_id__in=ids)
+    rows = list(
+        qs.values_list("value_stream__code", "product_family__code", "month", "measure", "value")
+    )
+    frame = pd.DataFrame(
+        rows, columns=["value_stream", "product_family", "month", "measure", "value"]
+    )
+    frame["value_stream"] = frame["value_stream"].fillna("").astype(str)
+    frame["product_family"] = frame["product_family"].fillna("").astype(str)
+    frame["month"] = (
+        pd.PeriodIndex([_period(m) for m in frame["month"]], freq="M")
+        if len(frame)
+        else pd.PeriodIndex([], freq="M")
+    )
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def stream_codes(*, value_streams: Iterable[ValueStream] | None = None) -> tuple[str, ...]:
+    if value_streams is None:
+        value_streams = ValueStream.objects.filter(active=True)
+    return tuple(sorted(vs.code for vs in value_streams))
+
+
+def plan_input(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> engine.PlanInput:
+    """Everything the engine needs for one cycle, in a constant number of queries.
+
+    ``value_streams=None`` means the whole company; otherwise only those streams (and
+    the company-wide sustaining costs, which the company rows need).
+    """
+    streams = None if value_streams is None else list(value_streams)
+    return engine.PlanInput(
+        start=_period(cycle.month),
+        horizon=cycle.horizon,
+        master=master_frame(value_streams=streams),
+        values=plan_values_frame(cycle=cycle, value_streams=streams),
+        value_streams=stream_codes(value_streams=streams),
+    )
+
+
+def cycle_projection(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> engine.Projection:
+    """The engine's projection of a cycle's plan (the numbers every screen shows)."""
+    return engine.project(plan_input(cycle=cycle, value_streams=value_streams))
+
+
+def company_thresholds() -> engine.Thresholds:
+    company = Company.get()
+    return engine.Thresholds(
+        utilization_warn=float(company.utilization_warn),
+        utilization_over=float(company.utilization_over),
+        demand_change=float(company.demand_change_threshold),
+    )

@@ -1,0 +1,1 @@
+"""Services: every function that writes. Import from the submodules."""

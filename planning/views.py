@@ -1,0 +1,23 @@
+"""Pages of the planning cycle. Thin: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from planning.selectors import cycle_current
+from valuestreams.selectors import value_streams_editable, value_streams_visible
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    cycle = cycle_current()
+    steps = list(cycle.steps.order_by("number")) if cycle else []
+    streams = list(value_streams_visible(user=request.user).prefetch_related("families"))
+    editable = set(value_streams_editable(user=request.user).values_list("pk", flat=True))
+    return render(
+        request,
+        "planning/home.html",
+        {"cycle": cycle, "steps": steps, "streams": streams, "editable_ids": editable},
+    )

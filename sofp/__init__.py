@@ -1,0 +1,5 @@
+"""SOFP project package: settings, URLs and the Celery app."""
+
+from sofp.celery import app as celery_app
+
+__all__ = ("celery_app",)

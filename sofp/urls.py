@@ -1,0 +1,17 @@
+"""Top-level URLs: pages, auth, admin, and (later) the API and health checks."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, register_converter
+
+from planning.converters import MonthConverter
+
+register_converter(MonthConverter, "month")
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("planning.urls")),
+    path("", include("valuestreams.urls")),
+]

@@ -1,0 +1,165 @@
+"""Shared fixtures: users by role, a small plan, and the real Chromium / Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.factories import (
+    PASSWORD,
+    CycleFactory,
+    MembershipFactory,
+    ProductFamilyFactory,
+    UserFactory,
+    ValueStreamFactory,
+)
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by
+# tests and the live server are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.SECURE_SSL_REDIRECT = False
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def stream_a(db):
+    return ValueStreamFactory(code="A", name="Stream A")
+
+
+@pytest.fixture
+def stream_b(db):
+    return ValueStreamFactory(code="B", name="Stream B")
+
+
+@pytest.fixture
+def family_a(stream_a):
+    return ProductFamilyFactory(code="A-1", value_stream=stream_a)
+
+
+@pytest.fixture
+def family_b(stream_b):
+    return ProductFamilyFactory(code="B-1", value_stream=stream_b)
+
+
+@pytest.fixture
+def planner_a(stream_a):
+    user = UserFactory(username="planner_a")
+    MembershipFactory(user=user, value_stream=stream_a)
+    return user
+
+
+@pytest.fixture
+def executive(db):
+    return UserFactory(username="exec", roles=["executive"])
+
+
+@pytest.fixture
+def finance_user(db):
+    return UserFactory(username="fin", roles=["finance"])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def cycle(db):
+    return CycleFactory(month=__import__("datetime").date(2027, 1, 1))
+
+
+# --- Real services ----------------------------------------------------------------------
+
+
+def _reachable(url: str) -> bool:
+    parts = urlparse(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis (CI starts it); outside CI a missing server skips with the reason."""
+    url = os.environ.get("SOFP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if not _reachable(url):
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {url} (CI=true needs it)")
+        pytest.skip(f"Redis is not reachable at {url}; start redis-server to run this test")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        reason = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`"
+        if IN_CI:
+            pytest.fail(reason + " (CI=true needs the browser tests)")
+        pytest.skip(reason)
+    return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def login_page(browser, live_server):
+    """Returns ``open(username) -> page`` logged in through the real login form."""
+    contexts = []
+
+    def open_as(username: str, password: str = PASSWORD):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

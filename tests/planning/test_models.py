@@ -1,0 +1,103 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from planning.models import CycleStep, PlanningCycle, PlanValue
+from tests.factories import CycleFactory, PlanValueFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _raises_integrity(fn):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        fn()
+
+
+def test_plan_value_refuses_negative_quantity(family_a, cycle):
+    _raises_integrity(lambda: PlanValueFactory(cycle=cycle, product_family=family_a, value=-1))
+
+
+def test_plan_value_refuses_duplicate_family_cell(family_a, cycle):
+    PlanValueFactory(cycle=cycle, product_family=family_a)
+    _raises_integrity(lambda: PlanValueFactory(cycle=cycle, product_family=family_a))
+
+
+def test_plan_value_refuses_duplicate_stream_cell(stream_a, cycle):
+    def make():
+        PlanValue.objects.create(
+            cycle=cycle,
+            value_stream=stream_a,
+            month=cycle.month,
+            measure="available_hours",
+            value=Decimal("1"),
+        )
+
+    make()
+    _raises_integrity(make)
+
+
+def test_plan_value_refuses_duplicate_company_cell_despite_null_codes(cycle):
+    def make():
+        PlanValue.objects.create(
+            cycle=cycle, month=cycle.month, measure="sustaining_cost", value=Decimal("5")
+        )
+
+    make()
+    _raises_integrity(make)
+
+
+def test_plan_value_scope_must_match_measure(stream_a, family_a, cycle):
+    # A family measure without a family, and a company measure with a stream.
+    _raises_integrity(
+        lambda: PlanValue.objects.create(
+            cycle=cycle, value_stream=stream_a, month=cycle.month, measure="demand", value=1
+        )
+    )
+    _raises_integrity(
+        lambda: PlanValue.objects.create(
+            cycle=cycle,
+            value_stream=stream_a,
+            month=cycle.month,
+            measure="sustaining_cost",
+            value=1,
+        )
+    )
+
+
+def test_plan_value_month_is_a_first_day(family_a, cycle):
+    _raises_integrity(
+        lambda: PlanValueFactory(cycle=cycle, product_family=family_a, month=dt.date(2027, 1, 15))
+    )
+
+
+def test_cycle_month_unique_and_horizon_in_range(db):
+    PlanningCycle.objects.create(month=dt.date(2030, 1, 1), horizon=18)
+    _raises_integrity(lambda: PlanningCycle.objects.create(month=dt.date(2030, 1, 1)))
+    _raises_integrity(lambda: PlanningCycle.objects.create(month=dt.date(2030, 2, 1), horizon=2))
+    _raises_integrity(lambda: PlanningCycle.objects.create(month=dt.date(2030, 3, 1), horizon=37))
+
+
+def test_step_number_outside_one_to_five_is_refused(cycle):
+    step = cycle.steps.get(number=5)
+    _raises_integrity(
+        lambda: CycleStep.objects.create(
+            cycle=cycle,
+            number=6,
+            name="x",
+            owner_role="executive",
+            meeting_start=step.meeting_start,
+            meeting_end=step.meeting_end,
+            input_deadline=step.input_deadline,
+        )
+    )
+
+
+def test_cycle_create_schedules_five_steps_on_working_days(db):
+    cycle = CycleFactory(month=dt.date(2027, 5, 1))  # May 1 2027 is a Saturday
+    steps = list(cycle.steps.order_by("number"))
+    assert [s.number for s in steps] == [1, 2, 3, 4, 5]
+    days = [s.meeting_start.astimezone(dt.UTC).date() for s in steps]
+    assert days == [dt.date(2027, 5, d) for d in (3, 4, 5, 6, 7)]
+    assert all(s.input_deadline < s.meeting_start for s in steps)
