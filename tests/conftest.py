@@ -45,6 +45,8 @@ def _fast_hashing(settings):
     settings.WHITENOISE_USE_FINDERS = True
     settings.SECURE_SSL_REDIRECT = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Lockout tests switch django-axes on for themselves (tests/security/test_login_lockout).
+    settings.AXES_ENABLED = False
 
 
 @pytest.fixture

@@ -1,0 +1,50 @@
+"""Gunicorn settings for the SOFP web tier (``gunicorn -c gunicorn.conf.py sofp.wsgi``).
+
+Every value can be changed by an environment variable so that one image serves a laptop,
+a container behind a reverse proxy, and the load test. The web tier keeps no state of its
+own (sessions live in the database, the cache is shared), so any number of these
+processes, on any number of containers, can serve the same users.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _workers() -> int:
+    """2 × cores + 1 (gunicorn's rule of thumb), never more than WEB_CONCURRENCY."""
+    by_cpu = 2 * multiprocessing.cpu_count() + 1
+    cap = _int("WEB_CONCURRENCY", 0)
+    return max(1, min(by_cpu, cap) if cap > 0 else by_cpu)
+
+
+wsgi_app = "sofp.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = _workers()
+# Threads let one worker overlap database waits; the ORM opens one connection per thread.
+threads = _int("GUNICORN_THREADS", 2)
+worker_class = "gthread"
+# A request that runs longer than this is killed and logged; uploads and exports of a whole
+# plan finish in a few seconds, so 60 s only catches something stuck.
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak never takes the site down.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Trust X-Forwarded-* only from the reverse proxy (compose network / loopback by default).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Logs go to stdout/stderr where the container runtime collects them.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s "%(a)s"'
+# Files under /dev/shm keep worker heartbeats off slow container disks.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+preload_app = False
