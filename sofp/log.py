@@ -74,14 +74,26 @@ def redact(value: Any, _depth: int = 0) -> Any:
     return value
 
 
-def _username(request: Any) -> str:
-    """The user of ``request`` if authentication already ran; never triggers a query."""
+_resolving = contextvars.ContextVar("resolving_user", default=False)
+
+
+def _username(request: Any, *, resolve: bool) -> str:
+    """The user of ``request``. Only with ``resolve`` (warnings and errors) is a user that
+    the view never looked at loaded from the session; info lines never cost a query."""
     user = getattr(request, "__dict__", {}).get("user")
     if user is None:
         return "-"
     wrapped = getattr(user, "_wrapped", user)
     if wrapped is empty:
-        return "-"
+        if not resolve or _resolving.get():
+            return "-"
+        token = _resolving.set(True)
+        try:
+            wrapped = user._setupfunc()
+        except Exception:  # the database may be why we are logging an error
+            return "?"
+        finally:
+            _resolving.reset(token)
     if not getattr(wrapped, "is_authenticated", False):
         return "anonymous"
     return str(getattr(wrapped, "username", "") or getattr(wrapped, "pk", "?"))
@@ -93,7 +105,7 @@ class RequestContextFilter(logging.Filter):
         request = current_request_var.get()
         if request is not None:
             if not hasattr(record, "user"):
-                record.user = _username(request)
+                record.user = _username(request, resolve=record.levelno >= logging.WARNING)
             if not hasattr(record, "path"):
                 record.path = getattr(request, "path", "-")
         return True
@@ -102,11 +114,9 @@ class RequestContextFilter(logging.Filter):
 class RedactSecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            record.msg = redact_text(str(record.msg)) if isinstance(record.msg, str) else record.msg
-            if isinstance(record.args, Mapping):
-                record.args = redact(dict(record.args))
-            elif isinstance(record.args, tuple):
-                record.args = tuple(redact(a) for a in record.args)
+            # Redact the formatted message: a secret may sit in the template or the args.
+            record.msg = redact_text(record.getMessage())
+            record.args = None
             for key, value in list(vars(record).items()):
                 if key in _RECORD_ATTRS:
                     continue
