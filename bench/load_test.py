@@ -1,0 +1,389 @@
+"""Load test: 50 people at once on PostgreSQL + Redis behind gunicorn, on loopback only.
+
+Run from the repo root: ``python bench/load_test.py`` (``LOAD_USERS``, ``LOAD_DURATION``
+seconds, ``LOAD_PG`` server URL, ``LOAD_DB`` database name, ``LOAD_REDIS``). It
+
+1. creates a fresh PostgreSQL database (dropped again at the end unless LOAD_KEEP_DB=1),
+   migrates it, loads the demo and adds load-test planners, executives and API clients;
+2. starts gunicorn with the project's ``gunicorn.conf.py`` on 127.0.0.1:<free port>;
+3. runs locust headless (``bench/locustfile.py``) for the duration;
+4. stops everything and prints requests/s, p50/p95/p99 (with and without sign-in, which
+   is deliberately slow: PBKDF2), errors per request name, and checks that every value
+   the planners saved is in the database.
+
+Exit code 0 when there were no errors and no saved value is missing; the latency target
+(p95 < 500 ms) is printed, not enforced. The last line is ``RESULT {json}`` for scripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+PASSWORD = "load-test-pass-1"
+TARGET_P95_MS = 500.0
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "") or default
+
+
+class Config:
+    def __init__(self) -> None:
+        self.users = int(_env("LOAD_USERS", "50"))
+        self.duration = int(_env("LOAD_DURATION", "60"))
+        self.spawn_rate = float(_env("LOAD_SPAWN_RATE", str(max(1, self.users / 5))))
+        self.pg = _env("LOAD_PG", "postgres://root@127.0.0.1:5432").rstrip("/")
+        self.db = _env("LOAD_DB", "sofp_load")
+        self.redis = _env("LOAD_REDIS", "redis://127.0.0.1:6379").rstrip("/")
+        self.keep_db = _env("LOAD_KEEP_DB", "0") == "1"
+        self.workdir = Path(_env("LOAD_WORKDIR", str(ROOT / "var" / "load")))
+        for url in (self.pg, self.redis):
+            host = urlparse(url).hostname
+            if host not in LOOPBACK:
+                raise SystemExit(f"refusing to load-test {host}: loopback addresses only")
+
+    @property
+    def database_url(self) -> str:
+        return f"{self.pg}/{self.db}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log(msg: str) -> None:
+    print(f"[load] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------- database
+
+
+def _admin_sql(cfg: Config, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{cfg.pg}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def create_database(cfg: Config) -> None:
+    _admin_sql(cfg, f'DROP DATABASE IF EXISTS "{cfg.db}" WITH (FORCE)')
+    _admin_sql(cfg, f'CREATE DATABASE "{cfg.db}"')
+
+
+def drop_database(cfg: Config) -> None:
+    _admin_sql(cfg, f'DROP DATABASE IF EXISTS "{cfg.db}" WITH (FORCE)')
+
+
+def app_env(cfg: Config) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "load-" + secrets.token_urlsafe(48),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "SECURE_HSTS_SECONDS": "0",
+            "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+            "WHITENOISE_USE_FINDERS": "true",
+            "DATABASE_URL": cfg.database_url,
+            "CACHE_URL": cfg.redis.replace("redis://", "rediscache://") + "/12",
+            "CELERY_BROKER_URL": f"{cfg.redis}/11",
+            "SOFP_VAR_DIR": str(cfg.workdir / "var"),
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "sofp.settings",
+        }
+    )
+    return env
+
+
+def _manage(cfg: Config, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=app_env(cfg),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def seed(out_file: str, n: int) -> None:
+    """Inside Django: users for the run and, for each planner, cells only they write."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from rest_framework.authtoken.models import Token
+
+    from planning.constants import CompanyRole, Measure
+    from planning.selectors import cycle_current
+    from valuestreams.models import Membership, ValueStream
+
+    User = get_user_model()
+    hashed = make_password(PASSWORD)  # hash once; PBKDF2 per user would take minutes
+    executive = Group.objects.get_or_create(name=CompanyRole.EXECUTIVE)[0]
+    streams = list(ValueStream.objects.order_by("code").prefetch_related("families"))
+    cycle = cycle_current()
+    months = [m.strftime("%Y-%m") for m in cycle.horizon_months()]
+    cells_by_stream = {
+        s.code: [
+            (f.code, month, measure)
+            for f in s.families.order_by("code")
+            for month in months
+            for measure in (Measure.DEMAND, Measure.PRODUCTION)
+        ]
+        for s in streams
+    }
+    planners, executives, apis = [], [], []
+    for i in range(n):
+        stream = streams[i % len(streams)]
+        user = User.objects.create(username=f"load_planner_{i}", password=hashed)
+        Membership.objects.create(user=user, value_stream=stream, role=Membership.Role.PLANNER)
+        planners.append({"username": user.username, "stream": stream.code})
+    for i, p in enumerate(planners):
+        same = [q for q in planners if q["stream"] == p["stream"]]
+        k = same.index(p)
+        p["cells"] = cells_by_stream[p["stream"]][k :: len(same)]
+    for i in range(n):
+        user = User.objects.create(username=f"load_exec_{i}", password=hashed)
+        user.groups.add(executive)
+        executives.append({"username": user.username})
+        api = User.objects.create(username=f"load_api_{i}", password=hashed)
+        api.groups.add(executive)
+        apis.append({"username": api.username, "token": Token.objects.create(user=api).key})
+    data = {
+        "password": PASSWORD,
+        "cycle": cycle.label,
+        "planners": planners,
+        "executives": executives,
+        "apis": apis,
+    }
+    Path(out_file).write_text(json.dumps(data))
+
+
+def verify(saved_file: str) -> None:
+    """Inside Django: every value the planners saved is what the database holds."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from decimal import Decimal
+
+    from planning.models import PlanValue
+    from planning.selectors import cycle_current
+
+    saved = json.loads(Path(saved_file).read_text())["saved"]
+    cycle = cycle_current()
+    stored = {
+        f"{v.value_stream.code}|{v.product_family.code}|{v.month:%Y-%m}|{v.measure}": v.value
+        for v in PlanValue.objects.filter(cycle=cycle, product_family__isnull=False).select_related(
+            "value_stream", "product_family"
+        )
+    }
+    missing = [k for k, value in saved.items() if stored.get(k) != Decimal(value)]
+    print(json.dumps({"checked": len(saved), "missing": missing[:20], "n_missing": len(missing)}))
+
+
+# --------------------------------------------------------------------------- server
+
+
+@contextlib.contextmanager
+def gunicorn(cfg: Config):
+    port = _free_port()
+    env = app_env(cfg)
+    env.update(
+        {
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_ACCESSLOG": str(cfg.workdir / "access.log"),
+        }
+    )
+    log = open(cfg.workdir / "gunicorn.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited early; see {cfg.workdir / 'gunicorn.log'}")
+            try:
+                with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise SystemExit("gunicorn did not become ready within 60 s")
+            time.sleep(0.3)
+        _log(f"gunicorn ready on {url} (pid {proc.pid})")
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()
+
+
+def run_locust(cfg: Config, url: str, seed_file: Path, out_file: Path) -> None:
+    env = dict(os.environ, LOAD_SEED_FILE=str(seed_file), LOAD_OUT_FILE=str(out_file))
+    subprocess.run(
+        [
+            sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
+            "--headless", "--only-summary", "--loglevel", "WARNING",
+            "-u", str(cfg.users), "-r", str(cfg.spawn_rate), "-t", f"{cfg.duration}s",
+            "--stop-timeout", "15", "--host", url,
+        ],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        stdout=open(cfg.workdir / "locust.log", "w"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def summarise(timings: list, duration: float) -> dict:
+    all_ms = [t for _, t, _ in timings]
+    work_ms = [t for name, t, _ in timings if not name.startswith("login")]
+    names = sorted({n for n, _, _ in timings})
+    per_name = {
+        n: {
+            "count": sum(1 for m, _, _ in timings if m == n),
+            "errors": sum(1 for m, _, ok in timings if m == n and not ok),
+            "p50": _pct([t for m, t, _ in timings if m == n], 50),
+            "p95": _pct([t for m, t, _ in timings if m == n], 95),
+        }
+        for n in names
+    }
+    return {
+        "requests": len(timings),
+        "errors": sum(1 for _, _, ok in timings if not ok),
+        "rps": round(len(timings) / duration, 1),
+        "p50": _pct(all_ms, 50),
+        "p95": _pct(all_ms, 95),
+        "p99": _pct(all_ms, 99),
+        "p95_excluding_login": _pct(work_ms, 95),
+        "p99_excluding_login": _pct(work_ms, 99),
+        "median_excluding_login": statistics.median(work_ms) if work_ms else float("nan"),
+        "per_name": per_name,
+    }
+
+
+def main() -> int:
+    cfg = Config()
+    cfg.workdir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="sofp-load-", dir=cfg.workdir))
+    seed_file, out_file = tmp / "seed.json", tmp / "out.json"
+    _log(f"{cfg.users} users for {cfg.duration} s against {cfg.database_url} (+ {cfg.redis})")
+    create_database(cfg)
+    try:
+        started = time.time()
+        _manage(cfg, "migrate", "--noinput")
+        _manage(cfg, "load_demo")
+        subprocess.run(
+            [sys.executable, __file__, "--seed", str(seed_file), str(cfg.users)],
+            cwd=ROOT,
+            env=app_env(cfg),
+            check=True,
+        )
+        _log(f"database ready in {time.time() - started:.1f} s")
+        with gunicorn(cfg) as url:
+            t0 = time.time()
+            run_locust(cfg, url, seed_file, out_file)
+            elapsed = time.time() - t0
+        if not out_file.exists():
+            raise SystemExit(f"locust wrote no results; see {cfg.workdir / 'locust.log'}")
+        result = json.loads(out_file.read_text())
+        check = subprocess.run(
+            [sys.executable, __file__, "--verify", str(out_file)],
+            cwd=ROOT,
+            env=app_env(cfg),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        verified = json.loads(check.stdout.strip().splitlines()[-1])
+    finally:
+        if not cfg.keep_db:
+            drop_database(cfg)
+    summary = summarise(result["timings"], min(elapsed, cfg.duration))
+    summary.update(
+        users=cfg.users,
+        duration=cfg.duration,
+        values_saved=verified["checked"],
+        values_missing=verified["n_missing"],
+        missing_examples=verified["missing"],
+    )
+    _print(summary)
+    ok = summary["errors"] == 0 and summary["values_missing"] == 0 and summary["requests"] > 0
+    print("RESULT " + json.dumps(summary), flush=True)
+    return 0 if ok else 1
+
+
+def _print(s: dict) -> None:
+    print()
+    print(f"SOFP load test: {s['users']} users, {s['duration']} s, gunicorn + PostgreSQL + Redis")
+    print(f"  requests {s['requests']}  ({s['rps']} req/s)   errors {s['errors']}")
+    print(f"  all requests     p50 {s['p50']:.0f} ms  p95 {s['p95']:.0f} ms  p99 {s['p99']:.0f} ms")
+    print(
+        f"  without sign-in  p50 {s['median_excluding_login']:.0f} ms  "
+        f"p95 {s['p95_excluding_login']:.0f} ms  p99 {s['p99_excluding_login']:.0f} ms  "
+        f"(target p95 < {TARGET_P95_MS:.0f} ms: "
+        f"{'met' if s['p95_excluding_login'] < TARGET_P95_MS else 'NOT met'})"
+    )
+    print(f"  values saved {s['values_saved']}, missing afterwards {s['values_missing']}")
+    print(f"  {'request':<28}{'count':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}")
+    for name, row in s["per_name"].items():
+        print(
+            f"  {name:<28}{row['count']:>7}{row['errors']:>8}{row['p50']:>9.0f}{row['p95']:>9.0f}"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--seed":
+        seed(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--verify":
+        verify(sys.argv[2])
+    else:
+        sys.exit(main())
