@@ -162,7 +162,7 @@ def seed(out_file: str, n: int) -> None:
         user = User.objects.create(username=f"load_planner_{i}", password=hashed)
         Membership.objects.create(user=user, value_stream=stream, role=Membership.Role.PLANNER)
         planners.append({"username": user.username, "stream": stream.code})
-    for i, p in enumerate(planners):
+    for p in planners:
         same = [q for q in planners if q["stream"] == p["stream"]]
         k = same.index(p)
         p["cells"] = cells_by_stream[p["stream"]][k :: len(same)]
@@ -219,7 +219,7 @@ def gunicorn(cfg: Config):
             "GUNICORN_ACCESSLOG": str(cfg.workdir / "access.log"),
         }
     )
-    log = open(cfg.workdir / "gunicorn.log", "w")
+    log = open(cfg.workdir / "gunicorn.log", "w")  # noqa: SIM115 - closed in finally
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
         cwd=ROOT,
@@ -258,6 +258,11 @@ def gunicorn(cfg: Config):
 
 def run_locust(cfg: Config, url: str, seed_file: Path, out_file: Path) -> None:
     env = dict(os.environ, LOAD_SEED_FILE=str(seed_file), LOAD_OUT_FILE=str(out_file))
+    with open(cfg.workdir / "locust.log", "w") as log:
+        _locust(cfg, url, env, log)
+
+
+def _locust(cfg: Config, url: str, env: dict, log) -> None:
     subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
@@ -268,7 +273,7 @@ def run_locust(cfg: Config, url: str, seed_file: Path, out_file: Path) -> None:
         cwd=ROOT,
         env=env,
         check=False,
-        stdout=open(cfg.workdir / "locust.log", "w"),
+        stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
 
@@ -280,7 +285,7 @@ def _pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summarise(timings: list, duration: float) -> dict:

@@ -12,10 +12,12 @@ import itertools
 import json
 import os
 import re
+from pathlib import Path
 
 from locust import HttpUser, between, events, task
 
-SEED = json.loads(open(os.environ["LOAD_SEED_FILE"]).read()) if "LOAD_SEED_FILE" in os.environ else {}
+_SEED_FILE = os.environ.get("LOAD_SEED_FILE")
+SEED = json.loads(Path(_SEED_FILE).read_text()) if _SEED_FILE else {}
 _CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _timings: list[tuple[str, float, bool]] = []
 _saved: dict[str, str] = {}  # "stream|family|month|measure" -> last value saved

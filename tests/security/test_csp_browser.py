@@ -8,9 +8,7 @@ import pytest
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.urls("tests.security.urls_csp")
-def test_plotly_charts_render_under_the_csp_and_stray_inline_scripts_do_not(
-    browser, live_server
-):
+def test_plotly_charts_render_under_the_csp_and_stray_inline_scripts_do_not(browser, live_server):
     context = browser.new_context()
     page = context.new_page()
     console = []

@@ -55,6 +55,7 @@ def test_the_nonce_is_available_to_templates(rf):
     assert f"'nonce-{seen['nonce']}'" in response["Content-Security-Policy"]
 
 
+@pytest.mark.django_db
 def test_api_docs_get_inline_scripts_instead_of_a_nonce(client):
     policy = _csp(client.get("/api/v1/docs/"))  # 404 until the API lands; header is the same
     assert policy["script-src"] == ["'self'", "'unsafe-inline'"]

@@ -12,7 +12,8 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 CHART_JS = """
 document.addEventListener("securitypolicyviolation", function (e) {
-  (window.cspViolations = window.cspViolations || []).push(e.violatedDirective + " " + e.blockedURI);
+  window.cspViolations = window.cspViolations || [];
+  window.cspViolations.push(e.violatedDirective + " " + e.blockedURI);
 });
 var data = JSON.parse(document.getElementById("fig").textContent);
 Plotly.newPlot("chart", data.data, data.layout, {responsive: true}).then(function () {

@@ -10,6 +10,7 @@ from planning import engine
 from planning.demo import demo_load
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors import cycle_projection
+from tests.migration_data import restore_migration_data
 
 DUMP_ARGS = [
     "--natural-foreign",
@@ -32,6 +33,7 @@ def _exports() -> dict[str, pd.DataFrame]:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_dump_wipe_restore_gives_the_same_export(tmp_path):
+    restore_migration_data()
     demo_load()
     before = _exports()
     counts = (PlanValue.objects.count(), PlanValueChange.objects.count())

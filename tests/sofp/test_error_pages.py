@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def raw_client():
@@ -31,7 +33,6 @@ def test_a_database_error_in_the_api_gives_json(raw_client):
     assert body["request_id"] == response["X-Request-ID"]
 
 
-@pytest.mark.django_db
 def test_a_form_without_csrf_token_gets_the_friendly_403(executive, password):
     client = Client(enforce_csrf_checks=True)
     response = client.post("/accounts/login/", {"username": "exec", "password": password})

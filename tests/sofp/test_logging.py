@@ -12,6 +12,8 @@ from django.test import Client
 
 from sofp.log import REDACTED, RedactSecretsFilter, RequestContextFilter
 
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def json_log():
@@ -60,7 +62,6 @@ def test_log_lines_of_a_request_carry_its_id(client, json_log):
     assert line["logger"] == "sofp.tests"
 
 
-@pytest.mark.django_db
 @pytest.mark.urls("tests.sofp.urls_faulty")
 def test_an_error_is_logged_with_user_and_path_and_without_secrets(planner_a, json_log):
     client = Client(raise_request_exception=False)
