@@ -1,0 +1,114 @@
+"""Redis down: the web tier keeps serving; work that could not be queued is not a 500."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import pytest
+import redis
+from celery import Celery
+from django.core.cache import cache
+from django.test import Client
+
+from sofp.queueing import enqueue, enqueue_on_commit
+
+pytestmark = pytest.mark.django_db
+
+
+def _dead_redis() -> str:
+    """A loopback port where nothing listens: a Redis that is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"redis://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.fixture
+def redis_cache_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "sofp.cache.ResilientRedisCache",
+            "LOCATION": _dead_redis() + "/1",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    yield
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+def _app(broker: str) -> tuple[Celery, object]:
+    app = Celery("faults", broker=broker, set_as_current=False)
+    app.conf.broker_connection_timeout = 1
+    app.conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+    @app.task(name="faults.remind")
+    def remind(cycle_id: int) -> None:  # never runs here; only queued
+        return None
+
+    return app, remind
+
+
+def test_cache_reads_miss_and_writes_are_dropped_while_redis_is_down(
+    redis_cache_down, caplog, monkeypatch
+):
+    monkeypatch.setattr("sofp.cache._last_logged", 0.0)
+    with caplog.at_level(logging.WARNING, logger="sofp.cache"):
+        cache.set("k", "v")
+        assert cache.get("k") is None
+        assert cache.get("k", "fallback") == "fallback"
+        assert cache.get_or_set("k2", lambda: 42) == 42
+        assert cache.get_many(["a", "b"]) == {}
+        assert cache.add("k3", 1) is False
+        cache.delete("k")
+    assert "cache unavailable, continuing without it" in caplog.text
+
+
+def test_pages_and_health_work_while_the_cache_is_down(
+    redis_cache_down, planner_a, stream_a, cycle, settings
+):
+    settings.CELERY_BROKER_URL = _dead_redis() + "/0"
+    settings.HEALTH_READY_REQUIRES_BROKER = False
+    client = Client()
+    client.force_login(planner_a)
+    started = time.perf_counter()
+    assert client.get("/").status_code == 200
+    assert client.get("/health/live").status_code == 200
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["broker"]["ok"] is False
+    assert time.perf_counter() - started < 10
+
+
+def test_enqueue_with_the_broker_down_logs_and_returns_false_quickly(caplog):
+    _, remind = _app(_dead_redis() + "/0")
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="sofp.queueing"):
+        assert enqueue(remind, 7) is False
+    assert time.perf_counter() - started < 10
+    assert "could not queue faults.remind; beat will catch up" in caplog.text
+
+
+def test_enqueue_on_commit_runs_after_commit_and_survives_the_outage(
+    django_capture_on_commit_callbacks, caplog
+):
+    _, remind = _app(_dead_redis() + "/0")
+    with (
+        caplog.at_level(logging.WARNING, logger="sofp.queueing"),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        enqueue_on_commit(remind, 7)
+    assert len(callbacks) == 1
+    assert "could not queue" in caplog.text
+
+
+@pytest.mark.redis
+def test_enqueue_reaches_a_live_redis(redis_url):
+    _, remind = _app(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    client.delete("celery")
+    try:
+        assert enqueue(remind, 7) is True
+        assert client.llen("celery") == 1
+    finally:
+        client.delete("celery")
