@@ -210,13 +210,15 @@ def verify(saved_file: str) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(cfg: Config):
+def gunicorn(cfg: Config, extra_env: dict[str, str] | None = None):
+    """gunicorn with the project's config on a free loopback port; yields its URL."""
     port = _free_port()
     env = app_env(cfg)
     env.update(
         {
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "GUNICORN_ACCESSLOG": str(cfg.workdir / "access.log"),
+            **(extra_env or {}),
         }
     )
     log = open(cfg.workdir / "gunicorn.log", "w")  # noqa: SIM115 - closed in finally
