@@ -17,6 +17,13 @@ from sofp.queueing import enqueue, enqueue_on_commit
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _broker_from_the_app(monkeypatch):
+    # Celery lets CELERY_BROKER_URL (set in CI) override an app's own broker; these tests
+    # point their own app at a dead or live Redis.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+
+
 def _dead_redis() -> str:
     """A loopback port where nothing listens: a Redis that is down."""
     with socket.socket() as s:
