@@ -1,5 +1,10 @@
 """Locust users for the SOFP load test; driven by ``bench/load_test.py``.
 
+The run has two phases: users are spawned and sign in (PBKDF2 makes sign-in deliberately
+slow, and 50 people do not all sign in within the same seconds), then — once every user
+is signed in — the measured phase lasts ``LOAD_DURATION`` seconds and the runner stops.
+Every request is recorded with its start time so the report can tell the phases apart.
+
 Reads the users that ``load_test.py --seed`` created from ``LOAD_SEED_FILE``; writes every
 request's time (for exact percentiles) and every value it saved (for the "nothing lost"
 check) to ``LOAD_OUT_FILE`` when the run stops. Also runs on its own against any SOFP:
@@ -12,6 +17,7 @@ import itertools
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 from locust import HttpUser, between, events, task
@@ -19,14 +25,27 @@ from locust import HttpUser, between, events, task
 _SEED_FILE = os.environ.get("LOAD_SEED_FILE")
 SEED = json.loads(Path(_SEED_FILE).read_text()) if _SEED_FILE else {}
 _CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-_timings: list[tuple[str, float, bool]] = []
+_timings: list[tuple[str, float, bool, float]] = []  # name, ms, ok, finished at (epoch s)
+_state = {"ready": 0, "measure_from": None}
+EXPECTED_USERS = int(os.environ.get("LOAD_USERS", "0") or 0)
+DURATION = float(os.environ.get("LOAD_DURATION", "60") or 60)
 _saved: dict[str, str] = {}  # "stream|family|month|measure" -> last value saved
 _counters = {role: itertools.count() for role in ("planner", "executive", "api")}
 
 
 @events.request.add_listener
 def _record(request_type, name, response_time, response_length, exception, **kw):
-    _timings.append((name, response_time, exception is None))
+    _timings.append((name, response_time, exception is None, time.time()))
+
+
+def _user_ready(environment) -> None:
+    """Counts signed-in users; when all are, starts the measured phase and its timer."""
+    _state["ready"] += 1
+    if _state["ready"] == EXPECTED_USERS and _state["measure_from"] is None:
+        _state["measure_from"] = time.time()
+        import gevent
+
+        gevent.spawn_later(DURATION, environment.runner.quit)
 
 
 @events.quitting.add_listener
@@ -34,7 +53,8 @@ def _dump(environment, **kw):
     out = os.environ.get("LOAD_OUT_FILE")
     if out:
         with open(out, "w") as fh:
-            json.dump({"timings": _timings, "saved": _saved}, fh)
+            payload = {"timings": _timings, "saved": _saved, **_state, "duration": DURATION}
+            json.dump(payload, fh)
 
 
 class _Browser(HttpUser):
@@ -46,6 +66,7 @@ class _Browser(HttpUser):
         users = SEED[self.role + "s"]
         self.me = users[next(_counters[self.role]) % len(users)]
         self.login()
+        _user_ready(self.environment)
 
     def login(self) -> None:
         page = self.client.get("/accounts/login/", name="login form")
@@ -102,6 +123,7 @@ class ApiUser(HttpUser):
         users = SEED["apis"]
         self.me = users[next(_counters["api"]) % len(users)]
         self.client.headers["Authorization"] = f"Token {self.me['token']}"
+        _user_ready(self.environment)
 
     @task
     def ready(self) -> None:
