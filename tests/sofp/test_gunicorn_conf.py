@@ -37,3 +37,10 @@ def test_bind_and_trusted_proxies_come_from_the_environment(monkeypatch):
     conf = _load(monkeypatch, PORT="9123", FORWARDED_ALLOW_IPS="10.0.0.2")
     assert conf["bind"] == "0.0.0.0:9123"
     assert conf["forwarded_allow_ips"] == "10.0.0.2"
+
+
+def test_gunicorns_own_logs_are_json_in_production(monkeypatch):
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    conf = _load(monkeypatch, DEBUG="false")
+    assert conf["logconfig_dict"]["formatters"]["json"]["()"].endswith("JsonFormatter")
+    assert "logconfig_dict" not in _load(monkeypatch, DEBUG="true")
