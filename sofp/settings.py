@@ -253,8 +253,6 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Container healthchecks talk plain HTTP to the process; don't redirect them to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 60 * 60)  # a working day
-SESSION_COOKIE_NAME = "sofp_session"
-CSRF_COOKIE_NAME = "sofp_csrftoken"
 CSRF_FAILURE_VIEW = "sofp.errors.csrf_failure"
 # Content-Security-Policy (sofp/middleware.py). Scripts only from our origin or with the
 # per-request nonce. style-src needs 'unsafe-inline' because Plotly and the grid library

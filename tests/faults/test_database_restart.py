@@ -71,11 +71,11 @@ def _signed_in(url: str, username: str) -> requests.Session:
         {
             "username": username,
             "password": PASSWORD,
-            "csrfmiddlewaretoken": session.cookies.get("sofp_csrftoken"),
+            "csrfmiddlewaretoken": session.cookies.get("csrftoken"),
         },
         timeout=30,
     )
-    assert "sofp_session" in session.cookies, (response.status_code, response.text[:3000])
+    assert "sessionid" in session.cookies, (response.status_code, response.text[:3000])
     return session
 
 

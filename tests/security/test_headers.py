@@ -79,7 +79,7 @@ def test_session_cookie_is_httponly_samesite_and_short_lived(executive, password
     client.get("/accounts/login/")
     response = client.post("/accounts/login/", {"username": "exec", "password": password})
     assert response.status_code == 302
-    cookie = response.cookies["sofp_session"]
+    cookie = response.cookies["sessionid"]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Lax"
     assert 0 < int(cookie["max-age"]) <= 12 * 3600
