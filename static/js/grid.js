@@ -889,6 +889,7 @@
       rowFormatter: (row) => {
         const d = row.getData();
         const el = row.getElement();
+        el.dataset.rowId = d.id;
         el.classList.toggle("row-computed", d.kind === "computed");
         el.classList.toggle("row-first", d.pos === 0);
         el.classList.toggle("row-stream", !d.family);
