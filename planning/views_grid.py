@@ -59,7 +59,7 @@ class _Scope:
                     "The company page is for executives, finance, sales and administrators."
                 )
             self.can_edit = user_can_edit_company_values(user=user)
-            self.denied = "sustaining costs are entered by finance, executives and administrators"
+            self.denied = "Sustaining costs are entered by finance, executives and administrators"
         else:
             vs = ValueStream.objects.filter(code=vs_code, active=True).first()
             if vs is None:
@@ -68,7 +68,7 @@ class _Scope:
                 raise PermissionDenied(f"You cannot see value stream {vs.code}.")
             self.value_stream = vs
             self.can_edit = user_can_edit_stream(user=user, value_stream=vs)
-            self.denied = f"you are not a planner or manager of value stream {vs.code}"
+            self.denied = f"You are not a planner or manager of value stream {vs.code}"
 
     @property
     def readonly_reason(self) -> str:
@@ -78,7 +78,7 @@ class _Scope:
                 "for everyone."
             )
         if not self.can_edit:
-            return f"Read-only: {self.denied}."
+            return f"{self.denied}."
         return ""
 
     def url(self, name: str) -> str:

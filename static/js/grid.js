@@ -88,7 +88,7 @@
 
   function whyNotEditable(rowData, field) {
     if (!editable) return config.readonlyReason || payload.readonly_reason || "this grid is read-only";
-    if (field === "family" || field === "label") return "row labels cannot be changed";
+    if (field === "label") return "row labels cannot be changed; select the first month cell";
     const col = payload.columns.find((c) => c.field === field);
     if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
     if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
@@ -185,16 +185,14 @@
     return formatValue(cell.getValue(), rowData.fmt);
   }
 
-  function familyFormatter(cell) {
+  /** The frozen row header: family code / name on its block's first rows, then the measure. */
+  function rowHeaderFormatter(cell) {
     const d = cell.getRow().getData();
-    if (d.pos === 0) return `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
-    if (d.pos === 1) return `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
-    return "";
-  }
-
-  function labelFormatter(cell) {
-    const d = cell.getRow().getData();
-    return escapeHtml(d.label) + (d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "");
+    let fam = "";
+    if (d.pos === 0) fam = `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
+    else if (d.pos === 1) fam = `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
+    const calc = d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "";
+    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label">${escapeHtml(d.label)}${calc}</span></div>`;
   }
 
   function escapeHtml(s) {
@@ -447,7 +445,8 @@
       banner.setAttribute("role", "status");
       gridEl.parentNode.insertBefore(banner, document.querySelector(".grid-toolbar"));
     }
-    banner.textContent = "🔒 " + reason;
+    banner.textContent = reason;
+    document.getElementById("btn-fill").disabled = true;
     table.getRows().forEach((r) => r.reformat());
     updateUndoButtons();
   }
@@ -787,8 +786,14 @@
 
   function buildColumns(showHistory) {
     const cols = [
-      { title: config.scope === "company" ? "" : "Family", field: "family", frozen: true, width: 150, formatter: familyFormatter, cssClass: "col-family" },
-      { title: "Measure", field: "label", frozen: true, width: 190, formatter: labelFormatter, cssClass: "col-label" },
+      {
+        title: config.scope === "company" ? "Measure" : "Family · measure",
+        field: "label",
+        frozen: true,
+        width: 330,
+        formatter: rowHeaderFormatter,
+        cssClass: "col-label",
+      },
     ];
     payload.columns.forEach((c) => {
       const classes = ["col-" + c.kind];
@@ -877,7 +882,7 @@
       columnDefaults: { headerSort: false, resizable: false },
       selectableRange: 1,
       selectableRangeColumns: false,
-      selectableRangeRows: false,
+      selectableRangeRows: true, // the frozen label column is the range's row header
       selectableRangeClearCells: false,
       editTriggerEvent: "dblclick",
       clipboard: "copy",
