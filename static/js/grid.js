@@ -748,6 +748,9 @@
     } else if (e.key === "Delete" || e.key === "Backspace") {
       e.preventDefault();
       clearSelection();
+    } else if (e.key === "Escape") {
+      showError(null);
+      clearCellErrors();
     } else if (e.key === "F2" && e.shiftKey) {
       e.preventDefault();
       openCellDialog();
