@@ -26,7 +26,7 @@ from planning.services.plan_values import (
     plan_value_comment_set,
     plan_values_upsert,
 )
-from sofp.exceptions import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict
+from sofp.exceptions import ApplicationError, ValidationFailed, VersionConflict
 from valuestreams.models import ProductFamily, ValueStream
 
 MAX_CELLS_PER_SAVE = 5000
@@ -144,12 +144,6 @@ def _parse_cells(
     return cells, errors
 
 
-def _index_by_label(cells: list[CellInput], raw_count: int, skipped: dict[int, str]) -> dict:
-    """label → request index, for the cells that reached the service."""
-    indexes = [i for i in range(raw_count) if i not in skipped]
-    return {c.label: i for c, i in zip(cells, indexes, strict=True)}
-
-
 def grid_save(
     *,
     cycle: PlanningCycle,
@@ -178,7 +172,7 @@ def grid_save(
             cells=errors,
             errors=[f"cell {i + 1}: {msg}" for i, msg in errors.items()],
         )
-    by_label = _index_by_label(cells, len(raw_cells), errors)
+    by_label = {c.label: i for i, c in enumerate(cells)}  # no cell was skipped
     try:
         result = plan_values_upsert(
             cycle=cycle,
@@ -190,8 +184,6 @@ def grid_save(
     except VersionConflict as exc:
         for conflict in exc.conflicts:
             conflict["index"] = by_label.get(conflict.get("label"))
-        raise
-    except PermissionDenied:
         raise
     except ValidationFailed as exc:
         per_cell: dict[int, str] = {}

@@ -736,27 +736,28 @@
     if (isEditing() || document.querySelector("dialog[open]")) return;
     const ctrl = e.ctrlKey || e.metaKey;
     const key = e.key.toLowerCase();
-    if (ctrl && key === "z" && !e.shiftKey) {
+    const handled = () => {
       e.preventDefault();
+      e.stopPropagation();
+    };
+    if (ctrl && key === "z" && !e.shiftKey) {
+      handled();
       undo();
     } else if (ctrl && (key === "y" || (key === "z" && e.shiftKey))) {
-      e.preventDefault();
+      handled();
       redo();
     } else if (ctrl && key === "r") {
-      e.preventDefault();
+      handled();
       fillRight();
     } else if (e.key === "Delete" || e.key === "Backspace") {
-      e.preventDefault();
+      handled();
       clearSelection();
     } else if (e.key === "Escape") {
       showError(null);
       clearCellErrors();
     } else if (e.key === "F2" && e.shiftKey) {
-      e.preventDefault();
+      handled();
       openCellDialog();
-    } else if (e.key === "Tab") {
-      e.preventDefault();
-      moveActive(e.shiftKey ? "left" : "right");
     } else if (e.key === "F2" || (!ctrl && !e.altKey && e.key.length === 1)) {
       const cell = activeCell();
       if (!cell) return;

@@ -77,6 +77,19 @@ def test_typing_a_value_saves_it_and_recomputes_inventory(plan, login_page, live
     wait_saved(page)
     assert stored(plan, "A-1", "production", FEB) == Decimal("1234.5")
     assert cell(page, "A-1|production", "m2027-02").inner_text() == "1,234.5"
+    # Tab moved right to March; Tab again (not editing) moves one more, to April.
+    page.keyboard.press("Tab")
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert stored(plan, "A-1", "production", APR) == Decimal("5")
+    assert stored(plan, "A-1", "production", MAR) == Decimal("50")
+    # Delete clears the selected cell.
+    cell(page, "A-1|production", "m2027-04").click()
+    page.keyboard.press("Delete")
+    wait_saved(page)
+    assert stored(plan, "A-1", "production", APR) is None
+    assert cell(page, "A-1|production", "m2027-04").inner_text() == ""
 
 
 def test_pasting_a_block_saves_every_cell_in_one_go(plan, login_page, live_server):
