@@ -10,6 +10,7 @@ version-checked — and maps its errors back to cells the same way.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,6 +33,9 @@ from valuestreams.models import ProductFamily, ValueStream
 MAX_CELLS_PER_SAVE = 5000
 MAX_COMMENT_LENGTH = 2000
 _SPACES = str.maketrans("", "", " \u00a0\u202f\t'_")
+# Commas are accepted only as thousands separators: "1,234.5" yes, "1234,5" never
+# (a European decimal comma read as a separator would silently multiply by ten).
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 class GridCellsRejected(ValidationFailed):
@@ -61,9 +65,16 @@ def parse_grid_number(raw: Any) -> Decimal | None:
     if isinstance(raw, int | float):
         value = Decimal(str(raw))
     elif isinstance(raw, str):
-        text = raw.strip().translate(_SPACES).replace(",", "")
+        text = raw.strip().translate(_SPACES)
         if text == "":
             return None
+        if "," in text:
+            if not _THOUSANDS.match(text):
+                raise ValueError(
+                    f"“{raw.strip()[:40]}”: use a dot for decimals and commas only between "
+                    "thousands (1,234.5)"
+                )
+            text = text.replace(",", "")
         try:
             value = Decimal(text)
         except InvalidOperation:

@@ -16,6 +16,7 @@
     "non_productive_hours", "conversion_cost", "sustaining_cost",
   ]);
   const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  const THOUSANDS_RE = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
   const FORMATS = {
     qty: new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 }),
     hours: new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }),
@@ -44,8 +45,13 @@
   function parseNumber(raw) {
     if (raw === null || raw === undefined) return { value: null };
     if (typeof raw === "number") return raw < 0 ? { error: "must not be negative" } : { value: raw };
-    const text = String(raw).trim().replace(/[\s\u00a0\u202f'_]/g, "").replace(/,/g, "");
+    let text = String(raw).trim().replace(/[\s\u00a0\u202f'_]/g, "");
     if (text === "") return { value: null };
+    if (text.includes(",")) {
+      // Commas only between thousands: "1234,5" (a decimal comma) must never become 12345.
+      if (!THOUSANDS_RE.test(text)) return { error: `“${String(raw).trim().slice(0, 40)}”: use a dot for decimals and commas only between thousands (1,234.5)` };
+      text = text.replace(/,/g, "");
+    }
     if (!NUMBER_RE.test(text)) return { error: `“${String(raw).trim().slice(0, 40)}” is not a number` };
     const value = Number(text);
     if (!Number.isFinite(value)) return { error: `“${raw}” is not a number` };

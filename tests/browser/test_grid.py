@@ -16,6 +16,13 @@ from tests.factories import CycleFactory, MembershipFactory, ProductFamilyFactor
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 JAN, FEB, MAR, APR = (dt.date(2027, m, 1) for m in (1, 2, 3, 4))
+# A synthetic paste event, as the browser fires it for Ctrl+V (no clipboard permission).
+PASTE = """t => {
+    const dt = new DataTransfer();
+    dt.setData('text/plain', t);
+    document.activeElement.dispatchEvent(
+        new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+}"""
 
 
 @pytest.fixture
@@ -121,15 +128,7 @@ def test_pasting_a_block_saves_every_cell_in_one_go(plan, login_page, live_serve
 def test_a_bad_value_in_a_paste_is_refused_and_nothing_is_saved(plan, login_page, live_server):
     page = open_grid(login_page("planner_a"), live_server, "/cycles/2027-01/grid/A/")
     cell(page, "A-1|demand", "m2027-01").click()
-    page.evaluate(
-        """t => {
-            const dt = new DataTransfer();
-            dt.setData('text/plain', t);
-            document.activeElement.dispatchEvent(
-                new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
-        }""",
-        "60\t61\n70\tabc\n",
-    )
+    page.evaluate(PASTE, "60\t61\n70\tabc\n")
     error = page.locator("#grid-error")
     error.wait_for()
     assert "Nothing pasted" in error.inner_text()
@@ -140,6 +139,12 @@ def test_a_bad_value_in_a_paste_is_refused_and_nothing_is_saved(plan, login_page
     assert stored(plan, "A-1", "demand", JAN) == Decimal("50")
     assert stored(plan, "A-1", "demand", FEB) == Decimal("50")
     assert cell(page, "A-1|demand", "m2027-01").inner_text() == "50"
+
+    # A decimal comma is refused rather than read as a thousands separator (×10).
+    cell(page, "A-1|demand", "m2027-04").click()
+    page.evaluate(PASTE, "1234,5")
+    expect(error).to_contain_text("use a dot for decimals")
+    assert stored(plan, "A-1", "demand", APR) == Decimal("50")
 
     # Typed text is refused at the cell too, and a negative number as well.
     cell(page, "A-1|demand", "m2027-03").click()

@@ -19,6 +19,7 @@ JAN = dt.date(2027, 1, 1)
     ("raw", "expected"),
     [
         ("1,234.5", Decimal("1234.5")),
+        ("1,234,567.25", Decimal("1234567.25")),
         (" 1 234 ", Decimal("1234")),
         ("\u00a07\u00a0", Decimal("7")),
         (12.5, Decimal("12.5")),
@@ -32,7 +33,9 @@ def test_parse_grid_number_accepts_what_planners_paste(raw, expected):
     assert parse_grid_number(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["abc", "1.2.3", "NaN", "inf", True, [1]])
+@pytest.mark.parametrize(
+    "raw", ["abc", "1.2.3", "NaN", "inf", True, [1], "1234,5", "12,34", "1.234,5", ",5"]
+)
 def test_parse_grid_number_refuses_text(raw):
     with pytest.raises(ValueError):
         parse_grid_number(raw)

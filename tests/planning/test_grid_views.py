@@ -125,7 +125,12 @@ def test_empty_cell_filled_by_someone_else_is_a_conflict(client, plan, planner_a
 
 @pytest.mark.parametrize(
     ("bad", "reason"),
-    [("abc", "is not a number"), ("-5", "must not be negative"), ("1.2.3", "is not a number")],
+    [
+        ("abc", "is not a number"),
+        ("-5", "must not be negative"),
+        ("1.2.3", "is not a number"),
+        ("1234,5", "use a dot for decimals"),
+    ],
 )
 def test_bad_values_are_400_per_cell_and_nothing_is_saved(client, plan, planner_a, bad, reason):
     res = post(
