@@ -241,18 +241,44 @@ def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None
     return rows
 
 
-def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[PlanValue]:
-    qs = PlanValue.objects.filter(cycle=cycle).select_related("updated_by", "product_family")
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The columns of a stored cell the grid shows (no model instances: 25 families ×
+    18 months are ~1,500 cells, and building models for them dominated the endpoint)."""
+
+    family: str
+    month: dt.date
+    measure: str
+    value: object
+    version: int
+    comment: str
+    who: str
+
+
+def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
+    qs = PlanValue.objects.filter(cycle=cycle)
     if value_stream is None:
         qs = qs.filter(value_stream__isnull=True, measure__in=COMPANY_INPUT_MEASURES)
     else:
         qs = qs.filter(value_stream=value_stream)
-    return list(qs)
+    rows = qs.values_list(
+        "product_family__code",
+        "month",
+        "measure",
+        "value",
+        "version",
+        "comment",
+        "updated_by__username",
+        "updated_at",
+    ).order_by()
+    return [
+        _Stored(fam or "", month, measure, value, version, comment, _who(user, at))
+        for fam, month, measure, value, version, comment, user, at in rows
+    ]
 
 
-def _who(pv: PlanValue) -> str:
-    name = pv.updated_by.username if pv.updated_by else "system"
-    return f"{name}, {pv.updated_at:%Y-%m-%d %H:%M} UTC"
+def _who(username: str | None, at: dt.datetime) -> str:
+    return f"{username or 'system'}, {at:%Y-%m-%d %H:%M} UTC"
 
 
 def grid_data(
@@ -271,12 +297,12 @@ def grid_data(
     columns = grid_columns(cycle=cycle, company=company)
     current = today.replace(day=1)
     stored = _stored_values(cycle=cycle, value_stream=value_stream)
-    cells: dict[str, dict[str, PlanValue]] = {}
+    cells: dict[str, dict[str, _Stored]] = {}
     for pv in stored:
         if pv.measure == "opening_inventory":
-            rid = row_id(pv.product_family.code, "ending_inventory")
+            rid = row_id(pv.family, "ending_inventory")
         else:
-            rid = row_id(pv.product_family.code if pv.product_family else "", pv.measure)
+            rid = row_id(pv.family, pv.measure)
         cells.setdefault(rid, {})[_stored_field(pv.month, pv.measure, cycle)] = pv
     computed = {r["id"]: r for r in grid_computed_rows(cycle=cycle, value_stream=value_stream)}
 
@@ -301,7 +327,7 @@ def grid_data(
             "values": values,
             "versions": {f: pv.version for f, pv in stored_cells.items()},
             "comments": {f: pv.comment for f, pv in stored_cells.items() if pv.comment},
-            "changed": {f: _who(pv) for f, pv in stored_cells.items()},
+            "changed": {f: pv.who for f, pv in stored_cells.items()},
             "flags": computed.get(rid, {}).get("flags", {}),
         }
 

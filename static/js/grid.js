@@ -913,6 +913,10 @@
     table.on("tableBuilt", () => {
       gridEl.dataset.ready = "1";
       setStatus(editable ? "Ready — changes save as you go" : "Read-only", editable ? "" : "muted");
+      if (config.scope === "stream" && !payload.rows.some((r) => r.family)) {
+        showError("This value stream has no product families yet: import master data (Upload file) or add them in the admin, then plan them here.");
+        errorEl.classList.add("info");
+      }
       updateUndoButtons();
     });
     table.on("validationFailed", (cell) => {
