@@ -911,6 +911,18 @@
       },
     });
     table.on("tableBuilt", () => {
+      // Start on the first month of the first row rather than on a label.
+      const first = table.getRows("active")[0];
+      const startCol = payload.columns.find((c) => c.kind === "horizon");
+      if (first && startCol) {
+        try {
+          const c = first.getCell(startCol.field);
+          table.modules.selectRange.resetRanges();
+          table.addRange(c, c);
+        } catch (err) {
+          /* keep Tabulator's default start */
+        }
+      }
       gridEl.dataset.ready = "1";
       setStatus(editable ? "Ready — changes save as you go" : "Read-only", editable ? "" : "muted");
       if (config.scope === "stream" && !payload.rows.some((r) => r.family)) {

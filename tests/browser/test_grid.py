@@ -258,3 +258,17 @@ def test_fill_right_undo_and_comment(plan, login_page, live_server):
         "Acme tender included"
     )
     assert "has-comment" in cell(page, "A-1|demand", "m2027-03").get_attribute("class")
+
+
+def test_finance_enters_sustaining_costs_on_the_company_page(
+    plan, finance_user, login_page, live_server
+):
+    page = open_grid(login_page("fin"), live_server, "/cycles/2027-01/company/")
+    before = cell(page, "|company_profit", "m2027-02").inner_text()
+    cell(page, "|sustaining_cost", "m2027-02").click()
+    page.keyboard.type("2500")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert PlanValue.objects.get(cycle=plan, measure="sustaining_cost", month=FEB).value == 2500
+    after = cell(page, "|company_profit", "m2027-02").inner_text()
+    assert float(before.replace(",", "")) - float(after.replace(",", "")) == 2500
