@@ -69,6 +69,10 @@ def stored(cycle, family, measure, month):
 def test_typing_a_value_saves_it_and_recomputes_inventory(plan, login_page, live_server):
     page = open_grid(login_page("planner_a"), live_server, "/cycles/2027-01/grid/A/")
     assert cell(page, "A-1|ending_inventory", "m2027-02").inner_text() == "100"
+    # 100 units against 50 a month is ~56 days: above the 10–30 band, flagged with why.
+    dos = cell(page, "A-1|days_of_supply", "m2027-01")
+    assert "flag-warn" in dos.get_attribute("class")
+    assert "above the maximum of 30 days" in dos.get_attribute("title")
     cell(page, "A-1|demand", "m2027-02").click()
     page.keyboard.type("80")
     page.keyboard.press("Enter")
