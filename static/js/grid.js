@@ -887,7 +887,7 @@
       index: "id",
       columns: buildColumns(showHistory),
       layout: "fitData",
-      height: tableHeight(),
+      maxHeight: tableHeight(),
       renderHorizontal: "basic",
       columnDefaults: { headerSort: false, resizable: false },
       selectableRange: 1,
