@@ -276,3 +276,25 @@ def test_finance_enters_sustaining_costs_on_the_company_page(
     assert PlanValue.objects.get(cycle=plan, measure="sustaining_cost", month=FEB).value == 2500
     after = cell(page, "|company_profit", "m2027-02").inner_text()
     assert float(before.replace(",", "")) - float(after.replace(",", "")) == 2500
+
+
+def test_actual_sales_for_past_months_only(stream_a, planner_a, login_page, live_server):
+    this_month = timezone.localdate().replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    next_month = (this_month + dt.timedelta(days=32)).replace(day=1)
+    cycle = CycleFactory(month=this_month, status="in_progress")
+    ProductFamilyFactory(code="A-1", value_stream=stream_a)
+    page = open_grid(login_page("planner_a"), live_server, f"/cycles/{cycle.label}/grid/A/")
+    history = f"h{last_month:%Y-%m}"
+    assert not cell(page, "A-1|actual_sales", history).is_visible()
+    page.check("#toggle-history")
+    cell(page, "A-1|actual_sales", history).click()
+    page.keyboard.type("42")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert stored(cycle, "A-1", "actual_sales", last_month) == Decimal("42")
+    # A month that has not started takes no actual sales; the reason is shown.
+    cell(page, "A-1|actual_sales", f"m{next_month:%Y-%m}").click()
+    page.keyboard.type("7")
+    expect(page.locator("#grid-status")).to_contain_text("months that have started")
+    assert stored(cycle, "A-1", "actual_sales", next_month) is None
