@@ -59,6 +59,14 @@ class UpsertResult:
     unchanged: int = 0
     deleted: int = 0
     values: dict[CellKey, PlanValue] = field(default_factory=dict)
+    # The same counts per value stream code ("" = company-wide cells), for previews.
+    by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, stream_code: str, outcome: str) -> None:
+        tally = self.by_stream.setdefault(
+            stream_code, {"added": 0, "changed": 0, "unchanged": 0, "deleted": 0}
+        )
+        tally[outcome] += 1
 
     @property
     def touched(self) -> int:
@@ -292,10 +300,13 @@ def plan_values_upsert(
         uid = getattr(user, "pk", None)
         for r in rows:
             current = existing.get(r.key)
+            code = r.value_stream.code if r.value_stream else ""
             if r.value is None:
                 if current is None:
                     result.unchanged += 1
+                    result.count(code, "unchanged")
                 else:
+                    result.count(code, "deleted")
                     to_delete.append(current)
                     history.append(
                         _change(locked, r, current, None, current.version + 1, source, uid)
@@ -314,6 +325,7 @@ def plan_values_upsert(
                     updated_at=now,
                 )
                 to_create.append(pv)
+                result.count(code, "added")
                 history.append(_change(locked, r, pv, r.value, 1, source, uid, created=True))
                 result.values[r.key] = pv
             elif current.value != r.value:
@@ -325,9 +337,11 @@ def plan_values_upsert(
                 current.updated_by_id = uid
                 current.updated_at = now
                 to_update.append(current)
+                result.count(code, "changed")
                 result.values[r.key] = current
             else:
                 result.unchanged += 1
+                result.count(code, "unchanged")
                 result.values[r.key] = current
         result.added, result.changed, result.deleted = (
             len(to_create),
