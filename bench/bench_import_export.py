@@ -60,9 +60,10 @@ def write_files(folder: Path) -> tuple[Path, Path, int]:
             for f in range(N_FAMILIES):
                 fam = f"{vs}-{f:03d}"
                 price = round(rng.uniform(50, 500), 2)
+                hours = round(rng.uniform(0.1, 2), 3)
+                material = round(price * 0.4, 2)
                 mw.writerow(
-                    [vs, f"Stream {s}", fam, f"Family {s}/{f}", price, round(price * 0.4, 2)]
-                    + [round(rng.uniform(0.1, 2), 3), 10, 30]
+                    [vs, f"Stream {s}", fam, f"Family {s}/{f}", price, material, hours, 10, 30]
                 )
                 pw.writerow([vs, fam, CYCLE, "opening_inventory", round(rng.uniform(0, 900), 1)])
                 rows += 1
@@ -114,7 +115,10 @@ def main() -> None:
             env=env,
             check=True,
         )
-        print(f"{N_STREAMS} streams x {N_FAMILIES} families x {HORIZON} months: {rows:,} plan rows", flush=True)
+        print(
+            f"{N_STREAMS} streams x {N_FAMILIES} families x {HORIZON} months: {rows:,} plan rows",
+            flush=True,
+        )
         results = []
         for name, args, target in (
             ("import_master", ["import_master", str(master)], IMPORT_TARGET_S),
