@@ -222,8 +222,10 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, P
     scope = Q(value_stream_id__in=stream_ids)
     if any(r.key[0] is None for r in rows):
         scope |= Q(value_stream__isnull=True)
+    # ``of=("self",)``: PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join that select_related("updated_by") adds.
     qs = (
-        PlanValue.objects.select_for_update()
+        PlanValue.objects.select_for_update(of=("self",))
         .filter(cycle=cycle, month__in=months, measure__in=measures)
         .filter(scope)
         .select_related("updated_by")

@@ -410,3 +410,51 @@ def test_master_missing_column(db):
     with pytest.raises(ValidationFailed) as info:
         master("value_stream,product_family\nP,P-1\n")
     assert info.value.errors[0].startswith("line 1: the header has missing column(s) ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_of_the_same_file_at_once_do_not_corrupt(family_a, family_b):
+    """Both threads go through the cycle lock: one adds, the other finds it unchanged
+    (or, if it lost the race for new cells, is refused whole). Never half a plan."""
+    import threading
+
+    from django.db import connection
+
+    from sofp.exceptions import VersionConflict
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip(
+            "in-memory SQLite (shared cache) cannot hold two writers; "
+            "run with SQLITE_TEST_NAME=/tmp/sofp-test.sqlite3 or on PostgreSQL"
+        )
+    cycle = CycleFactory(month=dt.date(2027, 1, 1))
+    text = HEADER + "".join(
+        f"{vs},{vs}-1,{m},{measure},{i}\n"
+        for i, (vs, m, measure) in enumerate(
+            (vs, f"2027-{mm:02d}", measure)
+            for vs in ("A", "B")
+            for mm in range(1, 13)
+            for measure in ("demand", "production")
+        )
+    )
+    outcomes: list[object] = []
+
+    def worker() -> None:
+        try:
+            outcomes.append(run(text, cycle=cycle))
+        except VersionConflict as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 2
+    results = [o for o in outcomes if not isinstance(o, Exception)]
+    assert sum(r.added for r in results) == 48
+    assert PlanValue.objects.filter(cycle=cycle).count() == 48
+    assert set(PlanValue.objects.values_list("version", flat=True)) == {1}
+    assert PlanValueChange.objects.count() == 48
