@@ -326,6 +326,13 @@ def plan_values_upsert(
                     updated_by_id=uid,
                     updated_at=now,
                 )
+                # Callers may read pv.value_stream / pv.product_family: no query for that.
+                cache = pv._state.fields_cache
+                cache["cycle"], cache["value_stream"], cache["product_family"] = (
+                    locked,
+                    r.value_stream,
+                    r.family,
+                )
                 to_create.append(pv)
                 result.count(code, "added")
                 history.append(_Change(r, pv, None, r.value, 1))

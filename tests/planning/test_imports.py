@@ -458,3 +458,23 @@ def test_two_imports_of_the_same_file_at_once_do_not_corrupt(family_a, family_b)
     assert PlanValue.objects.filter(cycle=cycle).count() == 48
     assert set(PlanValue.objects.values_list("version", flat=True)) == {1}
     assert PlanValueChange.objects.count() == 48
+
+
+def test_upsert_result_cells_know_their_codes_without_queries(
+    plan_setup, django_assert_num_queries
+):
+    from planning.services.plan_values import CellInput, plan_values_upsert
+
+    upsert = plan_values_upsert(
+        cycle=plan_setup,
+        cells=[CellInput("A", "A-1", dt.date(2027, 3, 1), "demand", Decimal(4))],
+        user=None,
+    )
+    (pv,) = upsert.values.values()
+    assert pv.pk is not None and pv.version == 1
+    with django_assert_num_queries(0):
+        assert (pv.value_stream.code, pv.product_family.code, pv.cycle.label) == (
+            "A",
+            "A-1",
+            "2027-01",
+        )
