@@ -107,7 +107,9 @@ def _y2(title: str, fmt: str = "") -> dict:
         "overlaying": "y",
         "side": "right",
         "showgrid": False,
-        "tickformat": fmt,
+        "tickformat": fmt or ",.0f",
+        "tickmode": "auto",
+        "nticks": 6,
         "rangemode": "tozero",
     }
 
@@ -384,7 +386,6 @@ def financial_figure(series: pd.DataFrame, *, title: str = "Financial projection
     layout = _base_layout(title, "Month", "Amount per month", barmode="group")
     layout["yaxis"]["rangemode"] = "normal"
     layout["yaxis2"] = _y2("Return on sales", ".0%")
-    layout["yaxis2"]["rangemode"] = "normal"
     layout["margin"]["r"] = 64
     return _figure(traces, layout, empty=None if len(series) else "No plan yet")
 
@@ -437,7 +438,6 @@ def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
     )
     layout["yaxis"]["rangemode"] = "normal"
     layout["yaxis2"] = _y2("Return on sales", ".0%")
-    layout["yaxis2"]["rangemode"] = "normal"
     layout["margin"]["r"] = 64
     return _figure(traces, layout, empty=None if len(rows) else "No value streams")
 

@@ -49,14 +49,15 @@ class BoxMetric:
     kind: str  # "money", "units", "days", "pct", "number"
     company_only: bool = False
     better: str = "up"  # which direction of change is good ("up", "down", "" = neutral)
+    compare: bool = True  # False: not a property of the plan (accuracy is measured)
 
 
 BOX_METRICS: tuple[BoxMetric, ...] = (
     BoxMetric("Operational", "Revenue", "revenue", "money"),
     BoxMetric("Operational", "Revenue per person", "revenue_per_person", "money"),
     BoxMetric("Operational", "Days of supply", "days_of_supply", "days", better=""),
-    BoxMetric("Operational", "Forecast error (WAPE)", "wape", "pct", better="down"),
-    BoxMetric("Operational", "Forecast bias", "bias", "pct", better=""),
+    BoxMetric("Operational", "Forecast error (WAPE)", "wape", "pct", better="down", compare=False),
+    BoxMetric("Operational", "Forecast bias", "bias", "pct", better="", compare=False),
     BoxMetric("Capacity", "Productive", "productive_share", "pct", better=""),
     BoxMetric("Capacity", "Non-productive", "non_productive_share", "pct", better="down"),
     BoxMetric("Capacity", "Available", "available_share", "pct", better=""),
@@ -94,6 +95,10 @@ def grid_url(cycle_label: str, value_stream: str, family: str, month: str, measu
 # --------------------------------------------------------------------------- value stream
 
 
+def _no_months() -> pd.Series:
+    return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+
+
 def _pick_family(frame: pd.DataFrame, family: str | None) -> pd.DataFrame:
     if family:
         return frame[frame["product_family"] == family]
@@ -124,9 +129,9 @@ def demand_series(
     actual = (
         pd.concat(actual_parts).groupby(level=0).last()
         if actual_parts
-        else pd.Series(dtype=float)
+        else _no_months()
     )
-    prev = pd.Series(dtype=float)
+    prev = _no_months()
     if previous is not None:
         pfam = _pick_family(previous.family, family)
         prev = pfam.groupby("month", sort=True)["demand"].sum()
@@ -285,7 +290,8 @@ def box_table(
             if m.company_only and code != "":
                 cells.append({"value": None, "previous": None, "delta": None, "na": True})
                 continue
-            cur, prev = now.get((code, m.column)), before.get((code, m.column))
+            cur = now.get((code, m.column))
+            prev = before.get((code, m.column)) if m.compare else None
             delta = None if cur is None or prev is None else cur - prev
             tone = ""
             if delta and m.better:

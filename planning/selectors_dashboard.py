@@ -279,7 +279,7 @@ def review_page(
         month_label=label,
         box_columns=columns,
         box_rows=box_rows,
-        exceptions=dashboards.exception_rows(analysis.exceptions, cycle.label, limit=40),
+        exceptions=dashboards.exception_rows(analysis.exceptions, cycle.label, limit=100),
         exception_total=len(analysis.exceptions),
         exception_counts=dashboards.exception_counts(analysis.exceptions),
         change_rows=dashboards.change_rows(summary),

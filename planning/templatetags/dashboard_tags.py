@@ -56,14 +56,20 @@ def fmt(value, kind: str = "number") -> str:
     f = _float(value)
     if f is None:
         return "—"
+    if kind in ("pct", "dpct", "spct"):
+        f = round(f, 3) + 0.0  # no "-0.0%"
+    elif kind == "days":
+        f = round(f, 1) + 0.0
+    else:
+        f = round(f) + 0.0
     if kind == "pct":
-        return f"{f * 100:,.1f}%"
+        return f"{f * 100:,.1f}%".replace("-", "−")
     if kind == "dpct":
-        return f"{f * 100:+,.1f} pp"
+        return f"{f * 100:+,.1f} pp".replace("-", "−")
     if kind == "spct":
-        return f"{f * 100:+,.1f}%"
+        return f"{f * 100:+,.1f}%".replace("-", "−")
     if kind == "days":
-        return f"{f:,.1f}"
+        return f"{f:,.1f}".replace("-", "−")
     if kind == "signed":
         return f"{f:+,.0f}".replace("-", "−")
     return f"{f:,.0f}".replace("-", "−")
