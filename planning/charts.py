@@ -223,9 +223,7 @@ def inventory_figure(
             y=_y(series["ending_inventory"]),
             name="Ending inventory",
             marker={
-                "color": [
-                    BAD if v < 0 else "#9ec5e8" for v in series["ending_inventory"].fillna(0)
-                ]
+                "color": [BAD if v < 0 else "#9ec5e8" for v in series["ending_inventory"].fillna(0)]
             },
             hovertemplate="%{y:,.0f} units<extra>Ending inventory</extra>",
         ),
@@ -495,9 +493,7 @@ def changes_figure(summary: pd.DataFrame) -> go.Figure:
             go.Bar(
                 x=list(part["value_stream"]),
                 y=_y(part["change_pct"]),
-                customdata=np.column_stack(
-                    [_y(part["current"]), _y(part["previous"])]
-                ).tolist()
+                customdata=np.column_stack([_y(part["current"]), _y(part["previous"])]).tolist()
                 if len(part)
                 else [],
                 name=name,

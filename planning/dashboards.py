@@ -77,7 +77,7 @@ def month_text(month: pd.Period | object) -> str:
     return "" if pd.isna(month) else pd.Period(month, "M").strftime("%Y-%m")
 
 
-def _num(x: object) -> float | None:
+def number_or_none(x: object) -> float | None:
     """A float for the template, None for NaN/None (shown as an em dash)."""
     try:
         f = float(x)  # type: ignore[arg-type]
@@ -126,11 +126,7 @@ def demand_series(
     in_horizon = fam[fam["actual_sales"].notna()]
     if len(in_horizon):
         actual_parts.append(in_horizon.groupby("month")["actual_sales"].sum())
-    actual = (
-        pd.concat(actual_parts).groupby(level=0).last()
-        if actual_parts
-        else _no_months()
-    )
+    actual = pd.concat(actual_parts).groupby(level=0).last() if actual_parts else _no_months()
     prev = _no_months()
     if previous is not None:
         pfam = _pick_family(previous.family, family)
@@ -179,9 +175,10 @@ def supply_series(
         weight = np.where(weight.sum() > 0, weight, 1.0)
         for col in ("dos_min", "dos_max"):
             w = pd.Series(fam[col].to_numpy(float) * weight, index=fam.index)
-            out[col] = w.groupby(fam["month"]).sum() / pd.Series(weight, index=fam.index).groupby(
-                fam["month"]
-            ).sum()
+            out[col] = (
+                w.groupby(fam["month"]).sum()
+                / pd.Series(weight, index=fam.index).groupby(fam["month"]).sum()
+            )
     short = fam[fam["ending_inventory"] < 0]
     out["short_units"] = short.groupby("month")["ending_inventory"].sum()
     out["short_families"] = short.groupby("month")["product_family"].agg(", ".join)
@@ -237,8 +234,8 @@ def exception_rows(
                 "value_stream": vs,
                 "product_family": pf,
                 "month": m,
-                "value": _num(value),
-                "limit": _num(lim),
+                "value": number_or_none(value),
+                "limit": number_or_none(lim),
                 "message": msg,
                 "url": grid_url(cycle_label, vs, pf, m, EXCEPTION_CELL_MEASURE.get(kind, "demand")),
             }
@@ -274,7 +271,7 @@ def box_table(
             return {}
         at = frame[frame["month"] == month].set_index("value_stream")
         return {
-            (code, m.column): _num(at.at[code, m.column]) if code in at.index else None
+            (code, m.column): number_or_none(at.at[code, m.column]) if code in at.index else None
             for code, _heading in columns
             for m in BOX_METRICS
         }
@@ -331,10 +328,10 @@ def change_rows(summary: pd.DataFrame) -> list[dict]:
     for vs, measure, cur, prev, change, pct in summary.itertuples(index=False, name=None):
         row = rows.setdefault(vs, {"value_stream": vs, "measures": {}})
         row["measures"][measure] = {
-            "current": _num(cur),
-            "previous": _num(prev),
-            "change": _num(change),
-            "change_pct": _num(pct),
+            "current": number_or_none(cur),
+            "previous": number_or_none(prev),
+            "change": number_or_none(change),
+            "change_pct": number_or_none(pct),
         }
     out = []
     for row in rows.values():

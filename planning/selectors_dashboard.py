@@ -43,9 +43,10 @@ def cycle_from_query(label: str | None) -> PlanningCycle | None:
 
 def cycle_choices() -> list[str]:
     """Labels of every cycle, newest first (for the cycle picker; one query)."""
-    return [f"{m:%Y-%m}" for m in PlanningCycle.objects.order_by("-month").values_list(
-        "month", flat=True
-    )]
+    return [
+        f"{m:%Y-%m}"
+        for m in PlanningCycle.objects.order_by("-month").values_list("month", flat=True)
+    ]
 
 
 def _headcounts(streams: Sequence[ValueStream]) -> dict[str, float | None]:
@@ -93,14 +94,10 @@ def stream_dashboard(
     fcode = family.code if family else None
     analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream])
     _forecasts, actuals = accuracy_inputs(cycle=cycle, value_streams=[value_stream])
-    box = engine.box_score(
-        analysis.projection, analysis.accuracy, _headcounts([value_stream])
-    )
+    box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts([value_stream]))
     code = value_stream.code
 
-    demand = dashboards.demand_series(
-        analysis.projection, analysis.previous, actuals, family=fcode
-    )
+    demand = dashboards.demand_series(analysis.projection, analysis.previous, actuals, family=fcode)
     supply = dashboards.supply_series(analysis.projection, box, code, family=fcode)
     capacity = dashboards.capacity_series(analysis.projection, code)
     financial = dashboards.financial_series(analysis.projection, code)
@@ -121,9 +118,7 @@ def stream_dashboard(
     }
     stream_exceptions = analysis.exceptions
     if fcode:
-        stream_exceptions = stream_exceptions[
-            stream_exceptions["product_family"].isin([fcode, ""])
-        ]
+        stream_exceptions = stream_exceptions[stream_exceptions["product_family"].isin([fcode, ""])]
     first = box[box["value_stream"] == code].head(1)
     kpis = _kpis(first, capacity, len(stream_exceptions))
     return StreamDashboard(
@@ -146,7 +141,7 @@ def _kpis(first: pd.DataFrame, capacity: pd.DataFrame, n_exceptions: int) -> lis
     if not len(first):
         return []
     r = first.iloc[0]
-    num = dashboards._num  # noqa: SLF001 - one formatting rule for page numbers
+    num = dashboards.number_or_none
     util = num(capacity["utilization"].iloc[0]) if len(capacity) else None
     acc_month = dashboards.month_text(r["accuracy_month"])
     return [
@@ -238,9 +233,7 @@ def review_page(
         "streams": charts.stream_box_figure(at_month, month_label=label),
         "capacity": charts.stream_capacity_figure(at_month, month_label=label),
         "changes": charts.changes_figure(summary),
-        "profit": charts.profit_by_stream_figure(
-            dashboards.profit_by_stream(analysis.projection)
-        ),
+        "profit": charts.profit_by_stream_figure(dashboards.profit_by_stream(analysis.projection)),
     }
     if company_view:
         figures["company"] = charts.company_figure(
