@@ -194,6 +194,7 @@ class ReviewPage:
     steps: list
     approval: Approval
     decisions: list[Decision]
+    can_record_decisions: bool
     owners: list
     figures: dict[str, Figure] = field(default_factory=dict)
 
@@ -257,9 +258,10 @@ def review_page(
         .select_related("owner", "step")
         .order_by("due_date", "pk")
     )
+    can_record = user_is_executive(user) and not cycle.is_frozen
     owners = (
         list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
-        if not cycle.is_frozen
+        if can_record
         else []
     )
     return ReviewPage(
@@ -281,6 +283,7 @@ def review_page(
         steps=steps,
         approval=approval,
         decisions=decisions,
+        can_record_decisions=can_record,
         owners=owners,
         figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
     )

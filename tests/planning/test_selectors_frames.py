@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
 from planning.selectors import _month_index, plan_values_frame
@@ -31,7 +30,5 @@ def test_plan_values_frame_keeps_values_and_months(cycle, family_a):
 
 def test_month_index_converts_dates_and_handles_empty():
     idx = _month_index([dt.date(2027, 12, 1), dt.date(1969, 1, 1), dt.date(2027, 12, 1)])
-    assert list(idx) == [pd.Period("2027-12", "M"), pd.Period("1969-01", "M")] + [
-        pd.Period("2027-12", "M")
-    ]
+    assert [str(p) for p in idx] == ["2027-12", "1969-01", "2027-12"]
     assert len(_month_index([])) == 0

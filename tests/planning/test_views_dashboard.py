@@ -278,3 +278,12 @@ def test_stream_dashboard_query_count_does_not_grow_with_families(client, execut
     build_company(streams=1, families=12, month=MONTH, prefix="T")
     big = _count(client, "/value-streams/T00/")
     assert 0 < small == big, (small, big)
+
+
+def test_only_executives_get_the_decision_form(client, s00_planner, executive, company):
+    client.force_login(s00_planner)
+    response = client.get("/review/")
+    assert not response.context["page"].can_record_decisions
+    assert 'action="/cycles/2027-01/decisions/"' not in response.content.decode()
+    client.force_login(executive)
+    assert client.get("/review/").context["page"].can_record_decisions
