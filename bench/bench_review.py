@@ -83,21 +83,24 @@ def main() -> None:
         with CaptureQueriesContext(connection) as queries:
             client.get(url)
         n_queries = len(queries.captured_queries)  # now: later requests reset the log
-        times = []
+        times, cpu = [], []
         for _ in range(args.runs):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
         times.sort()
         median = statistics.median(times)
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         verdict = "OK" if median < TARGET_MS else "SLOW"
         print(
-            f"{url:<28} median {median:7.1f} ms  p95 {p95:7.1f} ms  "
-            f"{n_queries:3d} queries  {len(response.content) / 1024:6.0f} KiB"
-            f"  target < {TARGET_MS:.0f} ms: {verdict}"
+            f"{url:<36} median {median:6.1f} ms  p95 {p95:6.1f} ms  "
+            f"(cpu median {statistics.median(cpu):6.1f} ms)  {n_queries:2d} queries  "
+            f"{len(response.content) / 1024:4.0f} KiB  target < {TARGET_MS:.0f} ms: {verdict}"
         )
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with load)")
     measure("/review/")
     measure(f"/review/?month={dt.date(month.year + 1, month.month, 1):%Y-%m}")
     measure("/value-streams/S00/")

@@ -222,9 +222,10 @@ def review_page(
     chosen = f"{picked:%Y-%m}" if picked and f"{picked:%Y-%m}" in months else months[0]
     period = pd.Period(chosen, "M")
 
-    columns = [(vs.code, vs.code) for vs in streams]
-    if company_view:
-        columns.append(("", "Company"))
+    # The company first: the board reads it before the streams (and it stays in view
+    # when many streams make the table scroll).
+    columns = [("", "Company")] if company_view else []
+    columns += [(vs.code, vs.code) for vs in streams]
     box_rows = dashboards.box_table(box, prev_box, period, columns)
     summary = dashboards.change_summary(analysis.changes)
     at_month = dashboards.stream_month_frame(box, period)
@@ -276,7 +277,9 @@ def review_page(
         box_rows=box_rows,
         exceptions=dashboards.exception_rows(analysis.exceptions, cycle.label, limit=100),
         exception_total=len(analysis.exceptions),
-        exception_counts=dashboards.exception_counts(analysis.exceptions),
+        exception_counts=dict(
+            list(dashboards.exception_counts(analysis.exceptions).items())[:8]
+        ),
         change_rows=dashboards.change_rows(summary),
         has_previous=analysis.previous is not None,
         has_actuals=bool(len(analysis.accuracy.stream)),

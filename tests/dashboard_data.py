@@ -56,7 +56,7 @@ def _plan_rows(
                     )
         n_fam = len(families_by_stream[vs.pk])
         for t, m in enumerate(months):
-            hours = 60 * n_fam * (1 + 0.01 * s_idx) + 10 * t
+            hours = 85 * n_fam * (1 + 0.01 * s_idx) + 10 * t
             for measure, value in (
                 ("available_hours", hours),
                 ("non_productive_hours", hours * 0.1),
