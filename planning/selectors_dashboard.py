@@ -277,9 +277,7 @@ def review_page(
         box_rows=box_rows,
         exceptions=dashboards.exception_rows(analysis.exceptions, cycle.label, limit=100),
         exception_total=len(analysis.exceptions),
-        exception_counts=dict(
-            list(dashboards.exception_counts(analysis.exceptions).items())[:8]
-        ),
+        exception_counts=dict(list(dashboards.exception_counts(analysis.exceptions).items())[:8]),
         change_rows=dashboards.change_rows(summary),
         has_previous=analysis.previous is not None,
         has_actuals=bool(len(analysis.accuracy.stream)),
@@ -290,3 +288,29 @@ def review_page(
         owners=owners,
         figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
     )
+
+
+def stream_cards(*, cycle: PlanningCycle | None, streams: Sequence[ValueStream]) -> list[dict]:
+    """One card per stream for ``/value-streams/``: headline numbers of the first month."""
+    streams = list(streams)
+    if cycle is None or not streams:
+        return [{"stream": vs, "kpis": None} for vs in streams]
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
+    box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts(streams))
+    first = box[(box["month"] == box["month"].min()) & (box["value_stream"] != "")]
+    by_code = first.set_index("value_stream")
+    counts = dashboards.exception_counts(analysis.exceptions)
+    num = dashboards.number_or_none
+    cards = []
+    for vs in streams:
+        kpis = None
+        if vs.code in by_code.index:
+            row = by_code.loc[vs.code]
+            kpis = {
+                "revenue": num(row["revenue"]),
+                "profit": num(row["value_stream_profit"]),
+                "productive": num(row["productive_share"]),
+                "exceptions": counts.get(vs.code, 0),
+            }
+        cards.append({"stream": vs, "kpis": kpis})
+    return cards

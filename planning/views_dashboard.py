@@ -15,6 +15,7 @@ from planning.selectors_dashboard import (
     cycle_choices,
     cycle_from_query,
     review_page,
+    stream_cards,
     stream_dashboard,
 )
 from valuestreams.models import ValueStream
@@ -28,10 +29,11 @@ from valuestreams.selectors import (
 @login_required
 def value_stream_list(request: HttpRequest) -> HttpResponse:
     streams = list(value_streams_visible(user=request.user).prefetch_related("families"))
+    cycle = cycle_current()
     return render(
         request,
         "valuestreams/list.html",
-        {"streams": streams, "cycle": cycle_current()},
+        {"cards": stream_cards(cycle=cycle, streams=streams), "cycle": cycle},
     )
 
 

@@ -68,6 +68,7 @@ def test_stream_list_shows_only_the_streams_the_user_may_see(client, s00_planner
     client.force_login(executive)
     html = client.get("/value-streams/").content.decode()
     assert "/value-streams/S00/" in html and "/value-streams/S01/" in html
+    assert "Exceptions" in html and "Revenue" in html
 
 
 def test_planner_review_shows_only_their_stream_and_no_company_or_approval(client, s00_planner):
