@@ -209,7 +209,7 @@ def review_page(
     """The step-5 board pack for the streams the user may see (company if they see all)."""
     streams = list(streams)
     company_view = user_reads_all_streams(user)
-    analysis = cycle_analysis(cycle=cycle, value_streams=None if company_view else streams)
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
     heads = _headcounts(streams)
     box = engine.box_score(analysis.projection, analysis.accuracy, heads)
     prev_box = (
