@@ -38,9 +38,16 @@
     });
   }
 
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   function init() {
     document.querySelectorAll("[data-figure]").forEach(draw);
     autoSubmit();
+    printButtons();
     /* Printing: redraw at the paper's width, and back afterwards. */
     window.addEventListener("beforeprint", resizeAll);
     window.addEventListener("afterprint", resizeAll);
