@@ -288,3 +288,15 @@ def test_only_executives_get_the_decision_form(client, s00_planner, executive, c
     assert 'action="/cycles/2027-01/decisions/"' not in response.content.decode()
     client.force_login(executive)
     assert client.get("/review/").context["page"].can_record_decisions
+
+
+def test_stream_without_families_or_plan_renders_empty_charts(client, company, executive):
+    from tests.factories import ValueStreamFactory
+
+    ValueStreamFactory(code="EMPTY")
+    client.force_login(executive)
+    response = client.get("/value-streams/EMPTY/")
+    assert response.status_code == 200
+    assert response.context["dash"].exception_total == 0
+    assert client.get("/value-streams/EMPTY/?family=S00-F000").status_code == 200
+    assert client.get("/review/").status_code == 200
