@@ -120,7 +120,7 @@ def stream_dashboard(
     if fcode:
         stream_exceptions = stream_exceptions[stream_exceptions["product_family"].isin([fcode, ""])]
     first = box[box["value_stream"] == code].head(1)
-    kpis = _kpis(first, capacity, len(stream_exceptions))
+    kpis = _kpis(first, capacity, len(stream_exceptions), analysis.thresholds)
     return StreamDashboard(
         cycle=cycle,
         value_stream=value_stream,
@@ -136,7 +136,12 @@ def stream_dashboard(
     )
 
 
-def _kpis(first: pd.DataFrame, capacity: pd.DataFrame, n_exceptions: int) -> list[dict]:
+def _kpis(
+    first: pd.DataFrame,
+    capacity: pd.DataFrame,
+    n_exceptions: int,
+    thresholds: engine.Thresholds,
+) -> list[dict]:
     """Headline numbers of the first horizon month."""
     if not len(first):
         return []
@@ -148,7 +153,12 @@ def _kpis(first: pd.DataFrame, capacity: pd.DataFrame, n_exceptions: int) -> lis
         {"label": "Revenue", "value": num(r["revenue"]), "kind": "money"},
         {"label": "Value stream profit", "value": num(r["value_stream_profit"]), "kind": "money"},
         {"label": "Return on sales", "value": num(r["return_on_sales"]), "kind": "pct"},
-        {"label": "Utilization", "value": util, "kind": "pct", "warn": (util or 0) > 0.9},
+        {
+            "label": "Utilization",
+            "value": util,
+            "kind": "pct",
+            "warn": (util or 0) > thresholds.utilization_warn,
+        },
         {"label": "Days of supply", "value": num(r["days_of_supply"]), "kind": "days"},
         {
             "label": f"WAPE {acc_month}" if acc_month else "WAPE",
