@@ -300,3 +300,23 @@ def test_stream_without_families_or_plan_renders_empty_charts(client, company, e
     assert response.context["dash"].exception_total == 0
     assert client.get("/value-streams/EMPTY/?family=S00-F000").status_code == 200
     assert client.get("/review/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?month=2027-13",
+        "?month=%00",
+        "?month=" + "9" * 300,
+        "?cycle=0000-00",
+        "?cycle=2027-01&family=%3Cscript%3E",
+        "?family=&cycle=",
+        "?month[]=1",
+    ],
+)
+def test_odd_query_strings_never_break_the_pages(client, company, executive, query):
+    client.force_login(executive)
+    for path in ("/review/", "/value-streams/S00/", "/cycles/2027-01/review/"):
+        response = client.get(path + query)
+        assert response.status_code == 200, (path, query)
+        assert b"<script>" not in response.content
