@@ -16,23 +16,15 @@ from django.core.management import CommandError, call_command
 
 from planning.models import PlanningCycle, PlanValue
 from tests.factories import CycleFactory
+from tests.worked_example import example_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "value_stream,product_family,month,measure,value\n"
 
 
-def shared_dir() -> Path:
-    """SOFP_SHARED_DIR, else the folder beside the repository, else /work/shared."""
-    env = os.environ.get("SOFP_SHARED_DIR")
-    for candidate in (env, REPO_ROOT.parent / "shared", "/work/shared"):
-        if candidate and (Path(candidate) / "domain" / "example").is_dir():
-            return Path(candidate)
-    pytest.skip("worked example not found (set SOFP_SHARED_DIR to the folder holding domain/)")
-
-
 @pytest.fixture
 def example() -> Path:
-    return shared_dir() / "domain" / "example"
+    return example_dir()
 
 
 def run(*args: str) -> str:
