@@ -18,22 +18,17 @@ import pandas as pd
 
 from planning.imports import CSV, XLSX
 from planning.measures import PLAN_COLUMNS
+from sofp.spreadsheet_safety import safe_text  # the one rule for text cells (re-exported)
 
 CONTENT_TYPES = {
     CSV: "text/csv; charset=utf-8",
     XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TEXT_COLUMNS = PLAN_COLUMNS[:4]
 
 
 def export_filename(*, label: str, fmt: str) -> str:
     return f"sofp-plan-{label}.{fmt}"
-
-
-def safe_text(text: str) -> str:
-    """Prefix a quote to text a spreadsheet would read as a formula (CSV/formula injection)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def format_number(value: float) -> str:

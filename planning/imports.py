@@ -183,7 +183,9 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=False, keep_links=False
+        )
     except Exception as exc:  # openpyxl raises many types for broken files; all mean "unreadable"
         raise FileUnreadable(
             "The file could not be read as an Excel workbook (.xlsx); "

@@ -152,7 +152,10 @@ def login_page(browser, live_server):
     contexts = []
 
     def open_as(username: str, password: str = PASSWORD):
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        # Playwright's string predicates (wait_for_function) run through eval, which the
+        # Content-Security-Policy forbids; the real pages are checked under the policy in
+        # tests/security/test_csp_browser.py.
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{live_server.url}/accounts/login/")

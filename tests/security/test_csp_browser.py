@@ -28,3 +28,51 @@ def test_plotly_charts_render_under_the_csp_and_stray_inline_scripts_do_not(brow
     assert "eval" not in " ".join(refusals)
     assert page.evaluate("window.cspViolations || []") == []
     context.close()
+
+
+# user, page, something the page's JavaScript draws (proof that it ran under the policy)
+PAGES = [
+    ("planner_a", "/", None),
+    ("planner_a", "/cycles/2027-01/grid/A/", ".tabulator-row"),
+    ("planner_a", "/cycles/2027-01/upload/", None),
+    ("exec", "/cycles/2027-01/review/", ".js-plotly-plot .main-svg"),
+    ("exec", "/value-streams/A/?cycle=2027-01", ".js-plotly-plot .main-svg"),
+    ("exec", "/cycles/2027-01/company/", ".tabulator-row"),
+]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_apps_pages_run_under_the_csp_without_violations(
+    browser, live_server, planner_a, executive, family_a, cycle, password
+):
+    from decimal import Decimal
+
+    from tests.factories import PlanValueFactory
+
+    for month in cycle.horizon_months()[:6]:
+        PlanValueFactory(cycle=cycle, product_family=family_a, month=month, value=Decimal("90"))
+    for username in ("planner_a", "exec"):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})  # CSP enforced
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m, p=problems: p.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e, p=problems: p.append(str(e)))
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        for who, path, drawn in PAGES:
+            if who != username:
+                continue
+            response = page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            assert response.status == 200, path
+            if drawn:
+                page.wait_for_selector(drawn, timeout=15000)
+            assert "Content-Security-Policy" in {k.title(): v for k, v in response.headers.items()}
+        context.close()
+        csp = [p for p in problems if "Content Security Policy" in p or "unsafe-eval" in p]
+        assert csp == [], csp
+        assert problems == [], problems
