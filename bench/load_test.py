@@ -173,9 +173,22 @@ def seed(out_file: str, n: int) -> None:
         api = User.objects.create(username=f"load_api_{i}", password=hashed)
         api.groups.add(executive)
         apis.append({"username": api.username, "token": Token.objects.create(user=api).key})
+    from django.urls import Resolver404, resolve
+
+    from planning.models import PlanValue
+
+    n_values = PlanValue.objects.filter(cycle=cycle).count()
+    try:
+        resolve(f"/api/v1/cycles/{cycle.label}/plan-values/")
+        has_api = True
+    except Resolver404:
+        has_api = False
     data = {
         "password": PASSWORD,
         "cycle": cycle.label,
+        "streams": [s.code for s in streams],
+        "plan_value_pages": max(1, -(-n_values // 100)),
+        "has_api": has_api,
         "planners": planners,
         "executives": executives,
         "apis": apis,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import re
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ _timings: list[tuple[str, float, bool, float]] = []  # name, ms, ok, finished at
 _state = {"ready": 0, "measure_from": None}
 EXPECTED_USERS = int(os.environ.get("LOAD_USERS", "0") or 0)
 DURATION = float(os.environ.get("LOAD_DURATION", "60") or 60)
+THINK = tuple(float(x) for x in os.environ.get("LOAD_THINK_S", "2,8").split(","))
 _saved: dict[str, str] = {}  # "stream|family|month|measure" -> last value saved
 _counters = {role: itertools.count() for role in ("planner", "executive", "api")}
 
@@ -58,8 +60,10 @@ def _dump(environment, **kw):
 
 
 class _Browser(HttpUser):
+    """A person: reads, types, thinks — a few seconds between clicks (LOAD_THINK_S)."""
+
     abstract = True
-    wait_time = between(0.5, 2.0)
+    wait_time = between(THINK[0], THINK[1])
     role = ""
 
     def on_start(self) -> None:
@@ -92,32 +96,82 @@ class _Browser(HttpUser):
 
 
 class PlannerUser(_Browser):
-    """Opens the start page and the grid of their value stream, saves cells."""
+    """Opens the grid of their value stream and saves cells (only cells they own, so that
+    the final check knows the value each cell must hold)."""
 
     weight = 3
     role = "planner"
 
-    @task(2)
+    def on_start(self) -> None:
+        super().on_start()
+        self.cycle = SEED["cycle"]
+        self.stream = self.me["stream"]
+        self.grid = f"/cycles/{self.cycle}/grid/{self.stream}/"
+        self.versions: dict[str, int] = {}
+        self.rng = random.Random(self.me["username"])
+
+    @task(1)
     def home(self) -> None:
         self.get_ok("/", "home")
 
+    @task(2)
+    def open_grid(self) -> None:
+        self.get_ok(self.grid, "grid page")
+        self.get_ok(self.grid + "data/", "grid data")
+
+    @task(6)
+    def save_cells(self) -> None:
+        picked = self.rng.sample(self.me["cells"], k=min(3, len(self.me["cells"])))
+        cells, keys = [], []
+        for family, month, measure in picked:
+            key = f"{self.stream}|{family}|{month}|{measure}"
+            value = str(self.rng.randint(1, 5000))
+            cell = {"family": family, "month": month, "measure": measure, "value": value}
+            if key in self.versions:
+                cell["version"] = self.versions[key]
+            cells.append(cell)
+            keys.append((key, value))
+        with self.client.post(
+            self.grid + "save/",
+            data=json.dumps({"cells": cells}),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "X-CSRFToken": self.client.cookies.get("csrftoken", ""),
+                "Referer": self.host + self.grid,
+            },
+            name="grid save",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"save gave {response.status_code}: {response.text[:200]}")
+                return
+            for (key, value), version in zip(keys, response.json()["versions"], strict=True):
+                self.versions[key] = version
+                _saved[key] = value
+
 
 class ExecutiveUser(_Browser):
-    """Opens the review of the whole company."""
+    """Opens the review of the whole company and a value stream dashboard."""
 
     weight = 1
     role = "executive"
 
-    @task
-    def home(self) -> None:
-        self.get_ok("/", "home")
+    @task(3)
+    def review(self) -> None:
+        self.get_ok("/review/", "review")
+
+    @task(1)
+    def dashboard(self) -> None:
+        stream = random.choice(SEED["streams"])
+        self.get_ok(f"/value-streams/{stream}/", "stream dashboard")
 
 
 class ApiUser(HttpUser):
     """A script with a token reading plan values page by page."""
 
     weight = 1
-    wait_time = between(0.5, 2.0)
+    wait_time = between(1.0, 3.0)
 
     def on_start(self) -> None:
         users = SEED["apis"]
@@ -125,7 +179,18 @@ class ApiUser(HttpUser):
         self.client.headers["Authorization"] = f"Token {self.me['token']}"
         _user_ready(self.environment)
 
-    @task
+    @task(4)
+    def page_plan_values(self) -> None:
+        """Read the plan page by page, as an ERP extract would."""
+        if not SEED.get("has_api"):
+            return self.ready()
+        page = random.randint(1, SEED["plan_value_pages"])
+        url = f"/api/v1/cycles/{SEED['cycle']}/plan-values/?page={page}&page_size=100"
+        with self.client.get(url, name="api plan values", catch_response=True) as r:
+            if r.status_code != 200 or "results" not in r.text:
+                r.failure(f"plan values gave {r.status_code}")
+
+    @task(1)
     def ready(self) -> None:
         with self.client.get("/health/ready", name="health ready", catch_response=True) as r:
             if r.status_code != 200:
