@@ -8,6 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 
+def month_add(month: dt.date, n: int) -> dt.date:
+    """First day of the month ``n`` months after ``month`` (negative goes back)."""
+    y, m = divmod(month.month - 1 + n, 12)
+    return dt.date(month.year + y, m + 1, 1)
+
+
 def is_working_day(day: dt.date, holidays: frozenset[dt.date]) -> bool:
     return day.weekday() < 5 and day not in holidays
 

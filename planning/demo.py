@@ -17,11 +17,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from planning.calendar import working_days_of_month
+from planning.calendar import month_add, working_days_of_month
 from planning.constants import CompanyRole, CycleStatus, StepStatus
 from planning.models import Company, CycleStep, Decision, Holiday, PlanningCycle
 from planning.services.cycles import cycle_create
-from planning.services.plan_values import CellInput, month_add, plan_values_upsert
+from planning.services.plan_values import CellInput, plan_values_upsert
 from valuestreams.models import Membership, ProductFamily, ValueStream
 
 DEMO_PASSWORD = "sofp-demo"

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from planning import engine
+from planning.calendar import month_add
 from planning.constants import CycleStatus
+from planning.measures import ACTUALS_HISTORY_MONTHS
 from planning.models import Company, PlanningCycle, PlanValue
 from valuestreams.models import ProductFamily, ValueStream
 
@@ -109,8 +112,6 @@ def plan_values_frame(
     if value_streams is not None:
         ids = [vs.pk for vs in value_streams]
         if include_company:
-            from django.db.models import Q
-
             qs = qs.filter(Q(value_stream_id__in=ids) | Q(value_stream__isnull=True))
         else:
             qs = qs.filter(value_stream_id__in=ids)
@@ -168,4 +169,97 @@ def company_thresholds() -> engine.Thresholds:
         utilization_warn=float(company.utilization_warn),
         utilization_over=float(company.utilization_over),
         demand_change=float(company.demand_change_threshold),
+    )
+
+
+@dataclass(eq=False)
+class CycleAnalysis:
+    """Everything step 5 and the dashboards show for one cycle, from one engine."""
+
+    cycle: PlanningCycle
+    previous_cycle: PlanningCycle | None
+    projection: engine.Projection
+    previous: engine.Projection | None
+    accuracy: engine.Accuracy
+    changes: pd.DataFrame
+    exceptions: pd.DataFrame
+    thresholds: engine.Thresholds
+
+
+def accuracy_inputs(
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    months_back: int = ACTUALS_HISTORY_MONTHS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Lag-1 forecasts and actual sales for the months before ``cycle`` (two queries).
+
+    The forecast for month m is the demand for m in the frozen plan of cycle m−1; the
+    actual is the newest ``actual_sales`` value stored for m in any cycle.
+    """
+    first = month_add(cycle.month, -months_back)
+    months = [month_add(first, i) for i in range(months_back)]
+    lag1 = Q()
+    for m in months:
+        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
+    stream_filter = Q()
+    if value_streams is not None:
+        stream_filter = Q(value_stream__in=list(value_streams))
+    forecast_rows = list(
+        PlanValue.objects.filter(
+            lag1, stream_filter, measure="demand", cycle__status="approved"
+        ).values_list("value_stream__code", "product_family__code", "month", "value")
+    )
+    actual_rows = list(
+        PlanValue.objects.filter(
+            stream_filter, measure="actual_sales", month__gte=first, month__lt=cycle.month
+        )
+        .order_by("cycle__month")
+        .values_list("value_stream__code", "product_family__code", "month", "value")
+    )
+    cols = ["value_stream", "product_family", "month"]
+    forecasts = pd.DataFrame(forecast_rows, columns=[*cols, "forecast"])
+    actuals = pd.DataFrame(actual_rows, columns=[*cols, "actual"])
+    # Newest cycle wins: rows are ordered by cycle month, keep the last per key.
+    actuals = actuals.drop_duplicates(subset=cols, keep="last")
+    for frame, col in ((forecasts, "forecast"), (actuals, "actual")):
+        frame["month"] = (
+            pd.PeriodIndex([_period(m) for m in frame["month"]], freq="M")
+            if len(frame)
+            else pd.PeriodIndex([], freq="M")
+        )
+        frame[col] = frame[col].astype("float64")
+    return forecasts, actuals
+
+
+def cycle_analysis(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> CycleAnalysis:
+    """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
+
+    A constant number of queries whatever the number of streams and families.
+    """
+    streams = None if value_streams is None else list(value_streams)
+    projection = cycle_projection(cycle=cycle, value_streams=streams)
+    previous_cycle = cycle_last_approved(before=cycle.month)
+    previous = (
+        cycle_projection(cycle=previous_cycle, value_streams=streams) if previous_cycle else None
+    )
+    forecasts, actuals = accuracy_inputs(cycle=cycle, value_streams=streams)
+    accuracy = engine.forecast_accuracy(forecasts, actuals)
+    thresholds = company_thresholds()
+    changes = (
+        engine.plan_changes(projection, previous)
+        if previous is not None
+        else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
+    )
+    return CycleAnalysis(
+        cycle=cycle,
+        previous_cycle=previous_cycle,
+        projection=projection,
+        previous=previous,
+        accuracy=accuracy,
+        changes=changes,
+        exceptions=engine.exceptions(projection, previous, thresholds),
+        thresholds=thresholds,
     )

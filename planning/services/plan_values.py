@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from planning.calendar import month_add
 from planning.measures import (
     ACTUALS_HISTORY_MONTHS,
     COMPANY,
@@ -71,11 +72,6 @@ class UpsertResult:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
         }
-
-
-def month_add(month: dt.date, n: int) -> dt.date:
-    y, m = divmod(month.month - 1 + n, 12)
-    return dt.date(month.year + y, m + 1, 1)
 
 
 def cycle_accepts_month(*, cycle: PlanningCycle, measure: str, month: dt.date) -> bool:

@@ -1,0 +1,70 @@
+"""Approving a cycle's plan in step 5: the moment it freezes for good."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from planning.constants import CycleStatus, StepStatus
+from planning.models import AuditEvent, PlanningCycle
+from sofp.exceptions import ApplicationError, FrozenCycleError, PermissionDenied
+from valuestreams.selectors import user_is_executive
+
+
+class StepsNotDone(ApplicationError):
+    """Steps 1–4 are not done and no override reason was given."""
+
+    status = 409
+
+
+@transaction.atomic
+def cycle_approve(
+    *, cycle: PlanningCycle, user: AbstractBaseUser, override_reason: str = ""
+) -> PlanningCycle:
+    """Executives approve; steps 1–4 must be done unless a reason is given. Freezes."""
+    locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
+    if locked.is_frozen:
+        raise FrozenCycleError(f"Cycle {locked.label} is already approved and frozen.")
+    if not user_is_executive(user):
+        raise PermissionDenied("Only executives can approve the plan.")
+    open_steps = list(
+        locked.steps.filter(number__lte=4)
+        .exclude(status=StepStatus.DONE)
+        .values_list("number", flat=True)
+    )
+    reason = (override_reason or "").strip()
+    if open_steps and not reason:
+        listed = ", ".join(str(n) for n in open_steps)
+        raise StepsNotDone(
+            f"Steps {listed} are not done. Finish them first, or approve with an override "
+            "and give the reason."
+        )
+    now = timezone.now()
+    locked.status = CycleStatus.APPROVED
+    locked.approved_at = now
+    locked.approved_by = user
+    locked.approval_override_reason = reason if open_steps else ""
+    locked.full_clean()
+    locked.save(
+        update_fields=[
+            "status",
+            "approved_at",
+            "approved_by",
+            "approval_override_reason",
+            "updated_at",
+        ]
+    )
+    locked.steps.filter(number=5).update(status=StepStatus.DONE, updated_at=now)
+    AuditEvent.objects.create(
+        cycle=locked,
+        object_type="cycle",
+        object_id=locked.pk,
+        action="approve",
+        field="status",
+        old=cycle.status,
+        new=CycleStatus.APPROVED,
+        note=f"Override: {reason}" if open_steps else "",
+        user=user,
+    )
+    return locked
