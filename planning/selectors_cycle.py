@@ -196,6 +196,17 @@ def decision_owners() -> QuerySet:
     )
 
 
+def users_active() -> QuerySet:
+    """People a decision can be assigned to."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def cycle_decisions_without_step(*, cycle: PlanningCycle) -> list[Decision]:
+    return list(
+        cycle.decisions.filter(step__isnull=True).select_related("owner").order_by("due_date")
+    )
+
+
 def decision_status_choices() -> list[tuple[str, str]]:
     return list(DecisionStatus.choices)
 

@@ -19,13 +19,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from planning import engine
+from planning.calendar import month_add
 from planning.constants import DEFAULT_HORIZON, CycleStatus, DecisionStatus, StepStatus
 from planning.measures import ACTUALS_HISTORY_MONTHS
 from planning.models import AuditEvent, CycleStep, Decision, PlanningCycle, PlanValue
 from planning.selectors import cycle_last_approved, plan_input
 from planning.selectors_cycle import step_participant_ids, user_can_start_cycle, user_owns_step
 from planning.services.cycles import cycle_create
-from planning.services.plan_values import VALUE_QUANTUM, CellInput, month_add, plan_values_upsert
+from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
 from sofp.exceptions import (
     ApplicationError,
     FrozenCycleError,
@@ -156,9 +157,9 @@ def plan_roll_forward_cells(
         projection = engine.project(plan_input(cycle=previous))
         fam = projection.family
         at = fam[fam["month"] == pd.Period(before_first, freq="M")]
-        for vs, code, ending in at[["value_stream", "product_family", "ending_inventory"]].itertuples(
-            index=False
-        ):
+        for vs, code, ending in at[
+            ["value_stream", "product_family", "ending_inventory"]
+        ].itertuples(index=False):
             if pd.isna(ending):
                 continue
             if ending < 0:
@@ -268,7 +269,9 @@ def step_minutes_set(
             )
         if base is not None and _normalise_text(base) != _normalise_text(step.minutes):
             last = (
-                AuditEvent.objects.filter(object_type="cyclestep", object_id=step.pk, field="minutes")
+                AuditEvent.objects.filter(
+                    object_type="cyclestep", object_id=step.pk, field="minutes"
+                )
                 .select_related("user")
                 .first()
             )
@@ -284,7 +287,13 @@ def step_minutes_set(
         step.minutes = minutes
         step.save(update_fields=["minutes", "updated_at"])
         audit_record(
-            cycle=cycle, obj=step, action="minutes", field="minutes", old=old, new=minutes, user=user
+            cycle=cycle,
+            obj=step,
+            action="minutes",
+            field="minutes",
+            old=old,
+            new=minutes,
+            user=user,
         )
     return step
 
@@ -390,7 +399,9 @@ def decision_update(
             if status not in DecisionStatus.values:
                 raise ValidationFailed(f"status: unknown decision status {status!r}.")
             if not (manager or decision.owner_id == user.pk):
-                raise PermissionDenied("Only the decision's owner or the step owners can update it.")
+                raise PermissionDenied(
+                    "Only the decision's owner or the step owners can update it."
+                )
             if status != decision.status:
                 changes["status"] = (decision.status, status)
         other: dict[str, object] = {}
