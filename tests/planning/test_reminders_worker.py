@@ -111,8 +111,10 @@ def test_permanent_error_through_the_worker_is_failed_not_retried(worker):
     mail_backends.script(smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"unknown")}))
     reminders_tick.delay(now)
     _wait_until(
-        lambda: ReminderDelivery.objects.exists()
-        and not ReminderDelivery.objects.filter(status="pending").exists()
+        lambda: (
+            ReminderDelivery.objects.exists()
+            and not ReminderDelivery.objects.filter(status="pending").exists()
+        )
     )
     failed = ReminderDelivery.objects.get(status="failed")
     assert failed.attempts == 1 and "SMTPRecipientsRefused" in failed.last_error
