@@ -149,8 +149,29 @@ def cycle_timeline(
     ]
 
 
+ACTION_LABELS = {
+    "start": "Started",
+    "approve": "Approved",
+    "status": "Status",
+    "minutes": "Minutes",
+    "create": "New decision",
+    "update": "Decision",
+}
+
+
 def cycle_history(*, cycle: PlanningCycle, limit: int = 200) -> list[AuditEvent]:
-    return list(cycle.audit.select_related("user").order_by("-at", "-pk")[:limit])
+    """The cycle's audit trail, newest first; each event gets a readable ``subject``."""
+    events = list(cycle.audit.select_related("user").order_by("-at", "-pk")[:limit])
+    step_numbers = dict(cycle.steps.values_list("pk", "number"))
+    for e in events:
+        label = ACTION_LABELS.get(e.action, e.action)
+        if e.object_type == "cyclestep":
+            e.subject = f"Step {step_numbers.get(e.object_id, '?')} · {label.lower()}"
+        elif e.object_type == "decision":
+            e.subject = label + (f" · {e.field}" if e.action == "update" else "")
+        else:
+            e.subject = f"Cycle {label.lower()}"
+    return events
 
 
 def cycles_overview() -> QuerySet[PlanningCycle]:

@@ -83,7 +83,7 @@ def _setup():
 
 
 def test_beat_tick_sends_each_reminder_once_and_retries_a_dropped_connection(worker):
-    step, sales = _setup()
+    step, _sales = _setup()
     now = (step.input_deadline - dt.timedelta(hours=2)).isoformat()
     mail_backends.script(smtplib.SMTPServerDisconnected("Connection unexpectedly closed"))
     # Beat fires twice at the same moment, and a third time later: still once each.
@@ -106,7 +106,7 @@ def test_beat_tick_sends_each_reminder_once_and_retries_a_dropped_connection(wor
 
 
 def test_permanent_error_through_the_worker_is_failed_not_retried(worker):
-    step, sales = _setup()
+    step, _sales = _setup()
     now = (step.input_deadline - dt.timedelta(hours=2)).isoformat()
     mail_backends.script(smtplib.SMTPRecipientsRefused({"x@example.com": (550, b"unknown")}))
     reminders_tick.delay(now)
