@@ -16,7 +16,11 @@ PROD_ENV = {
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE", "CELERY_", "CACHE_"))
+    }
     clean.update(env)
     clean["SOFP_VAR_DIR"] = env.get("SOFP_VAR_DIR", str(ROOT / "var" / "test-settings"))
     return subprocess.run(
