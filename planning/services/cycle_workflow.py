@@ -392,7 +392,11 @@ def decision_update(
     it. On a frozen cycle only the status can still change (the follow-up goes on)."""
     with transaction.atomic():
         cycle = PlanningCycle.objects.select_for_update().get(pk=decision.cycle_id)
-        decision = Decision.objects.select_for_update().select_related("step").get(pk=decision.pk)
+        decision = (
+            Decision.objects.select_for_update(of=("self",))
+            .select_related("step")
+            .get(pk=decision.pk)
+        )
         manager = _can_manage_decisions(user, decision.step)
         changes: dict[str, tuple[object, object]] = {}
         if status is not None:
