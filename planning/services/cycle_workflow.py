@@ -24,7 +24,7 @@ from planning.constants import DEFAULT_HORIZON, CycleStatus, DecisionStatus, Ste
 from planning.measures import ACTUALS_HISTORY_MONTHS
 from planning.models import AuditEvent, CycleStep, Decision, PlanningCycle, PlanValue
 from planning.selectors import cycle_last_approved, plan_input
-from planning.selectors_cycle import step_participant_ids, user_can_start_cycle, user_owns_step
+from planning.selectors_cycle import user_can_start_cycle, user_owns_step
 from planning.services.cycles import cycle_create
 from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
 from sofp.exceptions import (
@@ -84,17 +84,6 @@ def _lock_step(step: CycleStep) -> tuple[CycleStep, PlanningCycle]:
     step = CycleStep.objects.select_for_update().get(pk=step.pk)
     step.cycle = cycle
     return step, cycle
-
-
-# --- Participants -----------------------------------------------------------------------
-
-
-def cycle_participants_fill(*, cycle: PlanningCycle) -> None:
-    """Each step's participants: its owner role plus every value stream member."""
-    cache: dict[str, set[int]] = {}
-    for step in cycle.steps.all():
-        ids = cache.setdefault(step.owner_role, step_participant_ids(step.owner_role))
-        step.participants.set(ids)
 
 
 # --- Starting a cycle -------------------------------------------------------------------
@@ -195,7 +184,6 @@ def cycle_start(
         if previous is not None:
             PlanningCycle.objects.filter(pk=cycle.pk).update(based_on=previous)
             cycle.based_on = previous
-        cycle_participants_fill(cycle=cycle)
         info = RollForward()
         if previous is not None:
             cells, info = plan_roll_forward_cells(previous=previous, cycle=cycle)

@@ -376,6 +376,25 @@ def deliveries_stale(*, now: dt.datetime) -> list[int]:
     )
 
 
+def deliveries_retry(*, ids: list[int]) -> int:
+    """Put failed deliveries back to pending (e.g. after fixing an address); the next
+    run of :func:`reminders_send` sends them."""
+    return ReminderDelivery.objects.filter(
+        pk__in=ids, status=ReminderDelivery.Status.FAILED
+    ).update(status=ReminderDelivery.Status.PENDING, attempts=0, locked_until=None)
+
+
+def _keys_claimed(keys: list[str], chunk: int = 500) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(keys), chunk):
+        found.update(
+            ReminderDelivery.objects.filter(key__in=keys[i : i + chunk]).values_list(
+                "key", flat=True
+            )
+        )
+    return found
+
+
 def _send_inline(delivery_id: int, now: dt.datetime, result: RemindersResult) -> None:
     try:
         outcome = delivery_send(delivery_id=delivery_id, now=now)
@@ -402,7 +421,12 @@ def reminders_send(
     now = now or timezone.now()
     result = RemindersResult()
     to_send: list[int] = []
-    for spec in reminders_due(now=now):
+    specs = reminders_due(now=now)
+    claimed_before = _keys_claimed([spec.key for spec in specs])
+    for spec in specs:
+        if spec.key in claimed_before:  # the cheap path; the unique key stays the guard
+            result.already += 1
+            continue
         delivery = reminder_claim(spec)
         if delivery is None:
             result.already += 1

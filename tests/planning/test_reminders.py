@@ -262,3 +262,16 @@ def test_send_reminders_command(started, capsys):
     assert "new reminder(s)" in out and "deadline:2h" in out
     call_command("send_reminders", "--now", at)
     assert "0 new reminder(s)" in capsys.readouterr().out
+
+
+def test_admin_retries_a_failed_delivery_after_the_address_is_fixed(started, scripted_mail):
+    from planning.services.reminders import deliveries_retry
+
+    now = step1(started).input_deadline - 2 * H
+    scripted_mail(smtplib.SMTPRecipientsRefused({"x": (550, b"no")}))
+    reminders_send(now=now)
+    failed = ReminderDelivery.objects.get(status="failed")
+    assert deliveries_retry(ids=[failed.pk]) == 1
+    reminders_send(now=now + H)
+    failed.refresh_from_db()
+    assert failed.status == "sent" and failed.attempts == 1

@@ -279,3 +279,14 @@ def test_notifications_list_badge_and_mark_read(client, planner_a, executive):
 def test_failed_deliveries_page_is_for_staff(client, planner_a):
     client.force_login(planner_a)
     assert client.get(url("reminder_deliveries")).status_code == 302
+
+
+def test_timeline_highlights_today_in_the_company_time_zone(cycle, executive):
+    from planning.selectors_cycle import cycle_timeline
+
+    step2 = cycle.steps.get(number=2)
+    # 23:30 UTC the evening before is already the meeting day in Amsterdam.
+    now = step2.meeting_start.replace(hour=0, minute=0) - dt.timedelta(minutes=30)
+    rows = cycle_timeline(cycle=cycle, user=executive, now=now)
+    assert [r.is_today for r in rows] == [False, True, False, False, False]
+    assert not any(r.is_overdue for r in rows[1:])
