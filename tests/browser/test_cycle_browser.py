@@ -61,3 +61,23 @@ def test_executive_starts_walks_and_approves_a_cycle(login_page, live_server):
     page.screenshot(path=str(SHOTS / "cycle_approved.png"), full_page=True)
     newest.refresh_from_db()
     assert newest.is_frozen
+
+
+def test_planner_sees_reminders_with_a_badge_and_marks_them_read(login_page):
+    from planning.services.reminders import reminders_send
+
+    demo_load(today=dt.date.today())
+    cycle = PlanningCycle.objects.order_by("-month").first()
+    step = cycle.steps.exclude(status="done").order_by("number").first()
+    reminders_send(now=step.input_deadline - dt.timedelta(hours=2))
+    page = login_page("planner", "sofp-demo")
+    badge = page.locator(".nav-notifications .nav-badge")
+    assert badge.is_visible() and int(badge.inner_text()) >= 1
+    page.click(".nav-notifications")
+    page.wait_for_load_state("networkidle")
+    assert f"Inputs for step {step.number}" in page.locator("main").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "notifications.png"), full_page=True)
+    page.click("[data-testid=mark-all-read]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".nav-notifications .nav-badge").count() == 0
