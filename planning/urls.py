@@ -5,4 +5,5 @@ from planning import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("planning.urls_cycle")),
+    path("", include("planning.urls_grid")),
 ]
