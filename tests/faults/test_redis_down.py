@@ -119,3 +119,41 @@ def test_enqueue_reaches_a_live_redis(redis_url):
         assert client.llen("celery") == 1
     finally:
         client.delete("celery")
+
+
+def test_reminders_that_could_not_be_queued_are_sent_once_when_redis_is_back(
+    django_capture_on_commit_callbacks,
+):
+    import datetime as dt
+
+    from django.core import mail
+
+    from planning.models import ReminderDelivery
+    from planning.services.cycle_workflow import cycle_start
+    from planning.services.reminders import RECOVER_AFTER, reminders_send
+    from tests.factories import UserFactory
+
+    executive = UserFactory(username="exec", roles=["executive"])
+    for i in range(3):
+        UserFactory(username=f"sales{i}", roles=["sales"])
+    cycle, _ = cycle_start(month=dt.date(2027, 1, 1), user=executive)
+    step = cycle.steps.get(number=1)
+    now = step.input_deadline - dt.timedelta(hours=3)
+    _, dead_task = _app(_dead_redis() + "/0")
+
+    # Beat's tick while Redis is down: the reminders are claimed, queueing fails quietly.
+    with django_capture_on_commit_callbacks(execute=True):
+        down = reminders_send(now=now, enqueue=lambda pk: enqueue_on_commit(dead_task, pk))
+    assert down.claimed >= 3
+    assert len(mail.outbox) == 0
+    assert ReminderDelivery.objects.filter(status="pending").count() == down.claimed
+
+    # Redis is back: a later tick recovers what was never queued and sends it, once.
+    later = now + RECOVER_AFTER + dt.timedelta(minutes=1)
+    back = reminders_send(now=later)
+    assert back.recovered == down.claimed and back.claimed == 0
+    assert len(mail.outbox) == down.claimed
+    assert len({(m.to[0], m.subject) for m in mail.outbox}) == down.claimed
+    reminders_send(now=later + dt.timedelta(minutes=5))
+    assert len(mail.outbox) == down.claimed
+    assert not ReminderDelivery.objects.filter(status="pending").exists()
