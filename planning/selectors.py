@@ -263,3 +263,133 @@ def cycle_analysis(
         exceptions=engine.exceptions(projection, previous, thresholds),
         thresholds=thresholds,
     )
+
+
+# --------------------------------------------------------------------------- per-user reads
+
+
+def stream_scope(*, user) -> list[ValueStream] | None:
+    """The streams a user's numbers cover: None = the whole company (users who read every
+    stream, so company rows are theirs too), else the streams they may see."""
+    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+
+    if user_reads_all_streams(user):
+        return None
+    return list(value_streams_visible(user=user))
+
+
+def plan_values_visible(*, cycle: PlanningCycle, user) -> QuerySet[PlanValue]:
+    """A cycle's stored values the user may read, in file-contract order.
+
+    Company rows (no value stream) only for users who read every stream.
+    """
+    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+
+    visible = Q(value_stream__in=value_streams_visible(user=user))
+    if user_reads_all_streams(user):
+        visible |= Q(value_stream__isnull=True)
+    return (
+        PlanValue.objects.filter(visible, cycle=cycle)
+        .select_related("value_stream", "product_family", "updated_by")
+        .order_by("value_stream__code", "product_family__code", "month", "measure", "pk")
+    )
+
+
+def family_stream_codes(*, codes: Iterable[str]) -> dict[str, str]:
+    """Family code → its value stream's code, for the families that exist (one query)."""
+    return dict(
+        ProductFamily.objects.filter(code__in=set(codes)).values_list("code", "value_stream__code")
+    )
+
+
+def stream_headcounts(*, value_streams: Iterable[ValueStream] | None = None) -> dict:
+    qs = ValueStream.objects.filter(active=True)
+    if value_streams is not None:
+        qs = qs.filter(pk__in=[vs.pk for vs in value_streams])
+    return dict(qs.values_list("code", "headcount"))
+
+
+def cycle_box_score(*, analysis: CycleAnalysis, headcount: dict | None = None) -> pd.DataFrame:
+    """The box score per value stream and month, then the company (``value_stream ""``).
+
+    Uses ``engine.box_score`` when the engine has it; until then the same columns are
+    filled straight from the projection frames and the latest measured accuracy (no
+    formula here), and the columns only the engine can derive stay empty (NaN).
+    """
+    box_score = getattr(engine, "box_score", None)
+    if box_score is not None:
+        return box_score(analysis.projection, analysis.accuracy, headcount)
+    st, co = analysis.projection.stream, analysis.projection.company
+    acc_cols = ["accuracy_month", "wape", "bias"]
+
+    def latest(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        frame = frame.sort_values("month").rename(columns={"month": "accuracy_month"})
+        if keys:
+            return frame.groupby(keys, as_index=False).last().loc[:, [*keys, *acc_cols]]
+        return frame.tail(1).loc[:, acc_cols]
+
+    streams = st.merge(latest(analysis.accuracy.stream, ["value_stream"]), how="left")
+    streams["headcount"] = streams["value_stream"].map(headcount or {}).astype("float64")
+    company = co.assign(value_stream="")
+    co_acc = latest(analysis.accuracy.company, [])
+    for col in acc_cols:
+        company[col] = co_acc[col].iloc[0] if len(co_acc) else None
+    out = pd.concat([streams, company], ignore_index=True)
+    columns = getattr(engine, "BOX_SCORE_COLUMNS", None) or BOX_SCORE_COLUMNS
+    for col in columns:
+        if col not in out:
+            out[col] = float("nan")
+    return out.loc[:, list(columns)]
+
+
+BOX_SCORE_COLUMNS = (
+    "value_stream",
+    "month",
+    "revenue",
+    "headcount",
+    "revenue_per_person",
+    "demand",
+    "ending_inventory",
+    "days_of_supply",
+    "accuracy_month",
+    "wape",
+    "bias",
+    "available_hours",
+    "required_hours",
+    "non_productive_hours",
+    "productive_share",
+    "non_productive_share",
+    "available_share",
+    "material_cost",
+    "conversion_cost",
+    "inventory_value",
+    "value_stream_profit",
+    "return_on_sales",
+    "sustaining_cost",
+    "company_profit",
+    "cash_flow",
+)
+
+
+def code_ids(
+    *, stream_codes: Iterable[str], family_codes: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Code → primary key of the given value streams and families (two queries)."""
+    streams = dict(ValueStream.objects.filter(code__in=set(stream_codes)).values_list("code", "pk"))
+    families = dict(
+        ProductFamily.objects.filter(code__in=set(family_codes)).values_list("code", "pk")
+    )
+    return streams, families
+
+
+def cycle_for_api(label: str) -> PlanningCycle | None:
+    """A cycle with its steps, their participants and its decisions prefetched."""
+    month = parse_month(label)
+    if month is None:
+        return None
+    return (
+        PlanningCycle.objects.filter(month=month)
+        .select_related("approved_by")
+        .prefetch_related("steps__participants", "decisions__owner", "decisions__step")
+        .first()
+    )
