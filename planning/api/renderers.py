@@ -46,8 +46,13 @@ def plan_rows_csv(rows: list[dict]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PLAN_COLUMNS)
     writer.writerows(
-        [r.get("value_stream") or "", r.get("product_family") or "", r["month"], r["measure"]]
-        + [r.get("value") or ""]
+        (
+            r.get("value_stream") or "",
+            r.get("product_family") or "",
+            r["month"],
+            r["measure"],
+            r.get("value") or "",
+        )
         for r in rows
     )
     return out.getvalue()

@@ -231,7 +231,7 @@ def _row_results(cells: list[CellInput], result: UpsertResult) -> list[dict]:
                 "product_family": c.product_family,
                 "month": c.month.strftime("%Y-%m"),
                 "measure": c.measure,
-                "value": None if pv is None else format_plan_value(pv.value),
+                "value": None if pv is None else pv.value,
                 "version": 0 if pv is None else pv.version,
             }
         )
