@@ -69,7 +69,11 @@ E409 = _err(
 E429 = _err("Too many requests; retry after the Retry-After seconds.")
 READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
 CYCLE_PARAM = OpenApiParameter(
-    "month", OpenApiTypes.STR, OpenApiParameter.PATH, description="Cycle month, YYYY-MM."
+    "month",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="Cycle month, YYYY-MM.",
+    pattern=r"^[0-9]{4}-[0-9]{2}$",
 )
 DRY_RUN_PARAM = OpenApiParameter(
     "dry_run",
@@ -512,3 +516,15 @@ class ExportView(EngineView):
             )
         ]
         return _file_name(request, Response(rows, status=status.HTTP_200_OK), f"sofp-{month}")
+
+
+class NotFoundView(ApiView):
+    """Unknown ``/api/v1/…`` addresses answer in the API's JSON error shape."""
+
+    permission_classes: list = []
+    schema = None  # not an endpoint
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound(f"No API endpoint at {request.path}.")
+
+    post = put = patch = delete = get
