@@ -233,6 +233,10 @@ class UpsertRowResultSerializer(serializers.Serializer):
         help_text="Version now (0 = empty): send it with the next change."
     )
 
+    def to_representation(self, row: dict[str, Any]) -> dict[str, Any]:
+        # Up to 20,000 rows per answer: skip DRF's per-field machinery.
+        return {**row, "value": format_plan_value(row["value"]) or None}
+
 
 class UpsertResultSerializer(serializers.Serializer):
     added = serializers.IntegerField(help_text="Cells created.")

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from planning.calendar import month_add
@@ -214,7 +214,8 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, P
         PlanValue.objects.select_for_update()
         .filter(cycle=cycle, month__in=months, measure__in=measures)
         .filter(scope)
-        .select_related("updated_by")
+        # The name only (for conflict messages): no User object per cell.
+        .annotate(updated_by_name=F("updated_by__username"))
     )
     return {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in qs}
 
@@ -229,7 +230,7 @@ def _conflict_payload(cell: CellInput, current: PlanValue | None) -> dict:
         "your_version": cell.version,
         "current_value": None if current is None else str(current.value),
         "current_version": 0 if current is None else current.version,
-        "changed_by": getattr(getattr(current, "updated_by", None), "username", None),
+        "changed_by": getattr(current, "updated_by_name", None),
         "changed_at": None if current is None else current.updated_at.isoformat(),
     }
 
@@ -341,15 +342,69 @@ def plan_values_upsert(
                 conflicts=[],
             ) from exc
         if to_update:
-            PlanValue.objects.bulk_update(
-                to_update, ["value", "version", "updated_by", "updated_at"], batch_size=2000
-            )
+            _update_values(to_update)
         if to_delete:
             PlanValue.objects.filter(pk__in=[pv.pk for pv in to_delete]).delete()
-        PlanValueChange.objects.bulk_create(history, batch_size=2000)
+        _insert_history(history, now=now)
         if locked.status == "draft" and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
         return result
+
+
+def _update_values(rows: list[PlanValue]) -> None:
+    """Write value, version, updated_by and updated_at of many cells in one executemany.
+
+    ``bulk_update`` builds a CASE expression per field and row; with thousands of rows
+    that takes seconds in the ORM alone. One parameterised UPDATE per row, sent with
+    ``executemany``, is the same write for a fraction of the cost.
+    """
+    meta = PlanValue._meta
+    names = ("value", "version", "updated_by", "updated_at")
+    fields = [meta.get_field(n) for n in names]
+    columns = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {columns} "
+        f"WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
+    )
+    params = [[*(_db_value(f, getattr(pv, f.attname)) for f in fields), pv.pk] for pv in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _db_value(field, value):
+    """A Python value as the database driver wants it (the ORM's adapters, no compiler)."""
+    if value is None:
+        return None
+    ops = connection.ops
+    internal = field.get_internal_type()
+    if internal == "DecimalField":
+        return ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+    if internal == "DateTimeField":
+        return ops.adapt_datetimefield_value(value)
+    if internal == "DateField":
+        return ops.adapt_datefield_value(value)
+    return value
+
+
+def _insert_history(rows: list[PlanValueChange], *, now: dt.datetime) -> None:
+    """Insert history rows with one ``executemany`` (``bulk_create`` compiles every
+    field of every row, which dominated large uploads)."""
+    if not rows:
+        return
+    meta = PlanValueChange._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    for row in rows:
+        row.changed_at = now
+        if row.plan_value is not None:  # created cells got their pk in bulk_create
+            row.plan_value_id = row.plan_value.pk
+    params = [[_db_value(f, getattr(row, f.attname)) for f in fields] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _change(
