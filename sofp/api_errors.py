@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -90,6 +92,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             ]
         return Response(
             _payload(exc.message, (error_item(t) for t in texts), **extra), status=exc.status
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            _payload(
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; "
+                "send fewer rows per request."
+            ),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages

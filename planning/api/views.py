@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -66,6 +67,8 @@ E409 = _err(
     "(conflicts list the current values).",
     s.ConflictErrorSerializer,
 )
+E413 = _err("The request body is larger than the server accepts; send fewer rows per request.")
+E415 = _err("The body must be JSON (Content-Type: application/json).")
 E429 = _err("Too many requests; retry after the Retry-After seconds.")
 READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
 CYCLE_PARAM = OpenApiParameter(
@@ -263,6 +266,8 @@ UPSERT_RESPONSES = {
     403: _err("A row is in a value stream you may not edit (rows listed)."),
     404: E404,
     409: E409,
+    413: E413,
+    415: E415,
     429: E429,
 }
 
@@ -302,6 +307,8 @@ class PlanValueBulkView(CycleMixin, ApiView):
     cycle and nothing is written. Errors name the row ``index`` and ``field``.
     """
 
+    parser_classes = [JSONParser]
+
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()
         rows = s.PlanValueRowInputSerializer(data=request.data, many=True, max_length=MAX_BULK_ROWS)
@@ -339,6 +346,7 @@ class ActualsView(CycleMixin, ApiView):
     first month or inside its horizon. Same rules and answers as the bulk upsert."""
 
     NEEDS_STREAM = "needs a value stream"
+    parser_classes = [JSONParser]
 
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()

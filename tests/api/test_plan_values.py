@@ -238,3 +238,35 @@ def test_actuals_errors_name_the_family_and_month_only(api, plan):
         (0, "product_family"),
         (1, "month"),
     ]
+
+
+def test_bulk_change_records_history_and_who_changed_it(api, plan, admin_user):
+    api.post(f"{C}/plan-values/bulk/", [{**ROW, "value": "150.25"}], format="json")
+    pv = PlanValue.objects.get(
+        cycle=plan, product_family__code="A-1", month="2027-02-01", measure="demand"
+    )
+    assert (pv.value, pv.version, pv.updated_by) == (Decimal("150.25"), 2, admin_user)
+    change = PlanValueChange.objects.get(plan_value=pv, source="api")
+    assert (change.old_value, change.new_value, change.version) == (
+        Decimal("101"),
+        Decimal("150.25"),
+        2,
+    )
+    assert change.changed_by == admin_user and change.changed_at is not None
+    listed = api.get(
+        f"{C}/plan-values/?measure=demand&value_stream=A&month_from=2027-02&month_to=2027-02"
+    ).json()["results"][0]
+    assert (listed["version"], listed["updated_by"]) == (2, "root")
+
+
+def test_a_body_over_the_upload_limit_is_413_json(api, plan, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post(f"{C}/plan-values/bulk/", [{**ROW, "value": 1}] * 50, format="json")
+    assert response.status_code == 413 and "fewer rows" in response.json()["detail"]
+
+
+def test_form_encoded_bulk_is_refused_415(api, plan):
+    response = api.post(
+        f"{C}/plan-values/bulk/", "x=1", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
