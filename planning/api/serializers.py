@@ -374,10 +374,7 @@ class FrameSerializer(serializers.Serializer):
             elif isinstance(field, serializers.IntegerField):
                 values = [None if pd.isna(x) else int(x) for x in col.tolist()]
             else:
-                values = [
-                    None if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
-                    for x in col.tolist()
-                ]
+                values = [None if pd.isna(x) else str(x) for x in col.tolist()]
             out[name] = values
         names = list(out)
         return [dict(zip(names, row, strict=True)) for row in zip(*out.values(), strict=True)]
