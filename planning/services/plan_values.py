@@ -7,7 +7,7 @@ writes anything, refuses frozen cycles, detects stale versions, and records hist
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -335,7 +335,8 @@ def plan_values_upsert(
             transaction.set_rollback(True)
             return result
         try:
-            PlanValue.objects.bulk_create(to_create, batch_size=2000)
+            if to_create:
+                _create_values(locked, to_create)
         except IntegrityError as exc:  # a concurrent writer created the same cell first
             raise VersionConflict(
                 "Someone else created these cells in the meantime; nothing was saved.",
@@ -351,6 +352,66 @@ def plan_values_upsert(
         return result
 
 
+def _adapter(field) -> Callable[[object], object]:
+    """How a Python value of ``field`` goes to the database driver (the ORM's adapters,
+    without compiling an expression per value)."""
+    ops = connection.ops
+    internal = field.get_internal_type()
+    if internal == "DecimalField":
+        return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
+    if internal == "DateTimeField":
+        return ops.adapt_datetimefield_value
+    if internal == "DateField":
+        return ops.adapt_datefield_value
+    return lambda v: v
+
+
+def _params(objs: Sequence, fields: list) -> list[list]:
+    adapters = [(f.attname, _adapter(f)) for f in fields]
+    return [
+        [None if (v := getattr(obj, name)) is None else adapt(v) for name, adapt in adapters]
+        for obj in objs
+    ]
+
+
+def _executemany(sql: str, params: list[list]) -> None:
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _insert_rows(model, objs: Sequence) -> None:
+    """INSERT many rows with one ``executemany``: ``bulk_create`` compiles every field of
+    every row (and, on SQLite, splits into batches of ~90 rows), which dominated large
+    uploads. Primary keys are not set here."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    _executemany(sql, _params(objs, fields))
+
+
+def _create_values(cycle: PlanningCycle, rows: list[PlanValue]) -> None:
+    """Insert new cells, then read their primary keys back (one query)."""
+    _insert_rows(PlanValue, rows)
+    by_key = {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in rows}
+    ids = PlanValue.objects.filter(
+        cycle=cycle,
+        month__in={pv.month for pv in rows},
+        measure__in={pv.measure for pv in rows},
+    ).values_list("pk", "value_stream_id", "product_family_id", "month", "measure")
+    for pk, *key in ids:
+        pv = by_key.get(tuple(key))
+        if pv is not None:
+            pv.pk = pk
+            pv._state.adding = False
+            pv._state.db = connection.alias
+    if any(pv.pk is None for pv in rows):  # cannot happen inside the locked transaction
+        raise RuntimeError("new plan values were not found after inserting them")
+
+
 def _update_values(rows: list[PlanValue]) -> None:
     """Write value, version, updated_by and updated_at of many cells in one executemany.
 
@@ -359,52 +420,24 @@ def _update_values(rows: list[PlanValue]) -> None:
     ``executemany``, is the same write for a fraction of the cost.
     """
     meta = PlanValue._meta
-    names = ("value", "version", "updated_by", "updated_at")
-    fields = [meta.get_field(n) for n in names]
-    columns = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    sql = (
-        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {columns} "
-        f"WHERE {connection.ops.quote_name(meta.pk.column)} = %s"
-    )
-    params = [[*(_db_value(f, getattr(pv, f.attname)) for f in fields), pv.pk] for pv in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-def _db_value(field, value):
-    """A Python value as the database driver wants it (the ORM's adapters, no compiler)."""
-    if value is None:
-        return None
-    ops = connection.ops
-    internal = field.get_internal_type()
-    if internal == "DecimalField":
-        return ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
-    if internal == "DateTimeField":
-        return ops.adapt_datetimefield_value(value)
-    if internal == "DateField":
-        return ops.adapt_datefield_value(value)
-    return value
+    fields = [meta.get_field(n) for n in ("value", "version", "updated_by", "updated_at")]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
+    params = _params(rows, fields)
+    for row, pv in zip(params, rows, strict=True):
+        row.append(pv.pk)
+    _executemany(sql, params)
 
 
 def _insert_history(rows: list[PlanValueChange], *, now: dt.datetime) -> None:
-    """Insert history rows with one ``executemany`` (``bulk_create`` compiles every
-    field of every row, which dominated large uploads)."""
     if not rows:
         return
-    meta = PlanValueChange._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
     for row in rows:
         row.changed_at = now
-        if row.plan_value is not None:  # created cells got their pk in bulk_create
+        if row.plan_value is not None:  # new cells got their pk in _create_values
             row.plan_value_id = row.plan_value.pk
-    params = [[_db_value(f, getattr(row, f.attname)) for f in fields] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    _insert_rows(PlanValueChange, rows)
 
 
 def _change(
