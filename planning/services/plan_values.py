@@ -211,7 +211,7 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, P
     if any(r.key[0] is None for r in rows):
         scope |= Q(value_stream__isnull=True)
     qs = (
-        PlanValue.objects.select_for_update()
+        PlanValue.objects.select_for_update(of=("self",))
         .filter(cycle=cycle, month__in=months, measure__in=measures)
         .filter(scope)
         # The name only (for conflict messages): no User object per cell.
