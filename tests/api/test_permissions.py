@@ -97,3 +97,16 @@ def test_planner_writes_own_stream(client_for, plan, planner_a):
 def test_session_login_works_for_the_browser(client, plan, planner_a, password):
     assert client.login(username="planner_a", password=password)
     assert client.get(f"{C}/plan-values/").status_code == 200
+
+
+def test_a_token_from_drf_create_token_works(client, plan, planner_a):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("drf_create_token", "planner_a", stdout=out)
+    key = out.getvalue().split()[2]  # "Generated token <key> for user planner_a"
+    response = client.get(f"{C}/plan-values/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 200
+    assert client.get(f"{C}/", HTTP_AUTHORIZATION="Token wrong").status_code == 401
