@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.http import HttpRequest
 
 from planning.selectors import cycle_current
+from valuestreams.selectors import (
+    user_can_edit_company_values,
+    user_reads_all_streams,
+    value_streams_visible,
+)
 
 
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+
+    # The "Plan" menu: evaluated only when a template reads it, and then once.
+    @cache
+    def plan_streams() -> list:
+        return list(value_streams_visible(user=user))
+
+    @cache
+    def plan_company() -> bool:
+        return user_reads_all_streams(user) or user_can_edit_company_values(user=user)
+
     return {
         "nav_cycle": cycle_current(),
         "nav_unread_count": user.notifications.filter(read_at__isnull=True).count(),
+        "nav_plan_streams": plan_streams,
+        "nav_plan_company": plan_company,
     }

@@ -156,7 +156,7 @@ def _ensure_users() -> list[str]:
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         if role:
-            user.groups.add(Group.objects.get(name=role))
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
         if membership:
             Membership.objects.get_or_create(
                 user=user,

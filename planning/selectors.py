@@ -393,3 +393,19 @@ def cycle_for_api(label: str) -> PlanningCycle | None:
         .prefetch_related("steps__participants", "decisions__owner", "decisions__step")
         .first()
     )
+
+
+def cycle_export_frame(*, cycle: PlanningCycle, user=None) -> pd.DataFrame:
+    """The cycle's long export (inputs and computed measures) as ``user`` may see it.
+
+    ``user=None`` (an operator's command) and company-wide readers get every value
+    stream and the company rows; anyone else gets only their visible streams, without
+    the company rows (those sum up every stream).
+    """
+    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+
+    if user is None or user_reads_all_streams(user):
+        return engine.export_frame(cycle_projection(cycle=cycle))
+    streams = list(value_streams_visible(user=user))
+    frame = engine.export_frame(cycle_projection(cycle=cycle, value_streams=streams))
+    return frame[frame["value_stream"] != ""].reset_index(drop=True)

@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from planning import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("", include("planning.urls_grid")),
+    path("", include("planning.urls_files")),
 ]

@@ -7,13 +7,13 @@ writes anything, refuses frozen cycles, detects stale versions, and records hist
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from planning.calendar import month_add
@@ -60,6 +60,14 @@ class UpsertResult:
     unchanged: int = 0
     deleted: int = 0
     values: dict[CellKey, PlanValue] = field(default_factory=dict)
+    # The same counts per value stream code ("" = company-wide cells), for previews.
+    by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, stream_code: str, outcome: str) -> None:
+        tally = self.by_stream.setdefault(
+            stream_code, {"added": 0, "changed": 0, "unchanged": 0, "deleted": 0}
+        )
+        tally[outcome] += 1
 
     @property
     def touched(self) -> int:
@@ -210,12 +218,13 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, P
     scope = Q(value_stream_id__in=stream_ids)
     if any(r.key[0] is None for r in rows):
         scope |= Q(value_stream__isnull=True)
+    # ``of=("self",)``: PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join that select_related("updated_by") adds.
     qs = (
         PlanValue.objects.select_for_update(of=("self",))
         .filter(cycle=cycle, month__in=months, measure__in=measures)
         .filter(scope)
-        # The name only (for conflict messages): no User object per cell.
-        .annotate(updated_by_name=F("updated_by__username"))
+        .select_related("updated_by")
     )
     return {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in qs}
 
@@ -230,7 +239,7 @@ def _conflict_payload(cell: CellInput, current: PlanValue | None) -> dict:
         "your_version": cell.version,
         "current_value": None if current is None else str(current.value),
         "current_version": 0 if current is None else current.version,
-        "changed_by": getattr(current, "updated_by_name", None),
+        "changed_by": getattr(getattr(current, "updated_by", None), "username", None),
         "changed_at": None if current is None else current.updated_at.isoformat(),
     }
 
@@ -284,25 +293,28 @@ def plan_values_upsert(
         to_create: list[PlanValue] = []
         to_update: list[PlanValue] = []
         to_delete: list[PlanValue] = []
-        history: list[PlanValueChange] = []
+        history: list[_Change] = []
         now = timezone.now()
         uid = getattr(user, "pk", None)
         for r in rows:
             current = existing.get(r.key)
+            code = r.value_stream.code if r.value_stream else ""
             if r.value is None:
                 if current is None:
                     result.unchanged += 1
+                    result.count(code, "unchanged")
                 else:
+                    result.count(code, "deleted")
                     to_delete.append(current)
-                    history.append(
-                        _change(locked, r, current, None, current.version + 1, source, uid)
-                    )
+                    history.append(_Change(r, None, current.value, None, current.version + 1))
                 continue
             if current is None:
+                # ``_id`` keywords: building tens of thousands of cells through the
+                # related-object descriptors costs seconds on a large import.
                 pv = PlanValue(
-                    cycle=locked,
-                    value_stream=r.value_stream,
-                    product_family=r.family,
+                    cycle_id=locked.pk,
+                    value_stream_id=r.key[0],
+                    product_family_id=r.key[1],
                     month=r.key[2],
                     measure=r.key[3],
                     value=r.value,
@@ -310,21 +322,29 @@ def plan_values_upsert(
                     updated_by_id=uid,
                     updated_at=now,
                 )
+                # Callers may read pv.value_stream / pv.product_family: no query for that.
+                cache = pv._state.fields_cache
+                cache["cycle"], cache["value_stream"], cache["product_family"] = (
+                    locked,
+                    r.value_stream,
+                    r.family,
+                )
                 to_create.append(pv)
-                history.append(_change(locked, r, pv, r.value, 1, source, uid, created=True))
+                result.count(code, "added")
+                history.append(_Change(r, pv, None, r.value, 1))
                 result.values[r.key] = pv
             elif current.value != r.value:
-                history.append(
-                    _change(locked, r, current, r.value, current.version + 1, source, uid)
-                )
+                history.append(_Change(r, current, current.value, r.value, current.version + 1))
                 current.value = r.value
                 current.version += 1
                 current.updated_by_id = uid
                 current.updated_at = now
                 to_update.append(current)
+                result.count(code, "changed")
                 result.values[r.key] = current
             else:
                 result.unchanged += 1
+                result.count(code, "unchanged")
                 result.values[r.key] = current
         result.added, result.changed, result.deleted = (
             len(to_create),
@@ -335,135 +355,191 @@ def plan_values_upsert(
             transaction.set_rollback(True)
             return result
         try:
-            if to_create:
-                _create_values(locked, to_create)
+            _insert_cells(cycle=locked, cells=to_create)
         except IntegrityError as exc:  # a concurrent writer created the same cell first
             raise VersionConflict(
                 "Someone else created these cells in the meantime; nothing was saved.",
                 conflicts=[],
             ) from exc
-        if to_update:
-            _update_values(to_update)
-        if to_delete:
-            PlanValue.objects.filter(pk__in=[pv.pk for pv in to_delete]).delete()
-        _insert_history(history, now=now)
+        _update_cells(to_update)
+        for i in range(0, len(to_delete), _CHUNK):
+            PlanValue.objects.filter(pk__in=[pv.pk for pv in to_delete[i : i + _CHUNK]]).delete()
+        _insert_history(cycle=locked, changes=history, source=source, uid=uid, now=now)
         if locked.status == "draft" and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
         return result
 
 
-def _adapter(field) -> Callable[[object], object]:
-    """How a Python value of ``field`` goes to the database driver (the ORM's adapters,
-    without compiling an expression per value)."""
-    ops = connection.ops
-    internal = field.get_internal_type()
-    if internal == "DecimalField":
-        return lambda v: ops.adapt_decimalfield_value(v, field.max_digits, field.decimal_places)
-    if internal == "DateTimeField":
-        return ops.adapt_datetimefield_value
-    if internal == "DateField":
-        return ops.adapt_datefield_value
-    return lambda v: v
+# ----------------------------------------------------------------- bulk writes
+# Large imports write tens of thousands of cells. The ORM's bulk_create/bulk_update
+# spend most of their time preparing each field of each object (and bulk_update builds
+# one CASE per field), so the three writes below use one parameterised statement run
+# with executemany; values are adapted by the backend's own ``adapt_*`` functions, so
+# the same code serves SQLite and PostgreSQL.
+
+_CHUNK = 500
 
 
-def _params(objs: Sequence, fields: list) -> list[list]:
-    adapters = [(f.attname, _adapter(f)) for f in fields]
-    return [
-        [None if (v := getattr(obj, name)) is None else adapt(v) for name, adapt in adapters]
-        for obj in objs
-    ]
+@dataclass(frozen=True)
+class _Change:
+    """History of one cell, captured before the write (``old`` is the stored value)."""
+
+    row: _Resolved
+    plan_value: PlanValue | None
+    old: Decimal | None
+    new: Decimal | None
+    version: int
 
 
-def _executemany(sql: str, params: list[list]) -> None:
+def _column_sql(model: type, fields: Sequence[str]) -> tuple[str, list[str]]:
+    qn = connection.ops.quote_name
+    columns = [model._meta.get_field(f).column for f in fields]
+    return qn(model._meta.db_table), [qn(c) for c in columns]
+
+
+def _execute_many(sql: str, params: list[tuple]) -> None:
+    if not params:
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        for i in range(0, len(params), 5000):
+            cursor.executemany(sql, params[i : i + 5000])
 
 
-def _insert_rows(model, objs: Sequence) -> None:
-    """INSERT many rows with one ``executemany``: ``bulk_create`` compiles every field of
-    every row (and, on SQLite, splits into batches of ~90 rows), which dominated large
-    uploads. Primary keys are not set here."""
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+class _Adapt:
+    """Backend adaptation of dates, datetimes and decimals, memoised per distinct date."""
+
+    def __init__(self) -> None:
+        self.ops = connection.ops
+        self.months: dict[dt.date, object] = {}
+
+    def month(self, day: dt.date) -> object:
+        if day not in self.months:
+            self.months[day] = self.ops.adapt_datefield_value(day)
+        return self.months[day]
+
+    def decimal(self, value: Decimal | None) -> object:
+        return None if value is None else self.ops.adapt_decimalfield_value(value, 20, 6)
+
+    def datetime(self, value: dt.datetime) -> object:
+        return self.ops.adapt_datetimefield_value(value)
+
+
+_CELL_FIELDS = (
+    "cycle",
+    "value_stream",
+    "product_family",
+    "month",
+    "measure",
+    "value",
+    "version",
+    "comment",
+    "updated_by",
+    "updated_at",
+)
+
+
+def _insert_cells(*, cycle: PlanningCycle, cells: list[PlanValue]) -> None:
+    """INSERT new cells, then read their ids back (one query) so history can point at them."""
+    if not cells:
+        return
+    table, columns = _column_sql(PlanValue, _CELL_FIELDS)
+    marks = ", ".join(["%s"] * len(columns))
+    adapt = _Adapt()
+    stamp = adapt.datetime(cells[0].updated_at)
+    _execute_many(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+        [
+            (
+                pv.cycle_id,
+                pv.value_stream_id,
+                pv.product_family_id,
+                adapt.month(pv.month),
+                pv.measure,
+                adapt.decimal(pv.value),
+                pv.version,
+                "",
+                pv.updated_by_id,
+                stamp,
+            )
+            for pv in cells
+        ],
     )
-    _executemany(sql, _params(objs, fields))
-
-
-def _create_values(cycle: PlanningCycle, rows: list[PlanValue]) -> None:
-    """Insert new cells, then read their primary keys back (one query)."""
-    _insert_rows(PlanValue, rows)
-    by_key = {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in rows}
-    ids = PlanValue.objects.filter(
-        cycle=cycle,
-        month__in={pv.month for pv in rows},
-        measure__in={pv.measure for pv in rows},
-    ).values_list("pk", "value_stream_id", "product_family_id", "month", "measure")
+    wanted = {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in cells}
+    stream_ids = {k[0] for k in wanted if k[0] is not None}
+    scope = Q(value_stream_id__in=stream_ids)
+    if any(k[0] is None for k in wanted):
+        scope |= Q(value_stream__isnull=True)
+    ids = (
+        PlanValue.objects.filter(cycle=cycle, version=1)
+        .filter(month__in={k[2] for k in wanted}, measure__in={k[3] for k in wanted})
+        .filter(scope)
+        .values_list("pk", "value_stream_id", "product_family_id", "month", "measure")
+    )
     for pk, *key in ids:
-        pv = by_key.get(tuple(key))
+        pv = wanted.get(tuple(key))
         if pv is not None:
             pv.pk = pk
             pv._state.adding = False
             pv._state.db = connection.alias
-    if any(pv.pk is None for pv in rows):  # cannot happen inside the locked transaction
-        raise RuntimeError("new plan values were not found after inserting them")
 
 
-def _update_values(rows: list[PlanValue]) -> None:
-    """Write value, version, updated_by and updated_at of many cells in one executemany.
-
-    ``bulk_update`` builds a CASE expression per field and row; with thousands of rows
-    that takes seconds in the ORM alone. One parameterised UPDATE per row, sent with
-    ``executemany``, is the same write for a fraction of the cost.
-    """
-    meta = PlanValue._meta
-    fields = [meta.get_field(n) for n in ("value", "version", "updated_by", "updated_at")]
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"
-    params = _params(rows, fields)
-    for row, pv in zip(params, rows, strict=True):
-        row.append(pv.pk)
-    _executemany(sql, params)
-
-
-def _insert_history(rows: list[PlanValueChange], *, now: dt.datetime) -> None:
-    if not rows:
+def _update_cells(cells: list[PlanValue]) -> None:
+    if not cells:
         return
-    for row in rows:
-        row.changed_at = now
-        if row.plan_value is not None:  # new cells got their pk in _create_values
-            row.plan_value_id = row.plan_value.pk
-    _insert_rows(PlanValueChange, rows)
+    table, (value, version, user, at) = _column_sql(
+        PlanValue, ("value", "version", "updated_by", "updated_at")
+    )
+    adapt = _Adapt()
+    stamp = adapt.datetime(cells[0].updated_at)
+    _execute_many(
+        f"UPDATE {table} SET {value} = %s, {version} = %s, {user} = %s, {at} = %s "
+        f"WHERE {connection.ops.quote_name(PlanValue._meta.pk.column)} = %s",
+        [(adapt.decimal(pv.value), pv.version, pv.updated_by_id, stamp, pv.pk) for pv in cells],
+    )
 
 
-def _change(
-    cycle: PlanningCycle,
-    r: _Resolved,
-    pv: PlanValue,
-    new: Decimal | None,
-    version: int,
-    source: str,
-    uid: int | None,
-    *,
-    created: bool = False,
-) -> PlanValueChange:
-    """History row; built before the write, so ``pv`` still holds the old value."""
-    return PlanValueChange(
-        cycle=cycle,
-        plan_value=pv if new is not None else None,
-        value_stream=r.value_stream,
-        product_family=r.family,
-        month=r.key[2],
-        measure=r.key[3],
-        old_value=None if created else pv.value,
-        new_value=new,
-        version=version,
-        source=source,
-        changed_by_id=uid,
+_CHANGE_FIELDS = (
+    "cycle",
+    "plan_value",
+    "value_stream",
+    "product_family",
+    "month",
+    "measure",
+    "old_value",
+    "new_value",
+    "version",
+    "source",
+    "changed_by",
+    "changed_at",
+)
+
+
+def _insert_history(
+    *, cycle: PlanningCycle, changes: list[_Change], source: str, uid: int | None, now
+) -> None:
+    table, columns = _column_sql(PlanValueChange, _CHANGE_FIELDS)
+    marks = ", ".join(["%s"] * len(columns))
+    adapt = _Adapt()
+    stamp = adapt.datetime(now)
+    _execute_many(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+        [
+            (
+                cycle.pk,
+                c.plan_value.pk if c.plan_value is not None and c.new is not None else None,
+                c.row.key[0],
+                c.row.key[1],
+                adapt.month(c.row.key[2]),
+                c.row.key[3],
+                adapt.decimal(c.old),
+                adapt.decimal(c.new),
+                c.version,
+                source,
+                uid,
+                stamp,
+            )
+            for c in changes
+        ],
     )
 
 

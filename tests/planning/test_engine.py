@@ -29,9 +29,7 @@ from planning.engine import (
     plan_changes,
     project,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_DIR = REPO_ROOT.parent / "shared" / "domain" / "example"
+from tests.worked_example import example_dir
 
 
 def month(text: str) -> pd.Period:
@@ -341,12 +339,11 @@ def read_codes_csv(path: Path) -> pd.DataFrame:
 
 
 def test_worked_example_matches_expected_csv():
-    if not EXAMPLE_DIR.is_dir():
-        pytest.skip(f"worked example folder {EXAMPLE_DIR} not found")
-    master = read_codes_csv(EXAMPLE_DIR / "master.csv")
-    values = read_codes_csv(EXAMPLE_DIR / "plan.csv")
+    example = example_dir()
+    master = read_codes_csv(example / "master.csv")
+    values = read_codes_csv(example / "plan.csv")
     values["month"] = pd.PeriodIndex(values["month"], freq="M")
-    expected = read_codes_csv(EXAMPLE_DIR / "expected.csv")
+    expected = read_codes_csv(example / "expected.csv")
 
     proj = project(PlanInput(month("2027-01"), 18, master, values))
     got = computed_frame(proj)
@@ -361,7 +358,7 @@ def test_worked_example_matches_expected_csv():
     bad = np.abs(g[ok] - e[ok]) > tol
     assert not bad.any(), expected[ok][bad].head()
     # the exported text to 6 decimals is exactly the expected text
-    text = pd.read_csv(EXAMPLE_DIR / "expected.csv", dtype=str, keep_default_na=False)["value"]
+    text = pd.read_csv(example / "expected.csv", dtype=str, keep_default_na=False)["value"]
     assert [("" if np.isnan(v) else f"{v:.6f}") for v in g] == list(text)
     # and the full export contains every expected row, in the same relative order
     full = export_frame(proj)

@@ -1,0 +1,17 @@
+# SOFP production image: gunicorn serves the web tier; the same image runs worker and beat.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    DJANGO_SETTINGS_MODULE=sofp.settings SOFP_VAR_DIR=/app/var
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+RUN pip install --upgrade pip && pip install .
+COPY . .
+# collectstatic needs a key to import settings; the real one comes from the environment.
+RUN DEBUG=false SECRET_KEY=collectstatic-only-not-secret ALLOWED_HOSTS=localhost \
+    python manage.py collectstatic --noinput \
+    && useradd --create-home --uid 1000 sofp && mkdir -p /app/var && chown -R sofp /app/var
+USER sofp
+EXPOSE 8000
+CMD ["gunicorn", "sofp.wsgi:application", "--config", "gunicorn.conf.py"]

@@ -1,0 +1,223 @@
+"""Benchmark the planner's grid: 25 families × 18 months on a SQLite file database.
+
+Run from the repo root: ``python bench/bench_grid.py [--browser]``. It builds a fresh
+database under ``bench/out/`` and prints, against the targets:
+
+* opening the grid: server time of the page and of its data endpoint (Django test
+  client, median and p95 of 20 runs; target: page + data under 1 s);
+* a single-cell save answered with the recomputed rows (50 saves; target: median
+  under 200 ms);
+* with ``--browser``: Chromium's time from navigation to a rendered grid, against a
+  local ``runserver`` on the same database.
+
+It reports; it never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUT = REPO_ROOT / "bench" / "out"
+DB = OUT / "bench_grid.sqlite3"
+sys.path.insert(0, str(REPO_ROOT))
+
+N_FAMILIES = 25
+HORIZON = 18
+RUNS = 20
+SAVES = 50
+OPEN_TARGET_MS = 1000.0
+SAVE_TARGET_MS = 200.0
+
+
+def setup_django() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DB}{suffix}").unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build_plan():
+    """One stream, 25 families, a full 18-month plan with 12 months of actuals."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from planning.services.cycles import cycle_create
+    from planning.services.plan_values import CellInput, month_add, plan_values_upsert
+    from valuestreams.models import Membership, ProductFamily, ValueStream
+
+    vs = ValueStream.objects.create(code="BENCH", name="Benchmark stream")
+    fams = [
+        ProductFamily.objects.create(
+            code=f"F{i:02d}",
+            name=f"Family {i}",
+            value_stream=vs,
+            unit_price=Decimal("100") + i,
+            unit_material_cost=Decimal("40"),
+            hours_per_unit=Decimal("0.5"),
+        )
+        for i in range(N_FAMILIES)
+    ]
+    user = get_user_model().objects.create_user("bench", password="bench-pass-1")
+    Membership.objects.create(user=user, value_stream=vs, role=Membership.Role.PLANNER)
+    month = timezone.localdate().replace(day=1)
+    cycle = cycle_create(month=month, horizon=HORIZON)
+    cells = []
+    for i, f in enumerate(fams):
+        cells.append(CellInput("BENCH", f.code, month, "opening_inventory", Decimal(200 + i)))
+        for k in range(HORIZON):
+            m = month_add(month, k)
+            cells.append(CellInput("BENCH", f.code, m, "demand", Decimal(300 + i + k)))
+            cells.append(CellInput("BENCH", f.code, m, "production", Decimal(305 + i)))
+        for k in range(1, 13):
+            m = month_add(month, -k)
+            cells.append(CellInput("BENCH", f.code, m, "actual_sales", Decimal(290 + i)))
+    for k in range(HORIZON):
+        m = month_add(month, k)
+        cells += [
+            CellInput("BENCH", "", m, "available_hours", Decimal("5000")),
+            CellInput("BENCH", "", m, "non_productive_hours", Decimal("400")),
+            CellInput("BENCH", "", m, "conversion_cost", Decimal("90000")),
+        ]
+    plan_values_upsert(cycle=cycle, cells=cells, user=None, source="demo")
+    return cycle, user
+
+
+def timed(fn, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p95(xs: list[float]) -> float:
+    return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
+
+
+def line(name: str, xs: list[float], target: float | None = None) -> None:
+    med = statistics.median(xs)
+    verdict = ""
+    if target is not None:
+        verdict = f"  target < {target:.0f} ms: {'OK' if med < target else 'MISSED'}"
+    print(f"{name:<38} median {med:7.1f} ms   p95 {p95(xs):7.1f} ms   (n={len(xs)}){verdict}")
+
+
+def bench_server(cycle, user) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    base = f"/cycles/{cycle.label}/grid/BENCH/"
+    assert client.get(base).status_code == 200
+    first = client.get(base + "data/")
+    assert first.status_code == 200, first.content[:300]
+    data = first.json()
+    print(
+        f"grid: {N_FAMILIES} families × {HORIZON} months, {len(data['rows'])} rows × "
+        f"{len(data['columns'])} columns, data payload {len(first.content) / 1024:.0f} KiB"
+    )
+    page = timed(lambda: client.get(base), RUNS)
+    endpoint = timed(lambda: client.get(base + "data/"), RUNS)
+    both = [a + b for a, b in zip(page, endpoint, strict=True)]
+    line("page (HTML)", page)
+    line("data endpoint (rows, versions, engine)", endpoint)
+    line("open = page + data", both, OPEN_TARGET_MS)
+
+    row = next(r for r in data["rows"] if r["id"] == "F00|demand")
+    months = [c["month"] for c in data["columns"] if c["kind"] == "horizon"]
+    versions = {m: row["versions"].get(f"m{m}", 0) for m in months}
+    saves = []
+    for k in range(SAVES):
+        month = months[k % len(months)]
+        body = {
+            "cells": [
+                {
+                    "family": "F00",
+                    "measure": "demand",
+                    "month": month,
+                    "value": str(400 + k),
+                    "version": versions[month],
+                }
+            ]
+        }
+        t0 = time.perf_counter()
+        res = client.post(base + "save/", json.dumps(body), content_type="application/json")
+        saves.append((time.perf_counter() - t0) * 1000)
+        assert res.status_code == 200, res.content[:300]
+        versions[month] = res.json()["versions"][0]
+    line("single-cell save + recomputed rows", saves, SAVE_TARGET_MS)
+
+
+def bench_browser(cycle) -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = "8799"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{DB}", "DEBUG": "true"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2.5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+                args=["--no-sandbox", "--disable-gpu"],
+            )
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.goto(f"http://127.0.0.1:{port}/accounts/login/")
+            page.fill("#id_username", "bench")
+            page.fill("#id_password", "bench-pass-1")
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            url = f"http://127.0.0.1:{port}/cycles/{cycle.label}/grid/BENCH/"
+            page.goto(url)  # warm the static files cache
+            page.wait_for_selector("#grid[data-ready='1']")
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                page.goto(url)
+                page.wait_for_selector("#grid[data-ready='1']")
+                times.append((time.perf_counter() - t0) * 1000)
+            line("browser: navigation → rendered grid", times, OPEN_TARGET_MS)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--browser", action="store_true", help="also time Chromium rendering")
+    args = parser.parse_args()
+    setup_django()
+    started = time.perf_counter()
+    cycle, user = build_plan()
+    print(f"built the plan in {(time.perf_counter() - started):.1f} s ({DB.name})")
+    bench_server(cycle, user)
+    if args.browser:
+        bench_browser(cycle)
+
+
+if __name__ == "__main__":
+    main()

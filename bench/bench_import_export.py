@@ -1,0 +1,176 @@
+"""Benchmark the file commands on a realistic plan: 40 value streams x 25 families x 18 months.
+
+Run from the repo root: ``python bench/bench_import_export.py``. It generates master and
+plan files (~39,000 plan rows including value-stream and company rows), migrates a fresh
+SQLite database in a temporary folder and times, as subprocesses *including* Django
+start-up: ``import_master``, ``import_plan`` (first import, an unchanged re-import and
+one that changes every value)
+and ``export_plan`` to CSV and to .xlsx. Prints seconds against the targets (import
+under 5 s, export under 3 s); it reports, it never fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+N_STREAMS, N_FAMILIES, HORIZON = 40, 25, 18
+CYCLE = "2027-01"
+IMPORT_TARGET_S, EXPORT_TARGET_S = 5.0, 3.0
+
+
+def months(start: str, n: int) -> list[str]:
+    year, month = map(int, start.split("-"))
+    out = []
+    for i in range(n):
+        y, m = divmod(month - 1 + i, 12)
+        out.append(f"{year + y:04d}-{m + 1:02d}")
+    return out
+
+
+def write_files(folder: Path) -> tuple[Path, Path, int]:
+    rng = random.Random(4)
+    master, plan = folder / "master.csv", folder / "plan.csv"
+    horizon = months(CYCLE, HORIZON)
+    rows = 0
+    with master.open("w", newline="") as mf, plan.open("w", newline="") as pf:
+        mw, pw = csv.writer(mf), csv.writer(pf)
+        mw.writerow(
+            [
+                "value_stream",
+                "value_stream_name",
+                "product_family",
+                "family_name",
+                "unit_price",
+                "unit_material_cost",
+                "hours_per_unit",
+                "dos_min",
+                "dos_max",
+            ]
+        )
+        pw.writerow(["value_stream", "product_family", "month", "measure", "value"])
+        for s in range(N_STREAMS):
+            vs = f"VS{s:03d}"
+            for f in range(N_FAMILIES):
+                fam = f"{vs}-{f:03d}"
+                price = round(rng.uniform(50, 500), 2)
+                hours = round(rng.uniform(0.1, 2), 3)
+                material = round(price * 0.4, 2)
+                mw.writerow(
+                    [vs, f"Stream {s}", fam, f"Family {s}/{f}", price, material, hours, 10, 30]
+                )
+                pw.writerow([vs, fam, CYCLE, "opening_inventory", round(rng.uniform(0, 900), 1)])
+                rows += 1
+                for m in horizon:
+                    pw.writerow([vs, fam, m, "demand", round(rng.uniform(0, 1000), 1)])
+                    pw.writerow([vs, fam, m, "production", round(rng.uniform(0, 1000), 1)])
+                    rows += 2
+            for m in horizon:
+                pw.writerow([vs, "", m, "available_hours", round(rng.uniform(8000, 12000))])
+                pw.writerow([vs, "", m, "non_productive_hours", round(rng.uniform(500, 900))])
+                pw.writerow([vs, "", m, "conversion_cost", round(rng.uniform(1e5, 3e5))])
+                rows += 3
+        for m in horizon:
+            pw.writerow(["", "", m, "sustaining_cost", 250000])
+            rows += 1
+    return master, plan, rows
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall-clock and CPU seconds of one command (CPU time is steadier on a busy machine)."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
+    if done.returncode:
+        print(done.stdout, done.stderr, sep="\n")
+        raise SystemExit(f"{' '.join(args)} failed with exit code {done.returncode}")
+    notes = [line for line in done.stdout.splitlines() if "added" in line]
+    return seconds, cpu, notes[0] if notes else ""
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="sofp-bench-") as tmp:
+        folder = Path(tmp)
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "SOFP_VAR_DIR": str(folder / "var"),
+        }
+        master, plan, rows = write_files(folder)
+        changed = folder / "plan-changed.csv"
+        lines = plan.read_text().splitlines()
+        changed.write_text(
+            "\n".join([lines[0]] + [f"{line}1" for line in lines[1:]]) + "\n"
+        )  # every value gets one more digit: every cell changes
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=REPO_ROOT,
+            env=env,
+            check=True,
+        )
+        print(
+            f"{N_STREAMS} streams x {N_FAMILIES} families x {HORIZON} months: {rows:,} plan rows",
+            flush=True,
+        )
+        results = []
+        for name, args, target in (
+            ("import_master", ["import_master", str(master)], IMPORT_TARGET_S),
+            ("import_plan (first)", ["import_plan", str(plan), "--cycle", CYCLE], IMPORT_TARGET_S),
+            (
+                "import_plan (same file)",
+                ["import_plan", str(plan), "--cycle", CYCLE],
+                IMPORT_TARGET_S,
+            ),
+            (
+                "import_plan (all changed)",
+                ["import_plan", str(changed), "--cycle", CYCLE],
+                IMPORT_TARGET_S,
+            ),
+            (
+                "export_plan csv",
+                ["export_plan", "--cycle", CYCLE, "--output", str(folder / "out.csv")],
+                EXPORT_TARGET_S,
+            ),
+            (
+                "export_plan xlsx",
+                ["export_plan", "--cycle", CYCLE, "--output", str(folder / "out.xlsx")],
+                EXPORT_TARGET_S,
+            ),
+        ):
+            results.append((name, *timed(args, env), target))
+        start_up, start_cpu, _ = timed(["check"], env)
+        print(f"{'step':26} {'wall s':>7} {'cpu s':>6} {'target':>7}  verdict")
+        for name, seconds, cpu, note, target in results:
+            verdict = "OK" if seconds < target else "SLOW"
+            print(f"{name:26} {seconds:7.2f} {cpu:6.2f} {target:7.1f}  {verdict}  {note}")
+        print(f"{'(django start-up: check)':26} {start_up:7.2f} {start_cpu:6.2f}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with load)")
+        with (folder / "out.csv").open() as f:
+            print(f"export rows: {sum(1 for _ in f) - 1:,}")
+
+
+if __name__ == "__main__":
+    main()

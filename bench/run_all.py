@@ -1,0 +1,26 @@
+"""`make bench`: run every bench/bench_*.py script and print their figures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    scripts = sorted(HERE.glob("bench_*.py"))
+    failures = 0
+    for script in scripts:
+        print(f"\n=== {script.name}", flush=True)
+        started = time.perf_counter()
+        result = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
+        print(f"--- {script.name} finished in {time.perf_counter() - started:.1f} s")
+        failures += result.returncode != 0
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Writing the engine's long export frame as CSV or .xlsx bytes (the file contract).
+
+Numbers are plain decimals with a dot, six decimals, no thousands separator; undefined
+values (NaN) are empty. Text cells never start with a character a spreadsheet would run
+as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from xml.sax.saxutils import escape as xml_escape
+
+import numpy as np
+import pandas as pd
+
+from planning.imports import CSV, XLSX
+from planning.measures import PLAN_COLUMNS
+
+CONTENT_TYPES = {
+    CSV: "text/csv; charset=utf-8",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TEXT_COLUMNS = PLAN_COLUMNS[:4]
+
+
+def export_filename(*, label: str, fmt: str) -> str:
+    return f"sofp-plan-{label}.{fmt}"
+
+
+def safe_text(text: str) -> str:
+    """Prefix a quote to text a spreadsheet would read as a formula (CSV/formula injection)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def format_number(value: float) -> str:
+    """``f"{v:.6f}"``; empty for NaN; never ``-0.000000``."""
+    if value != value:
+        return ""
+    text = f"{value:.6f}"
+    return "0.000000" if text == "-0.000000" else text
+
+
+def _text_columns(frame: pd.DataFrame) -> list[list[str]]:
+    columns = []
+    for name in _TEXT_COLUMNS:
+        values = frame[name].astype("str").to_numpy(dtype=object)
+        vocab = {v: safe_text(v) for v in pd.unique(values)}
+        columns.append([vocab[v] for v in values])
+    return columns
+
+
+def export_csv(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV (no BOM, ``\\n`` line ends) with the header ``PLAN_COLUMNS``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PLAN_COLUMNS)
+    values = [format_number(v) for v in frame["value"].to_numpy(dtype=float, na_value=np.nan)]
+    writer.writerows(zip(*_text_columns(frame), values, strict=True))
+    return out.getvalue().encode("utf-8")
+
+
+def export_xlsx(frame: pd.DataFrame, *, sheet_title: str = "plan") -> bytes:
+    """One sheet, same columns; numbers as numeric cells, undefined values as empty cells.
+
+    openpyxl builds the package (workbook, styles, bold frozen header, column widths);
+    the data rows are then written straight into the sheet's XML. openpyxl's own cell
+    writer needs ~5 s for an 80,000-row plan; this takes a tenth of that, and the file
+    reads back through openpyxl like any other (tested).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title
+    sheet.append(PLAN_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    for letter, width in zip("ABCDE", (16, 18, 10, 22, 18), strict=True):
+        sheet.column_dimensions[letter].width = width
+    skeleton = io.BytesIO()
+    workbook.save(skeleton)
+
+    rows_xml = _sheet_rows_xml(frame, first_row=2)
+    last_row = len(frame) + 1
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(skeleton.getvalue())) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                xml = data.decode("utf-8")
+                xml = re.sub(
+                    r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:E{last_row}"/>', xml
+                )
+                xml = xml.replace("</sheetData>", rows_xml + "</sheetData>", 1)
+                data = xml.encode("utf-8")
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def _brace(text: str) -> str:
+    """Escape braces: the cell template is filled in with ``str.format``."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _sheet_rows_xml(frame: pd.DataFrame, *, first_row: int) -> str:
+    """``<row>`` elements: text as inline strings, numbers as numbers, NaN as no cell."""
+
+    def text_cells(column: int, values: list[str]) -> list[str]:
+        letter = "ABCD"[column]
+        vocab = {
+            v: (
+                f'<c r="{letter}{{}}" t="inlineStr"><is><t>{_brace(xml_escape(v))}</t></is></c>'
+                if v
+                else ""
+            )
+            for v in set(values)
+        }
+        return [vocab[v] for v in values]
+
+    texts = [text_cells(i, col) for i, col in enumerate(_text_columns(frame))]
+    numbers = frame["value"].to_numpy(dtype=float, na_value=np.nan).tolist()
+    parts = []
+    for i, (vs, pf, month, measure, value) in enumerate(zip(*texts, numbers, strict=True)):
+        r = first_row + i
+        number = (
+            "" if value != value else f'<c r="E{r}"><v>{0.0 if value == 0 else value!r}</v></c>'
+        )
+        parts.append(
+            f'<row r="{r}">{vs.format(r)}{pf.format(r)}{month.format(r)}{measure.format(r)}'
+            f"{number}</row>"
+        )
+    return "".join(parts)
+
+
+def export_bytes(frame: pd.DataFrame, *, fmt: str) -> bytes:
+    if fmt == CSV:
+        return export_csv(frame)
+    if fmt == XLSX:
+        return export_xlsx(frame)
+    raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")

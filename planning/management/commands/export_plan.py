@@ -1,0 +1,42 @@
+"""``python manage.py export_plan --cycle YYYY-MM [--format csv|xlsx] [--output FILE]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from planning.exports import export_bytes
+from planning.imports import CSV, FORMATS, XLSX
+from planning.selectors import cycle_export_frame, cycle_get_by_label, parse_month
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a cycle's plan in the long format: every input measure plus the computed "
+        "ones. CSV goes to stdout unless --output is given."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--cycle", required=True, help="The cycle's month, YYYY-MM.")
+        parser.add_argument(
+            "--format", choices=FORMATS, help="csv (default, or from --output's suffix) or xlsx."
+        )
+        parser.add_argument("--output", help="File to write; CSV goes to stdout without it.")
+
+    def handle(self, *args, **options) -> None:
+        label, output = options["cycle"], options["output"]
+        if parse_month(label) is None:
+            raise CommandError(f"--cycle {label!r} is not a month; write YYYY-MM.")
+        cycle = cycle_get_by_label(label)
+        if cycle is None:
+            raise CommandError(f"There is no cycle {label}.")
+        fmt = options["format"] or (XLSX if (output or "").lower().endswith(".xlsx") else CSV)
+        if fmt == XLSX and not output:
+            raise CommandError("An .xlsx export is binary: give --output FILE.")
+        data = export_bytes(cycle_export_frame(cycle=cycle), fmt=fmt)
+        if output:
+            Path(output).write_bytes(data)
+            self.stderr.write(f"Cycle {label} written to {output} ({len(data):,} bytes).")
+        else:
+            self.stdout.write(data.decode("utf-8"), ending="")

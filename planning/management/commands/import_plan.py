@@ -1,0 +1,54 @@
+"""``python manage.py import_plan FILE --cycle YYYY-MM``: all or nothing."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from planning.imports import parse_plan
+from planning.management.files import problems_error, read_input_file
+from planning.selectors import parse_month
+from planning.services.imports import plan_import_for_month
+from sofp.exceptions import ApplicationError
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a long plan file (CSV or .xlsx: value_stream,product_family,month,measure,value) "
+        "into a cycle, creating the cycle with its five steps if it does not exist. Bad input "
+        "is rejected whole with every problem listed; nothing is written."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--cycle", required=True, help="The cycle's month, YYYY-MM.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Validate and report; write nothing."
+        )
+
+    def handle(self, *args, **options) -> None:
+        month = parse_month(options["cycle"])
+        if month is None:
+            raise CommandError(f"--cycle {options['cycle']!r} is not a month; write YYYY-MM.")
+        path = options["file"]
+        parsed = parse_plan(data=read_input_file(path), filename=path)
+        try:
+            result = plan_import_for_month(
+                month=month,
+                rows=parsed.rows,
+                user=None,
+                dry_run=options["dry_run"],
+                parse_errors=parsed.errors,
+                computed_skipped=parsed.computed_skipped,
+            )
+        except ApplicationError as exc:
+            raise problems_error(path, exc) from None
+        if result.cycle_created:
+            verb = "would be created" if result.dry_run else "created"
+            self.stdout.write(f"Cycle {month:%Y-%m} {verb} with its five steps.")
+        self.stdout.write(f"Cycle {month:%Y-%m}: {result.summary()}.")
+        if result.computed_skipped:
+            self.stdout.write(f"{result.computed_skipped} row(s) of computed measures skipped.")
+        if result.dry_run:
+            self.stdout.write("Dry run: nothing was saved.")
+        else:
+            self.stdout.write(self.style.SUCCESS("Import done."))

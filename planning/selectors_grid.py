@@ -1,0 +1,403 @@
+"""Shaping a cycle's plan into the planner's grid: rows × month columns, pure reads.
+
+The grid shows, for one value stream (or the company), the stored input values with
+their versions and comments, and below them the engine's computed rows with the
+exception flags the engine raises. Nothing is computed here: every number below the
+inputs comes from :func:`planning.selectors.cycle_projection` and every flag from
+:func:`planning.engine.exceptions` — this module only arranges them. A constant number
+of queries whatever the size of the plan (pinned by tests).
+
+Columns
+-------
+* ``h<YYYY-MM>``: the :data:`ACTUALS_HISTORY_MONTHS` months before the horizon; only
+  actual sales may be entered there (the grid hides them until asked).
+* ``opening``: opening inventory, one value per family, shown on the ending-inventory
+  row (inventory starts there and evolves to the right).
+* ``m<YYYY-MM>``: the horizon months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from planning import engine
+from planning.measures import (
+    ACTUALS_HISTORY_MONTHS,
+    COMPANY_INPUT_MEASURES,
+    FAMILY,
+    MEASURE_LABELS,
+    MEASURE_SCOPE,
+)
+from planning.models import PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors import company_thresholds, cycle_projection
+from planning.services.plan_values import month_add
+from valuestreams.models import ProductFamily, ValueStream
+
+OPENING_FIELD = "opening"
+
+# Family block: the inputs, then what the engine computes from them.
+FAMILY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("demand", "input", "qty"),
+    ("production", "input", "qty"),
+    ("actual_sales", "input", "qty"),
+    ("ending_inventory", "computed", "qty"),
+    ("days_of_supply", "computed", "days"),
+)
+STREAM_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("available_hours", "input", "hours"),
+    ("non_productive_hours", "input", "hours"),
+    ("conversion_cost", "input", "money"),
+    ("required_hours", "computed", "hours"),
+    ("utilization", "computed", "pct"),
+    ("revenue", "computed", "money"),
+    ("material_cost", "computed", "money"),
+    ("value_stream_profit", "computed", "money"),
+)
+COMPANY_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("sustaining_cost", "input", "money"),
+    ("revenue", "computed", "money"),
+    ("material_cost", "computed", "money"),
+    ("conversion_cost", "computed", "money"),
+    ("value_stream_profit", "computed", "money"),
+    ("company_profit", "computed", "money"),
+    ("inventory_value", "computed", "money"),
+    ("cash_flow", "computed", "money"),
+)
+# Which computed row an engine exception is shown on.
+FLAG_ROW = {
+    "overloaded": "utilization",
+    "high_utilization": "utilization",
+    "shortage": "ending_inventory",
+    "dos_below": "days_of_supply",
+    "dos_above": "days_of_supply",
+}
+ROW_LABELS = {**MEASURE_LABELS, "conversion_cost": "Conversion cost", "utilization": "Utilization"}
+
+
+def month_field(month: dt.date) -> str:
+    return f"m{month:%Y-%m}"
+
+
+def history_field(month: dt.date) -> str:
+    return f"h{month:%Y-%m}"
+
+
+def field_month(field: str) -> dt.date | None:
+    """``m2027-03`` / ``h2026-12`` → the first day of that month (None otherwise)."""
+    if len(field) != 8 or field[0] not in "mh":
+        return None
+    try:
+        return dt.date(int(field[1:5]), int(field[6:8]), 1)
+    except ValueError:
+        return None
+
+
+def row_id(family: str, measure: str) -> str:
+    return f"{family}|{measure}"
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    field: str
+    month: dt.date
+    kind: str  # "history" | "opening" | "horizon"
+
+    def as_dict(self, *, current: dt.date) -> dict:
+        title = "Opening" if self.kind == "opening" else f"{self.month:%b %y}"
+        return {
+            "field": self.field,
+            "month": f"{self.month:%Y-%m}",
+            "title": title,
+            "kind": self.kind,
+            "past": self.month < current,
+            "current": self.month == current,
+        }
+
+
+def grid_columns(*, cycle: PlanningCycle, company: bool = False) -> list[GridColumn]:
+    horizon = cycle.horizon_months()
+    cols: list[GridColumn] = []
+    if not company:
+        past = [month_add(cycle.month, -n) for n in range(ACTUALS_HISTORY_MONTHS, 0, -1)]
+        cols += [GridColumn(history_field(m), m, "history") for m in past]
+        cols.append(GridColumn(OPENING_FIELD, cycle.month, "opening"))
+    cols += [GridColumn(month_field(m), m, "horizon") for m in horizon]
+    return cols
+
+
+def actuals_last_month(*, today: dt.date) -> dt.date:
+    """Actual sales exist for months that have started: up to this month."""
+    return today.replace(day=1)
+
+
+def editable_fields(
+    *, cycle: PlanningCycle, measure: str, today: dt.date, columns: Iterable[GridColumn]
+) -> list[str]:
+    """The cells of a row that take input (before asking whether this user may edit)."""
+    if measure == "ending_inventory":
+        return [OPENING_FIELD]
+    if measure == "actual_sales":
+        last = actuals_last_month(today=today)
+        return [c.field for c in columns if c.kind != "opening" and c.month <= last]
+    if measure in MEASURE_SCOPE:
+        return [c.field for c in columns if c.kind == "horizon"]
+    return []
+
+
+def cell_measure_month(*, cycle: PlanningCycle, row_measure: str, field: str):
+    """The stored cell behind a grid cell: ``(measure, month)`` or None."""
+    if field == OPENING_FIELD:
+        return ("opening_inventory", cycle.month) if row_measure == "ending_inventory" else None
+    month = field_month(field)
+    if month is None or row_measure not in MEASURE_SCOPE:
+        return None
+    if field[0] == "h" and row_measure != "actual_sales":
+        return None
+    return row_measure, month
+
+
+def decimal_text(d) -> str:
+    """A stored Decimal as plain text without trailing zeros ("1200", "12.5")."""
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _num(x) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def _stored_field(pv_month: dt.date, measure: str, cycle: PlanningCycle) -> str:
+    if measure == "opening_inventory":
+        return OPENING_FIELD
+    return history_field(pv_month) if pv_month < cycle.month else month_field(pv_month)
+
+
+def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
+    """Engine exceptions → {row id: {field: {"level", "reason"}}} (worst first wins)."""
+    exc = engine.exceptions(projection, thresholds=company_thresholds())
+    out: dict[str, dict[str, dict]] = {}
+    columns = ["kind", "severity", "product_family", "month", "message"]
+    for kind, severity, pf, month, message in exc[columns].itertuples(index=False):
+        measure = FLAG_ROW.get(kind)
+        if measure is None:
+            continue
+        field = f"m{month.year:04d}-{month.month:02d}"
+        cells = out.setdefault(row_id(pf, measure), {})
+        if field not in cells:
+            cells[field] = {"level": "bad" if severity >= 3 else "warn", "reason": message}
+    return out
+
+
+def _series_by_field(frame: pd.DataFrame, column: str) -> dict[str, float | None]:
+    return {
+        f"m{p.year:04d}-{p.month:02d}": _num(v)
+        for p, v in zip(frame["month"], frame[column], strict=True)
+    }
+
+
+def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[dict]:
+    """The engine's rows for the grid (the save endpoint returns exactly these)."""
+    if value_stream is None:
+        projection = cycle_projection(cycle=cycle)
+        return [
+            {
+                "id": row_id("", measure),
+                "values": _series_by_field(projection.company, measure),
+                "flags": {},
+            }
+            for measure, kind, _fmt in COMPANY_ROWS
+            if kind == "computed"
+        ]
+    projection = cycle_projection(cycle=cycle, value_streams=[value_stream])
+    flags = _flags_by_row(projection)
+    rows = []
+    fam = projection.family
+    for code, frame in fam.groupby("product_family", sort=False):
+        for measure, kind, _fmt in FAMILY_ROWS:
+            if kind == "computed":
+                rid = row_id(str(code), measure)
+                rows.append(
+                    {
+                        "id": rid,
+                        "values": _series_by_field(frame, measure),
+                        "flags": flags.get(rid, {}),
+                    }
+                )
+    st = projection.stream[projection.stream["value_stream"] == value_stream.code]
+    for measure, kind, _fmt in STREAM_ROWS:
+        if kind == "computed":
+            rid = row_id("", measure)
+            rows.append(
+                {"id": rid, "values": _series_by_field(st, measure), "flags": flags.get(rid, {})}
+            )
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """The columns of a stored cell the grid shows (no model instances: 25 families ×
+    18 months are ~1,500 cells, and building models for them dominated the endpoint)."""
+
+    family: str
+    month: dt.date
+    measure: str
+    value: object
+    version: int
+    comment: str
+    who: str
+
+
+def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
+    qs = PlanValue.objects.filter(cycle=cycle)
+    if value_stream is None:
+        qs = qs.filter(value_stream__isnull=True, measure__in=COMPANY_INPUT_MEASURES)
+    else:
+        qs = qs.filter(value_stream=value_stream)
+    rows = qs.values_list(
+        "product_family__code",
+        "month",
+        "measure",
+        "value",
+        "version",
+        "comment",
+        "updated_by__username",
+        "updated_at",
+    ).order_by()
+    return [
+        _Stored(fam or "", month, measure, value, version, comment, _who(user, at))
+        for fam, month, measure, value, version, comment, user, at in rows
+    ]
+
+
+def _who(username: str | None, at: dt.datetime) -> str:
+    return f"{username or 'system'}, {at:%Y-%m-%d %H:%M} UTC"
+
+
+def grid_data(
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream | None,
+    today: dt.date,
+) -> dict:
+    """Everything the grid page needs, JSON-ready: columns, rows, versions, flags.
+
+    ``value_stream=None`` gives the company grid (sustaining costs and the company
+    roll-up). Rows carry ``editable`` (cells that take input at all); whether this
+    user may edit is decided by the caller with the permission selectors.
+    """
+    company = value_stream is None
+    columns = grid_columns(cycle=cycle, company=company)
+    current = today.replace(day=1)
+    stored = _stored_values(cycle=cycle, value_stream=value_stream)
+    cells: dict[str, dict[str, _Stored]] = {}
+    for pv in stored:
+        if pv.measure == "opening_inventory":
+            rid = row_id(pv.family, "ending_inventory")
+        else:
+            rid = row_id(pv.family, pv.measure)
+        cells.setdefault(rid, {})[_stored_field(pv.month, pv.measure, cycle)] = pv
+    computed = {r["id"]: r for r in grid_computed_rows(cycle=cycle, value_stream=value_stream)}
+
+    def make_row(family: ProductFamily | None, measure: str, kind: str, fmt: str, pos: int):
+        code = family.code if family else ""
+        rid = row_id(code, measure)
+        stored_cells = cells.get(rid, {})
+        values: dict[str, float | None] = {}
+        if kind == "computed":
+            values.update(computed.get(rid, {}).get("values", {}))
+        values.update({f: _num(pv.value) for f, pv in stored_cells.items()})
+        return {
+            "id": rid,
+            "family": code,
+            "family_name": family.name if family else "",
+            "measure": measure,
+            "label": ROW_LABELS.get(measure, measure),
+            "kind": kind,
+            "fmt": fmt,
+            "pos": pos,
+            "editable": editable_fields(cycle=cycle, measure=measure, today=today, columns=columns),
+            "values": values,
+            "versions": {f: pv.version for f, pv in stored_cells.items()},
+            "comments": {f: pv.comment for f, pv in stored_cells.items() if pv.comment},
+            "changed": {f: pv.who for f, pv in stored_cells.items()},
+            "flags": computed.get(rid, {}).get("flags", {}),
+        }
+
+    rows: list[dict] = []
+    if company:
+        for i, (measure, kind, fmt) in enumerate(COMPANY_ROWS):
+            rows.append(make_row(None, measure, kind, fmt, i))
+    else:
+        families = list(
+            ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
+        )
+        for family in families:
+            for i, (measure, kind, fmt) in enumerate(FAMILY_ROWS):
+                rows.append(make_row(family, measure, kind, fmt, i))
+        for i, (measure, kind, fmt) in enumerate(STREAM_ROWS):
+            row = make_row(None, measure, kind, fmt, i)
+            row["family_name"] = f"{value_stream.code} (value stream)"
+            rows.append(row)
+    return {
+        "cycle": cycle.label,
+        "cycle_month": f"{cycle.month:%Y-%m}",
+        "current_month": f"{current:%Y-%m}",
+        "scope": (
+            {"kind": "company", "code": "", "name": "Company"}
+            if company
+            else {"kind": "stream", "code": value_stream.code, "name": value_stream.name}
+        ),
+        "columns": [c.as_dict(current=current) for c in columns],
+        "rows": rows,
+    }
+
+
+def cell_history(
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream | None,
+    family: ProductFamily | None,
+    measure: str,
+    month: dt.date,
+    limit: int = 100,
+) -> dict:
+    """One cell's story: current value, version, comment and its changes, newest first."""
+    filters = {"cycle": cycle, "measure": measure, "month": month}
+    if MEASURE_SCOPE.get(measure) == FAMILY:
+        filters["product_family"] = family
+    else:
+        filters["product_family__isnull"] = True
+        if value_stream is None:
+            filters["value_stream__isnull"] = True
+        else:
+            filters["value_stream"] = value_stream
+    pv = PlanValue.objects.filter(**filters).select_related("updated_by").first()
+    changes = (
+        PlanValueChange.objects.filter(**filters)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
+    return {
+        "value": None if pv is None else decimal_text(pv.value),
+        "version": 0 if pv is None else pv.version,
+        "comment": "" if pv is None else pv.comment,
+        "changes": [
+            {
+                "at": ch.changed_at.isoformat(),
+                "by": ch.changed_by.username if ch.changed_by else "system",
+                "old": None if ch.old_value is None else decimal_text(ch.old_value),
+                "new": None if ch.new_value is None else decimal_text(ch.new_value),
+                "version": ch.version,
+                "source": ch.get_source_display(),
+            }
+            for ch in changes
+        ],
+    }

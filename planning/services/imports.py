@@ -1,0 +1,159 @@
+"""Importing a plan file into a cycle: all or nothing, through ``plan_values_upsert``.
+
+File-level problems come from :mod:`planning.imports`; cell-level ones (codes, scope,
+horizon, sign, duplicates, permissions) from the upsert. When the file has problems of
+both kinds, the readable rows are still validated in a dry run so that the planner sees
+every problem at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from planning.constants import DEFAULT_HORIZON
+from planning.imports import PlanRow, sort_problems
+from planning.models import PlanningCycle, PlanValueChange
+from planning.services.cycles import cycle_create
+from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
+from sofp.exceptions import PermissionDenied, ValidationFailed
+
+
+@dataclass
+class PlanImportResult:
+    """What an import did (or, with ``dry_run``, would do)."""
+
+    cycle: PlanningCycle
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    cleared: int = 0
+    computed_skipped: int = 0
+    cycle_created: bool = False
+    dry_run: bool = False
+    by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_upsert(cls, *, cycle: PlanningCycle, result: UpsertResult, **kw) -> PlanImportResult:
+        return cls(
+            cycle=cycle,
+            added=result.added,
+            changed=result.changed,
+            unchanged=result.unchanged,
+            cleared=result.deleted,
+            by_stream={
+                code: {
+                    "added": t["added"],
+                    "changed": t["changed"],
+                    "unchanged": t["unchanged"],
+                    "cleared": t["deleted"],
+                }
+                for code, t in sorted(result.by_stream.items())
+            },
+            **kw,
+        )
+
+    @property
+    def touched(self) -> int:
+        return self.added + self.changed + self.cleared
+
+    def summary(self) -> str:
+        text = f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged"
+        if self.cleared:
+            text += f", {self.cleared} cleared"
+        return text
+
+
+def _cells(rows: Sequence[PlanRow]) -> list[CellInput]:
+    return [
+        CellInput(
+            value_stream=r.value_stream,
+            product_family=r.product_family,
+            month=r.month,
+            measure=r.measure,
+            value=r.value,
+            label=r.label,
+        )
+        for r in rows
+    ]
+
+
+def plan_import(
+    *,
+    cycle: PlanningCycle,
+    rows: Sequence[PlanRow],
+    user: AbstractBaseUser | None,
+    dry_run: bool = False,
+    parse_errors: Sequence[str] = (),
+    computed_skipped: int = 0,
+) -> PlanImportResult:
+    """Write a parsed plan file into ``cycle`` (``user=None``: an operator's command).
+
+    A blank value clears the cell. Raises ValidationFailed listing every problem of the
+    file (``parse_errors`` plus the upsert's), PermissionDenied, or FrozenCycleError;
+    in each case nothing is written.
+    """
+    cells = _cells(rows)
+    if parse_errors:
+        problems = list(parse_errors)
+        try:
+            plan_values_upsert(
+                cycle=cycle,
+                cells=cells,
+                user=user,
+                source=PlanValueChange.Source.IMPORT,
+                dry_run=True,
+            )
+        except ValidationFailed as exc:
+            problems += exc.errors
+        except PermissionDenied as exc:
+            problems += exc.extra.get("errors", [exc.message])
+        problems = sort_problems(problems)
+        raise ValidationFailed(
+            f"{len(problems)} problem(s) found; nothing was saved.", errors=problems
+        )
+    result = plan_values_upsert(
+        cycle=cycle,
+        cells=cells,
+        user=user,
+        source=PlanValueChange.Source.IMPORT,
+        dry_run=dry_run,
+    )
+    return PlanImportResult.from_upsert(
+        cycle=cycle, result=result, dry_run=dry_run, computed_skipped=computed_skipped
+    )
+
+
+def plan_import_for_month(
+    *,
+    month: dt.date,
+    rows: Sequence[PlanRow],
+    user: AbstractBaseUser | None,
+    dry_run: bool = False,
+    parse_errors: Sequence[str] = (),
+    computed_skipped: int = 0,
+    horizon: int = DEFAULT_HORIZON,
+) -> PlanImportResult:
+    """Like :func:`plan_import` for the cycle of ``month``, creating it (with its five
+    steps) when missing — in the same transaction, so a rejected file leaves no cycle."""
+    with transaction.atomic():
+        cycle = PlanningCycle.objects.filter(month=month.replace(day=1)).first()
+        created = cycle is None
+        if created:
+            cycle = cycle_create(month=month, horizon=horizon, user=user)
+        result = plan_import(
+            cycle=cycle,
+            rows=rows,
+            user=user,
+            dry_run=dry_run,
+            parse_errors=parse_errors,
+            computed_skipped=computed_skipped,
+        )
+        result.cycle_created = created
+        if dry_run:
+            transaction.set_rollback(True)
+        return result

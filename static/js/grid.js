@@ -1,0 +1,980 @@
+/* The planner's grid (issue 6): Tabulator for the spreadsheet, the server for every number.
+ *
+ * Each save sends the cells with the version the planner saw; the server saves all of
+ * them or none (400 reasons per cell, 403, 409 frozen or stale with the current values)
+ * and answers with the engine's recomputed rows. Nothing is computed here.
+ */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("grid-config").textContent);
+  const gridEl = document.getElementById("grid");
+  const statusEl = document.getElementById("grid-status");
+  const errorEl = document.getElementById("grid-error");
+  const INPUT_MEASURES = new Set([
+    "demand", "production", "actual_sales", "opening_inventory", "available_hours",
+    "non_productive_hours", "conversion_cost", "sustaining_cost",
+  ]);
+  const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  const THOUSANDS_RE = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
+  const FORMATS = {
+    qty: new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 }),
+    hours: new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }),
+    money: new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 }),
+    days: new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+    pct: new Intl.NumberFormat("en-US", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+  };
+
+  let table = null;
+  let payload = null;
+  let editable = config.editable;
+  const meta = new Map(); // row id -> {versions, comments, flags, changed, editable:Set, errors, pending, conflicts}
+  const queue = [];
+  let busy = false;
+  const undoStack = [];
+  const redoStack = [];
+  let typedKey = null;
+
+  // ------------------------------------------------------------------ helpers
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function parseNumber(raw) {
+    if (raw === null || raw === undefined) return { value: null };
+    if (typeof raw === "number") return raw < 0 ? { error: "must not be negative" } : { value: raw };
+    let text = String(raw).trim().replace(/[\s\u00a0\u202f'_]/g, "");
+    if (text === "") return { value: null };
+    if (text.includes(",")) {
+      // Commas only between thousands: "1234,5" (a decimal comma) must never become 12345.
+      if (!THOUSANDS_RE.test(text)) return { error: `“${String(raw).trim().slice(0, 40)}”: use a dot for decimals and commas only between thousands (1,234.5)` };
+      text = text.replace(/,/g, "");
+    }
+    if (!NUMBER_RE.test(text)) return { error: `“${String(raw).trim().slice(0, 40)}” is not a number` };
+    const value = Number(text);
+    if (!Number.isFinite(value)) return { error: `“${raw}” is not a number` };
+    if (value < 0) return { error: `must not be negative (got ${text})` };
+    return { value };
+  }
+
+  function formatValue(value, fmt) {
+    if (value === null || value === undefined || value === "") return "";
+    const n = typeof value === "number" ? value : Number(String(value).replace(/,/g, ""));
+    if (!Number.isFinite(n)) return String(value);
+    return (FORMATS[fmt] || FORMATS.qty).format(n);
+  }
+
+  function rowMeta(id) {
+    return meta.get(id);
+  }
+
+  /** The stored cell behind a grid cell, or null for labels and computed cells. */
+  function cellRef(rowData, field) {
+    if (field === "opening") {
+      if (rowData.measure !== "ending_inventory") return null;
+      return { family: rowData.family, measure: "opening_inventory", month: payload.cycle_month };
+    }
+    if (!/^[mh]\d{4}-\d{2}$/.test(field) || !INPUT_MEASURES.has(rowData.measure)) return null;
+    return { family: rowData.family, measure: rowData.measure, month: field.slice(1) };
+  }
+
+  function cellName(rowData, field) {
+    const ref = cellRef(rowData, field);
+    const col = payload.columns.find((c) => c.field === field);
+    const where = rowData.family || (config.scope === "company" ? "Company" : config.valueStream);
+    return `${where} · ${ref && ref.measure === "opening_inventory" ? "Opening inventory" : rowData.label} · ${col ? col.month : field}`;
+  }
+
+  function canEditCell(rowData, field) {
+    const m = rowMeta(rowData.id);
+    return editable && !!m && m.editable.has(field);
+  }
+
+  function whyNotEditable(rowData, field) {
+    if (!editable) return config.readonlyReason || payload.readonly_reason || "this grid is read-only";
+    if (field === "label") return "row labels cannot be changed; select the first month cell";
+    const col = payload.columns.find((c) => c.field === field);
+    if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
+    if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
+    if (col && col.kind === "history") return "only actual sales are entered for months before the horizon";
+    if (rowData.measure === "actual_sales") return `actual sales can only be entered for months that have started (up to ${payload.current_month})`;
+    return "this cell takes no input";
+  }
+
+  function setStatus(text, kind) {
+    statusEl.textContent = text;
+    statusEl.className = "grid-status" + (kind ? " " + kind : "");
+  }
+
+  function showError(title, items) {
+    if (!title) {
+      errorEl.hidden = true;
+      errorEl.textContent = "";
+      return;
+    }
+    errorEl.hidden = false;
+    errorEl.textContent = "";
+    const strong = document.createElement("strong");
+    strong.textContent = title;
+    errorEl.appendChild(strong);
+    if (items && items.length) {
+      const ul = document.createElement("ul");
+      items.slice(0, 8).forEach((t) => {
+        const li = document.createElement("li");
+        li.textContent = t;
+        ul.appendChild(li);
+      });
+      if (items.length > 8) {
+        const li = document.createElement("li");
+        li.textContent = `… and ${items.length - 8} more`;
+        ul.appendChild(li);
+      }
+      errorEl.appendChild(ul);
+    }
+  }
+
+  function clearCellErrors() {
+    const touched = [];
+    meta.forEach((m, id) => {
+      if (Object.keys(m.errors).length) {
+        m.errors = {};
+        touched.push(id);
+      }
+    });
+    touched.forEach(reformatRow);
+  }
+
+  function markError(rowId, field, reason) {
+    const m = rowMeta(rowId);
+    if (m) m.errors[field] = reason;
+  }
+
+  function reformatRow(id) {
+    const row = table.getRow(id);
+    if (row) row.reformat();
+  }
+
+  function updateUndoButtons() {
+    document.getElementById("btn-undo").disabled = !undoStack.length || !editable;
+    document.getElementById("btn-redo").disabled = !redoStack.length || !editable;
+  }
+
+  // ------------------------------------------------------------------ formatting
+
+  function numberFormatter(cell) {
+    const rowData = cell.getRow().getData();
+    const field = cell.getField();
+    const m = rowMeta(rowData.id) || { flags: {}, comments: {}, errors: {}, pending: {}, conflicts: {}, changed: {}, editable: new Set() };
+    const el = cell.getElement();
+    const flag = m.flags[field];
+    const error = m.errors[field];
+    const comment = m.comments[field];
+    const isInput = canEditCell(rowData, field);
+    el.classList.toggle("is-input", isInput);
+    el.classList.toggle("is-locked", !isInput && m.editable.has(field));
+    el.classList.toggle("flag-warn", !!flag && flag.level === "warn");
+    el.classList.toggle("flag-bad", !!flag && flag.level === "bad");
+    el.classList.toggle("has-comment", !!comment);
+    el.classList.toggle("has-error", !!error);
+    el.classList.toggle("is-saving", !!m.pending[field]);
+    el.classList.toggle("is-conflict", !!m.conflicts[field]);
+    const tips = [];
+    if (error) tips.push("⚠ " + error);
+    if (flag) tips.push(flag.reason);
+    if (comment) tips.push("Comment: " + comment);
+    if (m.changed[field]) tips.push("Last changed by " + m.changed[field]);
+    if (tips.length) el.setAttribute("title", tips.join("\n"));
+    else el.removeAttribute("title");
+    el.dataset.field = field;
+    return formatValue(cell.getValue(), rowData.fmt);
+  }
+
+  /** The frozen row header: family code / name on its block's first rows, then the measure. */
+  function rowHeaderFormatter(cell) {
+    const d = cell.getRow().getData();
+    let fam = "";
+    if (d.pos === 0) fam = `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
+    else if (d.pos === 1) fam = `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
+    const calc = d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "";
+    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label">${escapeHtml(d.label)}${calc}</span></div>`;
+  }
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  }
+
+  // ------------------------------------------------------------------ editor
+
+  function numberEditor(cell, onRendered, success, cancel) {
+    const input = document.createElement("input");
+    input.type = "text";
+    input.className = "grid-editor";
+    input.setAttribute("inputmode", "decimal");
+    const start = typedKey;
+    typedKey = null;
+    const v = cell.getValue();
+    input.value = start !== null ? start : (v === null || v === undefined ? "" : String(v));
+    onRendered(() => {
+      input.focus({ preventScroll: true });
+      if (start !== null) input.setSelectionRange(input.value.length, input.value.length);
+      else input.select();
+    });
+    let done = false;
+    function commit() {
+      if (done) return;
+      const before = v === null || v === undefined ? "" : String(v);
+      if (input.value === before) {
+        done = true;
+        cancel();
+        return;
+      }
+      if (success(input.value)) done = true;
+    }
+    input.addEventListener("blur", commit);
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        e.stopPropagation();
+        commit();
+        if (done) setTimeout(() => moveActive(e.shiftKey ? "up" : "down"), 0);
+      } else if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
+        done = true;
+        cancel();
+      } else if (e.key === "Tab") {
+        e.preventDefault();
+        e.stopPropagation();
+        commit();
+        if (done) setTimeout(() => moveActive(e.shiftKey ? "left" : "right"), 0);
+      }
+    });
+    return input;
+  }
+
+  let lastValidation = "";
+  function validateInput(cell, value) {
+    const r = parseNumber(value);
+    lastValidation = r.error ? `${cellName(cell.getRow().getData(), cell.getField())}: ${r.error}` : "";
+    return !r.error;
+  }
+
+  function isEditing() {
+    return !!(table && table.modules.edit && table.modules.edit.currentCell);
+  }
+
+  function moveActive(dir) {
+    const sr = table.modules.selectRange;
+    if (sr && !isEditing()) sr.navigate(false, false, dir);
+  }
+
+  function activeRange() {
+    const sr = table.modules.selectRange;
+    return sr && sr.activeRange ? sr.activeRange.getComponent() : null;
+  }
+
+  function activeCell() {
+    const sr = table.modules.selectRange;
+    const c = sr ? sr.getActiveCell() : null;
+    return c ? c.getComponent() : null;
+  }
+
+  // ------------------------------------------------------------------ saving
+
+  /** changes: [{rowId, field, value (number|null), old}]; validated here first. */
+  function submit(changes, kind) {
+    clearCellErrors();
+    showError(null);
+    const problems = [];
+    changes.forEach((ch) => {
+      const rowData = table.getRow(ch.rowId).getData();
+      if (!canEditCell(rowData, ch.field)) {
+        problems.push([ch, whyNotEditable(rowData, ch.field)]);
+      } else if (ch.value !== null && (typeof ch.value !== "number" || ch.value < 0)) {
+        problems.push([ch, "must be a number ≥ 0"]);
+      }
+    });
+    if (problems.length) {
+      refuse(changes, problems.map(([ch, reason]) => ({ ch, reason })));
+      return false;
+    }
+    const real = changes.filter((ch) => ch.value !== ch.old);
+    if (!real.length) return true;
+    real.forEach((ch) => {
+      rowMeta(ch.rowId).pending[ch.field] = true;
+    });
+    new Set(real.map((ch) => ch.rowId)).forEach(reformatRow);
+    queue.push({ changes: real, kind });
+    pump();
+    return true;
+  }
+
+  /** Show why cells were refused, put their old values back; nothing is sent. */
+  function refuse(changes, problems) {
+    problems.forEach(({ ch, reason }) => markError(ch.rowId, ch.field, reason));
+    revert(changes);
+    const lines = problems.map(({ ch, reason }) => `${cellName(table.getRow(ch.rowId).getData(), ch.field)}: ${reason}`);
+    const n = changes.length;
+    showError(`Nothing saved: ${problems.length} of ${n} cell${n === 1 ? "" : "s"} refused.`, lines);
+    setStatus("Not saved", "bad");
+  }
+
+  function revert(changes) {
+    const byRow = new Map();
+    changes.forEach((ch) => {
+      const m = rowMeta(ch.rowId);
+      delete m.pending[ch.field];
+      if (!byRow.has(ch.rowId)) byRow.set(ch.rowId, {});
+      byRow.get(ch.rowId)[ch.field] = ch.old;
+    });
+    byRow.forEach((values, id) => {
+      table.getRow(id).update(values);
+      reformatRow(id);
+    });
+  }
+
+  async function pump() {
+    if (busy || !queue.length) return;
+    busy = true;
+    const job = queue.shift();
+    const n = job.changes.length;
+    setStatus(`Saving ${n} cell${n === 1 ? "" : "s"}…`, "busy");
+    const cells = job.changes.map((ch) => {
+      const rowData = table.getRow(ch.rowId).getData();
+      const ref = cellRef(rowData, ch.field);
+      const version = rowMeta(ch.rowId).versions[ch.field] || 0;
+      return { ...ref, value: ch.value === null ? null : String(ch.value), version };
+    });
+    let response = null;
+    let body = {};
+    try {
+      response = await fetch(config.saveUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+        body: JSON.stringify({ cells }),
+      });
+      body = await response.json().catch(() => ({}));
+    } catch (err) {
+      body = { detail: "The server could not be reached; nothing was saved. Check your connection and try again." };
+    }
+    try {
+      handleSaveResponse(job, response, body);
+    } finally {
+      busy = false;
+      pump();
+    }
+  }
+
+  function handleSaveResponse(job, response, body) {
+    const status = response ? response.status : 0;
+    if (status === 200) {
+      applySaved(job, body);
+      return;
+    }
+    if (status === 409 && body.conflicts && body.conflicts.length) {
+      openConflicts(job, body.conflicts);
+      setStatus("Conflict: choose the values to keep", "bad");
+      return;
+    }
+    if (status === 400 && body.cells) {
+      const problems = Object.entries(body.cells).map(([i, reason]) => ({ ch: job.changes[Number(i)], reason }));
+      if (problems.length) {
+        refuse(job.changes, problems);
+        return;
+      }
+    }
+    revert(job.changes);
+    if (status === 409 && body.frozen) {
+      setReadOnly(body.detail);
+    } else if (status === 403) {
+      setReadOnly(body.detail);
+    }
+    const detail = body.detail || (status ? `The server answered ${status}; nothing was saved.` : "Nothing was saved.");
+    showError(status === 401 ? "Your session has ended: log in again (nothing was saved)." : detail, body.errors && body.errors.length > 1 ? body.errors : []);
+    setStatus("Not saved", "bad");
+  }
+
+  function applySaved(job, body) {
+    const now = new Date();
+    const stamp = now.toTimeString().slice(0, 5);
+    const byRow = new Map();
+    job.changes.forEach((ch, i) => {
+      const m = rowMeta(ch.rowId);
+      delete m.pending[ch.field];
+      delete m.conflicts[ch.field];
+      m.versions[ch.field] = body.versions[i];
+      m.changed[ch.field] = `you, ${stamp}`;
+      if (!byRow.has(ch.rowId)) byRow.set(ch.rowId, {});
+      byRow.get(ch.rowId)[ch.field] = ch.value;
+    });
+    byRow.forEach((values, id) => {
+      table.getRow(id).update(values);
+      reformatRow(id);
+    });
+    applyComputed(body.computed || []);
+    if (job.kind === "undo") redoStack.push(job.changes);
+    else {
+      undoStack.push(job.changes);
+      if (job.kind !== "redo") redoStack.length = 0;
+    }
+    updateUndoButtons();
+    const n = job.changes.length;
+    setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}`, "ok");
+  }
+
+  function applyComputed(rows) {
+    rows.forEach((r) => {
+      const row = table.getRow(r.id);
+      if (!row) return;
+      const m = rowMeta(r.id);
+      m.flags = r.flags || {};
+      const values = {};
+      Object.entries(r.values).forEach(([f, v]) => {
+        values[f] = v;
+      });
+      row.update(values);
+      row.reformat();
+    });
+  }
+
+  function setReadOnly(reason) {
+    editable = false;
+    config.readonlyReason = reason;
+    let banner = document.getElementById("readonly-reason");
+    if (!banner) {
+      banner = document.createElement("p");
+      banner.id = "readonly-reason";
+      banner.className = "readonly-banner";
+      banner.setAttribute("role", "status");
+      gridEl.parentNode.insertBefore(banner, document.querySelector(".grid-toolbar"));
+    }
+    banner.textContent = reason;
+    document.getElementById("btn-fill").disabled = true;
+    table.getRows().forEach((r) => r.reformat());
+    updateUndoButtons();
+  }
+
+  // ------------------------------------------------------------------ conflicts
+
+  let conflictState = null;
+
+  function openConflicts(job, conflicts) {
+    const dialog = document.getElementById("conflict-dialog");
+    const tbody = document.getElementById("conflict-rows");
+    tbody.textContent = "";
+    conflictState = { job, conflicts };
+    conflicts.forEach((c, k) => {
+      const ch = job.changes[c.index];
+      if (!ch) return;
+      const m = rowMeta(ch.rowId);
+      m.conflicts[ch.field] = true;
+      delete m.pending[ch.field];
+      const rowData = table.getRow(ch.rowId).getData();
+      const tr = document.createElement("tr");
+      const when = c.changed_at ? new Date(c.changed_at).toLocaleString() : "";
+      tr.innerHTML =
+        `<td>${escapeHtml(cellName(rowData, ch.field))}</td>` +
+        `<td class="num">${ch.value === null ? "(empty)" : escapeHtml(formatValue(ch.value, rowData.fmt))}</td>` +
+        `<td class="num">${c.current_value === null ? "(empty)" : escapeHtml(formatValue(Number(c.current_value), rowData.fmt))}</td>` +
+        `<td>${escapeHtml(c.changed_by || "someone")}<br><span class="muted small">${escapeHtml(when)}</span></td>` +
+        `<td><label class="inline"><input type="radio" name="keep-${k}" value="mine"> mine</label> ` +
+        `<label class="inline"><input type="radio" name="keep-${k}" value="theirs" checked> theirs</label></td>`;
+      tbody.appendChild(tr);
+    });
+    job.changes.forEach((ch) => delete rowMeta(ch.rowId).pending[ch.field]);
+    new Set(job.changes.map((ch) => ch.rowId)).forEach(reformatRow);
+    showError("Someone else changed a cell you were editing; nothing was saved. Choose which values to keep.");
+    if (typeof dialog.showModal === "function") dialog.showModal();
+  }
+
+  function resolveConflicts(allTheirs) {
+    if (!conflictState) return;
+    const { job, conflicts } = conflictState;
+    conflictState = null;
+    const conflictIdx = new Set();
+    const resend = [];
+    const theirsByRow = new Map();
+    conflicts.forEach((c, k) => {
+      const ch = job.changes[c.index];
+      if (!ch) return;
+      conflictIdx.add(c.index);
+      const m = rowMeta(ch.rowId);
+      delete m.conflicts[ch.field];
+      m.versions[ch.field] = c.current_version;
+      const theirs = c.current_value === null ? null : Number(c.current_value);
+      const choice = document.querySelector(`input[name="keep-${k}"]:checked`);
+      if (!allTheirs && choice && choice.value === "mine") {
+        resend.push({ rowId: ch.rowId, field: ch.field, value: ch.value, old: theirs });
+      } else {
+        m.changed[ch.field] = `${c.changed_by || "someone"}`;
+        if (!theirsByRow.has(ch.rowId)) theirsByRow.set(ch.rowId, {});
+        theirsByRow.get(ch.rowId)[ch.field] = theirs;
+      }
+    });
+    theirsByRow.forEach((values, id) => {
+      table.getRow(id).update(values);
+      reformatRow(id);
+    });
+    job.changes.forEach((ch, i) => {
+      if (!conflictIdx.has(i)) resend.push(ch);
+    });
+    document.getElementById("conflict-dialog").close();
+    showError(null);
+    if (resend.length) {
+      submit(resend, job.kind);
+    } else {
+      setStatus("Took their values", "ok");
+      refreshComputed();
+    }
+  }
+
+  async function refreshComputed() {
+    const fresh = await fetchData();
+    if (fresh) applyComputed(fresh.rows.filter((r) => r.kind === "computed").map((r) => ({ id: r.id, values: r.values, flags: r.flags })));
+  }
+
+  // ------------------------------------------------------------------ paste, fill, clear, undo
+
+  function visibleColumns() {
+    return table.getColumns().filter((c) => c.isVisible());
+  }
+
+  function parseClipboard(text) {
+    let t = text.replace(/\r\n?/g, "\n");
+    if (t.endsWith("\n")) t = t.slice(0, -1);
+    return t.split("\n").map((line) => line.split("\t"));
+  }
+
+  function pasteText(text) {
+    if (!editable) {
+      showError(config.readonlyReason || "This grid is read-only.");
+      return;
+    }
+    const range = activeRange();
+    if (!range) {
+      showError("Select the cell where the pasted block should start.");
+      return;
+    }
+    const block = parseClipboard(text);
+    const rows = table.getRows("active");
+    const cols = visibleColumns();
+    const top = range.getTopEdge();
+    const left = range.getLeftEdge();
+    let height = block.length;
+    let width = Math.max(...block.map((r) => r.length));
+    const fill = height === 1 && width === 1;
+    if (fill) {
+      height = range.getBottomEdge() - top + 1;
+      width = range.getRightEdge() - left + 1;
+    }
+    const changes = [];
+    const problems = [];
+    for (let i = 0; i < height; i++) {
+      for (let j = 0; j < width; j++) {
+        const raw = fill ? block[0][0] : block[i][j] === undefined ? "" : block[i][j];
+        const row = rows[top + i];
+        const col = cols[left + j];
+        if (!row || !col) {
+          problems.push({ ch: null, reason: `the pasted block (${block.length} × ${width}) runs past the edge of the grid` });
+          i = height;
+          break;
+        }
+        const rowData = row.getData();
+        const field = col.getField();
+        const ch = { rowId: rowData.id, field, value: null, old: rowData[field] === undefined ? null : rowData[field] };
+        if (!canEditCell(rowData, field)) {
+          problems.push({ ch, reason: whyNotEditable(rowData, field) });
+          continue;
+        }
+        const r = parseNumber(raw);
+        if (r.error) problems.push({ ch, reason: r.error });
+        else {
+          ch.value = r.value;
+          changes.push(ch);
+        }
+      }
+    }
+    if (problems.length) {
+      clearCellErrors();
+      problems.filter((p) => p.ch).forEach(({ ch, reason }) => markError(ch.rowId, ch.field, reason));
+      new Set(problems.filter((p) => p.ch).map((p) => p.ch.rowId)).forEach(reformatRow);
+      const lines = problems.map(({ ch, reason }) => (ch ? `${cellName(table.getRow(ch.rowId).getData(), ch.field)}: ${reason}` : reason));
+      showError(`Nothing pasted: ${problems.length} cell${problems.length === 1 ? "" : "s"} refused.`, lines);
+      setStatus("Not saved", "bad");
+      return;
+    }
+    submit(changes, "paste");
+  }
+
+  function fillRight() {
+    if (!editable) return;
+    const range = activeRange();
+    if (!range) return;
+    const cols = visibleColumns();
+    const changes = [];
+    range.getStructuredCells().forEach((rowCells) => {
+      if (!rowCells.length) return;
+      const src = rowCells[0];
+      const rowData = src.getRow().getData();
+      const value = src.getValue();
+      if (!cellRef(rowData, src.getField()) && src.getField() !== "opening") return;
+      let targets = rowCells.slice(1).map((c) => c.getField());
+      if (!targets.length) {
+        const from = cols.findIndex((c) => c.getField() === src.getField());
+        targets = cols.slice(from + 1).map((c) => c.getField());
+      }
+      targets.forEach((field) => {
+        if (canEditCell(rowData, field)) {
+          changes.push({ rowId: rowData.id, field, value: value === undefined || value === "" ? null : Number(value), old: rowData[field] === undefined ? null : rowData[field] });
+        }
+      });
+    });
+    if (changes.length) submit(changes, "fill");
+  }
+
+  function clearSelection() {
+    if (!editable) return;
+    const range = activeRange();
+    if (!range) return;
+    const changes = [];
+    range.getStructuredCells().forEach((rowCells) =>
+      rowCells.forEach((cell) => {
+        const rowData = cell.getRow().getData();
+        const field = cell.getField();
+        const v = cell.getValue();
+        if (canEditCell(rowData, field) && v !== null && v !== undefined && v !== "") {
+          changes.push({ rowId: rowData.id, field, value: null, old: v });
+        }
+      }),
+    );
+    if (changes.length) submit(changes, "clear");
+  }
+
+  function undo() {
+    if (!editable || busy || !undoStack.length) return;
+    const changes = undoStack.pop();
+    submit(changes.map((ch) => ({ rowId: ch.rowId, field: ch.field, value: ch.old, old: ch.value })), "undo");
+    updateUndoButtons();
+  }
+
+  function redo() {
+    if (!editable || busy || !redoStack.length) return;
+    const changes = redoStack.pop();
+    submit(changes.map((ch) => ({ rowId: ch.rowId, field: ch.field, value: ch.old, old: ch.value })), "redo");
+    updateUndoButtons();
+  }
+
+  // ------------------------------------------------------------------ history and comments
+
+  let dialogCell = null;
+
+  async function openCellDialog(cell) {
+    cell = cell || activeCell();
+    if (!cell) return;
+    const rowData = cell.getRow().getData();
+    const field = cell.getField();
+    const ref = cellRef(rowData, field);
+    if (!ref) {
+      showError(rowData.kind === "computed" ? `${rowData.label} is computed by the engine; it has no history of its own.` : "Choose a number cell.");
+      return;
+    }
+    dialogCell = { rowId: rowData.id, field, ref };
+    document.getElementById("cell-title").textContent = cellName(rowData, field);
+    document.getElementById("cell-comment").value = rowMeta(rowData.id).comments[field] || "";
+    document.getElementById("cell-comment").disabled = !canEditCell(rowData, field);
+    document.getElementById("cell-save-comment").disabled = !canEditCell(rowData, field);
+    document.getElementById("cell-error").hidden = true;
+    const tbody = document.getElementById("cell-history");
+    tbody.innerHTML = '<tr><td colspan="5" class="muted">Loading…</td></tr>';
+    document.getElementById("cell-dialog").showModal();
+    const url = `${config.historyUrl}?${new URLSearchParams(ref)}`;
+    const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = await res.json().catch(() => ({}));
+    tbody.textContent = "";
+    if (!res.ok) {
+      tbody.innerHTML = `<tr><td colspan="5">${escapeHtml(body.detail || "Could not load the history.")}</td></tr>`;
+      return;
+    }
+    document.getElementById("cell-current").textContent =
+      body.version ? `Value ${formatValue(Number(body.value), rowData.fmt)} · version ${body.version}` : "Empty cell";
+    if (!body.changes.length) tbody.innerHTML = '<tr><td colspan="5" class="muted">No changes yet.</td></tr>';
+    body.changes.forEach((c) => {
+      const tr = document.createElement("tr");
+      tr.innerHTML =
+        `<td>${escapeHtml(new Date(c.at).toLocaleString())}</td><td>${escapeHtml(c.by)}</td>` +
+        `<td class="num">${c.old === null ? "—" : escapeHtml(formatValue(Number(c.old), rowData.fmt))}</td>` +
+        `<td class="num">${c.new === null ? "(cleared)" : escapeHtml(formatValue(Number(c.new), rowData.fmt))}</td>` +
+        `<td>${escapeHtml(c.source)}</td>`;
+      tbody.appendChild(tr);
+    });
+  }
+
+  async function saveComment() {
+    if (!dialogCell) return;
+    const text = document.getElementById("cell-comment").value;
+    const errEl = document.getElementById("cell-error");
+    const res = await fetch(config.commentUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: JSON.stringify({ ...dialogCell.ref, text }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      errEl.hidden = false;
+      errEl.textContent = body.detail || "The comment was not saved.";
+      return;
+    }
+    const m = rowMeta(dialogCell.rowId);
+    if (body.comment) m.comments[dialogCell.field] = body.comment;
+    else delete m.comments[dialogCell.field];
+    reformatRow(dialogCell.rowId);
+    document.getElementById("cell-dialog").close();
+    setStatus(body.comment ? "Comment saved" : "Comment removed", "ok");
+  }
+
+  // ------------------------------------------------------------------ keyboard
+
+  function onKeyDown(e) {
+    if (isEditing() || document.querySelector("dialog[open]")) return;
+    const ctrl = e.ctrlKey || e.metaKey;
+    const key = e.key.toLowerCase();
+    const handled = () => {
+      e.preventDefault();
+      e.stopPropagation();
+    };
+    if (ctrl && key === "z" && !e.shiftKey) {
+      handled();
+      undo();
+    } else if (ctrl && (key === "y" || (key === "z" && e.shiftKey))) {
+      handled();
+      redo();
+    } else if (ctrl && key === "r") {
+      handled();
+      fillRight();
+    } else if (e.key === "Delete" || e.key === "Backspace") {
+      handled();
+      clearSelection();
+    } else if (e.key === "Escape") {
+      showError(null);
+      clearCellErrors();
+    } else if (e.key === "F2" && e.shiftKey) {
+      handled();
+      openCellDialog();
+    } else if (e.key === "F2" || (!ctrl && !e.altKey && e.key.length === 1)) {
+      const cell = activeCell();
+      if (!cell) return;
+      const rowData = cell.getRow().getData();
+      if (!canEditCell(rowData, cell.getField())) {
+        if (e.key.length === 1) {
+          e.preventDefault();
+          setStatus(whyNotEditable(rowData, cell.getField()), "bad");
+        }
+        return;
+      }
+      e.preventDefault();
+      typedKey = e.key === "F2" ? null : e.key;
+      cell.edit(true);
+    }
+  }
+
+  // ------------------------------------------------------------------ build
+
+  async function fetchData() {
+    const res = await fetch(config.dataUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      showError(body.detail || `Could not load the grid (${res.status}).`);
+      setStatus("Not loaded", "bad");
+      return null;
+    }
+    return body;
+  }
+
+  function buildColumns(showHistory) {
+    const cols = [
+      {
+        title: config.scope === "company" ? "Measure" : "Family · measure",
+        field: "label",
+        frozen: true,
+        width: 330,
+        formatter: rowHeaderFormatter,
+        cssClass: "col-label",
+      },
+    ];
+    payload.columns.forEach((c) => {
+      const classes = ["col-" + c.kind];
+      if (c.current) classes.push("col-current");
+      cols.push({
+        title: c.title,
+        field: c.field,
+        width: c.kind === "opening" ? 96 : 92,
+        hozAlign: "right",
+        headerHozAlign: "right",
+        headerTooltip: c.kind === "opening" ? `Opening inventory at the start of ${c.month}` : c.month + (c.kind === "history" ? " (before the horizon: actual sales only)" : ""),
+        cssClass: classes.join(" "),
+        visible: c.kind !== "history" || showHistory,
+        formatter: numberFormatter,
+        editor: numberEditor,
+        editable: (cell) => canEditCell(cell.getRow().getData(), cell.getField()),
+        validator: [{ type: validateInput }],
+        cellEdited: onCellEdited,
+        contextMenu: cellMenu,
+      });
+    });
+    return cols;
+  }
+
+  const cellMenu = [
+    { label: "Fill right  (Ctrl+R)", action: () => fillRight(), disabled: () => !editable },
+    { label: "Clear  (Delete)", action: () => clearSelection(), disabled: () => !editable },
+    { separator: true },
+    { label: "History & comment…  (Shift+F2)", action: (e, cell) => openCellDialog(cell) },
+  ];
+
+  function onCellEdited(cell) {
+    const rowData = cell.getRow().getData();
+    const field = cell.getField();
+    const oldRaw = cell.getOldValue();
+    const old = oldRaw === undefined || oldRaw === "" ? null : Number(oldRaw);
+    const r = parseNumber(cell.getValue());
+    if (r.error) {
+      // The validator should have stopped this; never send it.
+      refuse([{ rowId: rowData.id, field, value: null, old }], [{ ch: { rowId: rowData.id, field }, reason: r.error }]);
+      return;
+    }
+    cell.getRow().update({ [field]: r.value });
+    if (r.value === old) {
+      reformatRow(rowData.id);
+      return;
+    }
+    submit([{ rowId: rowData.id, field, value: r.value, old }], "edit");
+  }
+
+  function rowsForTable() {
+    return payload.rows.map((r) => {
+      meta.set(r.id, {
+        versions: r.versions,
+        comments: r.comments,
+        flags: r.flags,
+        changed: r.changed,
+        editable: new Set(r.editable),
+        errors: {},
+        pending: {},
+        conflicts: {},
+      });
+      return { id: r.id, family: r.family, family_name: r.family_name, measure: r.measure, label: r.label, kind: r.kind, fmt: r.fmt, pos: r.pos, ...r.values };
+    });
+  }
+
+  function tableHeight() {
+    const top = gridEl.getBoundingClientRect().top + window.scrollY;
+    return Math.max(420, window.innerHeight - top - 16) + "px";
+  }
+
+  async function init() {
+    payload = await fetchData();
+    if (!payload) return;
+    editable = config.editable && payload.editable;
+    const historyToggle = document.getElementById("toggle-history");
+    const showHistory = !!(historyToggle && localStorage.getItem("sofp.grid.history") === "1");
+    if (historyToggle) historyToggle.checked = showHistory;
+    table = new Tabulator(gridEl, {
+      data: rowsForTable(),
+      index: "id",
+      columns: buildColumns(showHistory),
+      layout: "fitData",
+      maxHeight: tableHeight(),
+      renderHorizontal: "basic",
+      columnDefaults: { headerSort: false, resizable: false },
+      selectableRange: 1,
+      selectableRangeColumns: false,
+      selectableRangeRows: true, // the frozen label column is the range's row header
+      selectableRangeClearCells: false,
+      editTriggerEvent: "dblclick",
+      clipboard: "copy",
+      clipboardCopyRowRange: "range",
+      clipboardCopyStyled: false,
+      clipboardCopyConfig: { columnHeaders: false, columnGroups: false, rowHeaders: false, rowGroups: false, columnCalcs: false, dataTree: false, formatCells: false },
+      history: false,
+      validationMode: "blocking",
+      rowFormatter: (row) => {
+        const d = row.getData();
+        const el = row.getElement();
+        el.dataset.rowId = d.id;
+        el.classList.toggle("row-computed", d.kind === "computed");
+        el.classList.toggle("row-first", d.pos === 0);
+        el.classList.toggle("row-stream", !d.family);
+      },
+    });
+    table.on("tableBuilt", () => {
+      // Start on the first month of the first row rather than on a label.
+      const first = table.getRows("active")[0];
+      const startCol = payload.columns.find((c) => c.kind === "horizon");
+      if (first && startCol) {
+        try {
+          const c = first.getCell(startCol.field);
+          table.modules.selectRange.resetRanges();
+          table.addRange(c, c);
+        } catch (err) {
+          /* keep Tabulator's default start */
+        }
+      }
+      gridEl.dataset.ready = "1";
+      setStatus(editable ? "Ready — changes save as you go" : "Read-only", editable ? "" : "muted");
+      if (config.scope === "stream" && !payload.rows.some((r) => r.family)) {
+        showError("This value stream has no product families yet: import master data (Upload file) or add them in the admin, then plan them here.");
+        errorEl.classList.add("info");
+      }
+      updateUndoButtons();
+    });
+    table.on("validationFailed", (cell) => {
+      const rowData = cell.getRow().getData();
+      showError(lastValidation || "That is not a number.", ["Fix the value or press Esc to cancel."]);
+      markError(rowData.id, cell.getField(), lastValidation);
+    });
+    table.on("cellEditCancelled", () => showError(null));
+
+    gridEl.addEventListener("keydown", onKeyDown, true);
+    gridEl.addEventListener(
+      "paste",
+      (e) => {
+        if (isEditing()) return;
+        e.preventDefault();
+        e.stopPropagation();
+        pasteText((e.clipboardData || window.clipboardData).getData("text"));
+      },
+      true,
+    );
+    if (historyToggle) {
+      historyToggle.addEventListener("change", () => {
+        localStorage.setItem("sofp.grid.history", historyToggle.checked ? "1" : "0");
+        payload.columns.filter((c) => c.kind === "history").forEach((c) => {
+          if (historyToggle.checked) table.showColumn(c.field);
+          else table.hideColumn(c.field);
+        });
+      });
+    }
+    document.getElementById("btn-undo").addEventListener("click", undo);
+    document.getElementById("btn-redo").addEventListener("click", redo);
+    document.getElementById("btn-fill").addEventListener("click", fillRight);
+    document.getElementById("btn-cell").addEventListener("click", () => openCellDialog());
+    document.getElementById("conflict-apply").addEventListener("click", () => resolveConflicts(false));
+    document.getElementById("conflict-theirs-all").addEventListener("click", () => resolveConflicts(true));
+    document.getElementById("conflict-dialog").addEventListener("cancel", (e) => e.preventDefault());
+    document.getElementById("cell-close").addEventListener("click", () => document.getElementById("cell-dialog").close());
+    document.getElementById("cell-save-comment").addEventListener("click", saveComment);
+    window.addEventListener("beforeunload", (e) => {
+      if (busy || queue.length) {
+        e.preventDefault();
+        e.returnValue = "";
+      }
+    });
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length };
+  }
+
+  init();
+})();

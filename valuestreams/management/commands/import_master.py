@@ -1,0 +1,39 @@
+"""``python manage.py import_master FILE``: create or update value streams and families."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from planning.imports import parse_master
+from planning.management.files import problems_error, read_input_file
+from sofp.exceptions import ApplicationError
+from valuestreams.services import master_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import master data (CSV or .xlsx with value_stream,value_stream_name,product_family,"
+        "family_name,unit_price,unit_material_cost,hours_per_unit,dos_min,dos_max): creates "
+        "or updates value streams and product families, all or nothing."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Validate and report; write nothing."
+        )
+
+    def handle(self, *args, **options) -> None:
+        path = options["file"]
+        parsed = parse_master(data=read_input_file(path), filename=path)
+        try:
+            result = master_import(
+                rows=parsed.rows, parse_errors=parsed.errors, dry_run=options["dry_run"]
+            )
+        except ApplicationError as exc:
+            raise problems_error(path, exc) from None
+        self.stdout.write(f"Master data: {result.summary()}.")
+        if result.dry_run:
+            self.stdout.write("Dry run: nothing was saved.")
+        else:
+            self.stdout.write(self.style.SUCCESS("Import done."))
