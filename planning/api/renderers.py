@@ -1,9 +1,10 @@
-"""Plan data as files (the long CSV / XLSX of SOFP.md's file contract) for the API.
+"""Plan data as files for the API: the long CSV / XLSX of SOFP.md's file contract.
 
-``format_plan_value`` is the ONE place a plan number is written as text: a plain decimal
-with a dot, no thousands separator, exactly 6 decimals; undefined (None, NaN, ±inf) is
-empty. The renderers take rows (dicts with the file-contract columns, values already
-formatted) or a paginated page of them, and write only the five contract columns.
+The writing is done by :mod:`planning.exports` (the same bytes as the browser download
+and ``export_plan``): an engine frame goes straight through ``export_csv`` /
+``export_xlsx``. Stored plan values (exact decimals from the database) are written as
+rows whose numbers :func:`format_plan_value` formats exactly like
+``exports.format_number``, without a detour through float.
 """
 
 from __future__ import annotations
@@ -14,24 +15,27 @@ import math
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from rest_framework.renderers import BaseRenderer
 
+from planning.exports import export_csv, export_xlsx, format_number, safe_text
 from planning.measures import PLAN_COLUMNS
 
 FILE_FORMATS = ("csv", "xlsx")
 
 
 def format_plan_value(value: float | Decimal | None) -> str:
-    """``1234.5`` → ``"1234.500000"``; ``None``/NaN/inf → ``""``; never ``"-0.000000"``."""
+    """A plan number as text: ``exports.format_number`` for floats (6 decimals, dot,
+    NaN empty, never ``-0.000000``); Decimals the same way but exactly; None and
+    ±inf empty."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
         if not value.is_finite():
             return ""
-    elif not math.isfinite(value):
-        return ""
-    text = f"{value:.6f}"
-    return "0.000000" if text == "-0.000000" else text
+        text = f"{value:.6f}"
+        return "0.000000" if text == "-0.000000" else text
+    return format_number(value) if math.isfinite(value) or math.isnan(value) else ""
 
 
 def _rows(data: Any) -> list[dict]:
@@ -40,61 +44,48 @@ def _rows(data: Any) -> list[dict]:
     return list(data or [])
 
 
-def plan_rows_csv(rows: list[dict]) -> str:
-    """The long CSV: header ``value_stream,product_family,month,measure,value``."""
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            **{c: [r.get(c) or "" for r in rows] for c in PLAN_COLUMNS[:4]},
+            "value": pd.to_numeric([r.get("value") for r in rows], errors="coerce"),
+        },
+        columns=list(PLAN_COLUMNS),
+    )
+
+
+def plan_rows_csv(rows: list[dict]) -> bytes:
+    """Rows with values already formatted (exact), written like ``exports.export_csv``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(PLAN_COLUMNS)
     writer.writerows(
-        (
-            r.get("value_stream") or "",
-            r.get("product_family") or "",
-            r["month"],
-            r["measure"],
-            r.get("value") or "",
-        )
-        for r in rows
+        (*(safe_text(r.get(c) or "") for c in PLAN_COLUMNS[:4]), r.get("value") or "") for r in rows
     )
-    return out.getvalue()
-
-
-def plan_rows_xlsx(rows: list[dict]) -> bytes:
-    """The same columns in one sheet; values are numbers (6 decimals), undefined empty."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("plan")
-    sheet.append(list(PLAN_COLUMNS))
-    for r in rows:
-        value = r.get("value")
-        sheet.append(
-            [
-                r.get("value_stream") or "",
-                r.get("product_family") or "",
-                r["month"],
-                r["measure"],
-                float(value) if value not in (None, "") else None,
-            ]
-        )
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return out.getvalue().encode("utf-8")
 
 
 class PlanCSVRenderer(BaseRenderer):
+    """An engine frame (export) or plan-value rows (list) as the contract's CSV."""
+
     media_type = "text/csv"
     format = "csv"
     charset = "utf-8"
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
-        return plan_rows_csv(_rows(data)).encode("utf-8")
+        if isinstance(data, pd.DataFrame):
+            return export_csv(data)
+        return plan_rows_csv(_rows(data))
 
 
 class PlanXLSXRenderer(BaseRenderer):
+    """The same as one .xlsx sheet (numbers as numeric cells, undefined empty)."""
+
     media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     format = "xlsx"
     charset = None
     render_style = "binary"
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
-        return plan_rows_xlsx(_rows(data))
+        frame = data if isinstance(data, pd.DataFrame) else _frame(_rows(data))
+        return export_xlsx(frame)

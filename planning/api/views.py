@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
@@ -21,7 +21,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from planning import engine
 from planning.api import serializers as s
 from planning.api.filters import PlanValueFilter
 from planning.api.pagination import ApiPagination
@@ -31,11 +30,13 @@ from planning.api.renderers import (
     PlanXLSXRenderer,
     format_plan_value,
 )
+from planning.exports import export_filename
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors import (
     code_ids,
     cycle_analysis,
     cycle_box_score,
+    cycle_export_frame,
     cycle_for_api,
     cycle_get_by_label,
     cycle_projection,
@@ -502,10 +503,14 @@ class ExportView(EngineView):
     renderer_classes = FILE_RENDERERS
 
     def get(self, request: Request, month: str) -> Response:
-        streams = self.scope()
-        frame = engine.export_frame(cycle_projection(cycle=self.get_cycle(), value_streams=streams))
-        if streams is not None:
-            frame = frame[frame["value_stream"] != ""]
+        frame = cycle_export_frame(cycle=self.get_cycle(), user=request.user)
+        fmt = request.accepted_renderer.format
+        if fmt in FILE_FORMATS:  # the file contract, written by planning.exports
+            response = Response(frame)
+            response["Content-Disposition"] = (
+                f'attachment; filename="{export_filename(label=month, fmt=fmt)}"'
+            )
+            return response
         rows = [
             {
                 "value_stream": vs,
@@ -523,7 +528,7 @@ class ExportView(EngineView):
                 strict=True,
             )
         ]
-        return _file_name(request, Response(rows, status=status.HTTP_200_OK), f"sofp-{month}")
+        return Response(rows)
 
 
 class NotFoundView(ApiView):

@@ -125,7 +125,7 @@ def test_accuracy_compares_actuals_with_the_frozen_plan(api, client_for, planner
 def test_export_csv_is_the_engine_export_formatted_per_the_contract(api, plan):
     response = api.get(f"{C}/export/?format=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    assert 'filename="sofp-2027-01.csv"' in response["Content-Disposition"]
+    assert 'filename="sofp-plan-2027-01.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     frame = engine.export_frame(cycle_projection(cycle=plan))
     assert rows[0] == ["value_stream", "product_family", "month", "measure", "value"]
