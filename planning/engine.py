@@ -810,3 +810,170 @@ def _rel(value: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
     nz = limit != 0
     out[nz] = dev[nz] / np.abs(limit[nz])
     return out
+
+
+# --------------------------------------------------------------------------- box score
+
+BOX_SCORE_COLUMNS = (
+    "value_stream",
+    "month",
+    # operational
+    "revenue",
+    "headcount",
+    "revenue_per_person",
+    "demand",
+    "ending_inventory",
+    "days_of_supply",
+    "accuracy_month",
+    "wape",
+    "bias",
+    # capacity
+    "available_hours",
+    "required_hours",
+    "non_productive_hours",
+    "productive_share",
+    "non_productive_share",
+    "available_share",
+    # financial
+    "material_cost",
+    "conversion_cost",
+    "inventory_value",
+    "value_stream_profit",
+    "return_on_sales",
+    "sustaining_cost",
+    "company_profit",
+    "cash_flow",
+)
+
+
+def _aggregate_dos(ending: np.ndarray, demand: np.ndarray, months: pd.PeriodIndex) -> np.ndarray:
+    """Days of supply of summed rows (key, month): I_t ÷ (D_{t+1} ÷ days(t+1)), last uses D_H."""
+    if ending.size == 0:
+        return np.empty_like(ending)
+    days = months.days_in_month.to_numpy(dtype=float)
+    rate = np.empty_like(demand)
+    rate[:, :-1] = demand[:, 1:] / days[1:]
+    rate[:, -1] = demand[:, -1] / days[-1]
+    return _safe_div(ending, rate)
+
+
+def box_score(
+    projection: Projection,
+    accuracy: Accuracy | None = None,
+    headcount: dict[str, float | None] | None = None,
+) -> pd.DataFrame:
+    """The lean box score per value stream and month, then the company (``value_stream ""``).
+
+    Operational: revenue, revenue per person (revenue ÷ headcount; company: ÷ the total
+    headcount, only when every stream's is known), days of supply of the summed
+    inventory (Σ ending inventory ÷ (Σ next-month demand ÷ its days), the last month
+    uses its own demand, as for a family), and the latest measured lag-1 forecast
+    accuracy (WAPE, bias; ``accuracy_month`` says which month — accuracy is about the
+    past, so every horizon month shows the same latest value). Capacity: the shares of
+    available hours (productive, non-productive, available; company from summed hours).
+    Financial: material, conversion, inventory value, value stream profit and return on
+    sales; company rows add sustaining cost, company profit and cash flow, and their
+    return on sales is company profit ÷ revenue. Stream rows leave the company-only
+    columns empty (NaN). Rows are sorted by stream then month, the company last.
+    """
+    st, fam, co = projection.stream, projection.family, projection.company
+    n_month = len(co)
+    months = _periods(co["month"]) if n_month else pd.PeriodIndex([], freq="M")
+    n_stream = len(st) // n_month if n_month else 0
+    codes = st["value_stream"].to_numpy(dtype=object)[::n_month] if n_month else np.array([])
+
+    # Summed ending inventory per stream and month (families are stream-major).
+    ending = np.zeros((n_stream, n_month))
+    if len(fam):
+        fam_stream = pd.Index(codes, dtype=object).get_indexer(
+            fam["value_stream"].to_numpy(dtype=object)
+        )
+        fam_month = _periods(fam["month"]).asi8 - months[0].ordinal
+        np.add.at(ending, (fam_stream, fam_month), fam["ending_inventory"].to_numpy(float))
+
+    def grid(col: str) -> np.ndarray:
+        return st[col].to_numpy(dtype=float).reshape(n_stream, n_month)
+
+    demand = grid("demand")
+    avail, required, nonprod = (
+        grid("available_hours"),
+        grid("required_hours"),
+        grid("non_productive_hours"),
+    )
+    revenue = grid("revenue")
+
+    # Company rows as one more "key" appended under the streams.
+    co_avail, co_req, co_np = avail.sum(0), required.sum(0), nonprod.sum(0)
+    all_ending = np.vstack([ending, ending.sum(0)])
+    all_demand = np.vstack([demand, demand.sum(0)])
+    all_revenue = np.vstack([revenue, co["revenue"].to_numpy(float)])
+    all_avail = np.vstack([avail, co_avail])
+    all_req = np.vstack([required, co_req])
+    all_np = np.vstack([nonprod, co_np])
+
+    heads = np.array(
+        [np.nan if (headcount or {}).get(c) is None else float(headcount[c]) for c in codes]
+    )
+    co_head = float(heads.sum()) if n_stream and not np.isnan(heads).any() else np.nan
+    all_heads = np.r_[heads, co_head] if n_stream else np.array([co_head])
+
+    # Latest measured accuracy per stream and for the company.
+    acc_month = np.full(n_stream + 1, pd.NaT, dtype=object)
+    wape = np.full(n_stream + 1, np.nan)
+    bias = np.full(n_stream + 1, np.nan)
+    if accuracy is not None and len(accuracy.stream):
+        last = (
+            accuracy.stream.sort_values(["value_stream", "month"])
+            .groupby("value_stream", sort=False)
+            .tail(1)
+        )
+        pos = pd.Index(codes, dtype=object).get_indexer(last["value_stream"].to_numpy(object))
+        ok = pos >= 0
+        acc_month[pos[ok]] = last["month"].array[ok]
+        wape[pos[ok]] = last["wape"].to_numpy(float)[ok]
+        bias[pos[ok]] = last["bias"].to_numpy(float)[ok]
+    if accuracy is not None and len(accuracy.company):
+        last_co = accuracy.company.sort_values("month").iloc[-1]
+        acc_month[-1], wape[-1], bias[-1] = last_co["month"], last_co["wape"], last_co["bias"]
+
+    n_keys = n_stream + 1
+
+    def stream_then_company(stream_col: str, company_col: str | None) -> np.ndarray:
+        top = grid(stream_col).ravel() if stream_col else np.full(n_stream * n_month, np.nan)
+        bottom = co[company_col].to_numpy(float) if company_col else np.full(n_month, np.nan)
+        return np.r_[top, bottom]
+
+    profit = stream_then_company("value_stream_profit", "value_stream_profit")
+    co_ros = _safe_div(co["company_profit"].to_numpy(float), co["revenue"].to_numpy(float))
+    ros = np.r_[grid("return_on_sales").ravel(), co_ros]
+    key_rep = np.repeat(np.arange(n_keys), n_month)
+    out = pd.DataFrame(
+        {
+            "value_stream": _str_index([*codes, ""]).take(key_rep),
+            "month": _month_column(np.tile(months.asi8, n_keys)),
+            "revenue": all_revenue.ravel(),
+            "headcount": np.repeat(all_heads, n_month),
+            "revenue_per_person": _safe_div(all_revenue, all_heads[:, None]).ravel(),
+            "demand": all_demand.ravel(),
+            "ending_inventory": all_ending.ravel(),
+            "days_of_supply": _aggregate_dos(all_ending, all_demand, months).ravel(),
+            "accuracy_month": pd.array(np.repeat(acc_month, n_month), dtype=_PERIOD_M),
+            "wape": np.repeat(wape, n_month),
+            "bias": np.repeat(bias, n_month),
+            "available_hours": all_avail.ravel(),
+            "required_hours": all_req.ravel(),
+            "non_productive_hours": all_np.ravel(),
+            "productive_share": _safe_div(all_req, all_avail).ravel(),
+            "non_productive_share": _safe_div(all_np, all_avail).ravel(),
+            "available_share": _safe_div(all_avail - all_req - all_np, all_avail).ravel(),
+            "material_cost": stream_then_company("material_cost", "material_cost"),
+            "conversion_cost": stream_then_company("conversion_cost", "conversion_cost"),
+            "inventory_value": stream_then_company("inventory_value", "inventory_value"),
+            "value_stream_profit": profit,
+            "return_on_sales": ros,
+            "sustaining_cost": stream_then_company("", "sustaining_cost"),
+            "company_profit": stream_then_company("", "company_profit"),
+            "cash_flow": stream_then_company("", "cash_flow"),
+        }
+    )
+    return out.loc[:, list(BOX_SCORE_COLUMNS)]

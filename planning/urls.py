@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("planning.urls_grid")),
     path("", include("planning.urls_files")),
+    path("", include("planning.urls_dashboard")),
 ]

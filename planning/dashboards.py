@@ -1,0 +1,367 @@
+"""Shaping the engine's frames into the rows and series the dashboards show (pure pandas).
+
+No Django and no formulas: every number comes from :mod:`planning.engine` (projection,
+accuracy, changes, exceptions, box score); this module only picks, sums and lays them
+out for a page, a table or a chart. ``planning/charts.py`` draws what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+
+from planning.engine import PLAN_CHANGE_MEASURES, Projection
+
+# Which input cell of the grid (issue 6) sits behind each kind of exception.
+EXCEPTION_CELL_MEASURE = {
+    "overloaded": "available_hours",
+    "high_utilization": "available_hours",
+    "shortage": "production",
+    "dos_below": "production",
+    "dos_above": "production",
+    "demand_change": "demand",
+}
+EXCEPTION_LABELS = {
+    "overloaded": "Overloaded",
+    "high_utilization": "High utilization",
+    "shortage": "Shortage",
+    "dos_below": "Days of supply low",
+    "dos_above": "Days of supply high",
+    "demand_change": "Demand changed",
+}
+CHANGE_LABELS = {
+    "demand": "Demand (units)",
+    "production": "Production (units)",
+    "value_stream_profit": "Value stream profit",
+}
+
+
+@dataclass(frozen=True)
+class BoxMetric:
+    """One line of the box score table: which column, how to show it, which block."""
+
+    block: str
+    label: str
+    column: str
+    kind: str  # "money", "units", "days", "pct", "number"
+    company_only: bool = False
+    better: str = "up"  # which direction of change is good ("up", "down", "" = neutral)
+    compare: bool = True  # False: not a property of the plan (accuracy is measured)
+
+
+BOX_METRICS: tuple[BoxMetric, ...] = (
+    BoxMetric("Operational", "Revenue", "revenue", "money"),
+    BoxMetric("Operational", "Revenue per person", "revenue_per_person", "money"),
+    BoxMetric("Operational", "Days of supply", "days_of_supply", "days", better=""),
+    BoxMetric("Operational", "Forecast error (WAPE)", "wape", "pct", better="down", compare=False),
+    BoxMetric("Operational", "Forecast bias", "bias", "pct", better="", compare=False),
+    BoxMetric("Capacity", "Productive", "productive_share", "pct", better=""),
+    BoxMetric("Capacity", "Non-productive", "non_productive_share", "pct", better="down"),
+    BoxMetric("Capacity", "Available", "available_share", "pct", better=""),
+    BoxMetric("Financial", "Revenue", "revenue", "money"),
+    BoxMetric("Financial", "Material cost", "material_cost", "money", better="down"),
+    BoxMetric("Financial", "Conversion cost", "conversion_cost", "money", better="down"),
+    BoxMetric("Financial", "Inventory value", "inventory_value", "money", better="down"),
+    BoxMetric("Financial", "Value stream profit", "value_stream_profit", "money"),
+    BoxMetric("Financial", "Return on sales", "return_on_sales", "pct"),
+    BoxMetric("Financial", "Sustaining cost", "sustaining_cost", "money", True, "down"),
+    BoxMetric("Financial", "Company profit", "company_profit", "money", True),
+    BoxMetric("Financial", "Cash flow", "cash_flow", "money", True),
+)
+
+
+def month_text(month: pd.Period | object) -> str:
+    return "" if pd.isna(month) else pd.Period(month, "M").strftime("%Y-%m")
+
+
+def number_or_none(x: object) -> float | None:
+    """A float for the template, None for NaN/None (shown as an em dash)."""
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(f) or np.isinf(f) else f
+
+
+def grid_url(cycle_label: str, value_stream: str, family: str, month: str, measure: str) -> str:
+    """The issue-6 grid cell behind a number: the link format is the shared contract."""
+    query = ({"family": family} if family else {}) | {"month": month, "measure": measure}
+    return f"/cycles/{cycle_label}/grid/{value_stream}/?{urlencode(query)}"
+
+
+# --------------------------------------------------------------------------- value stream
+
+
+def _no_months() -> pd.Series:
+    return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+
+
+def _pick_family(frame: pd.DataFrame, family: str | None) -> pd.DataFrame:
+    if family:
+        return frame[frame["product_family"] == family]
+    return frame
+
+
+def demand_series(
+    projection: Projection,
+    previous: Projection | None,
+    actuals: pd.DataFrame,
+    *,
+    family: str | None = None,
+) -> pd.DataFrame:
+    """Month, actual (history + any in the horizon), forecast, last approved forecast.
+
+    One row per month from the first month with actuals to the horizon's end. Sums
+    over the stream's families (or the one ``family``); NaN where a series has no data.
+    """
+    fam = _pick_family(projection.family, family)
+    forecast = fam.groupby("month", sort=True)["demand"].sum()
+    hist = _pick_family(actuals, family) if len(actuals) else actuals
+    actual_parts = []
+    if len(hist):
+        actual_parts.append(hist.groupby("month")["actual"].sum())
+    in_horizon = fam[fam["actual_sales"].notna()]
+    if len(in_horizon):
+        actual_parts.append(in_horizon.groupby("month")["actual_sales"].sum())
+    actual = pd.concat(actual_parts).groupby(level=0).last() if actual_parts else _no_months()
+    prev = _no_months()
+    if previous is not None:
+        pfam = _pick_family(previous.family, family)
+        prev = pfam.groupby("month", sort=True)["demand"].sum()
+        if len(prev) and len(forecast):
+            # The last approved plan only where it overlaps this horizon (plus one month
+            # back, so the dashed line visibly joins the history).
+            prev = prev[prev.index >= forecast.index.min() - 1]
+    out = pd.DataFrame({"actual": actual, "forecast": forecast, "previous": prev})
+    out.index.name = "month"
+    out = out.sort_index().reset_index()
+    return out
+
+
+def accuracy_series(accuracy_stream: pd.DataFrame, value_stream: str) -> pd.DataFrame:
+    """Month, forecast, actual, wape, bias of one stream (lag-1), oldest first."""
+    if accuracy_stream is None or not len(accuracy_stream):
+        return pd.DataFrame(columns=["month", "forecast", "actual", "wape", "bias"])
+    acc = accuracy_stream[accuracy_stream["value_stream"] == value_stream]
+    return acc.sort_values("month").loc[:, ["month", "forecast", "actual", "wape", "bias"]]
+
+
+def supply_series(
+    projection: Projection, box: pd.DataFrame, value_stream: str, *, family: str | None = None
+) -> pd.DataFrame:
+    """Month, demand, production, ending inventory, days of supply, target band, shortages.
+
+    For one family the family's own numbers and band; for the whole stream the box
+    score's aggregate days of supply and a band averaged over the families weighted by
+    their demand (a display convention for the band's shading, not a SOFP formula).
+    ``short_units`` sums the negative family inventories of a month (NaN when none),
+    ``short_families`` names them.
+    """
+    fam = projection.family[projection.family["value_stream"] == value_stream]
+    fam = _pick_family(fam, family)
+    by_month = fam.groupby("month", sort=True)
+    out = by_month[["demand", "production", "ending_inventory"]].sum()
+    if family:
+        one = fam.set_index("month")
+        out["days_of_supply"] = one["days_of_supply"]
+        out["dos_min"], out["dos_max"] = one["dos_min"], one["dos_max"]
+    else:
+        rows = box[box["value_stream"] == value_stream].set_index("month")
+        out["days_of_supply"] = rows["days_of_supply"]
+        weight = fam.groupby("product_family")["demand"].transform("sum").to_numpy(float)
+        weight = np.where(weight.sum() > 0, weight, 1.0)
+        for col in ("dos_min", "dos_max"):
+            w = pd.Series(fam[col].to_numpy(float) * weight, index=fam.index)
+            out[col] = (
+                w.groupby(fam["month"]).sum()
+                / pd.Series(weight, index=fam.index).groupby(fam["month"]).sum()
+            )
+    short = fam[fam["ending_inventory"] < 0]
+    out["short_units"] = short.groupby("month")["ending_inventory"].sum()
+    out["short_families"] = short.groupby("month")["product_family"].agg(", ".join)
+    out["short_families"] = out["short_families"].fillna("")
+    return out.reset_index()
+
+
+def capacity_series(projection: Projection, value_stream: str) -> pd.DataFrame:
+    cols = [
+        "month",
+        "required_hours",
+        "available_hours",
+        "non_productive_hours",
+        "utilization",
+        "productive_share",
+        "non_productive_share",
+        "available_share",
+    ]
+    st = projection.stream
+    return st.loc[st["value_stream"] == value_stream, cols].reset_index(drop=True)
+
+
+def financial_series(projection: Projection, value_stream: str) -> pd.DataFrame:
+    cols = [
+        "month",
+        "revenue",
+        "material_cost",
+        "conversion_cost",
+        "value_stream_profit",
+        "return_on_sales",
+        "inventory_value",
+    ]
+    st = projection.stream
+    return st.loc[st["value_stream"] == value_stream, cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- exceptions
+
+
+def exception_rows(
+    exceptions: pd.DataFrame, cycle_label: str, *, limit: int | None = None
+) -> list[dict]:
+    """Exceptions worst first (engine order) with labels and the grid link of each."""
+    ex = exceptions if limit is None else exceptions.head(limit)
+    rows = []
+    for kind, sev, vs, pf, month, value, lim, msg in ex.itertuples(index=False, name=None):
+        m = month_text(month)
+        rows.append(
+            {
+                "kind": kind,
+                "label": EXCEPTION_LABELS.get(kind, kind),
+                "severity": int(sev),
+                "value_stream": vs,
+                "product_family": pf,
+                "month": m,
+                "value": number_or_none(value),
+                "limit": number_or_none(lim),
+                "message": msg,
+                "url": grid_url(cycle_label, vs, pf, m, EXCEPTION_CELL_MEASURE.get(kind, "demand")),
+            }
+        )
+    return rows
+
+
+def exception_counts(exceptions: pd.DataFrame) -> dict[str, int]:
+    """Number of exceptions per value stream."""
+    if not len(exceptions):
+        return {}
+    return {str(k): int(v) for k, v in exceptions["value_stream"].value_counts().items()}
+
+
+# --------------------------------------------------------------------------- review
+
+
+def box_table(
+    box: pd.DataFrame,
+    previous_box: pd.DataFrame | None,
+    month: pd.Period,
+    columns: list[tuple[str, str]],
+) -> list[dict]:
+    """The box score as table rows: one per metric, a cell per (code, heading) column.
+
+    Each cell holds this plan's value, the last approved plan's value for the same month
+    and the difference. Company-only metrics are empty for streams; metrics of a
+    column that is not in ``box`` are left out.
+    """
+
+    def lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str], float | None]:
+        if frame is None or not len(frame):
+            return {}
+        at = frame[frame["month"] == month].set_index("value_stream")
+        return {
+            (code, m.column): number_or_none(at.at[code, m.column]) if code in at.index else None
+            for code, _heading in columns
+            for m in BOX_METRICS
+        }
+
+    now, before = lookup(box), lookup(previous_box)
+    has_company = any(code == "" for code, _ in columns)
+    rows = []
+    for m in BOX_METRICS:
+        if m.company_only and not has_company:
+            continue
+        cells = []
+        for code, _heading in columns:
+            if m.company_only and code != "":
+                cells.append({"value": None, "previous": None, "delta": None, "na": True})
+                continue
+            cur = now.get((code, m.column))
+            prev = before.get((code, m.column)) if m.compare else None
+            delta = None if cur is None or prev is None else cur - prev
+            tone = ""
+            if delta and m.better:
+                good = delta > 0 if m.better == "up" else delta < 0
+                tone = "good" if good else "bad"
+            cells.append(
+                {"value": cur, "previous": prev, "delta": delta, "tone": tone, "na": False}
+            )
+        rows.append({"metric": m, "cells": cells})
+    return rows
+
+
+def change_summary(changes: pd.DataFrame) -> pd.DataFrame:
+    """Horizon totals per value stream and measure, this plan against the last approved.
+
+    Columns value_stream, measure, current, previous, change, change_pct (over the
+    months present in both plans; pct against |previous|, NaN when that is 0).
+    """
+    cols = ["value_stream", "measure", "current", "previous", "change", "change_pct"]
+    if changes is None or not len(changes):
+        return pd.DataFrame(columns=cols)
+    tot = changes.groupby(["value_stream", "measure"], sort=False, as_index=False)[
+        ["current", "previous", "change"]
+    ].sum()
+    prev = tot["previous"].abs().to_numpy(float)
+    pct = np.full(len(tot), np.nan)
+    np.divide(tot["change"].to_numpy(float), prev, out=pct, where=prev != 0)
+    tot["change_pct"] = pct
+    order = {m: i for i, m in enumerate(PLAN_CHANGE_MEASURES)}
+    tot["_o"] = tot["measure"].map(order)
+    return tot.sort_values(["value_stream", "_o"]).loc[:, cols].reset_index(drop=True)
+
+
+def change_rows(summary: pd.DataFrame) -> list[dict]:
+    """One table row per stream: demand, production and profit, each now/before/change."""
+    rows: dict[str, dict] = {}
+    for vs, measure, cur, prev, change, pct in summary.itertuples(index=False, name=None):
+        row = rows.setdefault(vs, {"value_stream": vs, "measures": {}})
+        row["measures"][measure] = {
+            "current": number_or_none(cur),
+            "previous": number_or_none(prev),
+            "change": number_or_none(change),
+            "change_pct": number_or_none(pct),
+        }
+    out = []
+    for row in rows.values():
+        row["cells"] = [row["measures"].get(m) for m in PLAN_CHANGE_MEASURES]
+        out.append(row)
+    return out
+
+
+def company_series(projection: Projection) -> pd.DataFrame:
+    cols = [
+        "month",
+        "revenue",
+        "value_stream_profit",
+        "sustaining_cost",
+        "company_profit",
+        "cash_flow",
+        "inventory_value",
+    ]
+    return projection.company.loc[:, cols].reset_index(drop=True)
+
+
+def stream_month_frame(box: pd.DataFrame, month: pd.Period) -> pd.DataFrame:
+    """Box score rows of the value streams (no company) in one month."""
+    at = box[(box["month"] == month) & (box["value_stream"] != "")]
+    return at.reset_index(drop=True)
+
+
+def profit_by_stream(projection: Projection) -> pd.DataFrame:
+    """Month × value stream profit (wide), for the stacked horizon chart."""
+    st = projection.stream
+    if not len(st):
+        return pd.DataFrame()
+    return st.pivot(index="month", columns="value_stream", values="value_stream_profit")

@@ -1,0 +1,326 @@
+"""What the value stream dashboard and the step-5 review show, in constant queries.
+
+Reads through :func:`planning.selectors.cycle_analysis` (one engine run for the
+projection, the last approved plan, accuracy, changes and exceptions) and
+:func:`planning.selectors.accuracy_inputs`, adds the box score
+(:func:`planning.engine.box_score`), shapes it with :mod:`planning.dashboards` and draws
+it with :mod:`planning.charts`. Nothing here loops over the database per stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+
+from planning import charts, dashboards, engine
+from planning.constants import StepStatus
+from planning.models import Decision, PlanningCycle
+from planning.selectors import (
+    CycleAnalysis,
+    accuracy_inputs,
+    cycle_analysis,
+    cycle_current,
+    cycle_get_by_label,
+    parse_month,
+)
+from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.selectors import user_is_executive, user_reads_all_streams
+
+
+def cycle_from_query(label: str | None) -> PlanningCycle | None:
+    """The cycle of ``?cycle=YYYY-MM``, or the current one when absent or unknown."""
+    if label:
+        found = cycle_get_by_label(label)
+        if found is not None:
+            return found
+    return cycle_current()
+
+
+def cycle_choices() -> list[str]:
+    """Labels of every cycle, newest first (for the cycle picker; one query)."""
+    return [
+        f"{m:%Y-%m}"
+        for m in PlanningCycle.objects.order_by("-month").values_list("month", flat=True)
+    ]
+
+
+def _headcounts(streams: Sequence[ValueStream]) -> dict[str, float | None]:
+    return {vs.code: (None if vs.headcount is None else float(vs.headcount)) for vs in streams}
+
+
+def _month_label(month: pd.Period) -> str:
+    return month.strftime("%B %Y")
+
+
+@dataclass
+class Figure:
+    """A chart on a page: the DOM id and the figure's JSON (plotly's own serialiser)."""
+
+    id: str
+    figure: object
+    css: str = ""
+
+    @property
+    def json(self) -> str:
+        return self.figure.to_json()
+
+
+@dataclass
+class StreamDashboard:
+    cycle: PlanningCycle
+    value_stream: ValueStream
+    families: list[ProductFamily]
+    family: ProductFamily | None
+    analysis: CycleAnalysis
+    has_previous: bool
+    has_actuals: bool
+    kpis: list[dict]
+    exceptions: list[dict]
+    exception_total: int
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+
+def stream_dashboard(
+    *, cycle: PlanningCycle, value_stream: ValueStream, family_code: str | None = None
+) -> StreamDashboard:
+    """Everything ``/value-streams/<code>/`` shows for one cycle (and optional family)."""
+    families = list(value_stream.families.filter(active=True).order_by("code"))
+    family = next((f for f in families if f.code == family_code), None)
+    fcode = family.code if family else None
+    analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream])
+    _forecasts, actuals = accuracy_inputs(cycle=cycle, value_streams=[value_stream])
+    box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts([value_stream]))
+    code = value_stream.code
+
+    demand = dashboards.demand_series(analysis.projection, analysis.previous, actuals, family=fcode)
+    supply = dashboards.supply_series(analysis.projection, box, code, family=fcode)
+    capacity = dashboards.capacity_series(analysis.projection, code)
+    financial = dashboards.financial_series(analysis.projection, code)
+    accuracy = dashboards.accuracy_series(analysis.accuracy.stream, code)
+    scope = f" — {family.code}" if family else ""
+    figures = {
+        "demand": charts.demand_figure(demand, title=f"Demand: actual sales and forecast{scope}"),
+        "accuracy": charts.accuracy_figure(
+            accuracy, title="Forecast accuracy (lag 1): WAPE and bias"
+        ),
+        "production": charts.production_figure(supply, title=f"Production vs demand{scope}"),
+        "inventory": charts.inventory_figure(
+            supply, title=f"Ending inventory and days of supply{scope}"
+        ),
+        "capacity": charts.capacity_figure(capacity, title="Capacity: required vs available hours"),
+        "capacity_split": charts.capacity_split_figure(capacity),
+        "financial": charts.financial_figure(financial, title="Financial projection"),
+    }
+    stream_exceptions = analysis.exceptions
+    if fcode:
+        stream_exceptions = stream_exceptions[stream_exceptions["product_family"].isin([fcode, ""])]
+    first = box[box["value_stream"] == code].head(1)
+    kpis = _kpis(first, capacity, len(stream_exceptions), analysis.thresholds)
+    return StreamDashboard(
+        cycle=cycle,
+        value_stream=value_stream,
+        families=families,
+        family=family,
+        analysis=analysis,
+        has_previous=analysis.previous is not None,
+        has_actuals=bool(len(actuals)) or demand["actual"].notna().any(),
+        kpis=kpis,
+        exceptions=dashboards.exception_rows(stream_exceptions, cycle.label, limit=15),
+        exception_total=len(stream_exceptions),
+        figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
+    )
+
+
+def _kpis(
+    first: pd.DataFrame,
+    capacity: pd.DataFrame,
+    n_exceptions: int,
+    thresholds: engine.Thresholds,
+) -> list[dict]:
+    """Headline numbers of the first horizon month."""
+    if not len(first):
+        return []
+    r = first.iloc[0]
+    num = dashboards.number_or_none
+    util = num(capacity["utilization"].iloc[0]) if len(capacity) else None
+    acc_month = dashboards.month_text(r["accuracy_month"])
+    return [
+        {"label": "Revenue", "value": num(r["revenue"]), "kind": "money"},
+        {"label": "Value stream profit", "value": num(r["value_stream_profit"]), "kind": "money"},
+        {"label": "Return on sales", "value": num(r["return_on_sales"]), "kind": "pct"},
+        {
+            "label": "Utilization",
+            "value": util,
+            "kind": "pct",
+            "warn": (util or 0) > thresholds.utilization_warn,
+        },
+        {"label": "Days of supply", "value": num(r["days_of_supply"]), "kind": "days"},
+        {
+            "label": f"WAPE {acc_month}" if acc_month else "WAPE",
+            "value": num(r["wape"]),
+            "kind": "pct",
+        },
+        {"label": "Exceptions", "value": n_exceptions, "kind": "int", "warn": n_exceptions > 0},
+    ]
+
+
+# --------------------------------------------------------------------------- review
+
+
+@dataclass
+class Approval:
+    """What the approval panel shows (the rules are those of services.approval)."""
+
+    frozen: bool
+    can_approve: bool
+    open_steps: list[int]
+    approved_by: str
+    approved_at: dt.datetime | None
+    override_reason: str
+
+
+@dataclass
+class ReviewPage:
+    cycle: PlanningCycle
+    analysis: CycleAnalysis
+    streams: list[ValueStream]
+    company_view: bool
+    months: list[str]
+    month: str
+    month_label: str
+    box_columns: list[tuple[str, str]]
+    box_rows: list[dict]
+    exceptions: list[dict]
+    exception_total: int
+    exception_counts: dict[str, int]
+    change_rows: list[dict]
+    has_previous: bool
+    has_actuals: bool
+    steps: list
+    approval: Approval
+    decisions: list[Decision]
+    can_record_decisions: bool
+    owners: list
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+
+def review_page(
+    *,
+    cycle: PlanningCycle,
+    user: AbstractBaseUser,
+    streams: Sequence[ValueStream],
+    month: str | None = None,
+) -> ReviewPage:
+    """The step-5 board pack for the streams the user may see (company if they see all)."""
+    streams = list(streams)
+    company_view = user_reads_all_streams(user)
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
+    heads = _headcounts(streams)
+    box = engine.box_score(analysis.projection, analysis.accuracy, heads)
+    prev_box = (
+        engine.box_score(analysis.previous, analysis.accuracy, heads)
+        if analysis.previous is not None
+        else None
+    )
+    months = [f"{m:%Y-%m}" for m in cycle.horizon_months()]
+    picked = parse_month(month or "")
+    chosen = f"{picked:%Y-%m}" if picked and f"{picked:%Y-%m}" in months else months[0]
+    period = pd.Period(chosen, "M")
+
+    # The company first: the board reads it before the streams (and it stays in view
+    # when many streams make the table scroll).
+    columns = [("", "Company")] if company_view else []
+    columns += [(vs.code, vs.code) for vs in streams]
+    box_rows = dashboards.box_table(box, prev_box, period, columns)
+    summary = dashboards.change_summary(analysis.changes)
+    at_month = dashboards.stream_month_frame(box, period)
+
+    label = _month_label(period)
+    figures = {
+        "streams": charts.stream_box_figure(at_month, month_label=label),
+        "capacity": charts.stream_capacity_figure(at_month, month_label=label),
+        "changes": charts.changes_figure(summary),
+        "profit": charts.profit_by_stream_figure(dashboards.profit_by_stream(analysis.projection)),
+    }
+    if company_view:
+        figures["company"] = charts.company_figure(
+            dashboards.company_series(analysis.projection),
+            title="Company roll-up: profit after sustaining costs, and cash flow",
+        )
+
+    steps = list(cycle.steps.order_by("number"))
+    open_steps = [s.number for s in steps if s.number <= 4 and s.status != StepStatus.DONE]
+    approver = cycle.approved_by
+    approval = Approval(
+        frozen=cycle.is_frozen,
+        can_approve=user_is_executive(user) and not cycle.is_frozen,
+        open_steps=open_steps,
+        approved_by=(approver.get_full_name() or approver.username) if approver else "",
+        approved_at=cycle.approved_at,
+        override_reason=cycle.approval_override_reason,
+    )
+    decisions = list(
+        Decision.objects.filter(cycle=cycle)
+        .select_related("owner", "step")
+        .order_by("due_date", "pk")
+    )
+    can_record = user_is_executive(user) and not cycle.is_frozen
+    owners = (
+        list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
+        if can_record
+        else []
+    )
+    return ReviewPage(
+        cycle=cycle,
+        analysis=analysis,
+        streams=streams,
+        company_view=company_view,
+        months=months,
+        month=chosen,
+        month_label=label,
+        box_columns=columns,
+        box_rows=box_rows,
+        exceptions=dashboards.exception_rows(analysis.exceptions, cycle.label, limit=100),
+        exception_total=len(analysis.exceptions),
+        exception_counts=dict(list(dashboards.exception_counts(analysis.exceptions).items())[:8]),
+        change_rows=dashboards.change_rows(summary),
+        has_previous=analysis.previous is not None,
+        has_actuals=bool(len(analysis.accuracy.stream)),
+        steps=steps,
+        approval=approval,
+        decisions=decisions,
+        can_record_decisions=can_record,
+        owners=owners,
+        figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
+    )
+
+
+def stream_cards(*, cycle: PlanningCycle | None, streams: Sequence[ValueStream]) -> list[dict]:
+    """One card per stream for ``/value-streams/``: headline numbers of the first month."""
+    streams = list(streams)
+    if cycle is None or not streams:
+        return [{"stream": vs, "kpis": None} for vs in streams]
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
+    box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts(streams))
+    first = box[(box["month"] == box["month"].min()) & (box["value_stream"] != "")]
+    by_code = first.set_index("value_stream")
+    counts = dashboards.exception_counts(analysis.exceptions)
+    num = dashboards.number_or_none
+    cards = []
+    for vs in streams:
+        kpis = None
+        if vs.code in by_code.index:
+            row = by_code.loc[vs.code]
+            kpis = {
+                "revenue": num(row["revenue"]),
+                "profit": num(row["value_stream_profit"]),
+                "productive": num(row["productive_share"]),
+                "exceptions": counts.get(vs.code, 0),
+            }
+        cards.append({"stream": vs, "kpis": kpis})
+    return cards

@@ -1,0 +1,88 @@
+"""Template helpers of the dashboards: a Plotly figure slot and number formatting."""
+
+from __future__ import annotations
+
+import math
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# Same escapes as django.utils.html.json_script: the JSON may sit inside <script>.
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def plotly_figure(chart) -> str:
+    """A ``[data-figure]`` slot plus the figure's JSON; static/js/charts.js draws it.
+
+    ``chart`` is a :class:`planning.selectors_dashboard.Figure`; the JSON comes from
+    plotly's own ``to_json`` and is embedded like ``json_script`` does (no inline code).
+    """
+    data_id = f"{chart.id}-data"
+    title = chart.figure.layout.title.text or "Chart"
+    payload = chart.json.translate(_JSON_ESCAPES)
+    return format_html(
+        '<div class="chart {}" id="{}" data-figure="{}" role="img" aria-label="{}"></div>'
+        '<script type="application/json" id="{}">{}</script>',
+        chart.css,
+        chart.id,
+        data_id,
+        title,
+        data_id,
+        mark_safe(payload),  # escaped above, exactly as json_script does
+    )
+
+
+def _float(value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+@register.filter
+def fmt(value, kind: str = "number") -> str:
+    """Numbers as the board pack shows them; empty (NaN/None) is an em dash.
+
+    kinds: money/units/int (thousands, no decimals), days (1 decimal), pct (1 decimal,
+    value is a share), dpct (signed percentage points of a share), signed (thousands, +/−).
+    """
+    f = _float(value)
+    if f is None:
+        return "—"
+    if kind in ("pct", "dpct", "spct"):
+        f = round(f, 3) + 0.0  # no "-0.0%"
+    elif kind == "days":
+        f = round(f, 1) + 0.0
+    else:
+        f = round(f) + 0.0
+    if kind == "pct":
+        return f"{f * 100:,.1f}%".replace("-", "−")
+    if kind == "dpct":
+        return f"{f * 100:+,.1f} pp".replace("-", "−")
+    if kind == "spct":
+        return f"{f * 100:+,.1f}%".replace("-", "−")
+    if kind == "days":
+        return f"{f:,.1f}".replace("-", "−")
+    if kind == "signed":
+        return f"{f:+,.0f}".replace("-", "−")
+    return f"{f:,.0f}".replace("-", "−")
+
+
+@register.filter
+def delta(value, kind: str = "money") -> str:
+    """A change in the unit of its metric: percentage points for shares."""
+    f = _float(value)
+    if f is None:
+        return ""
+    if kind == "pct":
+        return fmt(f, "dpct")
+    if kind == "days":
+        return f"{f:+,.1f}".replace("-", "−")
+    return fmt(f, "signed")

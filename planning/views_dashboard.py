@@ -1,0 +1,73 @@
+"""Dashboards: one page per value stream, and the step-5 executive review.
+
+Thin: resolve the cycle and the user's streams, call one selector, render.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from planning.selectors import cycle_current, cycle_get_by_label
+from planning.selectors_dashboard import (
+    cycle_choices,
+    cycle_from_query,
+    review_page,
+    stream_cards,
+    stream_dashboard,
+)
+from valuestreams.models import ValueStream
+from valuestreams.selectors import (
+    user_can_view_stream,
+    user_reads_all_streams,
+    value_streams_visible,
+)
+
+
+@login_required
+def value_stream_list(request: HttpRequest) -> HttpResponse:
+    streams = list(value_streams_visible(user=request.user).prefetch_related("families"))
+    cycle = cycle_current()
+    return render(
+        request,
+        "valuestreams/list.html",
+        {"cards": stream_cards(cycle=cycle, streams=streams), "cycle": cycle},
+    )
+
+
+@login_required
+def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
+    value_stream = get_object_or_404(ValueStream, code=code, active=True)
+    if not user_can_view_stream(user=request.user, value_stream=value_stream):
+        raise PermissionDenied(f"You may not see value stream {code}.")
+    cycle = cycle_from_query(request.GET.get("cycle"))
+    context = {"value_stream": value_stream, "cycle": cycle, "cycles": cycle_choices()}
+    if cycle is not None:
+        context["dash"] = stream_dashboard(
+            cycle=cycle, value_stream=value_stream, family_code=request.GET.get("family")
+        )
+    return render(request, "valuestreams/dashboard.html", context)
+
+
+@login_required
+def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
+    """``/review/`` (current cycle) and ``/cycles/<YYYY-MM>/review/``."""
+    if month is None:
+        cycle = cycle_current()
+    else:
+        cycle = cycle_get_by_label(month)
+        if cycle is None:
+            raise Http404(f"There is no planning cycle {month}.")
+    streams = list(value_streams_visible(user=request.user))
+    context = {
+        "cycle": cycle,
+        "streams": streams,
+        "company_view": user_reads_all_streams(request.user),
+    }
+    if cycle is not None and streams:
+        context["page"] = review_page(
+            cycle=cycle, user=request.user, streams=streams, month=request.GET.get("month")
+        )
+    return render(request, "planning/review.html", context)
