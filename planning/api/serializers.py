@@ -367,7 +367,7 @@ class FrameSerializer(serializers.Serializer):
         for name, field in fields.items():
             col = frame[name] if name in frame else pd.Series([None] * len(frame))
             if isinstance(col.dtype, pd.PeriodDtype):
-                values = list(col.dt.strftime("%Y-%m"))
+                values = [None if pd.isna(x) else x for x in col.dt.strftime("%Y-%m")]
             elif isinstance(field, serializers.FloatField):
                 arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
                 values = [None if not math.isfinite(x) else x for x in arr.tolist()]
