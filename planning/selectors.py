@@ -325,65 +325,8 @@ def stream_headcounts(*, value_streams: Iterable[ValueStream] | None = None) -> 
 
 
 def cycle_box_score(*, analysis: CycleAnalysis, headcount: dict | None = None) -> pd.DataFrame:
-    """The box score per value stream and month, then the company (``value_stream ""``).
-
-    Uses ``engine.box_score`` when the engine has it; until then the same columns are
-    filled straight from the projection frames and the latest measured accuracy (no
-    formula here), and the columns only the engine can derive stay empty (NaN).
-    """
-    box_score = getattr(engine, "box_score", None)
-    if box_score is not None:
-        return box_score(analysis.projection, analysis.accuracy, headcount)
-    st, co = analysis.projection.stream, analysis.projection.company
-    acc_cols = ["accuracy_month", "wape", "bias"]
-
-    def latest(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-        frame = frame.sort_values("month").rename(columns={"month": "accuracy_month"})
-        if keys:
-            return frame.groupby(keys, as_index=False).last().loc[:, [*keys, *acc_cols]]
-        return frame.tail(1).loc[:, acc_cols]
-
-    streams = st.merge(latest(analysis.accuracy.stream, ["value_stream"]), how="left")
-    streams["headcount"] = streams["value_stream"].map(headcount or {}).astype("float64")
-    company = co.assign(value_stream="")
-    co_acc = latest(analysis.accuracy.company, [])
-    for col in acc_cols:
-        company[col] = co_acc[col].iloc[0] if len(co_acc) else None
-    out = pd.concat([streams, company], ignore_index=True)
-    columns = getattr(engine, "BOX_SCORE_COLUMNS", None) or BOX_SCORE_COLUMNS
-    for col in columns:
-        if col not in out:
-            out[col] = float("nan")
-    return out.loc[:, list(columns)]
-
-
-BOX_SCORE_COLUMNS = (
-    "value_stream",
-    "month",
-    "revenue",
-    "headcount",
-    "revenue_per_person",
-    "demand",
-    "ending_inventory",
-    "days_of_supply",
-    "accuracy_month",
-    "wape",
-    "bias",
-    "available_hours",
-    "required_hours",
-    "non_productive_hours",
-    "productive_share",
-    "non_productive_share",
-    "available_share",
-    "material_cost",
-    "conversion_cost",
-    "inventory_value",
-    "value_stream_profit",
-    "return_on_sales",
-    "sustaining_cost",
-    "company_profit",
-    "cash_flow",
-)
+    """The engine's box score per value stream and month, then the company (``""``)."""
+    return engine.box_score(analysis.projection, analysis.accuracy, headcount)
 
 
 def code_ids(

@@ -178,3 +178,22 @@ def test_user_without_streams_gets_empty_projections(client_for, plan):
     assert client.get(f"{C}/projections/families/").json() == []
     assert client.get(f"{C}/box-score/").status_code == 200
     assert client.get(f"{C}/export/?format=csv").content.decode().count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("serializer", "columns"),
+    [
+        ("BoxScoreSerializer", engine.BOX_SCORE_COLUMNS),
+        ("FamilyProjectionSerializer", engine.FAMILY_COLUMNS),
+        ("StreamProjectionSerializer", engine.STREAM_COLUMNS),
+        ("CompanyProjectionSerializer", engine.COMPANY_COLUMNS),
+        ("ExceptionSerializer", engine.EXCEPTION_COLUMNS),
+        ("FamilyAccuracySerializer", engine.ACCURACY_FAMILY_COLUMNS),
+        ("StreamAccuracySerializer", engine.ACCURACY_STREAM_COLUMNS),
+        ("CompanyAccuracySerializer", engine.ACCURACY_COMPANY_COLUMNS),
+    ],
+)
+def test_frame_serializers_document_every_engine_column(serializer, columns):
+    from planning.api import serializers
+
+    assert tuple(getattr(serializers, serializer)().fields) == tuple(columns)
