@@ -113,3 +113,11 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["key", "recipient__username", "last_error"]
     list_select_related = ["recipient"]
+    actions = ["retry_failed"]
+
+    @admin.action(description="Send the selected failed reminders again")
+    def retry_failed(self, request, queryset):
+        from planning.services.reminders import deliveries_retry
+
+        count = deliveries_retry(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} reminder(s) will be sent by the next run.")

@@ -7,6 +7,7 @@ from functools import cache
 from django.http import HttpRequest
 
 from planning.selectors import cycle_current
+from planning.selectors_cycle import user_can_start_cycle
 from valuestreams.selectors import (
     user_can_edit_company_values,
     user_reads_all_streams,
@@ -31,6 +32,7 @@ def navigation(request: HttpRequest) -> dict:
     return {
         "nav_cycle": cycle_current(),
         "nav_unread_count": user.notifications.filter(read_at__isnull=True).count(),
+        "nav_can_start_cycle": user_can_start_cycle(user),
         "nav_plan_streams": plan_streams,
         "nav_plan_company": plan_company,
     }

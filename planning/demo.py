@@ -64,6 +64,7 @@ USERS = (
     ("finance", "Finn", "Finance", CompanyRole.FINANCE, None, False),
     ("sales", "Sam", "Sales", CompanyRole.SALES, None, False),
     ("planner", "Pat", "Planner", None, ("PUMPS", Membership.Role.PLANNER), False),
+    ("manager", "Morgan", "Manager", None, ("VALVES", Membership.Role.MANAGER), False),
     ("admin", "Ada", "Admin", None, None, True),
 )
 
@@ -163,7 +164,7 @@ def _ensure_users() -> list[str]:
                 value_stream=ValueStream.objects.get(code=membership[0]),
                 defaults={"role": membership[1]},
             )
-        what = role or (f"planner of {membership[0]}" if membership else "superuser")
+        what = role or (f"{membership[1]} of {membership[0]}" if membership else "superuser")
         lines.append(f"{username:<10} {DEMO_PASSWORD}  ({what})")
     return lines
 

@@ -443,6 +443,9 @@ class ReminderDelivery(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(
+        null=True, blank=True, help_text="A sender holds this row until then (a lease)."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -178,6 +178,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict = {}
+# Reminders (issue 5): one service, run by beat every few minutes; idempotent.
+CELERY_BEAT_SCHEDULE["sofp-send-reminders"] = {
+    "task": "planning.reminders_tick",
+    "schedule": env.float("SOFP_REMINDER_INTERVAL_SECONDS", default=300.0),
+}
+SOFP_REMINDER_RETRY_BACKOFF = env.int("SOFP_REMINDER_RETRY_BACKOFF", default=30)
+SOFP_REMINDER_RETRY_BACKOFF_MAX = env.int("SOFP_REMINDER_RETRY_BACKOFF_MAX", default=600)
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {

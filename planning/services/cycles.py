@@ -47,6 +47,16 @@ def cycle_steps_create(*, cycle: PlanningCycle, company: Company | None = None) 
     return CycleStep.objects.bulk_create(steps)
 
 
+def cycle_participants_fill(*, cycle: PlanningCycle) -> None:
+    """Each step's participants: its owner role plus every value stream member."""
+    from planning.selectors_cycle import step_participant_ids
+
+    cache: dict[str, set[int]] = {}
+    for step in cycle.steps.all():
+        ids = cache.setdefault(step.owner_role, step_participant_ids(step.owner_role))
+        step.participants.set(ids)
+
+
 @transaction.atomic
 def cycle_create(
     *,
@@ -65,4 +75,5 @@ def cycle_create(
     cycle.full_clean()
     cycle.save()
     cycle_steps_create(cycle=cycle)
+    cycle_participants_fill(cycle=cycle)
     return cycle

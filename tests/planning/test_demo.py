@@ -52,7 +52,7 @@ def test_demo_has_streams_families_history_and_the_current_cycle():
 def test_demo_users_log_in_and_planner_sees_one_stream(capsys):
     call_command("load_demo")
     out = capsys.readouterr().out
-    for name in ("executive", "finance", "sales", "planner", "admin"):
+    for name in ("executive", "finance", "sales", "planner", "manager", "admin"):
         assert name in out
         assert authenticate(username=name, password=DEMO_PASSWORD) is not None
     planner = authenticate(username="planner", password=DEMO_PASSWORD)

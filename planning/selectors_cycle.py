@@ -1,0 +1,254 @@
+"""Reading the cycle workflow: who owns a step, timelines, decisions, notifications.
+
+The permission questions of the five steps live here (next to the per-stream rules
+in ``valuestreams.selectors``) so that views, services and templates ask one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from planning.constants import (
+    CompanyRole,
+    DecisionStatus,
+    StepOwnerRole,
+    StepStatus,
+)
+from planning.models import (
+    AuditEvent,
+    Company,
+    CycleStep,
+    Decision,
+    Notification,
+    PlanningCycle,
+    ReminderDelivery,
+)
+from valuestreams.models import Membership
+from valuestreams.selectors import user_is_executive, user_roles
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+# A step's owner role → the company group that holds it (vs_manager is per stream).
+ROLE_GROUP = {
+    StepOwnerRole.SALES: CompanyRole.SALES,
+    StepOwnerRole.FINANCE: CompanyRole.FINANCE,
+    StepOwnerRole.EXECUTIVE: CompanyRole.EXECUTIVE,
+}
+
+
+def user_is_stream_manager(user: AnyUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    cached = getattr(user, "_sofp_is_manager", None)
+    if cached is None:
+        cached = Membership.objects.filter(
+            user=user, role=Membership.Role.MANAGER, value_stream__active=True
+        ).exists()
+        user._sofp_is_manager = cached
+    return cached
+
+
+def user_can_start_cycle(user: AnyUser) -> bool:
+    """Admins and executives start a month's cycle."""
+    return user.is_authenticated and (user.is_superuser or user_is_executive(user))
+
+
+def user_owns_step(user: AnyUser, step: CycleStep) -> bool:
+    """Owner role members (stream managers for ``vs_manager``), executives and admins."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user_is_executive(user):
+        return True
+    if step.owner_role == StepOwnerRole.VALUE_STREAM_MANAGERS:
+        return user_is_stream_manager(user)
+    group = ROLE_GROUP.get(step.owner_role)
+    return group is not None and group in user_roles(user)
+
+
+def user_can_approve(user: AnyUser) -> bool:
+    return user.is_authenticated and user_is_executive(user)
+
+
+def step_owner_users(step_owner_role: str) -> QuerySet:
+    """The users who hold a step's owner role."""
+    User = get_user_model()
+    if step_owner_role == StepOwnerRole.VALUE_STREAM_MANAGERS:
+        q = Q(memberships__role=Membership.Role.MANAGER, memberships__value_stream__active=True)
+    else:
+        q = Q(groups__name=ROLE_GROUP.get(step_owner_role, step_owner_role))
+    return User.objects.filter(q, is_active=True).distinct()
+
+
+def step_participant_ids(step_owner_role: str) -> set[int]:
+    """Owner role holders plus every member of an active value stream."""
+    User = get_user_model()
+    owners = set(step_owner_users(step_owner_role).values_list("pk", flat=True))
+    members = set(
+        User.objects.filter(is_active=True, memberships__value_stream__active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    return owners | members
+
+
+# --- Timeline ---------------------------------------------------------------------------
+
+
+def company_zone() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(Company.get().time_zone)
+
+
+def step_is_overdue(step: CycleStep, *, now: dt.datetime) -> bool:
+    """A step is overdue once its meeting has ended and it is still not done."""
+    return step.status != StepStatus.DONE and now >= step.meeting_end
+
+
+@dataclass
+class StepRow:
+    step: CycleStep
+    is_today: bool
+    is_overdue: bool
+    can_edit: bool
+    decisions: list[Decision]
+
+
+def cycle_timeline(
+    *, cycle: PlanningCycle, user: AnyUser, now: dt.datetime | None = None
+) -> list[StepRow]:
+    """The five steps with today/overdue flags and what this user may change."""
+    now = now or timezone.now()
+    tz = company_zone()
+    today = now.astimezone(tz).date()
+    steps = (
+        cycle.steps.order_by("number")
+        .prefetch_related(
+            Prefetch("participants", queryset=get_user_model().objects.order_by("username")),
+            Prefetch(
+                "decisions",
+                queryset=Decision.objects.select_related("owner").order_by("due_date", "pk"),
+            ),
+        )
+        .all()
+    )
+    return [
+        StepRow(
+            step=s,
+            is_today=s.meeting_start.astimezone(tz).date() == today,
+            is_overdue=step_is_overdue(s, now=now),
+            can_edit=user_owns_step(user, s),
+            decisions=list(s.decisions.all()),
+        )
+        for s in steps
+    ]
+
+
+ACTION_LABELS = {
+    "start": "Started",
+    "approve": "Approved",
+    "status": "Status",
+    "minutes": "Minutes",
+    "create": "New decision",
+    "update": "Decision",
+}
+
+
+def cycle_history(*, cycle: PlanningCycle, limit: int = 200) -> list[AuditEvent]:
+    """The cycle's audit trail, newest first; each event gets a readable ``subject``."""
+    events = list(cycle.audit.select_related("user").order_by("-at", "-pk")[:limit])
+    step_numbers = dict(cycle.steps.values_list("pk", "number"))
+    for e in events:
+        label = ACTION_LABELS.get(e.action, e.action)
+        if e.object_type == "cyclestep":
+            e.subject = f"Step {step_numbers.get(e.object_id, '?')} · {label.lower()}"
+        elif e.object_type == "decision":
+            e.subject = label + (f" · {e.field}" if e.action == "update" else "")
+        else:
+            e.subject = f"Cycle {label.lower()}"
+    return events
+
+
+def cycles_overview() -> QuerySet[PlanningCycle]:
+    return PlanningCycle.objects.order_by("-month").prefetch_related(
+        Prefetch("steps", queryset=CycleStep.objects.order_by("number"))
+    )
+
+
+def cycle_next_month() -> dt.date:
+    """The month after the newest cycle, or this month when there is none."""
+    last = PlanningCycle.objects.order_by("-month").values_list("month", flat=True).first()
+    if last is None:
+        return timezone.localdate().replace(day=1)
+    y, m = divmod(last.month, 12)
+    return dt.date(last.year + y, m + 1, 1)
+
+
+# --- Decisions --------------------------------------------------------------------------
+
+
+def decisions_log(
+    *, status: str | None = None, owner: str | None = None, cycle: PlanningCycle | None = None
+) -> QuerySet[Decision]:
+    """Decisions across cycles, newest cycle first; ``owner`` is a username."""
+    qs = Decision.objects.select_related("cycle", "step", "owner").order_by(
+        "-cycle__month", "due_date", "pk"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if owner:
+        qs = qs.filter(owner__username=owner)
+    if cycle is not None:
+        qs = qs.filter(cycle=cycle)
+    return qs
+
+
+def decision_owners() -> QuerySet:
+    return (
+        get_user_model()
+        .objects.filter(decisions_owned__isnull=False)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def users_active() -> QuerySet:
+    """People a decision can be assigned to."""
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def cycle_decisions_without_step(*, cycle: PlanningCycle) -> list[Decision]:
+    return list(
+        cycle.decisions.filter(step__isnull=True).select_related("owner").order_by("due_date")
+    )
+
+
+def decision_status_choices() -> list[tuple[str, str]]:
+    return list(DecisionStatus.choices)
+
+
+# --- Notifications and deliveries ------------------------------------------------------
+
+
+def notifications_for(*, user: AbstractBaseUser, unread_only: bool = False) -> QuerySet:
+    qs = Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    return qs
+
+
+def deliveries_problematic() -> QuerySet[ReminderDelivery]:
+    """Failed deliveries and pending ones that have already been tried."""
+    return (
+        ReminderDelivery.objects.filter(
+            Q(status=ReminderDelivery.Status.FAILED)
+            | Q(status=ReminderDelivery.Status.PENDING, attempts__gt=0)
+        )
+        .select_related("recipient", "step__cycle", "decision")
+        .order_by("-created_at")
+    )

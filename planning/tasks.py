@@ -1,0 +1,54 @@
+"""Celery tasks: thin wrappers that take ids and ISO strings and call one service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from planning.services.reminders import MAX_ATTEMPTS, TransientDeliveryError, reminders_send
+
+
+def _enqueue_delivery(delivery_id: int) -> None:
+    transaction.on_commit(lambda: reminder_deliver.delay(delivery_id))
+
+
+@shared_task(name="planning.reminders_tick", ignore_result=True)
+def reminders_tick(now_iso: str | None = None) -> dict[str, int]:
+    """Beat: claim what is due now and enqueue one delivery task per reminder."""
+    now = dt.datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    result = reminders_send(now=now, enqueue=_enqueue_delivery)
+    return {"claimed": result.claimed, "already": result.already, "recovered": result.recovered}
+
+
+@shared_task(
+    bind=True,
+    name="planning.reminder_deliver",
+    ignore_result=True,
+    max_retries=MAX_ATTEMPTS - 1,
+    acks_late=True,
+)
+def reminder_deliver(self, delivery_id: int) -> str:
+    """Send one reminder; a transient mail error retries with exponential backoff.
+
+    The retry is explicit rather than ``autoretry_for`` because the backoff factor is a
+    setting read at call time (``SOFP_REMINDER_RETRY_BACKOFF``), which lets the tests
+    with a real worker use one second; the behaviour is the same (exponential, full
+    jitter, capped at ``SOFP_REMINDER_RETRY_BACKOFF_MAX``, ``max_retries``).
+    """
+    from planning.services.reminders import delivery_send
+
+    try:
+        return delivery_send(delivery_id=delivery_id)
+    except TransientDeliveryError as exc:
+        countdown = get_exponential_backoff_interval(
+            factor=settings.SOFP_REMINDER_RETRY_BACKOFF,
+            retries=self.request.retries,
+            maximum=settings.SOFP_REMINDER_RETRY_BACKOFF_MAX,
+            full_jitter=True,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
