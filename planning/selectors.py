@@ -95,15 +95,7 @@ def master_frame(*, value_streams: Iterable[ValueStream] | None = None) -> pd.Da
     )
     frame = pd.DataFrame(
         rows,
-        columns=[
-            "value_stream",
-            "product_family",
-            "unit_price",
-            "unit_material_cost",
-            "hours_per_unit",
-            "dos_min",
-            "dos_max",
-        ],
+        columns=list(engine.MASTER_COLUMNS),
     )
     for col in ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max"):
         frame[col] = frame[col].astype("float64")
