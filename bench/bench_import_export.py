@@ -22,6 +22,10 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from planning.measures import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
+
 N_STREAMS, N_FAMILIES, HORIZON = 40, 25, 18
 CYCLE = "2027-01"
 IMPORT_TARGET_S, EXPORT_TARGET_S = 5.0, 3.0
@@ -43,19 +47,7 @@ def write_files(folder: Path) -> tuple[Path, Path, int]:
     rows = 0
     with master.open("w", newline="") as mf, plan.open("w", newline="") as pf:
         mw, pw = csv.writer(mf), csv.writer(pf)
-        mw.writerow(
-            [
-                "value_stream",
-                "value_stream_name",
-                "product_family",
-                "family_name",
-                "unit_price",
-                "unit_material_cost",
-                "hours_per_unit",
-                "dos_min",
-                "dos_max",
-            ]
-        )
+        mw.writerow(MASTER_COLUMNS)
         pw.writerow(["value_stream", "product_family", "month", "measure", "value"])
         for s in range(N_STREAMS):
             vs = f"VS{s:03d}"

@@ -95,15 +95,7 @@ def master_frame(*, value_streams: Iterable[ValueStream] | None = None) -> pd.Da
     )
     frame = pd.DataFrame(
         rows,
-        columns=[
-            "value_stream",
-            "product_family",
-            "unit_price",
-            "unit_material_cost",
-            "hours_per_unit",
-            "dos_min",
-            "dos_max",
-        ],
+        columns=list(engine.MASTER_COLUMNS),
     )
     for col in ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max"):
         frame[col] = frame[col].astype("float64")
@@ -277,6 +269,79 @@ def cycle_analysis(
         changes=changes,
         exceptions=engine.exceptions(projection, previous, thresholds),
         thresholds=thresholds,
+    )
+
+
+# --------------------------------------------------------------------------- per-user reads
+
+
+def stream_scope(*, user) -> list[ValueStream] | None:
+    """The streams a user's numbers cover: None = the whole company (users who read every
+    stream, so company rows are theirs too), else the streams they may see."""
+    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+
+    if user_reads_all_streams(user):
+        return None
+    return list(value_streams_visible(user=user))
+
+
+def plan_values_visible(*, cycle: PlanningCycle, user) -> QuerySet[PlanValue]:
+    """A cycle's stored values the user may read, in file-contract order.
+
+    Company rows (no value stream) only for users who read every stream.
+    """
+    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+
+    visible = Q(value_stream__in=value_streams_visible(user=user))
+    if user_reads_all_streams(user):
+        visible |= Q(value_stream__isnull=True)
+    return (
+        PlanValue.objects.filter(visible, cycle=cycle)
+        .select_related("value_stream", "product_family", "updated_by")
+        .order_by("value_stream__code", "product_family__code", "month", "measure", "pk")
+    )
+
+
+def family_stream_codes(*, codes: Iterable[str]) -> dict[str, str]:
+    """Family code → its value stream's code, for the families that exist (one query)."""
+    return dict(
+        ProductFamily.objects.filter(code__in=set(codes)).values_list("code", "value_stream__code")
+    )
+
+
+def stream_headcounts(*, value_streams: Iterable[ValueStream] | None = None) -> dict:
+    qs = ValueStream.objects.filter(active=True)
+    if value_streams is not None:
+        qs = qs.filter(pk__in=[vs.pk for vs in value_streams])
+    return dict(qs.values_list("code", "headcount"))
+
+
+def cycle_box_score(*, analysis: CycleAnalysis, headcount: dict | None = None) -> pd.DataFrame:
+    """The engine's box score per value stream and month, then the company (``""``)."""
+    return engine.box_score(analysis.projection, analysis.accuracy, headcount)
+
+
+def code_ids(
+    *, stream_codes: Iterable[str], family_codes: Iterable[str]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Code → primary key of the given value streams and families (two queries)."""
+    streams = dict(ValueStream.objects.filter(code__in=set(stream_codes)).values_list("code", "pk"))
+    families = dict(
+        ProductFamily.objects.filter(code__in=set(family_codes)).values_list("code", "pk")
+    )
+    return streams, families
+
+
+def cycle_for_api(label: str) -> PlanningCycle | None:
+    """A cycle with its steps, their participants and its decisions prefetched."""
+    month = parse_month(label)
+    if month is None:
+        return None
+    return (
+        PlanningCycle.objects.filter(month=month)
+        .select_related("approved_by")
+        .prefetch_related("steps__participants", "decisions__owner", "decisions__step")
+        .first()
     )
 
 

@@ -1,0 +1,20 @@
+"""Page-number pagination for API lists: ``?page=`` and ``?page_size=`` (max 5000)."""
+
+from __future__ import annotations
+
+from rest_framework.pagination import PageNumberPagination
+
+
+class ApiPagination(PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 5000
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        envelope = super().get_paginated_response_schema(schema)
+        props = envelope["properties"]
+        props["count"]["description"] = "Rows matching the filters, on all pages."
+        props["next"]["description"] = "URL of the next page, null on the last."
+        props["previous"]["description"] = "URL of the previous page, null on the first."
+        props["results"]["description"] = "The rows of this page."
+        return envelope

@@ -1,0 +1,513 @@
+"""Input and output serializers of the planning API.
+
+Input serializers check types and formats only (a month is ``YYYY-MM``, a value is a
+number); codes, scopes, the horizon, signs and permissions are the service's job.
+Output serializers of engine frames render a whole DataFrame at once
+(:meth:`FrameSerializer.frame_data`): the declared fields are the columns, so the
+schema and the response cannot drift apart; NaN becomes ``null``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from planning.api.renderers import format_plan_value
+from planning.engine import SEVERITY
+from planning.measures import INPUT_MEASURES
+from planning.models import CycleStep, Decision, PlanningCycle, PlanValue
+from planning.selectors import parse_month
+
+MONTH_HELP = "Month as YYYY-MM."
+CODE_MAX = 40
+VALUE_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,6})?$"
+
+
+# --------------------------------------------------------------------------- fields
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"})
+class MonthField(serializers.Field):
+    """``"2027-01"`` ⇄ ``date(2027, 1, 1)``."""
+
+    default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2027-01 (got {value!r})."}
+
+    def to_internal_value(self, data: Any) -> dt.date:
+        month = parse_month(data) if isinstance(data, str) and len(data) <= 20 else None
+        if month is None:
+            self.fail("invalid", value=str(data)[:40])
+        return month
+
+    def to_representation(self, value: dt.date) -> str:
+        return value.strftime("%Y-%m")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": VALUE_PATTERN, "example": "120.5"},
+            {"type": "number", "minimum": 0, "maximum": 9999999999999},
+        ],
+        "nullable": True,
+    }
+)
+class PlanValueInputField(serializers.Field):
+    """A plan number sent as a decimal string (exact) or a JSON number; null clears."""
+
+    default_error_messages = {
+        "invalid": 'A number is required, as a decimal string like "120.5" or a JSON '
+        "number (got {value!r}).",
+        "not_finite": "The value must be a finite number.",
+    }
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid", value=str(data)[:40])
+        if isinstance(data, str) and len(data) > 50:
+            self.fail("invalid", value=data[:40] + "…")
+        if isinstance(data, float) and not math.isfinite(data):
+            self.fail("not_finite")
+        try:
+            value = Decimal(data.strip() if isinstance(data, str) else str(data))
+        except InvalidOperation:
+            self.fail("invalid", value=str(data)[:40])
+        if not value.is_finite():
+            self.fail("not_finite")
+        return value
+
+    def to_representation(self, value: Decimal) -> str:
+        return format_plan_value(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?[0-9]+\.[0-9]{6}$",
+        "nullable": True,
+        "example": "120.500000",
+    }
+)
+class PlanValueOutputField(serializers.Field):
+    """Plan numbers go out as exact decimal strings with 6 decimals (null = undefined)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return format_plan_value(value) or None
+
+
+def _code(help_text: str, **kw: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=CODE_MAX, allow_blank=True, default="", help_text=help_text, **kw
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(
+        allow_null=True, help_text="Row of the request body (0-based), or null."
+    )
+    field = serializers.CharField(
+        allow_null=True, help_text="Input field the problem is about, or null."
+    )
+    message = serializers.CharField(help_text="What is wrong, in plain words.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Summary of the error.")
+    errors = ErrorItemSerializer(many=True, help_text="Every problem found (may be empty).")
+
+
+class ConflictItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(allow_null=True, help_text="Row of the request (0-based).")
+    label = serializers.CharField(help_text="Row label, e.g. 'row 3'.")
+    value_stream = serializers.CharField(help_text="Value stream code ('' for company rows).")
+    product_family = serializers.CharField(help_text="Product family code ('' if none).")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    measure = serializers.CharField(help_text="Measure name.")
+    your_version = serializers.IntegerField(
+        allow_null=True, help_text="The version you sent (the one you read)."
+    )
+    current_value = serializers.CharField(
+        allow_null=True, help_text="The value stored now (decimal string), null if empty."
+    )
+    current_version = serializers.IntegerField(help_text="The version stored now (0 = empty).")
+    changed_by = serializers.CharField(allow_null=True, help_text="Who changed it last.")
+    changed_at = serializers.DateTimeField(allow_null=True, help_text="When it was changed.")
+
+
+class ConflictErrorSerializer(ErrorSerializer):
+    conflicts = ConflictItemSerializer(
+        many=True, required=False, help_text="Stale rows with their current values."
+    )
+
+
+# --------------------------------------------------------------------------- plan values
+
+
+class PlanValueSerializer(serializers.Serializer):
+    """One stored input cell, in the long format of the file contract."""
+
+    value_stream = serializers.CharField(help_text="Value stream code; '' for company rows.")
+    product_family = serializers.CharField(
+        help_text="Product family code; '' for value-stream and company measures."
+    )
+    month = MonthField(help_text=MONTH_HELP)
+    measure = serializers.ChoiceField(choices=INPUT_MEASURES, help_text="Input measure.")
+    value = PlanValueOutputField(help_text="Exact decimal string with 6 decimals.")
+    version = serializers.IntegerField(
+        help_text="Grows by one on each change; send it back to detect concurrent edits."
+    )
+    comment = serializers.CharField(help_text="Assumptions noted on the cell.")
+    updated_at = serializers.DateTimeField(help_text="When the value last changed.")
+    updated_by = serializers.CharField(allow_null=True, help_text="Who changed it last.")
+
+    def to_representation(self, pv: PlanValue) -> dict[str, Any]:
+        # Hot path (pages of up to 5,000 rows): build the dict directly.
+        return {
+            "value_stream": pv.value_stream.code if pv.value_stream_id else "",
+            "product_family": pv.product_family.code if pv.product_family_id else "",
+            "month": pv.month.strftime("%Y-%m"),
+            "measure": pv.measure,
+            "value": format_plan_value(pv.value),
+            "version": pv.version,
+            "comment": pv.comment,
+            "updated_at": timezone.localtime(pv.updated_at).isoformat(),
+            "updated_by": pv.updated_by.username if pv.updated_by_id else None,
+        }
+
+
+class PlanValueRowInputSerializer(serializers.Serializer):
+    """One row of a bulk upsert."""
+
+    value_stream = _code("Value stream code; empty for company measures (sustaining_cost).")
+    product_family = _code("Product family code; empty for value-stream and company measures.")
+    month = MonthField(help_text=MONTH_HELP)
+    measure = serializers.ChoiceField(choices=INPUT_MEASURES, help_text="Input measure.")
+    value = PlanValueInputField(
+        allow_null=True, help_text="Decimal string (exact) or number, ≥ 0; null clears the cell."
+    )
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2_147_483_647,
+        help_text="Version you read (0 = the cell was empty); a stale one gives 409. Optional.",
+    )
+
+
+class ActualRowInputSerializer(serializers.Serializer):
+    """One row of actual sales (units) for a family and month."""
+
+    product_family = serializers.CharField(max_length=CODE_MAX, help_text="Product family code.")
+    value_stream = _code("Optional: the family's value stream code (derived when empty).")
+    month = MonthField(
+        help_text="Month (YYYY-MM): the 12 months before the cycle or inside its horizon."
+    )
+    value = PlanValueInputField(allow_null=True, help_text="Units sold (≥ 0); null clears it.")
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2_147_483_647,
+        help_text="Version you read (0 = empty); a stale one gives 409. Optional.",
+    )
+
+
+class UpsertRowResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Row of the request (0-based).")
+    value_stream = serializers.CharField(help_text="Value stream code.")
+    product_family = serializers.CharField(help_text="Product family code.")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    measure = serializers.CharField(help_text="Measure name.")
+    value = PlanValueOutputField(help_text="Stored value now; null if the cell is empty.")
+    version = serializers.IntegerField(
+        help_text="Version now (0 = empty): send it with the next change."
+    )
+
+    def to_representation(self, row: dict[str, Any]) -> dict[str, Any]:
+        # Up to 20,000 rows per answer: skip DRF's per-field machinery.
+        return {**row, "value": format_plan_value(row["value"]) or None}
+
+
+class UpsertResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField(help_text="Cells created.")
+    changed = serializers.IntegerField(help_text="Cells whose value changed.")
+    unchanged = serializers.IntegerField(help_text="Rows that matched what is stored.")
+    deleted = serializers.IntegerField(help_text="Cells cleared (value null).")
+    dry_run = serializers.BooleanField(help_text="True when nothing was written (?dry_run=1).")
+    rows = UpsertRowResultSerializer(many=True, help_text="Each row with its new version.")
+
+
+# --------------------------------------------------------------------------- cycles
+
+
+class CycleStepSerializer(serializers.ModelSerializer):
+    participants = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True, help_text="Usernames invited."
+    )
+
+    class Meta:
+        model = CycleStep
+        fields = [
+            "number",
+            "name",
+            "owner_role",
+            "meeting_start",
+            "meeting_end",
+            "input_deadline",
+            "agenda",
+            "status",
+            "minutes",
+            "participants",
+        ]
+        extra_kwargs = {
+            "number": {"help_text": "Step 1–5."},
+            "name": {"help_text": "Step name."},
+            "owner_role": {"help_text": "Role that owns the step."},
+            "meeting_start": {"help_text": "Meeting start (UTC)."},
+            "meeting_end": {"help_text": "Meeting end (UTC)."},
+            "input_deadline": {"help_text": "Deadline for inputs (UTC)."},
+            "agenda": {"help_text": "Agenda text."},
+            "status": {"help_text": "Step status."},
+            "minutes": {"help_text": "Minutes of the meeting."},
+        }
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Owner's username."
+    )
+    step = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True, help_text="Step number, if any."
+    )
+
+    class Meta:
+        model = Decision
+        fields = ["id", "text", "owner", "due_date", "status", "step", "created_at"]
+        extra_kwargs = {
+            "id": {"help_text": "Decision id."},
+            "text": {"help_text": "What was decided."},
+            "due_date": {"help_text": "Due date."},
+            "status": {"help_text": "Open, done or cancelled."},
+            "created_at": {"help_text": "When it was recorded."},
+        }
+
+
+class CycleSerializer(serializers.ModelSerializer):
+    month = serializers.CharField(source="label", help_text="The cycle's month, YYYY-MM.")
+    is_frozen = serializers.BooleanField(help_text="Approved cycles are read-only.")
+    approved_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="Approver."
+    )
+
+    class Meta:
+        model = PlanningCycle
+        fields = [
+            "month",
+            "horizon",
+            "status",
+            "is_frozen",
+            "approved_at",
+            "approved_by",
+            "approval_override_reason",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "horizon": {"help_text": "Months in the rolling horizon (3–36)."},
+            "status": {"help_text": "Draft, in progress or approved (frozen)."},
+            "approved_at": {"help_text": "When the plan was approved."},
+            "approval_override_reason": {"help_text": "Why it was approved with open steps."},
+            "created_at": {"help_text": "When the cycle was created."},
+            "updated_at": {"help_text": "Last change of the cycle."},
+        }
+
+
+class CycleDetailSerializer(CycleSerializer):
+    steps = CycleStepSerializer(many=True, read_only=True, help_text="The five steps.")
+    decisions = DecisionSerializer(many=True, read_only=True, help_text="Decisions taken.")
+
+    class Meta(CycleSerializer.Meta):
+        fields = [*CycleSerializer.Meta.fields, "steps", "decisions"]
+
+
+class ApproveInputSerializer(serializers.Serializer):
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Needed when steps 1–4 are not all done: why approve anyway.",
+    )
+
+
+# --------------------------------------------------------------------------- engine frames
+
+
+def _num(help_text: str) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=help_text)
+
+
+class FrameSerializer(serializers.Serializer):
+    """Renders an engine DataFrame: one object per row, the declared fields as columns."""
+
+    @classmethod
+    def frame_data(cls, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        fields = cls().fields
+        out: dict[str, list] = {}
+        for name, field in fields.items():
+            col = frame[name] if name in frame else pd.Series([None] * len(frame))
+            if isinstance(col.dtype, pd.PeriodDtype):
+                values = [None if pd.isna(x) else x for x in col.dt.strftime("%Y-%m")]
+            elif isinstance(field, serializers.FloatField):
+                arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                values = [None if not math.isfinite(x) else x for x in arr.tolist()]
+            elif isinstance(field, serializers.IntegerField):
+                values = [None if pd.isna(x) else int(x) for x in col.tolist()]
+            else:
+                values = [None if pd.isna(x) else str(x) for x in col.tolist()]
+            out[name] = values
+        names = list(out)
+        return [dict(zip(names, row, strict=True)) for row in zip(*out.values(), strict=True)]
+
+
+class FamilyProjectionSerializer(FrameSerializer):
+    value_stream = serializers.CharField(help_text="Value stream code.")
+    product_family = serializers.CharField(help_text="Product family code.")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    demand = _num("Demand (units).")
+    production = _num("Production (units).")
+    actual_sales = _num("Actual sales (units); null when not known.")
+    opening_inventory = _num("Opening inventory at the start of the horizon (units).")
+    ending_inventory = _num("Ending inventory (units).")
+    days_of_supply = _num("Days of supply; null when next month's demand is 0.")
+    dos_min = _num("Target days of supply, minimum.")
+    dos_max = _num("Target days of supply, maximum.")
+
+
+class StreamProjectionSerializer(FrameSerializer):
+    value_stream = serializers.CharField(help_text="Value stream code.")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    demand = _num("Demand of the stream's families (units).")
+    production = _num("Production (units).")
+    available_hours = _num("Available hours.")
+    non_productive_hours = _num("Non-productive hours.")
+    conversion_cost = _num("Conversion cost.")
+    required_hours = _num("Required hours.")
+    utilization = _num("Required ÷ available hours; null when none are available.")
+    productive_share = _num("Productive share of available hours.")
+    non_productive_share = _num("Non-productive share of available hours.")
+    available_share = _num("Free share of available hours (negative = overloaded).")
+    revenue = _num("Revenue.")
+    material_cost = _num("Material cost.")
+    value_stream_profit = _num("Value stream profit.")
+    return_on_sales = _num("Profit ÷ revenue; null without revenue.")
+    inventory_value = _num("Inventory at material cost.")
+
+
+class CompanyProjectionSerializer(FrameSerializer):
+    month = serializers.CharField(help_text=MONTH_HELP)
+    sustaining_cost = _num("Sustaining cost (outside every value stream).")
+    revenue = _num("Revenue.")
+    material_cost = _num("Material cost.")
+    conversion_cost = _num("Conversion cost.")
+    value_stream_profit = _num("Sum of value stream profits.")
+    company_profit = _num("Company profit (after sustaining cost).")
+    inventory_value = _num("Inventory value.")
+    opening_inventory_value = _num("Opening inventory value (start of the horizon).")
+    cash_flow = _num("Cash flow.")
+
+
+class BoxScoreSerializer(FrameSerializer):
+    value_stream = serializers.CharField(help_text="Value stream code; '' for the company.")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    revenue = _num("Revenue.")
+    headcount = _num("People in the stream, when known.")
+    revenue_per_person = _num("Revenue per person, when headcount is known.")
+    demand = _num("Demand (units).")
+    ending_inventory = _num("Ending inventory (units).")
+    days_of_supply = _num("Days of supply of the summed inventory.")
+    accuracy_month = serializers.CharField(
+        allow_null=True, help_text="Month of the latest measured forecast accuracy."
+    )
+    wape = _num("Latest lag-1 weighted absolute percentage error.")
+    bias = _num("Latest lag-1 forecast bias.")
+    available_hours = _num("Available hours.")
+    required_hours = _num("Required hours.")
+    non_productive_hours = _num("Non-productive hours.")
+    productive_share = _num("Productive share of available hours.")
+    non_productive_share = _num("Non-productive share of available hours.")
+    available_share = _num("Free share of available hours.")
+    material_cost = _num("Material cost.")
+    conversion_cost = _num("Conversion cost.")
+    inventory_value = _num("Inventory value.")
+    value_stream_profit = _num("Value stream profit.")
+    return_on_sales = _num("Return on sales.")
+    sustaining_cost = _num("Sustaining cost (company rows).")
+    company_profit = _num("Company profit (company rows).")
+    cash_flow = _num("Cash flow (company rows).")
+
+
+class ExceptionSerializer(FrameSerializer):
+    kind = serializers.ChoiceField(choices=sorted(SEVERITY), help_text="Kind of exception.")
+    severity = serializers.IntegerField(help_text="3 = cannot be met, 2 = at risk, 1 = off target.")
+    value_stream = serializers.CharField(help_text="Value stream code.")
+    product_family = serializers.CharField(help_text="Product family code ('' for streams).")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    value = _num("The number that triggered it.")
+    limit = _num("The limit it crossed.")
+    message = serializers.CharField(help_text="Explanation with the numbers.")
+
+
+class FamilyAccuracySerializer(FrameSerializer):
+    value_stream = serializers.CharField(help_text="Value stream code.")
+    product_family = serializers.CharField(help_text="Product family code.")
+    month = serializers.CharField(help_text="Past month measured, YYYY-MM.")
+    forecast = _num("Demand for the month in the frozen plan of the month before.")
+    actual = _num("Actual sales.")
+    abs_error = _num("|actual − forecast|.")
+    abs_pct_error = _num("Absolute percentage error; null when actual is 0.")
+
+
+class StreamAccuracySerializer(FrameSerializer):
+    value_stream = serializers.CharField(help_text="Value stream code.")
+    month = serializers.CharField(help_text="Past month measured, YYYY-MM.")
+    forecast = _num("Summed forecast.")
+    actual = _num("Summed actual sales.")
+    abs_error = _num("Summed absolute error.")
+    wape = _num("Weighted absolute percentage error.")
+    bias = _num("Bias: Σ(forecast − actual) ÷ Σ actual.")
+
+
+class CompanyAccuracySerializer(FrameSerializer):
+    month = serializers.CharField(help_text="Past month measured, YYYY-MM.")
+    forecast = _num("Summed forecast.")
+    actual = _num("Summed actual sales.")
+    abs_error = _num("Summed absolute error.")
+    wape = _num("Weighted absolute percentage error.")
+    bias = _num("Bias.")
+
+
+class AccuracySerializer(serializers.Serializer):
+    family = FamilyAccuracySerializer(many=True, help_text="Per family and month.")
+    stream = StreamAccuracySerializer(many=True, help_text="Per value stream and month.")
+    company = CompanyAccuracySerializer(
+        many=True, help_text="Company per month (empty unless you read every stream)."
+    )
+
+
+class ExportRowSerializer(serializers.Serializer):
+    value_stream = serializers.CharField(help_text="Value stream code ('' for company rows).")
+    product_family = serializers.CharField(help_text="Product family code ('' if none).")
+    month = serializers.CharField(help_text=MONTH_HELP)
+    measure = serializers.CharField(help_text="Input or computed measure.")
+    value = PlanValueOutputField(help_text="Decimal string, 6 decimals; null = undefined.")

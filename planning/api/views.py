@@ -1,0 +1,543 @@
+"""REST API for cycles, plan values, actuals and the engine's numbers (``/api/v1/``).
+
+Thin: an input serializer checks types and formats, one service or selector does the
+work, an output serializer renders. Every write goes through
+``plan_values_upsert(check_versions=True, source="api")``, so the API says "no" exactly
+where the browser does. Errors are shaped by ``sofp.api_errors.exception_handler``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from planning.api import serializers as s
+from planning.api.filters import PlanValueFilter
+from planning.api.pagination import ApiPagination
+from planning.api.renderers import (
+    FILE_FORMATS,
+    PlanCSVRenderer,
+    PlanXLSXRenderer,
+    format_plan_value,
+)
+from planning.exports import export_filename
+from planning.models import PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors import (
+    code_ids,
+    cycle_analysis,
+    cycle_box_score,
+    cycle_export_frame,
+    cycle_for_api,
+    cycle_get_by_label,
+    cycle_projection,
+    cycles_list,
+    family_stream_codes,
+    plan_values_visible,
+    stream_headcounts,
+    stream_scope,
+)
+from planning.services.approval import cycle_approve
+from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
+from sofp.exceptions import PermissionDenied, ValidationFailed
+
+MAX_BULK_ROWS = 20_000
+JSON_RENDERERS = [JSONRenderer, BrowsableAPIRenderer]
+FILE_RENDERERS = [*JSON_RENDERERS, PlanCSVRenderer, PlanXLSXRenderer]
+
+
+def _err(description: str, serializer: type = s.ErrorSerializer) -> OpenApiResponse:
+    return OpenApiResponse(serializer, description=description)
+
+
+E400 = _err("Bad input: every problem listed with its row index and field.")
+E401 = _err("Not authenticated (send 'Authorization: Token …' or log in).")
+E403 = _err("Authenticated, but not allowed (not your value stream, not an executive).")
+E404 = _err("No such cycle (or not a real month).")
+E409 = _err(
+    "Conflict: the cycle is approved (frozen), or a version you sent is stale "
+    "(conflicts list the current values).",
+    s.ConflictErrorSerializer,
+)
+E413 = _err("The request body is larger than the server accepts; send fewer rows per request.")
+E415 = _err("The body must be JSON (Content-Type: application/json).")
+E429 = _err("Too many requests; retry after the Retry-After seconds.")
+READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
+CYCLE_PARAM = OpenApiParameter(
+    "month",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="Cycle month, YYYY-MM.",
+    pattern=r"^[0-9]{4}-[0-9]{2}$",
+)
+DRY_RUN_PARAM = OpenApiParameter(
+    "dry_run",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    description="Validate and report what would change, but write nothing.",
+)
+
+
+class ApiView(APIView):
+    """Base of every SOFP API view: token first (401 with a challenge for scripts)."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    renderer_classes = JSON_RENDERERS
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        # Errors are JSON even when a file was asked for.
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if renderer is not None and getattr(renderer, "format", None) in FILE_FORMATS:
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class CycleMixin:
+    kwargs: dict[str, Any]
+
+    def get_cycle(self) -> PlanningCycle:
+        cycle = cycle_get_by_label(self.kwargs["month"])
+        if cycle is None:
+            raise NotFound(f"There is no cycle {self.kwargs['month']}.")
+        return cycle
+
+
+def _file_name(request: Request, response: Response, stem: str) -> Response:
+    fmt = getattr(request.accepted_renderer, "format", "")
+    if fmt in FILE_FORMATS:
+        response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+# --------------------------------------------------------------------------- cycles
+
+
+@extend_schema(tags=["cycles"], responses={200: s.CycleSerializer(many=True), **READ_ERRORS})
+class CycleListView(ApiView, generics.ListAPIView):
+    """All planning cycles, newest first."""
+
+    serializer_class = s.CycleSerializer
+    pagination_class = ApiPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return cycles_list().select_related("approved_by")
+
+
+@extend_schema(
+    tags=["cycles"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.CycleDetailSerializer, **READ_ERRORS},
+)
+class CycleDetailView(ApiView):
+    """One cycle with its five steps and its decisions."""
+
+    def get(self, request: Request, month: str) -> Response:
+        cycle = cycle_for_api(month)
+        if cycle is None:
+            raise NotFound(f"There is no cycle {month}.")
+        return Response(s.CycleDetailSerializer(cycle).data)
+
+
+@extend_schema(
+    tags=["cycles"],
+    parameters=[CYCLE_PARAM],
+    request=s.ApproveInputSerializer,
+    responses={
+        200: s.CycleDetailSerializer,
+        400: E400,
+        401: E401,
+        403: _err("Only executives approve the plan."),
+        404: E404,
+        409: _err("Already approved, or steps 1–4 not done and no override reason given."),
+        429: E429,
+    },
+)
+class CycleApproveView(CycleMixin, ApiView):
+    """Approve the cycle's plan (executives only): it freezes for good."""
+
+    def post(self, request: Request, month: str) -> Response:
+        cycle = self.get_cycle()
+        data = s.ApproveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cycle_approve(
+            cycle=cycle, user=request.user, override_reason=data.validated_data["override_reason"]
+        )
+        return Response(s.CycleDetailSerializer(cycle_for_api(month)).data)
+
+
+# --------------------------------------------------------------------------- plan values
+
+
+@extend_schema(
+    tags=["plan values"],
+    parameters=[CYCLE_PARAM],
+    responses={
+        (200, "application/json"): s.PlanValueSerializer(many=True),
+        (200, "text/csv"): OpenApiTypes.STR,
+        (200, PlanXLSXRenderer.media_type): OpenApiTypes.BINARY,
+        400: E400,
+        **READ_ERRORS,
+    },
+)
+class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
+    """The cycle's stored input values in the long format, for the streams you may see.
+
+    Paginated (``page``, ``page_size`` up to 5000). ``?format=csv`` or ``xlsx`` returns
+    every matching row as a file in the import/export contract (not paginated).
+    """
+
+    serializer_class = s.PlanValueSerializer
+    pagination_class = ApiPagination
+    filterset_class = PlanValueFilter
+    renderer_classes = FILE_RENDERERS
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return PlanValue.objects.none()
+        return plan_values_visible(cycle=self.get_cycle(), user=self.request.user)
+
+    @property
+    def paginator(self):
+        fmt = getattr(getattr(self.request, "accepted_renderer", None), "format", None)
+        return None if fmt in FILE_FORMATS else super().paginator
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        return _file_name(request, response, f"sofp-plan-values-{self.kwargs['month']}")
+
+
+def _row_results(cells: list[CellInput], result: UpsertResult) -> list[dict]:
+    streams, families = code_ids(
+        stream_codes=(c.value_stream for c in cells if c.value_stream),
+        family_codes=(c.product_family for c in cells if c.product_family),
+    )
+    rows = []
+    for i, c in enumerate(cells):
+        key = (
+            streams.get(c.value_stream) if c.value_stream else None,
+            families.get(c.product_family) if c.product_family else None,
+            c.month,
+            c.measure,
+        )
+        pv = result.values.get(key)
+        rows.append(
+            {
+                "index": i,
+                "value_stream": c.value_stream,
+                "product_family": c.product_family,
+                "month": c.month.strftime("%Y-%m"),
+                "measure": c.measure,
+                "value": None if pv is None else pv.value,
+                "version": 0 if pv is None else pv.version,
+            }
+        )
+    return rows
+
+
+def _upsert(request: Request, cycle: PlanningCycle, cells: list[CellInput]) -> Response:
+    dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+    result = plan_values_upsert(
+        cycle=cycle,
+        cells=cells,
+        user=request.user,
+        source=PlanValueChange.Source.API,
+        check_versions=True,
+        dry_run=dry_run,
+    )
+    payload = {**result.as_dict(), "dry_run": dry_run, "rows": _row_results(cells, result)}
+    return Response(s.UpsertResultSerializer(payload).data)
+
+
+UPSERT_RESPONSES = {
+    200: s.UpsertResultSerializer,
+    400: E400,
+    401: E401,
+    403: _err("A row is in a value stream you may not edit (rows listed)."),
+    404: E404,
+    409: E409,
+    413: E413,
+    415: E415,
+    429: E429,
+}
+
+
+@extend_schema(
+    tags=["plan values"],
+    parameters=[CYCLE_PARAM, DRY_RUN_PARAM],
+    request=s.PlanValueRowInputSerializer(many=True),
+    responses=UPSERT_RESPONSES,
+    examples=[
+        OpenApiExample(
+            "Two rows, one with the version it was read at",
+            value=[
+                {
+                    "value_stream": "PUMPS",
+                    "product_family": "P-100",
+                    "month": "2027-01",
+                    "measure": "demand",
+                    "value": "120.5",
+                    "version": 3,
+                },
+                {
+                    "value_stream": "PUMPS",
+                    "month": "2027-01",
+                    "measure": "available_hours",
+                    "value": 1600,
+                },
+            ],
+            request_only=True,
+        )
+    ],
+)
+class PlanValueBulkView(CycleMixin, ApiView):
+    """Create, change or clear many cells in one atomic request.
+
+    All or nothing: any bad row, a row you may not edit, a stale ``version`` or a frozen
+    cycle and nothing is written. Errors name the row ``index`` and ``field``.
+    """
+
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request, month: str) -> Response:
+        cycle = self.get_cycle()
+        rows = s.PlanValueRowInputSerializer(data=request.data, many=True, max_length=MAX_BULK_ROWS)
+        rows.is_valid(raise_exception=True)
+        cells = [
+            CellInput(
+                r["value_stream"],
+                r["product_family"],
+                r["month"],
+                r["measure"],
+                r["value"],
+                r.get("version"),
+                label=f"row {i}",
+            )
+            for i, r in enumerate(rows.validated_data)
+        ]
+        return _upsert(request, cycle, cells)
+
+
+@extend_schema(
+    tags=["plan values"],
+    parameters=[CYCLE_PARAM, DRY_RUN_PARAM],
+    request=s.ActualRowInputSerializer(many=True),
+    responses=UPSERT_RESPONSES,
+    examples=[
+        OpenApiExample(
+            "Actual sales of one family",
+            value=[{"product_family": "P-100", "month": "2026-12", "value": "118"}],
+            request_only=True,
+        )
+    ],
+)
+class ActualsView(CycleMixin, ApiView):
+    """Push actual sales (units) per family and month: the 12 months before the cycle's
+    first month or inside its horizon. Same rules and answers as the bulk upsert."""
+
+    NEEDS_STREAM = "needs a value stream"
+    parser_classes = [JSONParser]
+
+    def post(self, request: Request, month: str) -> Response:
+        cycle = self.get_cycle()
+        rows = s.ActualRowInputSerializer(data=request.data, many=True, max_length=MAX_BULK_ROWS)
+        rows.is_valid(raise_exception=True)
+        stream_of = family_stream_codes(codes=(r["product_family"] for r in rows.validated_data))
+        cells = [
+            CellInput(
+                r["value_stream"] or stream_of.get(r["product_family"], ""),
+                r["product_family"],
+                r["month"],
+                "actual_sales",
+                r["value"],
+                r.get("version"),
+                label=f"row {i}",
+            )
+            for i, r in enumerate(rows.validated_data)
+        ]
+        try:
+            return _upsert(request, cycle, cells)
+        except ValidationFailed as exc:
+            # An unknown family has no stream to derive: report the family only.
+            errors = [e for e in exc.errors if self.NEEDS_STREAM not in e]
+            raise ValidationFailed(exc.message, errors=errors) from exc
+
+
+# --------------------------------------------------------------------------- engine
+
+
+class EngineView(CycleMixin, ApiView):
+    """Base of the views that show the engine's numbers for the streams you may see."""
+
+    def scope(self):
+        return stream_scope(user=self.request.user)
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.FamilyProjectionSerializer(many=True), **READ_ERRORS},
+)
+class FamilyProjectionView(EngineView):
+    """Per family and horizon month: inventory and days of supply."""
+
+    def get(self, request: Request, month: str) -> Response:
+        projection = cycle_projection(cycle=self.get_cycle(), value_streams=self.scope())
+        return Response(s.FamilyProjectionSerializer.frame_data(projection.family))
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.StreamProjectionSerializer(many=True), **READ_ERRORS},
+)
+class StreamProjectionView(EngineView):
+    """Per value stream and month: capacity, revenue, costs, profit, inventory value."""
+
+    def get(self, request: Request, month: str) -> Response:
+        projection = cycle_projection(cycle=self.get_cycle(), value_streams=self.scope())
+        return Response(s.StreamProjectionSerializer.frame_data(projection.stream))
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.CompanyProjectionSerializer(many=True), **READ_ERRORS},
+)
+class CompanyProjectionView(EngineView):
+    """The company roll-up per month (users who read every value stream)."""
+
+    def get(self, request: Request, month: str) -> Response:
+        cycle = self.get_cycle()
+        if self.scope() is not None:
+            raise PermissionDenied("Company figures are for users who read every value stream.")
+        projection = cycle_projection(cycle=cycle, value_streams=None)
+        return Response(s.CompanyProjectionSerializer.frame_data(projection.company))
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.BoxScoreSerializer(many=True), **READ_ERRORS},
+)
+class BoxScoreView(EngineView):
+    """The lean box score per value stream and month; company rows (value_stream '')
+    only for users who read every stream."""
+
+    def get(self, request: Request, month: str) -> Response:
+        streams = self.scope()
+        analysis = cycle_analysis(cycle=self.get_cycle(), value_streams=streams)
+        frame = cycle_box_score(
+            analysis=analysis, headcount=stream_headcounts(value_streams=streams)
+        )
+        if streams is not None:
+            frame = frame[frame["value_stream"] != ""]
+        return Response(s.BoxScoreSerializer.frame_data(frame))
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.ExceptionSerializer(many=True), **READ_ERRORS},
+)
+class ExceptionsView(EngineView):
+    """The step-5 exception list, worst first."""
+
+    def get(self, request: Request, month: str) -> Response:
+        analysis = cycle_analysis(cycle=self.get_cycle(), value_streams=self.scope())
+        return Response(s.ExceptionSerializer.frame_data(analysis.exceptions))
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.AccuracySerializer, **READ_ERRORS},
+)
+class AccuracyView(EngineView):
+    """Lag-1 forecast accuracy of the 12 months before the cycle."""
+
+    def get(self, request: Request, month: str) -> Response:
+        streams = self.scope()
+        accuracy = cycle_analysis(cycle=self.get_cycle(), value_streams=streams).accuracy
+        return Response(
+            {
+                "family": s.FamilyAccuracySerializer.frame_data(accuracy.family),
+                "stream": s.StreamAccuracySerializer.frame_data(accuracy.stream),
+                "company": (
+                    s.CompanyAccuracySerializer.frame_data(accuracy.company)
+                    if streams is None
+                    else []
+                ),
+            }
+        )
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={
+        (200, "application/json"): s.ExportRowSerializer(many=True),
+        (200, "text/csv"): OpenApiTypes.STR,
+        (200, PlanXLSXRenderer.media_type): OpenApiTypes.BINARY,
+        **READ_ERRORS,
+    },
+)
+class ExportView(EngineView):
+    """The full export (inputs + computed measures) in the file contract's long format.
+
+    ``?format=csv`` / ``xlsx`` / ``json``. Company rows only for users who read every
+    value stream; others get the rows of their own streams.
+    """
+
+    renderer_classes = FILE_RENDERERS
+
+    def get(self, request: Request, month: str) -> Response:
+        frame = cycle_export_frame(cycle=self.get_cycle(), user=request.user)
+        fmt = request.accepted_renderer.format
+        if fmt in FILE_FORMATS:  # the file contract, written by planning.exports
+            response = Response(frame)
+            response["Content-Disposition"] = (
+                f'attachment; filename="{export_filename(label=month, fmt=fmt)}"'
+            )
+            return response
+        rows = [
+            {
+                "value_stream": vs,
+                "product_family": pf,
+                "month": m,
+                "measure": measure,
+                "value": format_plan_value(value) or None,
+            }
+            for vs, pf, m, measure, value in zip(
+                frame["value_stream"].tolist(),
+                frame["product_family"].tolist(),
+                frame["month"].tolist(),
+                frame["measure"].tolist(),
+                frame["value"].tolist(),
+                strict=True,
+            )
+        ]
+        return Response(rows)
+
+
+class NotFoundView(ApiView):
+    """Unknown ``/api/v1/…`` addresses answer in the API's JSON error shape."""
+
+    permission_classes: list = []
+    schema = None  # not an endpoint
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound(f"No API endpoint at {request.path}.")
+
+    post = put = patch = delete = get

@@ -1,0 +1,199 @@
+"""Projections, box score, exceptions, accuracy and export: the engine's numbers, as JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import pytest
+
+from planning import engine
+from planning.api.renderers import format_plan_value
+from planning.selectors import cycle_analysis, cycle_projection
+
+C = "/api/v1/cycles/2027-01"
+
+
+@pytest.fixture
+def api(client_for, executive):
+    return client_for(executive)
+
+
+def test_family_projection_is_the_engine_frame_with_nan_as_null(api, plan):
+    rows = api.get(f"{C}/projections/families/").json()
+    frame = cycle_projection(cycle=plan).family
+    assert len(rows) == len(frame) == 36
+    first = rows[0]
+    assert first["month"] == "2027-01" and first["product_family"] == "A-1"
+    assert first["ending_inventory"] == pytest.approx(frame["ending_inventory"].iloc[0])
+    assert first["actual_sales"] is None  # NaN in the engine
+
+
+def test_stream_projection_matches_the_engine(api, plan):
+    rows = api.get(f"{C}/projections/streams/").json()
+    frame = cycle_projection(cycle=plan).stream
+    assert [r["utilization"] for r in rows] == pytest.approx(list(frame["utilization"]))
+
+
+def test_company_projection_matches_the_engine(api, plan):
+    rows = api.get(f"{C}/projections/company/").json()
+    frame = cycle_projection(cycle=plan).company
+    assert [r["cash_flow"] for r in rows] == pytest.approx(list(frame["cash_flow"]))
+    assert rows[0]["sustaining_cost"] == 1000.0
+
+
+def test_box_score_has_stream_and_company_rows(api, plan):
+    rows = api.get(f"{C}/box-score/").json()
+    company = [r for r in rows if r["value_stream"] == ""]
+    streams = cycle_projection(cycle=plan).stream
+    assert len(company) == 18 and len(rows) == len(streams) + 18
+    a = next(r for r in rows if r["value_stream"] == "A")
+    assert a["revenue"] == pytest.approx(streams["revenue"].iloc[0])
+    assert a["productive_share"] == pytest.approx(streams["productive_share"].iloc[0])
+    assert company[0]["company_profit"] is not None
+
+
+def test_box_score_of_a_planner_has_no_company_rows(client_for, plan, planner_a):
+    rows = client_for(planner_a).get(f"{C}/box-score/").json()
+    assert {r["value_stream"] for r in rows} == {"A"}
+
+
+def test_exceptions_are_the_engines_worst_first(api, plan):
+    rows = api.get(f"{C}/exceptions/").json()
+    expected = cycle_analysis(cycle=plan).exceptions
+    assert len(rows) == len(expected) > 0
+    assert [r["kind"] for r in rows] == list(expected["kind"])
+    assert rows[0]["message"] == expected["message"].iloc[0]
+
+
+def test_accuracy_compares_actuals_with_the_frozen_plan(api, client_for, planner_a, plan):
+    import datetime as dt
+    from decimal import Decimal
+
+    from planning.models import PlanValue
+    from tests.factories import CycleFactory
+
+    before = CycleFactory(month=dt.date(2026, 11, 1), status="approved")
+    for fam, forecast in (("A-1", "80"), ("B-1", "50")):
+        family = plan.values.filter(product_family__code=fam).first().product_family
+        PlanValue.objects.create(
+            cycle=before,
+            value_stream=family.value_stream,
+            product_family=family,
+            month=dt.date(2026, 12, 1),
+            measure="demand",
+            value=Decimal(forecast),
+        )
+    actuals = [
+        {"product_family": "A-1", "month": "2026-12", "value": 100},
+        {"product_family": "B-1", "month": "2026-12", "value": 50},
+    ]
+    assert api.post(f"{C}/actuals/", actuals, format="json").status_code == 403  # executive
+    from planning.services.plan_values import CellInput, plan_values_upsert
+
+    plan_values_upsert(
+        cycle=plan,
+        cells=[
+            CellInput(
+                a["product_family"][0],
+                a["product_family"],
+                dt.date(2026, 12, 1),
+                "actual_sales",
+                Decimal(a["value"]),
+            )
+            for a in actuals
+        ],
+        user=None,
+    )
+    body = api.get(f"{C}/accuracy/").json()
+    assert body["family"][0]["abs_pct_error"] == pytest.approx(0.2)
+    assert body["company"] == [
+        {
+            "month": "2026-12",
+            "forecast": 130.0,
+            "actual": 150.0,
+            "abs_error": 20.0,
+            "wape": pytest.approx(20 / 150),
+            "bias": pytest.approx(-20 / 150),
+        }
+    ]
+    mine = client_for(planner_a).get(f"{C}/accuracy/").json()
+    assert [r["value_stream"] for r in mine["stream"]] == ["A"] and mine["company"] == []
+
+
+def test_export_csv_is_the_engine_export_formatted_per_the_contract(api, plan):
+    response = api.get(f"{C}/export/?format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="sofp-plan-2027-01.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    frame = engine.export_frame(cycle_projection(cycle=plan))
+    assert rows[0] == ["value_stream", "product_family", "month", "measure", "value"]
+    assert len(rows) - 1 == len(frame)
+    for row, expected in zip(rows[1:], frame.itertuples(index=False), strict=True):
+        assert row[:4] == [expected[0], expected[1], expected[2], expected[3]]
+        assert row[4] == ("" if math.isnan(expected[4]) else f"{expected[4]:.6f}")
+
+
+def test_export_json_and_xlsx(api, plan):
+    rows = api.get(f"{C}/export/?format=json").json()
+    assert rows[0] == {
+        "value_stream": "A",
+        "product_family": "A-1",
+        "month": "2027-01",
+        "measure": "opening_inventory",
+        "value": "50.000000",
+    }
+    response = api.get(f"{C}/export/?format=xlsx")
+    assert response.content[:2] == b"PK"
+
+
+def test_unknown_format_is_404_json(api, plan):
+    response = api.get(f"{C}/export/?format=pdf")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1234.5, "1234.500000"),
+        (0.1 + 0.2, "0.300000"),
+        (-0.0000001, "0.000000"),
+        (float("nan"), ""),
+        (float("inf"), ""),
+        (None, ""),
+        (-12.25, "-12.250000"),
+        (1e15, "1000000000000000.000000"),
+    ],
+)
+def test_format_plan_value(value, text):
+    assert format_plan_value(value) == text
+
+
+def test_user_without_streams_gets_empty_projections(client_for, plan):
+    from tests.factories import UserFactory
+
+    nobody = UserFactory(username="nobody")
+    client = client_for(nobody)
+    assert client.get(f"{C}/projections/families/").json() == []
+    assert client.get(f"{C}/box-score/").status_code == 200
+    assert client.get(f"{C}/export/?format=csv").content.decode().count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("serializer", "columns"),
+    [
+        ("BoxScoreSerializer", engine.BOX_SCORE_COLUMNS),
+        ("FamilyProjectionSerializer", engine.FAMILY_COLUMNS),
+        ("StreamProjectionSerializer", engine.STREAM_COLUMNS),
+        ("CompanyProjectionSerializer", engine.COMPANY_COLUMNS),
+        ("ExceptionSerializer", engine.EXCEPTION_COLUMNS),
+        ("FamilyAccuracySerializer", engine.ACCURACY_FAMILY_COLUMNS),
+        ("StreamAccuracySerializer", engine.ACCURACY_STREAM_COLUMNS),
+        ("CompanyAccuracySerializer", engine.ACCURACY_COMPANY_COLUMNS),
+    ],
+)
+def test_frame_serializers_document_every_engine_column(serializer, columns):
+    from planning.api import serializers
+
+    assert tuple(getattr(serializers, serializer)().fields) == tuple(columns)
