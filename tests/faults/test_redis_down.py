@@ -87,6 +87,29 @@ def test_pages_and_health_work_while_the_cache_is_down(
     assert time.perf_counter() - started < 10
 
 
+def test_grid_saves_and_throttled_api_reads_work_while_redis_is_down(
+    redis_cache_down, planner_a, stream_a, family_a, cycle, settings
+):
+    import json
+
+    from rest_framework.authtoken.models import Token
+
+    settings.CELERY_BROKER_URL = _dead_redis() + "/0"
+    client = Client()
+    client.force_login(planner_a)
+    body = {"cells": [{"family": "A-1", "month": "2027-01", "measure": "demand", "value": "7"}]}
+    saved = client.post(
+        "/cycles/2027-01/grid/A/save/", json.dumps(body), content_type="application/json"
+    )
+    assert saved.status_code == 200, saved.content
+    token = Token.objects.create(user=planner_a).key
+    api = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    for _ in range(3):  # DRF's throttling reads and writes the (dead) cache on each call
+        listed = api.get("/api/v1/cycles/2027-01/plan-values/")
+        assert listed.status_code == 200
+    assert listed.json()["results"][0]["value"].startswith("7")
+
+
 def test_enqueue_with_the_broker_down_logs_and_returns_false_quickly(caplog):
     _, remind = _app(_dead_redis() + "/0")
     started = time.perf_counter()

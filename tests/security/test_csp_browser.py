@@ -76,3 +76,24 @@ def test_the_apps_pages_run_under_the_csp_without_violations(
         csp = [p for p in problems if "Content Security Policy" in p or "unsafe-eval" in p]
         assert csp == [], csp
         assert problems == [], problems
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_api_docs_render_under_the_strict_csp(browser, live_server, executive, password):
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "exec")
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    response = page.goto(f"{live_server.url}/api/v1/docs/")
+    assert (
+        "'unsafe-inline'"
+        not in response.headers["content-security-policy"].split("script-src")[1].split(";")[0]
+    )
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+    assert [p for p in problems if "Content Security Policy" in p] == []
+    context.close()

@@ -56,9 +56,13 @@ def test_the_nonce_is_available_to_templates(rf):
 
 
 @pytest.mark.django_db
-def test_api_docs_get_inline_scripts_instead_of_a_nonce(client):
-    policy = _csp(client.get("/api/v1/docs/"))  # 404 until the API lands; header is the same
+def test_relaxed_paths_get_inline_scripts_instead_of_a_nonce(client, settings):
+    settings.SOFP_CSP_RELAXED_PATHS = [r"^accounts/login/$"]
+    from django.test import Client as FreshClient  # the middleware reads the setting at start
+
+    policy = _csp(FreshClient().get("/accounts/login/"))
     assert policy["script-src"] == ["'self'", "'unsafe-inline'"]
+    assert _csp(FreshClient().get("/health/live"))["script-src"][1].startswith("'nonce-")
 
 
 @pytest.mark.django_db
