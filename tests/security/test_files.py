@@ -107,3 +107,21 @@ def test_exported_text_cannot_become_a_formula_but_numbers_stay_numbers(
     # Selling 5 from no stock leaves -5: a negative number stays a plain number.
     ending = next(r for r in evil_rows if r["measure"] == "ending_inventory")
     assert ending["value"] == "-5.000000"
+
+
+def test_nobody_uploads_into_a_frozen_cycle(client, stream_a, family_a, executive, settings):
+    import datetime as dt
+
+    from tests.factories import CycleFactory
+
+    frozen = CycleFactory(month=dt.date(2026, 6, 1), status="approved")
+    PlanValueFactory(cycle=frozen, product_family=family_a, value=Decimal("5"))
+    client.force_login(executive)
+    data = ("\n".join([",".join(HEADER), "A,A-1,2026-06,demand,6"]) + "\n").encode()
+    response = client.post(
+        "/cycles/2026-06/upload/",
+        {"action": "preview", "file": SimpleUploadedFile("plan.csv", data)},
+    )
+    assert response.status_code == 409
+    assert "frozen" in response.content.decode()
+    assert PlanValue.objects.get(cycle=frozen).value == Decimal("5")
