@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.db import connection
 from django.utils import timezone
 
@@ -26,7 +27,6 @@ from planning.models import ReminderDelivery
 from planning.services.cycle_workflow import cycle_start
 from planning.services.reminders import deliveries_stale, reminders_send
 from planning.tasks import reminder_deliver
-from sofp.celery import app as celery_app
 from tests.factories import UserFactory
 from tests.migration_data import restore_migration_data
 
@@ -84,12 +84,16 @@ def _wait(predicate, timeout: float, what: str) -> None:
 
 
 @pytest.fixture
-def celery_on_redis(redis_url, monkeypatch):
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    saved = {k: celery_app.conf.get(k) for k in ("broker_url", "task_always_eager")}
-    celery_app.conf.update(broker_url=redis_url, task_always_eager=False)
-    yield redis_url
-    celery_app.conf.update(saved)
+def celery_on_redis(redis_url):
+    """A producer on the Redis broker the worker process uses. In CI, CELERY_BROKER_URL
+    names it (and Celery lets that variable win over an app's configuration). A separate
+    app, so the project's app keeps its own queues and connections for other tests."""
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis"):
+        url = redis_url
+    producer = Celery("kill-producer", broker=url, set_as_current=False)
+    yield url, producer
+    producer.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,11 +108,13 @@ def test_killed_worker_loses_no_reminder_and_sends_none_twice(
     step = cycle.steps.get(number=1)
     now = step.input_deadline - dt.timedelta(hours=2)
 
+    url, producer = celery_on_redis
+
     def enqueue(pk: int) -> None:
-        reminder_deliver.apply_async((pk,), queue=QUEUE)
+        producer.send_task(reminder_deliver.name, args=(pk,), queue=QUEUE)
 
     mail_file = tmp_path / "mail.jsonl"
-    worker = _start_worker(celery_on_redis, mail_file, tmp_path)
+    worker = _start_worker(url, mail_file, tmp_path)
     try:
         result = reminders_send(now=now, enqueue=enqueue)  # what beat's tick does
         assert result.claimed >= RECIPIENTS
@@ -122,7 +128,7 @@ def test_killed_worker_loses_no_reminder_and_sends_none_twice(
 
         # Restart, and let beat's next ticks find the work the dead worker held. Its lease
         # (5 minutes) is fast-forwarded instead of waited for.
-        worker = _start_worker(celery_on_redis, mail_file, tmp_path)
+        worker = _start_worker(url, mail_file, tmp_path)
         ReminderDelivery.objects.filter(status="pending").update(
             locked_until=timezone.now() - dt.timedelta(seconds=1)
         )
