@@ -7,14 +7,15 @@ import datetime as dt
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from planning.services.reminders import MAX_ATTEMPTS, TransientDeliveryError, reminders_send
+from sofp.queueing import enqueue_on_commit
 
 
 def _enqueue_delivery(delivery_id: int) -> None:
-    transaction.on_commit(lambda: reminder_deliver.delay(delivery_id))
+    # A broker outage leaves the claimed row pending; a later tick recovers it.
+    enqueue_on_commit(reminder_deliver, delivery_id)
 
 
 @shared_task(name="planning.reminders_tick", ignore_result=True)
