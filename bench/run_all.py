@@ -1,4 +1,4 @@
-"""`make bench`: run every bench/bench_*.py script and print their figures."""
+"""`make bench`: run every bench/bench_*.py script, then the load test; print their figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    scripts = sorted(HERE.glob("bench_*.py"))
+    # The load test (50 users, 60 s against PostgreSQL + Redis + gunicorn) runs last.
+    scripts = [*sorted(HERE.glob("bench_*.py")), HERE / "load_test.py"]
     failures = 0
     for script in scripts:
         print(f"\n=== {script.name}", flush=True)
