@@ -16,13 +16,6 @@ pytestmark = pytest.mark.django_db
 M = "2027-01"
 
 
-@pytest.fixture
-def world(stream_a, stream_b, family_a, family_b, planner_a, cycle):
-    PlanValueFactory(cycle=cycle, product_family=family_a, value=Decimal("11"))
-    PlanValueFactory(cycle=cycle, product_family=family_b, value=Decimal("22"))
-    return cycle
-
-
 def _api(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")

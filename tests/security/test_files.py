@@ -24,11 +24,9 @@ HEADER = ["value_stream", "product_family", "month", "measure", "value"]
 
 
 @pytest.fixture
-def world(stream_a, stream_b, family_a, family_b, planner_a, cycle, settings, tmp_path):
+def world(world, settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    PlanValueFactory(cycle=cycle, product_family=family_a, value=Decimal("11"))
-    PlanValueFactory(cycle=cycle, product_family=family_b, value=Decimal("22"))
-    return cycle
+    return world
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 M = "2027-01"
 
 
-@pytest.fixture
-def world(stream_a, stream_b, family_a, family_b, planner_a, cycle):
-    PlanValueFactory(cycle=cycle, product_family=family_a, value=Decimal("11"))
-    PlanValueFactory(cycle=cycle, product_family=family_b, value=Decimal("22"))
-    return cycle
-
-
 def _save(client, url: str, family: str, value: str, month: str = M):
     body = {"cells": [{"family": family, "month": month, "measure": "demand", "value": value}]}
     return client.post(url, json.dumps(body), content_type="application/json")
