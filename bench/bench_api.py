@@ -37,6 +37,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from planning.calendar import month_add  # noqa: E402
 from planning.services.cycles import cycle_create  # noqa: E402
 from valuestreams.models import ProductFamily, ValueStream  # noqa: E402
 
@@ -46,11 +47,7 @@ UPSERT_TARGET_MS = 2000.0
 
 
 def months(start: dt.date, n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        y, m = divmod(start.month - 1 + i, 12)
-        out.append(f"{start.year + y}-{m + 1:02d}")
-    return out
+    return [f"{month_add(start, i):%Y-%m}" for i in range(n)]
 
 
 def timed(fn, runs: int) -> list[float]:

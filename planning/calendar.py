@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(text: str) -> dt.date | None:
+    """``YYYY-MM`` → first day of that month; None when it is not a real month."""
+    m = MONTH_RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        return None
+    year, month = int(m.group(1)), int(m.group(2))
+    if not (1 <= month <= 12 and 1900 <= year <= 2999):
+        return None
+    return dt.date(year, month, 1)
 
 
 def month_add(month: dt.date, n: int) -> dt.date:

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import zipfile
+from decimal import Decimal
 from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
@@ -31,8 +32,8 @@ def export_filename(*, label: str, fmt: str) -> str:
     return f"sofp-plan-{label}.{fmt}"
 
 
-def format_number(value: float) -> str:
-    """``f"{v:.6f}"``; empty for NaN; never ``-0.000000``."""
+def format_number(value: float | Decimal) -> str:
+    """``f"{v:.6f}"``; empty for NaN; never ``-0.000000``. Decimals format exactly."""
     if value != value:
         return ""
     text = f"{value:.6f}"

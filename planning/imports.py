@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from planning.calendar import parse_month
 from planning.measures import (
     COMPANY_OUTPUT_MEASURES,
     FAMILY_OUTPUT_MEASURES,
@@ -38,7 +39,6 @@ COMPUTED_MEASURES: frozenset[str] = frozenset(
 ) - frozenset(INPUT_MEASURES)
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _LINE_RE = re.compile(r"^line (\d+)\b")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
@@ -243,10 +243,10 @@ def parse_month_cell(cell: object) -> dt.date:
     text = "" if cell is None else str(cell).strip()
     if not text:
         raise ValueError("is empty; write the month as YYYY-MM, e.g. 2027-01")
-    m = _MONTH_RE.match(text)
-    if not m or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 2999:
+    month = parse_month(text)
+    if month is None:
         raise ValueError(f"{_show(text)} is not a month; write YYYY-MM, e.g. 2027-01")
-    return dt.date(int(m.group(1)), int(m.group(2)), 1)
+    return month
 
 
 def parse_code(cell: object) -> str:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from planning.calendar import month_add
 from planning.constants import (
     DEFAULT_HORIZON,
     CycleStatus,
@@ -153,12 +154,7 @@ class PlanningCycle(models.Model):
 
     def horizon_months(self) -> list[dt.date]:
         """The first day of each month of the horizon, in order."""
-        y, m = self.month.year, self.month.month
-        out = []
-        for i in range(self.horizon):
-            yy, mm = divmod(m - 1 + i, 12)
-            out.append(dt.date(y + yy, mm + 1, 1))
-        return out
+        return [month_add(self.month, i) for i in range(self.horizon)]
 
 
 class StepTemplate(models.Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,24 +13,11 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from planning import engine
-from planning.calendar import month_add
+from planning.calendar import month_add, parse_month
 from planning.constants import CycleStatus
 from planning.measures import ACTUALS_HISTORY_MONTHS
 from planning.models import Company, PlanningCycle, PlanValue
 from valuestreams.models import ProductFamily, ValueStream
-
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def parse_month(text: str) -> dt.date | None:
-    """``YYYY-MM`` → first day of that month; None when it is not a real month."""
-    m = MONTH_RE.match(text.strip()) if isinstance(text, str) else None
-    if not m:
-        return None
-    year, month = int(m.group(1)), int(m.group(2))
-    if not (1 <= month <= 12 and 1900 <= year <= 2999):
-        return None
-    return dt.date(year, month, 1)
 
 
 def cycle_get_by_label(label: str) -> PlanningCycle | None:

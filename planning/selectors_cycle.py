@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from planning.calendar import month_add
 from planning.constants import (
     CompanyRole,
     DecisionStatus,
@@ -56,15 +57,15 @@ def user_is_stream_manager(user: AnyUser) -> bool:
 
 
 def user_can_start_cycle(user: AnyUser) -> bool:
-    """Admins and executives start a month's cycle."""
-    return user.is_authenticated and (user.is_superuser or user_is_executive(user))
+    """Admins and executives start a month's cycle (``user_is_executive`` counts admins)."""
+    return user_is_executive(user)
 
 
 def user_owns_step(user: AnyUser, step: CycleStep) -> bool:
     """Owner role members (stream managers for ``vs_manager``), executives and admins."""
     if not user.is_authenticated:
         return False
-    if user.is_superuser or user_is_executive(user):
+    if user_is_executive(user):  # admins included
         return True
     if step.owner_role == StepOwnerRole.VALUE_STREAM_MANAGERS:
         return user_is_stream_manager(user)
@@ -73,7 +74,7 @@ def user_owns_step(user: AnyUser, step: CycleStep) -> bool:
 
 
 def user_can_approve(user: AnyUser) -> bool:
-    return user.is_authenticated and user_is_executive(user)
+    return user_is_executive(user)
 
 
 def step_owner_users(step_owner_role: str) -> QuerySet:
@@ -185,8 +186,7 @@ def cycle_next_month() -> dt.date:
     last = PlanningCycle.objects.order_by("-month").values_list("month", flat=True).first()
     if last is None:
         return timezone.localdate().replace(day=1)
-    y, m = divmod(last.month, 12)
-    return dt.date(last.year + y, m + 1, 1)
+    return month_add(last, 1)
 
 
 # --- Decisions --------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def _cycle_page(
 ) -> HttpResponse:
     rows = cycle_timeline(cycle=cycle, user=request.user)
     loose = cycle_decisions_without_step(cycle=cycle)
-    manager_of_cycle = user_can_approve(request.user) or request.user.is_superuser
+    manager_of_cycle = user_can_approve(request.user)  # executives and admins
     for row in rows:
         row.minutes_text = (minutes_draft or {}).get(row.step.number, row.step.minutes)
         for d in row.decisions:

@@ -28,14 +28,9 @@ def format_plan_value(value: float | Decimal | None) -> str:
     """A plan number as text: ``exports.format_number`` for floats (6 decimals, dot,
     NaN empty, never ``-0.000000``); Decimals the same way but exactly; None and
     ±inf empty."""
-    if value is None:
+    if value is None or (value == value and math.isinf(value)):
         return ""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return ""
-        text = f"{value:.6f}"
-        return "0.000000" if text == "-0.000000" else text
-    return format_number(value) if math.isfinite(value) or math.isnan(value) else ""
+    return format_number(value)
 
 
 def _rows(data: Any) -> list[dict]:

@@ -173,17 +173,12 @@ def cycle_start(
         raise PermissionDenied("Only executives and administrators can start a cycle.")
     month = month.replace(day=1)
     with transaction.atomic():
-        if PlanningCycle.objects.filter(month=month).exists():
-            raise ApplicationError(
-                f"A cycle for {month:%Y-%m} already exists; open it instead of starting it again."
-            )
         previous = cycle_last_approved(before=month)
         if horizon is None:
             horizon = previous.horizon if previous else DEFAULT_HORIZON
-        cycle = cycle_create(month=month, horizon=horizon, user=user, status="in_progress")
-        if previous is not None:
-            PlanningCycle.objects.filter(pk=cycle.pk).update(based_on=previous)
-            cycle.based_on = previous
+        cycle = cycle_create(
+            month=month, horizon=horizon, user=user, status="in_progress", based_on=previous
+        )
         info = RollForward()
         if previous is not None:
             cells, info = plan_roll_forward_cells(previous=previous, cycle=cycle)
@@ -319,7 +314,7 @@ def _check_decision_fields(*, text: str, owner: object, due_date: object) -> lis
 def _can_manage_decisions(user: AbstractBaseUser, step: CycleStep | None) -> bool:
     if step is not None:
         return user_owns_step(user, step)
-    return user.is_superuser or user_is_executive(user)
+    return user_is_executive(user)  # admins included
 
 
 def decision_create(

@@ -64,14 +64,19 @@ def cycle_create(
     horizon: int = DEFAULT_HORIZON,
     user: AbstractBaseUser | None = None,
     status: str = "draft",
+    based_on: PlanningCycle | None = None,
 ) -> PlanningCycle:
     """A new cycle with its five steps; refuses a month that already has one."""
     month = month.replace(day=1)
     if not MIN_HORIZON <= horizon <= MAX_HORIZON:
         raise ValidationFailed(f"horizon must be between {MIN_HORIZON} and {MAX_HORIZON} months")
     if PlanningCycle.objects.filter(month=month).exists():
-        raise ApplicationError(f"A cycle for {month:%Y-%m} already exists.")
-    cycle = PlanningCycle(month=month, horizon=horizon, status=status, created_by=user)
+        raise ApplicationError(
+            f"A cycle for {month:%Y-%m} already exists; open it instead of starting it again."
+        )
+    cycle = PlanningCycle(
+        month=month, horizon=horizon, status=status, created_by=user, based_on=based_on
+    )
     cycle.full_clean()
     cycle.save()
     cycle_steps_create(cycle=cycle)
