@@ -49,8 +49,7 @@ def main() -> None:
 
     from planning.demo import demo_load
     from planning.models import PlanningCycle, ReminderDelivery
-    from planning.services.cycle_workflow import cycle_start
-    from planning.services.cycles import cycle_participants_fill
+    from planning.services.cycles import cycle_participants_fill, cycle_start
     from planning.services.reminders import reminders_send
     from valuestreams.models import Membership, ValueStream
 

@@ -57,8 +57,9 @@ def build_plan():
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from planning.calendar import month_add
     from planning.services.cycles import cycle_create
-    from planning.services.plan_values import CellInput, month_add, plan_values_upsert
+    from planning.services.plan_values import CellInput, plan_values_upsert
     from valuestreams.models import Membership, ProductFamily, ValueStream
 
     vs = ValueStream.objects.create(code="BENCH", name="Benchmark stream")

@@ -138,7 +138,7 @@ def seed(out_file: str, n: int) -> None:
     from rest_framework.authtoken.models import Token
 
     from planning.constants import CompanyRole, Measure
-    from planning.selectors import cycle_current
+    from planning.selectors.plans import cycle_current
     from valuestreams.models import Membership, ValueStream
 
     User = get_user_model()
@@ -205,7 +205,7 @@ def verify(saved_file: str) -> None:
     from decimal import Decimal
 
     from planning.models import PlanValue
-    from planning.selectors import cycle_current
+    from planning.selectors.plans import cycle_current
 
     saved = json.loads(Path(saved_file).read_text())["saved"]
     cycle = cycle_current()

@@ -6,8 +6,8 @@ from functools import cache
 
 from django.http import HttpRequest
 
-from planning.selectors import cycle_current
-from planning.selectors_cycle import user_can_start_cycle
+from planning.selectors.cycles import user_can_start_cycle
+from planning.selectors.plans import cycle_current
 from valuestreams.selectors import (
     user_can_edit_company_values,
     user_reads_all_streams,

@@ -1,11 +1,62 @@
-from django.urls import include, path
+"""Every page and JSON endpoint of the planning app, one block per area.
 
-from planning import views
+The same area has the same name in every layer: ``views/grid.py`` serves the grid block,
+``selectors/grid.py`` and ``services/grid.py`` do its reading and writing.
+"""
+
+from django.urls import path
+
+from planning.views import cycles, dashboards, files, grid, home
+
+CYCLE = "cycles/<month:month>/"
+GRID = CYCLE + "grid/<str:vs_code>/"
+COMPANY = CYCLE + "company/"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("", include("planning.urls_cycle")),
-    path("", include("planning.urls_grid")),
-    path("", include("planning.urls_files")),
-    path("", include("planning.urls_dashboard")),
+    # --- home
+    path("", home.home, name="home"),
+    # --- cycles: the five steps, decisions and notifications
+    path("cycles/", cycles.cycle_list, name="cycle_list"),
+    path("cycles/start/", cycles.cycle_start_view, name="cycle_start"),
+    path(CYCLE, cycles.cycle_detail, name="cycle_detail"),
+    path(CYCLE + "steps/<int:number>/status/", cycles.step_status_view, name="cycle_step_status"),
+    path(
+        CYCLE + "steps/<int:number>/minutes/",
+        cycles.step_minutes_view,
+        name="cycle_step_minutes",
+    ),
+    path(CYCLE + "approve/", cycles.cycle_approve_view, name="cycle_approve"),
+    path(CYCLE + "decisions/", cycles.decision_create_view, name="cycle_decision_create"),
+    path("decisions/", cycles.decisions_log_view, name="decisions_log"),
+    path("decisions/<int:pk>/", cycles.decision_update_view, name="decision_update"),
+    path("notifications/", cycles.notifications_view, name="notifications"),
+    path("notifications/read/", cycles.notifications_read_view, name="notifications_read"),
+    path(
+        "notifications/deliveries/",
+        cycles.reminder_deliveries_view,
+        name="reminder_deliveries",
+    ),
+    # --- grid: the pages and their JSON endpoints, per value stream and for the company
+    path(GRID, grid.grid_page, name="grid"),
+    path(GRID + "data/", grid.grid_data_view, name="grid-data"),
+    path(GRID + "save/", grid.grid_save_view, name="grid-save"),
+    path(GRID + "history/", grid.grid_history_view, name="grid-history"),
+    path(GRID + "comment/", grid.grid_comment_view, name="grid-comment"),
+    path(COMPANY, grid.company_page, name="company-grid"),
+    path(COMPANY + "data/", grid.grid_data_view, name="company-grid-data"),
+    path(COMPANY + "save/", grid.grid_save_view, name="company-grid-save"),
+    path(COMPANY + "history/", grid.grid_history_view, name="company-grid-history"),
+    path(COMPANY + "comment/", grid.grid_comment_view, name="company-grid-comment"),
+    # --- files: plan upload (preview, confirm) and download
+    path(CYCLE + "upload/", files.plan_upload, name="plan_upload"),
+    path(CYCLE + "download/", files.plan_download, name="plan_download"),
+    # --- dashboards: value streams and the step-5 review
+    path("value-streams/", dashboards.value_stream_list, name="value_stream_list"),
+    path(
+        "value-streams/<str:code>/",
+        dashboards.value_stream_dashboard,
+        name="value_stream_dashboard",
+    ),
+    path("review/", dashboards.review, name="review"),
+    path(CYCLE + "review/", dashboards.review, name="cycle_review"),
 ]

@@ -19,5 +19,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("sofp.api_urls")),
     path("", include("planning.urls")),
-    path("", include("valuestreams.urls")),
 ]

@@ -7,9 +7,9 @@ import datetime as dt
 import django_filters
 from django import forms
 
+from planning.calendar import parse_month
 from planning.constants import Measure
 from planning.models import PlanValue
-from planning.selectors import parse_month
 
 
 class MonthFormField(forms.CharField):

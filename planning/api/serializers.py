@@ -21,10 +21,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from planning.api.renderers import format_plan_value
+from planning.calendar import parse_month
 from planning.engine import SEVERITY
 from planning.measures import INPUT_MEASURES
 from planning.models import CycleStep, Decision, PlanningCycle, PlanValue
-from planning.selectors import parse_month
 
 MONTH_HELP = "Month as YYYY-MM."
 CODE_MAX = 40

@@ -32,7 +32,7 @@ from planning.api.renderers import (
 )
 from planning.exports import export_filename
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors import (
+from planning.selectors.plans import (
     code_ids,
     cycle_analysis,
     cycle_box_score,

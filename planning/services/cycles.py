@@ -1,17 +1,66 @@
-"""Creating planning cycles with their five scheduled steps."""
+"""Cycles: create one with its five scheduled steps, start a month (rolled forward),
+and the guards and audit trail that every cycle write shares.
+
+Every change to a cycle's workflow is recorded as an :class:`AuditEvent` (who, when,
+old → new) in the same transaction as the change itself (:func:`audit_record`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 
+import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.calendar import step_schedule
+from planning import engine
+from planning.calendar import month_add, step_schedule
 from planning.constants import DEFAULT_HORIZON, STEPS
-from planning.measures import MAX_HORIZON, MIN_HORIZON
-from planning.models import Company, CycleStep, PlanningCycle, StepTemplate
-from sofp.exceptions import ApplicationError, ValidationFailed
+from planning.measures import ACTUALS_HISTORY_MONTHS, MAX_HORIZON, MIN_HORIZON
+from planning.models import AuditEvent, Company, CycleStep, PlanningCycle, PlanValue, StepTemplate
+from planning.selectors.cycles import step_participant_ids, user_can_start_cycle
+from planning.selectors.plans import cycle_last_approved, plan_input
+from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
+from sofp.exceptions import ApplicationError, FrozenCycleError, PermissionDenied, ValidationFailed
+
+
+def audit_record(
+    *,
+    cycle: PlanningCycle | None,
+    obj: object | None,
+    action: str,
+    user: AbstractBaseUser | None,
+    field: str = "",
+    old: object = "",
+    new: object = "",
+    note: str = "",
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        cycle=cycle,
+        object_type=type(obj).__name__.lower() if obj is not None else "cycle",
+        object_id=getattr(obj, "pk", None),
+        action=action,
+        field=field,
+        old="" if old is None else str(old),
+        new="" if new is None else str(new),
+        note=note,
+        user=user if getattr(user, "pk", None) else None,
+    )
+
+
+def cycle_refuse_frozen(cycle: PlanningCycle, what: str = "plan") -> None:
+    """The one guard of every write: an approved cycle never changes (HTTP 409)."""
+    if cycle.is_frozen:
+        raise FrozenCycleError(
+            f"Cycle {cycle.label} is approved and frozen; its {what} cannot be changed."
+        )
+
+
+def text_normalise(text: str) -> str:
+    """Minutes and decision texts: one kind of line break, no surrounding blanks."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def cycle_steps_create(*, cycle: PlanningCycle, company: Company | None = None) -> list[CycleStep]:
@@ -49,8 +98,6 @@ def cycle_steps_create(*, cycle: PlanningCycle, company: Company | None = None) 
 
 def cycle_participants_fill(*, cycle: PlanningCycle) -> None:
     """Each step's participants: its owner role plus every value stream member."""
-    from planning.selectors_cycle import step_participant_ids
-
     cache: dict[str, set[int]] = {}
     for step in cycle.steps.all():
         ids = cache.setdefault(step.owner_role, step_participant_ids(step.owner_role))
@@ -82,3 +129,110 @@ def cycle_create(
     cycle_steps_create(cycle=cycle)
     cycle_participants_fill(cycle=cycle)
     return cycle
+
+
+# --- Starting a cycle -------------------------------------------------------------------
+
+
+@dataclass
+class RollForward:
+    based_on: PlanningCycle | None = None
+    copied: int = 0
+    extended: int = 0
+    opening_inventory: int = 0
+    clamped: list[str] | None = None
+
+
+def _to_decimal(x: float) -> Decimal:
+    return Decimal(repr(float(x))).quantize(VALUE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def plan_roll_forward_cells(
+    *, previous: PlanningCycle, cycle: PlanningCycle
+) -> tuple[list[CellInput], RollForward]:
+    """The previous frozen plan moved onto ``cycle``'s horizon.
+
+    Plan months inside the new horizon are copied; months past the old horizon copy
+    the old last month; actual sales are kept for the 12 months before the new first
+    month; opening inventory is the engine's ending inventory of the month before the
+    new first month (negative ending inventory — a shortage — opens at 0).
+    """
+    info = RollForward(based_on=previous, clamped=[])
+    first, last = cycle.month, month_add(cycle.month, cycle.horizon - 1)
+    prev_last = month_add(previous.month, previous.horizon - 1)
+    actuals_from = month_add(first, -ACTUALS_HISTORY_MONTHS)
+    rows = PlanValue.objects.filter(cycle=previous).values_list(
+        "value_stream__code", "product_family__code", "month", "measure", "value"
+    )
+    cells: dict[tuple, CellInput] = {}
+    last_month_rows = []
+    for vs, fam, month, measure, value in rows:
+        vs, fam = vs or "", fam or ""
+        if measure == "opening_inventory":
+            continue
+        if measure == "actual_sales":
+            keep = actuals_from <= month <= last
+        else:
+            keep = first <= month <= last
+        if keep:
+            cells[(vs, fam, month, measure)] = CellInput(vs, fam, month, measure, value)
+        if month == prev_last and measure != "actual_sales":
+            last_month_rows.append((vs, fam, measure, value))
+    info.copied = len(cells)
+    month = month_add(prev_last, 1)
+    while month <= last:
+        for vs, fam, measure, value in last_month_rows:
+            cells[(vs, fam, month, measure)] = CellInput(vs, fam, month, measure, value)
+            info.extended += 1
+        month = month_add(month, 1)
+
+    before_first = month_add(first, -1)
+    if previous.month <= before_first <= prev_last:
+        projection = engine.project(plan_input(cycle=previous))
+        fam = projection.family
+        at = fam[fam["month"] == pd.Period(before_first, freq="M")]
+        for vs, code, ending in at[
+            ["value_stream", "product_family", "ending_inventory"]
+        ].itertuples(index=False):
+            if pd.isna(ending):
+                continue
+            if ending < 0:
+                info.clamped.append(code)
+                ending = 0.0
+            cells[(vs, code, first, "opening_inventory")] = CellInput(
+                vs, code, first, "opening_inventory", _to_decimal(ending)
+            )
+            info.opening_inventory += 1
+    return list(cells.values()), info
+
+
+def cycle_start(
+    *,
+    month: dt.date,
+    user: AbstractBaseUser | None,
+    horizon: int | None = None,
+) -> tuple[PlanningCycle, RollForward]:
+    """Start ``month``'s cycle: five scheduled steps, participants, and the last approved
+    plan rolled forward one month. ``user=None`` is a trusted operator path (command)."""
+    if user is not None and not user_can_start_cycle(user):
+        raise PermissionDenied("Only executives and administrators can start a cycle.")
+    month = month.replace(day=1)
+    with transaction.atomic():
+        previous = cycle_last_approved(before=month)
+        if horizon is None:
+            horizon = previous.horizon if previous else DEFAULT_HORIZON
+        cycle = cycle_create(
+            month=month, horizon=horizon, user=user, status="in_progress", based_on=previous
+        )
+        info = RollForward()
+        if previous is not None:
+            cells, info = plan_roll_forward_cells(previous=previous, cycle=cycle)
+            plan_values_upsert(cycle=cycle, cells=cells, user=None, source="roll_forward")
+        note = (
+            f"Rolled forward from {previous.label}: {info.copied} values copied, "
+            f"{info.extended} extended, {info.opening_inventory} opening inventories."
+            if previous
+            else "No approved cycle before it: the plan starts empty."
+        )
+        audit_record(cycle=cycle, obj=cycle, action="start", user=user, note=note)
+    return cycle, info

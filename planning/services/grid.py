@@ -17,10 +17,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from planning.calendar import parse_month
 from planning.measures import COMPANY, MEASURE_LABELS, MEASURE_SCOPE
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors import parse_month
-from planning.selectors_grid import actuals_last_month
+from planning.selectors.grid import actuals_last_month
 from planning.services.plan_values import (
     CellInput,
     UpsertResult,

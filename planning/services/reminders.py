@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from planning.constants import CycleStatus, DecisionStatus, StepStatus
 from planning.models import Company, CycleStep, Decision, Notification, ReminderDelivery
-from planning.selectors_cycle import step_owner_users
+from planning.selectors.cycles import step_owner_users
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ _JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 def plotly_figure(chart) -> str:
     """A ``[data-figure]`` slot plus the figure's JSON; static/js/charts.js draws it.
 
-    ``chart`` is a :class:`planning.selectors_dashboard.Figure`; the JSON comes from
+    ``chart`` is a :class:`planning.selectors.dashboards.Figure`; the JSON comes from
     plotly's own ``to_json`` and is embedded like ``json_script`` does (no inline code).
     """
     data_id = f"{chart.id}-data"

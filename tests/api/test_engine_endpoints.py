@@ -10,7 +10,7 @@ import pytest
 
 from planning import engine
 from planning.api.renderers import format_plan_value
-from planning.selectors import cycle_analysis, cycle_projection
+from planning.selectors.plans import cycle_analysis, cycle_projection
 
 C = "/api/v1/cycles/2027-01"
 

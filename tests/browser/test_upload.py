@@ -207,7 +207,7 @@ def test_user_without_edit_rights_sees_why(client, executive, cycle):
 
 def _load(cycle):
     from planning.imports import parse_plan
-    from planning.services.imports import plan_import
+    from planning.services.plan_import import plan_import
 
     text = GOOD + "B,B-1,2027-01,demand,5\n,,2027-01,sustaining_cost,9\n"
     plan_import(cycle=cycle, rows=parse_plan(data=text.encode()).rows, user=None)

@@ -11,7 +11,7 @@ from django.db import connection
 
 from planning.imports import parse_plan
 from planning.models import PlanValue, PlanValueChange
-from planning.services.imports import plan_import
+from planning.services.plan_import import plan_import
 from tests.factories import ProductFamilyFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

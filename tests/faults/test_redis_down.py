@@ -152,7 +152,7 @@ def test_reminders_that_could_not_be_queued_are_sent_once_when_redis_is_back(
     from django.core import mail
 
     from planning.models import ReminderDelivery
-    from planning.services.cycle_workflow import cycle_start
+    from planning.services.cycles import cycle_start
     from planning.services.reminders import RECOVER_AFTER, reminders_send
     from tests.factories import UserFactory
 

@@ -24,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from planning.models import ReminderDelivery
-from planning.services.cycle_workflow import cycle_start
+from planning.services.cycles import cycle_start
 from planning.services.reminders import deliveries_stale, reminders_send
 from planning.tasks import reminder_deliver
 from tests.factories import UserFactory

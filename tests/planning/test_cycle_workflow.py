@@ -9,13 +9,9 @@ import pytest
 
 from planning.models import AuditEvent, Decision
 from planning.services.approval import cycle_approve
-from planning.services.cycle_workflow import (
-    decision_create,
-    decision_update,
-    step_minutes_set,
-    step_status_set,
-)
+from planning.services.decisions import decision_create, decision_update
 from planning.services.plan_values import CellInput, plan_values_upsert
+from planning.services.steps import step_minutes_set, step_status_set
 from sofp.exceptions import (
     ApplicationError,
     FrozenCycleError,

@@ -13,8 +13,8 @@ import pytest
 
 from planning.exports import export_csv, export_xlsx, format_number, safe_text
 from planning.imports import parse_plan
-from planning.selectors import cycle_export_frame
-from planning.services.imports import plan_import
+from planning.selectors.plans import cycle_export_frame
+from planning.services.plan_import import plan_import
 from tests.factories import MembershipFactory, ProductFamilyFactory, UserFactory
 
 HEADER = "value_stream,product_family,month,measure,value\n"

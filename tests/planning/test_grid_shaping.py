@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from planning.selectors_grid import cell_measure_month, grid_columns, grid_data
+from planning.selectors.grid import cell_measure_month, grid_columns, grid_data
 from planning.services.grid import parse_grid_number
 from planning.services.plan_values import CellInput, plan_values_upsert
 from tests.factories import CycleFactory, ProductFamilyFactory

@@ -11,7 +11,7 @@ import pytest
 
 from planning.imports import parse_master, parse_plan
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.services.imports import plan_import, plan_import_for_month
+from planning.services.plan_import import plan_import, plan_import_for_month
 from sofp.exceptions import FrozenCycleError, PermissionDenied, ValidationFailed
 from tests.factories import CycleFactory, PlanValueFactory
 from valuestreams.models import ProductFamily, ValueStream

@@ -11,8 +11,8 @@ from django.core import mail
 from django.core.management import call_command
 
 from planning.models import Company, Decision, Notification, ReminderDelivery
-from planning.selectors_cycle import deliveries_problematic
-from planning.services.cycle_workflow import cycle_start
+from planning.selectors.cycles import deliveries_problematic
+from planning.services.cycles import cycle_start
 from planning.services.reminders import (
     MAX_ATTEMPTS,
     TransientDeliveryError,

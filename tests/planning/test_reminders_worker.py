@@ -17,7 +17,7 @@ from django.core import mail
 from django.db import connection
 
 from planning.models import ReminderDelivery
-from planning.services.cycle_workflow import cycle_start
+from planning.services.cycles import cycle_start
 from planning.tasks import reminders_tick
 from sofp.celery import app as celery_app
 from tests.factories import UserFactory

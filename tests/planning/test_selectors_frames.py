@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from planning.selectors import _month_index, plan_values_frame
+from planning.selectors.plans import _month_index, plan_values_frame
 from tests.factories import PlanValueFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from planning.models import AuditEvent, Decision, Notification, PlanningCycle
-from planning.services.cycle_workflow import step_status_set
 from planning.services.plan_values import CellInput, plan_values_upsert
+from planning.services.steps import step_status_set
 from tests.factories import CycleFactory, DecisionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -282,7 +282,7 @@ def test_failed_deliveries_page_is_for_staff(client, planner_a):
 
 
 def test_timeline_highlights_today_in_the_company_time_zone(cycle, executive):
-    from planning.selectors_cycle import cycle_timeline
+    from planning.selectors.cycles import cycle_timeline
 
     step2 = cycle.steps.get(number=2)
     # 23:30 UTC the evening before is already the meeting day in Amsterdam.

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from planning import engine
 from planning.demo import demo_load
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors import cycle_projection
+from planning.selectors.plans import cycle_projection
 from tests.migration_data import restore_migration_data
 
 DUMP_ARGS = [

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from planning.calendar import parse_month
 from planning.exports import export_bytes
 from planning.imports import CSV, FORMATS, XLSX
-from planning.selectors import cycle_export_frame, cycle_get_by_label, parse_month
+from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
 
 
 class Command(BaseCommand):

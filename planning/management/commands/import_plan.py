@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from planning.calendar import parse_month
 from planning.imports import parse_plan
 from planning.management.files import problems_error, read_input_file
-from planning.selectors import parse_month
-from planning.services.imports import plan_import_for_month
+from planning.services.plan_import import plan_import_for_month
 from sofp.exceptions import ApplicationError
 
 

@@ -7,9 +7,9 @@ import zoneinfo
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from planning.calendar import parse_month
 from planning.models import Company
-from planning.selectors import parse_month
-from planning.services.cycle_workflow import cycle_start
+from planning.services.cycles import cycle_start
 from sofp.exceptions import ApplicationError
 
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from planning.calendar import parse_month
 from planning.constants import DecisionStatus, StepStatus
 from planning.models import Decision, PlanningCycle
-from planning.selectors import cycle_get_by_label, parse_month
-from planning.selectors_cycle import (
+from planning.selectors.cycles import (
     cycle_decisions_without_step,
     cycle_history,
     cycle_next_month,
@@ -38,16 +38,12 @@ from planning.selectors_cycle import (
     user_owns_step,
     users_active,
 )
+from planning.selectors.plans import cycle_get_by_label
 from planning.services.approval import cycle_approve
-from planning.services.cycle_workflow import (
-    cycle_start,
-    decision_create,
-    decision_update,
-    step_minutes_set,
-    step_status_set,
-    user_resolve,
-)
+from planning.services.cycles import cycle_start
+from planning.services.decisions import decision_create, decision_update, user_resolve
 from planning.services.notifications import notifications_mark_read
+from planning.services.steps import step_minutes_set, step_status_set
 from sofp.exceptions import ApplicationError, ValidationFailed
 
 

@@ -20,9 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from planning.calendar import parse_month
 from planning.models import PlanningCycle
-from planning.selectors import cycle_get_by_label, parse_month
-from planning.selectors_grid import cell_history, grid_computed_rows, grid_data
+from planning.selectors.grid import cell_history, grid_computed_rows, grid_data
+from planning.selectors.plans import cycle_get_by_label
 from planning.services.grid import GridCellsRejected, grid_comment_set, grid_save
 from sofp.exceptions import (
     ApplicationError,

@@ -18,15 +18,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from planning import charts, dashboards, engine
+from planning.calendar import parse_month
 from planning.constants import StepStatus
 from planning.models import Decision, PlanningCycle
-from planning.selectors import (
+from planning.selectors.plans import (
     CycleAnalysis,
     accuracy_inputs,
     cycle_analysis,
     cycle_current,
     cycle_get_by_label,
-    parse_month,
 )
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import user_is_executive, user_reads_all_streams

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planning import engine
+from planning.calendar import month_add
 from planning.measures import (
     ACTUALS_HISTORY_MONTHS,
     COMPANY_INPUT_MEASURES,
@@ -34,8 +35,7 @@ from planning.measures import (
     MEASURE_SCOPE,
 )
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors import company_thresholds, cycle_projection
-from planning.services.plan_values import month_add
+from planning.selectors.plans import company_thresholds, cycle_projection
 from valuestreams.models import ProductFamily, ValueStream
 
 OPENING_FIELD = "opening"

@@ -19,8 +19,8 @@ from django.views.decorators.http import require_http_methods
 from planning.exports import CONTENT_TYPES, export_bytes, export_filename
 from planning.imports import FORMATS, parse_plan
 from planning.models import PlanningCycle
-from planning.selectors import cycle_export_frame, cycle_get_by_label
-from planning.services.imports import plan_import
+from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
+from planning.services.plan_import import plan_import
 from planning.uploads import upload_discard, upload_get, upload_stage
 from sofp.exceptions import ApplicationError, FrozenCycleError, ValidationFailed
 from valuestreams.selectors import (

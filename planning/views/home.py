@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from planning.selectors import cycle_current
+from planning.selectors.plans import cycle_current
 from valuestreams.selectors import value_streams_editable, value_streams_visible
 
 

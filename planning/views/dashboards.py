@@ -10,14 +10,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from planning.selectors import cycle_current, cycle_get_by_label
-from planning.selectors_dashboard import (
+from planning.selectors.dashboards import (
     cycle_choices,
     cycle_from_query,
     review_page,
     stream_cards,
     stream_dashboard,
 )
+from planning.selectors.plans import cycle_current, cycle_get_by_label
 from valuestreams.models import ValueStream
 from valuestreams.selectors import (
     user_can_view_stream,

@@ -1,0 +1,114 @@
+"""Moving a cycle's steps through their statuses, and their minutes.
+
+A frozen (approved) cycle is read-only: status and minutes refuse with
+:class:`FrozenCycleError` (HTTP 409). Only a step's owners change it.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from planning.constants import CycleStatus, StepStatus
+from planning.models import AuditEvent, CycleStep, PlanningCycle
+from planning.selectors.cycles import user_owns_step
+from planning.services.cycles import audit_record, cycle_refuse_frozen, text_normalise
+from sofp.exceptions import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict
+
+# Steps move one status at a time, forwards or back (a step reopened by mistake can
+# be put back). Step 5 becomes done only through the approval.
+STEP_MOVES: dict[str, set[str]] = {
+    StepStatus.NOT_STARTED: {StepStatus.IN_PROGRESS},
+    StepStatus.IN_PROGRESS: {StepStatus.DONE, StepStatus.NOT_STARTED},
+    StepStatus.DONE: {StepStatus.IN_PROGRESS},
+}
+APPROVAL_STEP = 5
+
+
+def _lock_step(step: CycleStep) -> tuple[CycleStep, PlanningCycle]:
+    """Lock the cycle row first (the approval locks it too), then re-read the step."""
+    cycle = PlanningCycle.objects.select_for_update().get(pk=step.cycle_id)
+    step = CycleStep.objects.select_for_update().get(pk=step.pk)
+    step.cycle = cycle
+    return step, cycle
+
+
+def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> CycleStep:
+    """Move a step one status forwards or back; owners only; never on a frozen cycle."""
+    if status not in StepStatus.values:
+        raise ValidationFailed(f"Unknown step status {status!r}.")
+    with transaction.atomic():
+        step, cycle = _lock_step(step)
+        cycle_refuse_frozen(cycle, "steps")
+        if not user_owns_step(user, step):
+            raise PermissionDenied(
+                f"Only the owners of step {step.number} ({step.get_owner_role_display()}) "
+                "can change its status."
+            )
+        old = step.status
+        if old == status:
+            return step
+        if status not in STEP_MOVES[old]:
+            raise ApplicationError(
+                f"Step {step.number} is {step.get_status_display().lower()}; it can move to "
+                + " or ".join(StepStatus(s).label.lower() for s in sorted(STEP_MOVES[old]))
+                + "."
+            )
+        if step.number == APPROVAL_STEP and status == StepStatus.DONE:
+            raise ApplicationError(
+                "Step 5 is done when an executive approves the plan (use “Approve plan”)."
+            )
+        step.status = status
+        step.save(update_fields=["status", "updated_at"])
+        if cycle.status == CycleStatus.DRAFT:
+            cycle.status = CycleStatus.IN_PROGRESS
+            cycle.save(update_fields=["status", "updated_at"])
+        audit_record(
+            cycle=cycle, obj=step, action="status", field="status", old=old, new=status, user=user
+        )
+    return step
+
+
+def step_minutes_set(
+    *, step: CycleStep, minutes: str, user: AbstractBaseUser, base: str | None = None
+) -> CycleStep:
+    """Save a step's minutes. ``base`` is the text the editor started from: when someone
+    else saved in the meantime the save is refused rather than overwriting theirs."""
+    minutes = text_normalise(minutes)
+    with transaction.atomic():
+        step, cycle = _lock_step(step)
+        cycle_refuse_frozen(cycle, "minutes")
+        if not user_owns_step(user, step):
+            raise PermissionDenied(
+                f"Only the owners of step {step.number} ({step.get_owner_role_display()}) "
+                "can edit its minutes."
+            )
+        if base is not None and text_normalise(base) != text_normalise(step.minutes):
+            last = (
+                AuditEvent.objects.filter(
+                    object_type="cyclestep", object_id=step.pk, field="minutes"
+                )
+                .select_related("user")
+                .first()
+            )
+            who = f" by {last.user}" if last and last.user else ""
+            raise VersionConflict(
+                f"The minutes of step {step.number} were changed{who} while you were editing; "
+                "nothing was saved. Copy your text, reload and merge.",
+                conflicts=[{"field": "minutes", "current": step.minutes}],
+            )
+        old = step.minutes
+        if old == minutes:
+            return step
+        step.minutes = minutes
+        step.save(update_fields=["minutes", "updated_at"])
+        audit_record(
+            cycle=cycle,
+            obj=step,
+            action="minutes",
+            field="minutes",
+            old=old,
+            new=minutes,
+            user=user,
+        )
+    return step

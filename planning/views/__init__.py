@@ -1,0 +1,1 @@
+"""Views: thin pages and JSON endpoints. Parse, call one service or selector, render."""
