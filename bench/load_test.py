@@ -137,9 +137,10 @@ def seed(out_file: str, n: int) -> None:
     from django.contrib.auth.models import Group
     from rest_framework.authtoken.models import Token
 
-    from planning.constants import CompanyRole, Measure
+    from planning.models import Measure
     from planning.selectors.plans import cycle_current
     from valuestreams.models import Membership, ValueStream
+    from valuestreams.roles import CompanyRole
 
     User = get_user_model()
     hashed = make_password(PASSWORD)  # hash once; PBKDF2 per user would take minutes

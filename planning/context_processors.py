@@ -8,11 +8,8 @@ from django.http import HttpRequest
 
 from planning.selectors.cycles import user_can_start_cycle
 from planning.selectors.plans import cycle_current
-from valuestreams.selectors import (
-    user_can_edit_company_values,
-    user_reads_all_streams,
-    value_streams_visible,
-)
+from valuestreams.roles import user_can_edit_company_values, user_reads_all_streams
+from valuestreams.selectors import value_streams_visible
 
 
 def navigation(request: HttpRequest) -> dict:

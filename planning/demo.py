@@ -18,11 +18,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from planning.calendar import month_add, working_days_of_month
-from planning.constants import CompanyRole, CycleStatus, StepStatus
-from planning.models import Company, CycleStep, Decision, Holiday, PlanningCycle
+from planning.models import (
+    Company,
+    CycleStatus,
+    CycleStep,
+    Decision,
+    Holiday,
+    PlanningCycle,
+    StepStatus,
+)
 from planning.services.cycles import cycle_create
 from planning.services.plan_values import CellInput, plan_values_upsert
 from valuestreams.models import Membership, ProductFamily, ValueStream
+from valuestreams.roles import CompanyRole
 
 DEMO_PASSWORD = "sofp-demo"
 HISTORY_CYCLES = 12

@@ -39,6 +39,7 @@ COMPANY_OUTPUT_MEASURES: tuple[str, ...] = (
 )
 
 MIN_HORIZON, MAX_HORIZON = 3, 36
+DEFAULT_HORIZON = 18
 
 FAMILY, STREAM, COMPANY = "family", "stream", "company"
 MEASURE_SCOPE: dict[str, str] = {

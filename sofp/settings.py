@@ -232,17 +232,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # API (issue 8): pagination, rate limits, one error shape.
-    "DEFAULT_PAGINATION_CLASS": "planning.api.pagination.ApiPagination",
+    "DEFAULT_PAGINATION_CLASS": "sofp.api.pagination.ApiPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": [
-        "planning.api.throttling.AnonThrottle",
-        "planning.api.throttling.UserThrottle",
+        "sofp.api.throttling.AnonThrottle",
+        "sofp.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="2000/min"),
     },
-    "EXCEPTION_HANDLER": "sofp.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "sofp.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SOFP API",
@@ -255,9 +255,9 @@ SPECTACULAR_SETTINGS = {
     # API (issue 8)
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "CycleStatusEnum": "planning.constants.CycleStatus",
-        "StepStatusEnum": "planning.constants.StepStatus",
-        "DecisionStatusEnum": "planning.constants.DecisionStatus",
+        "CycleStatusEnum": "planning.models.CycleStatus",
+        "StepStatusEnum": "planning.models.StepStatus",
+        "DecisionStatusEnum": "planning.models.DecisionStatus",
         "MeasureEnum": "planning.measures.INPUT_MEASURES",
     },
 }

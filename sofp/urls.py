@@ -1,11 +1,27 @@
-"""Top-level URLs: pages, auth, admin, and (later) the API and health checks."""
+"""The root URLconf: health checks, auth, admin, the API and the apps' pages.
+
+It is the composition root: it names the apps' URL modules by their dotted paths
+(``include("planning.urls")``) and imports nothing from them.
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
-from planning.converters import MonthConverter
 from sofp import health
+
+
+class MonthConverter:
+    """A cycle's month, written ``YYYY-MM`` in every address (``<month:month>``)."""
+
+    regex = r"[0-9]{4}-[0-9]{2}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: object) -> str:
+        return value if isinstance(value, str) else value.strftime("%Y-%m")
+
 
 register_converter(MonthConverter, "month")
 
@@ -17,6 +33,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("sofp.api_urls")),
+    path("api/v1/", include("planning.api.urls")),
+    path("api/v1/", include("valuestreams.api.urls")),
+    path("api/v1/", include("sofp.api.urls")),  # schema, docs, JSON 404 for the rest
     path("", include("planning.urls")),
 ]

@@ -16,8 +16,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from planning.calendar import month_add
-from planning.constants import CycleStatus, StepStatus
-from planning.models import PlanningCycle, PlanValue
+from planning.models import CycleStatus, PlanningCycle, PlanValue, StepStatus
 from planning.services.cycles import cycle_create
 from valuestreams.models import ProductFamily, ValueStream
 

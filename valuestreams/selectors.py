@@ -1,40 +1,14 @@
-"""Who may see and edit which value stream: the one place permissions are decided."""
+"""Which value streams and families a user may see and edit, as querysets.
+
+The roles behind these answers are in :mod:`valuestreams.roles`.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from planning.constants import CompanyRole
 from valuestreams.models import Membership, ProductFamily, ValueStream
-
-AnyUser = AbstractBaseUser | AnonymousUser
-
-# Company roles that see every value stream (they sit outside the streams).
-COMPANY_WIDE_READERS = (CompanyRole.EXECUTIVE, CompanyRole.FINANCE, CompanyRole.SALES)
-
-
-def user_roles(user: AnyUser) -> set[str]:
-    """The user's company-wide roles (group names), cached on the user object."""
-    if not user.is_authenticated:
-        return set()
-    cached = getattr(user, "_sofp_roles", None)
-    if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        user._sofp_roles = cached
-    return cached
-
-
-def user_is_executive(user: AnyUser) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or CompanyRole.EXECUTIVE in user_roles(user)
-    )
-
-
-def user_reads_all_streams(user: AnyUser) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or bool(user_roles(user) & set(COMPANY_WIDE_READERS))
-    )
+from valuestreams.roles import AnyUser, user_reads_all_streams
 
 
 def value_streams_visible(*, user: AnyUser) -> QuerySet[ValueStream]:
@@ -66,13 +40,6 @@ def user_can_view_stream(*, user: AnyUser, value_stream: ValueStream) -> bool:
 
 def user_can_edit_stream(*, user: AnyUser, value_stream: ValueStream) -> bool:
     return value_streams_editable(user=user).filter(pk=value_stream.pk).exists()
-
-
-def user_can_edit_company_values(*, user: AnyUser) -> bool:
-    """Sustaining costs sit outside every stream: finance, executives and admins."""
-    return user.is_authenticated and (
-        user.is_superuser or bool(user_roles(user) & {CompanyRole.FINANCE, CompanyRole.EXECUTIVE})
-    )
 
 
 def families_of_streams(*, value_streams: QuerySet[ValueStream]) -> QuerySet[ProductFamily]:

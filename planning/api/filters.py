@@ -8,8 +8,7 @@ import django_filters
 from django import forms
 
 from planning.calendar import parse_month
-from planning.constants import Measure
-from planning.models import PlanValue
+from planning.models import Measure, PlanValue
 
 
 class MonthFormField(forms.CharField):

@@ -25,6 +25,7 @@ from planning.calendar import parse_month
 from planning.engine import SEVERITY
 from planning.measures import INPUT_MEASURES
 from planning.models import CycleStep, Decision, PlanningCycle, PlanValue
+from sofp.api.serializers import ErrorSerializer
 
 MONTH_HELP = "Month as YYYY-MM."
 CODE_MAX = 40
@@ -109,21 +110,6 @@ def _code(help_text: str, **kw: Any) -> serializers.CharField:
 
 
 # --------------------------------------------------------------------------- errors
-
-
-class ErrorItemSerializer(serializers.Serializer):
-    index = serializers.IntegerField(
-        allow_null=True, help_text="Row of the request body (0-based), or null."
-    )
-    field = serializers.CharField(
-        allow_null=True, help_text="Input field the problem is about, or null."
-    )
-    message = serializers.CharField(help_text="What is wrong, in plain words.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="Summary of the error.")
-    errors = ErrorItemSerializer(many=True, help_text="Every problem found (may be empty).")
 
 
 class ConflictItemSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 Thin: an input serializer checks types and formats, one service or selector does the
 work, an output serializer renders. Every write goes through
 ``plan_values_upsert(check_versions=True, source="api")``, so the API says "no" exactly
-where the browser does. Errors are shaped by ``sofp.api_errors.exception_handler``.
+where the browser does. Errors are shaped by ``sofp.api.exceptions.exception_handler``.
 """
 
 from __future__ import annotations
@@ -11,19 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from planning.api import serializers as s
 from planning.api.filters import PlanValueFilter
-from planning.api.pagination import ApiPagination
 from planning.api.renderers import (
     FILE_FORMATS,
     PlanCSVRenderer,
@@ -48,30 +44,28 @@ from planning.selectors.plans import (
 )
 from planning.services.approval import cycle_approve
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
+from sofp.api.pagination import ApiPagination
+from sofp.api.views import (
+    E400,
+    E401,
+    E404,
+    E413,
+    E415,
+    E429,
+    JSON_RENDERERS,
+    READ_ERRORS,
+    ApiView,
+    error_response,
+)
 from sofp.exceptions import PermissionDenied, ValidationFailed
 
 MAX_BULK_ROWS = 20_000
-JSON_RENDERERS = [JSONRenderer, BrowsableAPIRenderer]
 FILE_RENDERERS = [*JSON_RENDERERS, PlanCSVRenderer, PlanXLSXRenderer]
-
-
-def _err(description: str, serializer: type = s.ErrorSerializer) -> OpenApiResponse:
-    return OpenApiResponse(serializer, description=description)
-
-
-E400 = _err("Bad input: every problem listed with its row index and field.")
-E401 = _err("Not authenticated (send 'Authorization: Token …' or log in).")
-E403 = _err("Authenticated, but not allowed (not your value stream, not an executive).")
-E404 = _err("No such cycle (or not a real month).")
-E409 = _err(
+E409 = error_response(
     "Conflict: the cycle is approved (frozen), or a version you sent is stale "
     "(conflicts list the current values).",
     s.ConflictErrorSerializer,
 )
-E413 = _err("The request body is larger than the server accepts; send fewer rows per request.")
-E415 = _err("The body must be JSON (Content-Type: application/json).")
-E429 = _err("Too many requests; retry after the Retry-After seconds.")
-READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
 CYCLE_PARAM = OpenApiParameter(
     "month",
     OpenApiTypes.STR,
@@ -85,22 +79,6 @@ DRY_RUN_PARAM = OpenApiParameter(
     OpenApiParameter.QUERY,
     description="Validate and report what would change, but write nothing.",
 )
-
-
-class ApiView(APIView):
-    """Base of every SOFP API view: token first (401 with a challenge for scripts)."""
-
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
-    renderer_classes = JSON_RENDERERS
-
-    def handle_exception(self, exc: Exception) -> Response:
-        response = super().handle_exception(exc)
-        # Errors are JSON even when a file was asked for.
-        renderer = getattr(self.request, "accepted_renderer", None)
-        if renderer is not None and getattr(renderer, "format", None) in FILE_FORMATS:
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
-        return response
 
 
 class CycleMixin:
@@ -158,9 +136,11 @@ class CycleDetailView(ApiView):
         200: s.CycleDetailSerializer,
         400: E400,
         401: E401,
-        403: _err("Only executives approve the plan."),
+        403: error_response("Only executives approve the plan."),
         404: E404,
-        409: _err("Already approved, or steps 1–4 not done and no override reason given."),
+        409: error_response(
+            "Already approved, or steps 1–4 not done and no override reason given."
+        ),
         429: E429,
     },
 )
@@ -264,7 +244,7 @@ UPSERT_RESPONSES = {
     200: s.UpsertResultSerializer,
     400: E400,
     401: E401,
-    403: _err("A row is in a value stream you may not edit (rows listed)."),
+    403: error_response("A row is in a value stream you may not edit (rows listed)."),
     404: E404,
     409: E409,
     413: E413,
@@ -529,15 +509,3 @@ class ExportView(EngineView):
             )
         ]
         return Response(rows)
-
-
-class NotFoundView(ApiView):
-    """Unknown ``/api/v1/…`` addresses answer in the API's JSON error shape."""
-
-    permission_classes: list = []
-    schema = None  # not an endpoint
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        raise NotFound(f"No API endpoint at {request.path}.")
-
-    post = put = patch = delete = get

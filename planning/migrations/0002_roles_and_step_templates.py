@@ -6,7 +6,7 @@ ROLES = ("executive", "finance", "sales", "product")
 
 
 def forwards(apps, schema_editor):
-    from planning.constants import STEPS
+    from planning.models import STEPS
 
     Group = apps.get_model("auth", "Group")
     StepTemplate = apps.get_model("planning", "StepTemplate")

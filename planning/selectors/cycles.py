@@ -11,30 +11,31 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from planning.calendar import month_add
-from planning.constants import (
-    CompanyRole,
-    DecisionStatus,
-    StepOwnerRole,
-    StepStatus,
-)
 from planning.models import (
     AuditEvent,
     Company,
     CycleStep,
     Decision,
+    DecisionStatus,
     Notification,
     PlanningCycle,
     ReminderDelivery,
+    StepOwnerRole,
+    StepStatus,
 )
 from valuestreams.models import Membership
-from valuestreams.selectors import user_is_executive, user_roles
-
-AnyUser = AbstractBaseUser | AnonymousUser
+from valuestreams.roles import (
+    AnyUser,
+    CompanyRole,
+    user_is_executive,
+    user_is_stream_manager,
+    user_roles,
+)
 
 # A step's owner role → the company group that holds it (vs_manager is per stream).
 ROLE_GROUP = {
@@ -42,18 +43,6 @@ ROLE_GROUP = {
     StepOwnerRole.FINANCE: CompanyRole.FINANCE,
     StepOwnerRole.EXECUTIVE: CompanyRole.EXECUTIVE,
 }
-
-
-def user_is_stream_manager(user: AnyUser) -> bool:
-    if not user.is_authenticated:
-        return False
-    cached = getattr(user, "_sofp_is_manager", None)
-    if cached is None:
-        cached = Membership.objects.filter(
-            user=user, role=Membership.Role.MANAGER, value_stream__active=True
-        ).exists()
-        user._sofp_is_manager = cached
-    return cached
 
 
 def user_can_start_cycle(user: AnyUser) -> bool:

@@ -19,8 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from planning import charts, dashboards, engine
 from planning.calendar import parse_month
-from planning.constants import StepStatus
-from planning.models import Decision, PlanningCycle
+from planning.models import Decision, PlanningCycle, StepStatus
 from planning.selectors.plans import (
     CycleAnalysis,
     accuracy_inputs,
@@ -29,7 +28,7 @@ from planning.selectors.plans import (
     cycle_get_by_label,
 )
 from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.selectors import user_is_executive, user_reads_all_streams
+from valuestreams.roles import user_is_executive, user_reads_all_streams
 
 
 def cycle_from_query(label: str | None) -> PlanningCycle | None:

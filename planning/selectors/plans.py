@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from planning import engine
 from planning.calendar import month_add, parse_month
-from planning.constants import CycleStatus
 from planning.measures import ACTUALS_HISTORY_MONTHS
-from planning.models import Company, PlanningCycle, PlanValue
+from planning.models import Company, CycleStatus, PlanningCycle, PlanValue
 from valuestreams.models import ProductFamily, ValueStream
 
 
@@ -264,7 +263,8 @@ def cycle_analysis(
 def stream_scope(*, user) -> list[ValueStream] | None:
     """The streams a user's numbers cover: None = the whole company (users who read every
     stream, so company rows are theirs too), else the streams they may see."""
-    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+    from valuestreams.roles import user_reads_all_streams
+    from valuestreams.selectors import value_streams_visible
 
     if user_reads_all_streams(user):
         return None
@@ -276,7 +276,8 @@ def plan_values_visible(*, cycle: PlanningCycle, user) -> QuerySet[PlanValue]:
 
     Company rows (no value stream) only for users who read every stream.
     """
-    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+    from valuestreams.roles import user_reads_all_streams
+    from valuestreams.selectors import value_streams_visible
 
     visible = Q(value_stream__in=value_streams_visible(user=user))
     if user_reads_all_streams(user):
@@ -338,7 +339,8 @@ def cycle_export_frame(*, cycle: PlanningCycle, user=None) -> pd.DataFrame:
     stream and the company rows; anyone else gets only their visible streams, without
     the company rows (those sum up every stream).
     """
-    from valuestreams.selectors import user_reads_all_streams, value_streams_visible
+    from valuestreams.roles import user_reads_all_streams
+    from valuestreams.selectors import value_streams_visible
 
     if user is None or user_reads_all_streams(user):
         return engine.export_frame(cycle_projection(cycle=cycle))

@@ -6,10 +6,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from planning.constants import CycleStatus, StepStatus
-from planning.models import AuditEvent, PlanningCycle
+from planning.models import AuditEvent, CycleStatus, PlanningCycle, StepStatus
 from sofp.exceptions import ApplicationError, FrozenCycleError, PermissionDenied
-from valuestreams.selectors import user_is_executive
+from valuestreams.roles import user_is_executive
 
 
 class StepsNotDone(ApplicationError):

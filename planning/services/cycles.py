@@ -17,9 +17,16 @@ from django.db import transaction
 
 from planning import engine
 from planning.calendar import month_add, step_schedule
-from planning.constants import DEFAULT_HORIZON, STEPS
-from planning.measures import ACTUALS_HISTORY_MONTHS, MAX_HORIZON, MIN_HORIZON
-from planning.models import AuditEvent, Company, CycleStep, PlanningCycle, PlanValue, StepTemplate
+from planning.measures import ACTUALS_HISTORY_MONTHS, DEFAULT_HORIZON, MAX_HORIZON, MIN_HORIZON
+from planning.models import (
+    STEPS,
+    AuditEvent,
+    Company,
+    CycleStep,
+    PlanningCycle,
+    PlanValue,
+    StepTemplate,
+)
 from planning.selectors.cycles import step_participant_ids, user_can_start_cycle
 from planning.selectors.plans import cycle_last_approved, plan_input
 from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert

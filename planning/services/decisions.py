@@ -13,12 +13,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.constants import DecisionStatus
-from planning.models import CycleStep, Decision, PlanningCycle
+from planning.models import CycleStep, Decision, DecisionStatus, PlanningCycle
 from planning.selectors.cycles import user_owns_step
 from planning.services.cycles import audit_record, cycle_refuse_frozen, text_normalise
 from sofp.exceptions import PermissionDenied, ValidationFailed
-from valuestreams.selectors import user_is_executive
+from valuestreams.roles import user_is_executive
 
 MAX_DECISION_TEXT = 2000
 

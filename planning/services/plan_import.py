@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.constants import DEFAULT_HORIZON
 from planning.imports import PlanRow, sort_problems
+from planning.measures import DEFAULT_HORIZON
 from planning.models import PlanningCycle, PlanValueChange
 from planning.services.cycles import cycle_create
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert

@@ -28,10 +28,8 @@ from planning.measures import (
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from sofp.exceptions import FrozenCycleError, PermissionDenied, ValidationFailed, VersionConflict
 from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.selectors import (
-    user_can_edit_company_values,
-    value_streams_editable,
-)
+from valuestreams.roles import user_can_edit_company_values
+from valuestreams.selectors import value_streams_editable
 
 VALUE_QUANTUM = Decimal("0.000001")
 MAX_VALUE = Decimal("1e13")

@@ -42,8 +42,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.constants import CycleStatus, DecisionStatus, StepStatus
-from planning.models import Company, CycleStep, Decision, Notification, ReminderDelivery
+from planning.models import (
+    Company,
+    CycleStatus,
+    CycleStep,
+    Decision,
+    DecisionStatus,
+    Notification,
+    ReminderDelivery,
+    StepStatus,
+)
 from planning.selectors.cycles import step_owner_users
 
 logger = logging.getLogger(__name__)

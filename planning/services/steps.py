@@ -9,8 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.constants import CycleStatus, StepStatus
-from planning.models import AuditEvent, CycleStep, PlanningCycle
+from planning.models import AuditEvent, CycleStatus, CycleStep, PlanningCycle, StepStatus
 from planning.selectors.cycles import user_owns_step
 from planning.services.cycles import audit_record, cycle_refuse_frozen, text_normalise
 from sofp.exceptions import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict

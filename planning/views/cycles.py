@@ -21,8 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from planning.calendar import parse_month
-from planning.constants import DecisionStatus, StepStatus
-from planning.models import Decision, PlanningCycle
+from planning.models import Decision, DecisionStatus, PlanningCycle, StepStatus
 from planning.selectors.cycles import (
     cycle_decisions_without_step,
     cycle_history,

@@ -19,11 +19,8 @@ from planning.selectors.dashboards import (
 )
 from planning.selectors.plans import cycle_current, cycle_get_by_label
 from valuestreams.models import ValueStream
-from valuestreams.selectors import (
-    user_can_view_stream,
-    user_reads_all_streams,
-    value_streams_visible,
-)
+from valuestreams.roles import user_reads_all_streams
+from valuestreams.selectors import user_can_view_stream, value_streams_visible
 
 
 @login_required

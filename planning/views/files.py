@@ -23,12 +23,8 @@ from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
 from planning.services.plan_import import plan_import
 from planning.uploads import upload_discard, upload_get, upload_stage
 from sofp.exceptions import ApplicationError, FrozenCycleError, ValidationFailed
-from valuestreams.selectors import (
-    user_can_edit_company_values,
-    user_reads_all_streams,
-    value_streams_editable,
-    value_streams_visible,
-)
+from valuestreams.roles import user_can_edit_company_values, user_reads_all_streams
+from valuestreams.selectors import value_streams_editable, value_streams_visible
 
 ACCEPTED_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)
 MAX_ERRORS_SHOWN = 200

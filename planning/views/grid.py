@@ -33,13 +33,8 @@ from sofp.exceptions import (
     VersionConflict,
 )
 from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.selectors import (
-    user_can_edit_company_values,
-    user_can_edit_stream,
-    user_can_view_stream,
-    user_reads_all_streams,
-    value_streams_visible,
-)
+from valuestreams.roles import user_can_edit_company_values, user_reads_all_streams
+from valuestreams.selectors import user_can_edit_stream, user_can_view_stream, value_streams_visible
 
 FILE_ACTIONS_TEMPLATE = "planning/_plan_file_actions.html"
 

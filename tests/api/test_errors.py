@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sofp.api_errors import error_item
+from sofp.api.exceptions import error_item
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 import pytest
 
-from planning.constants import CycleStatus, StepStatus
-from planning.models import AuditEvent
+from planning.models import AuditEvent, CycleStatus, StepStatus
 from planning.services.approval import StepsNotDone, cycle_approve
 from sofp.exceptions import FrozenCycleError, PermissionDenied
 

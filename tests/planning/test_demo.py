@@ -4,9 +4,8 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from planning.constants import CycleStatus
 from planning.demo import DEMO_PASSWORD, demo_load
-from planning.models import PlanningCycle, PlanValue
+from planning.models import CycleStatus, PlanningCycle, PlanValue
 from planning.selectors.plans import cycle_analysis
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import value_streams_visible

@@ -9,8 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from planning.constants import StepStatus
-from planning.models import PlanningCycle
+from planning.models import PlanningCycle, StepStatus
 from tests.dashboard_data import build_company
 from tests.factories import DecisionFactory, MembershipFactory, UserFactory
 

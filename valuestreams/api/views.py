@@ -11,14 +11,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 
-from planning.api.pagination import ApiPagination
-from planning.api.views import E400, E401, E404, E429, ApiView, _err
+from sofp.api.pagination import ApiPagination
+from sofp.api.views import E400, E401, E404, E429, ApiView, error_response
 from valuestreams.api import serializers as s
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import families_of_streams, value_streams_visible
 
 CODE_REGEX = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}"
-E403_WRITE = _err("Only administrators change master data.")
+E403_WRITE = error_response("Only administrators change master data.")
 
 
 class IsAdminOrReadOnly(permissions.BasePermission):

@@ -1,13 +1,15 @@
-"""``/api/v1/``: the planning and master-data APIs, the OpenAPI schema and its docs."""
+"""``/api/v1/`` machinery: the OpenAPI schema, its docs and the JSON 404 for the rest.
 
-from django.urls import include, path, re_path
+The apps' own routes are included beside these by the root URLconf (``sofp/urls.py``),
+before this catch-all.
+"""
+
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from planning.api.views import NotFoundView
+from sofp.api.views import NotFoundView
 
 urlpatterns = [
-    path("", include("planning.api.urls")),
-    path("", include("valuestreams.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "docs/",

@@ -1,0 +1,67 @@
+"""The base of every API view, the catch-all 404, and the documented error answers.
+
+Views of every app derive from :class:`ApiView` (token first, JSON; errors always JSON,
+even when a file format was asked for). The ``E4xx`` responses document the one error
+shape (:mod:`sofp.api.exceptions`) in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sofp.api.serializers import ErrorSerializer
+
+JSON_RENDERERS = [JSONRenderer, BrowsableAPIRenderer]
+
+
+def error_response(description: str, serializer: type = ErrorSerializer) -> OpenApiResponse:
+    """An error answer for ``extend_schema(responses=…)``."""
+    return OpenApiResponse(serializer, description=description)
+
+
+E400 = error_response("Bad input: every problem listed with its row index and field.")
+E401 = error_response("Not authenticated (send 'Authorization: Token …' or log in).")
+E403 = error_response("Authenticated, but not allowed (not your value stream, not an executive).")
+E404 = error_response("No such cycle (or not a real month).")
+E413 = error_response(
+    "The request body is larger than the server accepts; send fewer rows per request."
+)
+E415 = error_response("The body must be JSON (Content-Type: application/json).")
+E429 = error_response("Too many requests; retry after the Retry-After seconds.")
+READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
+
+
+class ApiView(APIView):
+    """Base of every SOFP API view: token first (401 with a challenge for scripts)."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    renderer_classes = JSON_RENDERERS
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        # Errors are JSON even when a file (CSV, XLSX) was asked for.
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if renderer is not None and not isinstance(renderer, JSONRenderer | BrowsableAPIRenderer):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+class NotFoundView(ApiView):
+    """Unknown ``/api/v1/…`` addresses answer in the API's JSON error shape."""
+
+    permission_classes: list = []
+    schema = None  # not an endpoint
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound(f"No API endpoint at {request.path}.")
+
+    post = put = patch = delete = get
