@@ -24,7 +24,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from planning.measures import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
+from valuestreams.imports import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
 
 N_STREAMS, N_FAMILIES, HORIZON = 40, 25, 18
 CYCLE = "2027-01"

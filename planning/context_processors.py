@@ -7,8 +7,7 @@ from functools import cache
 from django.http import HttpRequest
 
 from planning.selectors.cycles import user_can_start_cycle
-from planning.selectors.plans import cycle_current
-from valuestreams.roles import user_can_edit_company_values, user_reads_all_streams
+from planning.selectors.plans import cycle_current, user_sees_company_plan
 from valuestreams.selectors import value_streams_visible
 
 
@@ -24,7 +23,7 @@ def navigation(request: HttpRequest) -> dict:
 
     @cache
     def plan_company() -> bool:
-        return user_reads_all_streams(user) or user_can_edit_company_values(user=user)
+        return user_sees_company_plan(user)
 
     return {
         "nav_cycle": cycle_current(),

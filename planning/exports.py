@@ -17,9 +17,9 @@ from xml.sax.saxutils import escape as xml_escape
 import numpy as np
 import pandas as pd
 
-from planning.imports import CSV, XLSX
 from planning.measures import PLAN_COLUMNS
 from sofp.spreadsheet_safety import safe_text  # the one rule for text cells (re-exported)
+from sofp.tables import CSV, XLSX
 
 CONTENT_TYPES = {
     CSV: "text/csv; charset=utf-8",

@@ -38,6 +38,12 @@ COMPANY_OUTPUT_MEASURES: tuple[str, ...] = (
     "inventory_value",
 )
 
+# Computed measures appear in our own exports; an import skips them so that a
+# downloaded file can be edited and uploaded again as it is.
+COMPUTED_MEASURES: frozenset[str] = frozenset(
+    FAMILY_OUTPUT_MEASURES + STREAM_OUTPUT_MEASURES + COMPANY_OUTPUT_MEASURES
+) - frozenset(INPUT_MEASURES)
+
 MIN_HORIZON, MAX_HORIZON = 3, 36
 DEFAULT_HORIZON = 18
 
@@ -77,14 +83,3 @@ MEASURE_LABELS: dict[str, str] = {
 }
 
 PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
-MASTER_COLUMNS: tuple[str, ...] = (
-    "value_stream",
-    "value_stream_name",
-    "product_family",
-    "family_name",
-    "unit_price",
-    "unit_material_cost",
-    "hours_per_unit",
-    "dos_min",
-    "dos_max",
-)

@@ -231,6 +231,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bad bodies (malformed, too deep, not UTF-8, too large) are 400/413, never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "sofp.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # API (issue 8): pagination, rate limits, one error shape.
     "DEFAULT_PAGINATION_CLASS": "sofp.api.pagination.ApiPagination",
     "PAGE_SIZE": 100,
@@ -254,6 +260,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # API (issue 8)
     "COMPONENT_SPLIT_REQUEST": True,
+    # Error answers are problem JSON (RFC 9457), documented with that content type.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sofp.api.schema.problem_json_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CycleStatusEnum": "planning.models.CycleStatus",
         "StepStatusEnum": "planning.models.StepStatus",

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from django.conf import settings
 
-from sofp.exceptions import ValidationFailed
+from sofp.errors import PayloadTooLarge, ValidationFailed
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ALLOWED_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx"}
@@ -60,8 +60,9 @@ def upload_kind(name: str) -> str:
     ext = PurePath(name or "").suffix.lower()
     if ext not in ALLOWED_EXTENSIONS:
         raise ValidationFailed(
-            f"“{name}” is not a CSV or Excel (.xlsx) file. Save the plan as .csv or .xlsx "
-            "and upload it again."
+            f"“{name}” is not a CSV or Excel (.xlsx) file: only .csv and .xlsx files are "
+            "accepted. Save the plan as .csv or .xlsx and upload it again.",
+            code="bad_format",
         )
     return ALLOWED_EXTENSIONS[ext]
 
@@ -79,8 +80,8 @@ def validate_upload(file: IO[bytes], *, name: str, size: int | None = None) -> s
         size = file.tell()
         file.seek(pos)
     if size > limit:
-        raise ValidationFailed(
-            f"“{name}” is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."
+        raise PayloadTooLarge(
+            f"“{name}” is {size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.1f} MB."
         )
     if size == 0:
         raise ValidationFailed(f"“{name}” is empty.")

@@ -25,6 +25,9 @@ class MonthConverter:
 
 register_converter(MonthConverter, "month")
 
+handler400 = "sofp.errors.bad_request"
+handler403 = "sofp.errors.permission_denied"
+handler404 = "sofp.errors.page_not_found"
 handler500 = "sofp.errors.server_error"
 
 urlpatterns = [

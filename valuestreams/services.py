@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 
-from planning.imports import MasterRow, sort_problems
-from sofp.exceptions import ValidationFailed
+from sofp.errors import Problem, ValidationFailed, problems_sorted
+from valuestreams.imports import MasterRow
 from valuestreams.models import CODE_VALIDATOR, ProductFamily, ValueStream
 
 # (max_digits, decimal_places) of the ProductFamily fields a master file sets.
@@ -42,46 +42,49 @@ class MasterImportResult:
         )
 
 
-def _number_problem(name: str, value: Decimal) -> str | None:
+def _number_problem(name: str, value: Decimal) -> tuple[str, str] | None:
+    """``(message, code)`` when ``value`` does not fit the family's ``name`` field."""
     digits, places = _NUMBER_FIELDS[name]
     if value < 0:
-        return f"must not be negative (got {value})"
+        return f"must not be negative (got {value})", "negative"
     if value != value.quantize(Decimal(1).scaleb(-places)):
-        return f"{value} has more than {places} decimals"
+        return f"{value} has more than {places} decimals", "too_many_decimals"
     if value >= Decimal(10) ** (digits - places):
-        return f"{value} is too large"
+        return f"{value} is too large", "too_large"
     return None
+
+
+def _problem(row: MasterRow, column: str, message: str, code: str) -> Problem:
+    return Problem(code, message, line=row.line, column=column, field=column)
 
 
 def _check_rows(
     rows: Sequence[MasterRow],
-    streams: dict[str, ValueStream],
     families: dict[str, ProductFamily],
-    families_with_values: set[int],
-) -> list[str]:
-    errors: list[str] = []
+    families_in_use: dict[int, str],
+) -> list[Problem]:
+    problems: list[Problem] = []
     stream_names: dict[str, tuple[str, int]] = {}
     seen_families: dict[str, int] = {}
     for row in rows:
-        p = f"line {row.line}"
         for column, code in (
             ("value_stream", row.value_stream),
             ("product_family", row.product_family),
         ):
             if not CODE_VALIDATOR.regex.match(code):
-                errors.append(
-                    f"{p}, column {column}: {code!r} is not a valid code ({CODE_VALIDATOR.message})"
-                )
+                message = f"{code!r} is not a valid code ({CODE_VALIDATOR.message})"
+                problems.append(_problem(row, column, message, "invalid_code"))
         for column, name in (
             ("value_stream_name", row.value_stream_name),
             ("family_name", row.family_name),
         ):
             if len(name) > _NAME_MAX:
-                errors.append(f"{p}, column {column}: longer than {_NAME_MAX} characters")
+                message = f"longer than {_NAME_MAX} characters"
+                problems.append(_problem(row, column, message, "too_long"))
         for name in _NUMBER_FIELDS:
             value = getattr(row, name)
-            if value is not None and (problem := _number_problem(name, value)):
-                errors.append(f"{p}, column {name}: {problem}")
+            if value is not None and (found := _number_problem(name, value)):
+                problems.append(_problem(row, name, *found))
         current = families.get(row.product_family)
         dos_min = (
             row.dos_min
@@ -94,43 +97,63 @@ def _check_rows(
             else (current.dos_max if current else Decimal(30))
         )
         if dos_max < dos_min:
-            errors.append(f"{p}, column dos_max: {dos_max} is below dos_min {dos_min}")
+            message = f"{dos_max} is below dos_min {dos_min}"
+            problems.append(_problem(row, "dos_max", message, "dos_band"))
         if row.product_family in seen_families:
-            errors.append(
-                f"{p}, column product_family: {row.product_family!r} is a duplicate of "
-                f"line {seen_families[row.product_family]}"
+            message = (
+                f"{row.product_family!r} is a duplicate of line {seen_families[row.product_family]}"
             )
+            problems.append(_problem(row, "product_family", message, "duplicate"))
         else:
             seen_families[row.product_family] = row.line
         first = stream_names.setdefault(row.value_stream, (row.value_stream_name, row.line))
         if first[0] != row.value_stream_name:
-            errors.append(
-                f"{p}, column value_stream_name: value stream {row.value_stream!r} is named "
-                f"{first[0]!r} on line {first[1]} but {row.value_stream_name!r} here"
+            message = (
+                f"value stream {row.value_stream!r} is named {first[0]!r} on line {first[1]} "
+                f"but {row.value_stream_name!r} here"
             )
+            problems.append(_problem(row, "value_stream_name", message, "name_differs"))
         if (
             current is not None
             and current.value_stream.code != row.value_stream
-            and current.pk in families_with_values
+            and current.pk in families_in_use
         ):
-            errors.append(
-                f"{p}, column value_stream: product family {row.product_family!r} belongs to "
-                f"value stream {current.value_stream.code!r} and has plan values; it cannot "
-                f"move to {row.value_stream!r}"
+            message = (
+                f"product family {row.product_family!r} belongs to value stream "
+                f"{current.value_stream.code!r} and has {families_in_use[current.pk]}; it "
+                f"cannot move to {row.value_stream!r}"
             )
-    return errors
+            problems.append(_problem(row, "value_stream", message, "family_in_use"))
+    return problems
+
+
+def _families_in_use(families: Sequence[ProductFamily]) -> dict[int, str]:
+    """Families that other data refers to and protects (a plan's values, say), with
+    what refers to them: such a family must stay in its stream. Found through the
+    model's protected relations, so master data need not know who uses it."""
+    in_use: dict[int, str] = {}
+    for relation in ProductFamily._meta.related_objects:
+        if relation.on_delete is not models.PROTECT:
+            continue
+        model = relation.related_model
+        ids = (
+            model._default_manager.filter(**{f"{relation.field.name}__in": families})
+            .values_list(relation.field.attname, flat=True)
+            .distinct()
+        )
+        for pk in ids:
+            in_use.setdefault(pk, str(model._meta.verbose_name_plural))
+    return in_use
 
 
 def master_import(
-    *, rows: Sequence[MasterRow], parse_errors: Sequence[str] = (), dry_run: bool = False
+    *, rows: Sequence[MasterRow], parse_errors: Sequence[Problem] = (), dry_run: bool = False
 ) -> MasterImportResult:
     """Create or update value streams and families from a master file, all or nothing.
 
     Blank ``dos_min``/``dos_max`` keep the family's band (10–30 days for a new one).
     Families and streams named in the file become active again.
     """
-    from planning.models import PlanValue
-
     with transaction.atomic():
         stream_codes = {r.value_stream for r in rows}
         family_codes = {r.product_family for r in rows}
@@ -141,16 +164,11 @@ def master_import(
                 "value_stream"
             )
         }
-        with_values = set(
-            PlanValue.objects.filter(product_family__in=list(families.values()))
-            .values_list("product_family_id", flat=True)
-            .distinct()
-        )
-        errors = list(parse_errors) + _check_rows(rows, streams, families, with_values)
-        if errors:
-            errors = sort_problems(errors)
+        in_use = _families_in_use(list(families.values()))
+        problems = problems_sorted([*parse_errors, *_check_rows(rows, families, in_use)])
+        if problems:
             raise ValidationFailed(
-                f"{len(errors)} problem(s) found; nothing was saved.", errors=errors
+                f"{len(problems)} problem(s) found; nothing was saved.", problems=problems
             )
 
         result = MasterImportResult(dry_run=dry_run)

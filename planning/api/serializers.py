@@ -134,6 +134,9 @@ class ConflictErrorSerializer(ErrorSerializer):
     conflicts = ConflictItemSerializer(
         many=True, required=False, help_text="Stale rows with their current values."
     )
+    frozen = serializers.BooleanField(
+        required=False, help_text="True when the cycle is approved and frozen."
+    )
 
 
 # --------------------------------------------------------------------------- plan values

@@ -14,7 +14,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -29,7 +28,6 @@ from planning.api.renderers import (
 from planning.exports import export_filename
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.plans import (
-    code_ids,
     cycle_analysis,
     cycle_box_score,
     cycle_export_frame,
@@ -45,6 +43,7 @@ from planning.selectors.plans import (
 from planning.services.approval import cycle_approve
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.api.pagination import ApiPagination
+from sofp.api.parsers import JSONParser
 from sofp.api.views import (
     E400,
     E401,
@@ -57,7 +56,7 @@ from sofp.api.views import (
     ApiView,
     error_response,
 )
-from sofp.exceptions import PermissionDenied, ValidationFailed
+from sofp.errors import PermissionDenied, ValidationFailed
 
 MAX_BULK_ROWS = 20_000
 FILE_RENDERERS = [*JSON_RENDERERS, PlanCSVRenderer, PlanXLSXRenderer]
@@ -199,31 +198,18 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
 
 
 def _row_results(cells: list[CellInput], result: UpsertResult) -> list[dict]:
-    streams, families = code_ids(
-        stream_codes=(c.value_stream for c in cells if c.value_stream),
-        family_codes=(c.product_family for c in cells if c.product_family),
-    )
-    rows = []
-    for i, c in enumerate(cells):
-        key = (
-            streams.get(c.value_stream) if c.value_stream else None,
-            families.get(c.product_family) if c.product_family else None,
-            c.month,
-            c.measure,
-        )
-        pv = result.values.get(key)
-        rows.append(
-            {
-                "index": i,
-                "value_stream": c.value_stream,
-                "product_family": c.product_family,
-                "month": c.month.strftime("%Y-%m"),
-                "measure": c.measure,
-                "value": None if pv is None else pv.value,
-                "version": 0 if pv is None else pv.version,
-            }
-        )
-    return rows
+    return [
+        {
+            "index": i,
+            "value_stream": c.value_stream,
+            "product_family": c.product_family,
+            "month": c.month.strftime("%Y-%m"),
+            "measure": c.measure,
+            "value": stored.value,
+            "version": stored.version,
+        }
+        for i, (c, stored) in enumerate(zip(cells, result.stored, strict=True))
+    ]
 
 
 def _upsert(request: Request, cycle: PlanningCycle, cells: list[CellInput]) -> Response:
@@ -302,9 +288,8 @@ class PlanValueBulkView(CycleMixin, ApiView):
                 r["measure"],
                 r["value"],
                 r.get("version"),
-                label=f"row {i}",
             )
-            for i, r in enumerate(rows.validated_data)
+            for r in rows.validated_data
         ]
         return _upsert(request, cycle, cells)
 
@@ -326,7 +311,6 @@ class ActualsView(CycleMixin, ApiView):
     """Push actual sales (units) per family and month: the 12 months before the cycle's
     first month or inside its horizon. Same rules and answers as the bulk upsert."""
 
-    NEEDS_STREAM = "needs a value stream"
     parser_classes = [JSONParser]
 
     def post(self, request: Request, month: str) -> Response:
@@ -342,16 +326,15 @@ class ActualsView(CycleMixin, ApiView):
                 "actual_sales",
                 r["value"],
                 r.get("version"),
-                label=f"row {i}",
             )
-            for i, r in enumerate(rows.validated_data)
+            for r in rows.validated_data
         ]
         try:
             return _upsert(request, cycle, cells)
         except ValidationFailed as exc:
             # An unknown family has no stream to derive: report the family only.
-            errors = [e for e in exc.errors if self.NEEDS_STREAM not in e]
-            raise ValidationFailed(exc.message, errors=errors) from exc
+            problems = [p for p in exc.problems if p.code != "needs_value_stream"]
+            raise ValidationFailed(exc.message, problems=problems) from exc
 
 
 # --------------------------------------------------------------------------- engine

@@ -28,6 +28,7 @@ from planning.models import (
     StepOwnerRole,
     StepStatus,
 )
+from sofp.errors import FrozenCycleError
 from valuestreams.models import Membership
 from valuestreams.roles import (
     AnyUser,
@@ -43,6 +44,18 @@ ROLE_GROUP = {
     StepOwnerRole.FINANCE: CompanyRole.FINANCE,
     StepOwnerRole.EXECUTIVE: CompanyRole.EXECUTIVE,
 }
+
+
+def cycle_refuse_frozen(cycle: PlanningCycle, what: str = "plan") -> None:
+    """The frozen rule, for every write: an approved cycle never changes (409).
+
+    ``PlanningCycle.is_frozen`` is the fact; services call this guard (inside their
+    transaction, on the locked row) so every path refuses with the same words.
+    """
+    if cycle.is_frozen:
+        raise FrozenCycleError(
+            f"Cycle {cycle.label} is approved and frozen; its {what} cannot be changed."
+        )
 
 
 def user_can_start_cycle(user: AnyUser) -> bool:
@@ -62,8 +75,59 @@ def user_owns_step(user: AnyUser, step: CycleStep) -> bool:
     return group is not None and group in user_roles(user)
 
 
-def user_can_approve(user: AnyUser) -> bool:
-    return user_is_executive(user)
+# --- The rules of the five steps: one function each, for services, views and templates
+
+
+# Steps move one status at a time, forwards or back (a step reopened by mistake can be
+# put back). Step 5 becomes done only through the approval.
+STEP_MOVES: dict[str, frozenset[str]] = {
+    StepStatus.NOT_STARTED: frozenset({StepStatus.IN_PROGRESS}),
+    StepStatus.IN_PROGRESS: frozenset({StepStatus.DONE, StepStatus.NOT_STARTED}),
+    StepStatus.DONE: frozenset({StepStatus.IN_PROGRESS}),
+}
+APPROVAL_STEP = 5
+
+
+def step_moves(step: CycleStep) -> frozenset[str]:
+    """The statuses ``step`` may move to next."""
+    moves = STEP_MOVES[step.status]
+    return moves - {StepStatus.DONE} if step.number == APPROVAL_STEP else moves
+
+
+def cycle_steps_open(cycle: PlanningCycle, *, steps: list[CycleStep] | None = None) -> list[int]:
+    """ "Steps 1–4 done": the numbers of those that are not (approval needs none, or an
+    override reason). ``steps`` saves the query when the caller holds them already."""
+    steps = list(cycle.steps.all()) if steps is None else steps
+    return sorted(
+        s.number for s in steps if s.number < APPROVAL_STEP and s.status != StepStatus.DONE
+    )
+
+
+def user_can_approve(user: AnyUser, cycle: PlanningCycle | None = None) -> bool:
+    """Executives (admins included) approve; nobody approves a frozen cycle again."""
+    return user_is_executive(user) and not (cycle is not None and cycle.is_frozen)
+
+
+def user_manages_decisions(user: AnyUser, step: CycleStep | None) -> bool:
+    """Decision rights: a step's owners record and edit its decisions; decisions of the
+    cycle as a whole (no step) are the executives'."""
+    return user_owns_step(user, step) if step is not None else user_is_executive(user)
+
+
+def user_can_record_decisions(
+    user: AnyUser, cycle: PlanningCycle, step: CycleStep | None = None
+) -> bool:
+    return not cycle.is_frozen and user_manages_decisions(user, step)
+
+
+def user_can_set_decision_status(
+    user: AnyUser, decision: Decision, *, manages: bool | None = None
+) -> bool:
+    """Its owner or whoever manages its step's decisions (also once the cycle is frozen:
+    the follow-up goes on). ``manages`` saves the question when the caller knows."""
+    if manages is None:
+        manages = user_manages_decisions(user, decision.step)
+    return manages or (user.is_authenticated and decision.owner_id == user.pk)
 
 
 def step_owner_users(step_owner_role: str) -> QuerySet:
@@ -105,8 +169,9 @@ class StepRow:
     step: CycleStep
     is_today: bool
     is_overdue: bool
-    can_edit: bool
-    decisions: list[Decision]
+    can_edit: bool  # the user owns the step and the cycle is not frozen
+    moves: frozenset[str]  # the statuses the user may move it to (empty: none)
+    decisions: list[Decision]  # each with ``can_set_status`` for this user
 
 
 def cycle_timeline(
@@ -127,16 +192,24 @@ def cycle_timeline(
         )
         .all()
     )
-    return [
-        StepRow(
-            step=s,
-            is_today=s.meeting_start.astimezone(tz).date() == today,
-            is_overdue=step_is_overdue(s, now=now),
-            can_edit=user_owns_step(user, s),
-            decisions=list(s.decisions.all()),
+    rows = []
+    for s in steps:
+        owns = user_owns_step(user, s)
+        can_edit = owns and not cycle.is_frozen
+        decisions = list(s.decisions.all())
+        for d in decisions:
+            d.can_set_status = user_can_set_decision_status(user, d, manages=owns)
+        rows.append(
+            StepRow(
+                step=s,
+                is_today=s.meeting_start.astimezone(tz).date() == today,
+                is_overdue=step_is_overdue(s, now=now),
+                can_edit=can_edit,
+                moves=step_moves(s) if can_edit else frozenset(),
+                decisions=decisions,
+            )
         )
-        for s in steps
-    ]
+    return rows
 
 
 ACTION_LABELS = {
@@ -211,10 +284,15 @@ def users_active() -> QuerySet:
     return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
-def cycle_decisions_without_step(*, cycle: PlanningCycle) -> list[Decision]:
-    return list(
+def cycle_decisions_without_step(*, cycle: PlanningCycle, user: AnyUser) -> list[Decision]:
+    """Decisions of the cycle as a whole, each with ``can_set_status`` for ``user``."""
+    decisions = list(
         cycle.decisions.filter(step__isnull=True).select_related("owner").order_by("due_date")
     )
+    manages = user_manages_decisions(user, None)
+    for d in decisions:
+        d.can_set_status = user_can_set_decision_status(user, d, manages=manages)
+    return decisions
 
 
 def decision_status_choices() -> list[tuple[str, str]]:

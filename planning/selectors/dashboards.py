@@ -19,7 +19,12 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from planning import charts, dashboards, engine
 from planning.calendar import parse_month
-from planning.models import Decision, PlanningCycle, StepStatus
+from planning.models import Decision, PlanningCycle
+from planning.selectors.cycles import (
+    cycle_steps_open,
+    user_can_approve,
+    user_can_record_decisions,
+)
 from planning.selectors.plans import (
     CycleAnalysis,
     accuracy_inputs,
@@ -28,7 +33,7 @@ from planning.selectors.plans import (
     cycle_get_by_label,
 )
 from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.roles import user_is_executive, user_reads_all_streams
+from valuestreams.roles import user_reads_all_streams
 
 
 def cycle_from_query(label: str | None) -> PlanningCycle | None:
@@ -173,7 +178,7 @@ def _kpis(
 
 @dataclass
 class Approval:
-    """What the approval panel shows (the rules are those of services.approval)."""
+    """What the approval panel shows (the rules: selectors.cycles, as the service asks)."""
 
     frozen: bool
     can_approve: bool
@@ -253,11 +258,11 @@ def review_page(
         )
 
     steps = list(cycle.steps.order_by("number"))
-    open_steps = [s.number for s in steps if s.number <= 4 and s.status != StepStatus.DONE]
+    open_steps = cycle_steps_open(cycle, steps=steps)
     approver = cycle.approved_by
     approval = Approval(
         frozen=cycle.is_frozen,
-        can_approve=user_is_executive(user) and not cycle.is_frozen,
+        can_approve=user_can_approve(user, cycle),
         open_steps=open_steps,
         approved_by=(approver.get_full_name() or approver.username) if approver else "",
         approved_at=cycle.approved_at,
@@ -268,7 +273,7 @@ def review_page(
         .select_related("owner", "step")
         .order_by("due_date", "pk")
     )
-    can_record = user_is_executive(user) and not cycle.is_frozen
+    can_record = user_can_record_decisions(user, cycle)
     owners = (
         list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
         if can_record

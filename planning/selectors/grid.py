@@ -35,8 +35,17 @@ from planning.measures import (
     MEASURE_SCOPE,
 )
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors.plans import company_thresholds, cycle_projection
+from planning.selectors.cycles import cycle_refuse_frozen
+from planning.selectors.plans import (
+    company_thresholds,
+    cycle_projection,
+    user_can_edit_plan,
+    user_sees_company_plan,
+)
+from sofp.errors import PermissionDenied
 from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.roles import AnyUser
+from valuestreams.selectors import user_can_view_stream
 
 OPENING_FIELD = "opening"
 
@@ -77,6 +86,53 @@ FLAG_ROW = {
     "dos_above": "days_of_supply",
 }
 ROW_LABELS = {**MEASURE_LABELS, "conversion_cost": "Conversion cost", "utilization": "Utilization"}
+
+
+@dataclass(frozen=True)
+class GridAccess:
+    """Whether a user may open a grid, may type into it, and why not."""
+
+    cycle: PlanningCycle
+    value_stream: ValueStream | None  # None: the company grid
+    may_edit: bool  # the user's rights, whatever the cycle's state
+    denied: str  # why not, when the rights say no
+
+    @property
+    def readonly_reason(self) -> str:
+        if self.cycle.is_frozen:
+            return (
+                f"Cycle {self.cycle.label} is approved and frozen: its plan is read-only "
+                "for everyone."
+            )
+        return "" if self.may_edit else f"{self.denied}."
+
+    @property
+    def editable(self) -> bool:
+        return not self.readonly_reason
+
+    def refuse_write(self) -> None:
+        """Raise FrozenCycleError (409) or PermissionDenied (403) unless editable."""
+        cycle_refuse_frozen(self.cycle)
+        if not self.may_edit:
+            raise PermissionDenied(f"{self.denied}.")
+
+
+def grid_access(
+    *, user: AnyUser, cycle: PlanningCycle, value_stream: ValueStream | None
+) -> GridAccess:
+    """Raises PermissionDenied when the user may not even see this grid."""
+    if value_stream is None:
+        if not user_sees_company_plan(user):
+            raise PermissionDenied(
+                "The company page is for executives, finance, sales and administrators."
+            )
+        denied = "Sustaining costs are entered by finance, executives and administrators"
+    else:
+        if not user_can_view_stream(user=user, value_stream=value_stream):
+            raise PermissionDenied(f"You cannot see value stream {value_stream.code}.")
+        denied = f"You are not a planner or manager of value stream {value_stream.code}"
+    may_edit = user_can_edit_plan(user=user, value_stream=value_stream)
+    return GridAccess(cycle=cycle, value_stream=value_stream, may_edit=may_edit, denied=denied)
 
 
 def month_field(month: dt.date) -> str:

@@ -17,6 +17,8 @@ from planning.calendar import month_add, parse_month
 from planning.measures import ACTUALS_HISTORY_MONTHS
 from planning.models import Company, CycleStatus, PlanningCycle, PlanValue
 from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.roles import AnyUser, user_can_edit_company_values, user_reads_all_streams
+from valuestreams.selectors import value_streams_editable, value_streams_visible
 
 
 def cycle_get_by_label(label: str) -> PlanningCycle | None:
@@ -257,14 +259,71 @@ def cycle_analysis(
     )
 
 
+# --------------------------------------------------------------------------- rights
+
+
+@dataclass(frozen=True)
+class PlanRights:
+    """What one user may change in a plan: the one answer to "may edit this
+    stream/measure?" for the grid, files, the API, commands and templates.
+
+    Whether the cycle is frozen is asked separately (``PlanningCycle.is_frozen``;
+    services refuse through ``cycle_refuse_frozen``): that answer is the same for
+    everyone.
+    """
+
+    stream_ids: frozenset[int] = frozenset()
+    company: bool = False
+    everything: bool = False  # system paths: demo data, an operator's command
+
+    def may_edit(self, *, value_stream_id: int | None, measure: str | None = None) -> bool:
+        """``value_stream_id=None`` means the company-wide values (sustaining costs)."""
+        if self.everything:
+            return True
+        if value_stream_id is None:
+            return self.company
+        return value_stream_id in self.stream_ids
+
+    @property
+    def any(self) -> bool:
+        return self.everything or self.company or bool(self.stream_ids)
+
+
+SYSTEM_RIGHTS = PlanRights(everything=True)
+
+
+def plan_rights(*, user: AnyUser | None) -> PlanRights:
+    """Planners and managers edit their streams' values; finance, executives and
+    admins the company-wide ones; ``user=None`` is a trusted system path (one query)."""
+    if user is None:
+        return SYSTEM_RIGHTS
+    return PlanRights(
+        stream_ids=frozenset(value_streams_editable(user=user).values_list("pk", flat=True)),
+        company=user_can_edit_company_values(user=user),
+    )
+
+
+def user_sees_company_plan(user: AnyUser) -> bool:
+    """The company page and its roll-up: those who read every stream or enter
+    company-wide values."""
+    return user_reads_all_streams(user) or user_can_edit_company_values(user=user)
+
+
+def user_can_edit_plan(
+    *, user: AnyUser | None, value_stream: ValueStream | None, measure: str | None = None
+) -> bool:
+    """May ``user`` change the plan values of ``value_stream`` (None: company-wide)?"""
+    return plan_rights(user=user).may_edit(
+        value_stream_id=None if value_stream is None else value_stream.pk, measure=measure
+    )
+
+
 # --------------------------------------------------------------------------- per-user reads
 
 
 def stream_scope(*, user) -> list[ValueStream] | None:
     """The streams a user's numbers cover: None = the whole company (users who read every
     stream, so company rows are theirs too), else the streams they may see."""
-    from valuestreams.roles import user_reads_all_streams
-    from valuestreams.selectors import value_streams_visible
 
     if user_reads_all_streams(user):
         return None
@@ -276,8 +335,6 @@ def plan_values_visible(*, cycle: PlanningCycle, user) -> QuerySet[PlanValue]:
 
     Company rows (no value stream) only for users who read every stream.
     """
-    from valuestreams.roles import user_reads_all_streams
-    from valuestreams.selectors import value_streams_visible
 
     visible = Q(value_stream__in=value_streams_visible(user=user))
     if user_reads_all_streams(user):
@@ -339,8 +396,6 @@ def cycle_export_frame(*, cycle: PlanningCycle, user=None) -> pd.DataFrame:
     stream and the company rows; anyone else gets only their visible streams, without
     the company rows (those sum up every stream).
     """
-    from valuestreams.roles import user_reads_all_streams
-    from valuestreams.selectors import value_streams_visible
 
     if user is None or user_reads_all_streams(user):
         return engine.export_frame(cycle_projection(cycle=cycle))

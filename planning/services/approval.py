@@ -6,15 +6,23 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from planning.models import AuditEvent, CycleStatus, PlanningCycle, StepStatus
-from sofp.exceptions import ApplicationError, FrozenCycleError, PermissionDenied
-from valuestreams.roles import user_is_executive
+from planning.models import CycleStatus, PlanningCycle, StepStatus
+from planning.selectors.cycles import (
+    APPROVAL_STEP,
+    cycle_refuse_frozen,
+    cycle_steps_open,
+    user_can_approve,
+)
+from planning.services.cycles import audit_record
+from sofp.errors import ApplicationError, PermissionDenied
 
 
 class StepsNotDone(ApplicationError):
     """Steps 1–4 are not done and no override reason was given."""
 
     status = 409
+    code = "steps_not_done"
+    title = "Steps 1–4 are not done"
 
 
 @transaction.atomic
@@ -23,15 +31,10 @@ def cycle_approve(
 ) -> PlanningCycle:
     """Executives approve; steps 1–4 must be done unless a reason is given. Freezes."""
     locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
-    if locked.is_frozen:
-        raise FrozenCycleError(f"Cycle {locked.label} is already approved and frozen.")
-    if not user_is_executive(user):
+    cycle_refuse_frozen(locked, "approval")
+    if not user_can_approve(user, locked):
         raise PermissionDenied("Only executives can approve the plan.")
-    open_steps = list(
-        locked.steps.filter(number__lte=4)
-        .exclude(status=StepStatus.DONE)
-        .values_list("number", flat=True)
-    )
+    open_steps = cycle_steps_open(locked)
     reason = (override_reason or "").strip()
     if open_steps and not reason:
         listed = ", ".join(str(n) for n in open_steps)
@@ -54,11 +57,10 @@ def cycle_approve(
             "updated_at",
         ]
     )
-    locked.steps.filter(number=5).update(status=StepStatus.DONE, updated_at=now)
-    AuditEvent.objects.create(
+    locked.steps.filter(number=APPROVAL_STEP).update(status=StepStatus.DONE, updated_at=now)
+    audit_record(
         cycle=locked,
-        object_type="cycle",
-        object_id=locked.pk,
+        obj=locked,
         action="approve",
         field="status",
         old=cycle.status,

@@ -30,7 +30,13 @@ from planning.models import (
 from planning.selectors.cycles import step_participant_ids, user_can_start_cycle
 from planning.selectors.plans import cycle_last_approved, plan_input
 from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
-from sofp.exceptions import ApplicationError, FrozenCycleError, PermissionDenied, ValidationFailed
+from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed
+
+
+def _object_type(obj: object | None) -> str:
+    if obj is None or isinstance(obj, PlanningCycle):
+        return "cycle"
+    return type(obj).__name__.lower()
 
 
 def audit_record(
@@ -46,7 +52,7 @@ def audit_record(
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         cycle=cycle,
-        object_type=type(obj).__name__.lower() if obj is not None else "cycle",
+        object_type=_object_type(obj),
         object_id=getattr(obj, "pk", None),
         action=action,
         field=field,
@@ -55,14 +61,6 @@ def audit_record(
         note=note,
         user=user if getattr(user, "pk", None) else None,
     )
-
-
-def cycle_refuse_frozen(cycle: PlanningCycle, what: str = "plan") -> None:
-    """The one guard of every write: an approved cycle never changes (HTTP 409)."""
-    if cycle.is_frozen:
-        raise FrozenCycleError(
-            f"Cycle {cycle.label} is approved and frozen; its {what} cannot be changed."
-        )
 
 
 def text_normalise(text: str) -> str:

@@ -13,11 +13,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.models import CycleStep, Decision, DecisionStatus, PlanningCycle
-from planning.selectors.cycles import user_owns_step
-from planning.services.cycles import audit_record, cycle_refuse_frozen, text_normalise
-from sofp.exceptions import PermissionDenied, ValidationFailed
-from valuestreams.roles import user_is_executive
+from planning.models import Decision, DecisionStatus, PlanningCycle
+from planning.selectors.cycles import (
+    cycle_refuse_frozen,
+    user_can_set_decision_status,
+    user_manages_decisions,
+)
+from planning.services.cycles import audit_record, text_normalise
+from sofp.errors import PermissionDenied, Problem, ValidationFailed
 
 MAX_DECISION_TEXT = 2000
 
@@ -32,27 +35,28 @@ def user_resolve(identifier: str | int | None) -> AbstractBaseUser | None:
     if user is None and text.isdigit():
         user = User.objects.filter(pk=int(text), is_active=True).first()
     if user is None:
-        raise ValidationFailed(f"owner: unknown user {text!r}.")
+        raise ValidationFailed.of_field("owner", f"unknown user {text!r}.", code="unknown_user")
     return user
 
 
-def _check_decision_fields(*, text: str, owner: object, due_date: object) -> list[str]:
-    errors = []
+def _check_decision_fields(*, text: str, owner: object, due_date: object) -> list[Problem]:
+    problems = []
     if not text:
-        errors.append("text: describe the decision.")
+        problems.append(Problem("required", "describe the decision.", field="text"))
     elif len(text) > MAX_DECISION_TEXT:
-        errors.append(f"text: at most {MAX_DECISION_TEXT} characters.")
+        message = f"at most {MAX_DECISION_TEXT} characters."
+        problems.append(Problem("too_long", message, field="text"))
     if owner is None:
-        errors.append("owner: every decision needs an owner.")
+        problems.append(Problem("required", "every decision needs an owner.", field="owner"))
     if due_date is None:
-        errors.append("due_date: every decision needs a due date (YYYY-MM-DD).")
-    return errors
+        message = "every decision needs a due date (YYYY-MM-DD)."
+        problems.append(Problem("required", message, field="due_date"))
+    return problems
 
 
-def _can_manage_decisions(user: AbstractBaseUser, step: CycleStep | None) -> bool:
-    if step is not None:
-        return user_owns_step(user, step)
-    return user_is_executive(user)  # admins included
+def _not_saved(problems: list[Problem]) -> ValidationFailed:
+    text = " ".join(p.text for p in problems)
+    return ValidationFailed(f"The decision was not saved: {text}", problems=problems)
 
 
 def decision_create(
@@ -73,13 +77,15 @@ def decision_create(
         if step_number is not None:
             step = cycle.steps.filter(number=step_number).first()
             if step is None:
-                raise ValidationFailed(f"step: cycle {cycle.label} has no step {step_number}.")
-        if not _can_manage_decisions(user, step):
+                raise ValidationFailed.of_field(
+                    "step", f"cycle {cycle.label} has no step {step_number}."
+                )
+        if not user_manages_decisions(user, step):
             where = f"step {step.number}" if step else "this cycle"
             raise PermissionDenied(f"Only the owners of {where} can record its decisions.")
-        errors = _check_decision_fields(text=text, owner=owner, due_date=due_date)
-        if errors:
-            raise ValidationFailed("The decision was not saved: " + " ".join(errors), errors=errors)
+        problems = _check_decision_fields(text=text, owner=owner, due_date=due_date)
+        if problems:
+            raise _not_saved(problems)
         decision = Decision(
             cycle=cycle, step=step, text=text, owner=owner, due_date=due_date, created_by=user
         )
@@ -118,12 +124,12 @@ def decision_update(
             .select_related("step")
             .get(pk=decision.pk)
         )
-        manager = _can_manage_decisions(user, decision.step)
+        manager = user_manages_decisions(user, decision.step)
         changes: dict[str, tuple[object, object]] = {}
         if status is not None:
             if status not in DecisionStatus.values:
-                raise ValidationFailed(f"status: unknown decision status {status!r}.")
-            if not (manager or decision.owner_id == user.pk):
+                raise ValidationFailed.of_field("status", f"unknown decision status {status!r}.")
+            if not user_can_set_decision_status(user, decision, manages=manager):
                 raise PermissionDenied(
                     "Only the decision's owner or the step owners can update it."
                 )
@@ -141,15 +147,13 @@ def decision_update(
             cycle_refuse_frozen(cycle, "decisions (other than their status)")
             if not manager:
                 raise PermissionDenied("Only the step owners can edit a decision.")
-            errors = _check_decision_fields(
+            problems = _check_decision_fields(
                 text=other.get("text", decision.text),
                 owner=other.get("owner", decision.owner),
                 due_date=other.get("due_date", decision.due_date),
             )
-            if errors:
-                raise ValidationFailed(
-                    "The decision was not saved: " + " ".join(errors), errors=errors
-                )
+            if problems:
+                raise _not_saved(problems)
             for k, v in other.items():
                 changes[k] = (getattr(decision, k), v)
         if not changes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,7 +27,8 @@ from planning.services.plan_values import (
     plan_value_comment_set,
     plan_values_upsert,
 )
-from sofp.exceptions import ApplicationError, ValidationFailed, VersionConflict
+from sofp.errors import ApplicationError, Problem, ValidationFailed
+from sofp.tables import CellError
 from valuestreams.models import ProductFamily, ValueStream
 
 MAX_CELLS_PER_SAVE = 5000
@@ -39,11 +40,20 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 class GridCellsRejected(ValidationFailed):
-    """Some cells were refused; ``cells`` maps request index → reason. Nothing was saved."""
+    """Some cells were refused; each problem's ``index`` is the cell's position in the
+    save. Nothing was saved. The grid reads the reasons per cell from ``cells``."""
 
-    def __init__(self, message: str, *, cells: dict[int, str], errors: list[str]) -> None:
-        super().__init__(message, errors=errors)
-        self.cells = cells
+    @property
+    def cells(self) -> dict[int, str]:
+        """Request index → the first reason given for that cell."""
+        out: dict[int, str] = {}
+        for p in self.problems:
+            if p.index is not None:
+                out.setdefault(p.index, p.message)
+        return out
+
+    def extensions(self) -> dict[str, Any]:
+        return {"cells": {str(i): reason for i, reason in self.cells.items()}}
 
 
 @dataclass
@@ -56,12 +66,12 @@ def parse_grid_number(raw: Any) -> Decimal | None:
     """A number as typed or pasted: "1,234.5", "1 234", 1234.5; empty clears the cell.
 
     Commas are thousands separators (the grid's display format and Excel's en-US copy).
-    Raises ValueError with a message meant for the planner.
+    Raises CellError with a message meant for the planner.
     """
     if raw is None:
         return None
     if isinstance(raw, bool):
-        raise ValueError(f"{raw!r} is not a number")
+        raise CellError(f"{raw!r} is not a number", code="not_a_number")
     if isinstance(raw, int | float):
         value = Decimal(str(raw))
     elif isinstance(raw, str):
@@ -70,24 +80,25 @@ def parse_grid_number(raw: Any) -> Decimal | None:
             return None
         if "," in text:
             if not _THOUSANDS.match(text):
-                raise ValueError(
+                raise CellError(
                     f"“{raw.strip()[:40]}”: use a dot for decimals and commas only between "
-                    "thousands (1,234.5)"
+                    "thousands (1,234.5)",
+                    code="not_a_number",
                 )
             text = text.replace(",", "")
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"“{raw.strip()[:40]}” is not a number") from None
+            raise CellError(f"“{raw.strip()[:40]}” is not a number", code="not_a_number") from None
     else:
-        raise ValueError("value must be a number")
+        raise CellError("value must be a number", code="not_a_number")
     if not value.is_finite():
-        raise ValueError(f"“{raw}” is not a number")
+        raise CellError(f"“{raw}” is not a number", code="not_a_number")
     return value
 
 
 def cell_label(*, code: str, measure: str, month: dt.date) -> str:
-    """Human name of a cell, also used to map the service's messages back to cells."""
+    """Human name of a cell, as messages that point at another cell name it."""
     who = code or "Company"
     return f"{who} · {MEASURE_LABELS.get(measure, measure)} · {month:%Y-%m}"
 
@@ -98,53 +109,33 @@ def _parse_cells(
     value_stream: ValueStream | None,
     raw_cells: list[Any],
     today: dt.date,
-) -> tuple[list[CellInput], dict[int, str]]:
-    errors: dict[int, str] = {}
+) -> tuple[list[CellInput], list[Problem]]:
+    problems: list[Problem] = []
     cells: list[CellInput] = []
     last_actual = actuals_last_month(today=today)
     stream_code = value_stream.code if value_stream else ""
     for i, raw in enumerate(raw_cells):
         if not isinstance(raw, dict):
-            errors[i] = "cell must be an object"
+            problems.append(Problem("not_an_object", "cell must be an object", index=i))
             continue
-        measure = str(raw.get("measure") or "")
-        family = str(raw.get("family") or "").strip()
-        month = parse_month(str(raw.get("month") or ""))
-        scope = MEASURE_SCOPE.get(measure)
-        if scope is None:
-            errors[i] = f"unknown measure {measure!r}"
-            continue
-        if month is None:
-            errors[i] = f"bad month {raw.get('month')!r} (expected YYYY-MM)"
-            continue
-        if (value_stream is None) != (scope == COMPANY):
-            where = "the company page" if scope == COMPANY else "a value stream's grid"
-            errors[i] = f"{MEASURE_LABELS[measure]} is entered on {where}"
-            continue
-        if measure == "actual_sales" and month > last_actual:
-            errors[i] = (
-                f"actual sales can only be entered for months that have started "
-                f"(up to {last_actual:%Y-%m})"
+        parsed = _parse_cell(raw, company=value_stream is None, last_actual=last_actual)
+        if isinstance(parsed, Problem):
+            problems.append(
+                replace(
+                    parsed,
+                    index=i,
+                    value_stream=stream_code or None,
+                    product_family=str(raw.get("family") or "").strip() or None,
+                    month=str(raw.get("month") or "") or None,
+                    measure=str(raw.get("measure") or "") or None,
+                )
             )
             continue
-        version = raw.get("version")
-        if version is not None and (
-            isinstance(version, bool) or not isinstance(version, int) or version < 0
-        ):
-            errors[i] = "version must be a whole number ≥ 0"
-            continue
-        try:
-            value = parse_grid_number(raw.get("value"))
-        except ValueError as exc:
-            errors[i] = str(exc)
-            continue
-        if value is not None and value < 0:
-            errors[i] = f"{MEASURE_LABELS[measure]} must not be negative (got {value})"
-            continue
+        family, month, measure, value, version = parsed
         cells.append(
             CellInput(
                 value_stream=stream_code,
-                product_family=family if scope != COMPANY else "",
+                product_family=family,
                 month=month,
                 measure=measure,
                 value=value,
@@ -152,7 +143,43 @@ def _parse_cells(
                 label=cell_label(code=family or stream_code, measure=measure, month=month),
             )
         )
-    return cells, errors
+    return cells, problems
+
+
+def _parse_cell(raw: dict, *, company: bool, last_actual: dt.date):
+    """``(family, month, measure, value, version)`` of one raw cell, or the Problem."""
+    measure = str(raw.get("measure") or "")
+    family = str(raw.get("family") or "").strip()
+    month = parse_month(str(raw.get("month") or ""))
+    scope = MEASURE_SCOPE.get(measure)
+    if scope is None:
+        return Problem("unknown_measure", f"unknown measure {measure!r}", field="measure")
+    if month is None:
+        message = f"bad month {raw.get('month')!r} (expected YYYY-MM)"
+        return Problem("bad_month", message, field="month")
+    if company != (scope == COMPANY):
+        where = "the company page" if scope == COMPANY else "a value stream's grid"
+        message = f"{MEASURE_LABELS[measure]} is entered on {where}"
+        return Problem("wrong_page", message, field="measure")
+    if measure == "actual_sales" and month > last_actual:
+        message = (
+            "actual sales can only be entered for months that have started "
+            f"(up to {last_actual:%Y-%m})"
+        )
+        return Problem("future_actuals", message, field="month")
+    version = raw.get("version")
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 0
+    ):
+        return Problem("bad_version", "version must be a whole number ≥ 0", field="version")
+    try:
+        value = parse_grid_number(raw.get("value"))
+    except CellError as exc:
+        return Problem(exc.code, str(exc), field="value")
+    if value is not None and value < 0:
+        message = f"{MEASURE_LABELS[measure]} must not be negative (got {value})"
+        return Problem("negative", message, field="value")
+    return (family if scope != COMPANY else ""), month, measure, value, version
 
 
 def grid_save(
@@ -167,23 +194,23 @@ def grid_save(
 
     Raises GridCellsRejected (400, reasons per cell), PermissionDenied (403),
     FrozenCycleError (409) or VersionConflict (409; each conflict carries ``index``).
+    The cells reach the upsert in the order they came, none skipped, so every
+    problem's and conflict's ``index`` is the cell's position in this save.
     """
     if not isinstance(raw_cells, list) or not raw_cells:
-        raise ValidationFailed("Send a non-empty list of cells.")
+        raise ValidationFailed("Send a non-empty list of cells.", code="no_cells")
     if len(raw_cells) > MAX_CELLS_PER_SAVE:
         raise ValidationFailed(
-            f"Too many cells in one save ({len(raw_cells)}; at most {MAX_CELLS_PER_SAVE})."
+            f"Too many cells in one save ({len(raw_cells)}; at most {MAX_CELLS_PER_SAVE}).",
+            code="too_many_cells",
         )
-    cells, errors = _parse_cells(
+    cells, problems = _parse_cells(
         cycle=cycle, value_stream=value_stream, raw_cells=raw_cells, today=today
     )
-    if errors:
+    if problems:
         raise GridCellsRejected(
-            f"{len(errors)} cell(s) refused; nothing was saved.",
-            cells=errors,
-            errors=[f"cell {i + 1}: {msg}" for i, msg in errors.items()],
+            f"{len(problems)} cell(s) refused; nothing was saved.", problems=problems
         )
-    by_label = {c.label: i for i, c in enumerate(cells)}  # no cell was skipped
     try:
         result = plan_values_upsert(
             cycle=cycle,
@@ -192,28 +219,11 @@ def grid_save(
             source=PlanValueChange.Source.GRID,
             check_versions=True,
         )
-    except VersionConflict as exc:
-        for conflict in exc.conflicts:
-            conflict["index"] = by_label.get(conflict.get("label"))
+    except GridCellsRejected:
         raise
     except ValidationFailed as exc:
-        per_cell: dict[int, str] = {}
-        for message in exc.errors:
-            label, _, reason = message.partition(": ")
-            index = by_label.get(label)
-            if index is not None and index not in per_cell:
-                per_cell[index] = reason
-        raise GridCellsRejected(exc.message, cells=per_cell, errors=exc.errors) from exc
-    family_ids = dict(
-        ProductFamily.objects.filter(
-            code__in={c.product_family for c in cells if c.product_family}
-        ).values_list("code", "pk")
-    )
-    stored = {(k[1], k[2], k[3]): pv.version for k, pv in result.values.items()}
-    versions = [
-        stored.get((family_ids.get(c.product_family), c.month, c.measure), 0) for c in cells
-    ]
-    return GridSaveResult(result=result, versions=versions)
+        raise GridCellsRejected(exc.message, problems=exc.problems) from exc
+    return GridSaveResult(result=result, versions=[s.version for s in result.stored])
 
 
 def grid_comment_set(

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.imports import PlanRow, sort_problems
+from planning.imports import PlanRow
 from planning.measures import DEFAULT_HORIZON
 from planning.models import PlanningCycle, PlanValueChange
 from planning.services.cycles import cycle_create
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
-from sofp.exceptions import PermissionDenied, ValidationFailed
+from sofp.errors import PermissionDenied, Problem, ValidationFailed, problems_sorted
 
 
 @dataclass
@@ -76,7 +76,7 @@ def _cells(rows: Sequence[PlanRow]) -> list[CellInput]:
             month=r.month,
             measure=r.measure,
             value=r.value,
-            label=r.label,
+            line=r.line,
         )
         for r in rows
     ]
@@ -88,7 +88,7 @@ def plan_import(
     rows: Sequence[PlanRow],
     user: AbstractBaseUser | None,
     dry_run: bool = False,
-    parse_errors: Sequence[str] = (),
+    parse_errors: Sequence[Problem] = (),
     computed_skipped: int = 0,
 ) -> PlanImportResult:
     """Write a parsed plan file into ``cycle`` (``user=None``: an operator's command).
@@ -108,13 +108,11 @@ def plan_import(
                 source=PlanValueChange.Source.IMPORT,
                 dry_run=True,
             )
-        except ValidationFailed as exc:
-            problems += exc.errors
-        except PermissionDenied as exc:
-            problems += exc.extra.get("errors", [exc.message])
-        problems = sort_problems(problems)
+        except (ValidationFailed, PermissionDenied) as exc:
+            problems += exc.problems
+        problems = problems_sorted(problems)
         raise ValidationFailed(
-            f"{len(problems)} problem(s) found; nothing was saved.", errors=problems
+            f"{len(problems)} problem(s) found; nothing was saved.", problems=problems
         )
     result = plan_values_upsert(
         cycle=cycle,
@@ -134,7 +132,7 @@ def plan_import_for_month(
     rows: Sequence[PlanRow],
     user: AbstractBaseUser | None,
     dry_run: bool = False,
-    parse_errors: Sequence[str] = (),
+    parse_errors: Sequence[Problem] = (),
     computed_skipped: int = 0,
     horizon: int = DEFAULT_HORIZON,
 ) -> PlanImportResult:

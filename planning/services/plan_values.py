@@ -2,6 +2,9 @@
 
 It validates every cell (codes, scope, month, sign, duplicates, permissions) before it
 writes anything, refuses frozen cycles, detects stale versions, and records history.
+Every problem is a :class:`~sofp.errors.Problem` naming the cell's line (files) or index
+(API rows, grid cells), the input field and the cell; callers map them without reading
+the words.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from planning.measures import (
     MEASURE_SCOPE,
     STREAM,
 )
-from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from sofp.exceptions import FrozenCycleError, PermissionDenied, ValidationFailed, VersionConflict
+from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors.cycles import cycle_refuse_frozen
+from planning.selectors.plans import plan_rights, user_can_edit_plan
+from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
 from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.roles import user_can_edit_company_values
-from valuestreams.selectors import value_streams_editable
 
 VALUE_QUANTUM = Decimal("0.000001")
 MAX_VALUE = Decimal("1e13")
@@ -40,7 +43,9 @@ CellKey = tuple[int | None, int | None, dt.date, str]
 @dataclass(frozen=True)
 class CellInput:
     """One cell to write. ``value=None`` clears the cell; ``version`` is what the user saw
-    (0 = the cell was empty); ``label`` names the row/line for error messages."""
+    (0 = the cell was empty). ``line`` is the cell's line in a file; without it problems
+    name the cell's position in the request (``index``). ``label`` is a human name for
+    the cell (grid), used where a message points at another cell."""
 
     value_stream: str
     product_family: str
@@ -49,6 +54,19 @@ class CellInput:
     value: Decimal | None
     version: int | None = None
     label: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCell:
+    """What a written cell holds now (``pk`` None: the cell is empty)."""
+
+    pk: int | None
+    value: Decimal | None
+    version: int
+
+
+EMPTY = StoredCell(None, None, 0)
 
 
 @dataclass
@@ -57,7 +75,8 @@ class UpsertResult:
     changed: int = 0
     unchanged: int = 0
     deleted: int = 0
-    values: dict[CellKey, PlanValue] = field(default_factory=dict)
+    # What each input cell holds after the write, in the order the cells were given.
+    stored: list[StoredCell] = field(default_factory=list)
     # The same counts per value stream code ("" = company-wide cells), for previews.
     by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -93,12 +112,29 @@ def cycle_accepts_month(*, cycle: PlanningCycle, measure: str, month: dt.date) -
     return month.day == 1 and first <= month <= last
 
 
-def _prefix(cell: CellInput) -> str:
-    return f"{cell.label}: " if cell.label else ""
+def cell_problem(i: int, cell: CellInput, code: str, message: str, field: str | None = None):
+    """A problem with the ``i``-th input cell: its line (files) or index, and the cell."""
+    return Problem(
+        code,
+        message,
+        index=None if cell.line is not None else i,
+        line=cell.line,
+        field=field,
+        value_stream=cell.value_stream or None,
+        product_family=cell.product_family or None,
+        month=cell.month.strftime("%Y-%m") if isinstance(cell.month, dt.date) else None,
+        measure=cell.measure or None,
+    )
+
+
+def _name(i: int, cell: CellInput) -> str:
+    """How a message points at a cell: its label, its line, or its row."""
+    return cell.label or (f"line {cell.line}" if cell.line is not None else f"row {i}")
 
 
 @dataclass
 class _Resolved:
+    i: int
     cell: CellInput
     key: CellKey
     value_stream: ValueStream | None
@@ -108,7 +144,7 @@ class _Resolved:
 
 def _resolve(
     *, cycle: PlanningCycle, cells: Sequence[CellInput]
-) -> tuple[list[_Resolved], list[str]]:
+) -> tuple[list[_Resolved], list[Problem]]:
     """Map codes to rows and check every cell; return all problems, not the first."""
     stream_codes = {c.value_stream for c in cells if c.value_stream}
     family_codes = {c.product_family for c in cells if c.product_family}
@@ -117,119 +153,169 @@ def _resolve(
         f.code: f
         for f in ProductFamily.objects.filter(code__in=family_codes).select_related("value_stream")
     }
-    errors: list[str] = []
+    problems: list[Problem] = []
     resolved: list[_Resolved] = []
     seen: dict[CellKey, str] = {}
-    for cell in cells:
-        p = _prefix(cell)
-        problems_before = len(errors)
-        scope = MEASURE_SCOPE.get(cell.measure)
+    for i, cell in enumerate(cells):
         vs = streams.get(cell.value_stream) if cell.value_stream else None
         fam = families.get(cell.product_family) if cell.product_family else None
-        if scope is None:
-            errors.append(f"{p}unknown measure {cell.measure!r}")
-        if cell.value_stream and vs is None:
-            errors.append(f"{p}unknown value stream {cell.value_stream!r}")
-        if cell.product_family and fam is None:
-            errors.append(f"{p}unknown product family {cell.product_family!r}")
-        if scope == FAMILY and not cell.product_family:
-            errors.append(f"{p}measure {cell.measure!r} needs a product family")
-        if scope == FAMILY and not cell.value_stream:
-            errors.append(f"{p}measure {cell.measure!r} needs a value stream")
-        if scope == STREAM and cell.product_family:
-            errors.append(f"{p}measure {cell.measure!r} takes no product family")
-        if scope == STREAM and not cell.value_stream:
-            errors.append(f"{p}measure {cell.measure!r} needs a value stream")
-        if scope == COMPANY and (cell.value_stream or cell.product_family):
-            errors.append(f"{p}measure {cell.measure!r} takes no value stream or family")
-        if fam is not None and vs is not None and fam.value_stream_id != vs.pk:
-            errors.append(
-                f"{p}product family {fam.code!r} belongs to value stream "
-                f"{fam.value_stream.code!r}, not {vs.code!r}"
-            )
-        if scope and not cycle_accepts_month(cycle=cycle, measure=cell.measure, month=cell.month):
-            if cell.measure in FIRST_MONTH_ONLY:
-                errors.append(
-                    f"{p}{cell.measure} belongs to the cycle's first month "
-                    f"{cycle.month:%Y-%m}, not {cell.month:%Y-%m}"
-                )
-            else:
-                errors.append(
-                    f"{p}month {cell.month:%Y-%m} is outside the horizon "
-                    f"{cycle.month:%Y-%m}..{month_add(cycle.month, cycle.horizon - 1):%Y-%m}"
-                )
-        value = cell.value
-        if value is not None:
-            if not value.is_finite():
-                errors.append(f"{p}value must be a finite number")
-            elif value < 0:
-                errors.append(f"{p}{cell.measure} must not be negative (got {value})")
-            elif abs(value) >= MAX_VALUE:
-                errors.append(f"{p}value {value} is too large")
-            else:
-                value = value.quantize(VALUE_QUANTUM)
-        key: CellKey = (
-            vs.pk if vs else None,
-            fam.pk if fam else None,
-            cell.month,
-            cell.measure,
+        found = _cell_problems(cycle=cycle, cell=cell, vs=vs, fam=fam)
+        key: CellKey = (vs.pk if vs else None, fam.pk if fam else None, cell.month, cell.measure)
+        if not found and key in seen:
+            found = [("duplicate", f"duplicate of {seen[key]}", None)]
+        if found:
+            problems += [cell_problem(i, cell, *f) for f in found]
+            continue
+        seen[key] = _name(i, cell)
+        value = None if cell.value is None else cell.value.quantize(VALUE_QUANTUM)
+        resolved.append(_Resolved(i, cell, key, vs, fam, value))
+    return resolved, problems
+
+
+def _cell_problems(
+    *,
+    cycle: PlanningCycle,
+    cell: CellInput,
+    vs: ValueStream | None,
+    fam: ProductFamily | None,
+) -> list[tuple[str, str, str | None]]:
+    """``(code, message, field)`` of everything wrong with one cell."""
+    out: list[tuple[str, str, str | None]] = []
+    m = cell.measure
+    scope = MEASURE_SCOPE.get(m)
+    if scope is None:
+        out.append(("unknown_measure", f"unknown measure {m!r}", "measure"))
+    if cell.value_stream and vs is None:
+        out.append(
+            ("unknown_value_stream", f"unknown value stream {cell.value_stream!r}", "value_stream")
         )
-        if len(errors) == problems_before:
-            if key in seen:
-                first = seen[key]
-                errors.append(f"{p}duplicate of {first}" if first else f"{p}duplicate cell")
-            seen[key] = cell.label
-            resolved.append(_Resolved(cell, key, vs, fam, value))
-    return resolved, errors
+    if cell.product_family and fam is None:
+        out.append(
+            (
+                "unknown_product_family",
+                f"unknown product family {cell.product_family!r}",
+                "product_family",
+            )
+        )
+    if scope == FAMILY and not cell.product_family:
+        out.append(
+            ("needs_product_family", f"measure {m!r} needs a product family", "product_family")
+        )
+    if scope in (FAMILY, STREAM) and not cell.value_stream:
+        out.append(("needs_value_stream", f"measure {m!r} needs a value stream", "value_stream"))
+    if scope == STREAM and cell.product_family:
+        out.append(
+            ("takes_no_product_family", f"measure {m!r} takes no product family", "product_family")
+        )
+    if scope == COMPANY and (cell.value_stream or cell.product_family):
+        field = "value_stream" if cell.value_stream else "product_family"
+        out.append(("takes_no_stream", f"measure {m!r} takes no value stream or family", field))
+    if fam is not None and vs is not None and fam.value_stream_id != vs.pk:
+        out.append(
+            (
+                "family_in_other_stream",
+                f"product family {fam.code!r} belongs to value stream "
+                f"{fam.value_stream.code!r}, not {vs.code!r}",
+                "product_family",
+            )
+        )
+    if scope and not cycle_accepts_month(cycle=cycle, measure=m, month=cell.month):
+        if m in FIRST_MONTH_ONLY:
+            message = (
+                f"{m} belongs to the cycle's first month {cycle.month:%Y-%m}, "
+                f"not {cell.month:%Y-%m}"
+            )
+            out.append(("first_month_only", message, "month"))
+        else:
+            last = month_add(cycle.month, cycle.horizon - 1)
+            message = (
+                f"month {cell.month:%Y-%m} is outside the horizon {cycle.month:%Y-%m}..{last:%Y-%m}"
+            )
+            out.append(("outside_horizon", message, "month"))
+    value = cell.value
+    if value is not None:
+        if not value.is_finite():
+            out.append(("not_finite", "value must be a finite number", "value"))
+        elif value < 0:
+            out.append(("negative", f"{m} must not be negative (got {value})", "value"))
+        elif abs(value) >= MAX_VALUE:
+            out.append(("too_large", f"value {value} is too large", "value"))
+    return out
 
 
 def _check_permissions(*, user: AbstractBaseUser | None, rows: list[_Resolved]) -> None:
-    if user is None:  # system paths (demo data, management commands run by operators)
-        return
-    editable = set(value_streams_editable(user=user).values_list("pk", flat=True))
-    company_ok = None
-    problems: list[str] = []
-    denied_streams: set[str] = set()
+    """Every cell of a stream (or the company) the user may not edit, once per stream."""
+    rights = plan_rights(user=user)
+    problems: list[Problem] = []
+    denied: set[int | None] = set()
     for r in rows:
-        if r.value_stream is None:
-            if company_ok is None:
-                company_ok = user_can_edit_company_values(user=user)
-            if not company_ok:
-                problems.append(f"{_prefix(r.cell)}you may not edit company-wide values")
-        elif r.value_stream.pk not in editable and r.value_stream.code not in denied_streams:
-            denied_streams.add(r.value_stream.code)
-            problems.append(
-                f"{_prefix(r.cell)}you are not a planner of value stream {r.value_stream.code!r}"
-            )
+        stream_id = r.key[0]
+        if rights.may_edit(value_stream_id=stream_id, measure=r.key[3]) or stream_id in denied:
+            continue
+        denied.add(stream_id)
+        message = (
+            "you may not edit company-wide values"
+            if r.value_stream is None
+            else f"you are not a planner of value stream {r.value_stream.code!r}"
+        )
+        problems.append(cell_problem(r.i, r.cell, "forbidden", message, "value_stream"))
     if problems:
         raise PermissionDenied(
-            "Not allowed: " + "; ".join(problems[:20]), extra={"errors": problems}
+            "Not allowed: " + "; ".join(p.text for p in problems[:20]), problems=problems
         )
 
 
-def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, PlanValue]:
+def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _Current]:
+    """The stored cells the rows address, locked for the write (one query)."""
     if not rows:
         return {}
     months = {r.key[2] for r in rows}
     measures = {r.key[3] for r in rows}
-    stream_ids = {r.key[0] for r in rows if r.key[0] is not None}
-    scope = Q(value_stream_id__in=stream_ids)
-    if any(r.key[0] is None for r in rows):
-        scope |= Q(value_stream__isnull=True)
-    # ``of=("self",)``: PostgreSQL refuses FOR UPDATE on the nullable side of the
-    # outer join that select_related("updated_by") adds.
     qs = (
         PlanValue.objects.select_for_update(of=("self",))
         .filter(cycle=cycle, month__in=months, measure__in=measures)
-        .filter(scope)
-        .select_related("updated_by")
+        .filter(_stream_scope({r.key[0] for r in rows}))
+        .values_list(
+            "pk",
+            "value_stream_id",
+            "product_family_id",
+            "month",
+            "measure",
+            "value",
+            "version",
+            "updated_by__username",
+            "updated_at",
+        )
     )
-    return {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in qs}
-
-
-def _conflict_payload(cell: CellInput, current: PlanValue | None) -> dict:
     return {
-        "label": cell.label,
+        (vs, fam, month, measure): _Current(pk, value, version, who, at)
+        for pk, vs, fam, month, measure, value, version, who, at in qs
+    }
+
+
+def _stream_scope(stream_ids: set[int | None]) -> Q:
+    scope = Q(value_stream_id__in={s for s in stream_ids if s is not None})
+    if None in stream_ids:
+        scope |= Q(value_stream__isnull=True)
+    return scope
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """A stored cell as the write finds it."""
+
+    pk: int
+    value: Decimal
+    version: int
+    changed_by: str | None
+    changed_at: dt.datetime
+
+
+def _conflict_payload(r: _Resolved, current: _Current | None) -> dict:
+    cell = r.cell
+    return {
+        "index": r.i,
+        "label": _name(r.i, cell),
         "value_stream": cell.value_stream,
         "product_family": cell.product_family,
         "month": cell.month.strftime("%Y-%m"),
@@ -237,8 +323,8 @@ def _conflict_payload(cell: CellInput, current: PlanValue | None) -> dict:
         "your_version": cell.version,
         "current_value": None if current is None else str(current.value),
         "current_version": 0 if current is None else current.version,
-        "changed_by": getattr(getattr(current, "updated_by", None), "username", None),
-        "changed_at": None if current is None else current.updated_at.isoformat(),
+        "changed_by": None if current is None else current.changed_by,
+        "changed_at": None if current is None else current.changed_at.isoformat(),
     }
 
 
@@ -255,28 +341,27 @@ def plan_values_upsert(
 
     Raises FrozenCycleError (cycle approved), ValidationFailed (every bad cell listed),
     PermissionDenied (a stream the user may not edit) or VersionConflict (a stale
-    ``version``; the payload carries the current value and who changed it).
+    ``version``; each conflict carries the cell's index, the current value and who
+    changed it). ``user=None`` is a trusted system path (demo data, an operator's
+    command).
     """
     cells = list(cells)
     with transaction.atomic():
         # Lock the cycle row: writes to one cycle queue up, and an approval that
         # commits first is seen here (no write can slip into a frozen plan).
         locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
-        if locked.is_frozen:
-            raise FrozenCycleError(
-                f"Cycle {locked.label} is approved and frozen; its plan cannot be changed."
-            )
-        rows, errors = _resolve(cycle=locked, cells=cells)
-        if errors:
+        cycle_refuse_frozen(locked)
+        rows, problems = _resolve(cycle=locked, cells=cells)
+        if problems:
             raise ValidationFailed(
-                f"{len(errors)} problem(s) found; nothing was saved.", errors=errors
+                f"{len(problems)} problem(s) found; nothing was saved.", problems=problems
             )
         _check_permissions(user=user, rows=rows)
         existing = _existing(cycle=locked, rows=rows)
 
         if check_versions:
             conflicts = [
-                _conflict_payload(r.cell, existing.get(r.key))
+                _conflict_payload(r, existing.get(r.key))
                 for r in rows
                 if r.cell.version is not None
                 and (existing[r.key].version if r.key in existing else 0) != r.cell.version
@@ -287,10 +372,10 @@ def plan_values_upsert(
                     conflicts=conflicts,
                 )
 
-        result = UpsertResult()
-        to_create: list[PlanValue] = []
-        to_update: list[PlanValue] = []
-        to_delete: list[PlanValue] = []
+        result = UpsertResult(stored=[EMPTY] * len(cells))
+        to_create: list[_Resolved] = []
+        to_update: list[tuple[int, Decimal, int]] = []
+        to_delete: list[int] = []
         history: list[_Change] = []
         now = timezone.now()
         uid = getattr(user, "pk", None)
@@ -303,47 +388,23 @@ def plan_values_upsert(
                     result.count(code, "unchanged")
                 else:
                     result.count(code, "deleted")
-                    to_delete.append(current)
+                    to_delete.append(current.pk)
                     history.append(_Change(r, None, current.value, None, current.version + 1))
-                continue
-            if current is None:
-                # ``_id`` keywords: building tens of thousands of cells through the
-                # related-object descriptors costs seconds on a large import.
-                pv = PlanValue(
-                    cycle_id=locked.pk,
-                    value_stream_id=r.key[0],
-                    product_family_id=r.key[1],
-                    month=r.key[2],
-                    measure=r.key[3],
-                    value=r.value,
-                    version=1,
-                    updated_by_id=uid,
-                    updated_at=now,
-                )
-                # Callers may read pv.value_stream / pv.product_family: no query for that.
-                cache = pv._state.fields_cache
-                cache["cycle"], cache["value_stream"], cache["product_family"] = (
-                    locked,
-                    r.value_stream,
-                    r.family,
-                )
-                to_create.append(pv)
+            elif current is None:
+                to_create.append(r)
                 result.count(code, "added")
-                history.append(_Change(r, pv, None, r.value, 1))
-                result.values[r.key] = pv
+                history.append(_Change(r, None, None, r.value, 1))
+                result.stored[r.i] = StoredCell(None, r.value, 1)
             elif current.value != r.value:
-                history.append(_Change(r, current, current.value, r.value, current.version + 1))
-                current.value = r.value
-                current.version += 1
-                current.updated_by_id = uid
-                current.updated_at = now
-                to_update.append(current)
+                version = current.version + 1
+                history.append(_Change(r, current.pk, current.value, r.value, version))
+                to_update.append((current.pk, r.value, version))
                 result.count(code, "changed")
-                result.values[r.key] = current
+                result.stored[r.i] = StoredCell(current.pk, r.value, version)
             else:
                 result.unchanged += 1
                 result.count(code, "unchanged")
-                result.values[r.key] = current
+                result.stored[r.i] = StoredCell(current.pk, current.value, current.version)
         result.added, result.changed, result.deleted = (
             len(to_create),
             len(to_update),
@@ -353,37 +414,41 @@ def plan_values_upsert(
             transaction.set_rollback(True)
             return result
         try:
-            _insert_cells(cycle=locked, cells=to_create)
+            created = _insert_cells(cycle=locked, rows=to_create, uid=uid, now=now)
         except IntegrityError as exc:  # a concurrent writer created the same cell first
             raise VersionConflict(
                 "Someone else created these cells in the meantime; nothing was saved.",
                 conflicts=[],
             ) from exc
-        _update_cells(to_update)
+        for r in to_create:
+            result.stored[r.i] = StoredCell(created.get(r.key), r.value, 1)
+        _update_cells(to_update, uid=uid, now=now)
         for i in range(0, len(to_delete), _CHUNK):
-            PlanValue.objects.filter(pk__in=[pv.pk for pv in to_delete[i : i + _CHUNK]]).delete()
-        _insert_history(cycle=locked, changes=history, source=source, uid=uid, now=now)
-        if locked.status == "draft" and result.touched:
+            PlanValue.objects.filter(pk__in=to_delete[i : i + _CHUNK]).delete()
+        _insert_history(
+            cycle=locked, changes=history, created=created, source=source, uid=uid, now=now
+        )
+        if locked.status == CycleStatus.DRAFT and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
         return result
 
 
 # ----------------------------------------------------------------- bulk writes
 # Large imports write tens of thousands of cells. The ORM's bulk_create/bulk_update
-# spend most of their time preparing each field of each object (and bulk_update builds
-# one CASE per field), so the three writes below use one parameterised statement run
-# with executemany; values are adapted by the backend's own ``adapt_*`` functions, so
-# the same code serves SQLite and PostgreSQL.
+# spend most of their time building and preparing a model instance per cell (and
+# bulk_update builds one CASE per field), so the three writes below are plain
+# parameterised statements over plain tuples; values are adapted by the backend's own
+# ``adapt_*`` functions, so the same code serves SQLite and PostgreSQL.
 
 _CHUNK = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Change:
     """History of one cell, captured before the write (``old`` is the stored value)."""
 
     row: _Resolved
-    plan_value: PlanValue | None
+    plan_value_id: int | None  # None for a new cell (its id is known after the insert)
     old: Decimal | None
     new: Decimal | None
     version: int
@@ -436,63 +501,57 @@ _CELL_FIELDS = (
 )
 
 
-def _insert_cells(*, cycle: PlanningCycle, cells: list[PlanValue]) -> None:
+def _insert_cells(
+    *, cycle: PlanningCycle, rows: list[_Resolved], uid: int | None, now: dt.datetime
+) -> dict[CellKey, int]:
     """INSERT new cells, then read their ids back (one query) so history can point at them."""
-    if not cells:
-        return
+    if not rows:
+        return {}
     table, columns = _column_sql(PlanValue, _CELL_FIELDS)
     marks = ", ".join(["%s"] * len(columns))
     adapt = _Adapt()
-    stamp = adapt.datetime(cells[0].updated_at)
+    stamp = adapt.datetime(now)
     _execute_many(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
         [
             (
-                pv.cycle_id,
-                pv.value_stream_id,
-                pv.product_family_id,
-                adapt.month(pv.month),
-                pv.measure,
-                adapt.decimal(pv.value),
-                pv.version,
+                cycle.pk,
+                r.key[0],
+                r.key[1],
+                adapt.month(r.key[2]),
+                r.key[3],
+                adapt.decimal(r.value),
+                1,
                 "",
-                pv.updated_by_id,
+                uid,
                 stamp,
             )
-            for pv in cells
+            for r in rows
         ],
     )
-    wanted = {(pv.value_stream_id, pv.product_family_id, pv.month, pv.measure): pv for pv in cells}
-    stream_ids = {k[0] for k in wanted if k[0] is not None}
-    scope = Q(value_stream_id__in=stream_ids)
-    if any(k[0] is None for k in wanted):
-        scope |= Q(value_stream__isnull=True)
+    wanted = {r.key for r in rows}
     ids = (
         PlanValue.objects.filter(cycle=cycle, version=1)
         .filter(month__in={k[2] for k in wanted}, measure__in={k[3] for k in wanted})
-        .filter(scope)
+        .filter(_stream_scope({k[0] for k in wanted}))
         .values_list("pk", "value_stream_id", "product_family_id", "month", "measure")
     )
-    for pk, *key in ids:
-        pv = wanted.get(tuple(key))
-        if pv is not None:
-            pv.pk = pk
-            pv._state.adding = False
-            pv._state.db = connection.alias
+    return {tuple(key): pk for pk, *key in ids if tuple(key) in wanted}
 
 
-def _update_cells(cells: list[PlanValue]) -> None:
+def _update_cells(cells: list[tuple[int, Decimal, int]], *, uid: int | None, now) -> None:
+    """``(pk, value, version)`` of changed cells."""
     if not cells:
         return
     table, (value, version, user, at) = _column_sql(
         PlanValue, ("value", "version", "updated_by", "updated_at")
     )
     adapt = _Adapt()
-    stamp = adapt.datetime(cells[0].updated_at)
+    stamp = adapt.datetime(now)
     _execute_many(
         f"UPDATE {table} SET {value} = %s, {version} = %s, {user} = %s, {at} = %s "
         f"WHERE {connection.ops.quote_name(PlanValue._meta.pk.column)} = %s",
-        [(adapt.decimal(pv.value), pv.version, pv.updated_by_id, stamp, pv.pk) for pv in cells],
+        [(adapt.decimal(v), n, uid, stamp, pk) for pk, v, n in cells],
     )
 
 
@@ -513,7 +572,13 @@ _CHANGE_FIELDS = (
 
 
 def _insert_history(
-    *, cycle: PlanningCycle, changes: list[_Change], source: str, uid: int | None, now
+    *,
+    cycle: PlanningCycle,
+    changes: list[_Change],
+    created: dict[CellKey, int],
+    source: str,
+    uid: int | None,
+    now: dt.datetime,
 ) -> None:
     table, columns = _column_sql(PlanValueChange, _CHANGE_FIELDS)
     marks = ", ".join(["%s"] * len(columns))
@@ -524,7 +589,7 @@ def _insert_history(
         [
             (
                 cycle.pk,
-                c.plan_value.pk if c.plan_value is not None and c.new is not None else None,
+                None if c.new is None else (c.plan_value_id or created.get(c.row.key)),
                 c.row.key[0],
                 c.row.key[1],
                 adapt.month(c.row.key[2]),
@@ -547,27 +612,16 @@ def plan_value_comment_set(
     """Attach an assumption to a cell; same permission and freeze rules as its value."""
     with transaction.atomic():
         cycle = PlanningCycle.objects.select_for_update().get(pk=plan_value.cycle_id)
-        if cycle.is_frozen:
-            raise FrozenCycleError(f"Cycle {cycle.label} is approved and frozen.")
-        row = _Resolved(
-            CellInput(
-                plan_value.value_stream.code if plan_value.value_stream else "",
-                plan_value.product_family.code if plan_value.product_family else "",
-                plan_value.month,
-                plan_value.measure,
-                plan_value.value,
-            ),
-            (
-                plan_value.value_stream_id,
-                plan_value.product_family_id,
-                plan_value.month,
-                plan_value.measure,
-            ),
-            plan_value.value_stream,
-            plan_value.product_family,
-            plan_value.value,
-        )
-        _check_permissions(user=user, rows=[row])
+        cycle_refuse_frozen(cycle)
+        if not user_can_edit_plan(
+            user=user, value_stream=plan_value.value_stream, measure=plan_value.measure
+        ):
+            stream = plan_value.value_stream
+            raise PermissionDenied(
+                "Not allowed: you may not edit company-wide values"
+                if stream is None
+                else f"Not allowed: you are not a planner of value stream {stream.code!r}"
+            )
         plan_value.comment = text.strip()
         plan_value.save(update_fields=["comment", "updated_at"])
         return plan_value

@@ -10,18 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from planning.models import AuditEvent, CycleStatus, CycleStep, PlanningCycle, StepStatus
-from planning.selectors.cycles import user_owns_step
-from planning.services.cycles import audit_record, cycle_refuse_frozen, text_normalise
-from sofp.exceptions import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict
-
-# Steps move one status at a time, forwards or back (a step reopened by mistake can
-# be put back). Step 5 becomes done only through the approval.
-STEP_MOVES: dict[str, set[str]] = {
-    StepStatus.NOT_STARTED: {StepStatus.IN_PROGRESS},
-    StepStatus.IN_PROGRESS: {StepStatus.DONE, StepStatus.NOT_STARTED},
-    StepStatus.DONE: {StepStatus.IN_PROGRESS},
-}
-APPROVAL_STEP = 5
+from planning.selectors.cycles import (
+    APPROVAL_STEP,
+    cycle_refuse_frozen,
+    step_moves,
+    user_owns_step,
+)
+from planning.services.cycles import audit_record, text_normalise
+from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict
 
 
 def _lock_step(step: CycleStep) -> tuple[CycleStep, PlanningCycle]:
@@ -35,7 +31,9 @@ def _lock_step(step: CycleStep) -> tuple[CycleStep, PlanningCycle]:
 def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> CycleStep:
     """Move a step one status forwards or back; owners only; never on a frozen cycle."""
     if status not in StepStatus.values:
-        raise ValidationFailed(f"Unknown step status {status!r}.")
+        raise ValidationFailed.of_field(
+            "status", f"unknown step status {status!r}.", code="unknown_status"
+        )
     with transaction.atomic():
         step, cycle = _lock_step(step)
         cycle_refuse_frozen(cycle, "steps")
@@ -47,15 +45,18 @@ def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> 
         old = step.status
         if old == status:
             return step
-        if status not in STEP_MOVES[old]:
-            raise ApplicationError(
-                f"Step {step.number} is {step.get_status_display().lower()}; it can move to "
-                + " or ".join(StepStatus(s).label.lower() for s in sorted(STEP_MOVES[old]))
-                + "."
-            )
         if step.number == APPROVAL_STEP and status == StepStatus.DONE:
             raise ApplicationError(
-                "Step 5 is done when an executive approves the plan (use “Approve plan”)."
+                "Step 5 is done when an executive approves the plan (use “Approve plan”).",
+                code="done_by_approval",
+            )
+        moves = step_moves(step)
+        if status not in moves:
+            raise ApplicationError(
+                f"Step {step.number} is {step.get_status_display().lower()}; it can move to "
+                + " or ".join(StepStatus(s).label.lower() for s in sorted(moves))
+                + ".",
+                code="step_move",
             )
         step.status = status
         step.save(update_fields=["status", "updated_at"])

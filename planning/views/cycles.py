@@ -21,11 +21,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from planning.calendar import parse_month
-from planning.models import Decision, DecisionStatus, PlanningCycle, StepStatus
+from planning.models import Decision, DecisionStatus, PlanningCycle
 from planning.selectors.cycles import (
     cycle_decisions_without_step,
     cycle_history,
     cycle_next_month,
+    cycle_steps_open,
     cycle_timeline,
     cycles_overview,
     decision_owners,
@@ -43,7 +44,7 @@ from planning.services.cycles import cycle_start
 from planning.services.decisions import decision_create, decision_update, user_resolve
 from planning.services.notifications import notifications_mark_read
 from planning.services.steps import step_minutes_set, step_status_set
-from sofp.exceptions import ApplicationError, ValidationFailed
+from sofp.errors import ApplicationError, ValidationFailed, problem_messages
 
 
 def _cycle_or_404(label: str) -> PlanningCycle:
@@ -69,7 +70,9 @@ def _parse_date(text: str, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise ValidationFailed(f"{field}: {text!r} is not a date (YYYY-MM-DD).") from exc
+        raise ValidationFailed.of_field(
+            field, f"{text!r} is not a date (YYYY-MM-DD).", code="bad_date"
+        ) from exc
 
 
 def _cycle_page(
@@ -81,29 +84,21 @@ def _cycle_page(
     decision_draft: dict[str, str] | None = None,
 ) -> HttpResponse:
     rows = cycle_timeline(cycle=cycle, user=request.user)
-    loose = cycle_decisions_without_step(cycle=cycle)
-    manager_of_cycle = user_can_approve(request.user)  # executives and admins
     for row in rows:
         row.minutes_text = (minutes_draft or {}).get(row.step.number, row.step.minutes)
-        for d in row.decisions:
-            d.can_set_status = row.can_edit or d.owner_id == request.user.pk
-    for d in loose:
-        d.can_set_status = manager_of_cycle or d.owner_id == request.user.pk
-    steps_open = [r.step.number for r in rows if r.step.number <= 4 and r.step.status != "done"]
     context = {
         "cycle": cycle,
         "rows": rows,
         "history": cycle_history(cycle=cycle),
-        "can_approve": user_can_approve(request.user) and not cycle.is_frozen,
-        "can_decide_any": any(r.can_edit for r in rows) and not cycle.is_frozen,
+        "can_approve": user_can_approve(request.user, cycle),
+        "can_decide_any": any(r.can_edit for r in rows),
         "decision_steps": [r.step for r in rows if r.can_edit],
-        "steps_open": steps_open,
+        "steps_open": cycle_steps_open(cycle, steps=[r.step for r in rows]),
         "now": timezone.now(),
         "decision_draft": decision_draft or {},
         "decision_statuses": DecisionStatus.choices,
-        "loose_decisions": loose,
+        "loose_decisions": cycle_decisions_without_step(cycle=cycle, user=request.user),
         "users": users_active() if any(r.can_edit for r in rows) else [],
-        "step_statuses": StepStatus,
     }
     return render(request, "planning/cycle_detail.html", context, status=status)
 
@@ -111,8 +106,7 @@ def _cycle_page(
 def _refused(
     request: HttpRequest, cycle: PlanningCycle, exc: ApplicationError, **kw
 ) -> HttpResponse:
-    for line in getattr(exc, "errors", None) or [exc.message]:
-        messages.error(request, line)
+    problem_messages(request, exc)
     return _cycle_page(request, cycle, status=exc.status, **kw)
 
 
@@ -146,7 +140,7 @@ def cycle_start_view(request: HttpRequest) -> HttpResponse:
     try:
         cycle, info = cycle_start(month=month, user=request.user)
     except ApplicationError as exc:
-        messages.error(request, exc.message)
+        problem_messages(request, exc)
         return render(
             request,
             "planning/cycle_list.html",
@@ -235,7 +229,7 @@ def decision_create_view(request: HttpRequest, month: str) -> HttpResponse:
     try:
         step_text = (post.get("step") or "").strip()
         if step_text and not step_text.isdigit():
-            raise ValidationFailed(f"step: {step_text!r} is not a step number (1–5).")
+            raise ValidationFailed.of_field("step", f"{step_text!r} is not a step number (1–5).")
         decision = decision_create(
             cycle=cycle,
             user=request.user,

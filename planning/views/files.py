@@ -17,14 +17,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from planning.exports import CONTENT_TYPES, export_bytes, export_filename
-from planning.imports import FORMATS, parse_plan
+from planning.imports import parse_plan
 from planning.models import PlanningCycle
-from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
+from planning.selectors.cycles import cycle_refuse_frozen
+from planning.selectors.plans import cycle_export_frame, cycle_get_by_label, plan_rights
 from planning.services.plan_import import plan_import
 from planning.uploads import upload_discard, upload_get, upload_stage
-from sofp.exceptions import ApplicationError, FrozenCycleError, ValidationFailed
-from valuestreams.roles import user_can_edit_company_values, user_reads_all_streams
-from valuestreams.selectors import value_streams_editable, value_streams_visible
+from sofp.errors import ApplicationError, ValidationFailed, problem_lines
+from sofp.spreadsheet_safety import validate_upload
+from sofp.tables import FORMATS
+from valuestreams.roles import user_reads_all_streams
+from valuestreams.selectors import value_streams_visible
 
 ACCEPTED_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)
 MAX_ERRORS_SHOWN = 200
@@ -42,9 +45,7 @@ def _megabytes(n: int) -> str:
 
 
 def _page(request: HttpRequest, cycle: PlanningCycle, status: int = 200, **context) -> HttpResponse:
-    can_upload = value_streams_editable(user=request.user).exists() or (
-        user_can_edit_company_values(user=request.user)
-    )
+    can_upload = plan_rights(user=request.user).any
     errors = context.pop("errors", [])
     return render(
         request,
@@ -64,14 +65,22 @@ def _page(request: HttpRequest, cycle: PlanningCycle, status: int = 200, **conte
     )
 
 
-def _problem_response(
+def _refused(
     request: HttpRequest, cycle: PlanningCycle, exc: ApplicationError, filename: str
 ) -> HttpResponse:
-    if isinstance(exc, ValidationFailed):
-        errors = exc.errors
-    else:
-        errors = exc.extra.get("errors") or [exc.message]
-    return _page(request, cycle, status=exc.status, errors=errors, filename=filename)
+    """The upload page again, with every problem listed and the error's HTTP status."""
+    return _page(request, cycle, status=exc.status, errors=problem_lines(exc), filename=filename)
+
+
+def _uploaded_file(request: HttpRequest) -> tuple[str, bytes]:
+    """The chosen file's name and bytes, checked by ``validate_upload`` (only CSV and
+    XLSX, within the size limit, content matching the name, no zip bomb)."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed("Choose a .csv or .xlsx file to upload.", code="no_file")
+    name = Path(upload.name or "").name
+    validate_upload(upload, name=name, size=upload.size)
+    return name, upload.read()
 
 
 def _check(
@@ -97,40 +106,13 @@ def plan_upload(request: HttpRequest, month: str) -> HttpResponse:
     action = request.POST.get("action", "preview")
     if action in ("confirm", "cancel"):
         return _upload_decide(request, cycle, action)
-    if cycle.is_frozen:
-        exc = FrozenCycleError(
-            f"Cycle {cycle.label} is approved and frozen; its plan cannot be changed."
-        )
-        return _problem_response(request, cycle, exc, "")
-
-    upload = request.FILES.get("file")
-    if upload is None:
-        return _page(request, cycle, status=400, errors=["Choose a .csv or .xlsx file to upload."])
-    name = Path(upload.name or "").name
-    if not name.lower().endswith(ACCEPTED_SUFFIXES):
-        return _page(
-            request,
-            cycle,
-            status=400,
-            filename=name,
-            errors=[f"{name}: only .csv and .xlsx files are accepted."],
-        )
-    if upload.size > settings.SOFP_UPLOAD_MAX_BYTES:
-        return _page(
-            request,
-            cycle,
-            status=413,
-            filename=name,
-            errors=[
-                f"{name} is {_megabytes(upload.size)}; the limit is "
-                f"{_megabytes(settings.SOFP_UPLOAD_MAX_BYTES)}."
-            ],
-        )
-    data = upload.read()
+    name = Path(getattr(request.FILES.get("file"), "name", "") or "").name
     try:
+        cycle_refuse_frozen(cycle)
+        name, data = _uploaded_file(request)
         preview = _check(request, cycle, data, name, dry_run=True)
     except ApplicationError as exc:
-        return _problem_response(request, cycle, exc, name)
+        return _refused(request, cycle, exc, name)
     token = upload_stage(session=request.session, data=data, filename=name, cycle_label=cycle.label)
     return _page(request, cycle, preview=preview, token=token, filename=name, size=len(data))
 
@@ -154,7 +136,7 @@ def _upload_decide(request: HttpRequest, cycle: PlanningCycle, action: str) -> H
         # The plan, the cycle or the user's rights changed since the preview: say why,
         # write nothing, and let the planner upload again.
         upload_discard(session=request.session, token=token)
-        return _problem_response(request, cycle, exc, info["name"])
+        return _refused(request, cycle, exc, info["name"])
     upload_discard(session=request.session, token=token)
     messages.success(
         request, f"{info['name']} imported into cycle {cycle.label}: {result.summary()}."

@@ -1,4 +1,4 @@
-"""Pages of the planning cycle. Thin: parse, call a selector or service, render."""
+"""The home page: this month's cycle, its steps and the streams the user plans."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from planning.selectors.plans import cycle_current
-from valuestreams.selectors import value_streams_editable, value_streams_visible
+from planning.selectors.plans import cycle_current, plan_rights
+from valuestreams.selectors import value_streams_visible
 
 
 @login_required
@@ -15,9 +15,9 @@ def home(request: HttpRequest) -> HttpResponse:
     cycle = cycle_current()
     steps = list(cycle.steps.order_by("number")) if cycle else []
     streams = list(value_streams_visible(user=request.user).prefetch_related("families"))
-    editable = set(value_streams_editable(user=request.user).values_list("pk", flat=True))
+    rights = plan_rights(user=request.user)
     return render(
         request,
         "planning/home.html",
-        {"cycle": cycle, "steps": steps, "streams": streams, "editable_ids": editable},
+        {"cycle": cycle, "steps": steps, "streams": streams, "editable_ids": rights.stream_ids},
     )

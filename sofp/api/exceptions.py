@@ -1,120 +1,92 @@
-"""The one DRF exception handler: every API error is ``{"detail", "errors"[, "conflicts"]}``.
+"""The DRF exception handler: every API error becomes an ApplicationError and is
+rendered by the one mapper, :func:`sofp.errors.problem_response`.
 
-``errors`` lists every problem as ``{"index", "field", "message"}``: ``index`` is the
-row of a bulk request (services label rows ``"row 3"``) or null, ``field`` the input
-field the problem is about or null. Domain errors (:class:`sofp.exceptions.ApplicationError`)
-keep their own HTTP status (400/403/409); anything not handled here is a bug (a 500).
+Domain errors keep their own status (400/403/409); DRF's own (validation, not logged
+in, throttled, unknown address…) and Django's (``ValidationError`` from ``full_clean``,
+an oversized body) are translated here, their problems taken from DRF's structured
+error detail (field names, row indexes, error codes) — never from a message. Anything
+not handled here is a bug (a 500).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
 from rest_framework import exceptions as drf_exceptions
-from rest_framework import status
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from sofp.exceptions import ApplicationError, VersionConflict
-
-ROW_RE = re.compile(r"^row (\d+): (.*)$", re.DOTALL)
-
-# Which input field a service message is about; the first pattern that matches wins.
-_FIELD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), f)
-    for p, f in (
-        (r"unknown measure", "measure"),
-        (
-            r"unknown value stream|not a planner of value stream|needs a value stream",
-            "value_stream",
-        ),
-        (r"product family|takes no value stream or family", "product_family"),
-        (r"outside the horizon|belongs to the cycle's first month", "month"),
-        (r"^value |must not be negative|finite number|too large", "value"),
-        (r"company-wide values", "value_stream"),
-    )
+from sofp.errors import (
+    ApplicationError,
+    Problem,
+    ValidationFailed,
+    application_error,
+    problem_response,
 )
 
-
-def error_item(text: str, *, field: str | None = None, index: int | None = None) -> dict:
-    """``"row 3: unknown measure 'x'"`` → ``{"index": 3, "field": "measure", "message": …}``."""
-    match = ROW_RE.match(text)
-    if match:
-        index, text = int(match.group(1)), match.group(2)
-    if field is None:
-        field = next((f for p, f in _FIELD_PATTERNS if p.search(text)), None)
-    return {"index": index, "field": field, "message": text}
+# Headers DRF sets on some errors (a token challenge, when to retry, what is allowed).
+_KEPT_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
 
-def _flatten(detail: Any, *, field: str | None = None, index: int | None = None) -> list[dict]:
-    """DRF's nested error detail (dicts by field, lists by row) → flat error items."""
+def flatten(detail: Any, *, field: str | None = None, index: int | None = None) -> list[Problem]:
+    """DRF's nested error detail (dicts by field, lists by row) → flat problems."""
     if isinstance(detail, dict):
-        out: list[dict] = []
+        out: list[Problem] = []
         for key, value in detail.items():
             if index is None and field is None and str(key).isdigit():
-                out += _flatten(value, index=int(key))  # a many=True serializer's row
+                out += flatten(value, index=int(key))  # a many=True serializer's row
                 continue
             name = None if key in (api_settings.NON_FIELD_ERRORS_KEY, "__all__") else str(key)
-            out += _flatten(value, field=name if field is None else f"{field}.{name}", index=index)
+            out += flatten(value, field=name if field is None else f"{field}.{name}", index=index)
         return out
     if isinstance(detail, list):
         # A list of dicts is a many=True serializer's per-row errors.
         if detail and all(isinstance(d, dict) for d in detail):
             out = []
             for i, row in enumerate(detail):
-                out += _flatten(row, field=field, index=i if index is None else index)
+                out += flatten(row, field=field, index=i if index is None else index)
             return out
         out = []
         for item in detail:
-            out += _flatten(item, field=field, index=index)
+            out += flatten(item, field=field, index=index)
         return out
-    return [{"index": index, "field": field, "message": str(detail)}]
+    code = getattr(detail, "code", None) or "invalid"
+    return [Problem(str(code), str(detail), index=index, field=field)]
 
 
-def _payload(detail: str, errors: Iterable[dict] = (), **extra: Any) -> dict:
-    return {"detail": detail, "errors": list(errors), **extra}
-
-
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, ApplicationError):
-        texts = getattr(exc, "errors", None) or exc.extra.get("errors") or []
-        extra: dict[str, Any] = {}
-        if isinstance(exc, VersionConflict):
-            extra["conflicts"] = [
-                {**c, "index": error_item(f"{c.get('label', '')}: x")["index"]}
-                for c in exc.conflicts
-            ]
-        return Response(
-            _payload(exc.message, (error_item(t) for t in texts), **extra), status=exc.status
-        )
-    if isinstance(exc, RequestDataTooBig):
-        return Response(
-            _payload(
-                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; "
-                "send fewer rows per request."
-            ),
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+def _translate(exc: Exception) -> ApplicationError | None:
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        return Response(
-            _payload("Invalid input.", _flatten(detail)), status=status.HTTP_400_BAD_REQUEST
-        )
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
+        return ValidationFailed("Invalid input.", problems=flatten(detail))
     if isinstance(exc, drf_exceptions.ValidationError):
-        errors = _flatten(exc.detail)
-        detail = f"Invalid input: {len(errors)} problem(s) found; nothing was changed."
-        response.data = _payload(detail, errors)
-    else:
-        data = response.data
-        detail = data.get("detail", "") if isinstance(data, dict) else ""
-        response.data = _payload(str(detail) or "Request failed.")
+        problems = flatten(exc.detail)
+        return ValidationFailed(
+            f"Invalid input: {len(problems)} problem(s) found; nothing was changed.",
+            problems=problems,
+        )
+    if isinstance(exc, drf_exceptions.APIException):
+        detail = exc.detail if isinstance(exc.detail, str) else ""
+        codes = exc.get_codes()
+        return ApplicationError(
+            str(detail) or "Request failed.",
+            status=exc.status_code,
+            code=codes if isinstance(codes, str) else exc.default_code,
+            title=str(exc.default_detail).rstrip("."),
+        )
+    return application_error(exc)
+
+
+def exception_handler(exc: Exception, context: dict) -> HttpResponse | None:
+    drf_response = drf_exception_handler(exc, context)  # converts Http404, PermissionDenied
+    error = _translate(exc)
+    if error is None:
+        return None
+    request = context.get("request")
+    response = problem_response(error, getattr(request, "_request", request))
+    if drf_response is not None:
+        for header in _KEPT_HEADERS:
+            if header in drf_response:
+                response[header] = drf_response[header]
     return response

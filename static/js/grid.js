@@ -393,7 +393,9 @@
       setReadOnly(body.detail);
     }
     const detail = body.detail || (status ? `The server answered ${status}; nothing was saved.` : "Nothing was saved.");
-    showError(status === 401 ? "Your session has ended: log in again (nothing was saved)." : detail, body.errors && body.errors.length > 1 ? body.errors : []);
+    // Problem JSON: each error names its place (row index, field) and says what is wrong.
+    const items = (body.errors || []).map((e) => (typeof e === "string" ? e : e.message));
+    showError(status === 401 ? "Your session has ended: log in again (nothing was saved)." : detail, items.length > 1 ? items : []);
     setStatus("Not saved", "bad");
   }
 

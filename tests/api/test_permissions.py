@@ -60,7 +60,7 @@ def test_permission_matrix(
     response = getattr(client_for(user), method)(url, body, format="json")
     assert response.status_code == expected[who], response.content[:500]
     if response.status_code >= 400:
-        assert response["Content-Type"].startswith("application/json")
+        assert response["Content-Type"] == "application/problem+json"
         assert "detail" in response.json() and "errors" in response.json()
 
 

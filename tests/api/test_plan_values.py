@@ -206,13 +206,13 @@ def test_forbidden_rows_are_listed_by_index(client_for, plan, planner_a):
     rows = [{**ROW, "value": 1}, {**ROW, "value_stream": "B", "product_family": "B-1", "value": 2}]
     response = client_for(planner_a).post(f"{C}/plan-values/bulk/", rows, format="json")
     assert response.status_code == 403
-    assert response.json()["errors"] == [
-        {
-            "index": 1,
-            "field": "value_stream",
-            "message": "you are not a planner of value stream 'B'",
-        }
-    ]
+    (error,) = response.json()["errors"]
+    assert {k: error[k] for k in ("index", "field", "code", "message")} == {
+        "index": 1,
+        "field": "value_stream",
+        "code": "forbidden",
+        "message": "you are not a planner of value stream 'B'",
+    }
     assert stored() == Decimal("101")
 
 

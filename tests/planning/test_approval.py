@@ -2,7 +2,7 @@ import pytest
 
 from planning.models import AuditEvent, CycleStatus, StepStatus
 from planning.services.approval import StepsNotDone, cycle_approve
-from sofp.exceptions import FrozenCycleError, PermissionDenied
+from sofp.errors import FrozenCycleError, PermissionDenied
 
 pytestmark = pytest.mark.django_db
 

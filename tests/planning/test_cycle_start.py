@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from planning.models import AuditEvent, Company, Holiday, PlanningCycle, PlanValue
 from planning.services.cycles import cycle_start
 from planning.services.plan_values import CellInput, plan_values_upsert
-from sofp.exceptions import ApplicationError, PermissionDenied
+from sofp.errors import ApplicationError, PermissionDenied
 from tests.factories import CycleFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

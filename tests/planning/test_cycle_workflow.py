@@ -12,7 +12,7 @@ from planning.services.approval import cycle_approve
 from planning.services.decisions import decision_create, decision_update
 from planning.services.plan_values import CellInput, plan_values_upsert
 from planning.services.steps import step_minutes_set, step_status_set
-from sofp.exceptions import (
+from sofp.errors import (
     ApplicationError,
     FrozenCycleError,
     PermissionDenied,

@@ -9,11 +9,12 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from planning.imports import parse_master, parse_plan
+from planning.imports import parse_plan
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.services.plan_import import plan_import, plan_import_for_month
-from sofp.exceptions import FrozenCycleError, PermissionDenied, ValidationFailed
+from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed
 from tests.factories import CycleFactory, PlanValueFactory
+from valuestreams.imports import parse_master
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.services import master_import
 
@@ -168,8 +169,8 @@ def test_planner_cannot_import_another_stream_and_nothing_is_written(plan_setup,
     text = HEADER + "A,A-1,2027-01,demand,1\nB,B-1,2027-01,demand,2\n"
     with pytest.raises(PermissionDenied) as info:
         run(text, cycle=plan_setup, user=planner_a)
-    assert "line 3" in info.value.extra["errors"][0]
-    assert "'B'" in info.value.extra["errors"][0]
+    assert "line 3" in info.value.errors[0]
+    assert "'B'" in info.value.errors[0]
     assert PlanValue.objects.count() == 0
 
 
@@ -420,7 +421,7 @@ def test_two_imports_of_the_same_file_at_once_do_not_corrupt(family_a, family_b)
 
     from django.db import connection
 
-    from sofp.exceptions import VersionConflict
+    from sofp.errors import VersionConflict
 
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip(
@@ -460,7 +461,7 @@ def test_two_imports_of_the_same_file_at_once_do_not_corrupt(family_a, family_b)
     assert PlanValueChange.objects.count() == 48
 
 
-def test_upsert_result_cells_know_their_codes_without_queries(
+def test_upsert_result_gives_each_cells_id_value_and_version_without_queries(
     plan_setup, django_assert_num_queries
 ):
     from planning.services.plan_values import CellInput, plan_values_upsert
@@ -470,11 +471,7 @@ def test_upsert_result_cells_know_their_codes_without_queries(
         cells=[CellInput("A", "A-1", dt.date(2027, 3, 1), "demand", Decimal(4))],
         user=None,
     )
-    (pv,) = upsert.values.values()
-    assert pv.pk is not None and pv.version == 1
+    (stored,) = upsert.stored
     with django_assert_num_queries(0):
-        assert (pv.value_stream.code, pv.product_family.code, pv.cycle.label) == (
-            "A",
-            "A-1",
-            "2027-01",
-        )
+        assert stored.pk is not None and (stored.value, stored.version) == (Decimal(4), 1)
+    assert PlanValue.objects.get(pk=stored.pk).measure == "demand"

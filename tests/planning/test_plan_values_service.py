@@ -5,15 +5,15 @@ import pytest
 
 from planning.models import PlanValue, PlanValueChange
 from planning.services.plan_values import CellInput, plan_values_upsert
-from sofp.exceptions import FrozenCycleError, PermissionDenied, ValidationFailed, VersionConflict
+from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed, VersionConflict
 
 pytestmark = pytest.mark.django_db
 JAN = dt.date(2027, 1, 1)
 
 
-def cell(value, *, family="A-1", stream="A", month=JAN, measure="demand", version=None, label=""):
+def cell(value, *, family="A-1", stream="A", month=JAN, measure="demand", version=None, line=None):
     v = None if value is None else Decimal(str(value))
-    return CellInput(stream, family, month, measure, v, version, label)
+    return CellInput(stream, family, month, measure, v, version, line=line)
 
 
 def test_upsert_adds_changes_and_counts_unchanged(cycle, family_a, planner_a):
@@ -36,12 +36,12 @@ def test_every_bad_cell_is_listed_and_nothing_is_written(cycle, family_a, family
         plan_values_upsert(
             cycle=cycle,
             cells=[
-                cell(1, label="line 2"),
-                cell(-5, label="line 3", measure="production"),
-                cell(1, family="NOPE", label="line 4"),
-                cell(1, month=dt.date(2031, 1, 1), label="line 5"),
-                cell(1, family="B-1", label="line 6"),
-                cell(2, label="line 7"),
+                cell(1, line=2),
+                cell(-5, line=3, measure="production"),
+                cell(1, family="NOPE", line=4),
+                cell(1, month=dt.date(2031, 1, 1), line=5),
+                cell(1, family="B-1", line=6),
+                cell(2, line=7),
             ],
             user=planner_a,
         )

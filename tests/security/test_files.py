@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from planning.imports import parse_plan
 from planning.models import PlanValue
 from planning.services.plan_import import plan_import
-from sofp.exceptions import ValidationFailed
+from sofp.errors import ValidationFailed
 from tests.factories import PlanValueFactory, ProductFamilyFactory
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ def test_a_database_error_on_a_page_gives_the_friendly_500_page(raw_client):
 def test_a_database_error_in_the_api_gives_json(raw_client):
     response = raw_client.get("/api/v1/test/broken/")
     assert response.status_code == 500
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert "try again" in body["detail"]
     assert body["request_id"] == response["X-Request-ID"]

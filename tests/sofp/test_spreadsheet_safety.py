@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook
 
-from sofp.exceptions import ValidationFailed
+from sofp.errors import ValidationFailed
 from sofp.spreadsheet_safety import (
     is_formula,
     open_workbook,

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from planning.calendar import parse_month
 from planning.exports import export_bytes
-from planning.imports import CSV, FORMATS, XLSX
 from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
+from sofp.tables import CSV, FORMATS, XLSX
 
 
 class Command(BaseCommand):

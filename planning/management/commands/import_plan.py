@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from planning.calendar import parse_month
 from planning.imports import parse_plan
-from planning.management.files import problems_error, read_input_file
 from planning.services.plan_import import plan_import_for_month
-from sofp.exceptions import ApplicationError
+from sofp.errors import ApplicationError, command_error
+from sofp.tables import input_file
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         if month is None:
             raise CommandError(f"--cycle {options['cycle']!r} is not a month; write YYYY-MM.")
         path = options["file"]
-        parsed = parse_plan(data=read_input_file(path), filename=path)
+        parsed = parse_plan(data=input_file(path), filename=path)
         try:
             result = plan_import_for_month(
                 month=month,
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 computed_skipped=parsed.computed_skipped,
             )
         except ApplicationError as exc:
-            raise problems_error(path, exc) from None
+            raise command_error(exc, source=path) from None
         if result.cycle_created:
             verb = "would be created" if result.dry_run else "created"
             self.stdout.write(f"Cycle {month:%Y-%m} {verb} with its five steps.")

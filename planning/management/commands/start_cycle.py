@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from planning.calendar import parse_month
 from planning.models import Company
 from planning.services.cycles import cycle_start
-from sofp.exceptions import ApplicationError
+from sofp.errors import ApplicationError, command_error
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         try:
             cycle, info = cycle_start(month=first, user=starter, horizon=horizon)
         except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
+            raise command_error(exc) from exc
         self.stdout.write(
             self.style.SUCCESS(f"Started cycle {cycle.label} (horizon {cycle.horizon} months).")
         )

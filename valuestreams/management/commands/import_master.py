@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from planning.imports import parse_master
-from planning.management.files import problems_error, read_input_file
-from sofp.exceptions import ApplicationError
+from sofp.errors import ApplicationError, command_error
+from sofp.tables import input_file
+from valuestreams.imports import parse_master
 from valuestreams.services import master_import
 
 
@@ -25,13 +25,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         path = options["file"]
-        parsed = parse_master(data=read_input_file(path), filename=path)
+        parsed = parse_master(data=input_file(path), filename=path)
         try:
             result = master_import(
                 rows=parsed.rows, parse_errors=parsed.errors, dry_run=options["dry_run"]
             )
         except ApplicationError as exc:
-            raise problems_error(path, exc) from None
+            raise command_error(exc, source=path) from None
         self.stdout.write(f"Master data: {result.summary()}.")
         if result.dry_run:
             self.stdout.write("Dry run: nothing was saved.")
