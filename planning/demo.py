@@ -27,6 +27,7 @@ from planning.models import (
     PlanningCycle,
     StepStatus,
 )
+from planning.selectors.cycles import company_holidays
 from planning.services.cycles import cycle_create
 from planning.services.plan_values import CellInput, plan_values_upsert
 from valuestreams.models import Membership, ProductFamily, ValueStream
@@ -99,14 +100,11 @@ def _q(x: float, places: int = 0) -> Decimal:
 
 
 def _ensure_company() -> Company:
-    company, _ = Company.objects.get_or_create(
-        pk=1,
-        defaults={
-            "name": "Northwind Fluid Systems",
-            "time_zone": "Europe/Amsterdam",
-            "reminder_hours_before": [24, 2],
-        },
-    )
+    """The company row (a migration creates it) gets the demo's name once."""
+    company = Company.objects.order_by("pk").first() or Company(reminder_hours_before=[24, 2])
+    if company.pk is None or company.name == Company._meta.get_field("name").default:
+        company.name = "Northwind Fluid Systems"
+        company.save()
     for day, name in (
         ("2025-12-25", "Christmas Day"),
         ("2025-12-26", "Boxing Day"),
@@ -276,8 +274,7 @@ def _start_current(cycle: PlanningCycle, today: dt.date) -> None:
     """The current cycle is under way: steps before today are done."""
     cycle.status = CycleStatus.IN_PROGRESS
     cycle.save(update_fields=["status", "updated_at"])
-    company = Company.get()
-    days = working_days_of_month(cycle.month, company.holidays.values_list("date", flat=True), 5)
+    days = working_days_of_month(cycle.month, company_holidays(Company.get()), 5)
     for step in cycle.steps.all():
         day = days[step.number - 1]
         if step.number == 5:

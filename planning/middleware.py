@@ -8,10 +8,13 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from planning.models import Company
+from planning.selectors.cycles import company_time_zone
 
 
 class CompanyTimezoneMiddleware:
+    """Activates the company's zone for the request; the name comes from the cache, so
+    a request costs no query for it."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -19,9 +22,8 @@ class CompanyTimezoneMiddleware:
         if request.path_info.startswith("/health/"):
             # Health checks must answer without the database (liveness) or report it.
             return self.get_response(request)
-        name = Company.objects.order_by("pk").values_list("time_zone", flat=True).first()
         try:
-            timezone.activate(zoneinfo.ZoneInfo(name)) if name else timezone.deactivate()
+            timezone.activate(zoneinfo.ZoneInfo(company_time_zone()))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         try:

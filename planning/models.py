@@ -165,8 +165,10 @@ class Company(models.Model):
 
     @classmethod
     def get(cls) -> Company:
+        """The company's settings. Reading never writes: the row comes from a data
+        migration (or the demo); without one, the defaults, unsaved."""
         company = cls.objects.order_by("pk").first()
-        return company or cls.objects.create(reminder_hours_before=[24, 2])
+        return company or cls(reminder_hours_before=[24, 2])
 
     def clean(self) -> None:
         import zoneinfo

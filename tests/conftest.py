@@ -49,6 +49,30 @@ def _fast_hashing(settings):
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_company_cache():
+    """The company's time zone is cached; a test that saves another one rolls the row
+    back, but not the cache."""
+    from django.core.cache import cache
+
+    from planning.selectors.cycles import COMPANY_TIME_ZONE_KEY
+
+    cache.delete(COMPANY_TIME_ZONE_KEY)
+    yield
+    cache.delete(COMPANY_TIME_ZONE_KEY)
+
+
+@pytest.fixture
+def company(db):
+    """The company settings row (a data migration makes it; a flushed database may not
+    have it any more)."""
+    from planning.models import Company
+
+    return Company.objects.order_by("pk").first() or Company.objects.create(
+        reminder_hours_before=[24, 2]
+    )
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

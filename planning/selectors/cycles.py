@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -155,8 +157,39 @@ def step_participant_ids(step_owner_role: str) -> set[int]:
 # --- Timeline ---------------------------------------------------------------------------
 
 
+COMPANY_TIME_ZONE_KEY = "sofp:company:time_zone"
+
+
+def company_time_zone() -> str:
+    """The company's time zone name, from the cache: every request asks (the time-zone
+    middleware), so it must not cost a query. Saving the company clears it
+    (``company_cache_clear``, connected in ``planning.apps``)."""
+    name = cache.get(COMPANY_TIME_ZONE_KEY)
+    if name is None:
+        name = Company.get().time_zone
+        cache.set(COMPANY_TIME_ZONE_KEY, name, timeout=None)
+    return name
+
+
+def company_cache_clear(**_: object) -> None:
+    """Forget the cached settings now and again when the saving transaction commits
+    (so a reader in between cannot keep a value that was rolled back)."""
+    cache.delete(COMPANY_TIME_ZONE_KEY)
+    transaction.on_commit(lambda: cache.delete(COMPANY_TIME_ZONE_KEY))
+
+
 def company_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(Company.get().time_zone)
+    try:
+        return zoneinfo.ZoneInfo(company_time_zone())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(Company._meta.get_field("time_zone").default)
+
+
+def company_holidays(company: Company) -> list[dt.date]:
+    """The company's holidays (none while its settings are not saved yet)."""
+    if company.pk is None:
+        return []
+    return list(company.holidays.values_list("date", flat=True))
 
 
 def step_is_overdue(step: CycleStep, *, now: dt.datetime) -> bool:

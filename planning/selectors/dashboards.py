@@ -21,6 +21,7 @@ from planning import charts, dashboards, engine
 from planning.calendar import parse_month
 from planning.models import Decision, PlanningCycle
 from planning.selectors.cycles import (
+    APPROVAL_STEP,
     cycle_steps_open,
     user_can_approve,
     user_can_record_decisions,
@@ -182,6 +183,7 @@ class Approval:
 
     frozen: bool
     can_approve: bool
+    steps_before: list  # the steps that must be done before the approval (1–4)
     open_steps: list[int]
     approved_by: str
     approved_at: dt.datetime | None
@@ -263,6 +265,7 @@ def review_page(
     approval = Approval(
         frozen=cycle.is_frozen,
         can_approve=user_can_approve(user, cycle),
+        steps_before=[s for s in steps if s.number < APPROVAL_STEP],
         open_steps=open_steps,
         approved_by=(approver.get_full_name() or approver.username) if approver else "",
         approved_at=cycle.approved_at,

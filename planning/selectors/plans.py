@@ -49,10 +49,6 @@ def cycles_list() -> QuerySet[PlanningCycle]:
     return PlanningCycle.objects.order_by("-month")
 
 
-def company_get() -> Company:
-    return Company.get()
-
-
 def _period(d: dt.date) -> pd.Period:
     return pd.Period(year=d.year, month=d.month, freq="M")
 
@@ -202,7 +198,7 @@ def accuracy_inputs(
             lag1,
             stream_filter,
             measure="demand",
-            cycle__status="approved",
+            cycle__status=CycleStatus.APPROVED,
             # Redundant with lag1, but lets the (measure, month) index do the work.
             month__gte=first,
             month__lt=cycle.month,

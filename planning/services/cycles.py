@@ -27,7 +27,11 @@ from planning.models import (
     PlanValue,
     StepTemplate,
 )
-from planning.selectors.cycles import step_participant_ids, user_can_start_cycle
+from planning.selectors.cycles import (
+    company_holidays,
+    step_participant_ids,
+    user_can_start_cycle,
+)
 from planning.selectors.plans import cycle_last_approved, plan_input
 from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed
@@ -74,7 +78,7 @@ def cycle_steps_create(*, cycle: PlanningCycle, company: Company | None = None) 
     templates = {t.number: t for t in StepTemplate.objects.all()}
     slots = step_schedule(
         month=cycle.month,
-        holidays=company.holidays.values_list("date", flat=True),
+        holidays=company_holidays(company),
         time_zone=company.time_zone,
         meeting_start=company.meeting_start,
         meeting_minutes=company.meeting_minutes,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from planning.models import AuditEvent, Company, Holiday, PlanningCycle, PlanValue
+from planning.models import AuditEvent, Holiday, PlanningCycle, PlanValue
 from planning.services.cycles import cycle_start
 from planning.services.plan_values import CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied
@@ -51,8 +51,7 @@ def _value(cycle, measure, month, family=None):
     return None if row is None else row.value
 
 
-def test_start_schedules_five_steps_on_working_days_in_company_time(executive):
-    company = Company.get()
+def test_start_schedules_five_steps_on_working_days_in_company_time(executive, company):
     Holiday.objects.create(company=company, date=dt.date(2027, 3, 1), name="Closed")
     cycle, _ = cycle_start(month=dt.date(2027, 3, 1), user=executive)
     steps = list(cycle.steps.order_by("number"))

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from planning.models import Company, Decision, Notification, ReminderDelivery
+from planning.models import Decision, Notification, ReminderDelivery
 from planning.selectors.cycles import deliveries_problematic
 from planning.services.cycles import cycle_start
 from planning.services.reminders import (
@@ -35,9 +35,8 @@ def sales(db):
 
 
 @pytest.fixture
-def started(executive, sales, planner_a):
+def started(executive, sales, planner_a, company):
     """Cycle 2027-01 started: step 1 meets Fri 1 Jan 09:00, inputs due Thu 31 Dec 12:00."""
-    Company.get()
     cycle, _ = cycle_start(month=dt.date(2027, 1, 1), user=executive)
     return cycle
 
@@ -101,8 +100,7 @@ def test_a_late_run_sends_only_the_nearest_reminder(started, sales):
     assert mine == [f"deadline:2h:step{s.pk}:user{sales.pk}"]
 
 
-def test_configured_hours_are_used(started, sales):
-    company = Company.get()
+def test_configured_hours_are_used(started, sales, company):
     company.reminder_hours_before = [6]
     company.save()
     s = step1(started)
@@ -167,7 +165,7 @@ def test_decisions_due_tomorrow_and_overdue_remind_their_owner(started, planner_
     assert not reminders_send(now=dt.datetime(2027, 1, 25, tzinfo=AMS)).claimed
 
 
-def test_dst_week_reminders_count_elapsed_hours(executive, sales):
+def test_dst_week_reminders_count_elapsed_hours(executive, sales, company):
     """Cycle 2026-11: step 1 inputs due Fri 30 Oct 12:00 CET; summer time ended 25 Oct."""
     cycle, _ = cycle_start(month=dt.date(2026, 11, 1), user=executive)
     s = step1(cycle)
@@ -177,7 +175,6 @@ def test_dst_week_reminders_count_elapsed_hours(executive, sales):
     result = reminders_send(now=dt.datetime(2026, 10, 29, 11, 0, tzinfo=dt.UTC))
     assert f"deadline:24h:step{s.pk}:user{sales.pk}" in result.keys
     # 144 h before crosses the change: 11:00 UTC on Sat 24 Oct, 13:00 summer time.
-    company = Company.get()
     company.reminder_hours_before = [144]
     company.save()
     ReminderDelivery.objects.all().delete()

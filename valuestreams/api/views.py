@@ -15,6 +15,7 @@ from sofp.api.pagination import ApiPagination
 from sofp.api.views import E400, E401, E404, E429, ApiView, error_response
 from valuestreams.api import serializers as s
 from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.roles import user_is_admin
 from valuestreams.selectors import families_of_streams, value_streams_visible
 
 CODE_REGEX = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}"
@@ -27,12 +28,7 @@ class IsAdminOrReadOnly(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        user = request.user
-        return bool(user and (user.is_staff or user.is_superuser))
-
-
-def _is_admin(user) -> bool:
-    return bool(user.is_staff or user.is_superuser)
+        return user_is_admin(request.user)
 
 
 class MasterDataViewSet(
@@ -92,7 +88,7 @@ class ValueStreamViewSet(MasterDataViewSet):
         user = self.request.user
         qs = (
             ValueStream.objects.order_by("code")
-            if _is_admin(user)
+            if user_is_admin(user)
             else (value_streams_visible(user=user))
         )
         return qs.prefetch_related("serves")
@@ -113,7 +109,7 @@ class ProductFamilyViewSet(MasterDataViewSet):
 
     def get_queryset(self) -> QuerySet[ProductFamily]:
         user = self.request.user
-        if _is_admin(user):
+        if user_is_admin(user):
             return ProductFamily.objects.select_related("value_stream").order_by(
                 "value_stream__code", "code"
             )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from planning.calendar import parse_month
-from planning.models import Company
+from planning.selectors.cycles import company_zone
 from planning.services.cycles import cycle_start
 from sofp.errors import ApplicationError, command_error
 
@@ -39,7 +37,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Started cycle {cycle.label} (horizon {cycle.horizon} months).")
         )
-        tz = zoneinfo.ZoneInfo(Company.get().time_zone)
+        tz = company_zone()
         for step in cycle.steps.order_by("number"):
             self.stdout.write(
                 f"  {step.number}. {step.name}: meeting "
