@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from planning.engine import number_or_none
+
 # One palette for every page (matches static/css/sofp.css).
 INK = "#1c2733"
 MUTED = "#8a99a8"
@@ -50,8 +52,7 @@ def _x(months: Iterable) -> list[str]:
 
 def _y(values: pd.Series | np.ndarray) -> list[float | None]:
     """Plain floats with None for NaN: plotly leaves a gap, JSON stays small and exact."""
-    arr = np.asarray(values, dtype=float)
-    return [None if np.isnan(v) else float(v) for v in arr]
+    return [number_or_none(v) for v in np.asarray(values, dtype=float)]
 
 
 def _base_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
@@ -114,42 +115,86 @@ def _y2(title: str, fmt: str = "") -> dict:
     }
 
 
+def _hover(value: str, label: str) -> str:
+    return f"{value}<extra>{label}</extra>"
+
+
+def _bar(
+    x: list,
+    values: pd.Series | np.ndarray,
+    name: str,
+    color: str | list,
+    hover: str = MONEY,
+    *,
+    label: str | None = None,
+    **kw,
+) -> go.Bar:
+    """The one way a bar is drawn: NaN-safe values, one colour (or one per bar), and the
+    exact number with its unit and the series' name in the hover."""
+    return go.Bar(
+        x=x,
+        y=_y(values),
+        name=name,
+        marker={"color": color},
+        hovertemplate=_hover(hover, label or name),
+        **kw,
+    )
+
+
+def _line(
+    x: list,
+    values: pd.Series | np.ndarray,
+    name: str,
+    color: str,
+    hover: str = MONEY,
+    *,
+    width: float = 2,
+    dash: str | None = None,
+    markers: bool | int = False,
+    label: str | None = None,
+    **kw,
+) -> go.Scatter:
+    """The one way a line is drawn; ``markers`` adds points (an int sets their size)."""
+    line = {"color": color, "width": width} | ({"dash": dash} if dash else {})
+    if markers is not False:
+        kw["mode"] = "lines+markers"
+        if markers is not True:
+            kw["marker"] = {"size": markers}
+    return go.Scatter(
+        x=x,
+        y=_y(values),
+        name=name,
+        mode=kw.pop("mode", "lines"),
+        line=line,
+        hovertemplate=_hover(hover, label or name),
+        **kw,
+    )
+
+
 # --------------------------------------------------------------------------- value stream
+
+UNITS = "%{y:,.0f} units"
+DAYS = "%{y:,.1f} days"
+PCT = "%{y:.1%}"
 
 
 def demand_figure(series: pd.DataFrame, *, title: str = "Demand") -> go.Figure:
     """Actual sales (history), this plan's forecast, and the last approved plan dashed."""
     x = _x(series["month"])
     traces = [
-        go.Scatter(
-            x=x,
-            y=_y(series["actual"]),
-            name="Actual sales",
-            mode="lines+markers",
-            line={"color": INK, "width": 2},
-            marker={"size": 5},
-            hovertemplate="%{y:,.0f} units<extra>Actual sales</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["forecast"]),
-            name="Forecast (this plan)",
-            mode="lines",
-            line={"color": BRAND_2, "width": 2.5},
-            hovertemplate="%{y:,.0f} units<extra>Forecast</extra>",
+        _line(x, series["actual"], "Actual sales", INK, UNITS, markers=5),
+        _line(
+            x,
+            series["forecast"],
+            "Forecast (this plan)",
+            BRAND_2,
+            UNITS,
+            width=2.5,
+            label="Forecast",
         ),
     ]
     if series["previous"].notna().any():
-        traces.append(
-            go.Scatter(
-                x=x,
-                y=_y(series["previous"]),
-                name="Last approved plan",
-                mode="lines",
-                line={"color": MUTED, "width": 2, "dash": "dash"},
-                hovertemplate="%{y:,.0f} units<extra>Last approved plan</extra>",
-            )
-        )
+        traces.append(_line(x, series["previous"], "Last approved plan", MUTED, UNITS, dash="dash"))
     has_data = series[["actual", "forecast"]].notna().any().any()
     return _figure(
         traces,
@@ -162,20 +207,15 @@ def accuracy_figure(series: pd.DataFrame, *, title: str = "Forecast accuracy") -
     """WAPE (bars, lower is better) and bias (line, + = over-forecast), lag 1, in %."""
     x = _x(series["month"])
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(series["wape"]),
-            name="WAPE",
-            marker={"color": BRAND_2},
-            hovertemplate="%{y:.1%}<extra>WAPE</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["bias"]),
-            name="Bias",
-            mode="lines+markers",
-            line={"color": WARN, "width": 2},
-            hovertemplate="%{y:+.1%}<extra>Bias (forecast − actual)</extra>",
+        _bar(x, series["wape"], "WAPE", BRAND_2, PCT),
+        _line(
+            x,
+            series["bias"],
+            "Bias",
+            WARN,
+            "%{y:+.1%}",
+            markers=True,
+            label="Bias (forecast − actual)",
         ),
     ]
     layout = _base_layout(title, "Month", "Error (% of actual sales)")
@@ -188,22 +228,8 @@ def accuracy_figure(series: pd.DataFrame, *, title: str = "Forecast accuracy") -
 def production_figure(series: pd.DataFrame, *, title: str = "Production vs demand") -> go.Figure:
     x = _x(series["month"])
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(series["production"]),
-            name="Production",
-            marker={"color": TEAL},
-            hovertemplate="%{y:,.0f} units<extra>Production</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["demand"]),
-            name="Demand",
-            mode="lines+markers",
-            line={"color": BRAND, "width": 2.5},
-            marker={"size": 5},
-            hovertemplate="%{y:,.0f} units<extra>Demand</extra>",
-        ),
+        _bar(x, series["production"], "Production", TEAL, UNITS),
+        _line(x, series["demand"], "Demand", BRAND, UNITS, width=2.5, markers=5),
     ]
     return _figure(
         traces,
@@ -217,15 +243,14 @@ def inventory_figure(
 ) -> go.Figure:
     """Inventory bars, days of supply against the shaded target band, shortages marked."""
     x = _x(series["month"])
+    inventory = series["ending_inventory"]
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(series["ending_inventory"]),
-            name="Ending inventory",
-            marker={
-                "color": [BAD if v < 0 else "#9ec5e8" for v in series["ending_inventory"].fillna(0)]
-            },
-            hovertemplate="%{y:,.0f} units<extra>Ending inventory</extra>",
+        _bar(
+            x,
+            inventory,
+            "Ending inventory",
+            [BAD if v < 0 else "#9ec5e8" for v in inventory.fillna(0)],
+            UNITS,
         ),
         go.Scatter(
             x=x,
@@ -235,7 +260,7 @@ def inventory_figure(
             line={"width": 0},
             yaxis="y2",
             showlegend=False,
-            hovertemplate="%{y:,.1f} days<extra>Target min</extra>",
+            hovertemplate=_hover(DAYS, "Target min"),
         ),
         go.Scatter(
             x=x,
@@ -246,17 +271,17 @@ def inventory_figure(
             fill="tonexty",
             fillcolor="rgba(30,125,79,0.13)",
             yaxis="y2",
-            hovertemplate="%{y:,.1f} days<extra>Target max</extra>",
+            hovertemplate=_hover(DAYS, "Target max"),
         ),
-        go.Scatter(
-            x=x,
-            y=_y(series["days_of_supply"]),
-            name="Days of supply",
-            mode="lines+markers",
-            line={"color": OK, "width": 2.5},
-            marker={"size": 5},
+        _line(
+            x,
+            series["days_of_supply"],
+            "Days of supply",
+            OK,
+            DAYS,
+            width=2.5,
+            markers=5,
             yaxis="y2",
-            hovertemplate="%{y:,.1f} days<extra>Days of supply</extra>",
         ),
     ]
     short = series[series["short_units"].notna()]
@@ -269,7 +294,7 @@ def inventory_figure(
                 name="Shortage",
                 mode="markers",
                 marker={"symbol": "x", "size": 12, "color": BAD, "line": {"width": 2}},
-                hovertemplate="%{y:,.0f} units short (%{customdata})<extra>Shortage</extra>",
+                hovertemplate=_hover("%{y:,.0f} units short (%{customdata})", "Shortage"),
             )
         )
     layout = _base_layout(title, "Month", "Ending inventory (units)")
@@ -281,37 +306,28 @@ def inventory_figure(
 
 def capacity_figure(series: pd.DataFrame, *, title: str = "Capacity: hours") -> go.Figure:
     x = _x(series["month"])
+    overloaded = series["utilization"].fillna(0).to_numpy() > 1
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(series["required_hours"]),
-            name="Required",
-            marker={
-                "color": [
-                    BAD if u > 1 else BRAND_2 for u in series["utilization"].fillna(0).to_numpy()
-                ]
-            },
+        _bar(
+            x,
+            series["required_hours"],
+            "Required",
+            [BAD if o else BRAND_2 for o in overloaded],
+            "%{y:,.0f} h (utilization %{customdata:.0%})",
             customdata=_y(series["utilization"]),
-            hovertemplate="%{y:,.0f} h (utilization %{customdata:.0%})<extra>Required</extra>",
         ),
-        go.Bar(
-            x=x,
-            y=_y(series["non_productive_hours"]),
-            name="Non-productive",
-            marker={"color": SAND},
-            hovertemplate="%{y:,.0f} h<extra>Non-productive</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["available_hours"]),
-            name="Available",
-            mode="lines",
-            line={"color": INK, "width": 2, "shape": "hvh"},
-            hovertemplate="%{y:,.0f} h<extra>Available</extra>",
-        ),
+        _bar(x, series["non_productive_hours"], "Non-productive", SAND, "%{y:,.0f} h"),
+        _line(x, series["available_hours"], "Available", INK, "%{y:,.0f} h", line_shape="hvh"),
     ]
     layout = _base_layout(title, "Month", "Hours per month", barmode="stack")
     return _figure(traces, layout, empty=None if len(series) else "No capacity plan yet")
+
+
+CAPACITY_SHARES = (
+    ("productive_share", "Productive", BRAND_2),
+    ("non_productive_share", "Non-productive", SAND),
+    ("available_share", "Available", "#b8d8c8"),
+)
 
 
 def capacity_split_figure(
@@ -319,21 +335,7 @@ def capacity_split_figure(
 ) -> go.Figure:
     """Productive / non-productive / available shares per month, stacked to 100%."""
     x = _x(series["month"])
-    parts = (
-        ("productive_share", "Productive", BRAND_2),
-        ("non_productive_share", "Non-productive", SAND),
-        ("available_share", "Available", "#b8d8c8"),
-    )
-    traces = [
-        go.Bar(
-            x=x,
-            y=_y(series[col]),
-            name=name,
-            marker={"color": color},
-            hovertemplate=f"%{{y:.1%}}<extra>{name}</extra>",
-        )
-        for col, name, color in parts
-    ]
+    traces = [_bar(x, series[col], name, color, PCT) for col, name, color in CAPACITY_SHARES]
     layout = _base_layout(title, "Month", "Share of available hours", barmode="relative")
     layout["yaxis"].update(tickformat=".0%", rangemode="normal")
     return _figure(traces, layout, empty=None if len(series) else "No capacity plan yet")
@@ -342,43 +344,19 @@ def capacity_split_figure(
 def financial_figure(series: pd.DataFrame, *, title: str = "Financial projection") -> go.Figure:
     x = _x(series["month"])
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(series["revenue"]),
-            name="Revenue",
-            marker={"color": BRAND_2},
-            hovertemplate=MONEY + "<extra>Revenue</extra>",
-        ),
-        go.Bar(
-            x=x,
-            y=_y(series["material_cost"]),
-            name="Material",
-            marker={"color": "#f4a261"},
-            hovertemplate=MONEY + "<extra>Material cost</extra>",
-        ),
-        go.Bar(
-            x=x,
-            y=_y(series["conversion_cost"]),
-            name="Conversion",
-            marker={"color": SAND},
-            hovertemplate=MONEY + "<extra>Conversion cost</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["value_stream_profit"]),
-            name="Value stream profit",
-            mode="lines+markers",
-            line={"color": OK, "width": 2.5},
-            hovertemplate=MONEY + "<extra>Value stream profit</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["return_on_sales"]),
-            name="Return on sales",
-            mode="lines",
-            line={"color": INK, "width": 1.5, "dash": "dot"},
+        _bar(x, series["revenue"], "Revenue", BRAND_2),
+        _bar(x, series["material_cost"], "Material", "#f4a261", label="Material cost"),
+        _bar(x, series["conversion_cost"], "Conversion", SAND, label="Conversion cost"),
+        _line(x, series["value_stream_profit"], "Value stream profit", OK, width=2.5, markers=True),
+        _line(
+            x,
+            series["return_on_sales"],
+            "Return on sales",
+            INK,
+            PCT,
+            width=1.5,
+            dash="dot",
             yaxis="y2",
-            hovertemplate="%{y:.1%}<extra>Return on sales</extra>",
         ),
     ]
     layout = _base_layout(title, "Month", "Amount per month", barmode="group")
@@ -404,20 +382,8 @@ def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
     """Revenue and value stream profit per stream in one month, return on sales on y2."""
     x = list(rows["value_stream"])
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(rows["revenue"]),
-            name="Revenue",
-            marker={"color": BRAND_2},
-            hovertemplate=MONEY + "<extra>Revenue</extra>",
-        ),
-        go.Bar(
-            x=x,
-            y=_y(rows["value_stream_profit"]),
-            name="Value stream profit",
-            marker={"color": OK},
-            hovertemplate=MONEY + "<extra>Value stream profit</extra>",
-        ),
+        _bar(x, rows["revenue"], "Revenue", BRAND_2),
+        _bar(x, rows["value_stream_profit"], "Value stream profit", OK),
         go.Scatter(
             x=x,
             y=_y(rows["return_on_sales"]),
@@ -425,7 +391,7 @@ def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
             mode="markers",
             marker={"color": INK, "size": 11, "symbol": "diamond"},
             yaxis="y2",
-            hovertemplate="%{y:.1%}<extra>Return on sales</extra>",
+            hovertemplate=_hover(PCT, "Return on sales"),
         ),
     ]
     layout = _category_layout(
@@ -443,11 +409,6 @@ def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
 def stream_capacity_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
     """Capacity box score per stream: productive / non-productive / available (stacked)."""
     y = list(rows["value_stream"])
-    parts = (
-        ("productive_share", "Productive", BRAND_2),
-        ("non_productive_share", "Non-productive", SAND),
-        ("available_share", "Available", "#b8d8c8"),
-    )
     traces = [
         go.Bar(
             y=y,
@@ -455,9 +416,9 @@ def stream_capacity_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure
             name=name,
             orientation="h",
             marker={"color": color},
-            hovertemplate=f"%{{x:.1%}}<extra>{name}</extra>",
+            hovertemplate=_hover("%{x:.1%}", name),
         )
-        for col, name, color in parts
+        for col, name, color in CAPACITY_SHARES
     ]
     layout = _base_layout(
         f"Capacity by value stream, {month_label}",
@@ -489,22 +450,16 @@ def changes_figure(summary: pd.DataFrame) -> go.Figure:
     for measure, name in names.items():
         part = summary[summary["measure"] == measure]
         unit = "" if measure == "value_stream_profit" else " units"
+        now_was = np.column_stack([_y(part["current"]), _y(part["previous"])]).tolist()
         traces.append(
-            go.Bar(
-                x=list(part["value_stream"]),
-                y=_y(part["change_pct"]),
-                customdata=np.column_stack([_y(part["current"]), _y(part["previous"])]).tolist()
-                if len(part)
-                else [],
-                name=name,
-                marker={"color": colors[measure]},
-                hovertemplate=(
-                    "%{y:+.1%} (now %{customdata[0]:,.0f}"
-                    + unit
-                    + ", was %{customdata[1]:,.0f}"
-                    + unit
-                    + f")<extra>{name}</extra>"
-                ),
+            _bar(
+                list(part["value_stream"]),
+                part["change_pct"],
+                name,
+                colors[measure],
+                f"%{{y:+.1%}} (now %{{customdata[0]:,.0f}}{unit}, "
+                f"was %{{customdata[1]:,.0f}}{unit})",
+                customdata=now_was if len(part) else [],
             )
         )
     layout = _category_layout(
@@ -524,36 +479,10 @@ def changes_figure(summary: pd.DataFrame) -> go.Figure:
 def company_figure(series: pd.DataFrame, *, title: str = "Company roll-up") -> go.Figure:
     x = _x(series["month"])
     traces = [
-        go.Bar(
-            x=x,
-            y=_y(series["value_stream_profit"]),
-            name="Σ value stream profit",
-            marker={"color": "#b8d8c8"},
-            hovertemplate=MONEY + "<extra>Σ value stream profit</extra>",
-        ),
-        go.Bar(
-            x=x,
-            y=_y(-series["sustaining_cost"]),
-            name="Sustaining cost",
-            marker={"color": "#f1b8ae"},
-            hovertemplate=MONEY + "<extra>Sustaining cost</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["company_profit"]),
-            name="Company profit",
-            mode="lines+markers",
-            line={"color": OK, "width": 2.5},
-            hovertemplate=MONEY + "<extra>Company profit</extra>",
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["cash_flow"]),
-            name="Cash flow",
-            mode="lines+markers",
-            line={"color": BRAND, "width": 2, "dash": "dot"},
-            hovertemplate=MONEY + "<extra>Cash flow</extra>",
-        ),
+        _bar(x, series["value_stream_profit"], "Σ value stream profit", "#b8d8c8"),
+        _bar(x, -series["sustaining_cost"], "Sustaining cost", "#f1b8ae"),
+        _line(x, series["company_profit"], "Company profit", OK, width=2.5, markers=True),
+        _line(x, series["cash_flow"], "Cash flow", BRAND, dash="dot", markers=True),
     ]
     layout = _base_layout(title, "Month", "Amount per month", barmode="relative")
     layout["yaxis"]["rangemode"] = "normal"
@@ -563,18 +492,11 @@ def company_figure(series: pd.DataFrame, *, title: str = "Company roll-up") -> g
 def profit_by_stream_figure(
     wide: pd.DataFrame, *, title: str = "Value stream profit over the horizon"
 ) -> go.Figure:
-    traces = []
     x = _x(wide.index) if len(wide) else []
-    for i, code in enumerate(wide.columns):
-        traces.append(
-            go.Bar(
-                x=x,
-                y=_y(wide[code]),
-                name=str(code),
-                marker={"color": STREAM_COLORS[i % len(STREAM_COLORS)]},
-                hovertemplate=MONEY + f"<extra>{code}</extra>",
-            )
-        )
+    traces = [
+        _bar(x, wide[code], str(code), STREAM_COLORS[i % len(STREAM_COLORS)])
+        for i, code in enumerate(wide.columns)
+    ]
     layout = _base_layout(title, "Month", "Value stream profit per month", barmode="relative")
     layout["yaxis"]["rangemode"] = "normal"
     return _figure(traces, layout, empty=None if len(wide) else "No plan yet")

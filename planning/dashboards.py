@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from planning.engine import PLAN_CHANGE_MEASURES, Projection
+from planning.engine import PLAN_CHANGE_MEASURES, Projection, number_or_none
+from planning.measures import MEASURE_LABELS as LABELS
 
 # Which input cell of the grid (issue 6) sits behind each kind of exception.
 EXCEPTION_CELL_MEASURE = {
@@ -32,11 +33,6 @@ EXCEPTION_LABELS = {
     "dos_above": "Days of supply high",
     "demand_change": "Demand changed",
 }
-CHANGE_LABELS = {
-    "demand": "Demand (units)",
-    "production": "Production (units)",
-    "value_stream_profit": "Value stream profit",
-}
 
 
 @dataclass(frozen=True)
@@ -53,37 +49,28 @@ class BoxMetric:
 
 
 BOX_METRICS: tuple[BoxMetric, ...] = (
-    BoxMetric("Operational", "Revenue", "revenue", "money"),
+    BoxMetric("Operational", LABELS["revenue"], "revenue", "money"),
     BoxMetric("Operational", "Revenue per person", "revenue_per_person", "money"),
-    BoxMetric("Operational", "Days of supply", "days_of_supply", "days", better=""),
+    BoxMetric("Operational", LABELS["days_of_supply"], "days_of_supply", "days", better=""),
     BoxMetric("Operational", "Forecast error (WAPE)", "wape", "pct", better="down", compare=False),
     BoxMetric("Operational", "Forecast bias", "bias", "pct", better="", compare=False),
     BoxMetric("Capacity", "Productive", "productive_share", "pct", better=""),
     BoxMetric("Capacity", "Non-productive", "non_productive_share", "pct", better="down"),
     BoxMetric("Capacity", "Available", "available_share", "pct", better=""),
-    BoxMetric("Financial", "Revenue", "revenue", "money"),
-    BoxMetric("Financial", "Material cost", "material_cost", "money", better="down"),
-    BoxMetric("Financial", "Conversion cost", "conversion_cost", "money", better="down"),
-    BoxMetric("Financial", "Inventory value", "inventory_value", "money", better="down"),
-    BoxMetric("Financial", "Value stream profit", "value_stream_profit", "money"),
-    BoxMetric("Financial", "Return on sales", "return_on_sales", "pct"),
-    BoxMetric("Financial", "Sustaining cost", "sustaining_cost", "money", True, "down"),
-    BoxMetric("Financial", "Company profit", "company_profit", "money", True),
-    BoxMetric("Financial", "Cash flow", "cash_flow", "money", True),
+    BoxMetric("Financial", LABELS["revenue"], "revenue", "money"),
+    BoxMetric("Financial", LABELS["material_cost"], "material_cost", "money", better="down"),
+    BoxMetric("Financial", LABELS["conversion_cost"], "conversion_cost", "money", better="down"),
+    BoxMetric("Financial", LABELS["inventory_value"], "inventory_value", "money", better="down"),
+    BoxMetric("Financial", LABELS["value_stream_profit"], "value_stream_profit", "money"),
+    BoxMetric("Financial", LABELS["return_on_sales"], "return_on_sales", "pct"),
+    BoxMetric("Financial", LABELS["sustaining_cost"], "sustaining_cost", "money", True, "down"),
+    BoxMetric("Financial", LABELS["company_profit"], "company_profit", "money", True),
+    BoxMetric("Financial", LABELS["cash_flow"], "cash_flow", "money", True),
 )
 
 
 def month_text(month: pd.Period | object) -> str:
     return "" if pd.isna(month) else pd.Period(month, "M").strftime("%Y-%m")
-
-
-def number_or_none(x: object) -> float | None:
-    """A float for the template, None for NaN/None (shown as an em dash)."""
-    try:
-        f = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(f) or np.isinf(f) else f
 
 
 def grid_url(cycle_label: str, value_stream: str, family: str, month: str, measure: str) -> str:

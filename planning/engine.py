@@ -234,6 +234,16 @@ class Accuracy:
 # --------------------------------------------------------------------------- helpers
 
 
+def number_or_none(x: object) -> float | None:
+    """An engine number for JSON, a template or a chart: a float, or None where the
+    engine says "undefined" (NaN; also ±inf, None and anything that is not a number)."""
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(f) or np.isinf(f) else f
+
+
 def _periods(col: pd.Series | pd.Index | list) -> pd.PeriodIndex:
     """Monthly PeriodIndex from Periods or 'YYYY-MM' text, so callers may pass either."""
     dtype = getattr(col, "dtype", None)
@@ -676,7 +686,7 @@ def family_demand_changes(current: Projection, previous: Projection) -> pd.DataF
     change, pct = _changes(cur, prev)
     out = both.loc[:, keys].reset_index(drop=True)
     out["current"], out["previous"], out["change"], out["change_pct"] = cur, prev, change, pct
-    return out
+    return out.loc[:, list(FAMILY_CHANGE_COLUMNS)]
 
 
 # --------------------------------------------------------------------------- exceptions

@@ -82,4 +82,28 @@ MEASURE_LABELS: dict[str, str] = {
     "cash_flow": "Cash flow",
 }
 
+# How each measure's numbers read (the grid's and the pages' number formats): units,
+# days, hours, money or a share.
+MEASURE_UNITS: dict[str, str] = {
+    **dict.fromkeys(
+        ("demand", "production", "actual_sales", "opening_inventory", "ending_inventory"), "qty"
+    ),
+    "days_of_supply": "days",
+    **dict.fromkeys(("available_hours", "non_productive_hours", "required_hours"), "hours"),
+    **dict.fromkeys(
+        (
+            "conversion_cost",
+            "sustaining_cost",
+            "revenue",
+            "material_cost",
+            "value_stream_profit",
+            "inventory_value",
+            "company_profit",
+            "cash_flow",
+        ),
+        "money",
+    ),
+    **dict.fromkeys(("utilization", "return_on_sales"), "pct"),
+}
+
 PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")

@@ -22,7 +22,7 @@ handlers at the bottom (404, 400, 403, 500, CSRF) answer JSON to JSON clients to
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from functools import wraps
 from typing import Any
@@ -447,8 +447,3 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
         return problem_response(NotFound(f"Nothing at {request.path}."), request)
     return defaults.page_not_found(request, exception)
-
-
-def problems_of(texts: Sequence[str], *, code: str) -> list[Problem]:
-    """Plain messages as problems without a place (for rules that name none)."""
-    return [Problem(code, t) for t in texts]

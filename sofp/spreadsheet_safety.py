@@ -17,7 +17,6 @@ importer rejects as text in a number column (``is_formula``).
 from __future__ import annotations
 
 import zipfile
-from decimal import Decimal
 from pathlib import PurePath
 from typing import IO, Any
 
@@ -39,15 +38,6 @@ def safe_text(value: Any) -> str:
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
-
-
-def safe_cell(value: Any) -> Any:
-    """Numbers (and empty cells) unchanged, anything else through ``safe_text``."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int | float | Decimal):
-        return value
-    return safe_text(value)
 
 
 def is_formula(value: Any) -> bool:

@@ -38,10 +38,6 @@ def user_can_view_stream(*, user: AnyUser, value_stream: ValueStream) -> bool:
     return value_streams_visible(user=user).filter(pk=value_stream.pk).exists()
 
 
-def user_can_edit_stream(*, user: AnyUser, value_stream: ValueStream) -> bool:
-    return value_streams_editable(user=user).filter(pk=value_stream.pk).exists()
-
-
 def families_of_streams(*, value_streams: QuerySet[ValueStream]) -> QuerySet[ProductFamily]:
     return (
         ProductFamily.objects.filter(value_stream__in=value_streams, active=True)

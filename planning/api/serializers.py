@@ -22,7 +22,7 @@ from rest_framework import serializers
 
 from planning.api.renderers import format_plan_value
 from planning.calendar import parse_month
-from planning.engine import SEVERITY
+from planning.engine import SEVERITY, number_or_none
 from planning.measures import INPUT_MEASURES
 from planning.models import CycleStep, Decision, PlanningCycle, PlanValue
 from sofp.api.serializers import ErrorSerializer
@@ -359,7 +359,7 @@ class FrameSerializer(serializers.Serializer):
                 values = [None if pd.isna(x) else x for x in col.dt.strftime("%Y-%m")]
             elif isinstance(field, serializers.FloatField):
                 arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                values = [None if not math.isfinite(x) else x for x in arr.tolist()]
+                values = [number_or_none(x) for x in arr.tolist()]
             elif isinstance(field, serializers.IntegerField):
                 values = [None if pd.isna(x) else int(x) for x in col.tolist()]
             else:

@@ -23,7 +23,6 @@ from planning.models import (
     Company,
     CycleStep,
     Decision,
-    DecisionStatus,
     Notification,
     PlanningCycle,
     ReminderDelivery,
@@ -326,10 +325,6 @@ def cycle_decisions_without_step(*, cycle: PlanningCycle, user: AnyUser) -> list
     for d in decisions:
         d.can_set_status = user_can_set_decision_status(user, d, manages=manages)
     return decisions
-
-
-def decision_status_choices() -> list[tuple[str, str]]:
-    return list(DecisionStatus.choices)
 
 
 # --- Notifications and deliveries ------------------------------------------------------

@@ -19,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from planning import charts, dashboards, engine
 from planning.calendar import parse_month
+from planning.measures import MEASURE_LABELS, MEASURE_UNITS
 from planning.models import Decision, PlanningCycle
 from planning.selectors.cycles import (
     APPROVAL_STEP,
@@ -151,20 +152,21 @@ def _kpis(
     if not len(first):
         return []
     r = first.iloc[0]
-    num = dashboards.number_or_none
+    num = engine.number_or_none
     util = num(capacity["utilization"].iloc[0]) if len(capacity) else None
     acc_month = dashboards.month_text(r["accuracy_month"])
+
+    def kpi(column: str, *value: object) -> dict:
+        """A headline number of a measure, from the box score unless ``value`` is given."""
+        shown = value[0] if value else num(r[column])
+        return {"label": MEASURE_LABELS[column], "value": shown, "kind": MEASURE_UNITS[column]}
+
     return [
-        {"label": "Revenue", "value": num(r["revenue"]), "kind": "money"},
-        {"label": "Value stream profit", "value": num(r["value_stream_profit"]), "kind": "money"},
-        {"label": "Return on sales", "value": num(r["return_on_sales"]), "kind": "pct"},
-        {
-            "label": "Utilization",
-            "value": util,
-            "kind": "pct",
-            "warn": (util or 0) > thresholds.utilization_warn,
-        },
-        {"label": "Days of supply", "value": num(r["days_of_supply"]), "kind": "days"},
+        kpi("revenue"),
+        kpi("value_stream_profit"),
+        kpi("return_on_sales"),
+        {**kpi("utilization", util), "warn": (util or 0) > thresholds.utilization_warn},
+        kpi("days_of_supply"),
         {
             "label": f"WAPE {acc_month}" if acc_month else "WAPE",
             "value": num(r["wape"]),
@@ -317,7 +319,7 @@ def stream_cards(*, cycle: PlanningCycle | None, streams: Sequence[ValueStream])
     first = box[(box["month"] == box["month"].min()) & (box["value_stream"] != "")]
     by_code = first.set_index("value_stream")
     counts = dashboards.exception_counts(analysis.exceptions)
-    num = dashboards.number_or_none
+    num = engine.number_or_none
     cards = []
     for vs in streams:
         kpis = None

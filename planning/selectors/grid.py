@@ -19,7 +19,6 @@ Columns
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,12 +26,14 @@ import pandas as pd
 
 from planning import engine
 from planning.calendar import month_add
+from planning.engine import number_or_none
 from planning.measures import (
     ACTUALS_HISTORY_MONTHS,
     COMPANY_INPUT_MEASURES,
     FAMILY,
     MEASURE_LABELS,
     MEASURE_SCOPE,
+    MEASURE_UNITS,
 )
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.cycles import cycle_refuse_frozen
@@ -49,33 +50,34 @@ from valuestreams.selectors import user_can_view_stream
 
 OPENING_FIELD = "opening"
 
-# Family block: the inputs, then what the engine computes from them.
-FAMILY_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("demand", "input", "qty"),
-    ("production", "input", "qty"),
-    ("actual_sales", "input", "qty"),
-    ("ending_inventory", "computed", "qty"),
-    ("days_of_supply", "computed", "days"),
+# The rows of each block as (measure, kind): the inputs, then what the engine computes
+# from them. Labels and number formats come from planning.measures.
+FAMILY_ROWS: tuple[tuple[str, str], ...] = (
+    ("demand", "input"),
+    ("production", "input"),
+    ("actual_sales", "input"),
+    ("ending_inventory", "computed"),
+    ("days_of_supply", "computed"),
 )
-STREAM_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("available_hours", "input", "hours"),
-    ("non_productive_hours", "input", "hours"),
-    ("conversion_cost", "input", "money"),
-    ("required_hours", "computed", "hours"),
-    ("utilization", "computed", "pct"),
-    ("revenue", "computed", "money"),
-    ("material_cost", "computed", "money"),
-    ("value_stream_profit", "computed", "money"),
+STREAM_ROWS: tuple[tuple[str, str], ...] = (
+    ("available_hours", "input"),
+    ("non_productive_hours", "input"),
+    ("conversion_cost", "input"),
+    ("required_hours", "computed"),
+    ("utilization", "computed"),
+    ("revenue", "computed"),
+    ("material_cost", "computed"),
+    ("value_stream_profit", "computed"),
 )
-COMPANY_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("sustaining_cost", "input", "money"),
-    ("revenue", "computed", "money"),
-    ("material_cost", "computed", "money"),
-    ("conversion_cost", "computed", "money"),
-    ("value_stream_profit", "computed", "money"),
-    ("company_profit", "computed", "money"),
-    ("inventory_value", "computed", "money"),
-    ("cash_flow", "computed", "money"),
+COMPANY_ROWS: tuple[tuple[str, str], ...] = (
+    ("sustaining_cost", "input"),
+    ("revenue", "computed"),
+    ("material_cost", "computed"),
+    ("conversion_cost", "computed"),
+    ("value_stream_profit", "computed"),
+    ("company_profit", "computed"),
+    ("inventory_value", "computed"),
+    ("cash_flow", "computed"),
 )
 # Which computed row an engine exception is shown on.
 FLAG_ROW = {
@@ -85,7 +87,6 @@ FLAG_ROW = {
     "dos_below": "days_of_supply",
     "dos_above": "days_of_supply",
 }
-ROW_LABELS = {**MEASURE_LABELS, "conversion_cost": "Conversion cost", "utilization": "Utilization"}
 
 
 @dataclass(frozen=True)
@@ -205,29 +206,10 @@ def editable_fields(
     return []
 
 
-def cell_measure_month(*, cycle: PlanningCycle, row_measure: str, field: str):
-    """The stored cell behind a grid cell: ``(measure, month)`` or None."""
-    if field == OPENING_FIELD:
-        return ("opening_inventory", cycle.month) if row_measure == "ending_inventory" else None
-    month = field_month(field)
-    if month is None or row_measure not in MEASURE_SCOPE:
-        return None
-    if field[0] == "h" and row_measure != "actual_sales":
-        return None
-    return row_measure, month
-
-
 def decimal_text(d) -> str:
     """A stored Decimal as plain text without trailing zeros ("1200", "12.5")."""
     text = format(d, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _num(x) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return None if math.isnan(x) or math.isinf(x) else x
 
 
 def _stored_field(pv_month: dt.date, measure: str, cycle: PlanningCycle) -> str:
@@ -254,7 +236,7 @@ def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
 
 def _series_by_field(frame: pd.DataFrame, column: str) -> dict[str, float | None]:
     return {
-        f"m{p.year:04d}-{p.month:02d}": _num(v)
+        f"m{p.year:04d}-{p.month:02d}": number_or_none(v)
         for p, v in zip(frame["month"], frame[column], strict=True)
     }
 
@@ -269,7 +251,7 @@ def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None
                 "values": _series_by_field(projection.company, measure),
                 "flags": {},
             }
-            for measure, kind, _fmt in COMPANY_ROWS
+            for measure, kind in COMPANY_ROWS
             if kind == "computed"
         ]
     projection = cycle_projection(cycle=cycle, value_streams=[value_stream])
@@ -277,7 +259,7 @@ def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None
     rows = []
     fam = projection.family
     for code, frame in fam.groupby("product_family", sort=False):
-        for measure, kind, _fmt in FAMILY_ROWS:
+        for measure, kind in FAMILY_ROWS:
             if kind == "computed":
                 rid = row_id(str(code), measure)
                 rows.append(
@@ -288,7 +270,7 @@ def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None
                     }
                 )
     st = projection.stream[projection.stream["value_stream"] == value_stream.code]
-    for measure, kind, _fmt in STREAM_ROWS:
+    for measure, kind in STREAM_ROWS:
         if kind == "computed":
             rid = row_id("", measure)
             rows.append(
@@ -362,22 +344,22 @@ def grid_data(
         cells.setdefault(rid, {})[_stored_field(pv.month, pv.measure, cycle)] = pv
     computed = {r["id"]: r for r in grid_computed_rows(cycle=cycle, value_stream=value_stream)}
 
-    def make_row(family: ProductFamily | None, measure: str, kind: str, fmt: str, pos: int):
+    def make_row(family: ProductFamily | None, measure: str, kind: str, pos: int):
         code = family.code if family else ""
         rid = row_id(code, measure)
         stored_cells = cells.get(rid, {})
         values: dict[str, float | None] = {}
         if kind == "computed":
             values.update(computed.get(rid, {}).get("values", {}))
-        values.update({f: _num(pv.value) for f, pv in stored_cells.items()})
+        values.update({f: number_or_none(pv.value) for f, pv in stored_cells.items()})
         return {
             "id": rid,
             "family": code,
             "family_name": family.name if family else "",
             "measure": measure,
-            "label": ROW_LABELS.get(measure, measure),
+            "label": MEASURE_LABELS.get(measure, measure),
             "kind": kind,
-            "fmt": fmt,
+            "fmt": MEASURE_UNITS[measure],
             "pos": pos,
             "editable": editable_fields(cycle=cycle, measure=measure, today=today, columns=columns),
             "values": values,
@@ -389,17 +371,17 @@ def grid_data(
 
     rows: list[dict] = []
     if company:
-        for i, (measure, kind, fmt) in enumerate(COMPANY_ROWS):
-            rows.append(make_row(None, measure, kind, fmt, i))
+        for i, (measure, kind) in enumerate(COMPANY_ROWS):
+            rows.append(make_row(None, measure, kind, i))
     else:
         families = list(
             ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
         )
         for family in families:
-            for i, (measure, kind, fmt) in enumerate(FAMILY_ROWS):
-                rows.append(make_row(family, measure, kind, fmt, i))
-        for i, (measure, kind, fmt) in enumerate(STREAM_ROWS):
-            row = make_row(None, measure, kind, fmt, i)
+            for i, (measure, kind) in enumerate(FAMILY_ROWS):
+                rows.append(make_row(family, measure, kind, i))
+        for i, (measure, kind) in enumerate(STREAM_ROWS):
+            row = make_row(None, measure, kind, i)
             row["family_name"] = f"{value_stream.code} (value stream)"
             rows.append(row)
     return {

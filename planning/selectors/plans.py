@@ -361,17 +361,6 @@ def cycle_box_score(*, analysis: CycleAnalysis, headcount: dict | None = None) -
     return engine.box_score(analysis.projection, analysis.accuracy, headcount)
 
 
-def code_ids(
-    *, stream_codes: Iterable[str], family_codes: Iterable[str]
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Code → primary key of the given value streams and families (two queries)."""
-    streams = dict(ValueStream.objects.filter(code__in=set(stream_codes)).values_list("code", "pk"))
-    families = dict(
-        ProductFamily.objects.filter(code__in=set(family_codes)).values_list("code", "pk")
-    )
-    return streams, families
-
-
 def cycle_for_api(label: str) -> PlanningCycle | None:
     """A cycle with its steps, their participants and its decisions prefetched."""
     month = parse_month(label)

@@ -15,6 +15,7 @@ from planning.selectors.cycles import (
 )
 from planning.services.cycles import audit_record
 from sofp.errors import ApplicationError, PermissionDenied
+from sofp.model_update import model_update
 
 
 class StepsNotDone(ApplicationError):
@@ -43,20 +44,13 @@ def cycle_approve(
             "and give the reason."
         )
     now = timezone.now()
-    locked.status = CycleStatus.APPROVED
-    locked.approved_at = now
-    locked.approved_by = user
-    locked.approval_override_reason = reason if open_steps else ""
-    locked.full_clean()
-    locked.save(
-        update_fields=[
-            "status",
-            "approved_at",
-            "approved_by",
-            "approval_override_reason",
-            "updated_at",
-        ]
-    )
+    approval = {
+        "status": CycleStatus.APPROVED,
+        "approved_at": now,
+        "approved_by": user,
+        "approval_override_reason": reason if open_steps else "",
+    }
+    model_update(instance=locked, fields=list(approval), data=approval)
     locked.steps.filter(number=APPROVAL_STEP).update(status=StepStatus.DONE, updated_at=now)
     audit_record(
         cycle=locked,

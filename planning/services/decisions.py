@@ -21,6 +21,7 @@ from planning.selectors.cycles import (
 )
 from planning.services.cycles import audit_record, text_normalise
 from sofp.errors import PermissionDenied, Problem, ValidationFailed
+from sofp.model_update import model_update
 
 MAX_DECISION_TEXT = 2000
 
@@ -158,10 +159,11 @@ def decision_update(
                 changes[k] = (getattr(decision, k), v)
         if not changes:
             return decision
-        for k, (_old, new) in changes.items():
-            setattr(decision, k, new)
-        decision.full_clean()
-        decision.save(update_fields=[*changes, "updated_at"])
+        model_update(
+            instance=decision,
+            fields=list(changes),
+            data={k: new for k, (_, new) in changes.items()},
+        )
         for k, (old, new) in changes.items():
             audit_record(
                 cycle=cycle, obj=decision, action="update", field=k, old=old, new=new, user=user

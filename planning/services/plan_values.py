@@ -32,6 +32,7 @@ from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChan
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import plan_rights, user_can_edit_plan
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
+from sofp.model_update import model_update
 from valuestreams.models import ProductFamily, ValueStream
 
 VALUE_QUANTUM = Decimal("0.000001")
@@ -622,6 +623,5 @@ def plan_value_comment_set(
                 if stream is None
                 else f"Not allowed: you are not a planner of value stream {stream.code!r}"
             )
-        plan_value.comment = text.strip()
-        plan_value.save(update_fields=["comment", "updated_at"])
+        model_update(instance=plan_value, fields=["comment"], data={"comment": text.strip()})
         return plan_value

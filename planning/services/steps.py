@@ -18,6 +18,7 @@ from planning.selectors.cycles import (
 )
 from planning.services.cycles import audit_record, text_normalise
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict
+from sofp.model_update import model_update
 
 
 def _lock_step(step: CycleStep) -> tuple[CycleStep, PlanningCycle]:
@@ -58,11 +59,11 @@ def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> 
                 + ".",
                 code="step_move",
             )
-        step.status = status
-        step.save(update_fields=["status", "updated_at"])
+        model_update(instance=step, fields=["status"], data={"status": status})
         if cycle.status == CycleStatus.DRAFT:
-            cycle.status = CycleStatus.IN_PROGRESS
-            cycle.save(update_fields=["status", "updated_at"])
+            model_update(
+                instance=cycle, fields=["status"], data={"status": CycleStatus.IN_PROGRESS}
+            )
         audit_record(
             cycle=cycle, obj=step, action="status", field="status", old=old, new=status, user=user
         )
@@ -100,8 +101,7 @@ def step_minutes_set(
         old = step.minutes
         if old == minutes:
             return step
-        step.minutes = minutes
-        step.save(update_fields=["minutes", "updated_at"])
+        model_update(instance=step, fields=["minutes"], data={"minutes": minutes})
         audit_record(
             cycle=cycle,
             obj=step,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from planning.engine import number_or_none
 
 register = template.Library()
 
@@ -36,16 +36,6 @@ def plotly_figure(chart) -> str:
     )
 
 
-def _float(value) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) or math.isinf(f) else f
-
-
 @register.filter
 def fmt(value, kind: str = "number") -> str:
     """Numbers as the board pack shows them; empty (NaN/None) is an em dash.
@@ -53,7 +43,7 @@ def fmt(value, kind: str = "number") -> str:
     kinds: money/units/int (thousands, no decimals), days (1 decimal), pct (1 decimal,
     value is a share), dpct (signed percentage points of a share), signed (thousands, +/−).
     """
-    f = _float(value)
+    f = number_or_none(value)
     if f is None:
         return "—"
     if kind in ("pct", "dpct", "spct"):
@@ -78,7 +68,7 @@ def fmt(value, kind: str = "number") -> str:
 @register.filter
 def delta(value, kind: str = "money") -> str:
     """A change in the unit of its metric: percentage points for shares."""
-    f = _float(value)
+    f = number_or_none(value)
     if f is None:
         return ""
     if kind == "pct":

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from planning.selectors.grid import cell_measure_month, grid_columns, grid_data
+from planning.selectors.grid import grid_columns, grid_data
 from planning.services.grid import parse_grid_number
 from planning.services.plan_values import CellInput, plan_values_upsert
 from tests.factories import CycleFactory, ProductFamilyFactory
@@ -48,19 +48,6 @@ def test_columns_are_history_then_opening_then_horizon(cycle):
     assert cols[13].field == "m2027-01"
     assert cols[-1].field == "m2028-06"
     assert [c.kind for c in grid_columns(cycle=cycle, company=True)] == ["horizon"] * 18
-
-
-def test_cell_behind_a_grid_cell(cycle):
-    assert cell_measure_month(cycle=cycle, row_measure="ending_inventory", field="opening") == (
-        "opening_inventory",
-        JAN,
-    )
-    assert cell_measure_month(cycle=cycle, row_measure="demand", field="opening") is None
-    assert cell_measure_month(cycle=cycle, row_measure="demand", field="h2026-05") is None
-    assert cell_measure_month(cycle=cycle, row_measure="actual_sales", field="h2026-05") == (
-        "actual_sales",
-        dt.date(2026, 5, 1),
-    )
 
 
 def test_grid_data_shapes_inputs_engine_rows_and_flags(stream_a):

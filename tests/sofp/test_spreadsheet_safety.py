@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
@@ -13,7 +12,6 @@ from sofp.errors import ValidationFailed
 from sofp.spreadsheet_safety import (
     is_formula,
     open_workbook,
-    safe_cell,
     safe_text,
     validate_upload,
 )
@@ -38,16 +36,6 @@ def test_safe_text_escapes_only_text_a_spreadsheet_would_run(text, expected):
 
 def test_safe_text_of_none_is_empty():
     assert safe_text(None) == ""
-
-
-@pytest.mark.parametrize("number", [Decimal("-12.5"), -3, 0, 4.25, Decimal("1E+3")])
-def test_numbers_negative_ones_included_stay_numbers(number):
-    assert safe_cell(number) is number
-
-
-def test_safe_cell_escapes_text():
-    assert safe_cell("=1+1") == "'=1+1"
-    assert safe_cell(None) is None
 
 
 def _upload(data: bytes) -> io.BytesIO:
