@@ -49,23 +49,28 @@ def _teardown(old_config: object) -> None:
 
 
 def _master() -> None:
-    from valuestreams.models import ProductFamily, ValueStream
+    """Value streams and families through the master-data service (as import_master)."""
+    from valuestreams.imports import MasterRow
+    from valuestreams.services import master_import
 
     rng = random.Random(4)
-    streams = ValueStream.objects.bulk_create(
-        ValueStream(code=f"VS{s:03d}", name=f"Stream {s}") for s in range(N_STREAMS)
-    )
-    ProductFamily.objects.bulk_create(
-        ProductFamily(
-            code=f"{vs.code}-{f:03d}",
-            name=f"Family {f}",
-            value_stream=vs,
-            unit_price=Decimal("100"),
-            unit_material_cost=Decimal("40"),
-            hours_per_unit=Decimal(str(round(rng.uniform(0.1, 2), 3))),
-        )
-        for vs in streams
-        for f in range(N_FAMILIES)
+    master_import(
+        rows=[
+            MasterRow(
+                line=2 + s * N_FAMILIES + f,
+                value_stream=f"VS{s:03d}",
+                value_stream_name=f"Stream {s}",
+                product_family=f"VS{s:03d}-{f:03d}",
+                family_name=f"Family {f}",
+                unit_price=Decimal("100"),
+                unit_material_cost=Decimal("40"),
+                hours_per_unit=Decimal(str(round(rng.uniform(0.1, 2), 3))),
+                dos_min=None,
+                dos_max=None,
+            )
+            for s in range(N_STREAMS)
+            for f in range(N_FAMILIES)
+        ]
     )
 
 

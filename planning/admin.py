@@ -67,16 +67,7 @@ class DecisionAdmin(admin.ModelAdmin):
 
 @admin.register(PlanValue)
 class PlanValueAdmin(admin.ModelAdmin):
-    list_display = [
-        "cycle",
-        "value_stream",
-        "product_family",
-        "month",
-        "measure",
-        "value",
-        "version",
-        "updated_by",
-    ]
+    list_display = [*PlanValue.KEY_FIELDS, "value", "version", "updated_by"]
     list_filter = ["measure", "cycle", "value_stream"]
     search_fields = ["product_family__code", "value_stream__code", "comment"]
     list_select_related = ["cycle", "value_stream", "product_family", "updated_by"]

@@ -141,6 +141,30 @@ def _bar(
     )
 
 
+def _band(x: list, low: pd.Series, high: pd.Series, name: str, hover: str, **kw) -> list:
+    """A shaded band between two invisible lines (the second fills down to the first)."""
+    edge = {"mode": "lines", "line": {"width": 0}, **kw}
+    return [
+        go.Scatter(
+            x=x,
+            y=_y(low),
+            name=f"{name} (min)",
+            showlegend=False,
+            hovertemplate=_hover(hover, "Target min"),
+            **edge,
+        ),
+        go.Scatter(
+            x=x,
+            y=_y(high),
+            name=name,
+            fill="tonexty",
+            fillcolor="rgba(30,125,79,0.13)",
+            hovertemplate=_hover(hover, "Target max"),
+            **edge,
+        ),
+    ]
+
+
 def _line(
     x: list,
     values: pd.Series | np.ndarray,
@@ -252,27 +276,7 @@ def inventory_figure(
             [BAD if v < 0 else "#9ec5e8" for v in inventory.fillna(0)],
             UNITS,
         ),
-        go.Scatter(
-            x=x,
-            y=_y(series["dos_min"]),
-            name="Target band (min)",
-            mode="lines",
-            line={"width": 0},
-            yaxis="y2",
-            showlegend=False,
-            hovertemplate=_hover(DAYS, "Target min"),
-        ),
-        go.Scatter(
-            x=x,
-            y=_y(series["dos_max"]),
-            name="Target band",
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor="rgba(30,125,79,0.13)",
-            yaxis="y2",
-            hovertemplate=_hover(DAYS, "Target max"),
-        ),
+        *_band(x, series["dos_min"], series["dos_max"], "Target band", DAYS, yaxis="y2"),
         _line(
             x,
             series["days_of_supply"],

@@ -173,33 +173,38 @@ def supply_series(
     return out.reset_index()
 
 
-def capacity_series(projection: Projection, value_stream: str) -> pd.DataFrame:
-    cols = [
-        "month",
-        "required_hours",
-        "available_hours",
-        "non_productive_hours",
-        "utilization",
-        "productive_share",
-        "non_productive_share",
-        "available_share",
-    ]
+CAPACITY_COLUMNS = (
+    "required_hours",
+    "available_hours",
+    "non_productive_hours",
+    "utilization",
+    "productive_share",
+    "non_productive_share",
+    "available_share",
+)
+FINANCIAL_COLUMNS = (
+    "revenue",
+    "material_cost",
+    "conversion_cost",
+    "value_stream_profit",
+    "return_on_sales",
+    "inventory_value",
+)
+
+
+def _stream_series(projection: Projection, value_stream: str, columns: tuple) -> pd.DataFrame:
+    """Month and ``columns`` of one value stream's projection, oldest first."""
     st = projection.stream
-    return st.loc[st["value_stream"] == value_stream, cols].reset_index(drop=True)
+    rows = st["value_stream"] == value_stream
+    return st.loc[rows, ["month", *columns]].reset_index(drop=True)
+
+
+def capacity_series(projection: Projection, value_stream: str) -> pd.DataFrame:
+    return _stream_series(projection, value_stream, CAPACITY_COLUMNS)
 
 
 def financial_series(projection: Projection, value_stream: str) -> pd.DataFrame:
-    cols = [
-        "month",
-        "revenue",
-        "material_cost",
-        "conversion_cost",
-        "value_stream_profit",
-        "return_on_sales",
-        "inventory_value",
-    ]
-    st = projection.stream
-    return st.loc[st["value_stream"] == value_stream, cols].reset_index(drop=True)
+    return _stream_series(projection, value_stream, FINANCIAL_COLUMNS)
 
 
 # --------------------------------------------------------------------------- exceptions

@@ -8,13 +8,21 @@ which names the same line. The table itself is read by :mod:`sofp.tables`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from planning.calendar import parse_month
 from planning.measures import COMPUTED_MEASURES, PLAN_COLUMNS
 from sofp.errors import Problem, problems_sorted
-from sofp.tables import CellError, cell_problem, parse_code, parse_number, read_table, show
+from sofp.tables import (
+    CellError,
+    Table,
+    cell_problem,
+    parse_code,
+    parse_number,
+    read_table,
+    show,
+)
 
 
 def parse_month_cell(cell: object) -> dt.date:
@@ -50,10 +58,9 @@ class PlanRow:
 
 
 @dataclass
-class ParsedPlan:
-    format: str
-    rows: list[PlanRow] = field(default_factory=list)
-    errors: list[Problem] = field(default_factory=list)
+class ParsedPlan(Table):
+    """``rows`` are :class:`PlanRow`; computed measures skipped are counted."""
+
     computed_skipped: int = 0
 
 

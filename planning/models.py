@@ -395,6 +395,9 @@ class PlanValue(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    # What makes a cell: its cycle, where (stream, family or neither), month and measure.
+    KEY_FIELDS = ("cycle", "value_stream", "product_family", "month", "measure")
+
     class Meta:
         ordering = ["cycle", "value_stream", "product_family", "month", "measure"]
         indexes = [

@@ -66,11 +66,13 @@ def cell_problem(exc: CellError, *, line: int, column: str) -> Problem:
 
 @dataclass
 class Table:
-    """Data rows of a file as ``(line number, {column: raw cell})``; raw cells are
-    ``str`` for CSV and whatever openpyxl read for .xlsx (str, int, float, datetime)."""
+    """What a file held: its rows and every problem found. ``read_table`` gives rows as
+    ``(line number, {column: raw cell})`` — raw cells are ``str`` for CSV and whatever
+    openpyxl read for .xlsx (str, int, float, datetime); an app's reader subclasses it
+    with typed rows, leaving out those with a problem."""
 
     format: str
-    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    rows: list = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from valuestreams.models import Membership, ProductFamily, ValueStream
+from valuestreams.models import FAMILY_FIELDS, Membership, ProductFamily, ValueStream
 
 
 class MembershipInline(admin.TabularInline):
@@ -20,17 +20,7 @@ class ValueStreamAdmin(admin.ModelAdmin):
 
 @admin.register(ProductFamily)
 class ProductFamilyAdmin(admin.ModelAdmin):
-    list_display = [
-        "code",
-        "name",
-        "value_stream",
-        "unit_price",
-        "unit_material_cost",
-        "hours_per_unit",
-        "dos_min",
-        "dos_max",
-        "active",
-    ]
+    list_display = list(FAMILY_FIELDS)
     list_filter = ["value_stream", "active"]
     search_fields = ["code", "name", "value_stream__code"]
     list_select_related = ["value_stream"]

@@ -7,11 +7,11 @@ days-of-supply band, duplicates and moves between streams are checked by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sofp.errors import Problem, problems_sorted
-from sofp.tables import CellError, cell_problem, parse_code, parse_number, read_table
+from sofp.tables import CellError, Table, cell_problem, parse_code, parse_number, read_table
 
 MASTER_COLUMNS: tuple[str, ...] = (
     "value_stream",
@@ -45,11 +45,8 @@ class MasterRow:
     dos_max: Decimal | None
 
 
-@dataclass
-class ParsedMaster:
-    format: str
-    rows: list[MasterRow] = field(default_factory=list)
-    errors: list[Problem] = field(default_factory=list)
+class ParsedMaster(Table):
+    """``rows`` are :class:`MasterRow`."""
 
 
 def parse_master(*, data: bytes, filename: str = "") -> ParsedMaster:

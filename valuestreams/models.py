@@ -92,6 +92,20 @@ class ProductFamily(models.Model):
             raise ValidationError({"dos_max": "Must be at least the days-of-supply minimum."})
 
 
+# What people see and edit of a family (admin list, API), in this order.
+FAMILY_FIELDS = (
+    "code",
+    "name",
+    "value_stream",
+    "unit_price",
+    "unit_material_cost",
+    "hours_per_unit",
+    "dos_min",
+    "dos_max",
+    "active",
+)
+
+
 class Membership(models.Model):
     """A user's role in one value stream; planners and managers may edit its plan."""
 

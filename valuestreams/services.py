@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import models, transaction
 
 from sofp.errors import Problem, ValidationFailed, problems_sorted
-from valuestreams.imports import MasterRow
+from valuestreams.imports import MASTER_NUMBER_COLUMNS, MasterRow
 from valuestreams.models import CODE_VALIDATOR, ProductFamily, ValueStream
 
 # (max_digits, decimal_places) of the ProductFamily fields a master file sets.
@@ -18,7 +18,7 @@ _NUMBER_FIELDS: dict[str, tuple[int, int]] = {
         ProductFamily._meta.get_field(name).max_digits,
         ProductFamily._meta.get_field(name).decimal_places,
     )
-    for name in ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
+    for name in MASTER_NUMBER_COLUMNS
 }
 _FAMILY_FIELDS = ("name", "value_stream", *_NUMBER_FIELDS, "active")
 _NAME_MAX = 200

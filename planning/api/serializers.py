@@ -20,6 +20,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from planning import engine
 from planning.api.renderers import format_plan_value
 from planning.calendar import parse_month
 from planning.engine import SEVERITY, number_or_none
@@ -342,12 +343,79 @@ class ApproveInputSerializer(serializers.Serializer):
 # --------------------------------------------------------------------------- engine frames
 
 
-def _num(help_text: str) -> serializers.FloatField:
-    return serializers.FloatField(allow_null=True, help_text=help_text)
+# What each engine column means, once; a serializer may say more about its own rows.
+FRAME_HELP: dict[str, str] = {
+    "value_stream": "Value stream code.",
+    "product_family": "Product family code.",
+    "month": MONTH_HELP,
+    "demand": "Demand (units).",
+    "production": "Production (units).",
+    "actual_sales": "Actual sales (units); null when not known.",
+    "opening_inventory": "Opening inventory at the start of the horizon (units).",
+    "ending_inventory": "Ending inventory (units).",
+    "days_of_supply": "Days of supply; null when next month's demand is 0.",
+    "dos_min": "Target days of supply, minimum.",
+    "dos_max": "Target days of supply, maximum.",
+    "available_hours": "Available hours.",
+    "non_productive_hours": "Non-productive hours.",
+    "required_hours": "Required hours.",
+    "utilization": "Required ÷ available hours; null when none are available.",
+    "productive_share": "Productive share of available hours.",
+    "non_productive_share": "Non-productive share of available hours.",
+    "available_share": "Free share of available hours (negative = overloaded).",
+    "conversion_cost": "Conversion cost.",
+    "revenue": "Revenue.",
+    "material_cost": "Material cost.",
+    "value_stream_profit": "Value stream profit.",
+    "return_on_sales": "Profit ÷ revenue; null without revenue.",
+    "inventory_value": "Inventory at material cost.",
+    "sustaining_cost": "Sustaining cost (outside every value stream).",
+    "company_profit": "Company profit (after sustaining cost).",
+    "opening_inventory_value": "Opening inventory value (start of the horizon).",
+    "cash_flow": "Cash flow.",
+    "headcount": "People in the stream, when known.",
+    "revenue_per_person": "Revenue per person, when headcount is known.",
+    "accuracy_month": "Month of the latest measured forecast accuracy.",
+    "wape": "Weighted absolute percentage error.",
+    "bias": "Bias: Σ(forecast − actual) ÷ Σ actual.",
+    "forecast": "Summed forecast.",
+    "actual": "Summed actual sales.",
+    "abs_error": "Summed absolute error.",
+    "abs_pct_error": "Absolute percentage error; null when actual is 0.",
+    "kind": "Kind of exception.",
+    "severity": "3 = cannot be met, 2 = at risk, 1 = off target.",
+    "value": "The number that triggered it.",
+    "limit": "The limit it crossed.",
+    "message": "Explanation with the numbers.",
+}
+_TEXT_COLUMNS = frozenset({"value_stream", "product_family", "month", "message"})
 
 
 class FrameSerializer(serializers.Serializer):
-    """Renders an engine DataFrame: one object per row, the declared fields as columns."""
+    """Renders an engine DataFrame: one object per row, the engine's ``columns`` as the
+    fields, so the schema and the response cannot drift from the engine's contract.
+
+    Text columns are strings, ``severity`` an integer, ``kind`` a choice and every other
+    column a number (NaN becomes ``null``); ``help`` overrides :data:`FRAME_HELP`.
+    """
+
+    columns: tuple[str, ...] = ()
+    help: dict[str, str] = {}
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {c: self._field(c, self.help.get(c) or FRAME_HELP[c]) for c in self.columns}
+
+    @staticmethod
+    def _field(column: str, help_text: str) -> serializers.Field:
+        if column == "kind":
+            return serializers.ChoiceField(choices=sorted(SEVERITY), help_text=help_text)
+        if column == "severity":
+            return serializers.IntegerField(help_text=help_text)
+        if column == "accuracy_month":
+            return serializers.CharField(allow_null=True, help_text=help_text)
+        if column in _TEXT_COLUMNS:
+            return serializers.CharField(help_text=help_text)
+        return serializers.FloatField(allow_null=True, help_text=help_text)
 
     @classmethod
     def frame_data(cls, frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -370,120 +438,63 @@ class FrameSerializer(serializers.Serializer):
 
 
 class FamilyProjectionSerializer(FrameSerializer):
-    value_stream = serializers.CharField(help_text="Value stream code.")
-    product_family = serializers.CharField(help_text="Product family code.")
-    month = serializers.CharField(help_text=MONTH_HELP)
-    demand = _num("Demand (units).")
-    production = _num("Production (units).")
-    actual_sales = _num("Actual sales (units); null when not known.")
-    opening_inventory = _num("Opening inventory at the start of the horizon (units).")
-    ending_inventory = _num("Ending inventory (units).")
-    days_of_supply = _num("Days of supply; null when next month's demand is 0.")
-    dos_min = _num("Target days of supply, minimum.")
-    dos_max = _num("Target days of supply, maximum.")
+    columns = engine.FAMILY_COLUMNS
 
 
 class StreamProjectionSerializer(FrameSerializer):
-    value_stream = serializers.CharField(help_text="Value stream code.")
-    month = serializers.CharField(help_text=MONTH_HELP)
-    demand = _num("Demand of the stream's families (units).")
-    production = _num("Production (units).")
-    available_hours = _num("Available hours.")
-    non_productive_hours = _num("Non-productive hours.")
-    conversion_cost = _num("Conversion cost.")
-    required_hours = _num("Required hours.")
-    utilization = _num("Required ÷ available hours; null when none are available.")
-    productive_share = _num("Productive share of available hours.")
-    non_productive_share = _num("Non-productive share of available hours.")
-    available_share = _num("Free share of available hours (negative = overloaded).")
-    revenue = _num("Revenue.")
-    material_cost = _num("Material cost.")
-    value_stream_profit = _num("Value stream profit.")
-    return_on_sales = _num("Profit ÷ revenue; null without revenue.")
-    inventory_value = _num("Inventory at material cost.")
+    columns = engine.STREAM_COLUMNS
+    help = {"demand": "Demand of the stream's families (units)."}
 
 
 class CompanyProjectionSerializer(FrameSerializer):
-    month = serializers.CharField(help_text=MONTH_HELP)
-    sustaining_cost = _num("Sustaining cost (outside every value stream).")
-    revenue = _num("Revenue.")
-    material_cost = _num("Material cost.")
-    conversion_cost = _num("Conversion cost.")
-    value_stream_profit = _num("Sum of value stream profits.")
-    company_profit = _num("Company profit (after sustaining cost).")
-    inventory_value = _num("Inventory value.")
-    opening_inventory_value = _num("Opening inventory value (start of the horizon).")
-    cash_flow = _num("Cash flow.")
+    columns = engine.COMPANY_COLUMNS
+    help = {
+        "value_stream_profit": "Sum of value stream profits.",
+        "inventory_value": "Inventory value.",
+    }
 
 
 class BoxScoreSerializer(FrameSerializer):
-    value_stream = serializers.CharField(help_text="Value stream code; '' for the company.")
-    month = serializers.CharField(help_text=MONTH_HELP)
-    revenue = _num("Revenue.")
-    headcount = _num("People in the stream, when known.")
-    revenue_per_person = _num("Revenue per person, when headcount is known.")
-    demand = _num("Demand (units).")
-    ending_inventory = _num("Ending inventory (units).")
-    days_of_supply = _num("Days of supply of the summed inventory.")
-    accuracy_month = serializers.CharField(
-        allow_null=True, help_text="Month of the latest measured forecast accuracy."
-    )
-    wape = _num("Latest lag-1 weighted absolute percentage error.")
-    bias = _num("Latest lag-1 forecast bias.")
-    available_hours = _num("Available hours.")
-    required_hours = _num("Required hours.")
-    non_productive_hours = _num("Non-productive hours.")
-    productive_share = _num("Productive share of available hours.")
-    non_productive_share = _num("Non-productive share of available hours.")
-    available_share = _num("Free share of available hours.")
-    material_cost = _num("Material cost.")
-    conversion_cost = _num("Conversion cost.")
-    inventory_value = _num("Inventory value.")
-    value_stream_profit = _num("Value stream profit.")
-    return_on_sales = _num("Return on sales.")
-    sustaining_cost = _num("Sustaining cost (company rows).")
-    company_profit = _num("Company profit (company rows).")
-    cash_flow = _num("Cash flow (company rows).")
+    columns = engine.BOX_SCORE_COLUMNS
+    help = {
+        "value_stream": "Value stream code; '' for the company.",
+        "days_of_supply": "Days of supply of the summed inventory.",
+        "wape": "Latest lag-1 weighted absolute percentage error.",
+        "bias": "Latest lag-1 forecast bias.",
+        "return_on_sales": "Return on sales.",
+        "inventory_value": "Inventory value.",
+        "sustaining_cost": "Sustaining cost (company rows).",
+        "company_profit": "Company profit (company rows).",
+        "cash_flow": "Cash flow (company rows).",
+    }
 
 
 class ExceptionSerializer(FrameSerializer):
-    kind = serializers.ChoiceField(choices=sorted(SEVERITY), help_text="Kind of exception.")
-    severity = serializers.IntegerField(help_text="3 = cannot be met, 2 = at risk, 1 = off target.")
-    value_stream = serializers.CharField(help_text="Value stream code.")
-    product_family = serializers.CharField(help_text="Product family code ('' for streams).")
-    month = serializers.CharField(help_text=MONTH_HELP)
-    value = _num("The number that triggered it.")
-    limit = _num("The limit it crossed.")
-    message = serializers.CharField(help_text="Explanation with the numbers.")
+    columns = engine.EXCEPTION_COLUMNS
+    help = {"product_family": "Product family code ('' for streams)."}
+
+
+_PAST_MONTH = {"month": "Past month measured, YYYY-MM."}
 
 
 class FamilyAccuracySerializer(FrameSerializer):
-    value_stream = serializers.CharField(help_text="Value stream code.")
-    product_family = serializers.CharField(help_text="Product family code.")
-    month = serializers.CharField(help_text="Past month measured, YYYY-MM.")
-    forecast = _num("Demand for the month in the frozen plan of the month before.")
-    actual = _num("Actual sales.")
-    abs_error = _num("|actual − forecast|.")
-    abs_pct_error = _num("Absolute percentage error; null when actual is 0.")
+    columns = engine.ACCURACY_FAMILY_COLUMNS
+    help = {
+        **_PAST_MONTH,
+        "forecast": "Demand for the month in the frozen plan of the month before.",
+        "actual": "Actual sales.",
+        "abs_error": "|actual − forecast|.",
+    }
 
 
 class StreamAccuracySerializer(FrameSerializer):
-    value_stream = serializers.CharField(help_text="Value stream code.")
-    month = serializers.CharField(help_text="Past month measured, YYYY-MM.")
-    forecast = _num("Summed forecast.")
-    actual = _num("Summed actual sales.")
-    abs_error = _num("Summed absolute error.")
-    wape = _num("Weighted absolute percentage error.")
-    bias = _num("Bias: Σ(forecast − actual) ÷ Σ actual.")
+    columns = engine.ACCURACY_STREAM_COLUMNS
+    help = _PAST_MONTH
 
 
 class CompanyAccuracySerializer(FrameSerializer):
-    month = serializers.CharField(help_text="Past month measured, YYYY-MM.")
-    forecast = _num("Summed forecast.")
-    actual = _num("Summed actual sales.")
-    abs_error = _num("Summed absolute error.")
-    wape = _num("Weighted absolute percentage error.")
-    bias = _num("Bias.")
+    columns = engine.ACCURACY_COMPANY_COLUMNS
+    help = _PAST_MONTH
 
 
 class AccuracySerializer(serializers.Serializer):

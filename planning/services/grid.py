@@ -132,17 +132,8 @@ def _parse_cells(
             )
             continue
         family, month, measure, value, version = parsed
-        cells.append(
-            CellInput(
-                value_stream=stream_code,
-                product_family=family,
-                month=month,
-                measure=measure,
-                value=value,
-                version=version,
-                label=cell_label(code=family or stream_code, measure=measure, month=month),
-            )
-        )
+        label = cell_label(code=family or stream_code, measure=measure, month=month)
+        cells.append(CellInput(stream_code, family, month, measure, value, version, label))
     return cells, problems
 
 

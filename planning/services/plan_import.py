@@ -70,14 +70,7 @@ class PlanImportResult:
 
 def _cells(rows: Sequence[PlanRow]) -> list[CellInput]:
     return [
-        CellInput(
-            value_stream=r.value_stream,
-            product_family=r.product_family,
-            month=r.month,
-            measure=r.measure,
-            value=r.value,
-            line=r.line,
-        )
+        CellInput(r.value_stream, r.product_family, r.month, r.measure, r.value, line=r.line)
         for r in rows
     ]
 

@@ -29,6 +29,13 @@ def _lock_step(step: CycleStep) -> tuple[CycleStep, PlanningCycle]:
     return step, cycle
 
 
+def _refuse_non_owner(user: AbstractBaseUser, step: CycleStep, what: str) -> None:
+    if not user_owns_step(user, step):
+        raise PermissionDenied(
+            f"Only the owners of step {step.number} ({step.get_owner_role_display()}) can {what}."
+        )
+
+
 def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> CycleStep:
     """Move a step one status forwards or back; owners only; never on a frozen cycle."""
     if status not in StepStatus.values:
@@ -38,11 +45,7 @@ def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> 
     with transaction.atomic():
         step, cycle = _lock_step(step)
         cycle_refuse_frozen(cycle, "steps")
-        if not user_owns_step(user, step):
-            raise PermissionDenied(
-                f"Only the owners of step {step.number} ({step.get_owner_role_display()}) "
-                "can change its status."
-            )
+        _refuse_non_owner(user, step, "change its status")
         old = step.status
         if old == status:
             return step
@@ -79,11 +82,7 @@ def step_minutes_set(
     with transaction.atomic():
         step, cycle = _lock_step(step)
         cycle_refuse_frozen(cycle, "minutes")
-        if not user_owns_step(user, step):
-            raise PermissionDenied(
-                f"Only the owners of step {step.number} ({step.get_owner_role_display()}) "
-                "can edit its minutes."
-            )
+        _refuse_non_owner(user, step, "edit its minutes")
         if base is not None and text_normalise(base) != text_normalise(step.minutes):
             last = (
                 AuditEvent.objects.filter(

@@ -103,6 +103,13 @@ def _cycle_page(
     return render(request, "planning/cycle_detail.html", context, status=status)
 
 
+def _done(request: HttpRequest, cycle: PlanningCycle, message: str, anchor: str = ""):
+    """Say what happened and go back where the form came from (the cycle page)."""
+    messages.success(request, message)
+    default = reverse("cycle_detail", args=[cycle.label]) + anchor
+    return HttpResponseRedirect(_next_url(request, default))
+
+
 def _refused(
     request: HttpRequest, cycle: PlanningCycle, exc: ApplicationError, **kw
 ) -> HttpResponse:
@@ -177,10 +184,8 @@ def step_status_view(request: HttpRequest, month: str, number: int) -> HttpRespo
         step = step_status_set(step=step, status=request.POST.get("status", ""), user=request.user)
     except ApplicationError as exc:
         return _refused(request, cycle, exc)
-    messages.success(request, f"Step {step.number} is now {step.get_status_display().lower()}.")
-    return HttpResponseRedirect(
-        _next_url(request, reverse("cycle_detail", args=[cycle.label]) + f"#step-{number}")
-    )
+    status = step.get_status_display().lower()
+    return _done(request, cycle, f"Step {step.number} is now {status}.", f"#step-{number}")
 
 
 @login_required
@@ -195,10 +200,7 @@ def step_minutes_view(request: HttpRequest, month: str, number: int) -> HttpResp
     except ApplicationError as exc:
         draft = {number: text} if user_owns_step(request.user, step) else None
         return _refused(request, cycle, exc, minutes_draft=draft)
-    messages.success(request, f"Minutes of step {number} saved.")
-    return HttpResponseRedirect(
-        _next_url(request, reverse("cycle_detail", args=[cycle.label]) + f"#step-{number}")
-    )
+    return _done(request, cycle, f"Minutes of step {number} saved.", f"#step-{number}")
 
 
 @login_required
@@ -213,8 +215,7 @@ def cycle_approve_view(request: HttpRequest, month: str) -> HttpResponse:
         )
     except ApplicationError as exc:
         return _refused(request, cycle, exc)
-    messages.success(request, f"Plan {cycle.label} approved and frozen.")
-    return HttpResponseRedirect(_next_url(request, reverse("cycle_detail", args=[cycle.label])))
+    return _done(request, cycle, f"Plan {cycle.label} approved and frozen.")
 
 
 # --- Decisions --------------------------------------------------------------------------
@@ -240,10 +241,8 @@ def decision_create_view(request: HttpRequest, month: str) -> HttpResponse:
         )
     except ApplicationError as exc:
         return _refused(request, cycle, exc, decision_draft=draft)
-    messages.success(request, f"Decision recorded for {decision.owner} by {decision.due_date}.")
-    return HttpResponseRedirect(
-        _next_url(request, reverse("cycle_detail", args=[cycle.label]) + f"#decision-{decision.pk}")
-    )
+    message = f"Decision recorded for {decision.owner} by {decision.due_date}."
+    return _done(request, cycle, message, f"#decision-{decision.pk}")
 
 
 @login_required
@@ -264,13 +263,7 @@ def decision_update_view(request: HttpRequest, pk: int) -> HttpResponse:
         decision_update(decision=decision, user=request.user, **fields)
     except ApplicationError as exc:
         return _refused(request, decision.cycle, exc)
-    messages.success(request, "Decision updated.")
-    return HttpResponseRedirect(
-        _next_url(
-            request,
-            reverse("cycle_detail", args=[decision.cycle.label]) + f"#decision-{decision.pk}",
-        )
-    )
+    return _done(request, decision.cycle, "Decision updated.", f"#decision-{decision.pk}")
 
 
 @login_required

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.models import FAMILY_FIELDS, ProductFamily, ValueStream
 
 
 class ValueStreamSerializer(serializers.ModelSerializer):
@@ -37,17 +37,7 @@ class ProductFamilySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProductFamily
-        fields = [
-            "code",
-            "name",
-            "value_stream",
-            "unit_price",
-            "unit_material_cost",
-            "hours_per_unit",
-            "dos_min",
-            "dos_max",
-            "active",
-        ]
+        fields = list(FAMILY_FIELDS)
         extra_kwargs = {
             "code": {"help_text": "Unique family code."},
             "name": {"help_text": "Display name."},
