@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from planning import charts, dashboards, engine
-from tests.planning.test_engine_box_score import two_stream_plan
+from tests.planning.engine.test_box_score import two_stream_plan
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_inventory_figure_marks_shortages_and_shades_the_target_band():
         [("V1", "A", 10.0, 4.0, 1.0, 10.0, 30.0)],
         columns=list(engine.MASTER_COLUMNS),
     )
-    from tests.planning.test_engine import family_series, run, values_frame
+    from tests.planning.engine.test_engine import family_series, run, values_frame
 
     rows = family_series("V1", "A", "2027-01", "demand", [50, 50, 50])
     rows += family_series("V1", "A", "2027-01", "production", [0, 40, 80])

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from planning import dashboards, engine
+from tests.planning.engine.test_box_score import two_stream_plan
 from tests.planning.test_charts import actuals_frame
-from tests.planning.test_engine_box_score import two_stream_plan
 
 
 def test_demand_series_joins_history_forecast_and_last_approved_plan():

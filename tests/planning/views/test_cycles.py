@@ -11,14 +11,9 @@ from django.urls import reverse
 from planning.models import AuditEvent, Decision, Notification, PlanningCycle
 from planning.services.plan_values import CellInput, plan_values_upsert
 from planning.services.steps import step_status_set
-from tests.factories import CycleFactory, DecisionFactory, UserFactory
+from tests.factories import CycleFactory, DecisionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sales_user(db):
-    return UserFactory(username="sal", roles=["sales"])
 
 
 def url(name, *args):

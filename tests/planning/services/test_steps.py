@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from planning.models import AuditEvent, Decision
+from planning.models import AuditEvent
 from planning.services.approval import cycle_approve
 from planning.services.decisions import decision_create, decision_update
 from planning.services.plan_values import CellInput, plan_values_upsert
@@ -16,17 +16,11 @@ from sofp.errors import (
     ApplicationError,
     FrozenCycleError,
     PermissionDenied,
-    ValidationFailed,
     VersionConflict,
 )
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sales_user(db):
-    return UserFactory(username="sal", roles=["sales"])
 
 
 @pytest.fixture
@@ -104,48 +98,6 @@ def test_minutes_refuse_to_overwrite_a_concurrent_edit(cycle, sales_user, execut
     # Starting from the current text (browsers send CRLF) is fine.
     step_minutes_set(step=s, minutes="Second", user=executive, base="First\r\nline")
     assert step(cycle, 1).minutes == "Second"
-
-
-def test_decision_create_and_status_update_by_its_owner(cycle, executive, planner_a):
-    d = decision_create(
-        cycle=cycle,
-        user=executive,
-        text="Add a shift",
-        owner=planner_a,
-        due_date=dt.date(2027, 2, 1),
-        step_number=5,
-    )
-    assert d.step.number == 5 and d.created_by == executive
-    decision_update(decision=d, user=planner_a, status="done")
-    d.refresh_from_db()
-    assert d.status == "done"
-    with pytest.raises(PermissionDenied):
-        decision_update(decision=d, user=planner_a, text="Something else")
-    actions = list(
-        AuditEvent.objects.filter(object_type="decision").values_list("action", "field", "user")
-    )
-    assert ("update", "status", planner_a.pk) in actions and ("create", "", executive.pk) in actions
-
-
-def test_decision_needs_text_owner_and_due_date_all_listed(cycle, executive):
-    with pytest.raises(ValidationFailed) as err:
-        decision_create(
-            cycle=cycle, user=executive, text=" ", owner=None, due_date=None, step_number=5
-        )
-    assert len(err.value.errors) == 3
-    assert not Decision.objects.exists()
-
-
-def test_sales_cannot_record_a_decision_in_step_5(cycle, sales_user):
-    with pytest.raises(PermissionDenied):
-        decision_create(
-            cycle=cycle,
-            user=sales_user,
-            text="x",
-            owner=sales_user,
-            due_date=dt.date(2027, 2, 1),
-            step_number=5,
-        )
 
 
 @pytest.fixture

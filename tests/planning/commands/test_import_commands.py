@@ -18,7 +18,7 @@ from planning.models import PlanningCycle, PlanValue
 from tests.factories import CycleFactory
 from tests.worked_example import example_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 HEADER = "value_stream,product_family,month,measure,value\n"
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from planning.engine import BOX_SCORE_COLUMNS, Accuracy, box_score, forecast_accuracy, project
-from tests.planning.test_engine import (
+from tests.planning.engine.test_engine import (
     close,
     family_series,
     master_frame,

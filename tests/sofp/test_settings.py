@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROD_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x7Lq2p9Vz4Rk8Tn1Wd6Yh3Jc5Gm0Bf2Sa7Ue9Io4Pl8Kj1Hg6Fd3Zx5Cv0Bn7Mq2Ws9",
