@@ -1,5 +1,6 @@
 """Settings come from the environment; production settings pass `check --deploy`."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -57,6 +58,14 @@ def test_local_defaults_are_sqlite_wal_and_filesystem_broker(tmp_path):
     assert _setting("CELERY_BROKER_URL", env) == "'filesystem://'"
     assert (tmp_path / "celery" / "out").is_dir()
     assert _setting("DEBUG", env) == "True"
+
+
+def test_the_filesystem_broker_keeps_every_file_under_var(tmp_path):
+    """kombu's default control folder is ./control: it would land in the working tree."""
+    options = _setting("CELERY_BROKER_TRANSPORT_OPTIONS", {"SOFP_VAR_DIR": str(tmp_path)})
+    folders = [v for k, v in ast.literal_eval(options).items() if "folder" in k]
+    assert len(folders) == 4 and all(f.startswith(str(tmp_path)) for f in folders), options
+    assert "control_folder" in options and (tmp_path / "celery" / "control").is_dir()
 
 
 @pytest.mark.parametrize(
