@@ -1,8 +1,8 @@
 """What the value stream dashboard and the step-5 review show, in constant queries.
 
-Reads through :func:`planning.selectors.cycle_analysis` (one engine run for the
+Reads through :func:`planning.selectors.plans.cycle_analysis` (one engine run for the
 projection, the last approved plan, accuracy, changes and exceptions) and
-:func:`planning.selectors.accuracy_inputs`, adds the box score
+:func:`planning.selectors.plans.accuracy_inputs`, adds the box score
 (:func:`planning.engine.box_score`), shapes it with :mod:`planning.dashboards` and draws
 it with :mod:`planning.charts`. Nothing here loops over the database per stream.
 """

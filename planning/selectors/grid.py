@@ -3,7 +3,7 @@
 The grid shows, for one value stream (or the company), the stored input values with
 their versions and comments, and below them the engine's computed rows with the
 exception flags the engine raises. Nothing is computed here: every number below the
-inputs comes from :func:`planning.selectors.cycle_projection` and every flag from
+inputs comes from :func:`planning.selectors.plans.cycle_projection` and every flag from
 :func:`planning.engine.exceptions` — this module only arranges them. A constant number
 of queries whatever the size of the plan (pinned by tests).
 

@@ -1,10 +1,11 @@
 """Saving cells typed or pasted into the planner's grid.
 
 The grid sends a list of raw cells (row measure, family, month, text or number, the
-version the planner saw). This module turns them into :class:`CellInput` with errors
-keyed by the cell's position in the request, so the browser can show each reason at
-its cell, then hands them to :func:`plan_values_upsert` — the one write path, atomic,
-version-checked — and maps its errors back to cells the same way.
+version the planner saw). This module turns them into :class:`CellInput` — or into a
+:class:`~sofp.errors.Problem` whose ``index`` is the cell's position in the request, so
+the browser can show each reason at its cell — then hands them, in the same order, to
+:func:`plan_values_upsert` (the one write path, atomic, version-checked), whose problems
+and conflicts carry that same ``index``.
 """
 
 from __future__ import annotations
