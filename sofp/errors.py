@@ -33,6 +33,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.management.base import CommandError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
 
@@ -273,6 +274,29 @@ def problem_messages(request: HttpRequest, exc: ApplicationError) -> None:
     """Every problem as a Django error message on the next page the user sees."""
     for line in problem_lines(exc):
         messages.error(request, line)
+
+
+def problem_page(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    """``exc`` as a page for people (``problem.html``), or problem JSON for JSON clients."""
+    if wants_json(request):
+        return problem_response(exc, request)
+    context = {"title": exc.title, "detail": exc.message, "lines": problem_lines(exc)}
+    return render(request, "problem.html", context, status=exc.status)
+
+
+class ApplicationErrorMiddleware:
+    """Any ApplicationError a page lets escape is answered by the mapper (never a 500)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ApplicationError):
+            return problem_page(request, exception)
+        return None
 
 
 def command_error(exc: ApplicationError, *, source: str = "") -> CommandError:

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "planning.middleware.CompanyTimezoneMiddleware",
+    # An ApplicationError a page lets escape becomes its page or problem JSON, not a 500.
+    "sofp.errors.ApplicationErrorMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -29,7 +29,7 @@ def value_stream_list(request: HttpRequest) -> HttpResponse:
     cycle = cycle_current()
     return render(
         request,
-        "valuestreams/list.html",
+        "planning/value_stream_list.html",
         {"cards": stream_cards(cycle=cycle, streams=streams), "cycle": cycle},
     )
 
@@ -45,7 +45,7 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
         context["dash"] = stream_dashboard(
             cycle=cycle, value_stream=value_stream, family_code=request.GET.get("family")
         )
-    return render(request, "valuestreams/dashboard.html", context)
+    return render(request, "planning/value_stream_dashboard.html", context)
 
 
 @login_required

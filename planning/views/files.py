@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -23,7 +23,7 @@ from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import cycle_export_frame, cycle_get_by_label, plan_rights
 from planning.services.plan_import import plan_import
 from planning.uploads import upload_discard, upload_get, upload_stage
-from sofp.errors import ApplicationError, ValidationFailed, problem_lines
+from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed, problem_lines
 from sofp.spreadsheet_safety import validate_upload
 from sofp.tables import FORMATS
 from valuestreams.roles import user_reads_all_streams
@@ -150,15 +150,12 @@ def plan_download(request: HttpRequest, month: str) -> HttpResponse:
     cycle = _cycle_or_404(month)
     fmt = request.GET.get("format", "csv").lower()
     if fmt not in FORMATS:
-        return HttpResponseBadRequest("format must be csv or xlsx", content_type="text/plain")
-    if (
-        not user_reads_all_streams(request.user)
-        and not value_streams_visible(user=request.user).exists()
+        raise ValidationFailed("format must be csv or xlsx", code="bad_format")
+    if not user_reads_all_streams(request.user) and not (
+        value_streams_visible(user=request.user).exists()
     ):
-        return HttpResponse(
-            "You are not a member of any value stream, so there is nothing to download.",
-            status=403,
-            content_type="text/plain",
+        raise PermissionDenied(
+            "You are not a member of any value stream, so there is nothing to download."
         )
     data = export_bytes(cycle_export_frame(cycle=cycle, user=request.user), fmt=fmt)
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])

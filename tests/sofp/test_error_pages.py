@@ -46,3 +46,13 @@ def test_an_unknown_page_gives_the_404_page(client):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert "This page does not exist" in response.content.decode()
+
+
+def test_an_application_error_a_page_lets_escape_is_a_page_not_a_500(client, planner_a, cycle):
+    client.force_login(planner_a)
+    page = client.get("/cycles/2027-01/download/?format=pdf")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+    assert "format must be csv or xlsx" in page.content.decode()
+    as_json = client.get("/cycles/2027-01/download/?format=pdf", HTTP_ACCEPT="application/json")
+    assert as_json.status_code == 400 and as_json["Content-Type"] == "application/problem+json"
+    assert as_json.json()["errors"][0]["code"] == "bad_format"
