@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 
 from sofp.errors import Problem
 from sofp.spreadsheet_safety import is_formula, open_workbook
@@ -55,6 +55,14 @@ def input_file(path: str) -> bytes:
     if not file.is_file():
         raise CommandError(f"No such file: {path}")
     return file.read_bytes()
+
+
+def add_file_arguments(parser: CommandParser) -> None:
+    """The arguments every import command takes: the file, and ``--dry-run``."""
+    parser.add_argument("file", help="CSV (UTF-8) or .xlsx file.")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="Validate and report; write nothing."
+    )
 
 
 def cell_problem(exc: CellError, *, line: int, column: str) -> Problem:

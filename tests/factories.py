@@ -112,3 +112,12 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     text = factory.Sequence(lambda n: f"Decision {n}")
     owner = factory.SubFactory(UserFactory)
     due_date = dt.date(2027, 1, 20)
+
+
+def decision_recorded(cycle, user, *, owner=None, text="Do it", due=dt.date(2027, 2, 1), step=5):
+    """A decision recorded through the service (rights, validation and audit included)."""
+    from planning.services.decisions import decision_create
+
+    return decision_create(
+        cycle=cycle, user=user, text=text, owner=owner or user, due_date=due, step_number=step
+    )

@@ -8,7 +8,7 @@ from planning.calendar import parse_month
 from planning.imports import parse_plan
 from planning.services.plan_import import plan_import_for_month
 from sofp.errors import ApplicationError, command_error
-from sofp.tables import input_file
+from sofp.tables import add_file_arguments, input_file
 
 
 class Command(BaseCommand):
@@ -19,11 +19,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file")
+        add_file_arguments(parser)
         parser.add_argument("--cycle", required=True, help="The cycle's month, YYYY-MM.")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="Validate and report; write nothing."
-        )
 
     def handle(self, *args, **options) -> None:
         month = parse_month(options["cycle"])

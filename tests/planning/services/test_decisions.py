@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from planning.models import AuditEvent, Decision
 from planning.services.decisions import decision_create, decision_update
 from sofp.errors import PermissionDenied, ValidationFailed
+from tests.factories import decision_recorded
 
 pytestmark = pytest.mark.django_db
 
 
 def test_decision_create_and_status_update_by_its_owner(cycle, executive, planner_a):
-    d = decision_create(
-        cycle=cycle,
-        user=executive,
-        text="Add a shift",
-        owner=planner_a,
-        due_date=dt.date(2027, 2, 1),
-        step_number=5,
-    )
+    d = decision_recorded(cycle, executive, owner=planner_a, text="Add a shift")
     assert d.step.number == 5 and d.created_by == executive
     decision_update(decision=d, user=planner_a, status="done")
     d.refresh_from_db()
@@ -45,11 +37,4 @@ def test_decision_needs_text_owner_and_due_date_all_listed(cycle, executive):
 
 def test_sales_cannot_record_a_decision_in_step_5(cycle, sales_user):
     with pytest.raises(PermissionDenied):
-        decision_create(
-            cycle=cycle,
-            user=sales_user,
-            text="x",
-            owner=sales_user,
-            due_date=dt.date(2027, 2, 1),
-            step_number=5,
-        )
+        decision_recorded(cycle, sales_user, text="x")

@@ -9,7 +9,7 @@ import pytest
 
 from planning.models import AuditEvent
 from planning.services.approval import cycle_approve
-from planning.services.decisions import decision_create, decision_update
+from planning.services.decisions import decision_update
 from planning.services.plan_values import CellInput, plan_values_upsert
 from planning.services.steps import step_minutes_set, step_status_set
 from sofp.errors import (
@@ -18,7 +18,7 @@ from sofp.errors import (
     PermissionDenied,
     VersionConflict,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory, UserFactory, decision_recorded
 
 pytestmark = pytest.mark.django_db
 
@@ -107,14 +107,7 @@ def frozen(cycle, executive, planner_a, family_a):
         cells=[CellInput("A", "A-1", cycle.month, "demand", Decimal("10"))],
         user=None,
     )
-    d = decision_create(
-        cycle=cycle,
-        user=executive,
-        text="Do it",
-        owner=planner_a,
-        due_date=dt.date(2027, 2, 1),
-        step_number=5,
-    )
+    d = decision_recorded(cycle, executive, owner=planner_a)
     _walk_steps_1_to_4(cycle, executive)
     cycle_approve(cycle=cycle, user=executive)
     cycle.refresh_from_db()
@@ -133,14 +126,7 @@ def test_frozen_cycle_refuses_steps_minutes_decisions_and_plan(frozen, executive
     with pytest.raises(FrozenCycleError):
         step_minutes_set(step=step(cycle, 1), minutes="late", user=executive)
     with pytest.raises(FrozenCycleError):
-        decision_create(
-            cycle=cycle,
-            user=executive,
-            text="late",
-            owner=executive,
-            due_date=dt.date(2027, 3, 1),
-            step_number=5,
-        )
+        decision_recorded(cycle, executive, text="late", due=dt.date(2027, 3, 1))
     with pytest.raises(FrozenCycleError):
         decision_update(decision=d, user=executive, due_date=dt.date(2027, 9, 1))
     with pytest.raises(FrozenCycleError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from sofp.errors import ApplicationError, command_error
-from sofp.tables import input_file
+from sofp.tables import add_file_arguments, input_file
 from valuestreams.imports import parse_master
 from valuestreams.services import master_import
 
@@ -18,10 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="Validate and report; write nothing."
-        )
+        add_file_arguments(parser)
 
     def handle(self, *args, **options) -> None:
         path = options["file"]
