@@ -41,6 +41,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_configure(config):
+    """xdist workers share one Redis database on CI-like runs: each gets its own key
+    prefix, so one worker's cache never changes another's query counts or throttles."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from django.conf import settings
+
+        settings.CACHES["default"]["KEY_PREFIX"] = f"test-{worker}"
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -89,7 +89,7 @@ def test_an_api_request_whose_connection_dies_gets_json(postgres_only, live_serv
     killer.join()
     connection.close()
     assert response.status_code == 500
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Type"] == "application/problem+json"
     assert "try again" in response.json()["detail"]
     assert response.json()["request_id"] == response.headers["X-Request-ID"]
 

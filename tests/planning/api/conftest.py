@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+
+from tests.caching import cache_clear
 
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counters():
     """Throttle counters live in the cache; each test starts from zero."""
-    cache.clear()
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()

@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 
 from planning.services.plan_values import CellInput, plan_values_upsert
+from tests.caching import cache_clear
 from tests.factories import ProductFamilyFactory
 
 C = "/api/v1/cycles/2027-01"
@@ -53,7 +53,7 @@ def test_browsable_api_renders(client, plan, admin_user, password):
 def test_throttling_returns_429_with_a_tiny_rate(client_for, plan, planner_a):
     rates = {"anon": "2/min", "user": "3/min"}
     with override_settings(REST_FRAMEWORK={**_rf(), "DEFAULT_THROTTLE_RATES": rates}):
-        cache.clear()
+        cache_clear()
         client = client_for(planner_a)
         codes = [client.get(f"{C}/").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
