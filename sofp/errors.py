@@ -29,8 +29,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.management.base import CommandError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -228,7 +228,7 @@ def application_error(exc: BaseException) -> ApplicationError | None:
         return PayloadTooLarge()
     if isinstance(exc, DjangoPermissionDenied):
         return PermissionDenied(str(exc) or "You may not do this.")
-    if isinstance(exc, SuspiciousOperation):
+    if isinstance(exc, SuspiciousOperation | BadRequest):
         return ApplicationError("The request was malformed.", code="bad_request")
     return None
 
@@ -457,7 +457,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if wants_json(request):
-        return problem_response(application_error(exception) or ApplicationError(""), request)
+        error = application_error(exception) or ApplicationError("The request was malformed.")
+        return problem_response(error, request)
     return defaults.bad_request(request, exception)
 
 
