@@ -50,6 +50,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+try:  # a hash table of Python objects, as pandas uses inside Index.get_indexer
+    from pandas._libs.hashtable import PyObjectHashTable
+except ImportError:  # pragma: no cover - the public path in _lookup serves then
+    PyObjectHashTable = None
+
 from planning.measures import (
     COMPANY_INPUT_MEASURES,
     COMPANY_OUTPUT_MEASURES,
@@ -258,9 +263,38 @@ def _str_index(codes: np.ndarray | list) -> pd.Index:
     return pd.Index(np.asarray(codes, dtype=object), dtype="str")
 
 
-def _codes(col: pd.Series) -> np.ndarray:
-    """Codes as an object array of str, NaN/None read as "" (empty cell)."""
-    return col.fillna("").astype("str").to_numpy(dtype=object)
+def _codes(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
+    """Codes as an object array of str, NaN/None read as "" (empty cell); only ``rows``
+    when given. A ``str`` column is read as stored and only its missing cells are filled."""
+    if not isinstance(col.dtype, pd.StringDtype):
+        codes = col.fillna("").astype("str").to_numpy(dtype=object)
+        return codes if rows is None else codes[rows]
+    codes = col.to_numpy(dtype=object)
+    if rows is not None:
+        codes = codes[rows]
+    missing = pd.isna(codes)
+    if missing.any():
+        codes = codes.copy()
+        codes[missing] = ""
+    return codes
+
+
+def _lookup(vocab: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Position of each code in ``vocab`` (unique str codes), -1 when absent.
+
+    One probe of pandas' own hash table per code: ``Index.get_indexer`` does the same
+    probes but first infers the type of every code, which costs as much again.
+    """
+    if PyObjectHashTable is None:  # pragma: no cover - a pandas without the table
+        return pd.Index(vocab, dtype=object).get_indexer(pd.Index(codes, dtype=object))
+    table = PyObjectHashTable(len(vocab))
+    table.map_locations(np.asarray(vocab, dtype=object))
+    return table.lookup(np.asarray(codes, dtype=object))
+
+
+def _frame(columns: dict[str, object]) -> pd.DataFrame:
+    """A frame over freshly built arrays, without copying them (each array is used once)."""
+    return pd.DataFrame(columns, copy=False)
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -291,23 +325,60 @@ def _empty(columns: tuple[str, ...], dtypes: dict[str, object]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- project
 
 
-def _family_indexer(
-    fam_vs: np.ndarray, fam_pf: np.ndarray, vs: np.ndarray, pf: np.ndarray
-) -> np.ndarray:
-    """Position of each (vs, pf) row among the master families, -1 when unknown.
+def _code_positions(vocab: np.ndarray, col: pd.Series) -> np.ndarray:
+    """Position of the code in each row of ``col`` in ``vocab``; -1 when absent.
+
+    Same answer as looking up ``_codes(col)``, without filling the column first: a ``str``
+    column is looked up as stored, and only the misses are checked for a missing code
+    (read as ""). ``vocab`` holds unique str codes.
+    """
+    if not isinstance(col.dtype, pd.StringDtype):
+        return _lookup(vocab, _codes(col))
+    codes = col.to_numpy(dtype=object)
+    pos = _lookup(vocab, codes)
+    empty = np.flatnonzero(vocab == "")
+    if len(empty):
+        miss = np.flatnonzero(pos < 0)
+        pos[miss[pd.isna(codes[miss])]] = empty[0]
+    return pos
+
+
+def _family_indexer(fam_vs: np.ndarray, fam_pf: np.ndarray, values: pd.DataFrame) -> np.ndarray:
+    """Position of each value row's family among the master families, -1 when unknown.
 
     Family codes are normally unique on their own, so a flat hash lookup plus a stream
-    check is enough (and ~5x faster than a MultiIndex); otherwise match on both codes.
+    check is enough (and much faster than a MultiIndex); otherwise match on both codes.
     """
-    pf_index = pd.Index(fam_pf, dtype=object)
-    if pf_index.is_unique:
-        idx = pf_index.get_indexer(pf)
-        found = idx >= 0
-        idx[found & (fam_vs[np.where(found, idx, 0)] != vs)] = -1
-        return idx
-    return pd.MultiIndex.from_arrays([fam_vs, fam_pf]).get_indexer(
-        pd.MultiIndex.from_arrays([vs, pf])
-    )
+    vs_col, pf_col = values["value_stream"], values["product_family"]
+    if not pd.Index(fam_pf, dtype=object).is_unique:
+        return pd.MultiIndex.from_arrays([fam_vs, fam_pf]).get_indexer(
+            pd.MultiIndex.from_arrays([_codes(vs_col), _codes(pf_col)])
+        )
+    idx = _code_positions(fam_pf, pf_col)
+    # Compare streams as stored first; only the mismatches are read again as codes.
+    stored = vs_col.to_numpy(dtype=object)
+    if not isinstance(vs_col.dtype, pd.StringDtype):
+        stored = _codes(vs_col)
+    wrong = np.flatnonzero((fam_vs.take(idx, mode="clip") != stored) & (idx >= 0))
+    if len(wrong):
+        wrong = wrong[fam_vs[idx[wrong]] != _codes(vs_col, wrong)]
+        idx[wrong] = -1
+    return idx
+
+
+def _master_order(fam_vs: np.ndarray, fam_pf: np.ndarray) -> np.ndarray | None:
+    """Order of the families by (value stream, family) code, None when already in order
+    (as the database gives them); duplicates are an error."""
+    same_vs = fam_vs[1:] == fam_vs[:-1]
+    ascending = (fam_vs[1:] > fam_vs[:-1]) | (same_vs & (fam_pf[1:] > fam_pf[:-1]))
+    if ascending.all():
+        return None
+    order = np.argsort(fam_pf, kind="stable")
+    order = order[np.argsort(fam_vs[order], kind="stable")]
+    vs, pf = fam_vs[order], fam_pf[order]
+    if ((vs[1:] == vs[:-1]) & (pf[1:] == pf[:-1])).any():
+        raise ValueError("master data has duplicate families")
+    return order
 
 
 def project(plan: PlanInput) -> Projection:
@@ -321,66 +392,79 @@ def project(plan: PlanInput) -> Projection:
     if missing:
         raise ValueError(f"master data lacks columns: {', '.join(missing)}")
 
-    master = plan.master.loc[:, list(MASTER_COLUMNS)].copy()
-    master["value_stream"] = _codes(master["value_stream"])
-    master["product_family"] = _codes(master["product_family"])
-    master = master.sort_values(["value_stream", "product_family"], kind="stable")
-    if master.duplicated(["value_stream", "product_family"]).any():
-        raise ValueError("master data has duplicate families")
-    fam_vs = master["value_stream"].to_numpy(dtype=object)
-    fam_pf = master["product_family"].to_numpy(dtype=object)
-    n_fam, n_month = len(master), horizon
+    # Plain arrays from here on: sorting, lookups and frames are built from NumPy.
+    master = plan.master
+    fam_vs, fam_pf = _codes(master["value_stream"]), _codes(master["product_family"])
+    order = _master_order(fam_vs, fam_pf)
+    m = {c: master[c].to_numpy(dtype=float, na_value=np.nan) for c in MASTER_COLUMNS[2:]}
+    if order is not None:
+        fam_vs, fam_pf = fam_vs[order], fam_pf[order]
+        m = {c: col[order] for c, col in m.items()}
+    m = {c: col[:, None] for c, col in m.items()}
+    n_fam, n_month = len(fam_vs), horizon
 
     values = plan.values
     if len(values):
         v_measure = values["measure"].to_numpy(dtype=object)
-        v_vs = _codes(values["value_stream"])
         v_offset = _periods(values["month"]).asi8 - start.ordinal
         v_value = values["value"].to_numpy(dtype=float, na_value=np.nan)
         keep = (v_offset >= 0) & (v_offset < n_month) & ~np.isnan(v_value)
     else:
-        v_measure = v_vs = np.empty(0, dtype=object)
+        v_measure = np.empty(0, dtype=object)
         v_offset = np.empty(0, dtype=np.int64)
         v_value = np.empty(0)
         keep = np.empty(0, dtype=bool)
-    measure_code = pd.Index(
-        FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES + COMPANY_INPUT_MEASURES
-    ).get_indexer(v_measure)
-    n_fm, n_sm = len(FAMILY_INPUT_MEASURES), len(STREAM_INPUT_MEASURES)
-    is_stream_row = (measure_code >= n_fm) & (measure_code < n_fm + n_sm)
-
-    streams = sorted(
-        set(fam_vs) | set(v_vs[is_stream_row]) | {str(s) for s in plan.value_streams} - {""}
+    measure_code = _lookup(
+        np.array(FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES + COMPANY_INPUT_MEASURES, object),
+        v_measure,
     )
+    n_fm, n_sm = len(FAMILY_INPUT_MEASURES), len(STREAM_INPUT_MEASURES)
+    stream_rows = np.flatnonzero((measure_code >= n_fm) & (measure_code < n_fm + n_sm))
+    st_vs = (
+        _codes(values["value_stream"], stream_rows) if len(values) else np.empty(0, dtype=object)
+    )
+
+    streams = sorted(set(fam_vs) | set(st_vs) | {str(s) for s in plan.value_streams} - {""})
     n_stream = len(streams)
-    stream_index = pd.Index(streams, dtype=object)
-    fam_stream = stream_index.get_indexer(fam_vs)
+    stream_vocab = np.array(streams, dtype=object)
+    fam_stream = _lookup(stream_vocab, fam_vs)
 
     # ---- family inputs -> (measure, family, month) array
+    demand = np.zeros((n_fam, n_month))
+    production = np.zeros((n_fam, n_month))
+    actual = np.full((n_fam, n_month), np.nan)
+    opening = np.zeros(n_fam)
     fam_rows = keep & (measure_code >= 0) & (measure_code < n_fm)
-    if fam_rows.any():
-        f_pf = _codes(values["product_family"])[fam_rows]
-        f_idx = _family_indexer(fam_vs, fam_pf, v_vs[fam_rows], f_pf)
-        f_m, f_t, f_v = measure_code[fam_rows], v_offset[fam_rows], v_value[fam_rows]
-        ok = (f_idx >= 0) & ((f_m != FAMILY_INPUT_MEASURES.index("opening_inventory")) | (f_t == 0))
-        flat = (f_m[ok] * n_fam + f_idx[ok]) * n_month + f_t[ok]
+    if n_fam and fam_rows.any():
+        f_idx = _family_indexer(fam_vs, fam_pf, values)
+        i_opening = FAMILY_INPUT_MEASURES.index("opening_inventory")
+        ok = fam_rows & (f_idx >= 0) & ((measure_code != i_opening) | (v_offset == 0))
+        f_m = measure_code[ok]
+        flat = f_m * n_fam  # (measure, family, month) cell, computed in place
+        flat += f_idx[ok]
+        flat *= n_month
+        flat += v_offset[ok]
         size = n_fm * n_fam * n_month
-        fam_in = np.bincount(flat, weights=f_v[ok], minlength=size).reshape(n_fm, n_fam, n_month)
-        fam_cnt = np.bincount(flat, minlength=size).reshape(n_fm, n_fam, n_month)
-    else:
-        fam_in = np.zeros((n_fm, n_fam, n_month))
-        fam_cnt = np.zeros((n_fm, n_fam, n_month), dtype=np.int64)
-    demand, production = fam_in[0], fam_in[1]
-    actual = np.where(fam_cnt[2] > 0, fam_in[2], np.nan)
-    opening = fam_in[3][:, 0]
+        fam_in = np.bincount(flat, weights=v_value[ok], minlength=size).reshape(
+            n_fm, n_fam, n_month
+        )
+        demand, production = fam_in[0], fam_in[1]
+        opening = fam_in[i_opening][:, 0]
+        # Actual sales stay NaN where nothing was entered.
+        i_actual = FAMILY_INPUT_MEASURES.index("actual_sales")
+        seen = np.bincount(
+            flat[f_m == i_actual] - i_actual * n_fam * n_month, minlength=n_fam * n_month
+        )
+        actual = np.where(seen.reshape(n_fam, n_month) > 0, fam_in[i_actual], np.nan)
 
     # ---- stream and company inputs
-    st_rows = keep & is_stream_row
-    if st_rows.any():
-        s_idx = stream_index.get_indexer(v_vs[st_rows])
-        flat = ((measure_code[st_rows] - n_fm) * n_stream + s_idx) * n_month + v_offset[st_rows]
+    st_keep = keep[stream_rows]
+    if st_keep.any():
+        s_idx = _lookup(stream_vocab, st_vs[st_keep])
+        rows = stream_rows[st_keep]
+        flat = ((measure_code[rows] - n_fm) * n_stream + s_idx) * n_month + v_offset[rows]
         st_in = np.bincount(
-            flat, weights=v_value[st_rows], minlength=n_sm * n_stream * n_month
+            flat, weights=v_value[rows], minlength=n_sm * n_stream * n_month
         ).reshape(n_sm, n_stream, n_month)
     else:
         st_in = np.zeros((n_sm, n_stream, n_month))
@@ -403,20 +487,14 @@ def project(plan: PlanInput) -> Projection:
     rate[:, -1] = demand[:, -1] / days[-1]
     dos = _safe_div(ending, rate)
 
-    m = {c: master[c].to_numpy(dtype=float, na_value=np.nan)[:, None] for c in MASTER_COLUMNS[2:]}
-    per_fam = np.stack(
-        [
-            demand,
-            production,
-            production * m["hours_per_unit"],
-            demand * m["unit_price"],
-            production * m["unit_material_cost"],
-            ending * m["unit_material_cost"],
-        ],
-        axis=1,
-    )
-    st_sum = _sum_by_group(per_fam, fam_stream, n_stream)
-    st_demand, st_prod, required, revenue, material, inv_value = np.moveaxis(st_sum, 1, 0)
+    def by_stream(per_family: np.ndarray) -> np.ndarray:
+        return _sum_by_group(per_family, fam_stream, n_stream)
+
+    st_demand, st_prod = by_stream(demand), by_stream(production)
+    required = by_stream(production * m["hours_per_unit"])
+    revenue = by_stream(demand * m["unit_price"])
+    material = by_stream(production * m["unit_material_cost"])
+    inv_value = by_stream(ending * m["unit_material_cost"])
 
     # ---- value stream formulas
     profit = revenue - material - conversion
@@ -438,7 +516,7 @@ def project(plan: PlanInput) -> Projection:
     # ---- frames
     ordinals = months.asi8
     fam_rep = np.repeat(np.arange(n_fam), n_month)
-    family = pd.DataFrame(
+    family = _frame(
         {
             "value_stream": _str_index(fam_vs).take(fam_rep),
             "product_family": _str_index(fam_pf).take(fam_rep),
@@ -454,7 +532,7 @@ def project(plan: PlanInput) -> Projection:
         }
     )
     st_rep = np.repeat(np.arange(n_stream), n_month)
-    stream = pd.DataFrame(
+    stream = _frame(
         {
             "value_stream": _str_index(streams).take(st_rep),
             "month": _month_column(np.tile(ordinals, n_stream)),
@@ -465,7 +543,7 @@ def project(plan: PlanInput) -> Projection:
             "conversion_cost": conversion.ravel(),
             "required_hours": required.ravel(),
             "utilization": utilization.ravel(),
-            "productive_share": utilization.ravel(),
+            "productive_share": utilization.ravel().copy(),
             "non_productive_share": nonprod_share.ravel(),
             "available_share": avail_share.ravel(),
             "revenue": revenue.ravel(),
@@ -475,7 +553,7 @@ def project(plan: PlanInput) -> Projection:
             "inventory_value": inv_value.ravel(),
         }
     )
-    company = pd.DataFrame(
+    company = _frame(
         {
             "month": _month_column(ordinals),
             "sustaining_cost": sustaining,
@@ -496,7 +574,12 @@ def project(plan: PlanInput) -> Projection:
 
 
 def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
-    """Build the long export rows in file-contract order (see :func:`export_frame`)."""
+    """Build the long export rows in file-contract order (see :func:`export_frame`).
+
+    Each text column is one ``take`` from a small vocabulary (streams, families, months,
+    measures) at positions made by ``np.repeat``: a large export allocates each column
+    about once.
+    """
     company = projection.company
     n_month = len(company)
     if n_month == 0:
@@ -513,41 +596,54 @@ def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
 
     def grid(frame: pd.DataFrame, cols: tuple[str, ...], n: int) -> np.ndarray:
         """(key, month, measure) array from a key-major frame."""
-        arr = frame.loc[:, list(cols)].to_numpy(dtype=float, na_value=np.nan)
-        return arr.reshape(n, n_month, len(cols))
+        out = np.empty((n, n_month, len(cols)))
+        for j, col in enumerate(cols):
+            out[:, :, j] = frame[col].to_numpy(dtype=float, na_value=np.nan).reshape(n, n_month)
+        return out
 
     # Family block: family-major, then month, then measure.
     f_measures = _EXPORT_FAMILY_MEASURES if inputs else FAMILY_OUTPUT_MEASURES
+    n_fm = len(f_measures)
     f_vals = grid(fam, f_measures, n_fam)
     if inputs:
         mask = np.ones(f_vals.shape, dtype=bool)
         mask[:, 1:, 0] = False  # opening inventory on the first month only
         mask[:, :, 3] = ~np.isnan(f_vals[:, :, 3])  # actual sales only where known
-        f_key, f_month, f_meas = (np.broadcast_to(a, f_vals.shape)[mask] for a in _axes(f_vals))
+        f_meas = np.broadcast_to(np.arange(n_fm), f_vals.shape)[mask]
         f_vals = f_vals[mask]
+        per_cell = mask.sum(axis=2)  # rows per family and month
     else:
-        f_key, f_month, f_meas = (np.broadcast_to(a, f_vals.shape).ravel() for a in _axes(f_vals))
+        f_meas = np.tile(np.arange(n_fm), n_fam * n_month)
         f_vals = f_vals.ravel()
+        per_cell = np.full((n_fam, n_month), n_fm)
 
     # Stream + company block: month-major; per month every stream, then the company.
     s_measures = _EXPORT_STREAM_MEASURES if inputs else STREAM_OUTPUT_MEASURES
     c_measures = _EXPORT_COMPANY_MEASURES if inputs else COMPANY_OUTPUT_MEASURES
     n_sm, n_cm = len(s_measures), len(c_measures)
     s_vals = grid(st, s_measures, n_stream).transpose(1, 0, 2).reshape(n_month, -1)
-    c_vals = company.loc[:, list(c_measures)].to_numpy(dtype=float, na_value=np.nan)
+    c_vals = grid(company, c_measures, 1).reshape(n_month, -1)
     block = np.concatenate([s_vals, c_vals], axis=1)  # (month, columns)
     width = block.shape[1]
     col_stream = np.r_[np.repeat(np.arange(n_stream), n_sm), np.full(n_cm, n_stream)]
-    n_fm = len(f_measures)
     col_meas = np.r_[np.tile(np.arange(n_sm), n_stream) + n_fm, np.arange(n_cm) + n_fm + n_sm]
 
-    measure_vocab = list(f_measures) + list(s_measures) + list(c_measures)
-    vs_idx = np.concatenate([fam_stream[f_key], np.tile(col_stream, n_month)])
-    pf_idx = np.concatenate([f_key, np.full(width * n_month, n_fam)])
-    month_idx = np.concatenate([f_month, np.repeat(np.arange(n_month), width)])
+    # Each row's position in each vocabulary: the family rows, then the block's rows.
+    per_family = per_cell.sum(axis=1)
+    n_block = n_month * width
+    vs_idx = np.repeat(
+        np.r_[fam_stream, np.tile(col_stream, n_month)],
+        np.r_[per_family, np.ones(n_block, dtype=per_family.dtype)],
+    )
+    pf_idx = np.repeat(np.r_[np.arange(n_fam), n_fam], np.r_[per_family, n_block])
+    month_idx = np.repeat(
+        np.r_[np.tile(np.arange(n_month), n_fam), np.arange(n_month)],
+        np.r_[per_cell.ravel(), np.full(n_month, width)],
+    )
     meas_idx = np.concatenate([f_meas, np.tile(col_meas, n_month)])
+    measure_vocab = list(f_measures) + list(s_measures) + list(c_measures)
     month_text = _periods(company["month"]).strftime("%Y-%m")
-    return pd.DataFrame(
+    return _frame(
         {
             "value_stream": _str_index([*stream_codes, ""]).take(vs_idx),
             "product_family": _str_index([*fam_pf, ""]).take(pf_idx),
@@ -555,16 +651,6 @@ def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
             "measure": _str_index(measure_vocab).take(meas_idx),
             "value": np.concatenate([f_vals, block.ravel()]),
         }
-    )
-
-
-def _axes(shape_like: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Broadcastable index arrays for the three axes of a (key, month, measure) array."""
-    a, b, c = shape_like.shape
-    return (
-        np.arange(a)[:, None, None],
-        np.arange(b)[None, :, None],
-        np.arange(c)[None, None, :],
     )
 
 
