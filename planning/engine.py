@@ -439,23 +439,23 @@ def project(plan: PlanInput) -> Projection:
         f_idx = _family_indexer(fam_vs, fam_pf, values)
         i_opening = FAMILY_INPUT_MEASURES.index("opening_inventory")
         ok = fam_rows & (f_idx >= 0) & ((measure_code != i_opening) | (v_offset == 0))
-        f_m = measure_code[ok]
-        flat = f_m * n_fam  # (measure, family, month) cell, computed in place
-        flat += f_idx[ok]
+        # Each row's (measure, family, month) cell, computed in place over all rows; rows
+        # that do not count go to one spare cell past the end.
+        flat = measure_code * n_fam
+        flat += f_idx
         flat *= n_month
-        flat += v_offset[ok]
+        flat += v_offset
         size = n_fm * n_fam * n_month
-        fam_in = np.bincount(flat, weights=v_value[ok], minlength=size).reshape(
-            n_fm, n_fam, n_month
-        )
+        flat[~ok] = size
+        fam_in = np.bincount(flat, weights=v_value, minlength=size + 1)[:size]
+        fam_in = fam_in.reshape(n_fm, n_fam, n_month)
         demand, production = fam_in[0], fam_in[1]
         opening = fam_in[i_opening][:, 0]
         # Actual sales stay NaN where nothing was entered.
         i_actual = FAMILY_INPUT_MEASURES.index("actual_sales")
-        seen = np.bincount(
-            flat[f_m == i_actual] - i_actual * n_fam * n_month, minlength=n_fam * n_month
-        )
-        actual = np.where(seen.reshape(n_fam, n_month) > 0, fam_in[i_actual], np.nan)
+        seen = np.zeros(n_fam * n_month, dtype=bool)
+        seen[flat[ok & (measure_code == i_actual)] - i_actual * n_fam * n_month] = True
+        actual = np.where(seen.reshape(n_fam, n_month), fam_in[i_actual], np.nan)
 
     # ---- stream and company inputs
     st_keep = keep[stream_rows]
@@ -478,23 +478,28 @@ def project(plan: PlanInput) -> Projection:
     steps[:, 0] = opening
     steps[:, 1::2] = production
     steps[:, 2::2] = -demand
-    ending = np.cumsum(steps, axis=1)[:, 2::2]
+    ending = np.cumsum(steps, axis=1, out=steps)[:, 2::2]
     months = pd.period_range(start, periods=n_month, freq="M")
     days = months.days_in_month.to_numpy(dtype=float)
     # Daily demand of the next month; the last horizon month uses its own.
     rate = np.empty_like(demand)
-    rate[:, :-1] = demand[:, 1:] / days[1:]
-    rate[:, -1] = demand[:, -1] / days[-1]
+    np.divide(demand[:, 1:], days[1:], out=rate[:, :-1])
+    np.divide(demand[:, -1], days[-1], out=rate[:, -1])
     dos = _safe_div(ending, rate)
 
-    def by_stream(per_family: np.ndarray) -> np.ndarray:
-        return _sum_by_group(per_family, fam_stream, n_stream)
+    scratch = np.empty_like(demand)
+
+    def by_stream(qty: np.ndarray, factor: np.ndarray | None = None) -> np.ndarray:
+        """Σ over each stream's families of qty (× a per-family factor)."""
+        if factor is not None:
+            qty = np.multiply(qty, factor, out=scratch)
+        return _sum_by_group(qty, fam_stream, n_stream)
 
     st_demand, st_prod = by_stream(demand), by_stream(production)
-    required = by_stream(production * m["hours_per_unit"])
-    revenue = by_stream(demand * m["unit_price"])
-    material = by_stream(production * m["unit_material_cost"])
-    inv_value = by_stream(ending * m["unit_material_cost"])
+    required = by_stream(production, m["hours_per_unit"])
+    revenue = by_stream(demand, m["unit_price"])
+    material = by_stream(production, m["unit_material_cost"])
+    inv_value = by_stream(ending, m["unit_material_cost"])
 
     # ---- value stream formulas
     profit = revenue - material - conversion
@@ -515,11 +520,10 @@ def project(plan: PlanInput) -> Projection:
 
     # ---- frames
     ordinals = months.asi8
-    fam_rep = np.repeat(np.arange(n_fam), n_month)
     family = _frame(
         {
-            "value_stream": _str_index(fam_vs).take(fam_rep),
-            "product_family": _str_index(fam_pf).take(fam_rep),
+            "value_stream": _str_index(fam_vs).repeat(n_month),
+            "product_family": _str_index(fam_pf).repeat(n_month),
             "month": _month_column(np.tile(ordinals, n_fam)),
             "demand": demand.ravel(),
             "production": production.ravel(),
@@ -531,10 +535,9 @@ def project(plan: PlanInput) -> Projection:
             "dos_max": np.repeat(m["dos_max"][:, 0], n_month),
         }
     )
-    st_rep = np.repeat(np.arange(n_stream), n_month)
     stream = _frame(
         {
-            "value_stream": _str_index(streams).take(st_rep),
+            "value_stream": _str_index(streams).repeat(n_month),
             "month": _month_column(np.tile(ordinals, n_stream)),
             "demand": st_demand.ravel(),
             "production": st_prod.ravel(),
@@ -576,9 +579,9 @@ def project(plan: PlanInput) -> Projection:
 def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
     """Build the long export rows in file-contract order (see :func:`export_frame`).
 
-    Each text column is one ``take`` from a small vocabulary (streams, families, months,
-    measures) at positions made by ``np.repeat``: a large export allocates each column
-    about once.
+    Text columns repeat a short sequence (streams, families, months) or take from a small
+    vocabulary (measures), and values are compressed straight into the value column, so a
+    large export allocates each column about once (fresh pages cost more than the copy).
     """
     company = projection.company
     n_month = len(company)
@@ -592,7 +595,6 @@ def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
     stream_codes = st["value_stream"].to_numpy(dtype=object)[::n_month]
     fam_vs = fam["value_stream"].to_numpy(dtype=object)[::n_month]
     fam_pf = fam["product_family"].to_numpy(dtype=object)[::n_month]
-    fam_stream = pd.Index(stream_codes, dtype=object).get_indexer(fam_vs)
 
     def grid(frame: pd.DataFrame, cols: tuple[str, ...], n: int) -> np.ndarray:
         """(key, month, measure) array from a key-major frame."""
@@ -605,17 +607,12 @@ def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
     f_measures = _EXPORT_FAMILY_MEASURES if inputs else FAMILY_OUTPUT_MEASURES
     n_fm = len(f_measures)
     f_vals = grid(fam, f_measures, n_fam)
+    mask = np.ones(f_vals.shape, dtype=bool)
     if inputs:
-        mask = np.ones(f_vals.shape, dtype=bool)
         mask[:, 1:, 0] = False  # opening inventory on the first month only
         mask[:, :, 3] = ~np.isnan(f_vals[:, :, 3])  # actual sales only where known
-        f_meas = np.broadcast_to(np.arange(n_fm), f_vals.shape)[mask]
-        f_vals = f_vals[mask]
-        per_cell = mask.sum(axis=2)  # rows per family and month
-    else:
-        f_meas = np.tile(np.arange(n_fm), n_fam * n_month)
-        f_vals = f_vals.ravel()
-        per_cell = np.full((n_fam, n_month), n_fm)
+    per_cell = mask.sum(axis=2)  # rows per family and month
+    n_frows = int(per_cell.sum())
 
     # Stream + company block: month-major; per month every stream, then the company.
     s_measures = _EXPORT_STREAM_MEASURES if inputs else STREAM_OUTPUT_MEASURES
@@ -628,28 +625,31 @@ def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
     col_stream = np.r_[np.repeat(np.arange(n_stream), n_sm), np.full(n_cm, n_stream)]
     col_meas = np.r_[np.tile(np.arange(n_sm), n_stream) + n_fm, np.arange(n_cm) + n_fm + n_sm]
 
-    # Each row's position in each vocabulary: the family rows, then the block's rows.
+    # Family rows first, then the block's rows: each text column repeats a sequence.
     per_family = per_cell.sum(axis=1)
     n_block = n_month * width
-    vs_idx = np.repeat(
-        np.r_[fam_stream, np.tile(col_stream, n_month)],
-        np.r_[per_family, np.ones(n_block, dtype=per_family.dtype)],
+    block_vs = np.r_[stream_codes, np.array([""], dtype=object)][col_stream]
+    value_stream = _str_index(np.r_[fam_vs, np.tile(block_vs, n_month)]).repeat(
+        np.r_[per_family, np.ones(n_block, dtype=np.intp)]
     )
-    pf_idx = np.repeat(np.r_[np.arange(n_fam), n_fam], np.r_[per_family, n_block])
-    month_idx = np.repeat(
-        np.r_[np.tile(np.arange(n_month), n_fam), np.arange(n_month)],
-        np.r_[per_cell.ravel(), np.full(n_month, width)],
+    product_family = _str_index([*fam_pf, ""]).repeat(np.r_[per_family, n_block])
+    month_text = list(_periods(company["month"]).strftime("%Y-%m"))
+    month = _str_index(month_text * (n_fam + 1)).repeat(
+        np.r_[per_cell.ravel(), np.full(n_month, width)]
     )
+    f_meas = np.broadcast_to(np.arange(n_fm), mask.shape)[mask]
     meas_idx = np.concatenate([f_meas, np.tile(col_meas, n_month)])
+    value = np.empty(n_frows + n_block)
+    np.compress(mask.ravel(), f_vals.ravel(), out=value[:n_frows])
+    value[n_frows:] = block.ravel()
     measure_vocab = list(f_measures) + list(s_measures) + list(c_measures)
-    month_text = _periods(company["month"]).strftime("%Y-%m")
     return _frame(
         {
-            "value_stream": _str_index([*stream_codes, ""]).take(vs_idx),
-            "product_family": _str_index([*fam_pf, ""]).take(pf_idx),
-            "month": _str_index(list(month_text)).take(month_idx),
+            "value_stream": value_stream,
+            "product_family": product_family,
+            "month": month,
             "measure": _str_index(measure_vocab).take(meas_idx),
-            "value": np.concatenate([f_vals, block.ravel()]),
+            "value": value,
         }
     )
 
@@ -948,8 +948,8 @@ def _aggregate_dos(ending: np.ndarray, demand: np.ndarray, months: pd.PeriodInde
         return np.empty_like(ending)
     days = months.days_in_month.to_numpy(dtype=float)
     rate = np.empty_like(demand)
-    rate[:, :-1] = demand[:, 1:] / days[1:]
-    rate[:, -1] = demand[:, -1] / days[-1]
+    np.divide(demand[:, 1:], days[1:], out=rate[:, :-1])
+    np.divide(demand[:, -1], days[-1], out=rate[:, -1])
     return _safe_div(ending, rate)
 
 
