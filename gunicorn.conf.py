@@ -34,7 +34,11 @@ worker_class = "gthread"
 # plan finish in a few seconds, so 60 s only catches something stuck.
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Keep idle connections open longer than any client or proxy keeps them idle (nginx and
+# load balancers use 60 s): the side that closes an idle connection must be the client,
+# or a request sent just as the server closes it is lost ("connection reset"). With 5 s,
+# people who paused 5 s before the next click hit exactly that race now and then.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # Recycle workers now and then so a slow leak never takes the site down.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)

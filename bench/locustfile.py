@@ -19,25 +19,71 @@ import os
 import random
 import re
 import time
+import uuid
 from pathlib import Path
 
 from locust import HttpUser, between, events, task
+from locust.clients import HttpSession
 
 _SEED_FILE = os.environ.get("LOAD_SEED_FILE")
 SEED = json.loads(Path(_SEED_FILE).read_text()) if _SEED_FILE else {}
 _CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _timings: list[tuple[str, float, bool, float]] = []  # name, ms, ok, finished at (epoch s)
+_errors: list[dict] = []  # every failed request, named: status, request, body excerpt
 _state = {"ready": 0, "measure_from": None}
 EXPECTED_USERS = int(os.environ.get("LOAD_USERS", "0") or 0)
 DURATION = float(os.environ.get("LOAD_DURATION", "60") or 60)
 THINK = tuple(float(x) for x in os.environ.get("LOAD_THINK_S", "2,8").split(","))
 _saved: dict[str, str] = {}  # "stream|family|month|measure" -> last value saved
+# Values sent whose answer never came (the run stopped, or the connection failed): the
+# server may or may not have stored them, so the final check accepts either.
+_unanswered: dict[str, list[str]] = {}
 _counters = {role: itertools.count() for role in ("planner", "executive", "api")}
+
+
+_session_request = HttpSession.request
+
+
+def _request_with_id(self, method, url, *args, **kwargs):
+    """Every request carries its own X-Request-ID, so an error names the server's log line."""
+    rid = uuid.uuid4().hex
+    kwargs["headers"] = {**(kwargs.get("headers") or {}), "X-Request-ID": rid}
+    kwargs["context"] = {**(kwargs.get("context") or {}), "request_id": rid}
+    return _session_request(self, method, url, *args, **kwargs)
+
+
+HttpSession.request = _request_with_id
 
 
 @events.request.add_listener
 def _record(request_type, name, response_time, response_length, exception, **kw):
     _timings.append((name, response_time, exception is None, time.time()))
+    if exception is not None:
+        _errors.append(_error(request_type, name, response_time, exception, kw))
+
+
+def _error(method: str, name: str, ms: float, exception, kw: dict) -> dict:
+    """What went wrong, in enough detail to find it in the server log."""
+    response = kw.get("response")
+    status = getattr(response, "status_code", None) or 0
+    what = f"{type(exception).__name__}: {exception}"
+    cause = getattr(response, "error", None)  # the connection error when nothing came back
+    if cause is not None and cause is not exception:
+        what += f" <- {type(cause).__name__}: {cause}"
+    try:
+        body = response.text if response is not None else ""
+    except Exception:  # an unreadable body is still an error to name
+        body = ""
+    return {
+        "name": name,
+        "request": f"{method} {kw.get('url') or name}",
+        "status": status,
+        "ms": round(ms, 1),
+        "at": time.time(),
+        "request_id": (kw.get("context") or {}).get("request_id", ""),
+        "exception": what[:400],
+        "body": " ".join(body.split())[:300],
+    }
 
 
 def _user_ready(environment) -> None:
@@ -55,7 +101,14 @@ def _dump(environment, **kw):
     out = os.environ.get("LOAD_OUT_FILE")
     if out:
         with open(out, "w") as fh:
-            payload = {"timings": _timings, "saved": _saved, **_state, "duration": DURATION}
+            payload = {
+                "timings": _timings,
+                "errors": _errors,
+                "saved": _saved,
+                "unanswered": _unanswered,
+                **_state,
+                "duration": DURATION,
+            }
             json.dump(payload, fh)
 
 
@@ -131,6 +184,7 @@ class PlannerUser(_Browser):
                 cell["version"] = self.versions[key]
             cells.append(cell)
             keys.append((key, value))
+            _unanswered.setdefault(key, []).append(value)
         with self.client.post(
             self.grid + "save/",
             data=json.dumps({"cells": cells}),
@@ -145,10 +199,14 @@ class PlannerUser(_Browser):
         ) as response:
             if response.status_code != 200:
                 response.failure(f"save gave {response.status_code}: {response.text[:200]}")
+                if response.status_code:  # an answer: nothing was stored
+                    for key, value in keys:
+                        _unanswered[key].remove(value)
                 return
             for (key, value), version in zip(keys, response.json()["versions"], strict=True):
                 self.versions[key] = version
                 _saved[key] = value
+                _unanswered[key].remove(value)
 
 
 class ExecutiveUser(_Browser):
