@@ -1,8 +1,8 @@
-"""Benchmark the REST API on a SQLite file database (Django test client, token auth).
+"""Benchmark the REST API on a fresh database (Django test client, token auth).
 
-Run from the repo root: ``python bench/bench_api.py``. Builds a fresh database in a
-temporary folder (160 families; cycles 2027-01..03, 18 months each), then prints the median and
-p95 of
+Run from the repo root: ``python bench/bench_api.py``. Builds a fresh database
+(``bench/harness.py``: SQLite, or PostgreSQL when ``DATABASE_URL`` names one; 160
+families; cycles 2027-01..03, 18 months each), then prints the median and p95 of
 * ``GET /api/v1/cycles/2027-01/plan-values/?page_size=1000`` (target: < 150 ms median),
 * a bulk upsert of 5,000 rows, creating and then changing cells (target: < 2 s),
 * the CSV export and the box score, for reference.
@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-os.environ["SOFP_VAR_DIR"] = tempfile.mkdtemp(prefix="sofp-bench-api-")
-os.environ.pop("DATABASE_URL", None)
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from harness import bench_database, row  # noqa: E402
+
+DATABASE = bench_database("api")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
 
 import django  # noqa: E402
@@ -60,11 +60,7 @@ def timed(fn, runs: int) -> list[float]:
 
 
 def report(name: str, times: list[float], target: float | None = None) -> None:
-    med = statistics.median(times)
-    p95 = sorted(times)[max(0, int(len(times) * 0.95) - 1)]
-    verdict = "" if target is None else ("  OK" if med < target else "  SLOW")
-    goal = "" if target is None else f" (target < {target:.0f} ms)"
-    print(f"{name:<48} median {med:8.1f} ms   p95 {p95:8.1f} ms{goal}{verdict}")
+    row(f"API {name}", times, target=target)
 
 
 def main() -> None:
@@ -136,7 +132,7 @@ def main() -> None:
     def box() -> None:
         assert client.get("/api/v1/cycles/2027-01/box-score/").status_code == 200
 
-    print(f"SQLite file database in {os.environ['SOFP_VAR_DIR']}; {len(cells)} rows per upsert")
+    print(f"{DATABASE.backend} database; {len(cells)} rows per upsert")
     report("GET plan values, page of 1,000 rows", list_times, LIST_TARGET_MS)
     report("POST bulk upsert 5,000 rows (create)", create, UPSERT_TARGET_MS)
     report("POST bulk upsert 5,000 rows (change, versions)", change, UPSERT_TARGET_MS)

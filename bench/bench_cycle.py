@@ -1,28 +1,28 @@
-"""Benchmark starting a cycle and a reminder tick on a throwaway SQLite database.
+"""Benchmark starting a cycle and a reminder tick on a throwaway database.
 
 Run from the repo root: ``python bench/bench_cycle.py``. Loads the demo, then prints:
 ``cycle_start`` with its roll forward (demo plan: 12 families x 18 months), an idle beat
 tick (nothing due: the every-5-minutes steady state, target under 100 ms), and a busy
-tick that claims and mails a reminder for each of 200 participants. Reports, never fails.
+tick that claims and mails a reminder for each of 200 participants. SQLite, or PostgreSQL
+when ``DATABASE_URL`` names one (``bench/harness.py``). Reports, never fails.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-TMP = tempfile.mkdtemp(prefix="sofp-bench-cycle-")
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from harness import bench_database, row  # noqa: E402
+
+bench_database("cycle")
 os.environ.update(
     {
         "DJANGO_SETTINGS_MODULE": "sofp.settings",
-        "SOFP_VAR_DIR": TMP,
-        "DATABASE_URL": f"sqlite:///{TMP}/bench.sqlite3",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "LOG_LEVEL": "ERROR",
     }
@@ -62,7 +62,7 @@ def main() -> None:
     cycle, info = cycle_start(month=month, user=None)
     took = time.perf_counter() - t
     rolled = info.copied + info.extended + info.opening_inventory
-    print(f"cycle_start {cycle.label} (roll forward {rolled} values): {ms(took)}")
+    row(f"cycle_start with roll forward of {rolled} values", took * 1000)
 
     idle_now = cycle.steps.get(number=1).input_deadline - dt.timedelta(days=20)
     runs = []
@@ -70,11 +70,7 @@ def main() -> None:
         t = time.perf_counter()
         reminders_send(now=idle_now)
         runs.append(time.perf_counter() - t)
-    median = statistics.median(runs)
-    print(
-        f"idle tick (nothing due), median of 20: {ms(median)}  target < {TARGET_IDLE_MS:.0f} ms"
-        f"  {'OK' if median * 1000 < TARGET_IDLE_MS else 'SLOW'}"
-    )
+    row("reminder tick, nothing due", [r * 1000 for r in runs], target=TARGET_IDLE_MS)
 
     User = get_user_model()
     stream = ValueStream.objects.get(code="PUMPS")
@@ -89,10 +85,7 @@ def main() -> None:
     t = time.perf_counter()
     result = reminders_send(now=busy_now)
     took = time.perf_counter() - t
-    print(
-        f"busy tick: {result.claimed} reminders claimed and mailed inline: {ms(took)}"
-        f" ({took / max(result.claimed, 1) * 1000:.2f} ms each)"
-    )
+    row(f"reminder tick, {result.claimed} reminders claimed and mailed", took * 1000)
     t = time.perf_counter()
     again = reminders_send(now=busy_now)
     print(

@@ -1,7 +1,8 @@
-"""Benchmark the planner's grid: 25 families × 18 months on a SQLite file database.
+"""Benchmark the planner's grid: 25 families × 18 months on a fresh database.
 
 Run from the repo root: ``python bench/bench_grid.py [--browser]``. It builds a fresh
-database under ``bench/out/`` and prints, against the targets:
+database (``bench/harness.py``: SQLite, or PostgreSQL when ``DATABASE_URL`` names one)
+and prints, against the targets:
 
 * opening the grid: server time of the page and of its data endpoint (Django test
   client, median and p95 of 20 runs; target: page + data under 1 s);
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -26,9 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-OUT = REPO_ROOT / "bench" / "out"
-DB = OUT / "bench_grid.sqlite3"
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from harness import bench_database, row  # noqa: E402
 
 N_FAMILIES = 25
 HORIZON = 18
@@ -39,10 +40,7 @@ SAVE_TARGET_MS = 200.0
 
 
 def setup_django() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{DB}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
+    bench_database("grid")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
     import django
 
@@ -108,16 +106,8 @@ def timed(fn, runs: int) -> list[float]:
     return out
 
 
-def p95(xs: list[float]) -> float:
-    return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
-
-
 def line(name: str, xs: list[float], target: float | None = None) -> None:
-    med = statistics.median(xs)
-    verdict = ""
-    if target is not None:
-        verdict = f"  target < {target:.0f} ms: {'OK' if med < target else 'MISSED'}"
-    print(f"{name:<38} median {med:7.1f} ms   p95 {p95(xs):7.1f} ms   (n={len(xs)}){verdict}")
+    row(f"grid {name}", xs, target=target)
 
 
 def bench_server(cycle, user) -> None:
@@ -141,9 +131,9 @@ def bench_server(cycle, user) -> None:
     line("data endpoint (rows, versions, engine)", endpoint)
     line("open = page + data", both, OPEN_TARGET_MS)
 
-    row = next(r for r in data["rows"] if r["id"] == "F00|demand")
+    f00 = next(r for r in data["rows"] if r["id"] == "F00|demand")
     months = [c["month"] for c in data["columns"] if c["kind"] == "horizon"]
-    versions = {m: row["versions"].get(f"m{m}", 0) for m in months}
+    versions = {m: f00["versions"].get(f"m{m}", 0) for m in months}
     saves = []
     for k in range(SAVES):
         month = months[k % len(months)]
@@ -170,7 +160,7 @@ def bench_browser(cycle) -> None:
     from playwright.sync_api import sync_playwright
 
     port = "8799"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{DB}", "DEBUG": "true"}
+    env = {**os.environ, "DEBUG": "true"}
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=REPO_ROOT,
@@ -214,7 +204,7 @@ def main() -> None:
     setup_django()
     started = time.perf_counter()
     cycle, user = build_plan()
-    print(f"built the plan in {(time.perf_counter() - started):.1f} s ({DB.name})")
+    print(f"built the plan in {(time.perf_counter() - started):.1f} s")
     bench_server(cycle, user)
     if args.browser:
         bench_browser(cycle)

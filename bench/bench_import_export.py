@@ -2,7 +2,8 @@
 
 Run from the repo root: ``python bench/bench_import_export.py``. It generates master and
 plan files (~39,000 plan rows including value-stream and company rows), migrates a fresh
-SQLite database in a temporary folder and times, as subprocesses *including* Django
+database (``bench/harness.py``: SQLite, or PostgreSQL when ``DATABASE_URL`` names one) and
+times, as subprocesses *including* Django
 start-up: ``import_master``, ``import_plan`` (first import, an unchanged re-import and
 one that changes every value)
 and ``export_plan`` to CSV and to .xlsx. Prints seconds against the targets (import
@@ -23,6 +24,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from harness import bench_database, row  # noqa: E402
 
 from valuestreams.imports import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
 
@@ -105,11 +109,8 @@ def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sofp-bench-") as tmp:
         folder = Path(tmp)
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
-            "SOFP_VAR_DIR": str(folder / "var"),
-        }
+        bench_database("import")
+        env = dict(os.environ)
         master, plan, rows = write_files(folder)
         changed = folder / "plan-changed.csv"
         lines = plan.read_text().splitlines()
@@ -153,13 +154,9 @@ def main() -> None:
         ):
             results.append((name, *timed(args, env), target))
         start_up, start_cpu, _ = timed(["check"], env)
-        print(f"{'step':26} {'wall s':>7} {'cpu s':>6} {'target':>7}  verdict")
         for name, seconds, cpu, note, target in results:
-            verdict = "OK" if seconds < target else "SLOW"
-            print(f"{name:26} {seconds:7.2f} {cpu:6.2f} {target:7.1f}  {verdict}  {note}")
-        print(f"{'(django start-up: check)':26} {start_up:7.2f} {start_cpu:6.2f}")
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with load)")
+            row(name, seconds, target=target, unit="s", note=f"cpu {cpu:.2f} s {note}".strip())
+        row("(Django start-up: manage.py check)", start_up, unit="s", note=f"cpu {start_cpu:.2f} s")
         with (folder / "out.csv").open() as f:
             print(f"export rows: {sum(1 for _ in f) - 1:,}")
 

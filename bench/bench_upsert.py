@@ -2,8 +2,8 @@
 
 Run from the repo root: ``python bench/bench_upsert.py``. Without ``DATABASE_URL`` it
 migrates a throwaway SQLite file; with a PostgreSQL ``DATABASE_URL`` it creates and drops
-a ``test_…`` database beside the one named (Django's test-database helpers), so nothing
-of yours is touched. A plan of 40 value streams x 25 families x 18 months (~39,000
+a ``…_bench`` database beside the one named (``bench/harness.py``), so nothing of yours
+is touched. A plan of 40 value streams x 25 families x 18 months (~39,000
 cells) is written three times — first insert, the same values again, every value
 changed — and a grid-sized save of 60 cells is repeated. Prints seconds (wall and CPU)
 against the import target (5 s); it reports, it never fails.
@@ -14,38 +14,30 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+
+from harness import bench_database, row  # noqa: E402
 
 N_STREAMS, N_FAMILIES, HORIZON = 40, 25, 18
 TARGET_S = 5.0
 
 
-def _setup() -> object:
-    if not os.environ.get("DATABASE_URL"):
-        folder = Path(tempfile.mkdtemp(prefix="sofp-bench-upsert-"))
-        os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
-        os.environ.setdefault("SOFP_VAR_DIR", str(folder / "var"))
+def _setup() -> None:
+    bench_database("upsert")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
     import django
 
     django.setup()
-    from django.test.utils import setup_databases
+    from django.core.management import call_command
 
-    return setup_databases(verbosity=0, interactive=False)
-
-
-def _teardown(old_config: object) -> None:
-    from django.test.utils import teardown_databases
-
-    teardown_databases(old_config, verbosity=0)
+    call_command("migrate", verbosity=0)
 
 
 def _master() -> None:
@@ -111,50 +103,47 @@ def _timed(fn) -> tuple[float, float, object]:
 
 
 def main() -> None:
-    old = _setup()
-    try:
-        from django.db import connection
+    _setup()
+    from django.db import connection
 
-        from planning.services.cycles import cycle_create
-        from planning.services.plan_values import plan_values_upsert
+    from planning.services.cycles import cycle_create
+    from planning.services.plan_values import plan_values_upsert
 
-        _master()
-        month = dt.date(2027, 1, 1)
-        cycle = cycle_create(month=month)
-        first, changed = _cells(month), _cells(month, bump="1")
-        print(
-            f"{connection.vendor}: {N_STREAMS} streams x {N_FAMILIES} families x {HORIZON} "
-            f"months: {len(first):,} cells",
-            flush=True,
+    _master()
+    month = dt.date(2027, 1, 1)
+    cycle = cycle_create(month=month)
+    first, changed = _cells(month), _cells(month, bump="1")
+    print(
+        f"{connection.vendor}: {N_STREAMS} streams x {N_FAMILIES} families x {HORIZON} "
+        f"months: {len(first):,} cells",
+        flush=True,
+    )
+    rows = []
+    for name, cells in (
+        ("first insert", first),
+        ("same values", first),
+        ("all changed", changed),
+    ):
+        wall, cpu, result = _timed(
+            lambda cells=cells: plan_values_upsert(cycle=cycle, cells=cells, user=None)
         )
-        rows = []
-        for name, cells in (
-            ("first insert", first),
-            ("same values", first),
-            ("all changed", changed),
-        ):
-            wall, cpu, result = _timed(
-                lambda cells=cells: plan_values_upsert(cycle=cycle, cells=cells, user=None)
-            )
-            rows.append((name, wall, cpu, result.as_dict()))
-        grid = changed[:60]
-        walls = []
-        for i in range(20):
-            cells = [c.__class__(**{**c.__dict__, "value": c.value + i + 1}) for c in grid]
-            walls.append(
-                _timed(lambda cells=cells: plan_values_upsert(cycle=cycle, cells=cells, user=None))[
-                    0
-                ]
-            )
-        print(f"{'step':16} {'wall s':>7} {'cpu s':>6} {'target':>7}  verdict")
-        for name, wall, cpu, counts in rows:
-            verdict = "OK" if wall < TARGET_S else "SLOW"
-            print(f"{name:16} {wall:7.2f} {cpu:6.2f} {TARGET_S:7.1f}  {verdict}  {counts}")
-        print(f"grid save of 60 cells: median {statistics.median(walls) * 1000:.0f} ms (20 saves)")
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"machine: {os.cpu_count()} CPUs, load average {load} (figures scale with load)")
-    finally:
-        _teardown(old)
+        rows.append((name, wall, cpu, result.as_dict()))
+    grid = changed[:60]
+    walls = []
+    for i in range(20):
+        cells = [c.__class__(**{**c.__dict__, "value": c.value + i + 1}) for c in grid]
+        walls.append(
+            _timed(lambda cells=cells: plan_values_upsert(cycle=cycle, cells=cells, user=None))[0]
+        )
+    for name, wall, cpu, counts in rows:
+        row(
+            f"plan_values_upsert 39k cells, {name}",
+            wall,
+            target=TARGET_S,
+            unit="s",
+            note=f"cpu {cpu:.2f} s {counts}",
+        )
+    row("plan_values_upsert of 60 cells (grid save)", [w * 1000 for w in walls])
 
 
 if __name__ == "__main__":

@@ -93,15 +93,18 @@ def row(
     target: float | None = None,
     unit: str = "ms",
     note: str = "",
+    on: str = "median",
 ) -> dict:
     """Print one bench row (median, p95, target, verdict, load) and record it.
 
-    ``target`` is an upper bound on the median (None: shown for reference only).
+    ``target`` is an upper bound on the median, or on the p95 with ``on="p95"`` (None:
+    shown for reference only).
     """
     samples = [samples] if isinstance(samples, int | float) else list(samples)
     median = statistics.median(samples)
     p95 = percentile(samples, 95) if len(samples) > 1 else None
-    verdict = "" if target is None else ("PASS" if median <= target else "FAIL")
+    judged = p95 if on == "p95" and p95 is not None else median
+    verdict = "" if target is None else ("PASS" if judged <= target else "FAIL")
     record = {
         "name": name,
         "median": median,
@@ -109,13 +112,16 @@ def row(
         "n": len(samples),
         "unit": unit,
         "target": target,
+        "on": on,
         "verdict": verdict,
         "load": load_average(),
         "backend": backend_name(),
         "note": note,
     }
     p95_text = f"p95 {_num(p95):>8} {unit}" if p95 is not None else " " * (13 + len(unit))
-    target_text = f"target ≤ {_num(target)} {unit}" if target is not None else "(reference)"
+    target_text = "(reference)"
+    if target is not None:
+        target_text = f"target {'p95 ' if on == 'p95' else ''}≤ {_num(target)} {unit}"
     print(
         f"{name:<46} median {_num(median):>8} {unit}  {p95_text}  {target_text:<20} "
         f"{verdict or '    '}  load {record['load']}" + (f"  {note}" if note else ""),

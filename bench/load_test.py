@@ -35,6 +35,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from harness import row  # noqa: E402
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PASSWORD = "load-test-pass-1"
 TARGET_P95_MS = 500.0
@@ -435,6 +439,21 @@ def main() -> int:
         missing_examples=verified["missing"],
     )
     _print(summary)
+    measured = [t[1] for t in result["timings"] if t[3] >= (result.get("measure_from") or 0)]
+    row(
+        f"load test {cfg.users} users (gunicorn + PostgreSQL + Redis), all requests",
+        measured or [float("nan")],
+        target=TARGET_P95_MS,
+        on="p95",
+        note=f"p99 {summary['p99']:.0f} ms, {summary['rps']} req/s",
+    )
+    row(f"load test {cfg.users} users: errors", summary["errors"], target=0, unit="requests")
+    row(
+        f"load test {cfg.users} users: saved values lost",
+        summary["values_missing"],
+        target=0,
+        unit="values",
+    )
     ok = (
         summary["errors"] == 0
         and summary["values_missing"] == 0
@@ -465,10 +484,8 @@ def _print(s: dict) -> None:
     for line in s["missing_examples"]:
         print(f"  MISSING {line}")
     print(f"  {'request':<28}{'count':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}")
-    for name, row in s["per_name"].items():
-        print(
-            f"  {name:<28}{row['count']:>7}{row['errors']:>8}{row['p50']:>9.0f}{row['p95']:>9.0f}"
-        )
+    for name, r in s["per_name"].items():
+        print(f"  {name:<28}{r['count']:>7}{r['errors']:>8}{r['p50']:>9.0f}{r['p95']:>9.0f}")
     for e in s["error_list"]:
         print(
             f"  ERROR {e['request']} -> {e['status'] or 'no response'} after {e['ms']:.0f} ms"

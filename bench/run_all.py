@@ -40,7 +40,8 @@ def _table(rows: list[dict]) -> str:
     for r in rows:
         unit = r["unit"]
         p95 = "–" if r["p95"] is None else f"{_fmt(r['p95'])} {unit}"
-        target = "–" if r["target"] is None else f"≤ {_fmt(r['target'])} {unit}"
+        on = "p95 " if r.get("on") == "p95" else ""
+        target = "–" if r["target"] is None else f"{on}≤ {_fmt(r['target'])} {unit}"
         lines.append(
             f"| {r['name']} | {_fmt(r['median'])} {unit} | {p95} | {target} | "
             f"{r['verdict'] or 'reference'} | {r['load']} |"
