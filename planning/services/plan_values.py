@@ -266,16 +266,47 @@ def _check_permissions(*, user: AbstractBaseUser | None, rows: list[_Resolved]) 
         )
 
 
+def _cycle_locked(cycle: PlanningCycle) -> PlanningCycle:
+    """The cycle's row, locked against approval until the write commits.
+
+    Writers to an open cycle share the lock: they only conflict on the cells they touch,
+    and those rows are locked one by one (``_existing``) while a new cell's unique key
+    stops a second insert. Approval locks the row exclusively (FOR UPDATE), so it waits
+    for the writes in flight and every write after it sees the cycle frozen. A draft
+    cycle's own row is updated by the write (``updated_at``), so a draft is locked
+    exclusively as before. (SQLite has no row locks: its writers queue for the database.)
+    """
+    if cycle.status == CycleStatus.DRAFT or not connection.features.has_select_for_update:
+        return PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
+    table = connection.ops.quote_name(PlanningCycle._meta.db_table)
+    found = list(
+        PlanningCycle.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR SHARE", [cycle.pk])
+    )
+    if not found:
+        raise PlanningCycle.DoesNotExist(f"No planning cycle {cycle.pk}")
+    return found[0]
+
+
 def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _Current]:
-    """The stored cells the rows address, locked for the write (one query)."""
+    """The stored cells the rows address, locked for the write (one query).
+
+    Rows are locked in id order, so two writers whose cells overlap queue up instead of
+    deadlocking.
+    """
     if not rows:
         return {}
     months = {r.key[2] for r in rows}
     measures = {r.key[3] for r in rows}
+    families = {r.key[1] for r in rows}
+    family_scope = Q(product_family_id__in={f for f in families if f is not None})
+    if None in families:
+        family_scope |= Q(product_family__isnull=True)
     qs = (
         PlanValue.objects.select_for_update(of=("self",))
         .filter(cycle=cycle, month__in=months, measure__in=measures)
         .filter(_stream_scope({r.key[0] for r in rows}))
+        .filter(family_scope)
+        .order_by("pk")
         .values_list(
             "pk",
             "value_stream_id",
@@ -345,12 +376,56 @@ def plan_values_upsert(
     ``version``; each conflict carries the cell's index, the current value and who
     changed it). ``user=None`` is a trusted system path (demo data, an operator's
     command).
+
+    Writers of one cycle run side by side (see ``_cycle_locked``). When another writer
+    creates one of the same new cells first, a write that carries no versions (a file,
+    an API call without versions) simply runs again and finds the cells there — as if it
+    had waited its turn; a write with versions gets the conflict.
     """
     cells = list(cells)
+    for attempt in range(1, _CREATE_RETRIES + 1):
+        try:
+            return _upsert(
+                cycle=cycle,
+                cells=cells,
+                user=user,
+                source=source,
+                check_versions=check_versions,
+                dry_run=dry_run,
+            )
+        except _CreatedMeanwhile as exc:
+            if exc.versioned or attempt == _CREATE_RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_CREATE_RETRIES = 3
+
+
+class _CreatedMeanwhile(VersionConflict):
+    """Another writer created one of the new cells first (their unique key)."""
+
+    def __init__(self, *, versioned: bool) -> None:
+        super().__init__(
+            "Someone else created these cells in the meantime; nothing was saved.",
+            conflicts=[],
+        )
+        self.versioned = versioned
+
+
+def _upsert(
+    *,
+    cycle: PlanningCycle,
+    cells: list[CellInput],
+    user: AbstractBaseUser | None,
+    source: str,
+    check_versions: bool,
+    dry_run: bool,
+) -> UpsertResult:
     with transaction.atomic():
-        # Lock the cycle row: writes to one cycle queue up, and an approval that
-        # commits first is seen here (no write can slip into a frozen plan).
-        locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
+        # Lock the cycle row against approval: an approval that commits first is seen
+        # here, so no write can slip into a frozen plan (see _cycle_locked).
+        locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
         rows, problems = _resolve(cycle=locked, cells=cells)
         if problems:
@@ -414,13 +489,14 @@ def plan_values_upsert(
         if dry_run:
             transaction.set_rollback(True)
             return result
+        # New cells go in key order: two writers creating the same cells wait for each
+        # other in the same order (no deadlock), and the second gets a conflict.
+        to_create.sort(key=lambda r: tuple((x is None, x or 0) for x in r.key[:2]) + r.key[2:])
         try:
             created = _insert_cells(cycle=locked, rows=to_create, uid=uid, now=now)
         except IntegrityError as exc:  # a concurrent writer created the same cell first
-            raise VersionConflict(
-                "Someone else created these cells in the meantime; nothing was saved.",
-                conflicts=[],
-            ) from exc
+            versioned = check_versions and any(r.cell.version is not None for r in to_create)
+            raise _CreatedMeanwhile(versioned=versioned) from exc
         for r in to_create:
             result.stored[r.i] = StoredCell(created.get(r.key), r.value, 1)
         _update_cells(to_update, uid=uid, now=now)

@@ -1,5 +1,6 @@
-"""Two imports of the same cycle at once: one waits for the other (the cycle row lock in
-plan_values_upsert) and the result equals one import — never a mix of both files."""
+"""Two imports of the same cycle at once: they meet on the cells (row locks, and the unique
+key of a new cell, after which the second import runs again and finds the first one's
+cells) and the result equals one import — never a mix of both files."""
 
 from __future__ import annotations
 
