@@ -778,9 +778,13 @@ def family_demand_changes(current: Projection, previous: Projection) -> pd.DataF
 # --------------------------------------------------------------------------- exceptions
 
 
-def _fmt(fmt: str, values: np.ndarray) -> np.ndarray:
-    """Vectorised printf-style formatting of numbers for messages."""
-    return np.char.mod(fmt, np.asarray(values, dtype=float)).astype(object)
+def _messages(template: str, *columns: np.ndarray) -> np.ndarray:
+    """``template % (a, b, …)`` for each row of the columns (an object array of str).
+
+    Plain ``%`` formatting of Python floats, about twice as fast as ``np.char.mod``.
+    """
+    rows = zip(*(np.asarray(c, dtype=float).tolist() for c in columns), strict=True)
+    return np.array([template % row for row in rows], dtype=object)
 
 
 def _exception_part(
@@ -833,12 +837,13 @@ def exceptions(
         ("overloaded", over, over_lim, "exceeds %s%% (overloaded)"),
         ("high_utilization", warn, warn_lim, "is above the %s%% warning level"),
     ):
-        msg = "Utilization " + _fmt("%.1f", u[mask] * 100) + "% " + text % f"{lim * 100:g}"
+        tail = (text % f"{lim * 100:g}").replace("%", "%%")
+        msg = _messages("Utilization %.1f%% " + tail, u[mask] * 100)
         parts.append(_exception_part(kind, st, mask, u, lim, _rel(u, lim), msg))
 
     inv = fam["ending_inventory"].to_numpy(dtype=float)
     short = inv < 0
-    msg = "Ending inventory " + _fmt("%.1f", inv[short]) + " units is below zero (shortage)"
+    msg = _messages("Ending inventory %.1f units is below zero (shortage)", inv[short])
     parts.append(_exception_part("shortage", fam, short, inv, 0.0, _rel(inv, 0.0), msg))
 
     dos = fam["days_of_supply"].to_numpy(dtype=float)
@@ -849,13 +854,7 @@ def exceptions(
         ("dos_below", below, lo, "below the minimum"),
         ("dos_above", above, hi, "above the maximum"),
     ):
-        msg = (
-            "Days of supply "
-            + _fmt("%.1f", dos[mask])
-            + f" is {word} of "
-            + _fmt("%g", lim[mask])
-            + " days"
-        )
+        msg = _messages(f"Days of supply %.1f is {word} of %g days", dos[mask], lim[mask])
         parts.append(_exception_part(kind, fam, mask, dos, lim, _rel(dos, lim), msg))
 
     if previous is not None:
@@ -867,16 +866,19 @@ def exceptions(
             changed = (np.abs(pct) > thresholds.demand_change) | new
         lim = thresholds.demand_change
         magnitude = np.where(new, np.inf, _rel(np.abs(pct), lim))
-        tail = np.where(
-            new[changed],
-            " units is new demand (last frozen plan: 0)",
-            " units, "
-            + _fmt("%+.1f", pct[changed] * 100)
-            + "% against the last frozen plan ("
-            + _fmt("%.1f", prev[changed])
-            + f"), more than ±{lim * 100:g}%",
+        is_new = new[changed]
+        brand_new = _messages(
+            "Demand %.1f units is new demand (last frozen plan: 0)", cur[changed][is_new]
         )
-        msg = "Demand " + _fmt("%.1f", cur[changed]) + tail
+        more = f"), more than ±{lim * 100:g}%".replace("%", "%%")
+        moved = _messages(
+            "Demand %.1f units, %+.1f%% against the last frozen plan (%.1f" + more,
+            cur[changed][~is_new],
+            pct[changed][~is_new] * 100,
+            prev[changed][~is_new],
+        )
+        msg = np.empty(int(changed.sum()), dtype=object)
+        msg[is_new], msg[~is_new] = brand_new, moved
         parts.append(_exception_part("demand_change", ch, changed, pct, lim, magnitude, msg))
 
     out = pd.concat(parts, ignore_index=True)
