@@ -1,9 +1,10 @@
 """Load test: 50 people at once on PostgreSQL + Redis behind gunicorn, on loopback only.
 
 Run from the repo root: ``python bench/load_test.py`` (``LOAD_USERS``, ``LOAD_DURATION``
-seconds, ``LOAD_PG`` server URL, ``LOAD_DB`` database name, ``LOAD_REDIS`` server URL with
-``LOAD_REDIS_BROKER_DB`` / ``LOAD_REDIS_CACHE_DB`` database numbers, ``LOAD_PORT`` for
-gunicorn, free port by default). It
+seconds, ``LOAD_PG`` server URL, ``LOAD_DB`` database name (default: ``DATABASE_URL``'s
+database + ``_load``), ``LOAD_REDIS`` server URL with ``LOAD_REDIS_BROKER_DB`` /
+``LOAD_REDIS_CACHE_DB`` database numbers (default: those of ``CELERY_BROKER_URL`` and
+``CACHE_URL``), ``LOAD_PORT`` for gunicorn, free port by default). It
 
 1. creates a fresh PostgreSQL database (dropped again at the end unless LOAD_KEEP_DB=1),
    migrates it, loads the demo and adds load-test planners, executives and API clients;
@@ -48,6 +49,22 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, "") or default
 
 
+def _redis_db(url_variable: str, default: int) -> int:
+    """The database number of a redis:// (or rediscache://) URL in the environment."""
+    parts = urlparse(os.environ.get(url_variable, ""))
+    if parts.scheme in {"redis", "rediscache"} and parts.path.strip("/").isdigit():
+        return int(parts.path.strip("/"))
+    return default
+
+
+def _default_db() -> str:
+    """``<DATABASE_URL's database>_load`` when that is PostgreSQL, so runs never collide."""
+    parts = urlparse(os.environ.get("DATABASE_URL", ""))
+    if parts.scheme.startswith("postgres") and parts.path.strip("/"):
+        return f"{parts.path.strip('/')}_load"
+    return "sofp_load"
+
+
 class Config:
     def __init__(self) -> None:
         self.users = int(_env("LOAD_USERS", "50"))
@@ -55,10 +72,11 @@ class Config:
         # People arrive over a minute or so, not all in the same second.
         self.spawn_rate = float(_env("LOAD_SPAWN_RATE", str(max(1, self.users / 20))))
         self.pg = _env("LOAD_PG", "postgres://root@127.0.0.1:5432").rstrip("/")
-        self.db = _env("LOAD_DB", "sofp_load")
+        self.db = _env("LOAD_DB", _default_db())
         self.redis = _env("LOAD_REDIS", "redis://127.0.0.1:6379").rstrip("/")
-        self.broker_db = int(_env("LOAD_REDIS_BROKER_DB", "11"))
-        self.cache_db = int(_env("LOAD_REDIS_CACHE_DB", "12"))
+        # Your own Redis databases: those of CELERY_BROKER_URL and CACHE_URL when set.
+        self.broker_db = int(_env("LOAD_REDIS_BROKER_DB", str(_redis_db("CELERY_BROKER_URL", 11))))
+        self.cache_db = int(_env("LOAD_REDIS_CACHE_DB", str(_redis_db("CACHE_URL", 12))))
         self.port = int(_env("LOAD_PORT", "0"))
         self.keep_db = _env("LOAD_KEEP_DB", "0") == "1"
         self.workdir = Path(_env("LOAD_WORKDIR", str(ROOT / "var" / "load")))

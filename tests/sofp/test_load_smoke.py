@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,12 +23,13 @@ pytestmark = [
 ]
 
 
-def test_short_load_run_has_no_errors_and_loses_no_value(tmp_path, redis_url):
+def test_short_load_run_has_no_errors_and_loses_no_value(tmp_path, redis_url, db):
     env = dict(
         os.environ,
         LOAD_DURATION="5",
         LOAD_USERS="5",
-        LOAD_DB="sofp_load_smoke",
+        # Named after this run's database, so parallel runs on one server never collide.
+        LOAD_DB=f"{connection.settings_dict['NAME']}_load_smoke",
         LOAD_WORKDIR=str(tmp_path),
     )
     run = subprocess.run(
