@@ -194,6 +194,7 @@ SEVERITY = {
     "dos_below": 1,
     "dos_above": 1,
 }
+KINDS = tuple(SEVERITY)
 
 _PERIOD_M = pd.PeriodDtype("M")
 
@@ -795,22 +796,21 @@ def _exception_part(
     limit: np.ndarray | float,
     magnitude: np.ndarray,
     message: np.ndarray,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
+    """The rows of one kind of exception, as arrays (joined and sorted in :func:`exceptions`)."""
     n = int(mask.sum())
     pf = frame["product_family"].to_numpy(dtype=object)[mask] if "product_family" in frame else ""
-    return pd.DataFrame(
-        {
-            "kind": np.full(n, kind, dtype=object),
-            "severity": np.full(n, SEVERITY[kind], dtype=np.int64),
-            "value_stream": frame["value_stream"].to_numpy(dtype=object)[mask],
-            "product_family": np.broadcast_to(np.asarray(pf, dtype=object), (n,)),
-            "month": frame["month"].array[mask],
-            "value": np.asarray(value, dtype=float)[mask],
-            "limit": np.broadcast_to(np.asarray(limit, dtype=float), mask.shape)[mask],
-            "_magnitude": np.asarray(magnitude, dtype=float)[mask],
-            "message": np.asarray(message, dtype=object),
-        }
-    )
+    return {
+        "kind": np.full(n, KINDS.index(kind)),
+        "severity": np.full(n, SEVERITY[kind], dtype=np.int64),
+        "value_stream": frame["value_stream"].to_numpy(dtype=object)[mask],
+        "product_family": np.broadcast_to(np.asarray(pf, dtype=object), (n,)),
+        "month": _periods(frame["month"]).asi8[mask],
+        "value": np.asarray(value, dtype=float)[mask],
+        "limit": np.broadcast_to(np.asarray(limit, dtype=float), mask.shape)[mask],
+        "magnitude": np.asarray(magnitude, dtype=float)[mask],
+        "message": np.asarray(message, dtype=object),
+    }
 
 
 def exceptions(
@@ -825,7 +825,7 @@ def exceptions(
     size of the deviation desc (relative to the limit, or absolute when the limit is 0,
     e.g. units short; new demand counts as the largest), then codes and month.
     """
-    parts: list[pd.DataFrame] = []
+    parts: list[dict[str, np.ndarray]] = []
     st, fam = projection.stream, projection.family
 
     u = st["utilization"].to_numpy(dtype=float)
@@ -881,23 +881,29 @@ def exceptions(
         msg[is_new], msg[~is_new] = brand_new, moved
         parts.append(_exception_part("demand_change", ch, changed, pct, lim, magnitude, msg))
 
-    out = pd.concat(parts, ignore_index=True)
-    if out.empty:
+    rows = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
+    if not len(rows["kind"]):
         return _empty(
             EXCEPTION_COLUMNS,
             {"kind": "str", "severity": "int64", "value_stream": "str", "product_family": "str"}
             | {"month": _PERIOD_M, "message": "str"},
         )
-    out = out.sort_values(
-        ["severity", "_magnitude", "value_stream", "product_family", "month"],
-        ascending=[False, False, True, True, True],
-        kind="stable",
+    # Worst first: severity desc, deviation desc (NaN last), then codes and month; stable.
+    vs_code, vs_vocab = pd.factorize(rows["value_stream"], sort=True)
+    pf_code, pf_vocab = pd.factorize(rows["product_family"], sort=True)
+    order = np.lexsort((rows["month"], pf_code, vs_code, -rows["magnitude"], -rows["severity"]))
+    return _frame(
+        {
+            "kind": _str_index(KINDS).take(rows["kind"][order]),
+            "severity": rows["severity"][order],
+            "value_stream": _str_index(vs_vocab).take(vs_code[order]),
+            "product_family": _str_index(pf_vocab).take(pf_code[order]),
+            "month": _month_column(rows["month"][order]),
+            "value": rows["value"][order],
+            "limit": rows["limit"][order],
+            "message": pd.Index(rows["message"][order], dtype="str"),
+        }
     )
-    out = out.loc[:, list(EXCEPTION_COLUMNS)].reset_index(drop=True)
-    for c in ("kind", "value_stream", "product_family", "message"):
-        out[c] = out[c].astype("str")
-    out["month"] = out["month"].astype(_PERIOD_M)
-    return out
 
 
 def _rel(value: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
