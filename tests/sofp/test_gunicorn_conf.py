@@ -44,3 +44,11 @@ def test_gunicorns_own_logs_are_json_in_production(monkeypatch):
     conf = _load(monkeypatch, DEBUG="false")
     assert conf["logconfig_dict"]["formatters"]["json"]["()"].endswith("JsonFormatter")
     assert "logconfig_dict" not in _load(monkeypatch, DEBUG="true")
+
+
+def test_idle_connections_outlive_the_clients_and_proxies_idle_time(monkeypatch):
+    # The client (or the proxy, 60 s) must be the side that closes an idle connection:
+    # a server closing first drops a request sent at that moment ("connection reset").
+    monkeypatch.delenv("GUNICORN_KEEPALIVE", raising=False)
+    assert _load(monkeypatch)["keepalive"] > 60
+    assert _load(monkeypatch, GUNICORN_KEEPALIVE="5")["keepalive"] == 5
