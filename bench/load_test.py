@@ -1,4 +1,4 @@
-"""Load test: 50 people at once on PostgreSQL + Redis behind gunicorn, on loopback only.
+"""Load test: 200 people at once on PostgreSQL + Redis behind gunicorn, on loopback only.
 
 Run from the repo root: ``python bench/load_test.py`` (``LOAD_USERS``, ``LOAD_DURATION``
 seconds, ``LOAD_PG`` server URL, ``LOAD_DB`` database name (default: ``DATABASE_URL``'s
@@ -67,7 +67,7 @@ def _default_db() -> str:
 
 class Config:
     def __init__(self) -> None:
-        self.users = int(_env("LOAD_USERS", "50"))
+        self.users = int(_env("LOAD_USERS", "200"))
         self.duration = int(_env("LOAD_DURATION", "60"))
         # People arrive over a minute or so, not all in the same second.
         self.spawn_rate = float(_env("LOAD_SPAWN_RATE", str(max(1, self.users / 20))))
