@@ -480,8 +480,8 @@ def project(plan: PlanInput) -> Projection:
     steps[:, 1::2] = production
     steps[:, 2::2] = -demand
     ending = np.cumsum(steps, axis=1, out=steps)[:, 2::2]
-    months = pd.period_range(start, periods=n_month, freq="M")
-    days = months.days_in_month.to_numpy(dtype=float)
+    months = _month_column(start.ordinal + np.arange(n_month))
+    days = np.asarray(months.days_in_month, dtype=float)
     # Daily demand of the next month; the last horizon month uses its own.
     rate = np.empty_like(demand)
     np.divide(demand[:, 1:], days[1:], out=rate[:, :-1])
