@@ -137,4 +137,6 @@ def row(
 def _num(x: float | None) -> str:
     if x is None:
         return "-"
+    if isinstance(x, int):
+        return str(x)
     return f"{x:.2f}" if abs(x) < 100 else f"{x:.0f}"

@@ -50,6 +50,8 @@ def _table(rows: list[dict]) -> str:
 
 
 def _fmt(x: float) -> str:
+    if isinstance(x, int):
+        return f"{x:,}"
     return f"{x:.2f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
