@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ def backend_name(url: str | None = None) -> str:
 def bench_database(label: str) -> BenchDatabase:
     """A fresh, empty database for one bench script (see the module docstring)."""
     folder = Path(tempfile.mkdtemp(prefix=f"sofp-bench-{label}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.environ.setdefault("SOFP_VAR_DIR", str(folder / "var"))
     given = os.environ.get("DATABASE_URL", "")
     if not is_postgres(given):
