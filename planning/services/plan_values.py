@@ -276,7 +276,7 @@ def _cycle_locked(cycle: PlanningCycle) -> PlanningCycle:
     cycle's own row is updated by the write (``updated_at``), so a draft is locked
     exclusively as before. (SQLite has no row locks: its writers queue for the database.)
     """
-    if cycle.status == CycleStatus.DRAFT or not connection.features.has_select_for_update:
+    if _locks_alone(cycle):
         return PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
     table = connection.ops.quote_name(PlanningCycle._meta.db_table)
     found = list(
@@ -285,6 +285,11 @@ def _cycle_locked(cycle: PlanningCycle) -> PlanningCycle:
     if not found:
         raise PlanningCycle.DoesNotExist(f"No planning cycle {cycle.pk}")
     return found[0]
+
+
+def _locks_alone(cycle: PlanningCycle) -> bool:
+    """Whether a write to ``cycle`` takes its row exclusively (a draft; SQLite always)."""
+    return cycle.status == CycleStatus.DRAFT or not connection.features.has_select_for_update
 
 
 def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _Current]:
@@ -505,7 +510,8 @@ def _upsert(
         _insert_history(
             cycle=locked, changes=history, created=created, source=source, uid=uid, now=now
         )
-        if locked.status == CycleStatus.DRAFT and result.touched:
+        # Only a write holding the row alone may update it (two sharers would deadlock).
+        if locked.status == CycleStatus.DRAFT and _locks_alone(cycle) and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
         return result
 
