@@ -555,3 +555,82 @@ class ReminderDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class CycleFamily(models.Model):
+    """The cycle's own copy of one family's master data (``Master data belongs to the
+    cycle``): the projection reads this, never the live master, so a frozen plan's
+    revenue, costs and hours never change whatever happens to the master later.
+
+    Open cycles follow the master (``planning.services.cycle_master``); frozen ones keep
+    the copy they were approved with.
+    """
+
+    # The master's "in use" check skips copies: a family may still move streams, and
+    # only open cycles' copies follow it (frozen ones keep their stream).
+    MASTER_COPY = True
+
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="master_families"
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily", on_delete=models.PROTECT, related_name="cycle_copies"
+    )
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream", on_delete=models.PROTECT, related_name="+"
+    )
+    unit_price = models.DecimalField(max_digits=16, decimal_places=4)
+    unit_material_cost = models.DecimalField(max_digits=16, decimal_places=4)
+    hours_per_unit = models.DecimalField(max_digits=12, decimal_places=6)
+    dos_min = models.DecimalField(max_digits=8, decimal_places=2)
+    dos_max = models.DecimalField(max_digits=8, decimal_places=2)
+    active = models.BooleanField(default=True, help_text="Whether the family is in the plan.")
+
+    class Meta:
+        ordering = ["cycle", "product_family"]
+        verbose_name_plural = "cycle families"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product_family"], name="cyclefamily_one_per_cycle"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0)
+                & Q(unit_material_cost__gte=0)
+                & Q(hours_per_unit__gte=0),
+                name="cyclefamily_numbers_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(dos_min__gte=0) & Q(dos_max__gte=F("dos_min")),
+                name="cyclefamily_dos_band_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.product_family_id}"
+
+
+class CycleValueStream(models.Model):
+    """The cycle's copy of a value stream's master data (whether it is in the plan, and
+    its headcount for revenue per person)."""
+
+    MASTER_COPY = True
+
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="master_streams"
+    )
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream", on_delete=models.PROTECT, related_name="cycle_copies"
+    )
+    active = models.BooleanField(default=True)
+    headcount = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cycle", "value_stream"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "value_stream"], name="cyclevaluestream_one_per_cycle"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.value_stream_id}"

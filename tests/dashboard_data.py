@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from planning.calendar import month_add
 from planning.models import CycleStatus, PlanningCycle, PlanValue, StepStatus
+from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import cycle_create
 from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.signals import master_changed
 
 
 def _plan_rows(
@@ -114,6 +116,12 @@ def build_company(
     by_stream: dict[int, list[ProductFamily]] = {vs.pk: [] for vs in vs_objs}
     for fam in ProductFamily.objects.filter(value_stream__in=vs_objs).order_by("code"):
         by_stream[fam.value_stream_id].append(fam)
+    # Bulk writes skip post_save: tell open cycles, as import_master does.
+    master_changed.send(
+        sender=ProductFamily,
+        family_ids=[f.pk for fams in by_stream.values() for f in fams],
+        stream_ids=[vs.pk for vs in vs_objs],
+    )
 
     current = PlanningCycle.objects.filter(month=month).first() or cycle_create(
         month=month, horizon=horizon
@@ -124,6 +132,7 @@ def build_company(
         prev = PlanningCycle.objects.filter(month=m).first() or cycle_create(
             month=m, horizon=horizon
         )
+        cycle_master_fill(cycle=prev)  # as approval does
         prev.status = CycleStatus.APPROVED
         prev.approved_at = timezone.now()
         prev.save(update_fields=["status", "approved_at", "updated_at"])

@@ -87,6 +87,9 @@ class CycleFactory(factory.django.DjangoModelFactory):
 
             cycle.status = status
             if status == "approved":
+                from planning.services.cycle_master import cycle_master_fill
+
+                cycle_master_fill(cycle=cycle)  # as approval does
                 cycle.approved_at = timezone.now()
             cycle.save()
         return cycle

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from sofp.errors import Problem, ValidationFailed, problems_sorted
 from valuestreams.imports import MASTER_NUMBER_COLUMNS, MasterRow
 from valuestreams.models import CODE_VALIDATOR, ProductFamily, ValueStream
+from valuestreams.signals import master_changed
 
 # (max_digits, decimal_places) of the ProductFamily fields a master file sets.
 _NUMBER_FIELDS: dict[str, tuple[int, int]] = {
@@ -133,9 +134,10 @@ def _families_in_use(families: Sequence[ProductFamily]) -> dict[int, str]:
     model's protected relations, so master data need not know who uses it."""
     in_use: dict[int, str] = {}
     for relation in ProductFamily._meta.related_objects:
-        if relation.on_delete is not models.PROTECT:
-            continue
         model = relation.related_model
+        if relation.on_delete is not models.PROTECT or getattr(model, "MASTER_COPY", False):
+            # A copy of the master (a cycle's) does not pin the family to its stream.
+            continue
         ids = (
             model._default_manager.filter(**{f"{relation.field.name}__in": families})
             .values_list(relation.field.attname, flat=True)
@@ -222,6 +224,13 @@ def master_import(
         if to_update:
             ProductFamily.objects.bulk_update(to_update, list(_FAMILY_FIELDS), batch_size=1000)
         result.families_added, result.families_changed = len(to_create), len(to_update)
+        written = [f.pk for f in to_update] + list(
+            ProductFamily.objects.filter(code__in=[f.code for f in to_create]).values_list(
+                "pk", flat=True
+            )
+        )
+        if written:
+            master_changed.send(sender=ProductFamily, family_ids=written, stream_ids=[])
         if dry_run:
             transaction.set_rollback(True)
         return result

@@ -402,7 +402,8 @@ class BoxScoreView(EngineView):
         streams = self.scope()
         analysis = cycle_analysis(cycle=self.get_cycle(), value_streams=streams)
         frame = cycle_box_score(
-            analysis=analysis, headcount=stream_headcounts(value_streams=streams)
+            analysis=analysis,
+            headcount=stream_headcounts(cycle=analysis.cycle, value_streams=streams),
         )
         if streams is not None:
             frame = frame[frame["value_stream"] != ""]

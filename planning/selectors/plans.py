@@ -15,7 +15,14 @@ from django.utils import timezone
 from planning import engine
 from planning.calendar import month_add, parse_month
 from planning.measures import ACTUALS_HISTORY_MONTHS
-from planning.models import Company, CycleStatus, PlanningCycle, PlanValue
+from planning.models import (
+    Company,
+    CycleFamily,
+    CycleStatus,
+    CycleValueStream,
+    PlanningCycle,
+    PlanValue,
+)
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import AnyUser, user_can_edit_company_values, user_reads_all_streams
 from valuestreams.selectors import value_streams_editable, value_streams_visible
@@ -60,29 +67,69 @@ def _month_index(dates: Iterable[dt.date]) -> pd.PeriodIndex:
     return pd.PeriodIndex.from_ordinals(ordinals.take(codes) if len(codes) else ordinals, freq="M")
 
 
-def master_frame(*, value_streams: Iterable[ValueStream] | None = None) -> pd.DataFrame:
-    """Family master data in the engine's column contract (one query)."""
-    qs = ProductFamily.objects.filter(active=True)
-    if value_streams is not None:
-        qs = qs.filter(value_stream__in=list(value_streams))
-    rows = list(
-        qs.order_by("value_stream__code", "code").values_list(
+_MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
+
+
+def cycle_master_frame(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """The cycle's master data (its own copy) in the engine's column contract: the ONE
+    place the projection gets prices, costs, hours, DOS bands and "in the plan" from.
+
+    Families in the plan only; ``value_streams`` limits to those streams (one query).
+    Copies are complete: taken at start and approval, and every master write reaches
+    the open cycles (``planning.services.cycle_master``).
+    """
+    stream_ids = None if value_streams is None else [vs.pk for vs in value_streams]
+    copies = CycleFamily.objects.filter(cycle=cycle)
+    if stream_ids is not None:
+        copies = copies.filter(value_stream_id__in=stream_ids)
+    copy_rows = list(
+        copies.values_list(
+            "product_family_id",
+            "active",
             "value_stream__code",
-            "code",
-            "unit_price",
-            "unit_material_cost",
-            "hours_per_unit",
-            "dos_min",
-            "dos_max",
+            "product_family__code",
+            *_MASTER_NUMBERS,
         )
     )
-    frame = pd.DataFrame(
-        rows,
-        columns=list(engine.MASTER_COLUMNS),
-    )
-    for col in ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max"):
+    rows = [r[2:] for r in copy_rows if r[1]]
+    if not copy_rows and not CycleFamily.objects.filter(cycle=cycle).exists():
+        # No copy at all: a cycle from before copies existed (the migration gives every
+        # cycle one, the services keep them complete). Read the live master.
+        live = ProductFamily.objects.filter(active=True)
+        if stream_ids is not None:
+            live = live.filter(value_stream_id__in=stream_ids)
+        rows = list(live.values_list("value_stream__code", "code", *_MASTER_NUMBERS))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    frame = pd.DataFrame(rows, columns=list(engine.MASTER_COLUMNS))
+    for col in _MASTER_NUMBERS:
         frame[col] = frame[col].astype("float64")
     return frame.astype({"value_stream": str, "product_family": str})
+
+
+def cycle_streams(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> dict[str, int | None]:
+    """The cycle's value streams in the plan (its copy), code → headcount."""
+    stream_ids = None if value_streams is None else [vs.pk for vs in value_streams]
+    copies = CycleValueStream.objects.filter(cycle=cycle)
+    if stream_ids is not None:
+        copies = copies.filter(value_stream_id__in=stream_ids)
+    found = {
+        code: (active, headcount)
+        for code, active, headcount in copies.values_list(
+            "value_stream__code", "active", "headcount"
+        )
+    }
+    # A cycle from before copies existed (see cycle_master_frame).
+    if not found and not CycleValueStream.objects.filter(cycle=cycle).exists():
+        live = ValueStream.objects.all()
+        if stream_ids is not None:
+            live = live.filter(pk__in=stream_ids)
+        for code, active, headcount in live.values_list("code", "active", "headcount"):
+            found[code] = (active, headcount)
+    return {code: headcount for code, (active, headcount) in sorted(found.items()) if active}
 
 
 def plan_values_frame(
@@ -120,12 +167,6 @@ def plan_values_frame(
     return frame
 
 
-def stream_codes(*, value_streams: Iterable[ValueStream] | None = None) -> tuple[str, ...]:
-    if value_streams is None:
-        value_streams = ValueStream.objects.filter(active=True)
-    return tuple(sorted(vs.code for vs in value_streams))
-
-
 def plan_input(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> engine.PlanInput:
@@ -138,9 +179,9 @@ def plan_input(
     return engine.PlanInput(
         start=_period(cycle.month),
         horizon=cycle.horizon,
-        master=master_frame(value_streams=streams),
+        master=cycle_master_frame(cycle=cycle, value_streams=streams),
         values=plan_values_frame(cycle=cycle, value_streams=streams),
-        value_streams=stream_codes(value_streams=streams),
+        value_streams=tuple(cycle_streams(cycle=cycle, value_streams=streams)),
     )
 
 
@@ -349,11 +390,11 @@ def family_stream_codes(*, codes: Iterable[str]) -> dict[str, str]:
     )
 
 
-def stream_headcounts(*, value_streams: Iterable[ValueStream] | None = None) -> dict:
-    qs = ValueStream.objects.filter(active=True)
-    if value_streams is not None:
-        qs = qs.filter(pk__in=[vs.pk for vs in value_streams])
-    return dict(qs.values_list("code", "headcount"))
+def stream_headcounts(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> dict:
+    """Headcount per stream code, from the cycle's copy."""
+    return cycle_streams(cycle=cycle, value_streams=value_streams)
 
 
 def cycle_box_score(*, analysis: CycleAnalysis, headcount: dict | None = None) -> pd.DataFrame:

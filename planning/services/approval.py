@@ -13,6 +13,7 @@ from planning.selectors.cycles import (
     cycle_steps_open,
     user_can_approve,
 )
+from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import audit_record
 from sofp.errors import ApplicationError, PermissionDenied
 from sofp.model_update import model_update
@@ -43,6 +44,8 @@ def cycle_approve(
             f"Steps {listed} are not done. Finish them first, or approve with an override "
             "and give the reason."
         )
+    # The frozen plan keeps the master as it is now: complete its copy first.
+    cycle_master_fill(cycle=locked)
     now = timezone.now()
     approval = {
         "status": CycleStatus.APPROVED,

@@ -33,6 +33,7 @@ from planning.selectors.cycles import (
     user_can_start_cycle,
 )
 from planning.selectors.plans import cycle_last_approved, plan_input
+from planning.services.cycle_master import cycle_master_fill
 from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed
 
@@ -137,6 +138,8 @@ def cycle_create(
     cycle.save()
     cycle_steps_create(cycle=cycle)
     cycle_participants_fill(cycle=cycle)
+    # The cycle's own master copy, taken now (Master data belongs to the cycle).
+    cycle_master_fill(cycle=cycle)
     return cycle
 
 

@@ -1,0 +1,174 @@
+"""Master data belongs to the cycle: a frozen plan's numbers never change, whatever
+happens to the master; open cycles follow it; finance changes one cycle's prices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from planning.models import AuditEvent, CycleFamily, CycleValueStream, PlanningCycle
+from planning.selectors.plans import cycle_master_frame, cycle_projection
+from planning.services.approval import cycle_approve
+from planning.services.cycle_master import cycle_master_update
+from planning.services.cycles import cycle_start
+from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed
+from tests.factories import ProductFamilyFactory
+from tests.worked_example import example_dir
+from valuestreams.models import ProductFamily, ValueStream
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def export(label: str) -> str:
+    return run("export_plan", "--cycle", label)
+
+
+@pytest.fixture
+def approved_example(executive):
+    """The worked example imported as cycle 2027-01 and approved (frozen)."""
+    example = example_dir()
+    run("import_master", str(example / "master.csv"))
+    run("import_plan", str(example / "plan.csv"), "--cycle", "2027-01")
+    cycle = PlanningCycle.objects.get(month=dt.date(2027, 1, 1))
+    cycle_approve(cycle=cycle, user=executive, override_reason="test")
+    return cycle
+
+
+def _master_with_new_prices(tmp_path: Path, *, factor: str = "2") -> Path:
+    lines = (example_dir() / "master.csv").read_text().splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        cols = line.split(",")
+        cols[4] = str(Decimal(cols[4]) * Decimal(factor))  # unit_price
+        cols[5] = str(Decimal(cols[5]) + 1)  # unit_material_cost
+        cols[6] = str(Decimal(cols[6]) * 3)  # hours_per_unit
+        cols[7], cols[8] = "1", "2"  # DOS band
+        out.append(",".join(cols))
+    out.append("NEWVS,Brand new,NEW-1,New family,10,5,1,10,30")
+    path = tmp_path / "master2.csv"
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def test_frozen_export_is_byte_equal_after_any_master_change(approved_example, tmp_path):
+    before = export("2027-01")
+    assert "revenue" in before
+    run("import_master", str(_master_with_new_prices(tmp_path)))
+    assert export("2027-01") == before
+    # Deactivating a family and a stream (admin or API: a plain save) changes nothing.
+    family = ProductFamily.objects.order_by("code").first()
+    family.active = False
+    family.save()
+    stream = ValueStream.objects.exclude(pk=family.value_stream_id).order_by("code").first()
+    stream.active = False
+    stream.headcount = 99
+    stream.save()
+    assert export("2027-01") == before
+
+
+def test_open_cycle_follows_the_master_and_the_next_cycle_starts_from_it(
+    approved_example, tmp_path
+):
+    nxt, _ = cycle_start(month=dt.date(2027, 2, 1), user=None)
+    price_before = cycle_master_frame(cycle=nxt).set_index("product_family")["unit_price"]
+    run("import_master", str(_master_with_new_prices(tmp_path)))
+    after = cycle_master_frame(cycle=nxt).set_index("product_family")
+    assert (after.loc[price_before.index, "unit_price"] == price_before * 2).all()
+    assert "NEW-1" in after.index  # a new family reaches open cycles
+    frozen = cycle_master_frame(cycle=approved_example).set_index("product_family")
+    assert "NEW-1" not in frozen.index
+    # Deactivating takes the family out of the open plan only.
+    family = ProductFamily.objects.get(code=price_before.index[0])
+    family.active = False
+    family.save()
+    assert family.code not in set(cycle_master_frame(cycle=nxt)["product_family"])
+    assert family.code in set(cycle_master_frame(cycle=approved_example)["product_family"])
+
+
+def test_a_cycle_starts_with_a_complete_copy(family_a, family_b):
+    cycle, _ = cycle_start(month=dt.date(2027, 1, 1), user=None)
+    assert set(
+        CycleFamily.objects.filter(cycle=cycle).values_list("product_family__code", flat=True)
+    ) == {"A-1", "B-1"}
+    assert CycleValueStream.objects.filter(cycle=cycle).count() == 2
+
+
+def test_approval_completes_the_copy(cycle, executive, stream_a):
+    ProductFamilyFactory(code="LATE", value_stream=stream_a)
+    CycleFamily.objects.filter(cycle=cycle, product_family__code="LATE").delete()
+    cycle_approve(cycle=cycle, user=executive, override_reason="x")
+    assert CycleFamily.objects.filter(cycle=cycle, product_family__code="LATE").exists()
+
+
+def test_finance_changes_one_cycles_prices_with_history(cycle, family_a, finance_user):
+    changed = cycle_master_update(
+        cycle=cycle,
+        user=finance_user,
+        changes=[{"product_family": "A-1", "unit_price": "123.45", "unit_material_cost": "40"}],
+    )
+    assert changed == 1  # the cost was already 40
+    assert cycle_master_frame(cycle=cycle).iloc[0]["unit_price"] == pytest.approx(123.45)
+    family_a.refresh_from_db()
+    assert family_a.unit_price == Decimal("100")  # the master is not changed
+    event = AuditEvent.objects.get(cycle=cycle, action="master_change")
+    assert (event.field, event.old, event.new, event.user) == (
+        "A-1.unit_price",
+        "100.0000",
+        "123.4500",
+        finance_user,
+    )
+    revenue = cycle_projection(cycle=cycle).stream
+    assert revenue is not None
+
+
+def test_cycle_master_update_refuses(cycle, family_a, planner_a, finance_user, frozen_cycle):
+    with pytest.raises(PermissionDenied):
+        cycle_master_update(
+            cycle=cycle, user=planner_a, changes=[{"product_family": "A-1", "unit_price": "1"}]
+        )
+    with pytest.raises(ValidationFailed) as info:
+        cycle_master_update(
+            cycle=cycle,
+            user=finance_user,
+            changes=[
+                {"product_family": "A-1", "unit_price": "-1"},
+                {"product_family": "NOPE", "unit_price": "1"},
+                {"product_family": "A-1", "hours_per_unit": "1"},
+            ],
+        )
+    assert [p.code for p in info.value.problems] == [
+        "invalid",
+        "unknown_product_family",
+        "not_editable",
+    ]
+    with pytest.raises(FrozenCycleError):
+        cycle_master_update(
+            cycle=frozen_cycle,
+            user=finance_user,
+            changes=[{"product_family": "A-1", "unit_price": "1"}],
+        )
+    assert CycleFamily.objects.get(cycle=cycle, product_family=family_a).unit_price == 100
+
+
+def test_migration_gives_existing_cycles_a_copy_and_reverses(cycle, family_a, family_b):
+    migration = importlib.import_module("planning.migrations.0006_cycle_master_copies")
+    migration.backwards(apps, None)
+    assert not CycleFamily.objects.exists() and not CycleValueStream.objects.exists()
+    migration.forwards(apps, None)
+    assert CycleFamily.objects.filter(cycle=cycle).count() == 2
+    assert CycleValueStream.objects.filter(cycle=cycle).count() == 2
+    migration.forwards(apps, None)  # running it again adds nothing
+    assert CycleFamily.objects.filter(cycle=cycle).count() == 2
