@@ -1,9 +1,22 @@
-from django.contrib import admin
+"""The Django admin: frozen means frozen here too.
+
+A frozen cycle and everything in it is read-only; history (``PlanValueChange``,
+``AuditEvent``) is never changed or deleted; no bulk actions on cycle data; a cycle's
+status changes only through the services (start, approve); an admin's change of an open
+cycle's value goes through ``plan_values_upsert`` like every other write.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
 
 from planning.models import (
     AuditEvent,
     Company,
+    CycleFamily,
     CycleStep,
+    CycleValueStream,
     Decision,
     Holiday,
     Notification,
@@ -13,6 +26,12 @@ from planning.models import (
     ReminderDelivery,
     StepTemplate,
 )
+from planning.services.plan_values import (
+    CellInput,
+    plan_value_comment_set,
+    plan_values_upsert,
+)
+from sofp.errors import ApplicationError
 
 
 class HolidayInline(admin.TabularInline):
@@ -27,19 +46,78 @@ class CompanyAdmin(admin.ModelAdmin):
     inlines = [HolidayInline]
 
 
-class CycleStepInline(admin.TabularInline):
+class FrozenReadOnly:
+    """Admin pages of things that belong to a cycle: read-only once it is frozen, never
+    deleted here, and no bulk actions (every write goes through the services)."""
+
+    actions = None
+
+    @staticmethod
+    def _cycle_of(obj) -> PlanningCycle | None:
+        # Inlines are asked about their parent: the cycle itself.
+        return obj if isinstance(obj, PlanningCycle) else getattr(obj, "cycle", None)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        cycle = self._cycle_of(obj) if obj is not None else None
+        if cycle is not None and cycle.is_frozen:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class HistoryReadOnly:
+    """History is kept forever: no add, change, delete or bulk action, on any path."""
+
+    actions = None
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CycleStepInline(FrozenReadOnly, admin.TabularInline):
     model = CycleStep
     extra = 0
     fields = ["number", "name", "owner_role", "input_deadline", "meeting_start", "status"]
+    readonly_fields = ["number", "owner_role", "status"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(PlanningCycle)
-class PlanningCycleAdmin(admin.ModelAdmin):
+class PlanningCycleAdmin(FrozenReadOnly, admin.ModelAdmin):
+    """Cycles start on the cycles page or with ``start_cycle`` and are approved in step 5:
+    the status never changes here, a frozen cycle not at all, and no cycle is deleted
+    (its history goes with it)."""
+
     list_display = ["label", "horizon", "status", "approved_at", "approved_by"]
     list_filter = ["status"]
     search_fields = ["month"]
     date_hierarchy = "month"
     inlines = [CycleStepInline]
+    readonly_fields = [
+        "month",
+        "horizon",
+        "status",
+        "based_on",
+        "approved_at",
+        "approved_by",
+        "approval_override_reason",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(StepTemplate)
@@ -49,33 +127,112 @@ class StepTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CycleStep)
-class CycleStepAdmin(admin.ModelAdmin):
+class CycleStepAdmin(FrozenReadOnly, admin.ModelAdmin):
+    """Schedules and agendas of open cycles; status and minutes change on the cycle page
+    (``step_status_set``, ``step_minutes_set``: owners, order, audit)."""
+
     list_display = ["cycle", "number", "name", "owner_role", "meeting_start", "status"]
     list_filter = ["status", "number", "owner_role"]
     search_fields = ["name", "agenda", "minutes"]
     list_select_related = ["cycle"]
     filter_horizontal = ["participants"]
+    readonly_fields = ["cycle", "number", "owner_role", "status", "minutes", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(Decision)
-class DecisionAdmin(admin.ModelAdmin):
+class DecisionAdmin(HistoryReadOnly, admin.ModelAdmin):
+    """Decisions are recorded and updated on the cycle page (rights, audit); here they
+    are only looked up."""
+
     list_display = ["text", "cycle", "step", "owner", "due_date", "status"]
     list_filter = ["status", "cycle"]
     search_fields = ["text", "owner__username"]
     list_select_related = ["cycle", "step", "owner"]
 
 
+class PlanValueAdminForm(forms.ModelForm):
+    """Checks the change through the one write path (dry run) so problems show on the
+    form; ``PlanValueAdmin.save_model`` then writes it through the same path."""
+
+    class Meta:
+        model = PlanValue
+        fields = ["value", "comment"]
+
+    request = None
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or self.instance.pk is None:
+            return data
+        try:
+            _plan_value_write(self.instance, data, user=self.request.user, dry_run=True)
+        except ApplicationError as exc:
+            raise forms.ValidationError([p.text for p in exc.problems] or [str(exc)]) from None
+        return data
+
+
+def _plan_value_write(cell: PlanValue, data: dict, *, user, dry_run: bool = False) -> None:
+    """An admin's change of one cell: the value through ``plan_values_upsert`` (rights,
+    frozen guard, version, history with source "admin"), the comment through
+    ``plan_value_comment_set``."""
+    stored = PlanValue.objects.select_related("value_stream", "product_family").get(pk=cell.pk)
+    value = data.get("value")
+    if value is not None and value != stored.value:
+        plan_values_upsert(
+            cycle=stored.cycle,
+            cells=[
+                CellInput(
+                    stored.value_stream.code if stored.value_stream else "",
+                    stored.product_family.code if stored.product_family else "",
+                    stored.month,
+                    stored.measure,
+                    value,
+                    version=stored.version,
+                )
+            ],
+            user=user,
+            source=PlanValueChange.Source.ADMIN,
+            check_versions=True,
+            dry_run=dry_run,
+        )
+    comment = data.get("comment", stored.comment)
+    if not dry_run and comment != stored.comment:
+        stored.refresh_from_db()
+        plan_value_comment_set(plan_value=stored, text=comment, user=user)
+
+
 @admin.register(PlanValue)
-class PlanValueAdmin(admin.ModelAdmin):
+class PlanValueAdmin(FrozenReadOnly, admin.ModelAdmin):
+    """Open cycles' cells change through the services (history, versions, rights);
+    new cells and clearing are the grid's, files' and API's business."""
+
+    form = PlanValueAdminForm
     list_display = [*PlanValue.KEY_FIELDS, "value", "version", "updated_by"]
     list_filter = ["measure", "cycle", "value_stream"]
     search_fields = ["product_family__code", "value_stream__code", "comment"]
     list_select_related = ["cycle", "value_stream", "product_family", "updated_by"]
-    readonly_fields = ["version", "updated_by", "updated_at"]
+    readonly_fields = [*PlanValue.KEY_FIELDS, "version", "updated_by", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            _plan_value_write(obj, form.cleaned_data, user=request.user)
+        except ApplicationError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
 
 
 @admin.register(PlanValueChange)
-class PlanValueChangeAdmin(admin.ModelAdmin):
+class PlanValueChangeAdmin(HistoryReadOnly, admin.ModelAdmin):
     list_display = ["changed_at", "changed_by", "measure", "month", "old_value", "new_value"]
     list_filter = ["source", "measure"]
     search_fields = ["product_family__code", "value_stream__code", "changed_by__username"]
@@ -83,11 +240,37 @@ class PlanValueChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(HistoryReadOnly, admin.ModelAdmin):
     list_display = ["at", "user", "action", "object_type", "field", "cycle"]
     list_filter = ["action", "object_type"]
     search_fields = ["note", "old", "new", "user__username"]
     list_select_related = ["user", "cycle"]
+
+
+@admin.register(CycleFamily)
+class CycleFamilyAdmin(HistoryReadOnly, admin.ModelAdmin):
+    """A cycle's master copy: follows the master while the cycle is open (change the
+    product family), frozen with the cycle; finance changes prices on the cycle."""
+
+    list_display = [
+        "cycle",
+        "product_family",
+        "value_stream",
+        "unit_price",
+        "unit_material_cost",
+        "hours_per_unit",
+        "active",
+    ]
+    list_filter = ["cycle", "value_stream", "active"]
+    search_fields = ["product_family__code"]
+    list_select_related = ["cycle", "product_family", "value_stream"]
+
+
+@admin.register(CycleValueStream)
+class CycleValueStreamAdmin(HistoryReadOnly, admin.ModelAdmin):
+    list_display = ["cycle", "value_stream", "active", "headcount"]
+    list_filter = ["cycle", "active"]
+    list_select_related = ["cycle", "value_stream"]
 
 
 @admin.register(Notification)
