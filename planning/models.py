@@ -368,6 +368,12 @@ class PlanValue(models.Model):
     ``version`` grows by one on each change so concurrent editors can detect that
     the value they saw is stale. Family rows also carry their value stream so that
     permission filters need no join.
+
+    Versions never restart: clearing a cell keeps its row as a *tombstone* (``value``
+    NULL, the version one higher), so writing it again continues the sequence and a
+    write carrying a version read before the clear is a conflict. Everything that reads
+    values skips tombstones (:attr:`PlanValue.filled`); the database allows NULL only on
+    a row that has had a value (version 2 or more).
     """
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="values")
@@ -387,13 +393,18 @@ class PlanValue(models.Model):
     )
     month = models.DateField()
     measure = models.CharField(max_length=24, choices=Measure.choices)
-    value = models.DecimalField(max_digits=20, decimal_places=6)
+    value = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="NULL: cleared."
+    )
     version = models.PositiveIntegerField(default=1)
     comment = models.TextField(blank=True)
     updated_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    # The rows that hold a value (not tombstones): every reader filters with this.
+    filled = Q(value__isnull=False)
 
     # What makes a cell: its cycle, where (stream, family or neither), month and measure.
     KEY_FIELDS = ("cycle", "value_stream", "product_family", "month", "measure")
@@ -423,6 +434,10 @@ class PlanValue(models.Model):
             models.CheckConstraint(condition=Q(value__gte=0), name="planvalue_nonnegative"),
             models.CheckConstraint(condition=Q(month__day=1), name="planvalue_month_first_day"),
             models.CheckConstraint(condition=Q(version__gte=1), name="planvalue_version_positive"),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | Q(version__gte=2),
+                name="planvalue_null_only_tombstone",
+            ),
             models.CheckConstraint(
                 condition=_FAMILY_SCOPE | _STREAM_SCOPE | _COMPANY_SCOPE,
                 name="planvalue_scope_matches_measure",

@@ -424,7 +424,7 @@ def cell_history(
         .order_by("-changed_at", "-pk")[:limit]
     )
     return {
-        "value": None if pv is None else decimal_text(pv.value),
+        "value": None if pv is None or pv.value is None else decimal_text(pv.value),
         "version": 0 if pv is None else pv.version,
         "comment": "" if pv is None else pv.comment,
         "changes": [

@@ -139,7 +139,7 @@ def plan_values_frame(
     include_company: bool = True,
 ) -> pd.DataFrame:
     """A cycle's stored input values, long, in the file contract's shape (one query)."""
-    qs = PlanValue.objects.filter(cycle=cycle)
+    qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle)
     if value_streams is not None:
         ids = [vs.pk for vs in value_streams]
         if include_company:
@@ -236,6 +236,7 @@ def accuracy_inputs(
         stream_filter = Q(value_stream__in=list(value_streams))
     forecast_rows = list(
         PlanValue.objects.filter(
+            PlanValue.filled,
             lag1,
             stream_filter,
             measure="demand",
@@ -247,7 +248,11 @@ def accuracy_inputs(
     )
     actual_rows = list(
         PlanValue.objects.filter(
-            stream_filter, measure="actual_sales", month__gte=first, month__lt=cycle.month
+            PlanValue.filled,
+            stream_filter,
+            measure="actual_sales",
+            month__gte=first,
+            month__lt=cycle.month,
         )
         .order_by("cycle__month")
         .values_list("value_stream__code", "product_family__code", "month", "value")
@@ -367,15 +372,21 @@ def stream_scope(*, user) -> list[ValueStream] | None:
     return list(value_streams_visible(user=user))
 
 
-def plan_values_visible(*, cycle: PlanningCycle, user) -> QuerySet[PlanValue]:
+def plan_values_visible(
+    *, cycle: PlanningCycle, user, include_cleared: bool = False
+) -> QuerySet[PlanValue]:
     """A cycle's stored values the user may read, in file-contract order.
 
-    Company rows (no value stream) only for users who read every stream.
+    Company rows (no value stream) only for users who read every stream. Cleared cells
+    (tombstones) only with ``include_cleared`` — a sync client asking what changed since
+    its last pull must hear of them.
     """
 
     visible = Q(value_stream__in=value_streams_visible(user=user))
     if user_reads_all_streams(user):
         visible |= Q(value_stream__isnull=True)
+    if not include_cleared:
+        visible &= PlanValue.filled
     return (
         PlanValue.objects.filter(visible, cycle=cycle)
         .select_related("value_stream", "product_family", "updated_by")

@@ -173,7 +173,7 @@ def plan_roll_forward_cells(
     first, last = cycle.month, month_add(cycle.month, cycle.horizon - 1)
     prev_last = month_add(previous.month, previous.horizon - 1)
     actuals_from = month_add(first, -ACTUALS_HISTORY_MONTHS)
-    rows = PlanValue.objects.filter(cycle=previous).values_list(
+    rows = PlanValue.objects.filter(PlanValue.filled, cycle=previous).values_list(
         "value_stream__code", "product_family__code", "month", "measure", "value"
     )
     cells: dict[tuple, CellInput] = {}

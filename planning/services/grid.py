@@ -235,7 +235,7 @@ def grid_comment_set(
         raise ValidationFailed("Unknown cell: check the measure and month.")
     if len(text) > MAX_COMMENT_LENGTH:
         raise ValidationFailed(f"A comment has at most {MAX_COMMENT_LENGTH} characters.")
-    qs = PlanValue.objects.filter(cycle=cycle, measure=measure, month=month)
+    qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle, measure=measure, month=month)
     if scope == COMPANY:
         if value_stream is not None:
             raise ValidationFailed("Company values are commented on the company page.")

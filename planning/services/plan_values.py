@@ -330,6 +330,17 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _
     }
 
 
+def _version_matches(current: _Current | None, version: int) -> bool:
+    """Whether a write's ``version`` is what the cell holds now. An empty cell is
+    version 0 — or, when it was cleared, its tombstone's version (the grid and the API
+    show that one); a version read before the clear is stale."""
+    if current is None:
+        return version == 0
+    if current.value is None:
+        return version in (0, current.version)
+    return version == current.version
+
+
 def _stream_scope(stream_ids: set[int | None]) -> Q:
     scope = Q(value_stream_id__in={s for s in stream_ids if s is not None})
     if None in stream_ids:
@@ -342,7 +353,7 @@ class _Current:
     """A stored cell as the write finds it."""
 
     pk: int
-    value: Decimal
+    value: Decimal | None  # None: a tombstone (the cell was cleared)
     version: int
     changed_by: str | None
     changed_at: dt.datetime
@@ -358,7 +369,7 @@ def _conflict_payload(r: _Resolved, current: _Current | None) -> dict:
         "month": cell.month.strftime("%Y-%m"),
         "measure": cell.measure,
         "your_version": cell.version,
-        "current_value": None if current is None else str(current.value),
+        "current_value": None if current is None or current.value is None else str(current.value),
         "current_version": 0 if current is None else current.version,
         "changed_by": None if current is None else current.changed_by,
         "changed_at": None if current is None else current.changed_at.isoformat(),
@@ -445,7 +456,7 @@ def _upsert(
                 _conflict_payload(r, existing.get(r.key))
                 for r in rows
                 if r.cell.version is not None
-                and (existing[r.key].version if r.key in existing else 0) != r.cell.version
+                and not _version_matches(existing.get(r.key), r.cell.version)
             ]
             if conflicts:
                 raise VersionConflict(
@@ -456,7 +467,7 @@ def _upsert(
         result = UpsertResult(stored=[EMPTY] * len(cells))
         to_create: list[_Resolved] = []
         to_update: list[tuple[int, Decimal, int]] = []
-        to_delete: list[int] = []
+        to_delete: list[tuple[int, None, int]] = []  # (pk, NULL, version): tombstones
         history: list[_Change] = []
         now = timezone.now()
         uid = getattr(user, "pk", None)
@@ -464,13 +475,25 @@ def _upsert(
             current = existing.get(r.key)
             code = r.value_stream.code if r.value_stream else ""
             if r.value is None:
-                if current is None:
+                if current is None or current.value is None:
                     result.unchanged += 1
                     result.count(code, "unchanged")
+                    if current is not None:
+                        result.stored[r.i] = StoredCell(current.pk, None, current.version)
                 else:
+                    # Cleared: the row stays as a tombstone, so the version goes on.
+                    version = current.version + 1
                     result.count(code, "deleted")
-                    to_delete.append(current.pk)
-                    history.append(_Change(r, None, current.value, None, current.version + 1))
+                    to_delete.append((current.pk, None, version))
+                    history.append(_Change(r, current.pk, current.value, None, version))
+                    result.stored[r.i] = StoredCell(current.pk, None, version)
+            elif current is not None and current.value is None:
+                # Written again after a clear: a new value, the same version sequence.
+                version = current.version + 1
+                history.append(_Change(r, current.pk, None, r.value, version))
+                to_update.append((current.pk, r.value, version))
+                result.count(code, "added")
+                result.stored[r.i] = StoredCell(current.pk, r.value, version)
             elif current is None:
                 to_create.append(r)
                 result.count(code, "added")
@@ -486,11 +509,10 @@ def _upsert(
                 result.unchanged += 1
                 result.count(code, "unchanged")
                 result.stored[r.i] = StoredCell(current.pk, current.value, current.version)
-        result.added, result.changed, result.deleted = (
-            len(to_create),
-            len(to_update),
-            len(to_delete),
-        )
+        tally = [t for by in result.by_stream.values() for t in by.items()]
+        result.added = sum(n for k, n in tally if k == "added")
+        result.changed = sum(n for k, n in tally if k == "changed")
+        result.deleted = sum(n for k, n in tally if k == "deleted")
         if dry_run:
             transaction.set_rollback(True)
             return result
@@ -504,9 +526,7 @@ def _upsert(
             raise _CreatedMeanwhile(versioned=versioned) from exc
         for r in to_create:
             result.stored[r.i] = StoredCell(created.get(r.key), r.value, 1)
-        _update_cells(to_update, uid=uid, now=now)
-        for i in range(0, len(to_delete), _CHUNK):
-            PlanValue.objects.filter(pk__in=to_delete[i : i + _CHUNK]).delete()
+        _update_cells(to_update + to_delete, uid=uid, now=now)
         _insert_history(
             cycle=locked, changes=history, created=created, source=source, uid=uid, now=now
         )
@@ -524,8 +544,6 @@ def _upsert(
 # backend's own ``adapt_*`` functions, so the same code serves SQLite and PostgreSQL.
 # (Many rows per statement measured slower on both: psycopg's client-side binding
 # spends more CPU quoting a large statement than it saves in round trips.)
-
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -618,8 +636,8 @@ def _insert_cells(
     return {tuple(key): pk for pk, *key in ids if tuple(key) in wanted}
 
 
-def _update_cells(cells: list[tuple[int, Decimal, int]], *, uid: int | None, now) -> None:
-    """``(pk, value, version)`` of changed cells."""
+def _update_cells(cells: list[tuple[int, Decimal | None, int]], *, uid: int | None, now) -> None:
+    """``(pk, value, version)`` of changed cells (value None: cleared, a tombstone)."""
     if not cells:
         return
     table, (pk, value, version, user, at) = _table(
@@ -663,7 +681,7 @@ def _insert_history(
         [
             (
                 cycle.pk,
-                None if c.new is None else (c.plan_value_id or created.get(c.row.key)),
+                c.plan_value_id or created.get(c.row.key),
                 c.row.key[0],
                 c.row.key[1],
                 adapt.month(c.row.key[2]),

@@ -109,7 +109,7 @@ def test_bulk_upsert_creates_changes_and_clears_and_returns_versions(api, plan):
     assert [(r["index"], r["value"], r["version"]) for r in body["rows"]] == [
         (0, "120.500000", 2),
         (1, "7.000000", 1),
-        (2, None, 0),
+        (2, None, 2),  # cleared: a tombstone one version on (versions never restart)
     ]
     assert stored() == Decimal("120.5") and stored("production") is None
     assert PlanValueChange.objects.filter(source="api").count() == 3

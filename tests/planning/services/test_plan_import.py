@@ -99,7 +99,7 @@ def test_blank_value_clears_the_cell(plan_setup):
     run(GOOD, cycle=plan_setup)
     result = run(HEADER + "A,A-1,2027-01,demand,\nA,A-1,2027-03,demand,\n", cycle=plan_setup)
     assert (result.cleared, result.unchanged, result.added) == (1, 1, 0)
-    assert not PlanValue.objects.filter(measure="demand").exists()
+    assert not PlanValue.objects.filter(PlanValue.filled, measure="demand").exists()
     gone = PlanValueChange.objects.get(measure="demand", new_value__isnull=True)
     assert gone.old_value == Decimal("100")
 

@@ -100,7 +100,84 @@ def test_empty_cell_version_zero_conflicts_when_someone_created_it(cycle, family
 def test_none_clears_a_cell(cycle, family_a, planner_a):
     plan_values_upsert(cycle=cycle, cells=[cell(3)], user=planner_a)
     result = plan_values_upsert(cycle=cycle, cells=[cell(None)], user=planner_a)
-    assert result.deleted == 1 and PlanValue.objects.count() == 0
+    assert result.deleted == 1 and not PlanValue.objects.filter(PlanValue.filled).exists()
+    tombstone = PlanValue.objects.get()
+    assert (tombstone.value, tombstone.version) == (None, 2)
+
+
+def test_versions_never_restart_after_a_clear(cycle, family_a, planner_a):
+    """Write v1, clear (v2), write again (v3): a version read before the clear is stale."""
+    plan_values_upsert(cycle=cycle, cells=[cell(3)], user=planner_a)
+    plan_values_upsert(
+        cycle=cycle, cells=[cell(None, version=1)], user=planner_a, check_versions=True
+    )
+    with pytest.raises(VersionConflict) as info:
+        plan_values_upsert(
+            cycle=cycle, cells=[cell(5, version=1)], user=planner_a, check_versions=True
+        )
+    assert info.value.conflicts[0]["current_version"] == 2
+    assert info.value.conflicts[0]["current_value"] is None
+    result = plan_values_upsert(
+        cycle=cycle, cells=[cell(5, version=2)], user=planner_a, check_versions=True
+    )
+    assert result.added == 1 and result.stored[0].version == 3
+    # "It was empty when I read it" (version 0) is true of a cleared cell too.
+    plan_values_upsert(
+        cycle=cycle, cells=[cell(None, version=3)], user=planner_a, check_versions=True
+    )
+    result = plan_values_upsert(
+        cycle=cycle, cells=[cell(6, version=0)], user=planner_a, check_versions=True
+    )
+    assert result.stored[0].version == 5
+    assert list(
+        PlanValueChange.objects.order_by("pk").values_list("version", "old_value", "new_value")
+    ) == [
+        (1, None, Decimal("3")),
+        (2, Decimal("3"), None),
+        (3, None, Decimal("5")),
+        (4, Decimal("5"), None),
+        (5, None, Decimal("6")),
+    ]
+    # Every change points at its cell, the clears too.
+    assert set(PlanValueChange.objects.values_list("plan_value_id", flat=True)) == {
+        PlanValue.objects.get().pk
+    }
+
+
+def test_clearing_an_empty_or_cleared_cell_changes_nothing(cycle, family_a, planner_a):
+    assert plan_values_upsert(cycle=cycle, cells=[cell(None)], user=planner_a).unchanged == 1
+    plan_values_upsert(cycle=cycle, cells=[cell(3)], user=planner_a)
+    plan_values_upsert(cycle=cycle, cells=[cell(None)], user=planner_a)
+    again = plan_values_upsert(cycle=cycle, cells=[cell(None)], user=planner_a)
+    assert (again.unchanged, again.deleted) == (1, 0)
+    assert PlanValue.objects.get().version == 2
+
+
+def test_the_database_allows_null_only_on_a_tombstone(cycle, family_a):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PlanValue.objects.create(
+            cycle=cycle,
+            value_stream=family_a.value_stream,
+            product_family=family_a,
+            month=cycle.month,
+            measure="demand",
+            value=None,
+            version=1,
+        )
+
+
+def test_tombstones_are_invisible_to_every_reader(cycle, family_a, planner_a):
+    from planning.selectors.plans import cycle_export_frame, plan_values_frame, plan_values_visible
+
+    never_written = cycle_export_frame(cycle=cycle)
+    plan_values_upsert(cycle=cycle, cells=[cell(3)], user=planner_a)
+    plan_values_upsert(cycle=cycle, cells=[cell(None)], user=planner_a)
+    assert len(plan_values_frame(cycle=cycle)) == 0
+    assert not plan_values_visible(cycle=cycle, user=planner_a).exists()
+    assert plan_values_visible(cycle=cycle, user=planner_a, include_cleared=True).count() == 1
+    assert cycle_export_frame(cycle=cycle).equals(never_written)
 
 
 def test_actual_sales_accepted_for_the_year_before_the_horizon(cycle, family_a, planner_a):
