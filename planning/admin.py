@@ -201,7 +201,9 @@ def _plan_value_write(cell: PlanValue, data: dict, *, user, dry_run: bool = Fals
     comment = data.get("comment", stored.comment)
     if not dry_run and comment != stored.comment:
         stored.refresh_from_db()
-        plan_value_comment_set(plan_value=stored, text=comment, user=user)
+        plan_value_comment_set(
+            plan_value=stored, text=comment, user=user, source=PlanValueChange.Source.ADMIN
+        )
 
 
 @admin.register(PlanValue)

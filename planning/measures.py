@@ -107,3 +107,5 @@ MEASURE_UNITS: dict[str, str] = {
 }
 
 PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
+# Facts of a month: entered only for months that have started (grid, files, API).
+ACTUAL_MEASURES: frozenset[str] = frozenset(m for m in INPUT_MEASURES if m.startswith("actual_"))

@@ -474,6 +474,11 @@ class PlanValueChange(models.Model):
     measure = models.CharField(max_length=24, choices=Measure.choices)
     old_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     new_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    # A comment change is history too (old → new); the value then stays as it was.
+    # (Database defaults: the bulk write path inserts history rows with plain SQL.)
+    comment_changed = models.BooleanField(db_default=False)
+    old_comment = models.TextField(blank=True, db_default="")
+    new_comment = models.TextField(blank=True, db_default="")
     version = models.PositiveIntegerField(default=1)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.GRID)
     changed_by = models.ForeignKey(

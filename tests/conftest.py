@@ -44,6 +44,9 @@ CHROMIUM_ARGS = [
 def pytest_configure(config):
     """xdist workers share one Redis database on CI-like runs: each gets its own key
     prefix, so one worker's cache never changes another's query counts or throttles."""
+    config.addinivalue_line(
+        "markers", "real_clock: actuals open up to this month by the real clock (not 2028)"
+    )
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         from django.conf import settings
@@ -63,6 +66,17 @@ def _fast_hashing(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Lockout tests switch django-axes on for themselves (tests/security/test_login_lockout).
     settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def _actuals_open_in_the_test_world(request, monkeypatch):
+    """The tests' plans live in 2027: months up to 2028-12 count as started for actuals,
+    whatever today is. Tests of the rule itself use ``@pytest.mark.real_clock``."""
+    if request.node.get_closest_marker("real_clock") is None:
+        monkeypatch.setattr(
+            "planning.services.plan_values.actuals_last_month",
+            lambda **_: dt.date(2028, 12, 1),
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -38,6 +38,7 @@ from planning.measures import (
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import (
+    actuals_last_month,
     company_thresholds,
     cycle_projection,
     user_can_edit_plan,
@@ -185,11 +186,6 @@ def grid_columns(*, cycle: PlanningCycle, company: bool = False) -> list[GridCol
         cols.append(GridColumn(OPENING_FIELD, cycle.month, "opening"))
     cols += [GridColumn(month_field(m), m, "horizon") for m in horizon]
     return cols
-
-
-def actuals_last_month(*, today: dt.date) -> dt.date:
-    """Actual sales exist for months that have started: up to this month."""
-    return today.replace(day=1)
 
 
 def editable_fields(

@@ -23,6 +23,7 @@ from planning.models import (
     PlanningCycle,
     PlanValue,
 )
+from planning.selectors.cycles import company_zone
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import AnyUser, user_can_edit_company_values, user_reads_all_streams
 from valuestreams.selectors import value_streams_editable, value_streams_visible
@@ -41,6 +42,13 @@ def cycle_current(*, today: dt.date | None = None) -> PlanningCycle | None:
     this_month = today.replace(day=1)
     cycle = PlanningCycle.objects.filter(month__lte=this_month).order_by("-month").first()
     return cycle or PlanningCycle.objects.order_by("month").first()
+
+
+def actuals_last_month(*, today: dt.date | None = None) -> dt.date:
+    """The last month actuals may be entered for: this month (in the company's time
+    zone), as it has started. The grid, files and the API ask this one function."""
+    today = today or timezone.localdate(timezone=company_zone())
+    return today.replace(day=1)
 
 
 def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:

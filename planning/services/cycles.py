@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from planning import engine
 from planning.calendar import month_add, step_schedule
@@ -173,9 +174,13 @@ def plan_roll_forward_cells(
     first, last = cycle.month, month_add(cycle.month, cycle.horizon - 1)
     prev_last = month_add(previous.month, previous.horizon - 1)
     actuals_from = month_add(first, -ACTUALS_HISTORY_MONTHS)
-    rows = PlanValue.objects.filter(PlanValue.filled, cycle=previous).values_list(
-        "value_stream__code", "product_family__code", "month", "measure", "value"
-    )
+    # Inactive families and streams are out of the plan: their values stay behind.
+    rows = PlanValue.objects.filter(
+        PlanValue.filled,
+        Q(product_family__isnull=True) | Q(product_family__active=True),
+        Q(value_stream__isnull=True) | Q(value_stream__active=True),
+        cycle=previous,
+    ).values_list("value_stream__code", "product_family__code", "month", "measure", "value")
     cells: dict[tuple, CellInput] = {}
     last_month_rows = []
     for vs, fam, month, measure, value in rows:

@@ -21,10 +21,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from planning.calendar import parse_month
 from planning.measures import COMPANY, MEASURE_LABELS, MEASURE_SCOPE
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors.grid import actuals_last_month
+from planning.selectors.plans import actuals_last_month
 from planning.services.plan_values import (
     CellInput,
     UpsertResult,
+    comment_clean,
     plan_value_comment_set,
     plan_values_upsert,
 )
@@ -33,7 +34,6 @@ from sofp.tables import CellError
 from valuestreams.models import ProductFamily, ValueStream
 
 MAX_CELLS_PER_SAVE = 5000
-MAX_COMMENT_LENGTH = 2000
 _SPACES = str.maketrans("", "", " \u00a0\u202f\t'_")
 # Commas are accepted only as thousands separators: "1,234.5" yes, "1234,5" never
 # (a European decimal comma read as a separator would silently multiply by ten).
@@ -233,8 +233,7 @@ def grid_comment_set(
     scope = MEASURE_SCOPE.get(measure)
     if scope is None or month is None:
         raise ValidationFailed("Unknown cell: check the measure and month.")
-    if len(text) > MAX_COMMENT_LENGTH:
-        raise ValidationFailed(f"A comment has at most {MAX_COMMENT_LENGTH} characters.")
+    text = comment_clean(text)
     qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle, measure=measure, month=month)
     if scope == COMPANY:
         if value_stream is not None:

@@ -10,6 +10,7 @@ the words.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from planning.calendar import month_add
 from planning.measures import (
+    ACTUAL_MEASURES,
     ACTUALS_HISTORY_MONTHS,
     COMPANY,
     FAMILY,
@@ -30,9 +32,8 @@ from planning.measures import (
 )
 from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import plan_rights, user_can_edit_plan
+from planning.selectors.plans import actuals_last_month, plan_rights, user_can_edit_plan
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
-from sofp.model_update import model_update
 from valuestreams.models import ProductFamily, ValueStream
 
 VALUE_QUANTUM = Decimal("0.000001")
@@ -144,7 +145,7 @@ class _Resolved:
 
 
 def _resolve(
-    *, cycle: PlanningCycle, cells: Sequence[CellInput]
+    *, cycle: PlanningCycle, cells: Sequence[CellInput], last_actual: dt.date | None = None
 ) -> tuple[list[_Resolved], list[Problem]]:
     """Map codes to rows and check every cell; return all problems, not the first."""
     stream_codes = {c.value_stream for c in cells if c.value_stream}
@@ -160,7 +161,7 @@ def _resolve(
     for i, cell in enumerate(cells):
         vs = streams.get(cell.value_stream) if cell.value_stream else None
         fam = families.get(cell.product_family) if cell.product_family else None
-        found = _cell_problems(cycle=cycle, cell=cell, vs=vs, fam=fam)
+        found = _cell_problems(cycle=cycle, cell=cell, vs=vs, fam=fam, last_actual=last_actual)
         key: CellKey = (vs.pk if vs else None, fam.pk if fam else None, cell.month, cell.measure)
         if not found and key in seen:
             found = [("duplicate", f"duplicate of {seen[key]}", None)]
@@ -179,8 +180,13 @@ def _cell_problems(
     cell: CellInput,
     vs: ValueStream | None,
     fam: ProductFamily | None,
+    last_actual: dt.date | None = None,
 ) -> list[tuple[str, str, str | None]]:
-    """``(code, message, field)`` of everything wrong with one cell."""
+    """``(code, message, field)`` of everything wrong with one cell.
+
+    ``last_actual``: the last month that has started; actuals after it are refused
+    (None: a system path that may write any month, e.g. the roll forward).
+    """
     out: list[tuple[str, str, str | None]] = []
     m = cell.measure
     scope = MEASURE_SCOPE.get(m)
@@ -233,6 +239,36 @@ def _cell_problems(
                 f"month {cell.month:%Y-%m} is outside the horizon {cycle.month:%Y-%m}..{last:%Y-%m}"
             )
             out.append(("outside_horizon", message, "month"))
+    if vs is not None and not vs.active:
+        out.append(
+            (
+                "inactive_value_stream",
+                f"value stream {vs.code!r} is inactive; its plan cannot be changed",
+                "value_stream",
+            )
+        )
+    if fam is not None and not fam.active:
+        out.append(
+            (
+                "inactive_product_family",
+                f"product family {fam.code!r} is inactive; its plan cannot be changed",
+                "product_family",
+            )
+        )
+    if (
+        last_actual is not None
+        and m in ACTUAL_MEASURES
+        and isinstance(cell.month, dt.date)
+        and cell.month > last_actual
+    ):
+        out.append(
+            (
+                "future_actual",
+                f"{m} for {cell.month:%Y-%m} cannot be entered before the month has started "
+                f"(the last month open for actuals is {last_actual:%Y-%m})",
+                "month",
+            )
+        )
     value = cell.value
     if value is not None:
         if not value.is_finite():
@@ -443,7 +479,10 @@ def _upsert(
         # here, so no write can slip into a frozen plan (see _cycle_locked).
         locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
-        rows, problems = _resolve(cycle=locked, cells=cells)
+        # Actuals are facts of months that have started: on every path people use
+        # (grid, files, API); system paths (user None: roll forward, demo) are trusted.
+        last_actual = None if user is None else actuals_last_month()
+        rows, problems = _resolve(cycle=locked, cells=cells, last_actual=last_actual)
         if problems:
             raise ValidationFailed(
                 f"{len(problems)} problem(s) found; nothing was saved.", problems=problems
@@ -698,14 +737,64 @@ def _insert_history(
     )
 
 
+MAX_COMMENT_LENGTH = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def comment_clean(text: object) -> str:
+    """A cell's comment as stored: text only, no NUL or control characters (line breaks
+    and tabs are fine), at most :data:`MAX_COMMENT_LENGTH` characters, one kind of line
+    break, no surrounding blanks."""
+    if not isinstance(text, str):
+        raise ValidationFailed(
+            "A comment must be text.",
+            problems=[Problem("invalid", "a comment must be a string", field="comment")],
+        )
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if _CONTROL.search(text):
+        raise ValidationFailed(
+            "A comment cannot hold control characters.",
+            problems=[
+                Problem(
+                    "control_character",
+                    "a comment cannot hold NUL or other control characters",
+                    field="comment",
+                )
+            ],
+        )
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise ValidationFailed(
+            f"A comment has at most {MAX_COMMENT_LENGTH} characters.",
+            problems=[
+                Problem(
+                    "too_long",
+                    f"a comment has at most {MAX_COMMENT_LENGTH} characters (got {len(text)})",
+                    field="comment",
+                )
+            ],
+        )
+    return text
+
+
 def plan_value_comment_set(
-    *, plan_value: PlanValue, text: str, user: AbstractBaseUser
+    *,
+    plan_value: PlanValue,
+    text: object,
+    user: AbstractBaseUser | None,
+    version: int | None = None,
+    source: str = PlanValueChange.Source.GRID,
 ) -> PlanValue:
-    """Attach an assumption to a cell; same permission and freeze rules as its value."""
+    """Attach an assumption to a cell: same permission and freeze rules as its value.
+
+    Versioned and audited like a value: a changed comment moves the cell's version on
+    by one and is recorded in the cell's history (who, when, old → new comment); a
+    ``version`` that is not the cell's current one is a conflict (409).
+    """
+    text = comment_clean(text)
     with transaction.atomic():
         cycle = PlanningCycle.objects.select_for_update().get(pk=plan_value.cycle_id)
         cycle_refuse_frozen(cycle)
-        if not user_can_edit_plan(
+        if user is not None and not user_can_edit_plan(
             user=user, value_stream=plan_value.value_stream, measure=plan_value.measure
         ):
             stream = plan_value.value_stream
@@ -714,5 +803,51 @@ def plan_value_comment_set(
                 if stream is None
                 else f"Not allowed: you are not a planner of value stream {stream.code!r}"
             )
-        model_update(instance=plan_value, fields=["comment"], data={"comment": text.strip()})
-        return plan_value
+        current = (
+            PlanValue.objects.select_for_update().select_related("updated_by").get(pk=plan_value.pk)
+        )
+        if version is not None and version != current.version:
+            raise VersionConflict(
+                "Someone else changed this in the meantime; nothing was saved.",
+                conflicts=[
+                    {
+                        "index": 0,
+                        "label": "comment",
+                        "value_stream": current.value_stream.code if current.value_stream else "",
+                        "product_family": (
+                            current.product_family.code if current.product_family else ""
+                        ),
+                        "month": current.month.strftime("%Y-%m"),
+                        "measure": current.measure,
+                        "your_version": version,
+                        "current_value": None if current.value is None else str(current.value),
+                        "current_version": current.version,
+                        "changed_by": current.updated_by.username if current.updated_by else None,
+                        "changed_at": current.updated_at,
+                    }
+                ],
+            )
+        if current.comment == text:
+            return current
+        old = current.comment
+        current.comment = text
+        current.version += 1
+        current.updated_by = user if getattr(user, "pk", None) else None
+        current.save(update_fields=["comment", "version", "updated_by", "updated_at"])
+        PlanValueChange.objects.create(
+            cycle=cycle,
+            plan_value=current,
+            value_stream=current.value_stream,
+            product_family=current.product_family,
+            month=current.month,
+            measure=current.measure,
+            old_value=current.value,
+            new_value=current.value,
+            old_comment=old,
+            new_comment=text,
+            comment_changed=True,
+            version=current.version,
+            source=source,
+            changed_by=current.updated_by,
+        )
+        return current

@@ -731,6 +731,8 @@
       return;
     }
     const m = rowMeta(dialogCell.rowId);
+    // A comment change is versioned like a value: keep the cell's new version.
+    if (typeof body.version === "number") m.versions[dialogCell.field] = body.version;
     if (body.comment) m.comments[dialogCell.field] = body.comment;
     else delete m.comments[dialogCell.field];
     reformatRow(dialogCell.rowId);

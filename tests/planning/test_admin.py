@@ -117,8 +117,11 @@ def test_admin_change_of_an_open_value_goes_through_the_service(
     response = admin_client_logged.post(url, {"value": "12.5", "comment": "why"})
     assert response.status_code == 302, response.content[:2000]
     cell.refresh_from_db()
-    assert (cell.value, cell.version, cell.comment) == (Decimal("12.5"), 2, "why")
-    change = PlanValueChange.objects.filter(plan_value=cell).first()
+    # The value (v2), then the comment (v3): both versioned and in the history.
+    assert (cell.value, cell.version, cell.comment) == (Decimal("12.5"), 3, "why")
+    comment = PlanValueChange.objects.filter(plan_value=cell).first()
+    assert (comment.comment_changed, comment.old_comment, comment.new_comment) == (True, "", "why")
+    change = PlanValueChange.objects.filter(plan_value=cell, comment_changed=False).first()
     assert (change.source, change.old_value, change.new_value, change.changed_by) == (
         "admin",
         Decimal("10"),
