@@ -8,8 +8,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
-# collectstatic needs a key to import settings; the real one comes from the environment.
-RUN DEBUG=false SECRET_KEY=collectstatic-only-not-secret ALLOWED_HOSTS=localhost \
+# collectstatic needs a key to import settings (a throw-away random one: weak keys are
+# refused with DEBUG=false); the real one comes from the environment.
+RUN DEBUG=false ALLOWED_HOSTS=localhost \
+    SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
     python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 sofp && mkdir -p /app/var && chown -R sofp /app/var
 USER sofp

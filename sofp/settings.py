@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from sofp.secret_key import secret_key_weakness
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 VAR_DIR = Path(env.str("SOFP_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -25,6 +27,9 @@ _DEV_SECRET_KEY = "django-insecure-sofp-local-development-key-never-use-in-produ
 SECRET_KEY = env.str("SECRET_KEY", default="" if not DEBUG else _DEV_SECRET_KEY)
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false.")
+if not DEBUG and (weak := secret_key_weakness(SECRET_KEY, known=(_DEV_SECRET_KEY,))):
+    # Production never starts with a key someone could guess or has seen in the docs.
+    raise ImproperlyConfigured(f"SECRET_KEY is too weak for DEBUG=false: {weak}.")
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
@@ -46,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "sofp.apps.SofpConfig",
     "valuestreams",
     "planning",
 ]
@@ -66,6 +72,8 @@ MIDDLEWARE = [
     "sofp.errors.ApplicationErrorMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # After authentication: a session idle too long is logged out (SESSION_IDLE_TIMEOUT).
+    "sofp.auth.SessionIdleTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "sofp.urls"
@@ -231,7 +239,7 @@ SOFP_REMINDER_RETRY_BACKOFF_MAX = env.int("SOFP_REMINDER_RETRY_BACKOFF_MAX", def
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "sofp.auth.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -296,6 +304,10 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Container healthchecks talk plain HTTP to the process; don't redirect them to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 60 * 60)  # a working day
+# Seconds without a request after which a browser session is logged out (0: off).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=60 * 60)
+# Days an API token works after it was made (0: until revoked or the password changes).
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=0)
 CSRF_FAILURE_VIEW = "sofp.errors.csrf_failure"
 # Content-Security-Policy (sofp/middleware.py). Scripts only from our origin or with the
 # per-request nonce. style-src needs 'unsafe-inline' because Plotly and the grid library

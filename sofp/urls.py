@@ -35,6 +35,17 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Users change their own password (their API tokens stop working: sofp/auth.py).
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(success_url="/accounts/password/done/"),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("planning.api.urls")),
     path("api/v1/", include("valuestreams.api.urls")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sofp.api.serializers import ErrorSerializer
+from sofp.auth import ExpiringTokenAuthentication
 
 JSON_RENDERERS = [JSONRenderer, BrowsableAPIRenderer]
 
@@ -42,7 +43,7 @@ READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
 class ApiView(APIView):
     """Base of every SOFP API view: token first (401 with a challenge for scripts)."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     renderer_classes = JSON_RENDERERS
 
     def handle_exception(self, exc: Exception) -> Response:

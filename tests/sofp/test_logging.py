@@ -121,7 +121,11 @@ def test_log_format_is_json_unless_debug(tmp_path):
     import sys
 
     code = "from django.conf import settings; print(settings.LOG_FORMAT)"
-    env = {"DEBUG": "false", "SECRET_KEY": "x" * 60, "DJANGO_SETTINGS_MODULE": "sofp.settings"}
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": "k2!vQ9#rT7zL0pW4mX8nB3cF6hJ1sD5gY-aE_uI+oP2lK9jH7gF",
+        "DJANGO_SETTINGS_MODULE": "sofp.settings",
+    }
     env["PATH"] = "/usr/bin:/bin"
     env["SOFP_VAR_DIR"] = str(tmp_path)
     out = subprocess.run(
