@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from planning.calendar import parse_month
 from planning.models import Measure, PlanValue
+
+# The months the server accepts (as planning.api.serializers.MONTH_PATTERN).
+MONTH_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])$"
 
 
 class MonthFormField(forms.CharField):
@@ -18,14 +23,24 @@ class MonthFormField(forms.CharField):
         text = super().to_python(value)
         if not text:
             return None
-        month = parse_month(text)
+        exact = isinstance(value, str) and re.fullmatch(MONTH_PATTERN, value)
+        month = parse_month(text) if exact else None
         if month is None:
             raise forms.ValidationError(f"{text!r} is not a month; use YYYY-MM, e.g. 2027-01.")
         return month
 
 
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2027-01"})
 class MonthFilter(django_filters.Filter):
     field_class = MonthFormField
+
+
+class EngineFilterForm(forms.Form):
+    """The engine endpoints' filters: a stream code and a month range."""
+
+    value_stream = forms.CharField(required=False, max_length=40)
+    month_from = MonthFormField(required=False)
+    month_to = MonthFormField(required=False)
 
 
 class PlanValueFilter(django_filters.FilterSet):

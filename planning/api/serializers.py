@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.utils import timezone
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from planning import engine
 from planning.api.renderers import format_plan_value
 from planning.calendar import parse_month
-from planning.engine import SEVERITY, number_or_none
+from planning.engine import SEVERITY
 from planning.measures import INPUT_MEASURES
 from planning.models import CycleStep, Decision, PlanningCycle, PlanValue
 from sofp.api.serializers import ErrorSerializer
@@ -31,19 +32,44 @@ from sofp.api.serializers import ErrorSerializer
 MONTH_HELP = "Month as YYYY-MM."
 CODE_MAX = 40
 VALUE_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,6})?$"
+# Exactly the months the server accepts (parse_month: years 1900-2999, months 01-12).
+MONTH_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])$"
+DECIMAL_OUT_PATTERN = r"^-?[0-9]+\.[0-9]{6}$"
+
+
+def utc_text(value: dt.datetime | None) -> str | None:
+    """A timestamp as the API writes every one: ISO-8601 in UTC with ``Z``."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """Timestamps go out in UTC with ``Z``, whatever the company's time zone."""
+
+    def to_representation(self, value: dt.datetime | None) -> str | None:
+        return utc_text(value) if value else None
+
+
+class UtcModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UtcDateTimeField,
+    }
 
 
 # --------------------------------------------------------------------------- fields
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"})
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2027-01"})
 class MonthField(serializers.Field):
     """``"2027-01"`` ⇄ ``date(2027, 1, 1)``."""
 
     default_error_messages = {"invalid": "Enter a month as YYYY-MM, e.g. 2027-01 (got {value!r})."}
 
     def to_internal_value(self, data: Any) -> dt.date:
-        month = parse_month(data) if isinstance(data, str) and len(data) <= 20 else None
+        exact = isinstance(data, str) and re.fullmatch(MONTH_PATTERN, data)
+        month = parse_month(data) if exact else None
         if month is None:
             self.fail("invalid", value=str(data)[:40])
         return month
@@ -92,13 +118,24 @@ class PlanValueInputField(serializers.Field):
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": r"^-?[0-9]+\.[0-9]{6}$",
+        "pattern": DECIMAL_OUT_PATTERN,
         "nullable": True,
         "example": "120.500000",
     }
 )
 class PlanValueOutputField(serializers.Field):
     """Plan numbers go out as exact decimal strings with 6 decimals (null = undefined)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return format_plan_value(value) or None
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": DECIMAL_OUT_PATTERN, "nullable": True, "example": "0.857824"}
+)
+class EngineNumberField(serializers.Field):
+    """The engine's numbers go out like stored ones: decimal strings with the contract's
+    6 decimals (no float noise such as 67.79999999999998); null where undefined."""
 
     def to_representation(self, value: Any) -> str | None:
         return format_plan_value(value) or None
@@ -128,7 +165,7 @@ class ConflictItemSerializer(serializers.Serializer):
     )
     current_version = serializers.IntegerField(help_text="The version stored now (0 = empty).")
     changed_by = serializers.CharField(allow_null=True, help_text="Who changed it last.")
-    changed_at = serializers.DateTimeField(allow_null=True, help_text="When it was changed.")
+    changed_at = UtcDateTimeField(allow_null=True, help_text="When it was changed (UTC).")
 
 
 class ConflictErrorSerializer(ErrorSerializer):
@@ -157,7 +194,7 @@ class PlanValueSerializer(serializers.Serializer):
         help_text="Grows by one on each change; send it back to detect concurrent edits."
     )
     comment = serializers.CharField(help_text="Assumptions noted on the cell.")
-    updated_at = serializers.DateTimeField(help_text="When the value last changed.")
+    updated_at = UtcDateTimeField(help_text="When the value last changed (UTC, Z).")
     updated_by = serializers.CharField(allow_null=True, help_text="Who changed it last.")
 
     def to_representation(self, pv: PlanValue) -> dict[str, Any]:
@@ -167,10 +204,10 @@ class PlanValueSerializer(serializers.Serializer):
             "product_family": pv.product_family.code if pv.product_family_id else "",
             "month": pv.month.strftime("%Y-%m"),
             "measure": pv.measure,
-            "value": format_plan_value(pv.value),
+            "value": None if pv.value is None else format_plan_value(pv.value),
             "version": pv.version,
             "comment": pv.comment,
-            "updated_at": timezone.localtime(pv.updated_at).isoformat(),
+            "updated_at": utc_text(pv.updated_at),
             "updated_by": pv.updated_by.username if pv.updated_by_id else None,
         }
 
@@ -240,7 +277,7 @@ class UpsertResultSerializer(serializers.Serializer):
 # --------------------------------------------------------------------------- cycles
 
 
-class CycleStepSerializer(serializers.ModelSerializer):
+class CycleStepSerializer(UtcModelSerializer):
     participants = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Usernames invited."
     )
@@ -272,7 +309,7 @@ class CycleStepSerializer(serializers.ModelSerializer):
         }
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(UtcModelSerializer):
     owner = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True, help_text="Owner's username."
     )
@@ -292,7 +329,7 @@ class DecisionSerializer(serializers.ModelSerializer):
         }
 
 
-class CycleSerializer(serializers.ModelSerializer):
+class CycleSerializer(UtcModelSerializer):
     month = serializers.CharField(source="label", help_text="The cycle's month, YYYY-MM.")
     is_frozen = serializers.BooleanField(help_text="Approved cycles are read-only.")
     approved_by = serializers.SlugRelatedField(
@@ -415,7 +452,7 @@ class FrameSerializer(serializers.Serializer):
             return serializers.CharField(allow_null=True, help_text=help_text)
         if column in _TEXT_COLUMNS:
             return serializers.CharField(help_text=help_text)
-        return serializers.FloatField(allow_null=True, help_text=help_text)
+        return EngineNumberField(allow_null=True, help_text=help_text)
 
     @classmethod
     def frame_data(cls, frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -425,9 +462,9 @@ class FrameSerializer(serializers.Serializer):
             col = frame[name] if name in frame else pd.Series([None] * len(frame))
             if isinstance(col.dtype, pd.PeriodDtype):
                 values = [None if pd.isna(x) else x for x in col.dt.strftime("%Y-%m")]
-            elif isinstance(field, serializers.FloatField):
+            elif isinstance(field, EngineNumberField):
                 arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                values = [number_or_none(x) for x in arr.tolist()]
+                values = [format_plan_value(x) or None for x in arr.tolist()]
             elif isinstance(field, serializers.IntegerField):
                 values = [None if pd.isna(x) else int(x) for x in col.tolist()]
             else:
@@ -497,7 +534,34 @@ class CompanyAccuracySerializer(FrameSerializer):
     help = _PAST_MONTH
 
 
+def _page_fields() -> dict[str, serializers.Field]:
+    return {
+        "count": serializers.IntegerField(help_text="Rows matching the filters, on all pages."),
+        "next": serializers.URLField(
+            allow_null=True, help_text="URL of the next page, null on the last."
+        ),
+        "previous": serializers.URLField(
+            allow_null=True, help_text="URL of the previous page, null on the first."
+        ),
+    }
+
+
+def paginated(serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The page envelope ``{count, next, previous, results}`` around ``serializer``."""
+    return type(
+        f"Paginated{serializer.__name__.removesuffix('Serializer')}List",
+        (serializers.Serializer,),
+        {**_page_fields(), "results": serializer(many=True, help_text="The rows of this page.")},
+    )
+
+
 class AccuracySerializer(serializers.Serializer):
+    """One page of each level (the same ``page`` and ``page_size``); ``count`` is the
+    longest level's."""
+
+    count = serializers.IntegerField(help_text="Rows of the longest level, on all pages.")
+    next = serializers.URLField(allow_null=True, help_text="URL of the next page.")
+    previous = serializers.URLField(allow_null=True, help_text="URL of the previous page.")
     family = FamilyAccuracySerializer(many=True, help_text="Per family and month.")
     stream = StreamAccuracySerializer(many=True, help_text="Per value stream and month.")
     company = CompanyAccuracySerializer(

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from planning.api import serializers as s
-from planning.api.filters import PlanValueFilter
+from planning.api.filters import EngineFilterForm, PlanValueFilter
 from planning.api.renderers import (
     FILE_FORMATS,
     PlanCSVRenderer,
@@ -56,7 +56,7 @@ from sofp.api.views import (
     ApiView,
     error_response,
 )
-from sofp.errors import PermissionDenied, ValidationFailed
+from sofp.errors import PermissionDenied, Problem, ValidationFailed
 
 MAX_BULK_ROWS = 20_000
 FILE_RENDERERS = [*JSON_RENDERERS, PlanCSVRenderer, PlanXLSXRenderer]
@@ -340,43 +340,106 @@ class ActualsView(CycleMixin, ApiView):
 # --------------------------------------------------------------------------- engine
 
 
+ENGINE_PARAMS = [
+    CYCLE_PARAM,
+    OpenApiParameter(
+        "value_stream",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Only this value stream's rows (its code); company rows are left out.",
+    ),
+    OpenApiParameter(
+        "month_from",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="First month (YYYY-MM), inclusive.",
+        pattern=s.MONTH_PATTERN,
+    ),
+    OpenApiParameter(
+        "month_to",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Last month (YYYY-MM), inclusive.",
+        pattern=s.MONTH_PATTERN,
+    ),
+]
+
+
 class EngineView(CycleMixin, ApiView):
-    """Base of the views that show the engine's numbers for the streams you may see."""
+    """Base of the views that show the engine's numbers for the streams you may see:
+    ``value_stream``, ``month_from`` and ``month_to`` filter the rows, and the rows are
+    paginated like every list (``page``, ``page_size``)."""
+
+    pagination_class = ApiPagination
 
     def scope(self):
         return stream_scope(user=self.request.user)
 
+    def row_filters(self) -> tuple[str | None, str | None, str | None]:
+        """``(value_stream, month_from, month_to)`` from the query; a bad month is a 400."""
+        params = self.request.query_params
+        form = EngineFilterForm(params)
+        if not form.is_valid():
+            problems = [
+                Problem("invalid", str(msg), field=name)
+                for name, errors in form.errors.items()
+                for msg in errors
+            ]
+            raise ValidationFailed("Invalid filters.", problems=problems)
+        data = form.cleaned_data
+        fmt = "%Y-%m"
+        return (
+            data.get("value_stream") or None,
+            data["month_from"].strftime(fmt) if data.get("month_from") else None,
+            data["month_to"].strftime(fmt) if data.get("month_to") else None,
+        )
+
+    def filtered(self, rows: list[dict]) -> list[dict]:
+        stream, first, last = self.row_filters()
+        if stream is not None:
+            rows = [r for r in rows if r.get("value_stream") == stream]
+        if first is not None:
+            rows = [r for r in rows if r.get("month") is None or r["month"] >= first]
+        if last is not None:
+            rows = [r for r in rows if r.get("month") is None or r["month"] <= last]
+        return rows
+
+    def page(self, rows: list[dict]) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(self.filtered(rows), self.request, view=self)
+        return paginator.get_paginated_response(page)
+
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
-    responses={200: s.FamilyProjectionSerializer(many=True), **READ_ERRORS},
+    parameters=ENGINE_PARAMS,
+    responses={200: s.paginated(s.FamilyProjectionSerializer), 400: E400, **READ_ERRORS},
 )
 class FamilyProjectionView(EngineView):
     """Per family and horizon month: inventory and days of supply."""
 
     def get(self, request: Request, month: str) -> Response:
         projection = cycle_projection(cycle=self.get_cycle(), value_streams=self.scope())
-        return Response(s.FamilyProjectionSerializer.frame_data(projection.family))
+        return self.page(s.FamilyProjectionSerializer.frame_data(projection.family))
 
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
-    responses={200: s.StreamProjectionSerializer(many=True), **READ_ERRORS},
+    parameters=ENGINE_PARAMS,
+    responses={200: s.paginated(s.StreamProjectionSerializer), 400: E400, **READ_ERRORS},
 )
 class StreamProjectionView(EngineView):
     """Per value stream and month: capacity, revenue, costs, profit, inventory value."""
 
     def get(self, request: Request, month: str) -> Response:
         projection = cycle_projection(cycle=self.get_cycle(), value_streams=self.scope())
-        return Response(s.StreamProjectionSerializer.frame_data(projection.stream))
+        return self.page(s.StreamProjectionSerializer.frame_data(projection.stream))
 
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
-    responses={200: s.CompanyProjectionSerializer(many=True), **READ_ERRORS},
+    parameters=ENGINE_PARAMS,
+    responses={200: s.paginated(s.CompanyProjectionSerializer), 400: E400, **READ_ERRORS},
 )
 class CompanyProjectionView(EngineView):
     """The company roll-up per month (users who read every value stream)."""
@@ -386,13 +449,13 @@ class CompanyProjectionView(EngineView):
         if self.scope() is not None:
             raise PermissionDenied("Company figures are for users who read every value stream.")
         projection = cycle_projection(cycle=cycle, value_streams=None)
-        return Response(s.CompanyProjectionSerializer.frame_data(projection.company))
+        return self.page(s.CompanyProjectionSerializer.frame_data(projection.company))
 
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
-    responses={200: s.BoxScoreSerializer(many=True), **READ_ERRORS},
+    parameters=ENGINE_PARAMS,
+    responses={200: s.paginated(s.BoxScoreSerializer), 400: E400, **READ_ERRORS},
 )
 class BoxScoreView(EngineView):
     """The lean box score per value stream and month; company rows (value_stream '')
@@ -407,26 +470,26 @@ class BoxScoreView(EngineView):
         )
         if streams is not None:
             frame = frame[frame["value_stream"] != ""]
-        return Response(s.BoxScoreSerializer.frame_data(frame))
+        return self.page(s.BoxScoreSerializer.frame_data(frame))
 
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
-    responses={200: s.ExceptionSerializer(many=True), **READ_ERRORS},
+    parameters=ENGINE_PARAMS,
+    responses={200: s.paginated(s.ExceptionSerializer), 400: E400, **READ_ERRORS},
 )
 class ExceptionsView(EngineView):
     """The step-5 exception list, worst first."""
 
     def get(self, request: Request, month: str) -> Response:
         analysis = cycle_analysis(cycle=self.get_cycle(), value_streams=self.scope())
-        return Response(s.ExceptionSerializer.frame_data(analysis.exceptions))
+        return self.page(s.ExceptionSerializer.frame_data(analysis.exceptions))
 
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
-    responses={200: s.AccuracySerializer, **READ_ERRORS},
+    parameters=ENGINE_PARAMS,
+    responses={200: s.AccuracySerializer, 400: E400, **READ_ERRORS},
 )
 class AccuracyView(EngineView):
     """Lag-1 forecast accuracy of the 12 months before the cycle."""
@@ -434,17 +497,28 @@ class AccuracyView(EngineView):
     def get(self, request: Request, month: str) -> Response:
         streams = self.scope()
         accuracy = cycle_analysis(cycle=self.get_cycle(), value_streams=streams).accuracy
-        return Response(
-            {
-                "family": s.FamilyAccuracySerializer.frame_data(accuracy.family),
-                "stream": s.StreamAccuracySerializer.frame_data(accuracy.stream),
-                "company": (
-                    s.CompanyAccuracySerializer.frame_data(accuracy.company)
-                    if streams is None
-                    else []
-                ),
-            }
-        )
+        levels = {
+            "family": self.filtered(s.FamilyAccuracySerializer.frame_data(accuracy.family)),
+            "stream": self.filtered(s.StreamAccuracySerializer.frame_data(accuracy.stream)),
+            "company": (
+                self.filtered(s.CompanyAccuracySerializer.frame_data(accuracy.company))
+                if streams is None and self.row_filters()[0] is None
+                else []
+            ),
+        }
+        # One page of each level, with the same page and page size.
+        paginator = self.pagination_class()
+        longest = max(levels.values(), key=len)
+        paginator.paginate_queryset(longest, self.request, view=self)
+        size = paginator.page.paginator.per_page
+        start = (paginator.page.number - 1) * size
+        body = {
+            "count": len(longest),
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            **{level: rows[start : start + size] for level, rows in levels.items()},
+        }
+        return Response(body)
 
 
 @extend_schema(

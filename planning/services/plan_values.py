@@ -395,6 +395,11 @@ class _Current:
     changed_at: dt.datetime
 
 
+def _utc_text(value: dt.datetime) -> str:
+    """Timestamps leave the app in UTC with ``Z`` (API, grid, problem JSON alike)."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 def _conflict_payload(r: _Resolved, current: _Current | None) -> dict:
     cell = r.cell
     return {
@@ -408,7 +413,7 @@ def _conflict_payload(r: _Resolved, current: _Current | None) -> dict:
         "current_value": None if current is None or current.value is None else str(current.value),
         "current_version": 0 if current is None else current.version,
         "changed_by": None if current is None else current.changed_by,
-        "changed_at": None if current is None else current.changed_at.isoformat(),
+        "changed_at": None if current is None else _utc_text(current.changed_at),
     }
 
 
@@ -823,7 +828,7 @@ def plan_value_comment_set(
                         "current_value": None if current.value is None else str(current.value),
                         "current_version": current.version,
                         "changed_by": current.updated_by.username if current.updated_by else None,
-                        "changed_at": current.updated_at,
+                        "changed_at": _utc_text(current.updated_at),
                     }
                 ],
             )

@@ -7,8 +7,11 @@ shape (:mod:`sofp.api.exceptions`) in the OpenAPI schema.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotFound
@@ -19,6 +22,7 @@ from rest_framework.views import APIView
 
 from sofp.api.serializers import ErrorSerializer
 from sofp.auth import ExpiringTokenAuthentication
+from sofp.errors import Problem, ValidationFailed
 
 JSON_RENDERERS = [JSONRenderer, BrowsableAPIRenderer]
 
@@ -41,10 +45,17 @@ READ_ERRORS = {401: E401, 403: E403, 404: E404, 429: E429}
 
 
 class ApiView(APIView):
-    """Base of every SOFP API view: token first (401 with a challenge for scripts)."""
+    """Base of every SOFP API view: token first (401 with a challenge for scripts),
+    ETags on reads, an unknown ``format`` is a 400."""
 
     authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     renderer_classes = JSON_RENDERERS
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        return negotiate_or_400(super().perform_content_negotiation, request, force)
+
+    def dispatch(self, request, *args: Any, **kwargs: Any):
+        return etag_response(request, super().dispatch(request, *args, **kwargs))
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
@@ -54,6 +65,45 @@ class ApiView(APIView):
             self.request.accepted_renderer = JSONRenderer()
             self.request.accepted_media_type = JSONRenderer.media_type
         return response
+
+
+def negotiate_or_400(negotiate, request: Request, force: bool):
+    """DRF answers an unknown ``?format=`` with 404; it is bad input: 400, naming the
+    formats there are."""
+    try:
+        return negotiate(request, force)
+    except Http404:
+        if force:
+            raise
+        fmt = str(request.query_params.get("format", ""))[:20]
+        message = f"unknown format {fmt!r}; use json, csv or xlsx where the endpoint offers them"
+        raise ValidationFailed(
+            message, problems=[Problem("unknown_format", message, field="format")]
+        ) from None
+
+
+def etag_response(request, response: HttpResponse) -> HttpResponse:
+    """A strong ``ETag`` on every successful read (a hash of the body as sent), and
+    ``304 Not Modified`` when the client's ``If-None-Match`` names it: a sync loop
+    polls cheaply. Bodies differ per user, so caches must keep them apart."""
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    if getattr(response, "streaming", False):
+        return response
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    patch_vary_headers(response, ("Authorization", "Cookie"))
+    wanted = request.headers.get("If-None-Match", "")
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",") if t.strip()}
+    if etag in tags or "*" in tags:
+        not_modified = HttpResponseNotModified()
+        for header in ("ETag", "Cache-Control", "Vary"):
+            not_modified[header] = response[header]
+        return not_modified
+    return response
 
 
 class NotFoundView(ApiView):

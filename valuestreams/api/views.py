@@ -12,7 +12,16 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 
 from sofp.api.pagination import ApiPagination
-from sofp.api.views import E400, E401, E404, E429, ApiView, error_response
+from sofp.api.views import (
+    E400,
+    E401,
+    E404,
+    E429,
+    ApiView,
+    error_response,
+    etag_response,
+    negotiate_or_400,
+)
 from valuestreams.api import serializers as s
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import user_is_admin
@@ -46,6 +55,12 @@ class MasterDataViewSet(
     filter_backends: list = []
     lookup_field = "code"
     lookup_value_regex = CODE_REGEX
+
+    def perform_content_negotiation(self, request, force: bool = False):
+        return negotiate_or_400(super().perform_content_negotiation, request, force)
+
+    def dispatch(self, request, *args, **kwargs):
+        return etag_response(request, super().dispatch(request, *args, **kwargs))
 
     def perform_create(self, serializer) -> None:
         self._save(serializer)
