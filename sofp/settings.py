@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sofp.api.schema.problem_json_errors",
+        "sofp.api.schema.conditional_get",
+        "planning.api.schema.bulk_limits",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CycleStatusEnum": "planning.models.CycleStatus",

@@ -7,6 +7,7 @@ import re
 
 import django_filters
 from django import forms
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 
 from planning.calendar import parse_month
@@ -43,6 +44,49 @@ class EngineFilterForm(forms.Form):
     month_to = MonthFormField(required=False)
 
 
+class AwareDateTimeFormField(forms.CharField):
+    """ISO-8601 with an offset (``2027-01-05T08:00:00+01:00`` or ``…Z``): a time
+    without one would mean different moments to client and server."""
+
+    def to_python(self, value: str | None) -> dt.datetime | None:
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            moment = parse_datetime(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise forms.ValidationError(
+                f"{text[:40]!r} is not an ISO-8601 date and time with an offset, "
+                "e.g. 2027-01-05T08:00:00Z or 2027-01-05T09:00:00+01:00."
+            )
+        return moment
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class AwareDateTimeFilter(django_filters.Filter):
+    field_class = AwareDateTimeFormField
+
+
+# ``ordering`` values and the columns they sort by; ``-name`` sorts descending. The
+# primary key breaks ties, so pages never overlap or skip rows.
+ORDERING_FIELDS = (
+    ("updated_at", "updated_at"),
+    ("version", "version"),
+    ("month", "month"),
+    ("measure", "measure"),
+    ("value_stream__code", "value_stream"),
+    ("product_family__code", "product_family"),
+)
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "pk") if value else qs
+
+
 class PlanValueFilter(django_filters.FilterSet):
     value_stream = django_filters.CharFilter(
         field_name="value_stream__code",
@@ -61,6 +105,26 @@ class PlanValueFilter(django_filters.FilterSet):
         field_name="month", lookup_expr="lte", help_text="Last month (YYYY-MM), inclusive."
     )
 
+    updated_since = AwareDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Rows changed at or after this moment (ISO-8601 with offset). Cleared "
+        "cells are included then (value null), so a sync client hears of them.",
+    )
+    ordering = StableOrderingFilter(
+        fields=ORDERING_FIELDS,
+        help_text="Sort by updated_at, version, month, measure, value_stream or "
+        "product_family; '-' first for descending. Default: the file contract's order.",
+    )
+
     class Meta:
         model = PlanValue
-        fields = ["value_stream", "product_family", "measure", "month_from", "month_to"]
+        fields = [
+            "value_stream",
+            "product_family",
+            "measure",
+            "month_from",
+            "month_to",
+            "updated_since",
+            "ordering",
+        ]

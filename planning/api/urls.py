@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import views
+from planning.api import views, workflow
 
 app_name = "planning_api"
 
@@ -13,6 +13,10 @@ CYCLE_ROUTES = (
     ("approve/", views.CycleApproveView, "cycle-approve"),
     ("plan-values/", views.PlanValueListView, "plan-value-list"),
     ("plan-values/bulk/", views.PlanValueBulkView, "plan-value-bulk"),
+    ("plan-values/comment/", workflow.CommentView, "plan-value-comment"),
+    ("decisions/", workflow.DecisionCreateView, "decision-create"),
+    ("decisions/<int:decision_id>/", workflow.DecisionUpdateView, "decision-update"),
+    ("steps/<int:number>/", workflow.StepUpdateView, "step-update"),
     ("actuals/", views.ActualsView, "actuals"),
     ("projections/families/", views.FamilyProjectionView, "projection-families"),
     ("projections/streams/", views.StreamProjectionView, "projection-streams"),
@@ -25,5 +29,6 @@ CYCLE_ROUTES = (
 
 urlpatterns = [
     path("cycles/", views.CycleListView.as_view(), name="cycle-list"),
+    path("cycles/start/", workflow.CycleStartView.as_view(), name="cycle-start"),
     *(path(CYCLE + route, view.as_view(), name=name) for route, view, name in CYCLE_ROUTES),
 ]

@@ -185,7 +185,12 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return PlanValue.objects.none()
-        return plan_values_visible(cycle=self.get_cycle(), user=self.request.user)
+        # A sync client asking what changed also hears of cleared cells (value null).
+        return plan_values_visible(
+            cycle=self.get_cycle(),
+            user=self.request.user,
+            include_cleared=bool(self.request.query_params.get("updated_since")),
+        )
 
     @property
     def paginator(self):
@@ -242,7 +247,7 @@ UPSERT_RESPONSES = {
 @extend_schema(
     tags=["plan values"],
     parameters=[CYCLE_PARAM, DRY_RUN_PARAM],
-    request=s.PlanValueRowInputSerializer(many=True),
+    request=s.PlanValueRowInputSerializer(many=True, max_length=MAX_BULK_ROWS),
     responses=UPSERT_RESPONSES,
     examples=[
         OpenApiExample(
@@ -297,7 +302,7 @@ class PlanValueBulkView(CycleMixin, ApiView):
 @extend_schema(
     tags=["plan values"],
     parameters=[CYCLE_PARAM, DRY_RUN_PARAM],
-    request=s.ActualRowInputSerializer(many=True),
+    request=s.ActualRowInputSerializer(many=True, max_length=MAX_BULK_ROWS),
     responses=UPSERT_RESPONSES,
     examples=[
         OpenApiExample(
@@ -361,6 +366,18 @@ ENGINE_PARAMS = [
         OpenApiParameter.QUERY,
         description="Last month (YYYY-MM), inclusive.",
         pattern=s.MONTH_PATTERN,
+    ),
+    OpenApiParameter(
+        "page",
+        {"type": "integer", "minimum": 1},
+        OpenApiParameter.QUERY,
+        description="A page number within the paginated result set.",
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": ApiPagination.max_page_size},
+        OpenApiParameter.QUERY,
+        description="Number of results to return per page.",
     ),
 ]
 

@@ -402,6 +402,33 @@ def plan_values_visible(
     )
 
 
+def plan_value_cell(
+    *,
+    cycle: PlanningCycle,
+    value_stream: str,
+    product_family: str,
+    month: dt.date,
+    measure: str,
+) -> PlanValue | None:
+    """The stored cell at these codes holding a value (None: empty or cleared)."""
+    cell = Q(
+        cycle=cycle,
+        month=month,
+        measure=measure,
+        value_stream__code=value_stream or None,
+        product_family__code=product_family or None,
+    )
+    if not value_stream:
+        cell &= Q(value_stream__isnull=True)
+    if not product_family:
+        cell &= Q(product_family__isnull=True)
+    return (
+        PlanValue.objects.filter(cell, PlanValue.filled)
+        .select_related("value_stream", "product_family")
+        .first()
+    )
+
+
 def family_stream_codes(*, codes: Iterable[str]) -> dict[str, str]:
     """Family code → its value stream's code, for the families that exist (one query)."""
     return dict(

@@ -130,7 +130,8 @@ def cycle_create(
         raise ValidationFailed(f"horizon must be between {MIN_HORIZON} and {MAX_HORIZON} months")
     if PlanningCycle.objects.filter(month=month).exists():
         raise ApplicationError(
-            f"A cycle for {month:%Y-%m} already exists; open it instead of starting it again."
+            f"A cycle for {month:%Y-%m} already exists; open it instead of starting it again.",
+            code="cycle_exists",
         )
     cycle = PlanningCycle(
         month=month, horizon=horizon, status=status, created_by=user, based_on=based_on

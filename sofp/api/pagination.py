@@ -18,3 +18,13 @@ class ApiPagination(PageNumberPagination):
         props["previous"]["description"] = "URL of the previous page, null on the first."
         props["results"]["description"] = "The rows of this page."
         return envelope
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """The page size's limits, stated in the schema as the server applies them."""
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            if param["name"] == self.page_size_query_param:
+                param["schema"].update({"minimum": 1, "maximum": self.max_page_size})
+            elif param["name"] == self.page_query_param:
+                param["schema"].update({"minimum": 1})
+        return params

@@ -17,3 +17,34 @@ def problem_json_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                 if str(status)[:1] in "45" and content and "application/json" in content:
                     content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
     return result
+
+
+def conditional_get(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Every API read sends an ``ETag`` and answers ``If-None-Match`` with 304
+    (``sofp.api.views.etag_response``): say so for every GET operation."""
+    for path, item in result.get("paths", {}).items():
+        operation = item.get("get")
+        if not operation or path.endswith(("/schema/", "/docs/")):
+            continue
+        params = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "If-None-Match" for p in params):
+            params.append(
+                {
+                    "in": "header",
+                    "name": "If-None-Match",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 1000},
+                    "description": "The ETag you hold: 304 when nothing changed.",
+                }
+            )
+        ok = operation.get("responses", {}).get("200")
+        if isinstance(ok, dict):
+            ok.setdefault("headers", {})["ETag"] = {
+                "schema": {"type": "string"},
+                "description": "Send it back in If-None-Match to poll cheaply.",
+            }
+        operation.setdefault("responses", {})["304"] = {
+            "description": "Not modified: what you hold (If-None-Match) is current.",
+            "headers": {"ETag": {"schema": {"type": "string"}}},
+        }
+    return result
