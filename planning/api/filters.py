@@ -21,6 +21,8 @@ class MonthFormField(forms.CharField):
     """``YYYY-MM`` → the month's first day; anything else is a clear field error."""
 
     def to_python(self, value: str | None) -> dt.date | None:
+        if value == "":
+            raise forms.ValidationError("Enter a month as YYYY-MM, e.g. 2027-01 (got '').")
         text = super().to_python(value)
         if not text:
             return None
@@ -44,16 +46,24 @@ class EngineFilterForm(forms.Form):
     month_to = MonthFormField(required=False)
 
 
+# RFC 3339 date-time (what the schema's ``format: date-time`` means), offset required.
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 class AwareDateTimeFormField(forms.CharField):
     """ISO-8601 with an offset (``2027-01-05T08:00:00+01:00`` or ``…Z``): a time
     without one would mean different moments to client and server."""
 
     def to_python(self, value: str | None) -> dt.datetime | None:
+        if value == "":
+            raise forms.ValidationError("Enter a date and time with an offset (got '').")
         text = super().to_python(value)
         if not text:
             return None
         try:
-            moment = parse_datetime(text)
+            moment = parse_datetime(text) if RFC3339.fullmatch(value or "") else None
         except ValueError:
             moment = None
         if moment is None or moment.tzinfo is None:

@@ -27,7 +27,7 @@ from planning.calendar import parse_month
 from planning.engine import SEVERITY
 from planning.measures import INPUT_MEASURES
 from planning.models import CycleStep, Decision, PlanningCycle, PlanValue
-from sofp.api.serializers import ErrorSerializer
+from sofp.api.serializers import ErrorSerializer, StrictCharField
 
 MONTH_HELP = "Month as YYYY-MM."
 CODE_MAX = 40
@@ -142,7 +142,7 @@ class EngineNumberField(serializers.Field):
 
 
 def _code(help_text: str, **kw: Any) -> serializers.CharField:
-    return serializers.CharField(
+    return StrictCharField(
         max_length=CODE_MAX, allow_blank=True, default="", help_text=help_text, **kw
     )
 
@@ -234,7 +234,7 @@ class PlanValueRowInputSerializer(serializers.Serializer):
 class ActualRowInputSerializer(serializers.Serializer):
     """One row of actual sales (units) for a family and month."""
 
-    product_family = serializers.CharField(max_length=CODE_MAX, help_text="Product family code.")
+    product_family = StrictCharField(max_length=CODE_MAX, help_text="Product family code.")
     value_stream = _code("Optional: the family's value stream code (derived when empty).")
     month = MonthField(
         help_text="Month (YYYY-MM): the 12 months before the cycle or inside its horizon."
@@ -368,7 +368,7 @@ class CycleDetailSerializer(CycleSerializer):
 
 
 class ApproveInputSerializer(serializers.Serializer):
-    override_reason = serializers.CharField(
+    override_reason = StrictCharField(
         required=False,
         allow_blank=True,
         default="",

@@ -545,6 +545,7 @@ class AccuracyView(EngineView):
         (200, "application/json"): s.ExportRowSerializer(many=True),
         (200, "text/csv"): OpenApiTypes.STR,
         (200, PlanXLSXRenderer.media_type): OpenApiTypes.BINARY,
+        400: E400,
         **READ_ERRORS,
     },
 )
@@ -556,6 +557,7 @@ class ExportView(EngineView):
     """
 
     renderer_classes = FILE_RENDERERS
+    pagination_class = None  # the whole export: the file contract has no pages
 
     def get(self, request: Request, month: str) -> Response:
         frame = cycle_export_frame(cycle=self.get_cycle(), user=request.user)

@@ -26,6 +26,7 @@ from planning.services.decisions import decision_create, decision_update, user_r
 from planning.services.plan_values import MAX_COMMENT_LENGTH, plan_value_comment_set
 from planning.services.steps import step_minutes_set, step_status_set
 from sofp.api.parsers import JSONParser
+from sofp.api.serializers import StrictCharField
 from sofp.api.views import E400, E401, E404, E413, E415, E429, ApiView, error_response
 
 E403 = error_response("Not allowed: the browser would say no too (role, stream, step owner).")
@@ -60,7 +61,7 @@ class CommentInputSerializer(serializers.Serializer):
     product_family = s._code("Product family code; empty for stream and company measures.")
     month = s.MonthField(help_text=s.MONTH_HELP)
     measure = serializers.ChoiceField(choices=s.INPUT_MEASURES, help_text="Input measure.")
-    text = serializers.CharField(
+    text = StrictCharField(
         allow_blank=True,
         trim_whitespace=False,
         max_length=MAX_COMMENT_LENGTH,
@@ -85,8 +86,8 @@ class CommentResultSerializer(serializers.Serializer):
 
 
 class DecisionInputSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=MAX_TEXT, help_text="What was decided.")
-    owner = serializers.CharField(max_length=150, help_text="Owner's username.")
+    text = StrictCharField(max_length=MAX_TEXT, help_text="What was decided.")
+    owner = StrictCharField(max_length=150, help_text="Owner's username.")
     due_date = serializers.DateField(help_text="Due date (YYYY-MM-DD).")
     step = serializers.IntegerField(
         required=False,
@@ -101,8 +102,8 @@ class DecisionUpdateInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=DecisionStatus.values, required=False, help_text="Open, done or cancelled."
     )
-    text = serializers.CharField(required=False, max_length=MAX_TEXT, help_text="New text.")
-    owner = serializers.CharField(required=False, max_length=150, help_text="Username.")
+    text = StrictCharField(required=False, max_length=MAX_TEXT, help_text="New text.")
+    owner = StrictCharField(required=False, max_length=150, help_text="Username.")
     due_date = serializers.DateField(required=False, help_text="New due date.")
 
 
@@ -110,10 +111,10 @@ class StepUpdateInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=StepStatus.values, required=False, help_text="The step's new status."
     )
-    minutes = serializers.CharField(
+    minutes = StrictCharField(
         required=False, allow_blank=True, max_length=MAX_TEXT, help_text="The minutes."
     )
-    minutes_base = serializers.CharField(
+    minutes_base = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=MAX_TEXT,

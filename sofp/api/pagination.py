@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from rest_framework.pagination import PageNumberPagination
 
+from sofp.errors import Problem, ValidationFailed
+
 
 class ApiPagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 5000
+
+    def get_page_size(self, request) -> int:
+        """``page_size`` as the schema states it: an integer from 1 to 5000; anything
+        else is a 400 (not silently the default)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            message = f"page_size must be a whole number from 1 to {self.max_page_size}"
+            raise ValidationFailed(
+                message, problems=[Problem("invalid", message, field="page_size")]
+            )
+        return int(raw)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         envelope = super().get_paginated_response_schema(schema)

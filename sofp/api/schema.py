@@ -33,7 +33,7 @@ def conditional_get(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                     "in": "header",
                     "name": "If-None-Match",
                     "required": False,
-                    "schema": {"type": "string", "maxLength": 1000},
+                    "schema": {"type": "string"},
                     "description": "The ETag you hold: 304 when nothing changed.",
                 }
             )
@@ -43,7 +43,13 @@ def conditional_get(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 "schema": {"type": "string"},
                 "description": "Send it back in If-None-Match to poll cheaply.",
             }
-        operation.setdefault("responses", {})["304"] = {
+        responses = operation.setdefault("responses", {})
+        if any(p.get("name") == "page_size" for p in params) and "400" not in responses:
+            # A bad page or page_size is a 400 (sofp.api.pagination), like any bad input.
+            template = responses.get("401") or responses.get("404")
+            if isinstance(template, dict):
+                responses["400"] = {**template, "description": "Bad input (e.g. page_size)."}
+        responses["304"] = {
             "description": "Not modified: what you hold (If-None-Match) is current.",
             "headers": {"ETag": {"schema": {"type": "string"}}},
         }

@@ -31,3 +31,23 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="Summary of the error.")
     instance = serializers.CharField(required=False, help_text="The address that was asked.")
     errors = ErrorItemSerializer(many=True, help_text="Every problem found (may be empty).")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: DRF's own also takes "0", 1 or "yes", which the
+    schema (``type: boolean``) says are wrong."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=str(data)[:20])
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's own turns 12 or 1.5 into "12", which the schema
+    (``type: string``) says is wrong."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

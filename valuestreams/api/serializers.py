@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+from django.db import models
 from rest_framework import serializers
 
+from sofp.api.serializers import StrictBooleanField, StrictCharField
 from valuestreams.models import FAMILY_FIELDS, ProductFamily, ValueStream
 
 
-class ValueStreamSerializer(serializers.ModelSerializer):
-    serves = serializers.SlugRelatedField(
+class StrictModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: StrictBooleanField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A related row by its code, sent as a string (the schema's type)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ValueStreamSerializer(StrictModelSerializer):
+    serves = CodeRelatedField(
         slug_field="code",
         many=True,
         required=False,
         queryset=ValueStream.objects.all(),
         help_text="For a new product development stream: codes of the streams it serves.",
     )
+
+    def to_internal_value(self, data):
+        # DRF iterates whatever it is given (an object's keys too): a list, or nothing.
+        if isinstance(data, dict) and "serves" in data and not isinstance(data["serves"], list):
+            raise serializers.ValidationError({"serves": ["A list of value stream codes."]})
+        return super().to_internal_value(data)
 
     class Meta:
         model = ValueStream
@@ -28,8 +54,8 @@ class ValueStreamSerializer(serializers.ModelSerializer):
         }
 
 
-class ProductFamilySerializer(serializers.ModelSerializer):
-    value_stream = serializers.SlugRelatedField(
+class ProductFamilySerializer(StrictModelSerializer):
+    value_stream = CodeRelatedField(
         slug_field="code",
         queryset=ValueStream.objects.all(),
         help_text="Code of the value stream the family belongs to.",

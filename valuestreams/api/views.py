@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, viewsets
 
 from sofp.api.pagination import ApiPagination
+from sofp.api.parsers import JSONParser
 from sofp.api.views import (
     E400,
     E401,
@@ -55,6 +56,8 @@ class MasterDataViewSet(
     filter_backends: list = []
     lookup_field = "code"
     lookup_value_regex = CODE_REGEX
+    # JSON bodies only: form fields cannot say "no number" or "false" unambiguously.
+    parser_classes = [JSONParser]
 
     def perform_content_negotiation(self, request, force: bool = False):
         return negotiate_or_400(super().perform_content_negotiation, request, force)

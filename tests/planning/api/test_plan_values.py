@@ -51,8 +51,15 @@ def test_list_paginates_with_page_size(api, plan):
     assert len(body["results"]) == 10 and body["previous"] and body["next"]
 
 
-def test_page_size_is_capped_at_5000(api, plan):
-    body = api.get(f"{C}/plan-values/?page_size=999999").json()
+@pytest.mark.parametrize("size", ["999999", "5001", "0", "-1", "abc", "1.5"])
+def test_page_size_outside_1_to_5000_is_a_400(api, plan, size):
+    response = api.get(f"{C}/plan-values/?page_size={size}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "page_size"
+
+
+def test_page_size_5000_is_the_largest_page(api, plan):
+    body = api.get(f"{C}/plan-values/?page_size=5000").json()
     assert body["count"] == len(body["results"])  # fewer than 5000 rows, all on one page
 
 

@@ -25,6 +25,8 @@ from schemathesis.specs.openapi.checks import (
 
 from sofp.wsgi import application
 
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
+
 # What the API promises: never a 500, and every answer is documented (status, content
 # type, headers, body). Lenient parsing of invalid input (e.g. a bad page_size falls
 # back to the default) is allowed, so "negative data accepted" is not checked.
@@ -88,3 +90,46 @@ def admin_token(plan, frozen_cycle, admin_user) -> str:
 )
 def test_api_matches_its_schema(case, admin_token):
     case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=CHECKS)
+
+
+@pytest.mark.slow
+def test_schemathesis_cli_with_all_checks_finds_nothing(
+    live_server, plan, frozen_cycle, admin_user, tmp_path
+):
+    """``schemathesis run --checks all`` against the served schema of a live server, as
+    a client would run it: every check, every operation (a few examples each)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    token = Token.objects.get_or_create(user=admin_user)[0].key
+    cli = Path(sys.executable).parent / "schemathesis"
+    result = subprocess.run(
+        [
+            str(cli),
+            "--config-file",
+            str(ROOT / "schemathesis.toml"),
+            "run",
+            f"{live_server.url}/api/v1/schema/?format=json",
+            "--url",
+            live_server.url,
+            "--checks",
+            "all",
+            "-H",
+            f"Authorization: Token {token}",
+            "--max-examples",
+            "6",
+            "--seed",
+            "1",
+            "--no-color",
+            "--suppress-health-check",
+            "all",
+            "--request-timeout",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
