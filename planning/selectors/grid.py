@@ -40,7 +40,7 @@ from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import (
     company_thresholds,
     cycle_projection,
-    user_can_edit_plan,
+    plan_rights,
     user_sees_company_plan,
 )
 from sofp.errors import PermissionDenied
@@ -95,8 +95,12 @@ class GridAccess:
 
     cycle: PlanningCycle
     value_stream: ValueStream | None  # None: the company grid
-    may_edit: bool  # the user's rights, whatever the cycle's state
+    measures: frozenset[str]  # the inputs this user changes here, whatever the cycle's state
     denied: str  # why not, when the rights say no
+
+    @property
+    def may_edit(self) -> bool:
+        return bool(self.measures)
 
     @property
     def readonly_reason(self) -> str:
@@ -127,13 +131,18 @@ def grid_access(
             raise PermissionDenied(
                 "The company page is for executives, finance, sales and administrators."
             )
-        denied = "Sustaining costs are entered by finance, executives and administrators"
+        denied = "Sustaining costs are entered by finance and administrators"
     else:
         if not user_can_view_stream(user=user, value_stream=value_stream):
             raise PermissionDenied(f"You cannot see value stream {value_stream.code}.")
-        denied = f"You are not a planner or manager of value stream {value_stream.code}"
-    may_edit = user_can_edit_plan(user=user, value_stream=value_stream)
-    return GridAccess(cycle=cycle, value_stream=value_stream, may_edit=may_edit, denied=denied)
+        denied = (
+            f"You are not a planner or manager of value stream {value_stream.code}: you read "
+            "its plan (sales change demand, finance conversion cost)"
+        )
+    measures = plan_rights(user=user).measures(
+        value_stream_id=None if value_stream is None else value_stream.pk
+    )
+    return GridAccess(cycle=cycle, value_stream=value_stream, measures=measures, denied=denied)
 
 
 def month_field(month: dt.date) -> str:

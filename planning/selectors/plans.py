@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,11 +14,22 @@ from django.utils import timezone
 
 from planning import engine
 from planning.calendar import month_add, parse_month
-from planning.measures import ACTUALS_HISTORY_MONTHS
+from planning.measures import (
+    ACTUALS_HISTORY_MONTHS,
+    COMPANY_INPUT_MEASURES,
+    FAMILY_INPUT_MEASURES,
+    STREAM_INPUT_MEASURES,
+)
 from planning.models import Company, CycleStatus, PlanningCycle, PlanValue
-from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.roles import AnyUser, user_can_edit_company_values, user_reads_all_streams
-from valuestreams.selectors import value_streams_editable, value_streams_visible
+from valuestreams.models import Membership, ProductFamily, ValueStream
+from valuestreams.roles import (
+    AnyUser,
+    CompanyRole,
+    user_can_edit_company_values,
+    user_reads_all_streams,
+    user_roles,
+)
+from valuestreams.selectors import value_streams_visible
 
 
 def cycle_get_by_label(label: str) -> PlanningCycle | None:
@@ -258,7 +269,27 @@ def cycle_analysis(
 # --------------------------------------------------------------------------- rights
 
 
-@dataclass(frozen=True)
+# Which plan inputs each role changes (SOFP.md, "Who changes what"). Planners and
+# managers: every input of their streams except prices and costs; sales: demand and
+# actual sales of its streams; finance: conversion cost of every stream and the
+# company's sustaining cost. Prices and material costs live in the cycle's master copy.
+PLANNER_MEASURES: frozenset[str] = frozenset(
+    {
+        "demand",
+        "production",
+        "actual_sales",
+        "opening_inventory",
+        "available_hours",
+        "non_productive_hours",
+    }
+)
+SALES_MEASURES: frozenset[str] = frozenset({"demand", "actual_sales"})
+FINANCE_STREAM_MEASURES: frozenset[str] = frozenset({"conversion_cost"})
+FINANCE_COMPANY_MEASURES: frozenset[str] = frozenset(COMPANY_INPUT_MEASURES)
+STREAM_MEASURES: frozenset[str] = frozenset(FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES)
+
+
+@dataclass(frozen=True, eq=False)
 class PlanRights:
     """What one user may change in a plan: the one answer to "may edit this
     stream/measure?" for the grid, files, the API, commands and templates.
@@ -268,34 +299,80 @@ class PlanRights:
     everyone.
     """
 
-    stream_ids: frozenset[int] = frozenset()
-    company: bool = False
+    # Measures the user changes in one stream (memberships), and in every stream.
+    per_stream: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    every_stream: frozenset[str] = frozenset()
+    company_measures: frozenset[str] = frozenset()
     everything: bool = False  # system paths: demo data, an operator's command
 
-    def may_edit(self, *, value_stream_id: int | None, measure: str | None = None) -> bool:
-        """``value_stream_id=None`` means the company-wide values (sustaining costs)."""
+    def measures(self, *, value_stream_id: int | None) -> frozenset[str]:
+        """The input measures the user changes in a stream (None: company-wide values)."""
         if self.everything:
-            return True
+            return FINANCE_COMPANY_MEASURES if value_stream_id is None else STREAM_MEASURES
         if value_stream_id is None:
-            return self.company
-        return value_stream_id in self.stream_ids
+            return self.company_measures
+        return self.every_stream | self.per_stream.get(value_stream_id, frozenset())
+
+    def may_edit(self, *, value_stream_id: int | None, measure: str | None = None) -> bool:
+        """``value_stream_id=None`` means the company-wide values (sustaining costs);
+        ``measure=None`` asks whether the user changes anything there."""
+        measures = self.measures(value_stream_id=value_stream_id)
+        return bool(measures) if measure is None else measure in measures
+
+    @property
+    def company(self) -> bool:
+        return self.everything or bool(self.company_measures)
 
     @property
     def any(self) -> bool:
-        return self.everything or self.company or bool(self.stream_ids)
+        return (
+            self.everything
+            or self.company
+            or bool(self.every_stream)
+            or any(self.per_stream.values())
+        )
 
 
 SYSTEM_RIGHTS = PlanRights(everything=True)
 
 
 def plan_rights(*, user: AnyUser | None) -> PlanRights:
-    """Planners and managers edit their streams' values; finance, executives and
-    admins the company-wide ones; ``user=None`` is a trusted system path (one query)."""
+    """The rights table for one user (one query, plus the user's groups once);
+    ``user=None`` is a trusted system path.
+
+    Sales is "assigned to value streams" by memberships (any role); sales without a
+    membership covers every stream, as the demo's ``sales`` does. Administrators
+    change every input (master data and fixes), as before.
+    """
     if user is None:
         return SYSTEM_RIGHTS
+    if not user.is_authenticated:
+        return PlanRights()
+    if user.is_superuser:
+        return PlanRights(every_stream=STREAM_MEASURES, company_measures=FINANCE_COMPANY_MEASURES)
+    roles = user_roles(user)
+    sales = CompanyRole.SALES in roles
+    finance = CompanyRole.FINANCE in roles
+    per_stream: dict[int, frozenset[str]] = {}
+    memberships = Membership.objects.filter(user=user, value_stream__active=True).values_list(
+        "value_stream_id", "role"
+    )
+    for stream_id, role in memberships:
+        measures = per_stream.get(stream_id, frozenset())
+        if role in (Membership.Role.PLANNER, Membership.Role.MANAGER):
+            measures |= PLANNER_MEASURES
+        if sales:
+            measures |= SALES_MEASURES
+        per_stream[stream_id] = measures
+    every: frozenset[str] = frozenset()
+    if sales and not per_stream:
+        every |= SALES_MEASURES
+    if finance:
+        every |= FINANCE_STREAM_MEASURES
     return PlanRights(
-        stream_ids=frozenset(value_streams_editable(user=user).values_list("pk", flat=True)),
-        company=user_can_edit_company_values(user=user),
+        per_stream=per_stream,
+        every_stream=every,
+        company_measures=FINANCE_COMPANY_MEASURES if finance else frozenset(),
     )
 
 

@@ -248,17 +248,25 @@ def _check_permissions(*, user: AbstractBaseUser | None, rows: list[_Resolved]) 
     """Every cell of a stream (or the company) the user may not edit, once per stream."""
     rights = plan_rights(user=user)
     problems: list[Problem] = []
-    denied: set[int | None] = set()
+    denied: set[tuple[int | None, str]] = set()
     for r in rows:
-        stream_id = r.key[0]
-        if rights.may_edit(value_stream_id=stream_id, measure=r.key[3]) or stream_id in denied:
+        stream_id, measure = r.key[0], r.key[3]
+        if (
+            rights.may_edit(value_stream_id=stream_id, measure=measure)
+            or (stream_id, measure) in denied
+        ):
             continue
-        denied.add(stream_id)
-        message = (
-            "you may not edit company-wide values"
-            if r.value_stream is None
-            else f"you are not a planner of value stream {r.value_stream.code!r}"
-        )
+        denied.add((stream_id, measure))
+        if r.value_stream is None:
+            message = (
+                f"you may not change the company-wide {measure}"
+                if rights.company
+                else "you may not edit company-wide values"
+            )
+        elif rights.may_edit(value_stream_id=stream_id):
+            message = f"you may not change {measure} of value stream {r.value_stream.code!r}"
+        else:
+            message = f"you are not a planner of value stream {r.value_stream.code!r}"
         problems.append(cell_problem(r.i, r.cell, "forbidden", message, "value_stream"))
     if problems:
         raise PermissionDenied(
@@ -691,10 +699,11 @@ def plan_value_comment_set(
             user=user, value_stream=plan_value.value_stream, measure=plan_value.measure
         ):
             stream = plan_value.value_stream
+            measure = plan_value.measure
             raise PermissionDenied(
-                "Not allowed: you may not edit company-wide values"
+                f"Not allowed: you may not change the company-wide {measure}"
                 if stream is None
-                else f"Not allowed: you are not a planner of value stream {stream.code!r}"
+                else f"Not allowed: you may not change {measure} of value stream {stream.code!r}"
             )
         model_update(instance=plan_value, fields=["comment"], data={"comment": text.strip()})
         return plan_value

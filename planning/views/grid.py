@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
+from planning.measures import MEASURE_LABELS
 from planning.selectors.grid import (
     GridAccess,
     cell_history,
@@ -62,6 +63,20 @@ def _file_actions_template() -> str | None:
     return FILE_ACTIONS_TEMPLATE
 
 
+def _focus(request: HttpRequest) -> dict | None:
+    """The cell a deep link names (``?family=&month=YYYY-MM&measure=``), as given: the
+    grid selects it when it is there and says so when it is not."""
+    measure = request.GET.get("measure", "")
+    if not measure:
+        return None
+    month = parse_month(request.GET.get("month", ""))
+    return {
+        "family": request.GET.get("family", "")[:40],
+        "measure": measure[:40],
+        "month": f"{month:%Y-%m}" if month else "",
+    }
+
+
 def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse:
     try:
         access = _access(request, month, vs_code)
@@ -76,6 +91,9 @@ def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse
         "readonlyReason": access.readonly_reason,
         "scope": "company" if vs_code is None else "stream",
         "valueStream": vs_code or "",
+        "measures": sorted(access.measures),
+        "measureLabels": dict(MEASURE_LABELS),
+        "focus": _focus(request),
     }
     context = {
         "cycle": access.cycle,
@@ -109,6 +127,7 @@ def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None)
     )
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
+    data["measures"] = sorted(access.measures)
     return JsonResponse(data)
 
 

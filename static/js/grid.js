@@ -34,6 +34,15 @@
   const undoStack = [];
   const redoStack = [];
   let typedKey = null;
+  // The open editor: the cell it was opened on (row id, field), its input and how to
+  // commit it. Keys are routed through it by a capture-phase listener, so a value always
+  // lands in the cell it was typed into, whatever happens to the table meanwhile.
+  let editing = null;
+  // Cells whose save failed: "rowId\tfield" -> {ch, reason}. They keep the typed value,
+  // marked unsaved with the reason, until Retry or Discard.
+  const unsaved = new Map();
+  const editableMeasures = new Set(config.measures || []);
+  const measureLabels = config.measureLabels || {};
 
   // ------------------------------------------------------------------ helpers
 
@@ -87,14 +96,25 @@
     return `${where} · ${ref && ref.measure === "opening_inventory" ? "Opening inventory" : rowData.label} · ${col ? col.month : field}`;
   }
 
+  /** The stored measure behind a cell (opening inventory sits on the ending-inventory row). */
+  function cellMeasure(rowData, field) {
+    if (field === "opening" && rowData.measure === "ending_inventory") return "opening_inventory";
+    return rowData.measure;
+  }
+
   function canEditCell(rowData, field) {
     const m = rowMeta(rowData.id);
-    return editable && !!m && m.editable.has(field);
+    return editable && !!m && m.editable.has(field) && editableMeasures.has(cellMeasure(rowData, field));
   }
 
   function whyNotEditable(rowData, field) {
     if (!editable) return config.readonlyReason || payload.readonly_reason || "this grid is read-only";
     if (field === "label") return "row labels cannot be changed; select the first month cell";
+    const m = rowMeta(rowData.id);
+    const measure = cellMeasure(rowData, field);
+    if (m && m.editable.has(field) && !editableMeasures.has(measure)) {
+      return `your role does not change ${measureLabels[measure] || measure} here` + (config.rolesNote ? ` (${config.rolesNote})` : "");
+    }
     const col = payload.columns.find((c) => c.field === field);
     if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
     if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
@@ -151,9 +171,44 @@
     if (m) m.errors[field] = reason;
   }
 
+  function isEditingCell(rowId, field) {
+    return !!editing && editing.rowId === rowId && editing.field === field;
+  }
+
+  /** Repaint one cell in place (formatter and classes); never touches an open editor. */
+  function paintCell(rowId, field) {
+    if (isEditingCell(rowId, field)) return;
+    const row = table.getRow(rowId);
+    const cell = row && row.getCell(field);
+    if (cell && cell._cell.loaded) cell._cell.layoutElement();
+  }
+
+  /** Set a cell's value and repaint that cell alone. Re-rendering whole rows after a save
+   * destroyed an editor open on the row (and its keystrokes); this never does. */
+  function setCellValue(rowId, field, value) {
+    const row = table.getRow(rowId);
+    if (!row) return;
+    const cell = row.getCell(field);
+    if (!cell) {
+      row.getData()[field] = value;
+      return;
+    }
+    if (isEditingCell(rowId, field)) {
+      row.getData()[field] = value;
+      cell._cell.value = value;
+      return;
+    }
+    cell._cell.setValueActual(value);
+  }
+
+  /** Repaint every cell of a row in place (classes after errors, saves, flags). */
   function reformatRow(id) {
     const row = table.getRow(id);
-    if (row) row.reformat();
+    if (!row) return;
+    row.getCells().forEach((c) => {
+      const field = c.getField();
+      if (!isEditingCell(id, field) && c._cell.loaded) c._cell.layoutElement();
+    });
   }
 
   function updateUndoButtons() {
@@ -180,7 +235,11 @@
     el.classList.toggle("has-error", !!error);
     el.classList.toggle("is-saving", !!m.pending[field]);
     el.classList.toggle("is-conflict", !!m.conflicts[field]);
+    const lost = unsaved.get(rowData.id + "\t" + field);
+    el.classList.toggle("is-unsaved", !!lost);
+    el.classList.toggle("is-linked", !!linkedAt && linkedAt.rowId === rowData.id && linkedAt.field === field);
     const tips = [];
+    if (lost) tips.push("Not saved: " + lost.reason);
     if (error) tips.push("⚠ " + error);
     if (flag) tips.push(flag.reason);
     if (comment) tips.push("Comment: " + comment);
@@ -215,43 +274,123 @@
     const start = typedKey;
     typedKey = null;
     const v = cell.getValue();
-    input.value = start !== null ? start : (v === null || v === undefined ? "" : String(v));
+    const before = v === null || v === undefined ? "" : String(v);
+    input.value = start !== null ? start : before;
+    const rowId = cell.getRow().getData().id;
+    const field = cell.getField();
+    let done = false;
+    const state = {
+      rowId,
+      field,
+      input,
+      // Opened by typing: arrows commit and move, as in a spreadsheet's entry mode;
+      // opened by F2, Enter or a double-click they move the caret.
+      typed: start !== null,
+      /** Commit the input's value to this cell; false while it is refused (stays open). */
+      commit() {
+        if (done) return true;
+        if (input.value === before) {
+          done = true;
+          finish();
+          cancel();
+          return true;
+        }
+        if (success(input.value)) {
+          done = true;
+          finish();
+          return true;
+        }
+        return false;
+      },
+      cancel() {
+        if (done) return;
+        done = true;
+        finish();
+        cancel();
+      },
+    };
+    function finish() {
+      if (editing === state) editing = null;
+    }
+    editing = state;
     onRendered(() => {
       input.focus({ preventScroll: true });
       if (start !== null) input.setSelectionRange(input.value.length, input.value.length);
       else input.select();
     });
-    let done = false;
-    function commit() {
-      if (done) return;
-      const before = v === null || v === undefined ? "" : String(v);
-      if (input.value === before) {
-        done = true;
-        cancel();
-        return;
-      }
-      if (success(input.value)) done = true;
-    }
-    input.addEventListener("blur", commit);
-    input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") {
-        e.preventDefault();
-        e.stopPropagation();
-        commit();
-        if (done) setTimeout(() => moveActive(e.shiftKey ? "up" : "down"), 0);
-      } else if (e.key === "Escape") {
-        e.preventDefault();
-        e.stopPropagation();
-        done = true;
-        cancel();
-      } else if (e.key === "Tab") {
-        e.preventDefault();
-        e.stopPropagation();
-        commit();
-        if (done) setTimeout(() => moveActive(e.shiftKey ? "left" : "right"), 0);
-      }
+    input.addEventListener("blur", () => {
+      if (editing === state) state.commit();
     });
     return input;
+  }
+
+  const NAV_KEYS = {
+    Tab: (e) => (e.shiftKey ? "left" : "right"),
+    Enter: (e) => (e.shiftKey ? "up" : "down"),
+    ArrowUp: () => "up",
+    ArrowDown: () => "down",
+    ArrowLeft: () => "left",
+    ArrowRight: () => "right",
+  };
+
+  /** Capture phase, before Tabulator and the browser: while a cell is being edited, the
+   * keys that leave it commit its value to that very cell first and then move from it —
+   * synchronously, so the next key (0 ms later) already finds the next cell active. */
+  function onEditKeyCapture(e) {
+    const state = editing;
+    if (!state || document.querySelector("dialog[open]")) return;
+    const nav = NAV_KEYS[e.key];
+    if (nav && (e.key === "Tab" || e.key === "Enter" || state.typed)) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      if (state.commit()) moveFrom(state.rowId, state.field, nav(e));
+      return;
+    }
+    if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      state.cancel();
+      showError(null);
+      return;
+    }
+    // A key aimed elsewhere while the editor is open belongs to the editor.
+    if (e.target !== state.input && !e.ctrlKey && !e.metaKey && !e.altKey && e.key.length === 1) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      state.input.value += e.key;
+      state.input.focus({ preventScroll: true });
+    }
+  }
+
+  /** Move the active cell one step in ``dir`` from (rowId, field), the cell just edited. */
+  function moveFrom(rowId, field, dir) {
+    const row = table.getRow(rowId);
+    const sr = table.modules.selectRange;
+    if (!row || !sr) return;
+    const here = row.getCell(field);
+    const active = activeCell();
+    if (!active || active.getRow().getData().id !== rowId || active.getField() !== field) {
+      sr.resetRanges();
+      table.addRange(here, here);
+    }
+    sr.navigate(false, false, dir);
+    if (!gridEl.contains(document.activeElement)) gridEl.focus({ preventScroll: true });
+  }
+
+  /** Make ``cell`` the one active cell, in the middle of the view, with keyboard focus. */
+  function selectCell(cell) {
+    const sr = table.modules.selectRange;
+    const row = cell.getRow();
+    const focus = () => {
+      sr.resetRanges();
+      table.addRange(cell, cell);
+      gridEl.focus({ preventScroll: true });
+    };
+    focus();
+    Promise.all([
+      table.scrollToRow(row, "center", false).catch(() => null),
+      table.scrollToColumn(cell.getField(), "center", false).catch(() => null),
+    ]).then(focus);
   }
 
   let lastValidation = "";
@@ -263,11 +402,6 @@
 
   function isEditing() {
     return !!(table && table.modules.edit && table.modules.edit.currentCell);
-  }
-
-  function moveActive(dir) {
-    const sr = table.modules.selectRange;
-    if (sr && !isEditing()) sr.navigate(false, false, dir);
   }
 
   function activeRange() {
@@ -287,6 +421,15 @@
   function submit(changes, kind) {
     clearCellErrors();
     showError(null);
+    changes.forEach((ch) => {
+      // A new attempt at a cell whose save failed: it is pending again, not unsaved.
+      const key = ch.rowId + "\t" + ch.field;
+      const lost = unsaved.get(key);
+      if (lost) {
+        ch.old = lost.ch.old;
+        unsaved.delete(key);
+      }
+    });
     const problems = [];
     changes.forEach((ch) => {
       const rowData = table.getRow(ch.rowId).getData();
@@ -301,10 +444,16 @@
       return false;
     }
     const real = changes.filter((ch) => ch.value !== ch.old);
-    if (!real.length) return true;
+    if (!real.length) {
+      showUnsaved();
+      return true;
+    }
     real.forEach((ch) => {
       rowMeta(ch.rowId).pending[ch.field] = true;
+      // Shown at once (marked as saving); a failed save keeps it, marked unsaved.
+      setCellValue(ch.rowId, ch.field, ch.value);
     });
+    showUnsaved();
     new Set(real.map((ch) => ch.rowId)).forEach(reformatRow);
     queue.push({ changes: real, kind });
     pump();
@@ -330,7 +479,7 @@
       byRow.get(ch.rowId)[ch.field] = ch.old;
     });
     byRow.forEach((values, id) => {
-      table.getRow(id).update(values);
+      Object.entries(values).forEach(([f, v]) => setCellValue(id, f, v));
       reformatRow(id);
     });
   }
@@ -379,24 +528,64 @@
       setStatus("Conflict: choose the values to keep", "bad");
       return;
     }
-    if (status === 400 && body.cells) {
-      const problems = Object.entries(body.cells).map(([i, reason]) => ({ ch: job.changes[Number(i)], reason }));
-      if (problems.length) {
-        refuse(job.changes, problems);
-        return;
-      }
-    }
-    revert(job.changes);
-    if (status === 409 && body.frozen) {
-      setReadOnly(body.detail);
-    } else if (status === 403) {
-      setReadOnly(body.detail);
-    }
-    const detail = body.detail || (status ? `The server answered ${status}; nothing was saved.` : "Nothing was saved.");
-    // Problem JSON: each error names its place (row index, field) and says what is wrong.
-    const items = (body.errors || []).map((e) => (typeof e === "string" ? e : e.message));
-    showError(status === 401 ? "Your session has ended: log in again (nothing was saved)." : detail, items.length > 1 ? items : []);
-    setStatus("Not saved", "bad");
+    if (status === 409 && body.frozen) setReadOnly(body.detail);
+    else if (status === 403) setReadOnly(body.detail);
+    const detail = status === 401
+      ? "your session has ended: log in again, then Retry"
+      : body.detail || (status ? `the server answered ${status}` : "the server could not be reached");
+    const perCell = status === 400 && body.cells ? body.cells : {};
+    job.changes.forEach((ch, i) => {
+      const m = rowMeta(ch.rowId);
+      delete m.pending[ch.field];
+      const key = ch.rowId + "\t" + ch.field;
+      const first = unsaved.get(key);
+      unsaved.set(key, { ch: { ...ch, old: first ? first.ch.old : ch.old }, reason: perCell[i] || detail });
+    });
+    new Set(job.changes.map((ch) => ch.rowId)).forEach(reformatRow);
+    showUnsaved();
+    setStatus(`Not saved: ${unsaved.size} cell${unsaved.size === 1 ? "" : "s"}`, "bad");
+  }
+
+  /** The list of cells whose save failed, each with its reason, and Retry / Discard. */
+  function showUnsaved() {
+    if (!unsaved.size) return;
+    const lines = [...unsaved.values()].map(({ ch, reason }) => `${cellName(table.getRow(ch.rowId).getData(), ch.field)}: ${reason}`);
+    showError(`${unsaved.size} cell${unsaved.size === 1 ? "" : "s"} not saved — the value${unsaved.size === 1 ? " is" : "s are"} kept, marked, until you retry or discard.`, lines);
+    const bar = document.createElement("div");
+    bar.className = "unsaved-actions";
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "btn small primary";
+    retry.id = "btn-retry";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", retryUnsaved);
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "btn small";
+    discard.id = "btn-discard";
+    discard.textContent = "Discard";
+    discard.addEventListener("click", discardUnsaved);
+    bar.append(retry, discard);
+    errorEl.appendChild(bar);
+  }
+
+  function retryUnsaved() {
+    const changes = [...unsaved.values()].map(({ ch }) => {
+      const v = table.getRow(ch.rowId).getData()[ch.field];
+      return { rowId: ch.rowId, field: ch.field, value: v === undefined ? null : v, old: ch.old };
+    });
+    unsaved.clear();
+    showError(null);
+    submit(changes, "edit");
+  }
+
+  function discardUnsaved() {
+    const changes = [...unsaved.values()].map(({ ch }) => ch);
+    unsaved.clear();
+    revert(changes);
+    showError(null);
+    setStatus("Unsaved changes discarded", "");
+    refreshComputed();
   }
 
   function applySaved(job, body) {
@@ -413,7 +602,10 @@
       byRow.get(ch.rowId)[ch.field] = ch.value;
     });
     byRow.forEach((values, id) => {
-      table.getRow(id).update(values);
+      Object.entries(values).forEach(([f, v]) => {
+        unsaved.delete(id + "\t" + f);
+        setCellValue(id, f, v);
+      });
       reformatRow(id);
     });
     applyComputed(body.computed || []);
@@ -424,7 +616,12 @@
     }
     updateUndoButtons();
     const n = job.changes.length;
-    setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}`, "ok");
+    if (unsaved.size) {
+      setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp} · ${unsaved.size} not saved`, "bad");
+      showUnsaved();
+    } else {
+      setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}`, "ok");
+    }
   }
 
   function applyComputed(rows) {
@@ -433,12 +630,11 @@
       if (!row) return;
       const m = rowMeta(r.id);
       m.flags = r.flags || {};
-      const values = {};
+      const data = row.getData();
       Object.entries(r.values).forEach(([f, v]) => {
-        values[f] = v;
+        if (data[f] !== v) setCellValue(r.id, f, v);
       });
-      row.update(values);
-      row.reformat();
+      reformatRow(r.id);
     });
   }
 
@@ -455,7 +651,7 @@
     }
     banner.textContent = reason;
     document.getElementById("btn-fill").disabled = true;
-    table.getRows().forEach((r) => r.reformat());
+    table.getRows().forEach((r) => reformatRow(r.getData().id));
     updateUndoButtons();
   }
 
@@ -517,7 +713,7 @@
       }
     });
     theirsByRow.forEach((values, id) => {
-      table.getRow(id).update(values);
+      Object.entries(values).forEach(([f, v]) => setCellValue(id, f, v));
       reformatRow(id);
     });
     job.changes.forEach((ch, i) => {
@@ -766,7 +962,7 @@
     } else if (e.key === "F2" && e.shiftKey) {
       handled();
       openCellDialog();
-    } else if (e.key === "F2" || (!ctrl && !e.altKey && e.key.length === 1)) {
+    } else if (e.key === "F2" || e.key === "Enter" || (!ctrl && !e.altKey && e.key.length === 1)) {
       const cell = activeCell();
       if (!cell) return;
       const rowData = cell.getRow().getData();
@@ -778,7 +974,8 @@
         return;
       }
       e.preventDefault();
-      typedKey = e.key === "F2" ? null : e.key;
+      e.stopPropagation();
+      typedKey = e.key === "F2" || e.key === "Enter" ? null : e.key;
       cell.edit(true);
     }
   }
@@ -848,7 +1045,7 @@
       refuse([{ rowId: rowData.id, field, value: null, old }], [{ ch: { rowId: rowData.id, field }, reason: r.error }]);
       return;
     }
-    cell.getRow().update({ [field]: r.value });
+    setCellValue(rowData.id, field, r.value);
     if (r.value === old) {
       reformatRow(rowData.id);
       return;
@@ -870,6 +1067,37 @@
       });
       return { id: r.id, family: r.family, family_name: r.family_name, measure: r.measure, label: r.label, kind: r.kind, fmt: r.fmt, pos: r.pos, ...r.values };
     });
+  }
+
+  let linkedAt = null;
+
+  /** The cell a deep link names (?family=&month=&measure=), or null. */
+  function linkedCell() {
+    const f = config.focus;
+    if (!f || !f.measure) return null;
+    let rowId = `${f.family || ""}|${f.measure}`;
+    let field = null;
+    if (f.measure === "opening_inventory") {
+      rowId = `${f.family || ""}|ending_inventory`;
+      field = "opening";
+    } else if (f.month) {
+      const col = payload.columns.find((c) => c.month === f.month && c.kind !== "opening");
+      if (col) field = col.field;
+      if (col && col.kind === "history") {
+        const toggle = document.getElementById("toggle-history");
+        if (toggle && !toggle.checked) {
+          toggle.checked = true;
+          toggle.dispatchEvent(new Event("change"));
+        }
+      }
+    }
+    if (!field) field = (payload.columns.find((c) => c.kind === "horizon") || {}).field;
+    const row = table.getRow(rowId);
+    if (!row || !field) {
+      showError(`The linked cell (${[f.family, f.measure, f.month].filter(Boolean).join(" · ")}) is not in this grid.`);
+      return null;
+    }
+    return row.getCell(field);
   }
 
   function tableHeight() {
@@ -913,10 +1141,15 @@
       },
     });
     table.on("tableBuilt", () => {
+      const linked = linkedCell();
       // Start on the first month of the first row rather than on a label.
       const first = table.getRows("active")[0];
       const startCol = payload.columns.find((c) => c.kind === "horizon");
-      if (first && startCol) {
+      if (linked) {
+        selectCell(linked);
+        linked.getElement().classList.add("is-linked");
+        linkedAt = { rowId: linked.getRow().getData().id, field: linked.getField() };
+      } else if (first && startCol) {
         try {
           const c = first.getCell(startCol.field);
           table.modules.selectRange.resetRanges();
@@ -940,7 +1173,9 @@
     });
     table.on("cellEditCancelled", () => showError(null));
 
+    document.addEventListener("keydown", onEditKeyCapture, true);
     gridEl.addEventListener("keydown", onKeyDown, true);
+    if (!gridEl.hasAttribute("tabindex")) gridEl.tabIndex = 0;
     gridEl.addEventListener(
       "paste",
       (e) => {
@@ -970,12 +1205,12 @@
     document.getElementById("cell-close").addEventListener("click", () => document.getElementById("cell-dialog").close());
     document.getElementById("cell-save-comment").addEventListener("click", saveComment);
     window.addEventListener("beforeunload", (e) => {
-      if (busy || queue.length) {
+      if (busy || queue.length || unsaved.size) {
         e.preventDefault();
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, editing: () => (editing ? `${editing.rowId} ${editing.field} ${editing.input.value}` : null) };
   }
 
   init();
