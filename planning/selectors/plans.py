@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from django.db.models import FloatField, Q, QuerySet
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from planning import engine
 from planning.calendar import month_add, parse_month
@@ -39,12 +38,15 @@ def cycle_get_by_label(label: str) -> PlanningCycle | None:
     return PlanningCycle.objects.filter(month=month).first()
 
 
-def cycle_current(*, today: dt.date | None = None) -> PlanningCycle | None:
-    """This month's cycle if it exists, else the latest cycle that is not in the future."""
-    today = today or timezone.localdate()
-    this_month = today.replace(day=1)
-    cycle = PlanningCycle.objects.filter(month__lte=this_month).order_by("-month").first()
-    return cycle or PlanningCycle.objects.order_by("month").first()
+def cycle_current() -> PlanningCycle | None:
+    """The cycle being planned: the newest cycle that is not frozen, else the newest
+    approved one. Home, the Plan menu, ``/review/`` and the dashboards start there, so
+    after ``start_cycle`` everyone lands on the new cycle, never on a frozen one while
+    a newer cycle is open."""
+    return (
+        PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month").first()
+        or PlanningCycle.objects.order_by("-month").first()
+    )
 
 
 def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:
