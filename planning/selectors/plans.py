@@ -19,7 +19,7 @@ from planning.measures import (
     FAMILY_INPUT_MEASURES,
     STREAM_INPUT_MEASURES,
 )
-from planning.models import Company, CycleStatus, PlanningCycle, PlanValue
+from planning.models import Company, CycleStatus, PlanningCycle, PlanValue, PlanValueChange
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import (
     AnyUser,
@@ -466,3 +466,44 @@ def cycle_export_frame(*, cycle: PlanningCycle, user=None) -> pd.DataFrame:
     streams = list(value_streams_visible(user=user))
     frame = engine.export_frame(cycle_projection(cycle=cycle, value_streams=streams))
     return frame[frame["value_stream"] != ""].reset_index(drop=True)
+
+
+def plan_changes_recent(*, cycle: PlanningCycle, user, limit: int = 25) -> list[dict]:
+    """The newest changes to a cycle's plan values the user may read, each with a deep
+    link to its cell in the grid (two queries)."""
+    from planning.links import grid_cell_url
+    from planning.measures import MEASURE_LABELS
+
+    visible = Q(value_stream__in=value_streams_visible(user=user))
+    if user_reads_all_streams(user):
+        visible |= Q(value_stream__isnull=True)
+    changes = (
+        PlanValueChange.objects.filter(visible, cycle=cycle)
+        .select_related("value_stream", "product_family", "changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
+    rows = []
+    for ch in changes:
+        vs = ch.value_stream.code if ch.value_stream else ""
+        fam = ch.product_family.code if ch.product_family else ""
+        month = f"{ch.month:%Y-%m}"
+        rows.append(
+            {
+                "at": ch.changed_at,
+                "by": ch.changed_by.username if ch.changed_by else "system",
+                "where": " · ".join(x for x in (vs or "Company", fam) if x),
+                "measure": MEASURE_LABELS.get(ch.measure, ch.measure),
+                "month": month,
+                "old": ch.old_value,
+                "new": ch.new_value,
+                "source": ch.get_source_display(),
+                "url": grid_cell_url(
+                    cycle.label,
+                    vs,
+                    family=fam,
+                    month="" if ch.measure == "opening_inventory" else month,
+                    measure=ch.measure,
+                ),
+            }
+        )
+    return rows
