@@ -22,6 +22,7 @@ from planning.measures import MEASURE_LABELS
 from planning.selectors.grid import (
     GridAccess,
     cell_history,
+    demand_data,
     grid_access,
     grid_computed_rows,
     grid_data,
@@ -77,13 +78,21 @@ def _focus(request: HttpRequest) -> dict | None:
     }
 
 
-def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse:
+def _page(
+    request: HttpRequest, month: str, vs_code: str | None, view: str = "full"
+) -> HttpResponse:
     try:
         access = _access(request, month, vs_code)
     except PermissionDenied as exc:
         return render(request, "planning/grid_denied.html", {"reason": exc.message}, status=403)
+    data_url = (
+        reverse("demand-data", args=[access.cycle.label, vs_code])
+        if view == "demand"
+        else _url(access, "data")
+    )
     config = {
-        "dataUrl": _url(access, "data"),
+        "view": view,
+        "dataUrl": data_url,
         "saveUrl": _url(access, "save"),
         "historyUrl": _url(access, "history"),
         "commentUrl": _url(access, "comment"),
@@ -103,6 +112,7 @@ def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse
         "streams": list(value_streams_visible(user=request.user)),
         "show_company": user_sees_company_plan(request.user),
         "file_actions_template": _file_actions_template(),
+        "view": view,
     }
     return render(request, "planning/grid.html", context)
 
@@ -111,6 +121,25 @@ def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse
 @require_GET
 def grid_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
     return _page(request, month, vs_code)
+
+
+@login_required
+@require_GET
+def demand_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    """Step 1's demand view of a stream: demand only, the last approved plan below it."""
+    return _page(request, month, vs_code, view="demand")
+
+
+@json_endpoint("GET")
+def demand_data_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    access = _access(request, month, vs_code)
+    data = demand_data(
+        cycle=access.cycle, value_stream=access.value_stream, today=timezone.localdate()
+    )
+    data["editable"] = access.editable
+    data["readonly_reason"] = access.readonly_reason
+    data["measures"] = sorted(access.measures)
+    return JsonResponse(data)
 
 
 @login_required

@@ -117,6 +117,7 @@
     }
     const col = payload.columns.find((c) => c.field === field);
     if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
+    if (rowData.measure === "demand_reference") return "the last approved plan is shown for reference; type the new demand in the row above";
     if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
     if (col && col.kind === "history") return "only actual sales are entered for months before the horizon";
     if (rowData.measure === "actual_sales") return `actual sales can only be entered for months that have started (up to ${payload.current_month})`;
@@ -129,6 +130,7 @@
   }
 
   function showError(title, items) {
+    errorEl.classList.remove("info");
     if (!title) {
       errorEl.hidden = true;
       errorEl.textContent = "";
@@ -418,7 +420,7 @@
   // ------------------------------------------------------------------ saving
 
   /** changes: [{rowId, field, value (number|null), old}]; validated here first. */
-  function submit(changes, kind) {
+  function submit(changes, kind, note) {
     clearCellErrors();
     showError(null);
     changes.forEach((ch) => {
@@ -455,7 +457,7 @@
     });
     showUnsaved();
     new Set(real.map((ch) => ch.rowId)).forEach(reformatRow);
-    queue.push({ changes: real, kind });
+    queue.push({ changes: real, kind, note: note || "" });
     pump();
     return true;
   }
@@ -620,7 +622,7 @@
       setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp} · ${unsaved.size} not saved`, "bad");
       showUnsaved();
     } else {
-      setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}`, "ok");
+      setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}${job.note}`, "ok");
     }
   }
 
@@ -757,19 +759,36 @@
       return;
     }
     const block = parseClipboard(text);
-    const rows = table.getRows("active");
+    let rows = table.getRows("active");
     const cols = visibleColumns();
-    const top = range.getTopEdge();
+    let top = range.getTopEdge();
     const left = range.getLeftEdge();
+    if (config.view === "demand") {
+      // The demand view: a families × months block from Excel fills the demand rows,
+      // one after the other; the reference rows between them are not part of it.
+      const inputs = [];
+      let start = -1;
+      rows.forEach((r, i) => {
+        if (r.getData().kind === "computed") return;
+        if (start < 0 && i >= top) start = inputs.length;
+        inputs.push(r);
+      });
+      rows = inputs;
+      top = start < 0 ? rows.length : start;
+    }
     let height = block.length;
     let width = Math.max(...block.map((r) => r.length));
     const fill = height === 1 && width === 1;
     if (fill) {
-      height = range.getBottomEdge() - top + 1;
+      const bottom = range.getBottomEdge();
+      height = config.view === "demand"
+        ? table.getRows("active").filter((r, i) => i >= range.getTopEdge() && i <= bottom && r.getData().kind !== "computed").length
+        : bottom - top + 1;
       width = range.getRightEdge() - left + 1;
     }
     const changes = [];
     const problems = [];
+    let skipped = 0;
     for (let i = 0; i < height; i++) {
       for (let j = 0; j < width; j++) {
         const raw = fill ? block[0][0] : block[i][j] === undefined ? "" : block[i][j];
@@ -783,8 +802,15 @@
         const rowData = row.getData();
         const field = col.getField();
         const ch = { rowId: rowData.id, field, value: null, old: rowData[field] === undefined ? null : rowData[field] };
+        if (rowData.kind === "computed" && !rowMeta(rowData.id).editable.has(field)) {
+          // A block copied from the grid itself (or a sheet laid out like it) carries
+          // computed rows: their cells are skipped, and the status says how many.
+          skipped += 1;
+          continue;
+        }
         if (!canEditCell(rowData, field)) {
-          problems.push({ ch, reason: whyNotEditable(rowData, field) });
+          // An empty cell of the block asks for nothing: only values are refused.
+          if (String(raw).trim() !== "") problems.push({ ch, reason: whyNotEditable(rowData, field) });
           continue;
         }
         const r = parseNumber(raw);
@@ -804,7 +830,14 @@
       setStatus("Not saved", "bad");
       return;
     }
-    submit(changes, "paste");
+    const note = skipped ? ` · skipped ${skipped} computed cell${skipped === 1 ? "" : "s"}` : "";
+    if (!changes.length) {
+      showError(`Nothing pasted: the block covers only computed cells (${skipped} skipped).`);
+      errorEl.classList.add("info");
+      setStatus("Nothing pasted", "");
+      return;
+    }
+    submit(changes, "paste", note);
   }
 
   function fillRight() {
