@@ -61,4 +61,5 @@ urlpatterns = [
     ),
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
+    path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
 ]
