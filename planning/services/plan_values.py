@@ -56,6 +56,7 @@ class CellInput:
     version: int | None = None
     label: str = ""
     line: int | None = None
+    column: str = ""  # a wide file's month column: problems name it with the line
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,9 @@ def cell_problem(i: int, cell: CellInput, code: str, message: str, field: str | 
         message,
         index=None if cell.line is not None else i,
         line=cell.line,
+        column=(
+            None if not cell.column else cell.column if field in (None, "value", "month") else field
+        ),
         field=field,
         value_stream=cell.value_stream or None,
         product_family=cell.product_family or None,
