@@ -366,7 +366,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
     cells: dict[str, dict[str, _Stored]] = {}
     for pv in stored:
         cells.setdefault(pv.family, {})[month_field(pv.month)] = pv
-    ref_label = f"Last approved plan ({previous.label})" if previous else "No approved plan yet"
+    ref_label = f"Last approved ({previous.label})" if previous else "No approved plan yet"
     rows: list[dict] = []
     families = ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
     editable = [c.field for c in columns]

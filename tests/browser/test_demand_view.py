@@ -54,7 +54,7 @@ def test_sales_pastes_a_families_by_months_block_in_the_demand_view(
     # Reference row: the last approved plan's demand for the same months.
     ref = cell(page, "A-1|demand_reference", "m2027-02")
     expect(ref).to_have_text("40")
-    assert "Last approved plan (2026-12)" in page.locator(".tabulator").inner_text()
+    assert "Last approved (2026-12)" in page.locator(".tabulator").inner_text()
     # 3 families × 3 months, as copied from Excel: demand rows only, in one save.
     cell(page, "A-1|demand", "m2027-01").click()
     page.evaluate(PASTE, "100\t110\t120\n200\t210\t220\n300\t310\t320\n")

@@ -43,7 +43,7 @@ def test_demand_view_rows_reference_and_rights(client, stream_a, stream_b, plann
     assert demand["values"] == {"m2027-02": 55}
     assert demand["versions"] == {"m2027-02": 1}
     assert ref["values"] == {"m2027-02": 40} and ref["editable"] == []
-    assert ref["label"] == "Last approved plan (2026-12)"
+    assert ref["label"] == "Last approved (2026-12)"
     assert [c["kind"] for c in data["columns"]] == ["horizon"] * cycle.horizon
     assert data["measures"] == ["actual_sales", "demand"] and data["editable"] is True
     # A planner of another stream does not see this one at all.
