@@ -6,7 +6,7 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import cycles, dashboards, files, grid, home
+from planning.views import cycles, dashboards, files, grid, home, prices
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -62,4 +62,6 @@ urlpatterns = [
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
     path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
+    # --- step 4: the cycle's prices and costs
+    path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
 ]

@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from planning.calendar import month_add
 from planning.demo import DEMO_PASSWORD, demo_load
 from planning.models import PlanningCycle, PlanValue, StepStatus
+from valuestreams.models import ProductFamily
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -234,6 +235,15 @@ def test_finance_turns_the_plan_into_money(demo, as_user, live_server):
     cell(page, "VLV-BAL|demand", f0).click()
     page.keyboard.type("1")
     expect(page.locator("#grid-status")).to_contain_text("your role does not change")
+    # The cycle's prices and costs, with their history.
+    page.click("summary:has-text('Plan')")
+    page.get_by_role("link", name="Prices and costs").click()
+    page.fill("input[name='unit_price:VLV-BAL']", "335")
+    page.click("[data-testid=save-prices]")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#price-history")).to_contain_text("VLV-BAL")
+    assert ProductFamily.objects.get(code="VLV-BAL").unit_price == 335
+    shot(page, "step4-finance-prices")
     mark_done(page, demo, 4)
 
 

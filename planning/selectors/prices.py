@@ -1,0 +1,51 @@
+"""Reading a cycle's prices and costs (step 4) and their history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from planning.models import AuditEvent, PlanningCycle
+from valuestreams.models import ProductFamily
+from valuestreams.roles import AnyUser, CompanyRole, user_roles
+
+PRICE_FIELDS = ("unit_price", "unit_material_cost")
+PRICE_LABELS = {"unit_price": "Unit price", "unit_material_cost": "Unit material cost"}
+
+
+def user_can_edit_prices(user: AnyUser) -> bool:
+    """SOFP.md's rights table: finance changes the cycle's prices and material costs
+    (administrators too, as they maintain master data)."""
+    return user.is_authenticated and (user.is_superuser or CompanyRole.FINANCE in user_roles(user))
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    stream: str
+    code: str
+    name: str
+    unit_price: Decimal
+    unit_material_cost: Decimal
+
+    @property
+    def margin(self) -> Decimal | None:
+        return None if not self.unit_price else 1 - self.unit_material_cost / self.unit_price
+
+
+def cycle_prices(*, cycle: PlanningCycle, value_streams) -> list[PriceRow]:
+    """The families of the streams shown, with the prices the cycle plans with."""
+    rows = (
+        ProductFamily.objects.filter(value_stream__in=value_streams, active=True)
+        .order_by("value_stream__code", "code")
+        .values_list("value_stream__code", "code", "name", *PRICE_FIELDS)
+    )
+    return [PriceRow(*r) for r in rows]
+
+
+def cycle_price_history(*, cycle: PlanningCycle, limit: int = 200) -> list[AuditEvent]:
+    """Every price and cost change made for this cycle, newest first."""
+    return list(
+        AuditEvent.objects.filter(cycle=cycle, action="price")
+        .select_related("user")
+        .order_by("-at", "-pk")[:limit]
+    )
