@@ -32,6 +32,7 @@
   const queue = [];
   let busy = false;
   const undoStack = [];
+  const saveTimes = []; // ms from sending a save to its answer applied (bench/bench_grid.py)
   const redoStack = [];
   let typedKey = null;
   // The open editor: the cell it was opened on (row id, field), its input and how to
@@ -500,6 +501,7 @@
     });
     let response = null;
     let body = {};
+    const sent = performance.now();
     try {
       response = await fetch(config.saveUrl, {
         method: "POST",
@@ -513,6 +515,7 @@
     }
     try {
       handleSaveResponse(job, response, body);
+      if (response && response.status === 200) saveTimes.push(performance.now() - sent);
     } finally {
       busy = false;
       pump();
@@ -1141,6 +1144,7 @@
   async function init() {
     payload = await fetchData();
     if (!payload) return;
+    performance.mark("sofp-grid-data");
     editable = config.editable && payload.editable;
     const historyToggle = document.getElementById("toggle-history");
     const showHistory = !!(historyToggle && localStorage.getItem("sofp.grid.history") === "1");
@@ -1191,6 +1195,7 @@
           /* keep Tabulator's default start */
         }
       }
+      performance.mark("sofp-grid-ready");
       gridEl.dataset.ready = "1";
       setStatus(editable ? "Ready — changes save as you go" : "Read-only", editable ? "" : "muted");
       if (config.scope === "stream" && !payload.rows.some((r) => r.family)) {
@@ -1243,7 +1248,7 @@
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, editing: () => (editing ? `${editing.rowId} ${editing.field} ${editing.input.value}` : null) };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), editing: () => (editing ? `${editing.rowId} ${editing.field} ${editing.input.value}` : null) };
   }
 
   init();
