@@ -457,7 +457,6 @@
       setCellValue(ch.rowId, ch.field, ch.value);
     });
     showUnsaved();
-    new Set(real.map((ch) => ch.rowId)).forEach(reformatRow);
     queue.push({ changes: real, kind, note: note || "" });
     pump();
     return true;
@@ -491,6 +490,18 @@
     if (busy || !queue.length) return;
     busy = true;
     const job = queue.shift();
+    // Edits queued while a save was in flight go out together, in order, as one
+    // all-or-nothing request — unless one touches a cell already in it.
+    if (job.kind === "edit") {
+      const keys = new Set(job.changes.map((ch) => ch.rowId + "\t" + ch.field));
+      while (queue.length && queue[0].kind === "edit") {
+        const next = queue[0].changes;
+        if (next.some((ch) => keys.has(ch.rowId + "\t" + ch.field))) break;
+        next.forEach((ch) => keys.add(ch.rowId + "\t" + ch.field));
+        job.changes = job.changes.concat(next);
+        queue.shift();
+      }
+    }
     const n = job.changes.length;
     setStatus(`Saving ${n} cell${n === 1 ? "" : "s"}…`, "busy");
     const cells = job.changes.map((ch) => {
@@ -546,7 +557,7 @@
       const first = unsaved.get(key);
       unsaved.set(key, { ch: { ...ch, old: first ? first.ch.old : ch.old }, reason: perCell[i] || detail });
     });
-    new Set(job.changes.map((ch) => ch.rowId)).forEach(reformatRow);
+    job.changes.forEach((ch) => paintCell(ch.rowId, ch.field));
     showUnsaved();
     setStatus(`Not saved: ${unsaved.size} cell${unsaved.size === 1 ? "" : "s"}`, "bad");
   }
@@ -609,9 +620,8 @@
     byRow.forEach((values, id) => {
       Object.entries(values).forEach(([f, v]) => {
         unsaved.delete(id + "\t" + f);
-        setCellValue(id, f, v);
+        setCellValue(id, f, v); // repaints the cell: no longer "saving"
       });
-      reformatRow(id);
     });
     applyComputed(body.computed || []);
     if (job.kind === "undo") redoStack.push(job.changes);
@@ -629,17 +639,24 @@
     }
   }
 
+  /** The engine's rows after a save: only the cells whose number or flag changed are
+   * repainted (a save usually moves a few months of a few rows). */
   function applyComputed(rows) {
     rows.forEach((r) => {
       const row = table.getRow(r.id);
       if (!row) return;
       const m = rowMeta(r.id);
-      m.flags = r.flags || {};
+      const before = m.flags || {};
+      const after = r.flags || {};
+      m.flags = after;
       const data = row.getData();
       Object.entries(r.values).forEach(([f, v]) => {
         if (data[f] !== v) setCellValue(r.id, f, v);
+        else if (JSON.stringify(before[f]) !== JSON.stringify(after[f])) paintCell(r.id, f);
       });
-      reformatRow(r.id);
+      Object.keys(before).forEach((f) => {
+        if (!(f in r.values) && !(f in after)) paintCell(r.id, f);
+      });
     });
   }
 
