@@ -1265,7 +1265,7 @@
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), editing: () => (editing ? `${editing.rowId} ${editing.field} ${editing.input.value}` : null) };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice() };
   }
 
   init();
