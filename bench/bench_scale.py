@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 from bench_import_export import months  # noqa: E402
-from harness import bench_database, row  # noqa: E402
+from harness import bench_database, django_for_requests, row  # noqa: E402
 
 from valuestreams.imports import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
 
@@ -132,26 +132,11 @@ def main() -> None:
         note=f"cpu {cpu:.1f} s, {_mib(peak)}",
     )
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    import django
-
-    django.setup()
-    from django.conf import settings
+    django_for_requests()
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from tests.factories import UserFactory
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    setup_test_environment()  # allows "testserver" as a host
     client = Client()
     client.force_login(UserFactory(username="scale-exec", roles=["executive"]))
 
