@@ -260,11 +260,14 @@ def box_table(
     def lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str], float | None]:
         if frame is None or not len(frame):
             return {}
-        at = frame[frame["month"] == month].set_index("value_stream")
+        at = frame[frame["month"] == month]
+        metrics = list(dict.fromkeys(m.column for m in BOX_METRICS))
+        # Plain dicts: a pandas lookup per cell was most of the time of this table.
+        by_code = dict(zip(at["value_stream"], at[metrics].to_dict("records"), strict=True))
         return {
-            (code, m.column): number_or_none(at.at[code, m.column]) if code in at.index else None
+            (code, col): number_or_none(by_code[code][col]) if code in by_code else None
             for code, _heading in columns
-            for m in BOX_METRICS
+            for col in metrics
         }
 
     now, before = lookup(box), lookup(previous_box)

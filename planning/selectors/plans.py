@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from django.db.models import FloatField, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import CharField, Count, FloatField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from planning import engine
@@ -29,6 +35,8 @@ from valuestreams.roles import (
     user_roles,
 )
 from valuestreams.selectors import value_streams_visible
+
+T = TypeVar("T")
 
 
 def cycle_get_by_label(label: str) -> PlanningCycle | None:
@@ -66,11 +74,36 @@ def _period(d: dt.date) -> pd.Period:
     return pd.Period(year=d.year, month=d.month, freq="M")
 
 
-def _month_index(dates: Iterable[dt.date]) -> pd.PeriodIndex:
+def _month_ordinal(d: dt.date | str) -> int:
+    """Months since 1970-01 of a date, or of the ``YYYY-MM-DD`` text SQLite returns to
+    :func:`_raw_rows`."""
+    if isinstance(d, str):
+        return (int(d[:4]) - 1970) * 12 + int(d[5:7]) - 1
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def _month_index(dates: Iterable[dt.date | str]) -> pd.PeriodIndex:
     """Monthly PeriodIndex of many dates, converting each distinct month once (fast)."""
     codes, uniques = pd.factorize(np.asarray(list(dates), dtype=object))
-    ordinals = np.array([(d.year - 1970) * 12 + d.month - 1 for d in uniques], dtype=np.int64)
+    ordinals = np.array([_month_ordinal(d) for d in uniques], dtype=np.int64)
     return pd.PeriodIndex.from_ordinals(ordinals.take(codes) if len(codes) else ordinals, freq="M")
+
+
+def _raw_rows(qs: QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` query straight from the cursor.
+
+    Django's per-value converters (a date and a Decimal per cell) were most of the time
+    of reading a large plan; the callers convert whole columns at once instead. Months
+    come back as dates (PostgreSQL) or ``YYYY-MM-DD`` text (SQLite): :func:`_month_index`
+    takes both.
+    """
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # a filter such as ``value_stream__in=[]`` matches nothing
+        return []
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def master_frame(*, value_streams: Iterable[ValueStream] | None = None) -> pd.DataFrame:
@@ -98,13 +131,9 @@ def master_frame(*, value_streams: Iterable[ValueStream] | None = None) -> pd.Da
     return frame.astype({"value_stream": str, "product_family": str})
 
 
-def plan_values_frame(
-    *,
-    cycle: PlanningCycle,
-    value_streams: Iterable[ValueStream] | None = None,
-    include_company: bool = True,
-) -> pd.DataFrame:
-    """A cycle's stored input values, long, in the file contract's shape (one query)."""
+def _plan_values_query(
+    *, cycle: PlanningCycle, value_streams: list[ValueStream] | None, include_company: bool
+) -> QuerySet[PlanValue]:
     qs = PlanValue.objects.filter(cycle=cycle)
     if value_streams is not None:
         ids = [vs.pk for vs in value_streams]
@@ -112,25 +141,54 @@ def plan_values_frame(
             qs = qs.filter(Q(value_stream_id__in=ids) | Q(value_stream__isnull=True))
         else:
             qs = qs.filter(value_stream_id__in=ids)
-    # Values come as floats straight from the database (the engine computes in float64
-    # anyway): building a Decimal per cell first made large plans several times slower.
-    rows = list(
+    return qs.order_by()
+
+
+def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
+    """Stored values in the file contract's long shape (one query).
+
+    Values come as floats straight from the database (the engine computes in float64
+    anyway) and months as text: building a Decimal and a date per cell, and ordering by
+    the model's default (three more joins), were most of the time of reading a large
+    plan. Expressions last: :func:`_raw_rows` returns the columns in SQL order.
+    """
+    rows = _raw_rows(
         qs.values_list(
             "value_stream__code",
             "product_family__code",
-            "month",
             "measure",
+            Cast("month", CharField()),
             Cast("value", FloatField()),
         )
     )
-    frame = pd.DataFrame(
-        rows, columns=["value_stream", "product_family", "month", "measure", "value"]
+    streams, families, measures, months, values = zip(*rows, strict=True) if rows else ((),) * 5
+    return pd.DataFrame(
+        {
+            "value_stream": _codes(streams),
+            "product_family": _codes(families),
+            "month": _month_index(months),
+            "measure": pd.Series(measures, dtype=object),
+            "value": np.asarray(values, dtype="float64"),
+        }
     )
-    frame["value_stream"] = frame["value_stream"].fillna("").astype(str)
-    frame["product_family"] = frame["product_family"].fillna("").astype(str)
-    frame["month"] = _month_index(frame["month"])
-    frame["value"] = frame["value"].astype("float64")
-    return frame
+
+
+def plan_values_frame(
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    include_company: bool = True,
+) -> pd.DataFrame:
+    """A cycle's stored input values, long, in the file contract's shape."""
+    streams = None if value_streams is None else list(value_streams)
+    return _values_frame(
+        _plan_values_query(cycle=cycle, value_streams=streams, include_company=include_company)
+    )
+
+
+def _codes(codes: Sequence[str | None]) -> pd.Series:
+    """A code column; "" where there is none (company or stream rows)."""
+    return pd.Series(codes, dtype=object).fillna("").astype(str)
 
 
 def stream_codes(*, value_streams: Iterable[ValueStream] | None = None) -> tuple[str, ...]:
@@ -157,11 +215,87 @@ def plan_input(
     )
 
 
+# Results reused while nothing they are computed from has changed: the review and the
+# dashboards read two cycles per request, and reading a large plan costs more than the
+# engine. Each key holds what its result depends on — fingerprints of the stored values
+# it reads, the master data itself, the thresholds — so a hit is what a fresh run would
+# give, in every process, whoever wrote meanwhile: the reuse only saves the work.
+# Callers read the frames and never change them.
+_REUSED_KEPT = 32
+_reused: OrderedDict[tuple, object] = OrderedDict()
+_reused_lock = threading.Lock()
+
+
+def _reuse(key: tuple, compute: Callable[[], T]) -> T:
+    with _reused_lock:
+        if key in _reused:
+            _reused.move_to_end(key)
+            return _reused[key]  # type: ignore[return-value]
+    result = compute()
+    with _reused_lock:
+        _reused[key] = result
+        while len(_reused) > _REUSED_KEPT:
+            _reused.popitem(last=False)
+    return result
+
+
+def projections_forget() -> None:
+    """Drop every reused result (tests that count a cold request's queries)."""
+    with _reused_lock:
+        _reused.clear()
+
+
+def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
+    """Changes with every write to these cells: an insert or delete moves the count, an
+    update the version sum and the newest ``updated_at`` (and the value sum catches a
+    raw update that touched neither)."""
+    row = qs.order_by().aggregate(
+        n=Count("pk"), v=Sum("version"), s=Sum("value"), t=Max("updated_at")
+    )
+    return tuple(row.values())
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.blake2b(hashed.tobytes(), digest_size=16).hexdigest()
+
+
+def _projection(
+    cycle: PlanningCycle, streams: list[ValueStream] | None
+) -> tuple[tuple, engine.Projection]:
+    """A cycle's projection and the key it is kept under (two small queries on a hit)."""
+    master = master_frame(value_streams=streams)
+    values = _plan_values_query(cycle=cycle, value_streams=streams, include_company=True)
+    key = (
+        "projection",
+        values.db,
+        cycle.pk,
+        cycle.month,
+        cycle.horizon,
+        None if streams is None else tuple(sorted(vs.pk for vs in streams)),
+        _values_fingerprint(values),
+        _frame_digest(master),
+    )
+
+    def compute() -> engine.Projection:
+        return engine.project(
+            engine.PlanInput(
+                start=_period(cycle.month),
+                horizon=cycle.horizon,
+                master=master,
+                values=_values_frame(values),
+                value_streams=stream_codes(value_streams=streams),
+            )
+        )
+
+    return key, _reuse(key, compute)
+
+
 def cycle_projection(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> engine.Projection:
     """The engine's projection of a cycle's plan (the numbers every screen shows)."""
-    return engine.project(plan_input(cycle=cycle, value_streams=value_streams))
+    return _projection(cycle, None if value_streams is None else list(value_streams))[1]
 
 
 def company_thresholds() -> engine.Thresholds:
@@ -187,6 +321,32 @@ class CycleAnalysis:
     thresholds: engine.Thresholds
 
 
+def _accuracy_queries(
+    *, cycle: PlanningCycle, value_streams: list[ValueStream] | None, months_back: int
+) -> tuple[QuerySet[PlanValue], QuerySet[PlanValue]]:
+    first = month_add(cycle.month, -months_back)
+    months = [month_add(first, i) for i in range(months_back)]
+    lag1 = Q()
+    for m in months:
+        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
+    stream_filter = Q()
+    if value_streams is not None:
+        stream_filter = Q(value_stream__in=value_streams)
+    forecasts = PlanValue.objects.filter(
+        lag1,
+        stream_filter,
+        measure="demand",
+        cycle__status=CycleStatus.APPROVED,
+        # Redundant with lag1, but lets the (measure, month) index do the work.
+        month__gte=first,
+        month__lt=cycle.month,
+    )
+    actuals = PlanValue.objects.filter(
+        stream_filter, measure="actual_sales", month__gte=first, month__lt=cycle.month
+    )
+    return forecasts, actuals
+
+
 def accuracy_inputs(
     *,
     cycle: PlanningCycle,
@@ -198,31 +358,22 @@ def accuracy_inputs(
     The forecast for month m is the demand for m in the frozen plan of cycle m−1; the
     actual is the newest ``actual_sales`` value stored for m in any cycle.
     """
-    first = month_add(cycle.month, -months_back)
-    months = [month_add(first, i) for i in range(months_back)]
-    lag1 = Q()
-    for m in months:
-        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
-    stream_filter = Q()
-    if value_streams is not None:
-        stream_filter = Q(value_stream__in=list(value_streams))
-    forecast_rows = list(
-        PlanValue.objects.filter(
-            lag1,
-            stream_filter,
-            measure="demand",
-            cycle__status=CycleStatus.APPROVED,
-            # Redundant with lag1, but lets the (measure, month) index do the work.
-            month__gte=first,
-            month__lt=cycle.month,
-        ).values_list("value_stream__code", "product_family__code", "month", "value")
+    streams = None if value_streams is None else list(value_streams)
+    forecasts_qs, actuals_qs = _accuracy_queries(
+        cycle=cycle, value_streams=streams, months_back=months_back
     )
-    actual_rows = list(
-        PlanValue.objects.filter(
-            stream_filter, measure="actual_sales", month__gte=first, month__lt=cycle.month
-        )
-        .order_by("cycle__month")
-        .values_list("value_stream__code", "product_family__code", "month", "value")
+    return _accuracy_frames(forecasts_qs, actuals_qs)
+
+
+def _accuracy_frames(
+    forecasts_qs: QuerySet[PlanValue], actuals_qs: QuerySet[PlanValue]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    fields = ("value_stream__code", "product_family__code", Cast("month", CharField()))
+    forecast_rows = _raw_rows(
+        forecasts_qs.order_by().values_list(*fields, Cast("value", FloatField()))
+    )
+    actual_rows = _raw_rows(
+        actuals_qs.order_by("cycle__month").values_list(*fields, Cast("value", FloatField()))
     )
     cols = ["value_stream", "product_family", "month"]
     forecasts = pd.DataFrame(forecast_rows, columns=[*cols, "forecast"])
@@ -230,6 +381,8 @@ def accuracy_inputs(
     # Newest cycle wins: rows are ordered by cycle month, keep the last per key.
     actuals = actuals.drop_duplicates(subset=cols, keep="last")
     for frame, col in ((forecasts, "forecast"), (actuals, "actual")):
+        frame["value_stream"] = _codes(frame["value_stream"])
+        frame["product_family"] = _codes(frame["product_family"])
         frame["month"] = _month_index(frame["month"])
         frame[col] = frame[col].astype("float64")
     return forecasts, actuals
@@ -240,21 +393,39 @@ def cycle_analysis(
 ) -> CycleAnalysis:
     """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
 
-    A constant number of queries whatever the number of streams and families.
+    A constant number of queries whatever the number of streams and families; while
+    nothing it reads has changed, a handful of small ones (see ``_reuse``).
     """
     streams = None if value_streams is None else list(value_streams)
-    projection = cycle_projection(cycle=cycle, value_streams=streams)
+    key, projection = _projection(cycle, streams)
     previous_cycle = cycle_last_approved(before=cycle.month)
-    previous = (
-        cycle_projection(cycle=previous_cycle, value_streams=streams) if previous_cycle else None
+    previous_key, previous = (
+        _projection(previous_cycle, streams) if previous_cycle else (None, None)
     )
-    forecasts, actuals = accuracy_inputs(cycle=cycle, value_streams=streams)
-    accuracy = engine.forecast_accuracy(forecasts, actuals)
+    forecasts_qs, actuals_qs = _accuracy_queries(
+        cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS
+    )
     thresholds = company_thresholds()
-    changes = (
-        engine.plan_changes(projection, previous)
-        if previous is not None
-        else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
+
+    def compute() -> tuple[engine.Accuracy, pd.DataFrame, pd.DataFrame]:
+        accuracy = engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs))
+        changes = (
+            engine.plan_changes(projection, previous)
+            if previous is not None
+            else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
+        )
+        return accuracy, changes, engine.exceptions(projection, previous, thresholds)
+
+    accuracy, changes, exceptions = _reuse(
+        (
+            "analysis",
+            key,
+            previous_key,
+            _values_fingerprint(forecasts_qs),
+            _values_fingerprint(actuals_qs),
+            thresholds,
+        ),
+        compute,
     )
     return CycleAnalysis(
         cycle=cycle,
@@ -263,7 +434,7 @@ def cycle_analysis(
         previous=previous,
         accuracy=accuracy,
         changes=changes,
-        exceptions=engine.exceptions(projection, previous, thresholds),
+        exceptions=exceptions,
         thresholds=thresholds,
     )
 

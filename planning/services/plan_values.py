@@ -565,8 +565,22 @@ def _execute_many(sql: str, params: list[tuple]) -> None:
             cursor.executemany(sql, params[i : i + 5000])
 
 
+def _copy(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """PostgreSQL's COPY: one stream of rows instead of a statement per row (about ten
+    times faster for an import's tens of thousands of cells)."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _insert(model: type, fields: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
     table, columns = _table(model, fields)
+    if connection.vendor == "postgresql":
+        _copy(table, columns, rows)
+        return
     marks = ", ".join(["%s"] * len(columns))
     _execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
@@ -639,6 +653,22 @@ def _update_cells(cells: list[tuple[int, Decimal, int]], *, uid: int | None, now
     )
     adapt = _Adapt()
     stamp = adapt.datetime(now)
+    if connection.vendor == "postgresql":
+        # COPY the new values into a scratch table, then one UPDATE … FROM joins them in.
+        scratch = "sofp_cell_updates"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} (id bigint PRIMARY KEY, "
+                "value numeric(20, 6), version integer) ON COMMIT DELETE ROWS"
+            )
+            _copy(scratch, ["id", "value", "version"], [(i, v, n) for i, v, n in cells])
+            cursor.execute(
+                f"UPDATE {table} SET {value} = u.value, {version} = u.version, {user} = %s, "
+                f"{at} = %s FROM {scratch} u WHERE {table}.{pk} = u.id",
+                [uid, stamp],
+            )
+            cursor.execute(f"DELETE FROM {scratch}")
+        return
     _execute_many(
         f"UPDATE {table} SET {value} = %s, {version} = %s, {user} = %s, {at} = %s WHERE {pk} = %s",
         [(adapt.decimal(v), n, uid, stamp, id_) for id_, v, n in cells],
