@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import secrets
 import statistics
 import sys
 import time
@@ -25,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-from harness import bench_database, row  # noqa: E402
+from harness import bench_database, django_for_requests, row  # noqa: E402
 
 TARGET_MS = 150.0
 
@@ -38,33 +36,17 @@ def main() -> None:
     args = parser.parse_args()
 
     bench_database("review")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
-    # Production-like: no query logging, no debug templates.
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + secrets.token_urlsafe(48))
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-
-    import django
-
-    django.setup()
-    from django.conf import settings
+    django_for_requests()
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from tests.dashboard_data import build_company
     from tests.factories import UserFactory
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     call_command("migrate", verbosity=0)
-    setup_test_environment()  # allows "testserver" as a host
     month = timezone.localdate().replace(day=1)
     t0 = time.perf_counter()
     build_company(streams=args.streams, families=args.families, month=month, horizon=18)

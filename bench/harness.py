@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import secrets
 import shutil
 import statistics
 import tempfile
@@ -60,6 +61,28 @@ def bench_database(label: str) -> BenchDatabase:
     url = urlunparse(parts._replace(path=f"/{name}"))
     os.environ["DATABASE_URL"] = url
     return BenchDatabase("PostgreSQL", url, folder)
+
+
+def django_for_requests() -> None:
+    """Start Django as production would serve pages (no query logging, no debug
+    templates), with the test client allowed in: for scripts that time requests."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sofp.settings")
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + secrets.token_urlsafe(48))
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test.utils import setup_test_environment
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    setup_test_environment()  # allows "testserver" as a host
 
 
 def _pg(server: str, sql: str) -> None:

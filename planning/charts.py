@@ -10,12 +10,19 @@ with the vendored plotly.js.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from planning.engine import number_or_none
+
+# Built without Plotly's per-property validation: it was most of the time of drawing a
+# page (3–4× slower with it). tests/planning/test_charts.py validates every figure.
+_Bar = partial(go.Bar, _validate=False)
+_Scatter = partial(go.Scatter, _validate=False)
+_Figure = partial(go.Figure, _validate=False)
 
 # One palette for every page (matches static/css/sofp.css).
 INK = "#1c2733"
@@ -88,7 +95,7 @@ def _base_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
 
 
 def _figure(traces: list, layout: dict, *, empty: str | None = None) -> go.Figure:
-    fig = go.Figure(data=traces, layout=layout)
+    fig = _Figure(data=traces, layout=layout)
     if empty:
         fig.add_annotation(
             text=empty,
@@ -131,7 +138,7 @@ def _bar(
 ) -> go.Bar:
     """The one way a bar is drawn: NaN-safe values, one colour (or one per bar), and the
     exact number with its unit and the series' name in the hover."""
-    return go.Bar(
+    return _Bar(
         x=x,
         y=_y(values),
         name=name,
@@ -145,7 +152,7 @@ def _band(x: list, low: pd.Series, high: pd.Series, name: str, hover: str, **kw)
     """A shaded band between two invisible lines (the second fills down to the first)."""
     edge = {"mode": "lines", "line": {"width": 0}, **kw}
     return [
-        go.Scatter(
+        _Scatter(
             x=x,
             y=_y(low),
             name=f"{name} (min)",
@@ -153,7 +160,7 @@ def _band(x: list, low: pd.Series, high: pd.Series, name: str, hover: str, **kw)
             hovertemplate=_hover(hover, "Target min"),
             **edge,
         ),
-        go.Scatter(
+        _Scatter(
             x=x,
             y=_y(high),
             name=name,
@@ -184,7 +191,7 @@ def _line(
         kw["mode"] = "lines+markers"
         if markers is not True:
             kw["marker"] = {"size": markers}
-    return go.Scatter(
+    return _Scatter(
         x=x,
         y=_y(values),
         name=name,
@@ -291,7 +298,7 @@ def inventory_figure(
     short = series[series["short_units"].notna()]
     if len(short):
         traces.append(
-            go.Scatter(
+            _Scatter(
                 x=_x(short["month"]),
                 y=_y(short["short_units"]),
                 customdata=list(short["short_families"]),
@@ -388,7 +395,7 @@ def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
     traces = [
         _bar(x, rows["revenue"], "Revenue", BRAND_2),
         _bar(x, rows["value_stream_profit"], "Value stream profit", OK),
-        go.Scatter(
+        _Scatter(
             x=x,
             y=_y(rows["return_on_sales"]),
             name="Return on sales",
@@ -414,7 +421,7 @@ def stream_capacity_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure
     """Capacity box score per stream: productive / non-productive / available (stacked)."""
     y = list(rows["value_stream"])
     traces = [
-        go.Bar(
+        _Bar(
             y=y,
             x=_y(rows[col]),
             name=name,

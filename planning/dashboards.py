@@ -8,12 +8,12 @@ out for a page, a table or a chart. ``planning/charts.py`` draws what it returns
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 
 from planning.engine import PLAN_CHANGE_MEASURES, Projection, number_or_none
+from planning.links import grid_cell_url
 from planning.measures import MEASURE_LABELS as LABELS
 
 # Which input cell of the grid (issue 6) sits behind each kind of exception.
@@ -74,9 +74,8 @@ def month_text(month: pd.Period | object) -> str:
 
 
 def grid_url(cycle_label: str, value_stream: str, family: str, month: str, measure: str) -> str:
-    """The issue-6 grid cell behind a number: the link format is the shared contract."""
-    query = ({"family": family} if family else {}) | {"month": month, "measure": measure}
-    return f"/cycles/{cycle_label}/grid/{value_stream}/?{urlencode(query)}"
+    """The grid cell behind a number (``planning.links.grid_cell_url``, the one builder)."""
+    return grid_cell_url(cycle_label, value_stream, family=family, month=month, measure=measure)
 
 
 # --------------------------------------------------------------------------- value stream
@@ -261,11 +260,14 @@ def box_table(
     def lookup(frame: pd.DataFrame | None) -> dict[tuple[str, str], float | None]:
         if frame is None or not len(frame):
             return {}
-        at = frame[frame["month"] == month].set_index("value_stream")
+        at = frame[frame["month"] == month]
+        metrics = list(dict.fromkeys(m.column for m in BOX_METRICS))
+        # Plain dicts: a pandas lookup per cell was most of the time of this table.
+        by_code = dict(zip(at["value_stream"], at[metrics].to_dict("records"), strict=True))
         return {
-            (code, m.column): number_or_none(at.at[code, m.column]) if code in at.index else None
+            (code, col): number_or_none(by_code[code][col]) if code in by_code else None
             for code, _heading in columns
-            for m in BOX_METRICS
+            for col in metrics
         }
 
     now, before = lookup(box), lookup(previous_box)

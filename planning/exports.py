@@ -143,3 +143,86 @@ def export_bytes(frame: pd.DataFrame, *, fmt: str) -> bytes:
     if fmt == XLSX:
         return export_xlsx(frame)
     raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")
+
+
+# --------------------------------------------------------------------------- wide layout
+
+WIDE = "wide"
+LONG = "long"
+LAYOUTS = (LONG, WIDE)
+WIDE_KEYS = ("value_stream", "product_family", "measure")
+
+
+def wide_table(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The long export frame laid out as the grid: one row per (stream, family,
+    measure) in the long file's order, one column per month ``YYYY-MM`` in order;
+    numbers formatted as in the long file, missing and undefined cells empty. Computed
+    rows are included for reading (an import skips them)."""
+    months = sorted({str(m) for m in frame["month"].astype(str)})
+    col = {m: i for i, m in enumerate(months)}
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    keys = zip(
+        *_text_columns(frame)[:2],
+        frame["measure"].astype(str),
+        frame["month"].astype(str),
+        frame["value"].to_numpy(dtype=float, na_value=np.nan),
+        strict=True,
+    )
+    for vs, pf, measure, month, value in keys:
+        row = rows.get((vs, pf, measure))
+        if row is None:
+            row = rows[(vs, pf, measure)] = [""] * len(months)
+        row[col[month]] = format_number(value)
+    header = [*WIDE_KEYS, *months]
+    return header, [[vs, pf, safe_text(m), *cells] for (vs, pf, m), cells in rows.items()]
+
+
+def export_wide_csv(frame: pd.DataFrame) -> bytes:
+    header, rows = wide_table(frame)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def export_wide_xlsx(frame: pd.DataFrame, *, sheet_title: str = "plan") -> bytes:
+    """The grid layout as a workbook: codes and month headers as text (Excel keeps
+    ``2027-03`` as written), numbers as numeric cells, the keys and header frozen."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    header, rows = wide_table(frame)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.data_type = "s"
+    for row in rows:
+        sheet.append(row[:3] + [float(v) if v else None for v in row[3:]])
+    sheet.freeze_panes = "D2"
+    for letter, width in zip("ABC", (16, 18, 22), strict=True):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def export_layout_bytes(frame: pd.DataFrame, *, fmt: str, layout: str = LONG) -> bytes:
+    """The plan file in the long contract or the grid's wide layout."""
+    if layout == LONG:
+        return export_bytes(frame, fmt=fmt)
+    if layout != WIDE:
+        raise ValueError(f"unknown layout {layout!r}; use long or wide")
+    if fmt == CSV:
+        return export_wide_csv(frame)
+    if fmt == XLSX:
+        return export_wide_xlsx(frame)
+    raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")
+
+
+def export_layout_filename(*, label: str, fmt: str, layout: str = LONG) -> str:
+    suffix = "-grid" if layout == WIDE else ""
+    return f"sofp-plan-{label}{suffix}.{fmt}"

@@ -17,9 +17,11 @@ from sofp.errors import Problem, problems_sorted
 from sofp.tables import (
     CellError,
     Table,
+    blank,
     cell_problem,
     parse_code,
     parse_number,
+    read_header,
     read_table,
     show,
 )
@@ -55,6 +57,7 @@ class PlanRow:
     month: dt.date
     measure: str
     value: Decimal | None
+    column: str = ""  # the wide layout's month column (problems name it)
 
 
 @dataclass
@@ -62,15 +65,45 @@ class ParsedPlan(Table):
     """``rows`` are :class:`PlanRow`; computed measures skipped are counted."""
 
     computed_skipped: int = 0
+    layout: str = "long"
+
+
+# The grid's own layout ("wide"): one row per stream, family and measure, one column
+# per month. Told apart from the long layout by its header.
+WIDE_KEYS: tuple[str, ...] = ("value_stream", "product_family", "measure")
+
+
+def month_header(name: str) -> dt.date | None:
+    """A wide file's month column: ``2027-03`` (or the date Excel made of it)."""
+    text = name.strip()
+    if len(text) >= 10 and text[7:10] == "-01":  # 2027-03-01 or 2027-03-01 00:00:00
+        text = text[:7]
+    return parse_month(text) if len(text) == 7 else None
+
+
+def plan_layout(header: list[str]) -> str:
+    """``wide`` when the header has the wide keys and month columns (and not the long
+    layout's ``month``/``value``), else ``long``."""
+    if (
+        all(k in header for k in WIDE_KEYS)
+        and "month" not in header
+        and "value" not in header
+        and any(month_header(h) for h in header)
+    ):
+        return "wide"
+    return "long"
 
 
 def parse_plan(*, data: bytes, filename: str = "") -> ParsedPlan:
-    """Rows of a long plan file (``value_stream,product_family,month,measure,value``).
+    """Rows of a plan file, long (``value_stream,product_family,month,measure,value``)
+    or wide (``value_stream,product_family,measure,YYYY-MM…``), told by the header.
 
     Rows of computed measures (``revenue``, ``days_of_supply``…) are skipped and
     counted, so an exported file can be re-imported. Rows with a problem are left out
     of ``rows`` and described in ``errors``.
     """
+    if plan_layout(read_header(data=data, filename=filename)) == "wide":
+        return parse_plan_wide(data=data, filename=filename)
     table = read_table(data=data, filename=filename, columns=PLAN_COLUMNS)
     parsed = ParsedPlan(format=table.format, errors=list(table.errors))
     for line, cells in table.rows:
@@ -104,5 +137,69 @@ def parse_plan(*, data: bytes, filename: str = "") -> ParsedPlan:
                 value=value,
             )
         )
+    parsed.errors = problems_sorted(parsed.errors)
+    return parsed
+
+
+def parse_plan_wide(*, data: bytes, filename: str = "") -> ParsedPlan:
+    """Rows of a wide plan file: each non-blank month cell is one input cell (a blank
+    cell leaves the stored value as it is). Computed rows are skipped and counted;
+    problems name the line and the month column."""
+    header = read_header(data=data, filename=filename)
+    months: list[tuple[str, dt.date]] = []
+    seen: dict[dt.date, str] = {}
+    errors: list[Problem] = []
+    for name in header:
+        month = month_header(name)
+        if month is None:
+            continue
+        if month in seen:
+            errors.append(
+                Problem(
+                    "duplicate_column",
+                    f"month {month:%Y-%m} has two columns ({seen[month]} and {name})",
+                    line=1,
+                    column=name,
+                )
+            )
+            continue
+        seen[month] = name
+        months.append((name, month))
+    table = read_table(
+        data=data, filename=filename, columns=WIDE_KEYS + tuple(n for n, _ in months)
+    )
+    parsed = ParsedPlan(format=table.format, errors=list(table.errors) + errors, layout="wide")
+    for line, cells in table.rows:
+        measure = parse_code(cells["measure"]).lower()
+        if measure in COMPUTED_MEASURES:
+            parsed.computed_skipped += 1
+            continue
+        if not measure:
+            parsed.errors.append(
+                Problem("required", "is empty", line=line, column="measure", field="measure")
+            )
+            continue
+        stream = parse_code(cells["value_stream"])
+        family = parse_code(cells["product_family"])
+        for name, month in months:
+            raw = cells[name]
+            if blank(raw):
+                continue
+            try:
+                value = parse_number(raw)
+            except CellError as exc:
+                parsed.errors.append(cell_problem(exc, line=line, column=name))
+                continue
+            parsed.rows.append(
+                PlanRow(
+                    line=line,
+                    value_stream=stream,
+                    product_family=family,
+                    month=month,
+                    measure=measure,
+                    value=value,
+                    column=name,
+                )
+            )
     parsed.errors = problems_sorted(parsed.errors)
     return parsed

@@ -6,7 +6,7 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import cycles, dashboards, files, grid, home
+from planning.views import cycles, dashboards, files, grid, home, prices
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -42,6 +42,8 @@ urlpatterns = [
     path(GRID + "save/", grid.grid_save_view, name="grid-save"),
     path(GRID + "history/", grid.grid_history_view, name="grid-history"),
     path(GRID + "comment/", grid.grid_comment_view, name="grid-comment"),
+    path(CYCLE + "demand/<str:vs_code>/", grid.demand_page, name="demand"),
+    path(CYCLE + "demand/<str:vs_code>/data/", grid.demand_data_view, name="demand-data"),
     path(COMPANY, grid.company_page, name="company-grid"),
     path(COMPANY + "data/", grid.grid_data_view, name="company-grid-data"),
     path(COMPANY + "save/", grid.grid_save_view, name="company-grid-save"),
@@ -59,4 +61,7 @@ urlpatterns = [
     ),
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
+    path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
+    # --- step 4: the cycle's prices and costs
+    path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
 ]

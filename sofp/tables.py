@@ -107,6 +107,18 @@ def read_table(*, data: bytes, filename: str, columns: Sequence[str]) -> Table:
     return table
 
 
+def read_header(*, data: bytes, filename: str = "") -> list[str]:
+    """The file's header names (first non-blank line, normalised as ``read_table`` does);
+    empty when the file cannot be read (``read_table`` then says why)."""
+    fmt = file_format(data=data, filename=filename)
+    try:
+        rows = _xlsx_rows(data) if fmt == XLSX else _csv_rows(data)
+        _line, header = _first_nonblank(rows)
+    except FileUnreadable:
+        return []
+    return [] if header is None else [_header_name(h) for h in header]
+
+
 def _fill_table(
     table: Table, raw_rows: Iterator[tuple[int, list[object]]], columns: Sequence[str]
 ) -> None:

@@ -91,6 +91,15 @@ def _fresh_company_cache():
     cache.delete(COMPANY_TIME_ZONE_KEY)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_projections():
+    """Projections are reused within a process while their inputs are unchanged; each
+    test starts without any, so none depends on what an earlier test computed."""
+    from planning.selectors.plans import projections_forget
+
+    projections_forget()
+
+
 @pytest.fixture
 def company(db):
     """The company settings row (a data migration makes it; a flushed database may not

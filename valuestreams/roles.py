@@ -28,8 +28,8 @@ class CompanyRole(models.TextChoices):
 
 # Company roles that see every value stream (they sit outside the streams).
 COMPANY_WIDE_READERS = (CompanyRole.EXECUTIVE, CompanyRole.FINANCE, CompanyRole.SALES)
-# Company roles that enter company-wide values (sustaining costs).
-COMPANY_VALUE_EDITORS = (CompanyRole.FINANCE, CompanyRole.EXECUTIVE)
+# Company roles that enter company-wide values (sustaining costs): finance (step 4).
+COMPANY_VALUE_EDITORS = (CompanyRole.FINANCE,)
 
 
 def user_roles(user: AnyUser) -> set[str]:
@@ -56,13 +56,14 @@ def user_is_executive(user: AnyUser) -> bool:
 
 
 def user_reads_all_streams(user: AnyUser) -> bool:
+    """Company-wide roles (and admins): every stream and the company roll-up."""
     return user.is_authenticated and (
         user.is_superuser or bool(user_roles(user) & set(COMPANY_WIDE_READERS))
     )
 
 
 def user_can_edit_company_values(*, user: AnyUser) -> bool:
-    """Sustaining costs sit outside every stream: finance, executives and admins."""
+    """Sustaining costs sit outside every stream: finance and admins."""
     return user.is_authenticated and (
         user.is_superuser or bool(user_roles(user) & set(COMPANY_VALUE_EDITORS))
     )

@@ -5,24 +5,32 @@ The roles behind these answers are in :mod:`valuestreams.roles`.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import AnyUser, user_reads_all_streams
 
 
 def value_streams_visible(*, user: AnyUser) -> QuerySet[ValueStream]:
-    """Streams the user may read: all for executives, finance, sales and admins."""
+    """Streams the user may read: all for executives, finance, sales and admins, and
+    for value stream managers (step 3 reconciles across the streams; they read the
+    others, edit their own)."""
     qs = ValueStream.objects.filter(active=True).order_by("code")
     if not user.is_authenticated:
         return qs.none()
     if user_reads_all_streams(user):
         return qs
-    return qs.filter(memberships__user=user).distinct()
+    # One query: the user's streams, or all of them for a manager of any active stream.
+    manager = Membership.objects.filter(
+        user=user, role=Membership.Role.MANAGER, value_stream__active=True
+    )
+    mine = Membership.objects.filter(user=user).values("value_stream_id")
+    return qs.filter(Exists(manager) | Q(pk__in=mine))
 
 
 def value_streams_editable(*, user: AnyUser) -> QuerySet[ValueStream]:
-    """Streams whose plan the user may change: planner or manager members, and admins."""
+    """Streams where the user plans (planner or manager members, and admins). What each
+    role may change there, measure by measure, is ``planning.selectors.plans.plan_rights``."""
     qs = ValueStream.objects.filter(active=True).order_by("code")
     if not user.is_authenticated:
         return qs.none()

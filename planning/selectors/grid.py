@@ -41,7 +41,7 @@ from planning.selectors.plans import (
     actuals_last_month,
     company_thresholds,
     cycle_projection,
-    user_can_edit_plan,
+    plan_rights,
     user_sees_company_plan,
 )
 from sofp.errors import PermissionDenied
@@ -96,8 +96,12 @@ class GridAccess:
 
     cycle: PlanningCycle
     value_stream: ValueStream | None  # None: the company grid
-    may_edit: bool  # the user's rights, whatever the cycle's state
+    measures: frozenset[str]  # the inputs this user changes here, whatever the cycle's state
     denied: str  # why not, when the rights say no
+
+    @property
+    def may_edit(self) -> bool:
+        return bool(self.measures)
 
     @property
     def readonly_reason(self) -> str:
@@ -128,13 +132,18 @@ def grid_access(
             raise PermissionDenied(
                 "The company page is for executives, finance, sales and administrators."
             )
-        denied = "Sustaining costs are entered by finance, executives and administrators"
+        denied = "Sustaining costs are entered by finance and administrators"
     else:
         if not user_can_view_stream(user=user, value_stream=value_stream):
             raise PermissionDenied(f"You cannot see value stream {value_stream.code}.")
-        denied = f"You are not a planner or manager of value stream {value_stream.code}"
-    may_edit = user_can_edit_plan(user=user, value_stream=value_stream)
-    return GridAccess(cycle=cycle, value_stream=value_stream, may_edit=may_edit, denied=denied)
+        denied = (
+            f"You are not a planner or manager of value stream {value_stream.code}: you read "
+            "its plan (sales change demand, finance conversion cost)"
+        )
+    measures = plan_rights(user=user).measures(
+        value_stream_id=None if value_stream is None else value_stream.pk
+    )
+    return GridAccess(cycle=cycle, value_stream=value_stream, measures=measures, denied=denied)
 
 
 def month_field(month: dt.date) -> str:
@@ -313,6 +322,99 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
 
 def _who(username: str | None, at: dt.datetime) -> str:
     return f"{username or 'system'}, {at:%Y-%m-%d %H:%M} UTC"
+
+
+REFERENCE_MEASURE = "demand_reference"
+
+
+def _reference_demand(
+    *, cycle: PlanningCycle, value_stream: ValueStream
+) -> tuple[PlanningCycle | None, dict[str, dict[str, float | None]]]:
+    """The last approved plan's demand per family and month field (one query or two)."""
+    from planning.selectors.plans import cycle_last_approved
+
+    previous = cycle_last_approved(before=cycle.month)
+    if previous is None:
+        return None, {}
+    rows = PlanValue.objects.filter(
+        PlanValue.filled,
+        cycle=previous,
+        value_stream=value_stream,
+        measure="demand",
+        month__gte=cycle.month,
+    ).values_list("product_family__code", "month", "value")
+    out: dict[str, dict[str, float | None]] = {}
+    for fam, month, value in rows:
+        out.setdefault(fam, {})[month_field(month)] = number_or_none(value)
+    return previous, out
+
+
+def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.date) -> dict:
+    """Step 1's demand view: families × horizon months, demand only, each family with
+    the last approved plan's demand below it for reference (read-only)."""
+    columns = grid_columns(cycle=cycle, company=True)  # the horizon months only
+    current = today.replace(day=1)
+    previous, reference = _reference_demand(cycle=cycle, value_stream=value_stream)
+    stored = [
+        pv
+        for pv in _stored_values(cycle=cycle, value_stream=value_stream)
+        if pv.measure == "demand"
+    ]
+    cells: dict[str, dict[str, _Stored]] = {}
+    for pv in stored:
+        cells.setdefault(pv.family, {})[month_field(pv.month)] = pv
+    ref_label = f"Last approved ({previous.label})" if previous else "No approved plan yet"
+    rows: list[dict] = []
+    families = ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
+    editable = [c.field for c in columns]
+    for family in families:
+        mine = cells.get(family.code, {})
+        rows.append(
+            {
+                "id": row_id(family.code, "demand"),
+                "family": family.code,
+                "family_name": family.name,
+                "measure": "demand",
+                "label": MEASURE_LABELS["demand"],
+                "kind": "input",
+                "fmt": MEASURE_UNITS["demand"],
+                "pos": 0,
+                "editable": editable,
+                "values": {f: number_or_none(pv.value) for f, pv in mine.items()},
+                "versions": {f: pv.version for f, pv in mine.items()},
+                "comments": {f: pv.comment for f, pv in mine.items() if pv.comment},
+                "changed": {f: pv.who for f, pv in mine.items()},
+                "flags": {},
+            }
+        )
+        rows.append(
+            {
+                "id": row_id(family.code, REFERENCE_MEASURE),
+                "family": family.code,
+                "family_name": family.name,
+                "measure": REFERENCE_MEASURE,
+                "label": ref_label,
+                "kind": "computed",
+                "fmt": MEASURE_UNITS["demand"],
+                "pos": 1,
+                "editable": [],
+                "values": reference.get(family.code, {}),
+                "versions": {},
+                "comments": {},
+                "changed": {},
+                "flags": {},
+            }
+        )
+    return {
+        "cycle": cycle.label,
+        "cycle_month": f"{cycle.month:%Y-%m}",
+        "current_month": f"{current:%Y-%m}",
+        "scope": {"kind": "stream", "code": value_stream.code, "name": value_stream.name},
+        "view": "demand",
+        "reference_cycle": previous.label if previous else None,
+        "columns": [c.as_dict(current=current) for c in columns],
+        "rows": rows,
+    }
 
 
 def grid_data(

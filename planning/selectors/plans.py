@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from django.db.models import FloatField, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import CharField, Count, FloatField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from planning import engine
 from planning.calendar import month_add, parse_month
-from planning.measures import ACTUALS_HISTORY_MONTHS
+from planning.measures import (
+    ACTUALS_HISTORY_MONTHS,
+    COMPANY_INPUT_MEASURES,
+    FAMILY_INPUT_MEASURES,
+    STREAM_INPUT_MEASURES,
+)
 from planning.models import (
     Company,
     CycleFamily,
@@ -22,11 +33,20 @@ from planning.models import (
     CycleValueStream,
     PlanningCycle,
     PlanValue,
+    PlanValueChange,
 )
 from planning.selectors.cycles import company_zone
-from valuestreams.models import ProductFamily, ValueStream
-from valuestreams.roles import AnyUser, user_can_edit_company_values, user_reads_all_streams
-from valuestreams.selectors import value_streams_editable, value_streams_visible
+from valuestreams.models import Membership, ProductFamily, ValueStream
+from valuestreams.roles import (
+    AnyUser,
+    CompanyRole,
+    user_can_edit_company_values,
+    user_reads_all_streams,
+    user_roles,
+)
+from valuestreams.selectors import value_streams_visible
+
+T = TypeVar("T")
 
 
 def cycle_get_by_label(label: str) -> PlanningCycle | None:
@@ -36,12 +56,15 @@ def cycle_get_by_label(label: str) -> PlanningCycle | None:
     return PlanningCycle.objects.filter(month=month).first()
 
 
-def cycle_current(*, today: dt.date | None = None) -> PlanningCycle | None:
-    """This month's cycle if it exists, else the latest cycle that is not in the future."""
-    today = today or timezone.localdate()
-    this_month = today.replace(day=1)
-    cycle = PlanningCycle.objects.filter(month__lte=this_month).order_by("-month").first()
-    return cycle or PlanningCycle.objects.order_by("month").first()
+def cycle_current() -> PlanningCycle | None:
+    """The cycle being planned: the newest cycle that is not frozen, else the newest
+    approved one. Home, the Plan menu, ``/review/`` and the dashboards start there, so
+    after ``start_cycle`` everyone lands on the new cycle, never on a frozen one while
+    a newer cycle is open."""
+    return (
+        PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month").first()
+        or PlanningCycle.objects.order_by("-month").first()
+    )
 
 
 def actuals_last_month(*, today: dt.date | None = None) -> dt.date:
@@ -68,11 +91,36 @@ def _period(d: dt.date) -> pd.Period:
     return pd.Period(year=d.year, month=d.month, freq="M")
 
 
-def _month_index(dates: Iterable[dt.date]) -> pd.PeriodIndex:
+def _month_ordinal(d: dt.date | str) -> int:
+    """Months since 1970-01 of a date, or of the ``YYYY-MM-DD`` text SQLite returns to
+    :func:`_raw_rows`."""
+    if isinstance(d, str):
+        return (int(d[:4]) - 1970) * 12 + int(d[5:7]) - 1
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def _month_index(dates: Iterable[dt.date | str]) -> pd.PeriodIndex:
     """Monthly PeriodIndex of many dates, converting each distinct month once (fast)."""
     codes, uniques = pd.factorize(np.asarray(list(dates), dtype=object))
-    ordinals = np.array([(d.year - 1970) * 12 + d.month - 1 for d in uniques], dtype=np.int64)
+    ordinals = np.array([_month_ordinal(d) for d in uniques], dtype=np.int64)
     return pd.PeriodIndex.from_ordinals(ordinals.take(codes) if len(codes) else ordinals, freq="M")
+
+
+def _raw_rows(qs: QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` query straight from the cursor.
+
+    Django's per-value converters (a date and a Decimal per cell) were most of the time
+    of reading a large plan; the callers convert whole columns at once instead. Months
+    come back as dates (PostgreSQL) or ``YYYY-MM-DD`` text (SQLite): :func:`_month_index`
+    takes both.
+    """
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # a filter such as ``value_stream__in=[]`` matches nothing
+        return []
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 _MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
@@ -140,13 +188,9 @@ def cycle_streams(
     return {code: headcount for code, (active, headcount) in sorted(found.items()) if active}
 
 
-def plan_values_frame(
-    *,
-    cycle: PlanningCycle,
-    value_streams: Iterable[ValueStream] | None = None,
-    include_company: bool = True,
-) -> pd.DataFrame:
-    """A cycle's stored input values, long, in the file contract's shape (one query)."""
+def _plan_values_query(
+    *, cycle: PlanningCycle, value_streams: list[ValueStream] | None, include_company: bool
+) -> QuerySet[PlanValue]:
     qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle)
     if value_streams is not None:
         ids = [vs.pk for vs in value_streams]
@@ -154,25 +198,54 @@ def plan_values_frame(
             qs = qs.filter(Q(value_stream_id__in=ids) | Q(value_stream__isnull=True))
         else:
             qs = qs.filter(value_stream_id__in=ids)
-    # Values come as floats straight from the database (the engine computes in float64
-    # anyway): building a Decimal per cell first made large plans several times slower.
-    rows = list(
+    return qs.order_by()
+
+
+def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
+    """Stored values in the file contract's long shape (one query).
+
+    Values come as floats straight from the database (the engine computes in float64
+    anyway) and months as text: building a Decimal and a date per cell, and ordering by
+    the model's default (three more joins), were most of the time of reading a large
+    plan. Expressions last: :func:`_raw_rows` returns the columns in SQL order.
+    """
+    rows = _raw_rows(
         qs.values_list(
             "value_stream__code",
             "product_family__code",
-            "month",
             "measure",
+            Cast("month", CharField()),
             Cast("value", FloatField()),
         )
     )
-    frame = pd.DataFrame(
-        rows, columns=["value_stream", "product_family", "month", "measure", "value"]
+    streams, families, measures, months, values = zip(*rows, strict=True) if rows else ((),) * 5
+    return pd.DataFrame(
+        {
+            "value_stream": _codes(streams),
+            "product_family": _codes(families),
+            "month": _month_index(months),
+            "measure": pd.Series(measures, dtype=object),
+            "value": np.asarray(values, dtype="float64"),
+        }
     )
-    frame["value_stream"] = frame["value_stream"].fillna("").astype(str)
-    frame["product_family"] = frame["product_family"].fillna("").astype(str)
-    frame["month"] = _month_index(frame["month"])
-    frame["value"] = frame["value"].astype("float64")
-    return frame
+
+
+def plan_values_frame(
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    include_company: bool = True,
+) -> pd.DataFrame:
+    """A cycle's stored input values, long, in the file contract's shape."""
+    streams = None if value_streams is None else list(value_streams)
+    return _values_frame(
+        _plan_values_query(cycle=cycle, value_streams=streams, include_company=include_company)
+    )
+
+
+def _codes(codes: Sequence[str | None]) -> pd.Series:
+    """A code column; "" where there is none (company or stream rows)."""
+    return pd.Series(codes, dtype=object).fillna("").astype(str)
 
 
 def plan_input(
@@ -193,11 +266,90 @@ def plan_input(
     )
 
 
+# Results reused while nothing they are computed from has changed: the review and the
+# dashboards read two cycles per request, and reading a large plan costs more than the
+# engine. Each key holds what its result depends on — fingerprints of the stored values
+# it reads, the master data itself, the thresholds — so a hit is what a fresh run would
+# give, in every process, whoever wrote meanwhile: the reuse only saves the work.
+# Callers read the frames and never change them.
+_REUSED_KEPT = 32
+_reused: OrderedDict[tuple, object] = OrderedDict()
+_reused_lock = threading.Lock()
+
+
+def _reuse(key: tuple, compute: Callable[[], T]) -> T:
+    with _reused_lock:
+        if key in _reused:
+            _reused.move_to_end(key)
+            return _reused[key]  # type: ignore[return-value]
+    result = compute()
+    with _reused_lock:
+        _reused[key] = result
+        while len(_reused) > _REUSED_KEPT:
+            _reused.popitem(last=False)
+    return result
+
+
+def projections_forget() -> None:
+    """Drop every reused result (tests that count a cold request's queries)."""
+    with _reused_lock:
+        _reused.clear()
+
+
+def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
+    """Changes with every write to these cells: an insert or delete moves the count, an
+    update the version sum and the newest ``updated_at`` (and the value sum catches a
+    raw update that touched neither)."""
+    row = qs.order_by().aggregate(
+        n=Count("pk"), v=Sum("version"), s=Sum("value"), t=Max("updated_at")
+    )
+    return tuple(row.values())
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.blake2b(hashed.tobytes(), digest_size=16).hexdigest()
+
+
+def _projection(
+    cycle: PlanningCycle, streams: list[ValueStream] | None
+) -> tuple[tuple, engine.Projection]:
+    """A cycle's projection and the key it is kept under (two small queries on a hit)."""
+    # The cycle's own master copy (Master data belongs to the cycle).
+    master = cycle_master_frame(cycle=cycle, value_streams=streams)
+    stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
+    values = _plan_values_query(cycle=cycle, value_streams=streams, include_company=True)
+    key = (
+        "projection",
+        values.db,
+        cycle.pk,
+        cycle.month,
+        cycle.horizon,
+        None if streams is None else tuple(sorted(vs.pk for vs in streams)),
+        _values_fingerprint(values),
+        _frame_digest(master),
+        stream_codes,
+    )
+
+    def compute() -> engine.Projection:
+        return engine.project(
+            engine.PlanInput(
+                start=_period(cycle.month),
+                horizon=cycle.horizon,
+                master=master,
+                values=_values_frame(values),
+                value_streams=stream_codes,
+            )
+        )
+
+    return key, _reuse(key, compute)
+
+
 def cycle_projection(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> engine.Projection:
     """The engine's projection of a cycle's plan (the numbers every screen shows)."""
-    return engine.project(plan_input(cycle=cycle, value_streams=value_streams))
+    return _projection(cycle, None if value_streams is None else list(value_streams))[1]
 
 
 def company_thresholds() -> engine.Thresholds:
@@ -223,6 +375,37 @@ class CycleAnalysis:
     thresholds: engine.Thresholds
 
 
+def _accuracy_queries(
+    *, cycle: PlanningCycle, value_streams: list[ValueStream] | None, months_back: int
+) -> tuple[QuerySet[PlanValue], QuerySet[PlanValue]]:
+    first = month_add(cycle.month, -months_back)
+    months = [month_add(first, i) for i in range(months_back)]
+    lag1 = Q()
+    for m in months:
+        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
+    stream_filter = Q()
+    if value_streams is not None:
+        stream_filter = Q(value_stream__in=value_streams)
+    forecasts = PlanValue.objects.filter(
+        PlanValue.filled,
+        lag1,
+        stream_filter,
+        measure="demand",
+        cycle__status=CycleStatus.APPROVED,
+        # Redundant with lag1, but lets the (measure, month) index do the work.
+        month__gte=first,
+        month__lt=cycle.month,
+    )
+    actuals = PlanValue.objects.filter(
+        PlanValue.filled,
+        stream_filter,
+        measure="actual_sales",
+        month__gte=first,
+        month__lt=cycle.month,
+    )
+    return forecasts, actuals
+
+
 def accuracy_inputs(
     *,
     cycle: PlanningCycle,
@@ -234,36 +417,22 @@ def accuracy_inputs(
     The forecast for month m is the demand for m in the frozen plan of cycle m−1; the
     actual is the newest ``actual_sales`` value stored for m in any cycle.
     """
-    first = month_add(cycle.month, -months_back)
-    months = [month_add(first, i) for i in range(months_back)]
-    lag1 = Q()
-    for m in months:
-        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
-    stream_filter = Q()
-    if value_streams is not None:
-        stream_filter = Q(value_stream__in=list(value_streams))
-    forecast_rows = list(
-        PlanValue.objects.filter(
-            PlanValue.filled,
-            lag1,
-            stream_filter,
-            measure="demand",
-            cycle__status=CycleStatus.APPROVED,
-            # Redundant with lag1, but lets the (measure, month) index do the work.
-            month__gte=first,
-            month__lt=cycle.month,
-        ).values_list("value_stream__code", "product_family__code", "month", "value")
+    streams = None if value_streams is None else list(value_streams)
+    forecasts_qs, actuals_qs = _accuracy_queries(
+        cycle=cycle, value_streams=streams, months_back=months_back
     )
-    actual_rows = list(
-        PlanValue.objects.filter(
-            PlanValue.filled,
-            stream_filter,
-            measure="actual_sales",
-            month__gte=first,
-            month__lt=cycle.month,
-        )
-        .order_by("cycle__month")
-        .values_list("value_stream__code", "product_family__code", "month", "value")
+    return _accuracy_frames(forecasts_qs, actuals_qs)
+
+
+def _accuracy_frames(
+    forecasts_qs: QuerySet[PlanValue], actuals_qs: QuerySet[PlanValue]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    fields = ("value_stream__code", "product_family__code", Cast("month", CharField()))
+    forecast_rows = _raw_rows(
+        forecasts_qs.order_by().values_list(*fields, Cast("value", FloatField()))
+    )
+    actual_rows = _raw_rows(
+        actuals_qs.order_by("cycle__month").values_list(*fields, Cast("value", FloatField()))
     )
     cols = ["value_stream", "product_family", "month"]
     forecasts = pd.DataFrame(forecast_rows, columns=[*cols, "forecast"])
@@ -271,6 +440,8 @@ def accuracy_inputs(
     # Newest cycle wins: rows are ordered by cycle month, keep the last per key.
     actuals = actuals.drop_duplicates(subset=cols, keep="last")
     for frame, col in ((forecasts, "forecast"), (actuals, "actual")):
+        frame["value_stream"] = _codes(frame["value_stream"])
+        frame["product_family"] = _codes(frame["product_family"])
         frame["month"] = _month_index(frame["month"])
         frame[col] = frame[col].astype("float64")
     return forecasts, actuals
@@ -281,21 +452,39 @@ def cycle_analysis(
 ) -> CycleAnalysis:
     """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
 
-    A constant number of queries whatever the number of streams and families.
+    A constant number of queries whatever the number of streams and families; while
+    nothing it reads has changed, a handful of small ones (see ``_reuse``).
     """
     streams = None if value_streams is None else list(value_streams)
-    projection = cycle_projection(cycle=cycle, value_streams=streams)
+    key, projection = _projection(cycle, streams)
     previous_cycle = cycle_last_approved(before=cycle.month)
-    previous = (
-        cycle_projection(cycle=previous_cycle, value_streams=streams) if previous_cycle else None
+    previous_key, previous = (
+        _projection(previous_cycle, streams) if previous_cycle else (None, None)
     )
-    forecasts, actuals = accuracy_inputs(cycle=cycle, value_streams=streams)
-    accuracy = engine.forecast_accuracy(forecasts, actuals)
+    forecasts_qs, actuals_qs = _accuracy_queries(
+        cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS
+    )
     thresholds = company_thresholds()
-    changes = (
-        engine.plan_changes(projection, previous)
-        if previous is not None
-        else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
+
+    def compute() -> tuple[engine.Accuracy, pd.DataFrame, pd.DataFrame]:
+        accuracy = engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs))
+        changes = (
+            engine.plan_changes(projection, previous)
+            if previous is not None
+            else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
+        )
+        return accuracy, changes, engine.exceptions(projection, previous, thresholds)
+
+    accuracy, changes, exceptions = _reuse(
+        (
+            "analysis",
+            key,
+            previous_key,
+            _values_fingerprint(forecasts_qs),
+            _values_fingerprint(actuals_qs),
+            thresholds,
+        ),
+        compute,
     )
     return CycleAnalysis(
         cycle=cycle,
@@ -304,7 +493,7 @@ def cycle_analysis(
         previous=previous,
         accuracy=accuracy,
         changes=changes,
-        exceptions=engine.exceptions(projection, previous, thresholds),
+        exceptions=exceptions,
         thresholds=thresholds,
     )
 
@@ -312,7 +501,27 @@ def cycle_analysis(
 # --------------------------------------------------------------------------- rights
 
 
-@dataclass(frozen=True)
+# Which plan inputs each role changes (SOFP.md, "Who changes what"). Planners and
+# managers: every input of their streams except prices and costs; sales: demand and
+# actual sales of its streams; finance: conversion cost of every stream and the
+# company's sustaining cost. Prices and material costs live in the cycle's master copy.
+PLANNER_MEASURES: frozenset[str] = frozenset(
+    {
+        "demand",
+        "production",
+        "actual_sales",
+        "opening_inventory",
+        "available_hours",
+        "non_productive_hours",
+    }
+)
+SALES_MEASURES: frozenset[str] = frozenset({"demand", "actual_sales"})
+FINANCE_STREAM_MEASURES: frozenset[str] = frozenset({"conversion_cost"})
+FINANCE_COMPANY_MEASURES: frozenset[str] = frozenset(COMPANY_INPUT_MEASURES)
+STREAM_MEASURES: frozenset[str] = frozenset(FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES)
+
+
+@dataclass(frozen=True, eq=False)
 class PlanRights:
     """What one user may change in a plan: the one answer to "may edit this
     stream/measure?" for the grid, files, the API, commands and templates.
@@ -322,34 +531,80 @@ class PlanRights:
     everyone.
     """
 
-    stream_ids: frozenset[int] = frozenset()
-    company: bool = False
+    # Measures the user changes in one stream (memberships), and in every stream.
+    per_stream: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    every_stream: frozenset[str] = frozenset()
+    company_measures: frozenset[str] = frozenset()
     everything: bool = False  # system paths: demo data, an operator's command
 
-    def may_edit(self, *, value_stream_id: int | None, measure: str | None = None) -> bool:
-        """``value_stream_id=None`` means the company-wide values (sustaining costs)."""
+    def measures(self, *, value_stream_id: int | None) -> frozenset[str]:
+        """The input measures the user changes in a stream (None: company-wide values)."""
         if self.everything:
-            return True
+            return FINANCE_COMPANY_MEASURES if value_stream_id is None else STREAM_MEASURES
         if value_stream_id is None:
-            return self.company
-        return value_stream_id in self.stream_ids
+            return self.company_measures
+        return self.every_stream | self.per_stream.get(value_stream_id, frozenset())
+
+    def may_edit(self, *, value_stream_id: int | None, measure: str | None = None) -> bool:
+        """``value_stream_id=None`` means the company-wide values (sustaining costs);
+        ``measure=None`` asks whether the user changes anything there."""
+        measures = self.measures(value_stream_id=value_stream_id)
+        return bool(measures) if measure is None else measure in measures
+
+    @property
+    def company(self) -> bool:
+        return self.everything or bool(self.company_measures)
 
     @property
     def any(self) -> bool:
-        return self.everything or self.company or bool(self.stream_ids)
+        return (
+            self.everything
+            or self.company
+            or bool(self.every_stream)
+            or any(self.per_stream.values())
+        )
 
 
 SYSTEM_RIGHTS = PlanRights(everything=True)
 
 
 def plan_rights(*, user: AnyUser | None) -> PlanRights:
-    """Planners and managers edit their streams' values; finance, executives and
-    admins the company-wide ones; ``user=None`` is a trusted system path (one query)."""
+    """The rights table for one user (one query, plus the user's groups once);
+    ``user=None`` is a trusted system path.
+
+    Sales is "assigned to value streams" by memberships (any role); sales without a
+    membership covers every stream, as the demo's ``sales`` does. Administrators
+    change every input (master data and fixes), as before.
+    """
     if user is None:
         return SYSTEM_RIGHTS
+    if not user.is_authenticated:
+        return PlanRights()
+    if user.is_superuser:
+        return PlanRights(every_stream=STREAM_MEASURES, company_measures=FINANCE_COMPANY_MEASURES)
+    roles = user_roles(user)
+    sales = CompanyRole.SALES in roles
+    finance = CompanyRole.FINANCE in roles
+    per_stream: dict[int, frozenset[str]] = {}
+    memberships = Membership.objects.filter(user=user, value_stream__active=True).values_list(
+        "value_stream_id", "role"
+    )
+    for stream_id, role in memberships:
+        measures = per_stream.get(stream_id, frozenset())
+        if role in (Membership.Role.PLANNER, Membership.Role.MANAGER):
+            measures |= PLANNER_MEASURES
+        if sales:
+            measures |= SALES_MEASURES
+        per_stream[stream_id] = measures
+    every: frozenset[str] = frozenset()
+    if sales and not per_stream:
+        every |= SALES_MEASURES
+    if finance:
+        every |= FINANCE_STREAM_MEASURES
     return PlanRights(
-        stream_ids=frozenset(value_streams_editable(user=user).values_list("pk", flat=True)),
-        company=user_can_edit_company_values(user=user),
+        per_stream=per_stream,
+        every_stream=every,
+        company_measures=FINANCE_COMPANY_MEASURES if finance else frozenset(),
     )
 
 
@@ -474,3 +729,44 @@ def cycle_export_frame(*, cycle: PlanningCycle, user=None) -> pd.DataFrame:
     streams = list(value_streams_visible(user=user))
     frame = engine.export_frame(cycle_projection(cycle=cycle, value_streams=streams))
     return frame[frame["value_stream"] != ""].reset_index(drop=True)
+
+
+def plan_changes_recent(*, cycle: PlanningCycle, user, limit: int = 25) -> list[dict]:
+    """The newest changes to a cycle's plan values the user may read, each with a deep
+    link to its cell in the grid (two queries)."""
+    from planning.links import grid_cell_url
+    from planning.measures import MEASURE_LABELS
+
+    visible = Q(value_stream__in=value_streams_visible(user=user))
+    if user_reads_all_streams(user):
+        visible |= Q(value_stream__isnull=True)
+    changes = (
+        PlanValueChange.objects.filter(visible, cycle=cycle)
+        .select_related("value_stream", "product_family", "changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
+    rows = []
+    for ch in changes:
+        vs = ch.value_stream.code if ch.value_stream else ""
+        fam = ch.product_family.code if ch.product_family else ""
+        month = f"{ch.month:%Y-%m}"
+        rows.append(
+            {
+                "at": ch.changed_at,
+                "by": ch.changed_by.username if ch.changed_by else "system",
+                "where": " · ".join(x for x in (vs or "Company", fam) if x),
+                "measure": MEASURE_LABELS.get(ch.measure, ch.measure),
+                "month": month,
+                "old": ch.old_value,
+                "new": ch.new_value,
+                "source": ch.get_source_display(),
+                "url": grid_cell_url(
+                    cycle.label,
+                    vs,
+                    family=fam,
+                    month="" if ch.measure == "opening_inventory" else month,
+                    measure=ch.measure,
+                ),
+            }
+        )
+    return rows

@@ -70,7 +70,15 @@ class PlanImportResult:
 
 def _cells(rows: Sequence[PlanRow]) -> list[CellInput]:
     return [
-        CellInput(r.value_stream, r.product_family, r.month, r.measure, r.value, line=r.line)
+        CellInput(
+            r.value_stream,
+            r.product_family,
+            r.month,
+            r.measure,
+            r.value,
+            line=r.line,
+            column=r.column,
+        )
         for r in rows
     ]
 

@@ -57,6 +57,7 @@ class CellInput:
     version: int | None = None
     label: str = ""
     line: int | None = None
+    column: str = ""  # a wide file's month column: problems name it with the line
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,9 @@ def cell_problem(i: int, cell: CellInput, code: str, message: str, field: str | 
         message,
         index=None if cell.line is not None else i,
         line=cell.line,
+        column=(
+            None if not cell.column else cell.column if field in (None, "value", "month") else field
+        ),
         field=field,
         value_stream=cell.value_stream or None,
         product_family=cell.product_family or None,
@@ -284,17 +288,25 @@ def _check_permissions(*, user: AbstractBaseUser | None, rows: list[_Resolved]) 
     """Every cell of a stream (or the company) the user may not edit, once per stream."""
     rights = plan_rights(user=user)
     problems: list[Problem] = []
-    denied: set[int | None] = set()
+    denied: set[tuple[int | None, str]] = set()
     for r in rows:
-        stream_id = r.key[0]
-        if rights.may_edit(value_stream_id=stream_id, measure=r.key[3]) or stream_id in denied:
+        stream_id, measure = r.key[0], r.key[3]
+        if (
+            rights.may_edit(value_stream_id=stream_id, measure=measure)
+            or (stream_id, measure) in denied
+        ):
             continue
-        denied.add(stream_id)
-        message = (
-            "you may not edit company-wide values"
-            if r.value_stream is None
-            else f"you are not a planner of value stream {r.value_stream.code!r}"
-        )
+        denied.add((stream_id, measure))
+        if r.value_stream is None:
+            message = (
+                f"you may not change the company-wide {measure}"
+                if rights.company
+                else "you may not edit company-wide values"
+            )
+        elif rights.may_edit(value_stream_id=stream_id):
+            message = f"you may not change {measure} of value stream {r.value_stream.code!r}"
+        else:
+            message = f"you are not a planner of value stream {r.value_stream.code!r}"
         problems.append(cell_problem(r.i, r.cell, "forbidden", message, "value_stream"))
     if problems:
         raise PermissionDenied(
@@ -615,8 +627,22 @@ def _execute_many(sql: str, params: list[tuple]) -> None:
             cursor.executemany(sql, params[i : i + 5000])
 
 
+def _copy(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """PostgreSQL's COPY: one stream of rows instead of a statement per row (about ten
+    times faster for an import's tens of thousands of cells)."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _insert(model: type, fields: Sequence[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
     table, columns = _table(model, fields)
+    if connection.vendor == "postgresql":
+        _copy(table, columns, rows)
+        return
     marks = ", ".join(["%s"] * len(columns))
     _execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
@@ -689,6 +715,22 @@ def _update_cells(cells: list[tuple[int, Decimal | None, int]], *, uid: int | No
     )
     adapt = _Adapt()
     stamp = adapt.datetime(now)
+    if connection.vendor == "postgresql":
+        # COPY the new values into a scratch table, then one UPDATE … FROM joins them in.
+        scratch = "sofp_cell_updates"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} (id bigint PRIMARY KEY, "
+                "value numeric(20, 6), version integer) ON COMMIT DELETE ROWS"
+            )
+            _copy(scratch, ["id", "value", "version"], [(i, v, n) for i, v, n in cells])
+            cursor.execute(
+                f"UPDATE {table} SET {value} = u.value, {version} = u.version, {user} = %s, "
+                f"{at} = %s FROM {scratch} u WHERE {table}.{pk} = u.id",
+                [uid, stamp],
+            )
+            cursor.execute(f"DELETE FROM {scratch}")
+        return
     _execute_many(
         f"UPDATE {table} SET {value} = %s, {version} = %s, {user} = %s, {at} = %s WHERE {pk} = %s",
         [(adapt.decimal(v), n, uid, stamp, id_) for id_, v, n in cells],
@@ -803,10 +845,11 @@ def plan_value_comment_set(
             user=user, value_stream=plan_value.value_stream, measure=plan_value.measure
         ):
             stream = plan_value.value_stream
+            measure = plan_value.measure
             raise PermissionDenied(
-                "Not allowed: you may not edit company-wide values"
+                f"Not allowed: you may not change the company-wide {measure}"
                 if stream is None
-                else f"Not allowed: you are not a planner of value stream {stream.code!r}"
+                else f"Not allowed: you may not change {measure} of value stream {stream.code!r}"
             )
         current = (
             PlanValue.objects.select_for_update().select_related("updated_by").get(pk=plan_value.pk)

@@ -38,7 +38,7 @@ from planning.selectors.cycles import (
     user_owns_step,
     users_active,
 )
-from planning.selectors.plans import cycle_get_by_label
+from planning.selectors.plans import cycle_get_by_label, plan_changes_recent
 from planning.services.approval import cycle_approve
 from planning.services.cycles import cycle_start
 from planning.services.decisions import decision_create, decision_update, user_resolve
@@ -90,6 +90,7 @@ def _cycle_page(
         "cycle": cycle,
         "rows": rows,
         "history": cycle_history(cycle=cycle),
+        "plan_changes": plan_changes_recent(cycle=cycle, user=request.user),
         "can_approve": user_can_approve(request.user, cycle),
         "can_decide_any": any(r.can_edit for r in rows),
         "decision_steps": [r.step for r in rows if r.can_edit],

@@ -18,6 +18,7 @@ from planning.selectors.dashboards import (
     stream_dashboard,
 )
 from planning.selectors.plans import cycle_current, cycle_get_by_label
+from planning.selectors.reconcile import reconcile_page
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import user_can_view_stream, value_streams_visible
@@ -68,3 +69,19 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
             cycle=cycle, user=request.user, streams=streams, month=request.GET.get("month")
         )
     return render(request, "planning/review.html", context)
+
+
+@login_required
+def reconcile(request: HttpRequest, month: str) -> HttpResponse:
+    """Step 3: every value stream the user reads, side by side, month by month."""
+    cycle = cycle_get_by_label(month)
+    if cycle is None:
+        raise Http404(f"There is no planning cycle {month}.")
+    streams = list(value_streams_visible(user=request.user))
+    step = cycle.steps.filter(number=3).first()
+    context = {
+        "cycle": cycle,
+        "step": step,
+        "page": reconcile_page(cycle=cycle, streams=streams) if streams else None,
+    }
+    return render(request, "planning/reconcile.html", context)

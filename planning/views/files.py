@@ -16,7 +16,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from planning.exports import CONTENT_TYPES, export_bytes, export_filename
+from planning.exports import (
+    CONTENT_TYPES,
+    LAYOUTS,
+    LONG,
+    export_layout_bytes,
+    export_layout_filename,
+)
 from planning.imports import parse_plan
 from planning.models import PlanningCycle
 from planning.selectors.cycles import cycle_refuse_frozen
@@ -157,9 +163,13 @@ def plan_download(request: HttpRequest, month: str) -> HttpResponse:
         raise PermissionDenied(
             "You are not a member of any value stream, so there is nothing to download."
         )
-    data = export_bytes(cycle_export_frame(cycle=cycle, user=request.user), fmt=fmt)
+    layout = request.GET.get("layout", LONG).lower()
+    if layout not in LAYOUTS:
+        raise ValidationFailed("layout must be long or wide", code="bad_layout")
+    frame = cycle_export_frame(cycle=cycle, user=request.user)
+    data = export_layout_bytes(frame, fmt=fmt, layout=layout)
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
-    filename = export_filename(label=cycle.label, fmt=fmt)
+    filename = export_layout_filename(label=cycle.label, fmt=fmt, layout=layout)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
+from planning.measures import MEASURE_LABELS
 from planning.selectors.grid import (
     GridAccess,
     cell_history,
+    demand_data,
     grid_access,
     grid_computed_rows,
     grid_data,
@@ -62,13 +64,35 @@ def _file_actions_template() -> str | None:
     return FILE_ACTIONS_TEMPLATE
 
 
-def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse:
+def _focus(request: HttpRequest) -> dict | None:
+    """The cell a deep link names (``?family=&month=YYYY-MM&measure=``), as given: the
+    grid selects it when it is there and says so when it is not."""
+    measure = request.GET.get("measure", "")
+    if not measure:
+        return None
+    month = parse_month(request.GET.get("month", ""))
+    return {
+        "family": request.GET.get("family", "")[:40],
+        "measure": measure[:40],
+        "month": f"{month:%Y-%m}" if month else "",
+    }
+
+
+def _page(
+    request: HttpRequest, month: str, vs_code: str | None, view: str = "full"
+) -> HttpResponse:
     try:
         access = _access(request, month, vs_code)
     except PermissionDenied as exc:
         return render(request, "planning/grid_denied.html", {"reason": exc.message}, status=403)
+    data_url = (
+        reverse("demand-data", args=[access.cycle.label, vs_code])
+        if view == "demand"
+        else _url(access, "data")
+    )
     config = {
-        "dataUrl": _url(access, "data"),
+        "view": view,
+        "dataUrl": data_url,
         "saveUrl": _url(access, "save"),
         "historyUrl": _url(access, "history"),
         "commentUrl": _url(access, "comment"),
@@ -76,6 +100,9 @@ def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse
         "readonlyReason": access.readonly_reason,
         "scope": "company" if vs_code is None else "stream",
         "valueStream": vs_code or "",
+        "measures": sorted(access.measures),
+        "measureLabels": dict(MEASURE_LABELS),
+        "focus": _focus(request),
     }
     context = {
         "cycle": access.cycle,
@@ -85,6 +112,7 @@ def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse
         "streams": list(value_streams_visible(user=request.user)),
         "show_company": user_sees_company_plan(request.user),
         "file_actions_template": _file_actions_template(),
+        "view": view,
     }
     return render(request, "planning/grid.html", context)
 
@@ -93,6 +121,25 @@ def _page(request: HttpRequest, month: str, vs_code: str | None) -> HttpResponse
 @require_GET
 def grid_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
     return _page(request, month, vs_code)
+
+
+@login_required
+@require_GET
+def demand_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    """Step 1's demand view of a stream: demand only, the last approved plan below it."""
+    return _page(request, month, vs_code, view="demand")
+
+
+@json_endpoint("GET")
+def demand_data_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    access = _access(request, month, vs_code)
+    data = demand_data(
+        cycle=access.cycle, value_stream=access.value_stream, today=timezone.localdate()
+    )
+    data["editable"] = access.editable
+    data["readonly_reason"] = access.readonly_reason
+    data["measures"] = sorted(access.measures)
+    return JsonResponse(data)
 
 
 @login_required
@@ -109,6 +156,7 @@ def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None)
     )
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
+    data["measures"] = sorted(access.measures)
     return JsonResponse(data)
 
 

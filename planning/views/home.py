@@ -19,5 +19,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "planning/home.html",
-        {"cycle": cycle, "steps": steps, "streams": streams, "editable_ids": rights.stream_ids},
+        {
+            "cycle": cycle,
+            "steps": steps,
+            "streams": streams,
+            "editable_ids": {vs.pk for vs in streams if rights.may_edit(value_stream_id=vs.pk)},
+        },
     )

@@ -32,8 +32,18 @@
   const queue = [];
   let busy = false;
   const undoStack = [];
+  const saveTimes = []; // ms from sending a save to its answer applied (bench/bench_grid.py)
   const redoStack = [];
   let typedKey = null;
+  // The open editor: the cell it was opened on (row id, field), its input and how to
+  // commit it. Keys are routed through it by a capture-phase listener, so a value always
+  // lands in the cell it was typed into, whatever happens to the table meanwhile.
+  let editing = null;
+  // Cells whose save failed: "rowId\tfield" -> {ch, reason}. They keep the typed value,
+  // marked unsaved with the reason, until Retry or Discard.
+  const unsaved = new Map();
+  const editableMeasures = new Set(config.measures || []);
+  const measureLabels = config.measureLabels || {};
 
   // ------------------------------------------------------------------ helpers
 
@@ -87,16 +97,28 @@
     return `${where} · ${ref && ref.measure === "opening_inventory" ? "Opening inventory" : rowData.label} · ${col ? col.month : field}`;
   }
 
+  /** The stored measure behind a cell (opening inventory sits on the ending-inventory row). */
+  function cellMeasure(rowData, field) {
+    if (field === "opening" && rowData.measure === "ending_inventory") return "opening_inventory";
+    return rowData.measure;
+  }
+
   function canEditCell(rowData, field) {
     const m = rowMeta(rowData.id);
-    return editable && !!m && m.editable.has(field);
+    return editable && !!m && m.editable.has(field) && editableMeasures.has(cellMeasure(rowData, field));
   }
 
   function whyNotEditable(rowData, field) {
     if (!editable) return config.readonlyReason || payload.readonly_reason || "this grid is read-only";
     if (field === "label") return "row labels cannot be changed; select the first month cell";
+    const m = rowMeta(rowData.id);
+    const measure = cellMeasure(rowData, field);
+    if (m && m.editable.has(field) && !editableMeasures.has(measure)) {
+      return `your role does not change ${measureLabels[measure] || measure} here` + (config.rolesNote ? ` (${config.rolesNote})` : "");
+    }
     const col = payload.columns.find((c) => c.field === field);
     if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
+    if (rowData.measure === "demand_reference") return "the last approved plan is shown for reference; type the new demand in the row above";
     if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
     if (col && col.kind === "history") return "only actual sales are entered for months before the horizon";
     if (rowData.measure === "actual_sales") return `actual sales can only be entered for months that have started (up to ${payload.current_month})`;
@@ -109,6 +131,7 @@
   }
 
   function showError(title, items) {
+    errorEl.classList.remove("info");
     if (!title) {
       errorEl.hidden = true;
       errorEl.textContent = "";
@@ -151,9 +174,44 @@
     if (m) m.errors[field] = reason;
   }
 
+  function isEditingCell(rowId, field) {
+    return !!editing && editing.rowId === rowId && editing.field === field;
+  }
+
+  /** Repaint one cell in place (formatter and classes); never touches an open editor. */
+  function paintCell(rowId, field) {
+    if (isEditingCell(rowId, field)) return;
+    const row = table.getRow(rowId);
+    const cell = row && row.getCell(field);
+    if (cell && cell._cell.loaded) cell._cell.layoutElement();
+  }
+
+  /** Set a cell's value and repaint that cell alone. Re-rendering whole rows after a save
+   * destroyed an editor open on the row (and its keystrokes); this never does. */
+  function setCellValue(rowId, field, value) {
+    const row = table.getRow(rowId);
+    if (!row) return;
+    const cell = row.getCell(field);
+    if (!cell) {
+      row.getData()[field] = value;
+      return;
+    }
+    if (isEditingCell(rowId, field)) {
+      row.getData()[field] = value;
+      cell._cell.value = value;
+      return;
+    }
+    cell._cell.setValueActual(value);
+  }
+
+  /** Repaint every cell of a row in place (classes after errors, saves, flags). */
   function reformatRow(id) {
     const row = table.getRow(id);
-    if (row) row.reformat();
+    if (!row) return;
+    row.getCells().forEach((c) => {
+      const field = c.getField();
+      if (!isEditingCell(id, field) && c._cell.loaded) c._cell.layoutElement();
+    });
   }
 
   function updateUndoButtons() {
@@ -180,7 +238,11 @@
     el.classList.toggle("has-error", !!error);
     el.classList.toggle("is-saving", !!m.pending[field]);
     el.classList.toggle("is-conflict", !!m.conflicts[field]);
+    const lost = unsaved.get(rowData.id + "\t" + field);
+    el.classList.toggle("is-unsaved", !!lost);
+    el.classList.toggle("is-linked", !!linkedAt && linkedAt.rowId === rowData.id && linkedAt.field === field);
     const tips = [];
+    if (lost) tips.push("Not saved: " + lost.reason);
     if (error) tips.push("⚠ " + error);
     if (flag) tips.push(flag.reason);
     if (comment) tips.push("Comment: " + comment);
@@ -215,43 +277,123 @@
     const start = typedKey;
     typedKey = null;
     const v = cell.getValue();
-    input.value = start !== null ? start : (v === null || v === undefined ? "" : String(v));
+    const before = v === null || v === undefined ? "" : String(v);
+    input.value = start !== null ? start : before;
+    const rowId = cell.getRow().getData().id;
+    const field = cell.getField();
+    let done = false;
+    const state = {
+      rowId,
+      field,
+      input,
+      // Opened by typing: arrows commit and move, as in a spreadsheet's entry mode;
+      // opened by F2, Enter or a double-click they move the caret.
+      typed: start !== null,
+      /** Commit the input's value to this cell; false while it is refused (stays open). */
+      commit() {
+        if (done) return true;
+        if (input.value === before) {
+          done = true;
+          finish();
+          cancel();
+          return true;
+        }
+        if (success(input.value)) {
+          done = true;
+          finish();
+          return true;
+        }
+        return false;
+      },
+      cancel() {
+        if (done) return;
+        done = true;
+        finish();
+        cancel();
+      },
+    };
+    function finish() {
+      if (editing === state) editing = null;
+    }
+    editing = state;
     onRendered(() => {
       input.focus({ preventScroll: true });
       if (start !== null) input.setSelectionRange(input.value.length, input.value.length);
       else input.select();
     });
-    let done = false;
-    function commit() {
-      if (done) return;
-      const before = v === null || v === undefined ? "" : String(v);
-      if (input.value === before) {
-        done = true;
-        cancel();
-        return;
-      }
-      if (success(input.value)) done = true;
-    }
-    input.addEventListener("blur", commit);
-    input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") {
-        e.preventDefault();
-        e.stopPropagation();
-        commit();
-        if (done) setTimeout(() => moveActive(e.shiftKey ? "up" : "down"), 0);
-      } else if (e.key === "Escape") {
-        e.preventDefault();
-        e.stopPropagation();
-        done = true;
-        cancel();
-      } else if (e.key === "Tab") {
-        e.preventDefault();
-        e.stopPropagation();
-        commit();
-        if (done) setTimeout(() => moveActive(e.shiftKey ? "left" : "right"), 0);
-      }
+    input.addEventListener("blur", () => {
+      if (editing === state) state.commit();
     });
     return input;
+  }
+
+  const NAV_KEYS = {
+    Tab: (e) => (e.shiftKey ? "left" : "right"),
+    Enter: (e) => (e.shiftKey ? "up" : "down"),
+    ArrowUp: () => "up",
+    ArrowDown: () => "down",
+    ArrowLeft: () => "left",
+    ArrowRight: () => "right",
+  };
+
+  /** Capture phase, before Tabulator and the browser: while a cell is being edited, the
+   * keys that leave it commit its value to that very cell first and then move from it —
+   * synchronously, so the next key (0 ms later) already finds the next cell active. */
+  function onEditKeyCapture(e) {
+    const state = editing;
+    if (!state || document.querySelector("dialog[open]")) return;
+    const nav = NAV_KEYS[e.key];
+    if (nav && (e.key === "Tab" || e.key === "Enter" || state.typed)) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      if (state.commit()) moveFrom(state.rowId, state.field, nav(e));
+      return;
+    }
+    if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      state.cancel();
+      showError(null);
+      return;
+    }
+    // A key aimed elsewhere while the editor is open belongs to the editor.
+    if (e.target !== state.input && !e.ctrlKey && !e.metaKey && !e.altKey && e.key.length === 1) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      state.input.value += e.key;
+      state.input.focus({ preventScroll: true });
+    }
+  }
+
+  /** Move the active cell one step in ``dir`` from (rowId, field), the cell just edited. */
+  function moveFrom(rowId, field, dir) {
+    const row = table.getRow(rowId);
+    const sr = table.modules.selectRange;
+    if (!row || !sr) return;
+    const here = row.getCell(field);
+    const active = activeCell();
+    if (!active || active.getRow().getData().id !== rowId || active.getField() !== field) {
+      sr.resetRanges();
+      table.addRange(here, here);
+    }
+    sr.navigate(false, false, dir);
+    if (!gridEl.contains(document.activeElement)) gridEl.focus({ preventScroll: true });
+  }
+
+  /** Make ``cell`` the one active cell, in the middle of the view, with keyboard focus. */
+  function selectCell(cell) {
+    const sr = table.modules.selectRange;
+    const row = cell.getRow();
+    const focus = () => {
+      sr.resetRanges();
+      table.addRange(cell, cell);
+      gridEl.focus({ preventScroll: true });
+    };
+    focus();
+    Promise.all([
+      table.scrollToRow(row, "center", false).catch(() => null),
+      table.scrollToColumn(cell.getField(), "center", false).catch(() => null),
+    ]).then(focus);
   }
 
   let lastValidation = "";
@@ -263,11 +405,6 @@
 
   function isEditing() {
     return !!(table && table.modules.edit && table.modules.edit.currentCell);
-  }
-
-  function moveActive(dir) {
-    const sr = table.modules.selectRange;
-    if (sr && !isEditing()) sr.navigate(false, false, dir);
   }
 
   function activeRange() {
@@ -284,9 +421,18 @@
   // ------------------------------------------------------------------ saving
 
   /** changes: [{rowId, field, value (number|null), old}]; validated here first. */
-  function submit(changes, kind) {
+  function submit(changes, kind, note) {
     clearCellErrors();
     showError(null);
+    changes.forEach((ch) => {
+      // A new attempt at a cell whose save failed: it is pending again, not unsaved.
+      const key = ch.rowId + "\t" + ch.field;
+      const lost = unsaved.get(key);
+      if (lost) {
+        ch.old = lost.ch.old;
+        unsaved.delete(key);
+      }
+    });
     const problems = [];
     changes.forEach((ch) => {
       const rowData = table.getRow(ch.rowId).getData();
@@ -301,12 +447,17 @@
       return false;
     }
     const real = changes.filter((ch) => ch.value !== ch.old);
-    if (!real.length) return true;
+    if (!real.length) {
+      showUnsaved();
+      return true;
+    }
     real.forEach((ch) => {
       rowMeta(ch.rowId).pending[ch.field] = true;
+      // Shown at once (marked as saving); a failed save keeps it, marked unsaved.
+      setCellValue(ch.rowId, ch.field, ch.value);
     });
-    new Set(real.map((ch) => ch.rowId)).forEach(reformatRow);
-    queue.push({ changes: real, kind });
+    showUnsaved();
+    queue.push({ changes: real, kind, note: note || "" });
     pump();
     return true;
   }
@@ -330,7 +481,7 @@
       byRow.get(ch.rowId)[ch.field] = ch.old;
     });
     byRow.forEach((values, id) => {
-      table.getRow(id).update(values);
+      Object.entries(values).forEach(([f, v]) => setCellValue(id, f, v));
       reformatRow(id);
     });
   }
@@ -339,6 +490,18 @@
     if (busy || !queue.length) return;
     busy = true;
     const job = queue.shift();
+    // Edits queued while a save was in flight go out together, in order, as one
+    // all-or-nothing request — unless one touches a cell already in it.
+    if (job.kind === "edit") {
+      const keys = new Set(job.changes.map((ch) => ch.rowId + "\t" + ch.field));
+      while (queue.length && queue[0].kind === "edit") {
+        const next = queue[0].changes;
+        if (next.some((ch) => keys.has(ch.rowId + "\t" + ch.field))) break;
+        next.forEach((ch) => keys.add(ch.rowId + "\t" + ch.field));
+        job.changes = job.changes.concat(next);
+        queue.shift();
+      }
+    }
     const n = job.changes.length;
     setStatus(`Saving ${n} cell${n === 1 ? "" : "s"}…`, "busy");
     const cells = job.changes.map((ch) => {
@@ -349,6 +512,7 @@
     });
     let response = null;
     let body = {};
+    const sent = performance.now();
     try {
       response = await fetch(config.saveUrl, {
         method: "POST",
@@ -362,6 +526,7 @@
     }
     try {
       handleSaveResponse(job, response, body);
+      if (response && response.status === 200) saveTimes.push(performance.now() - sent);
     } finally {
       busy = false;
       pump();
@@ -379,24 +544,64 @@
       setStatus("Conflict: choose the values to keep", "bad");
       return;
     }
-    if (status === 400 && body.cells) {
-      const problems = Object.entries(body.cells).map(([i, reason]) => ({ ch: job.changes[Number(i)], reason }));
-      if (problems.length) {
-        refuse(job.changes, problems);
-        return;
-      }
-    }
-    revert(job.changes);
-    if (status === 409 && body.frozen) {
-      setReadOnly(body.detail);
-    } else if (status === 403) {
-      setReadOnly(body.detail);
-    }
-    const detail = body.detail || (status ? `The server answered ${status}; nothing was saved.` : "Nothing was saved.");
-    // Problem JSON: each error names its place (row index, field) and says what is wrong.
-    const items = (body.errors || []).map((e) => (typeof e === "string" ? e : e.message));
-    showError(status === 401 ? "Your session has ended: log in again (nothing was saved)." : detail, items.length > 1 ? items : []);
-    setStatus("Not saved", "bad");
+    if (status === 409 && body.frozen) setReadOnly(body.detail);
+    else if (status === 403) setReadOnly(body.detail);
+    const detail = status === 401
+      ? "your session has ended: log in again, then Retry"
+      : body.detail || (status ? `the server answered ${status}` : "the server could not be reached");
+    const perCell = status === 400 && body.cells ? body.cells : {};
+    job.changes.forEach((ch, i) => {
+      const m = rowMeta(ch.rowId);
+      delete m.pending[ch.field];
+      const key = ch.rowId + "\t" + ch.field;
+      const first = unsaved.get(key);
+      unsaved.set(key, { ch: { ...ch, old: first ? first.ch.old : ch.old }, reason: perCell[i] || detail });
+    });
+    job.changes.forEach((ch) => paintCell(ch.rowId, ch.field));
+    showUnsaved();
+    setStatus(`Not saved: ${unsaved.size} cell${unsaved.size === 1 ? "" : "s"}`, "bad");
+  }
+
+  /** The list of cells whose save failed, each with its reason, and Retry / Discard. */
+  function showUnsaved() {
+    if (!unsaved.size) return;
+    const lines = [...unsaved.values()].map(({ ch, reason }) => `${cellName(table.getRow(ch.rowId).getData(), ch.field)}: ${reason}`);
+    showError(`${unsaved.size} cell${unsaved.size === 1 ? "" : "s"} not saved — the value${unsaved.size === 1 ? " is" : "s are"} kept, marked, until you retry or discard.`, lines);
+    const bar = document.createElement("div");
+    bar.className = "unsaved-actions";
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "btn small primary";
+    retry.id = "btn-retry";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", retryUnsaved);
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "btn small";
+    discard.id = "btn-discard";
+    discard.textContent = "Discard";
+    discard.addEventListener("click", discardUnsaved);
+    bar.append(retry, discard);
+    errorEl.appendChild(bar);
+  }
+
+  function retryUnsaved() {
+    const changes = [...unsaved.values()].map(({ ch }) => {
+      const v = table.getRow(ch.rowId).getData()[ch.field];
+      return { rowId: ch.rowId, field: ch.field, value: v === undefined ? null : v, old: ch.old };
+    });
+    unsaved.clear();
+    showError(null);
+    submit(changes, "edit");
+  }
+
+  function discardUnsaved() {
+    const changes = [...unsaved.values()].map(({ ch }) => ch);
+    unsaved.clear();
+    revert(changes);
+    showError(null);
+    setStatus("Unsaved changes discarded", "");
+    refreshComputed();
   }
 
   function applySaved(job, body) {
@@ -413,8 +618,10 @@
       byRow.get(ch.rowId)[ch.field] = ch.value;
     });
     byRow.forEach((values, id) => {
-      table.getRow(id).update(values);
-      reformatRow(id);
+      Object.entries(values).forEach(([f, v]) => {
+        unsaved.delete(id + "\t" + f);
+        setCellValue(id, f, v); // repaints the cell: no longer "saving"
+      });
     });
     applyComputed(body.computed || []);
     if (job.kind === "undo") redoStack.push(job.changes);
@@ -424,21 +631,32 @@
     }
     updateUndoButtons();
     const n = job.changes.length;
-    setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}`, "ok");
+    if (unsaved.size) {
+      setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp} · ${unsaved.size} not saved`, "bad");
+      showUnsaved();
+    } else {
+      setStatus(`Saved ${n} cell${n === 1 ? "" : "s"} at ${stamp}${job.note}`, "ok");
+    }
   }
 
+  /** The engine's rows after a save: only the cells whose number or flag changed are
+   * repainted (a save usually moves a few months of a few rows). */
   function applyComputed(rows) {
     rows.forEach((r) => {
       const row = table.getRow(r.id);
       if (!row) return;
       const m = rowMeta(r.id);
-      m.flags = r.flags || {};
-      const values = {};
+      const before = m.flags || {};
+      const after = r.flags || {};
+      m.flags = after;
+      const data = row.getData();
       Object.entries(r.values).forEach(([f, v]) => {
-        values[f] = v;
+        if (data[f] !== v) setCellValue(r.id, f, v);
+        else if (JSON.stringify(before[f]) !== JSON.stringify(after[f])) paintCell(r.id, f);
       });
-      row.update(values);
-      row.reformat();
+      Object.keys(before).forEach((f) => {
+        if (!(f in r.values) && !(f in after)) paintCell(r.id, f);
+      });
     });
   }
 
@@ -455,7 +673,7 @@
     }
     banner.textContent = reason;
     document.getElementById("btn-fill").disabled = true;
-    table.getRows().forEach((r) => r.reformat());
+    table.getRows().forEach((r) => reformatRow(r.getData().id));
     updateUndoButtons();
   }
 
@@ -517,7 +735,7 @@
       }
     });
     theirsByRow.forEach((values, id) => {
-      table.getRow(id).update(values);
+      Object.entries(values).forEach(([f, v]) => setCellValue(id, f, v));
       reformatRow(id);
     });
     job.changes.forEach((ch, i) => {
@@ -561,19 +779,36 @@
       return;
     }
     const block = parseClipboard(text);
-    const rows = table.getRows("active");
+    let rows = table.getRows("active");
     const cols = visibleColumns();
-    const top = range.getTopEdge();
+    let top = range.getTopEdge();
     const left = range.getLeftEdge();
+    if (config.view === "demand") {
+      // The demand view: a families × months block from Excel fills the demand rows,
+      // one after the other; the reference rows between them are not part of it.
+      const inputs = [];
+      let start = -1;
+      rows.forEach((r, i) => {
+        if (r.getData().kind === "computed") return;
+        if (start < 0 && i >= top) start = inputs.length;
+        inputs.push(r);
+      });
+      rows = inputs;
+      top = start < 0 ? rows.length : start;
+    }
     let height = block.length;
     let width = Math.max(...block.map((r) => r.length));
     const fill = height === 1 && width === 1;
     if (fill) {
-      height = range.getBottomEdge() - top + 1;
+      const bottom = range.getBottomEdge();
+      height = config.view === "demand"
+        ? table.getRows("active").filter((r, i) => i >= range.getTopEdge() && i <= bottom && r.getData().kind !== "computed").length
+        : bottom - top + 1;
       width = range.getRightEdge() - left + 1;
     }
     const changes = [];
     const problems = [];
+    let skipped = 0;
     for (let i = 0; i < height; i++) {
       for (let j = 0; j < width; j++) {
         const raw = fill ? block[0][0] : block[i][j] === undefined ? "" : block[i][j];
@@ -587,8 +822,15 @@
         const rowData = row.getData();
         const field = col.getField();
         const ch = { rowId: rowData.id, field, value: null, old: rowData[field] === undefined ? null : rowData[field] };
+        if (rowData.kind === "computed" && !rowMeta(rowData.id).editable.has(field)) {
+          // A block copied from the grid itself (or a sheet laid out like it) carries
+          // computed rows: their cells are skipped, and the status says how many.
+          skipped += 1;
+          continue;
+        }
         if (!canEditCell(rowData, field)) {
-          problems.push({ ch, reason: whyNotEditable(rowData, field) });
+          // An empty cell of the block asks for nothing: only values are refused.
+          if (String(raw).trim() !== "") problems.push({ ch, reason: whyNotEditable(rowData, field) });
           continue;
         }
         const r = parseNumber(raw);
@@ -608,7 +850,14 @@
       setStatus("Not saved", "bad");
       return;
     }
-    submit(changes, "paste");
+    const note = skipped ? ` · skipped ${skipped} computed cell${skipped === 1 ? "" : "s"}` : "";
+    if (!changes.length) {
+      showError(`Nothing pasted: the block covers only computed cells (${skipped} skipped).`);
+      errorEl.classList.add("info");
+      setStatus("Nothing pasted", "");
+      return;
+    }
+    submit(changes, "paste", note);
   }
 
   function fillRight() {
@@ -768,7 +1017,7 @@
     } else if (e.key === "F2" && e.shiftKey) {
       handled();
       openCellDialog();
-    } else if (e.key === "F2" || (!ctrl && !e.altKey && e.key.length === 1)) {
+    } else if (e.key === "F2" || e.key === "Enter" || (!ctrl && !e.altKey && e.key.length === 1)) {
       const cell = activeCell();
       if (!cell) return;
       const rowData = cell.getRow().getData();
@@ -780,7 +1029,8 @@
         return;
       }
       e.preventDefault();
-      typedKey = e.key === "F2" ? null : e.key;
+      e.stopPropagation();
+      typedKey = e.key === "F2" || e.key === "Enter" ? null : e.key;
       cell.edit(true);
     }
   }
@@ -850,7 +1100,7 @@
       refuse([{ rowId: rowData.id, field, value: null, old }], [{ ch: { rowId: rowData.id, field }, reason: r.error }]);
       return;
     }
-    cell.getRow().update({ [field]: r.value });
+    setCellValue(rowData.id, field, r.value);
     if (r.value === old) {
       reformatRow(rowData.id);
       return;
@@ -874,6 +1124,37 @@
     });
   }
 
+  let linkedAt = null;
+
+  /** The cell a deep link names (?family=&month=&measure=), or null. */
+  function linkedCell() {
+    const f = config.focus;
+    if (!f || !f.measure) return null;
+    let rowId = `${f.family || ""}|${f.measure}`;
+    let field = null;
+    if (f.measure === "opening_inventory") {
+      rowId = `${f.family || ""}|ending_inventory`;
+      field = "opening";
+    } else if (f.month) {
+      const col = payload.columns.find((c) => c.month === f.month && c.kind !== "opening");
+      if (col) field = col.field;
+      if (col && col.kind === "history") {
+        const toggle = document.getElementById("toggle-history");
+        if (toggle && !toggle.checked) {
+          toggle.checked = true;
+          toggle.dispatchEvent(new Event("change"));
+        }
+      }
+    }
+    if (!field) field = (payload.columns.find((c) => c.kind === "horizon") || {}).field;
+    const row = table.getRow(rowId);
+    if (!row || !field) {
+      showError(`The linked cell (${[f.family, f.measure, f.month].filter(Boolean).join(" · ")}) is not in this grid.`);
+      return null;
+    }
+    return row.getCell(field);
+  }
+
   function tableHeight() {
     const top = gridEl.getBoundingClientRect().top + window.scrollY;
     return Math.max(420, window.innerHeight - top - 16) + "px";
@@ -882,6 +1163,7 @@
   async function init() {
     payload = await fetchData();
     if (!payload) return;
+    performance.mark("sofp-grid-data");
     editable = config.editable && payload.editable;
     const historyToggle = document.getElementById("toggle-history");
     const showHistory = !!(historyToggle && localStorage.getItem("sofp.grid.history") === "1");
@@ -915,10 +1197,15 @@
       },
     });
     table.on("tableBuilt", () => {
+      const linked = linkedCell();
       // Start on the first month of the first row rather than on a label.
       const first = table.getRows("active")[0];
       const startCol = payload.columns.find((c) => c.kind === "horizon");
-      if (first && startCol) {
+      if (linked) {
+        selectCell(linked);
+        linked.getElement().classList.add("is-linked");
+        linkedAt = { rowId: linked.getRow().getData().id, field: linked.getField() };
+      } else if (first && startCol) {
         try {
           const c = first.getCell(startCol.field);
           table.modules.selectRange.resetRanges();
@@ -927,6 +1214,7 @@
           /* keep Tabulator's default start */
         }
       }
+      performance.mark("sofp-grid-ready");
       gridEl.dataset.ready = "1";
       setStatus(editable ? "Ready — changes save as you go" : "Read-only", editable ? "" : "muted");
       if (config.scope === "stream" && !payload.rows.some((r) => r.family)) {
@@ -942,7 +1230,9 @@
     });
     table.on("cellEditCancelled", () => showError(null));
 
+    document.addEventListener("keydown", onEditKeyCapture, true);
     gridEl.addEventListener("keydown", onKeyDown, true);
+    if (!gridEl.hasAttribute("tabindex")) gridEl.tabIndex = 0;
     gridEl.addEventListener(
       "paste",
       (e) => {
@@ -972,12 +1262,12 @@
     document.getElementById("cell-close").addEventListener("click", () => document.getElementById("cell-dialog").close());
     document.getElementById("cell-save-comment").addEventListener("click", saveComment);
     window.addEventListener("beforeunload", (e) => {
-      if (busy || queue.length) {
+      if (busy || queue.length || unsaved.size) {
         e.preventDefault();
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice() };
   }
 
   init();

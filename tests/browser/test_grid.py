@@ -108,7 +108,8 @@ def test_pasting_a_block_saves_every_cell_in_one_go(plan, login_page, live_serve
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_grid(page, live_server, "/cycles/2027-01/grid/A/")
     cell(page, "|available_hours", "m2027-01").click()
-    tsv = "1,200\t1300\t1400\t1500\n10\t20\t30\t40\n5000\t5100\t5200\t5300\n"
+    # Hours are the planner's; conversion cost (the next row) is finance's.
+    tsv = "1,200\t1300\t1400\t1500\n10\t20\t30\t40\n"
     page.evaluate("t => navigator.clipboard.writeText(t)", tsv)
     page.keyboard.press("Control+V")
     wait_saved(page)
@@ -120,11 +121,10 @@ def test_pasting_a_block_saves_every_cell_in_one_go(plan, login_page, live_serve
         measure__in=["available_hours", "non_productive_hours", "conversion_cost"],
     )
     got = {(v.measure, v.month.month): v.value for v in vals}
-    assert len(got) == 12
+    assert len(got) == 8
     assert got[("available_hours", 1)] == Decimal("1200")
     assert got[("non_productive_hours", 4)] == Decimal("40")
-    assert got[("conversion_cost", 3)] == Decimal("5200")
-    assert "Saved 12 cells" in page.locator("#grid-status").inner_text()
+    assert "Saved 8 cells" in page.locator("#grid-status").inner_text()
     # Utilization recomputed from the pasted hours: 50 units × 1 h ÷ 1,200 h.
     assert cell(page, "|utilization", "m2027-01").inner_text() == "4.2%"
 

@@ -192,9 +192,12 @@ def test_xlsx_upload(planner_client):
     assert PlanValue.objects.get(measure="production").value == Decimal("42")
 
 
-def test_user_without_edit_rights_sees_why(client, executive, cycle):
-    client.force_login(executive)  # executives edit company values, so they may upload
+def test_user_without_edit_rights_sees_why(client, executive, finance_user, cycle):
+    client.force_login(finance_user)  # finance edits company values, so it may upload
     assert 'type="file"' in client.get(UPLOAD).content.decode()
+    # Executives read and approve; they change no plan value (SOFP.md's rights table).
+    client.force_login(executive)
+    assert 'type="file"' not in client.get(UPLOAD).content.decode()
     from tests.factories import UserFactory
 
     nobody = UserFactory(username="nobody")

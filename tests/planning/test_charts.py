@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from planning import charts, dashboards, engine
@@ -147,3 +148,14 @@ def test_empty_frames_give_a_figure_that_says_so():
     assert fig.layout.annotations and "No demand" in fig.layout.annotations[0].text
     fig = charts.changes_figure(dashboards.change_summary(pd.DataFrame()))
     assert "No previous approved plan" in fig.layout.annotations[0].text
+
+
+def test_every_figure_passes_plotly_validation(plan, previous):
+    """charts.py builds figures without Plotly's per-property validation (for speed):
+    rebuilding each one with validation on must accept every property as it is."""
+    figures = all_stream_figures(plan, previous) | all_review_figures(plan, previous)
+    for name, fig in figures.items():
+        as_dict = fig.to_plotly_json()
+        validated = go.Figure(as_dict)  # raises ValueError on any invalid property
+        assert validated.to_plotly_json()["layout"]["title"] == as_dict["layout"]["title"], name
+        assert len(validated.data) == len(fig.data), name

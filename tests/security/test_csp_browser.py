@@ -38,6 +38,10 @@ PAGES = [
     ("exec", "/cycles/2027-01/review/", ".js-plotly-plot .main-svg"),
     ("exec", "/value-streams/A/?cycle=2027-01", ".js-plotly-plot .main-svg"),
     ("exec", "/cycles/2027-01/company/", ".tabulator-row"),
+    ("planner_a", "/cycles/2027-01/demand/A/", ".tabulator-row"),
+    ("planner_a", "/cycles/2027-01/grid/A/?family=A-1&month=2027-03&measure=demand", ".is-linked"),
+    ("exec", "/cycles/2027-01/reconcile/", "#reconcile"),
+    ("exec", "/cycles/2027-01/prices/", "#prices"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""``python manage.py export_plan --cycle YYYY-MM [--format csv|xlsx] [--output FILE]``."""
+"""``python manage.py export_plan --cycle YYYY-MM [--layout long|wide] [--format csv|xlsx]
+[--output FILE]``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from planning.calendar import parse_month
-from planning.exports import export_bytes
+from planning.exports import LAYOUTS, LONG, export_layout_bytes
 from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
 from sofp.tables import CSV, FORMATS, XLSX
 
@@ -24,6 +25,13 @@ class Command(BaseCommand):
             "--format", choices=FORMATS, help="csv (default, or from --output's suffix) or xlsx."
         )
         parser.add_argument("--output", help="File to write; CSV goes to stdout without it.")
+        parser.add_argument(
+            "--layout",
+            choices=LAYOUTS,
+            default=LONG,
+            help="long (the file contract, default) or wide (the grid's layout: one row "
+            "per stream, family and measure, one column per month).",
+        )
 
     def handle(self, *args, **options) -> None:
         label, output = options["cycle"], options["output"]
@@ -35,7 +43,9 @@ class Command(BaseCommand):
         fmt = options["format"] or (XLSX if (output or "").lower().endswith(".xlsx") else CSV)
         if fmt == XLSX and not output:
             raise CommandError("An .xlsx export is binary: give --output FILE.")
-        data = export_bytes(cycle_export_frame(cycle=cycle), fmt=fmt)
+        data = export_layout_bytes(
+            cycle_export_frame(cycle=cycle), fmt=fmt, layout=options["layout"]
+        )
         if output:
             Path(output).write_bytes(data)
             self.stderr.write(f"Cycle {label} written to {output} ({len(data):,} bytes).")

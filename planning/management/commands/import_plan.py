@@ -39,6 +39,8 @@ class Command(BaseCommand):
             )
         except ApplicationError as exc:
             raise command_error(exc, source=path) from None
+        if parsed.layout == "wide":
+            self.stdout.write("Grid layout recognised: one row per measure, one column per month.")
         if result.cycle_created:
             verb = "would be created" if result.dry_run else "created"
             self.stdout.write(f"Cycle {month:%Y-%m} {verb} with its five steps.")

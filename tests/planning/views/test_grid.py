@@ -309,7 +309,7 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
     client, plan, planner_a, stream_a, django_assert_max_num_queries
 ):
     c = client_for(client, planner_a)
-    with django_assert_max_num_queries(14):  # +1 time-zone middleware, +1 cycle streams
+    with django_assert_max_num_queries(14):  # +1 time-zone middleware, +1 projection fingerprint
         c.get(DATA)
     families = [ProductFamilyFactory(value_stream=stream_a) for _ in range(10)]
     cells = [
@@ -319,7 +319,7 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
         for m in ("demand", "production")
     ]
     plan_values_upsert(cycle=plan, cells=cells, user=None)
-    with django_assert_max_num_queries(14):  # +1 time-zone middleware, +1 cycle streams
+    with django_assert_max_num_queries(14):  # +1 time-zone middleware, +1 projection fingerprint
         res = c.get(DATA)
     assert len(res.json()["rows"]) == 11 * 5 + 8
 
