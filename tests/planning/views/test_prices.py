@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from planning.models import AuditEvent
+from planning.models import AuditEvent, CycleFamily
+from planning.selectors.plans import cycle_master_frame
 from tests.factories import PASSWORD, CycleFactory, ProductFamilyFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,11 @@ def test_finance_changes_prices_and_the_cycle_keeps_the_history(client, world, f
     assert page.status_code == 200 and b'name="unit_price:A-1"' in page.content
     res = client.post(URL, form(price="120.5"))
     assert res.status_code == 302
-    assert family().unit_price == Decimal("120.5") and family().unit_material_cost == 40
+    # The cycle's own copy changes (Master data belongs to the cycle); the master not.
+    copy = CycleFamily.objects.get(cycle=world, product_family__code="A-1")
+    assert copy.unit_price == Decimal("120.5") and copy.unit_material_cost == 40
+    assert family().unit_price == 100
+    assert cycle_master_frame(cycle=world).iloc[0]["unit_price"] == 120.5
     (event,) = AuditEvent.objects.filter(cycle=world, action="price")
     assert (event.field, event.note, event.user) == ("unit_price", "A-1", finance_user)
     assert Decimal(event.old) == 100 and Decimal(event.new) == Decimal("120.5")
