@@ -852,7 +852,9 @@ def plan_value_comment_set(
                 else f"Not allowed: you may not change {measure} of value stream {stream.code!r}"
             )
         current = (
-            PlanValue.objects.select_for_update().select_related("updated_by").get(pk=plan_value.pk)
+            PlanValue.objects.select_for_update(of=("self",))
+            .select_related("updated_by", "value_stream", "product_family")
+            .get(pk=plan_value.pk)
         )
         if version is not None and version != current.version:
             raise VersionConflict(
