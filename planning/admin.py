@@ -12,7 +12,11 @@ from django import forms
 from django.contrib import admin, messages
 
 from planning.models import (
+    Actual,
+    ActualChange,
     AuditEvent,
+    BaselineFit,
+    BaselineRun,
     Company,
     CycleFamily,
     CycleStep,
@@ -297,3 +301,44 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
 
         count = deliveries_retry(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} reminder(s) will be sent by the next run.")
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by their services (actuals through ``actuals_upsert`` with rights,
+    versions and history; the statistical baseline): the admin shows, never changes."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Actual)
+class ActualAdmin(_ReadOnlyAdmin):
+    list_display = ["month", "value_stream", "product_family", "measure", "value", "version"]
+    list_filter = ["measure", "value_stream"]
+    search_fields = ["product_family__code", "value_stream__code"]
+    list_select_related = ["value_stream", "product_family"]
+
+
+@admin.register(ActualChange)
+class ActualChangeAdmin(_ReadOnlyAdmin):
+    list_display = ["changed_at", "changed_by", "measure", "month", "old_value", "new_value"]
+    list_filter = ["source", "measure"]
+    list_select_related = ["changed_by"]
+
+
+@admin.register(BaselineRun)
+class BaselineRunAdmin(_ReadOnlyAdmin):
+    list_display = ["cycle", "status", "families_done", "families_total", "created_at"]
+    list_filter = ["status"]
+
+
+@admin.register(BaselineFit)
+class BaselineFitAdmin(_ReadOnlyAdmin):
+    list_display = ["cycle", "product_family", "method", "model", "holdout_wape", "reason"]
+    list_filter = ["method", "cycle"]

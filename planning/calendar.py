@@ -89,3 +89,12 @@ def step_schedule(
             )
         )
     return slots
+
+
+def month_close_deadline(
+    *, month: dt.date, holidays: Iterable[dt.date], time_zone: str, deadline: dt.time
+) -> dt.datetime:
+    """When the actuals of the month before ``month`` are due: working day 1 of
+    ``month`` at ``deadline`` (12:00 by default), in the company's zone."""
+    day = working_days_of_month(month, holidays, 1)[0]
+    return dt.datetime.combine(day, deadline, tzinfo=zoneinfo.ZoneInfo(time_zone))

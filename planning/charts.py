@@ -256,6 +256,28 @@ def accuracy_figure(series: pd.DataFrame, *, title: str = "Forecast accuracy") -
     )
 
 
+def fva_figure(series: pd.DataFrame, *, title: str = "Forecast value added") -> go.Figure:
+    """Lag-1 WAPE of the naive forecast, the statistical baseline and the final demand per
+    closed month (lower is better): the gaps are what the statistics and the consensus
+    added. ``series``: month, naive_wape, baseline_wape, demand_wape."""
+    x = _x(series["month"])
+    traces = [
+        _line(x, series["naive_wape"], "Seasonal naive", MUTED, PCT, dash="dot", markers=5),
+        _line(x, series["baseline_wape"], "Statistical baseline", TEAL, PCT, markers=5),
+        _line(
+            x, series["demand_wape"], "Final demand (consensus)", BRAND_2, PCT, width=2.5, markers=7
+        ),
+    ]
+    layout = _base_layout(title, "Closed month (lag 1)", "WAPE (% of actual sales)")
+    layout["yaxis"].update(tickformat=".0%", rangemode="tozero")
+    has_data = len(series) and series[["naive_wape", "demand_wape"]].notna().any().any()
+    return _figure(
+        traces,
+        layout,
+        empty=None if has_data else "No forecast value added yet: needs frozen plans and actuals",
+    )
+
+
 def production_figure(series: pd.DataFrame, *, title: str = "Production vs demand") -> go.Figure:
     x = _x(series["month"])
     traces = [

@@ -54,6 +54,10 @@ BOX_METRICS: tuple[BoxMetric, ...] = (
     BoxMetric("Operational", LABELS["days_of_supply"], "days_of_supply", "days", better=""),
     BoxMetric("Operational", "Forecast error (WAPE)", "wape", "pct", better="down", compare=False),
     BoxMetric("Operational", "Forecast bias", "bias", "pct", better="", compare=False),
+    BoxMetric("Operational", "Naive forecast error (WAPE)", "naive_wape", "pct", compare=False),
+    BoxMetric("Operational", "Baseline error (WAPE)", "baseline_wape", "pct", compare=False),
+    BoxMetric("Operational", "FVA of the statistics", "fva_statistics", "dpct", compare=False),
+    BoxMetric("Operational", "FVA of the consensus", "fva_consensus", "dpct", compare=False),
     BoxMetric("Capacity", "Productive", "productive_share", "pct", better=""),
     BoxMetric("Capacity", "Non-productive", "non_productive_share", "pct", better="down"),
     BoxMetric("Capacity", "Available", "available_share", "pct", better=""),
@@ -209,17 +213,30 @@ def financial_series(projection: Projection, value_stream: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- exceptions
 
 
+def exception_key(kind: str, value_stream: str, family: str, month: str) -> str:
+    """The name of one exception, stable while its number moves (acknowledgements)."""
+    return f"{kind}:{value_stream}:{family}:{month}"
+
+
 def exception_rows(
     exceptions: pd.DataFrame, cycle_label: str, *, limit: int | None = None
 ) -> list[dict]:
-    """Exceptions worst first (engine order) with labels and the grid link of each."""
+    """Exceptions in engine order (farthest outside first) with labels and grid links."""
     ex = exceptions if limit is None else exceptions.head(limit)
+    cols = ["kind", "severity", "value_stream", "product_family", "month", "value", "limit"]
+    cols += ["message"]
+    distances = (
+        ex["distance"].to_numpy(dtype=float) if "distance" in ex else np.full(len(ex), np.nan)
+    )
     rows = []
-    for kind, sev, vs, pf, month, value, lim, msg in ex.itertuples(index=False, name=None):
+    for (kind, sev, vs, pf, month, value, lim, msg), dist in zip(
+        ex[cols].itertuples(index=False, name=None), distances.tolist(), strict=True
+    ):
         m = month_text(month)
         rows.append(
             {
                 "kind": kind,
+                "key": exception_key(kind, vs, pf, m),
                 "label": EXCEPTION_LABELS.get(kind, kind),
                 "severity": int(sev),
                 "value_stream": vs,
@@ -227,11 +244,26 @@ def exception_rows(
                 "month": m,
                 "value": number_or_none(value),
                 "limit": number_or_none(lim),
+                "distance": number_or_none(dist),
+                "distance_unbounded": bool(np.isinf(dist)) if dist == dist else False,
                 "message": msg,
                 "url": grid_url(cycle_label, vs, pf, m, EXCEPTION_CELL_MEASURE.get(kind, "demand")),
             }
         )
     return rows
+
+
+def exception_groups(exceptions: pd.DataFrame) -> list[dict]:
+    """How many exceptions of each kind each value stream has (kind order, then stream)."""
+    if not len(exceptions):
+        return []
+    counts = exceptions.groupby(["kind", "value_stream"], observed=True).size()
+    order = {k: i for i, k in enumerate(EXCEPTION_LABELS)}
+    groups = [
+        {"kind": k, "label": EXCEPTION_LABELS.get(k, k), "value_stream": vs, "count": int(n)}
+        for (k, vs), n in counts.items()
+    ]
+    return sorted(groups, key=lambda g: (order.get(g["kind"], 99), g["value_stream"]))
 
 
 def exception_counts(exceptions: pd.DataFrame) -> dict[str, int]:
@@ -359,3 +391,35 @@ def profit_by_stream(projection: Projection) -> pd.DataFrame:
     if not len(st):
         return pd.DataFrame()
     return st.pivot(index="month", columns="value_stream", values="value_stream_profit")
+
+
+def fva_rows(fva, columns: list[tuple[str, str]]) -> list[dict]:
+    """The forecast value added table: per column (company, streams) the latest closed
+    month and the last 12 pooled — naive, baseline and final WAPE and both FVAs."""
+    latest = (
+        fva.monthly.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)
+        if len(fva.monthly)
+        else fva.monthly
+    )
+    by_latest = {r["value_stream"]: r for r in latest.to_dict("records")}
+    by_window = {r["value_stream"]: r for r in fva.window.to_dict("records")}
+    rows = []
+    for code, heading in columns:
+        last, window = by_latest.get(code), by_window.get(code)
+        rows.append(
+            {
+                "code": code,
+                "heading": heading,
+                "month": month_text(last["month"]) if last else "",
+                "latest": last,
+                "window": window,
+            }
+        )
+    return rows
+
+
+def fva_series(fva, value_stream: str = "") -> pd.DataFrame:
+    """Month, naive, baseline and demand WAPE of one stream ("" = company), oldest first."""
+    cols = ["month", "naive_wape", "baseline_wape", "demand_wape"]
+    frame = fva.monthly[fva.monthly["value_stream"] == value_stream]
+    return frame.sort_values("month").loc[:, cols].reset_index(drop=True)

@@ -28,6 +28,7 @@ from planning.models import (
     StepStatus,
 )
 from planning.selectors.cycles import company_holidays
+from planning.services.baseline import baseline_compute
 from planning.services.cycles import cycle_create
 from planning.services.plan_values import CellInput, plan_values_upsert
 from valuestreams.models import Membership, ProductFamily, ValueStream
@@ -35,6 +36,7 @@ from valuestreams.roles import CompanyRole
 
 DEMO_PASSWORD = "sofp-demo"
 HISTORY_CYCLES = 12
+ACTUALS_MONTHS = 36  # months of facts before the current one (sales, production, operations)
 
 
 @dataclass(frozen=True)
@@ -265,9 +267,62 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
         )
         if is_current:
             _start_current(cycle, today)
+            # Step 1 shows the statistical baseline beside the demand from the start.
+            baseline_compute(cycle=cycle, user=None, n_jobs=1)
         else:
             _approve_history(cycle, executive)
+    _ensure_actuals(current)
     return lines
+
+
+def _actual_cells(current: dt.date) -> list:
+    """36 months of facts before ``current``: family sales (the demand's trend and
+    season, with noise; the same numbers the plans' actual sales hold) and production,
+    and each stream's operational actuals, so every closed-month figure is populated."""
+    from planning.services.actuals import ActualInput
+
+    cells = []
+    headcounts = {code: hc for code, _n, _k, hc in STREAMS}
+    for back in range(ACTUALS_MONTHS, 0, -1):
+        m = month_add(current, -back)
+        hours: dict[str, float] = {}
+        made: dict[str, float] = {}
+        for f in FAMILIES:
+            sold = float(_q(_true_demand(f, m) * _rng("actual", f.code, m).gauss(1.0, 0.06)))
+            produced = float(_q(sold * _rng("made", f.code, m).gauss(1.0, 0.04)))
+            cells.append(ActualInput(f.stream, f.code, m, "actual_sales", _q(sold)))
+            cells.append(ActualInput(f.stream, f.code, m, "actual_production", _q(produced)))
+            hours[f.stream] = hours.get(f.stream, 0.0) + produced * float(f.hours)
+            made[f.stream] = made.get(f.stream, 0.0) + produced
+        for code, headcount in headcounts.items():
+            r = _rng("ops", code, m)
+            productive = hours[code] * r.uniform(0.95, 1.1)
+            available = productive / r.uniform(0.72, 0.95)
+            non_productive = available * r.uniform(0.08, 0.14)
+            shipped = max(1, round(made[code] / 6))
+            # Lean improvement over the years: on time and first time through rise.
+            learn = min(1.0, (ACTUALS_MONTHS - back) / ACTUALS_MONTHS)
+            on_time = min(shipped, round(shipped * (0.86 + 0.08 * learn + r.uniform(-0.02, 0.02))))
+            ftt = made[code] * min(1.0, 0.9 + 0.06 * learn + r.uniform(-0.02, 0.02))
+            facts = {
+                "actual_available_hours": _q(available),
+                "actual_productive_hours": _q(productive),
+                "actual_non_productive_hours": _q(min(non_productive, available - productive)),
+                "actual_conversion_cost": _q(headcount * 5200 + available * 18, 2),
+                "orders_shipped": _q(shipped),
+                "orders_on_time": _q(on_time),
+                "units_first_time_through": _q(ftt),
+                "headcount": _q(headcount),
+                "dock_to_dock_days": _q(14 - 4 * learn + r.uniform(-1, 1), 1),
+            }
+            cells += [ActualInput(code, "", m, k, v) for k, v in facts.items()]
+    return cells
+
+
+def _ensure_actuals(current: dt.date) -> None:
+    from planning.services.actuals import actuals_upsert
+
+    actuals_upsert(cells=_actual_cells(current), user=None, source="demo", any_month=True)
 
 
 def _start_current(cycle: PlanningCycle, today: dt.date) -> None:

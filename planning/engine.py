@@ -23,13 +23,16 @@ Inputs (:class:`PlanInput`)
   month is outside the horizon, whose family is not in ``master``, whose measure is
   unknown or whose value is NaN are ignored; ``opening_inventory`` is read from the
   first horizon month only. Duplicate keys add up (the importer rejects them anyway).
-  Missing inputs count as 0, except ``actual_sales`` which stays NaN.
+  Missing inputs count as 0, except ``actual_sales`` and ``statistical_baseline`` which
+  stay NaN. No formula reads ``statistical_baseline``: it is carried to the family frame
+  and the export as stored.
 * ``value_streams``: extra stream codes to include even without families.
 
 Outputs (:class:`Projection`, one row per key and horizon month, sorted by key, month)
 -------------------------------------------------------------------------------------
 * ``family``: value_stream, product_family, month, demand, production, actual_sales,
-  opening_inventory (I0, repeated), ending_inventory, days_of_supply, dos_min, dos_max.
+  statistical_baseline, opening_inventory (I0, repeated), ending_inventory,
+  days_of_supply, dos_min, dos_max.
 * ``stream``: value_stream, month, demand, production, available_hours,
   non_productive_hours, conversion_cost, required_hours, utilization, productive_share,
   non_productive_share, available_share, revenue, material_cost, value_stream_profit,
@@ -85,6 +88,7 @@ FAMILY_COLUMNS = (
     "demand",
     "production",
     "actual_sales",
+    "statistical_baseline",
     "opening_inventory",
     "ending_inventory",
     "days_of_supply",
@@ -129,6 +133,7 @@ _EXPORT_FAMILY_MEASURES = (
     "demand",
     "production",
     "actual_sales",
+    "statistical_baseline",
     "ending_inventory",
     "days_of_supply",
 )
@@ -184,6 +189,7 @@ EXCEPTION_COLUMNS = (
     "value",
     "limit",
     "message",
+    "distance",
 )
 # Higher = worse: the plan cannot be met, then it is at risk, then it is off target.
 SEVERITY = {
@@ -434,6 +440,7 @@ def project(plan: PlanInput) -> Projection:
     demand = np.zeros((n_fam, n_month))
     production = np.zeros((n_fam, n_month))
     actual = np.full((n_fam, n_month), np.nan)
+    baseline = np.full((n_fam, n_month), np.nan)
     opening = np.zeros(n_fam)
     fam_rows = keep & (measure_code >= 0) & (measure_code < n_fm)
     if n_fam and fam_rows.any():
@@ -452,11 +459,16 @@ def project(plan: PlanInput) -> Projection:
         fam_in = fam_in.reshape(n_fm, n_fam, n_month)
         demand, production = fam_in[0], fam_in[1]
         opening = fam_in[i_opening][:, 0]
-        # Actual sales stay NaN where nothing was entered.
-        i_actual = FAMILY_INPUT_MEASURES.index("actual_sales")
-        seen = np.zeros(n_fam * n_month, dtype=bool)
-        seen[flat[ok & (measure_code == i_actual)] - i_actual * n_fam * n_month] = True
-        actual = np.where(seen.reshape(n_fam, n_month), fam_in[i_actual], np.nan)
+
+        # Actual sales and the baseline stay NaN where nothing was stored.
+        def known(measure: str) -> np.ndarray:
+            i = FAMILY_INPUT_MEASURES.index(measure)
+            seen = np.zeros(n_fam * n_month, dtype=bool)
+            seen[flat[ok & (measure_code == i)] - i * n_fam * n_month] = True
+            return np.where(seen.reshape(n_fam, n_month), fam_in[i], np.nan)
+
+        actual = known("actual_sales")
+        baseline = known("statistical_baseline")
 
     # ---- stream and company inputs
     st_keep = keep[stream_rows]
@@ -529,6 +541,7 @@ def project(plan: PlanInput) -> Projection:
             "demand": demand.ravel(),
             "production": production.ravel(),
             "actual_sales": actual.ravel(),
+            "statistical_baseline": baseline.ravel(),
             "opening_inventory": np.repeat(opening, n_month),
             "ending_inventory": ending.ravel(),
             "days_of_supply": dos.ravel(),
@@ -612,6 +625,7 @@ def _long_frame(projection: Projection, *, inputs: bool) -> pd.DataFrame:
     if inputs:
         mask[:, 1:, 0] = False  # opening inventory on the first month only
         mask[:, :, 3] = ~np.isnan(f_vals[:, :, 3])  # actual sales only where known
+        mask[:, :, 4] = ~np.isnan(f_vals[:, :, 4])  # the baseline only where stored
     per_cell = mask.sum(axis=2)  # rows per family and month
     n_frows = int(per_cell.sum())
 
@@ -659,7 +673,8 @@ def export_frame(projection: Projection) -> pd.DataFrame:
     """Long file-contract frame: every input and computed measure, in export row order.
 
     Family rows first (per family, per month: opening_inventory on the first month,
-    demand, production, actual_sales where known, ending_inventory, days_of_supply),
+    demand, production, actual_sales where known, statistical_baseline where stored,
+    ending_inventory, days_of_supply),
     then per month every value stream (sorted) and the company. Columns
     value_stream, product_family, month ("YYYY-MM"), measure, value (NaN = empty).
     """
@@ -716,6 +731,108 @@ def forecast_accuracy(forecasts: pd.DataFrame, actuals: pd.DataFrame) -> Accurac
         family=fam.loc[:, list(ACCURACY_FAMILY_COLUMNS)],
         stream=_error_rates(stream).loc[:, list(ACCURACY_STREAM_COLUMNS)],
         company=_error_rates(company).loc[:, list(ACCURACY_COMPANY_COLUMNS)],
+    )
+
+
+# --------------------------------------------------------------------------- forecast value added
+
+FVA_COLUMNS = (
+    "value_stream",
+    "month",
+    "actual",
+    "naive_wape",
+    "baseline_wape",
+    "demand_wape",
+    "fva_statistics",
+    "fva_consensus",
+)
+FVA_WINDOW_COLUMNS = ("value_stream", "months", *FVA_COLUMNS[2:])
+_FVA_FORECASTS = (("naive", "naive_wape"), ("baseline", "baseline_wape"), ("demand", "demand_wape"))
+
+
+@dataclass(eq=False)
+class ForecastValueAdded:
+    """Lag-1 WAPE of the naive, baseline and final forecasts and what each step added.
+
+    ``monthly``: one row per value stream and closed month, then the company
+    (``value_stream ""``) per month (:data:`FVA_COLUMNS`); ``window``: the same over all
+    those months pooled (Σ|A−F| ÷ ΣA over every family-month), per stream then the
+    company (:data:`FVA_WINDOW_COLUMNS`, ``months`` = how many closed months count).
+    """
+
+    monthly: pd.DataFrame
+    window: pd.DataFrame
+
+
+def _fva_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    for name, col in _FVA_FORECASTS:
+        frame[col] = _safe_div(frame[f"{name}_err"], frame[f"{name}_act"])
+    frame["fva_statistics"] = frame["naive_wape"] - frame["baseline_wape"]
+    frame["fva_consensus"] = frame["baseline_wape"] - frame["demand_wape"]
+    return frame
+
+
+def forecast_value_added(
+    forecasts: pd.DataFrame, actuals: pd.DataFrame, *, months: list | None = None
+) -> ForecastValueAdded:
+    """SOFP.md's forecast value added for closed months m (lag 1).
+
+    ``forecasts`` (value_stream, product_family, month, demand, baseline): the demand and
+    the statistical baseline for m in the frozen plan of cycle m−1 (NaN where none).
+    ``actuals`` (value_stream, product_family, month, actual): actual sales, including the
+    months before (the naive forecast N reads the actual of m−12, else of m−1).
+    Each forecast's WAPE = Σ|A−F| ÷ ΣA over the family-months where both are known;
+    FVA of the statistics = WAPE(N) − WAPE(B), of the consensus = WAPE(B) − WAPE(D)
+    (positive: that step improved the forecast). ``months`` limits the closed months
+    (default: every month of ``forecasts``).
+    """
+    keys = ["value_stream", "product_family", "month"]
+    f = _normalise(forecasts, (*keys, "demand", "baseline"))
+    a = _normalise(actuals, (*keys, "actual"))
+    a = a[a["actual"].notna()]
+    wanted = pd.PeriodIndex(
+        sorted(set(f["month"])) if months is None else list(months), freq="M"
+    ).unique()
+    rows = a[a["month"].isin(wanted)].merge(f, on=keys, how="left")
+    # Seasonal naive: the actual of m−12, else of m−1 (same family).
+    known = a.set_index(["product_family", "month"])["actual"]
+    known = known[~known.index.duplicated(keep="last")]
+    fam = rows["product_family"].to_numpy(object)
+    mon = _periods(rows["month"])
+    back12 = known.reindex(pd.MultiIndex.from_arrays([fam, mon - 12])).to_numpy(float)
+    back1 = known.reindex(pd.MultiIndex.from_arrays([fam, mon - 1])).to_numpy(float)
+    rows["naive"] = np.where(np.isnan(back12), back1, back12)
+    # Only months a frozen plan forecast (a baseline or a demand for some family).
+    planned = rows.groupby("month")[["baseline", "demand"]].count().sum(axis=1)
+    rows = rows[rows["month"].isin(planned[planned > 0].index)].reset_index(drop=True)
+    actual = rows["actual"].to_numpy(float)
+    for name, _ in _FVA_FORECASTS:
+        x = rows[name].to_numpy(float)
+        ok = ~np.isnan(x)
+        rows[f"{name}_err"] = np.where(ok, np.abs(actual - np.nan_to_num(x)), 0.0)
+        rows[f"{name}_act"] = np.where(ok, actual, 0.0)
+    sums = ["actual"] + [f"{n}_{k}" for n, _ in _FVA_FORECASTS for k in ("err", "act")]
+
+    stream = rows.groupby(["value_stream", "month"], sort=True, as_index=False)[sums].sum()
+    company = rows.groupby("month", sort=True, as_index=False)[sums].sum()
+    company.insert(0, "value_stream", "")
+    monthly = _fva_rates(pd.concat([stream, company], ignore_index=True))
+
+    w_stream = rows.groupby("value_stream", sort=True, as_index=False)[sums].sum()
+    w_stream["months"] = (
+        rows.groupby("value_stream", sort=True)["month"].nunique().to_numpy(dtype=int)
+    )
+    w_company = pd.DataFrame([rows[sums].sum()]) if len(rows) else pd.DataFrame(columns=sums)
+    w_company.insert(0, "value_stream", "")
+    w_company["months"] = rows["month"].nunique()
+    window = _fva_rates(pd.concat([w_stream, w_company], ignore_index=True))
+    window = window[window["months"] > 0] if len(rows) else window.iloc[0:0]
+    monthly["month"] = _periods(monthly["month"]).array if len(monthly) else monthly["month"]
+    return ForecastValueAdded(
+        monthly=monthly.loc[:, list(FVA_COLUMNS)].reset_index(drop=True),
+        window=window.loc[:, list(FVA_WINDOW_COLUMNS)]
+        .astype({"months": int})
+        .reset_index(drop=True),
     )
 
 
@@ -780,12 +897,13 @@ def family_demand_changes(current: Projection, previous: Projection) -> pd.DataF
 
 
 def _messages(template: str, *columns: np.ndarray) -> np.ndarray:
-    """``template % (a, b, …)`` for each row of the columns (an object array of str).
+    """``template.format(a, b, …)`` for each row of the columns (an object array of str).
 
-    Plain ``%`` formatting of Python floats, about twice as fast as ``np.char.mod``.
+    Templates use ``{:,.1f}``: numbers in messages carry thousands separators
+    (``Days of supply 1,974.0``), as people read them.
     """
     rows = zip(*(np.asarray(c, dtype=float).tolist() for c in columns), strict=True)
-    return np.array([template % row for row in rows], dtype=object)
+    return np.array([template.format(*row) for row in rows], dtype=object)
 
 
 def _exception_part(
@@ -808,7 +926,7 @@ def _exception_part(
         "month": _periods(frame["month"]).asi8[mask],
         "value": np.asarray(value, dtype=float)[mask],
         "limit": np.broadcast_to(np.asarray(limit, dtype=float), mask.shape)[mask],
-        "magnitude": np.asarray(magnitude, dtype=float)[mask],
+        "distance": np.asarray(magnitude, dtype=float)[mask],
         "message": np.asarray(message, dtype=object),
     }
 
@@ -821,9 +939,11 @@ def exceptions(
     """The step-5 exception list, worst first.
 
     Kinds: overloaded, high_utilization, shortage, dos_below, dos_above, demand_change
-    (the last only with a ``previous`` frozen plan). Sorted by severity desc, then the
-    size of the deviation desc (relative to the limit, or absolute when the limit is 0,
-    e.g. units short; new demand counts as the largest), then codes and month.
+    (the last only with a ``previous`` frozen plan). Ranked by :func:`band_distance`,
+    how far outside its band each one is relative to the band's limit (a shortage
+    relative to the month's demand; new demand counts as the farthest), so a 974-day
+    supply against a 60-day maximum ranks above a 12% demand change; ties by severity,
+    then codes and month. The ``distance`` column holds that figure.
     """
     parts: list[dict[str, np.ndarray]] = []
     st, fam = projection.stream, projection.family
@@ -834,17 +954,19 @@ def exceptions(
         over = u > over_lim
         warn = (u > warn_lim) & ~over
     for kind, mask, lim, text in (
-        ("overloaded", over, over_lim, "exceeds %s%% (overloaded)"),
-        ("high_utilization", warn, warn_lim, "is above the %s%% warning level"),
+        ("overloaded", over, over_lim, "exceeds {}% (overloaded)"),
+        ("high_utilization", warn, warn_lim, "is above the {}% warning level"),
     ):
-        tail = (text % f"{lim * 100:g}").replace("%", "%%")
-        msg = _messages("Utilization %.1f%% " + tail, u[mask] * 100)
-        parts.append(_exception_part(kind, st, mask, u, lim, _rel(u, lim), msg))
+        tail = text.format(f"{lim * 100:g}").replace("{", "{{").replace("}", "}}")
+        msg = _messages("Utilization {:,.1f}% " + tail, u[mask] * 100)
+        parts.append(_exception_part(kind, st, mask, u, lim, band_distance(u, lim), msg))
 
     inv = fam["ending_inventory"].to_numpy(dtype=float)
     short = inv < 0
-    msg = _messages("Ending inventory %.1f units is below zero (shortage)", inv[short])
-    parts.append(_exception_part("shortage", fam, short, inv, 0.0, _rel(inv, 0.0), msg))
+    msg = _messages("Ending inventory {:,.1f} units is below zero (shortage)", inv[short])
+    demand = fam["demand"].to_numpy(dtype=float)
+    shortfall = band_distance(inv, 0.0, scale=demand)
+    parts.append(_exception_part("shortage", fam, short, inv, 0.0, shortfall, msg))
 
     dos = fam["days_of_supply"].to_numpy(dtype=float)
     lo, hi = fam["dos_min"].to_numpy(dtype=float), fam["dos_max"].to_numpy(dtype=float)
@@ -854,8 +976,8 @@ def exceptions(
         ("dos_below", below, lo, "below the minimum"),
         ("dos_above", above, hi, "above the maximum"),
     ):
-        msg = _messages(f"Days of supply %.1f is {word} of %g days", dos[mask], lim[mask])
-        parts.append(_exception_part(kind, fam, mask, dos, lim, _rel(dos, lim), msg))
+        msg = _messages(f"Days of supply {{:,.1f}} is {word} of {{:,g}} days", dos[mask], lim[mask])
+        parts.append(_exception_part(kind, fam, mask, dos, lim, band_distance(dos, lim), msg))
 
     if previous is not None:
         ch = family_demand_changes(projection, previous)
@@ -865,14 +987,14 @@ def exceptions(
         with np.errstate(invalid="ignore"):
             changed = (np.abs(pct) > thresholds.demand_change) | new
         lim = thresholds.demand_change
-        magnitude = np.where(new, np.inf, _rel(np.abs(pct), lim))
+        magnitude = np.where(new, np.inf, band_distance(np.abs(pct), lim))
         is_new = new[changed]
         brand_new = _messages(
-            "Demand %.1f units is new demand (last frozen plan: 0)", cur[changed][is_new]
+            "Demand {:,.1f} units is new demand (last frozen plan: 0)", cur[changed][is_new]
         )
-        more = f"), more than ±{lim * 100:g}%".replace("%", "%%")
+        more = f"), more than ±{lim * 100:g}%"
         moved = _messages(
-            "Demand %.1f units, %+.1f%% against the last frozen plan (%.1f" + more,
+            "Demand {:,.1f} units, {:+,.1f}% against the last frozen plan ({:,.1f}" + more,
             cur[changed][~is_new],
             pct[changed][~is_new] * 100,
             prev[changed][~is_new],
@@ -886,12 +1008,13 @@ def exceptions(
         return _empty(
             EXCEPTION_COLUMNS,
             {"kind": "str", "severity": "int64", "value_stream": "str", "product_family": "str"}
-            | {"month": _PERIOD_M, "message": "str"},
+            | {"month": _PERIOD_M, "message": "str", "distance": "float64"},
         )
-    # Worst first: severity desc, deviation desc (NaN last), then codes and month; stable.
+    # Farthest outside first (NaN last), then severity desc, codes and month; stable.
     vs_code, vs_vocab = pd.factorize(rows["value_stream"], sort=True)
     pf_code, pf_vocab = pd.factorize(rows["product_family"], sort=True)
-    order = np.lexsort((rows["month"], pf_code, vs_code, -rows["magnitude"], -rows["severity"]))
+    distance = np.nan_to_num(rows["distance"], nan=-1.0)
+    order = np.lexsort((rows["month"], pf_code, vs_code, -rows["severity"], -distance))
     return _frame(
         {
             "kind": _str_index(KINDS).take(rows["kind"][order]),
@@ -902,17 +1025,33 @@ def exceptions(
             "value": rows["value"][order],
             "limit": rows["limit"][order],
             "message": pd.Index(rows["message"][order], dtype="str"),
+            "distance": rows["distance"][order],
         }
     )
 
 
-def _rel(value: np.ndarray, limit: np.ndarray | float) -> np.ndarray:
-    """Size of a deviation: relative to the limit, or absolute when the limit is 0."""
+def band_distance(
+    value: np.ndarray | float,
+    limit: np.ndarray | float,
+    *,
+    scale: np.ndarray | float | None = None,
+) -> np.ndarray:
+    """How far a value lies outside its band, relative: |value − limit| ÷ |scale|.
+
+    ``scale`` defaults to the limit itself (120% utilization against 100% is 0.2; a
+    974-day supply against a 60-day maximum is 15.2). Where the scale is 0 (a shortage
+    in a month without demand) the distance is infinite: it cannot be put in
+    proportion, so it ranks first. The one ranking rule of the exception list.
+    """
     value, limit = np.broadcast_arrays(np.asarray(value, float), np.asarray(limit, float))
+    scale_arr = np.abs(
+        np.broadcast_to(np.asarray(limit if scale is None else scale, float), value.shape)
+    )
     dev = np.abs(value - limit)
-    out = dev.copy()
-    nz = limit != 0
-    out[nz] = dev[nz] / np.abs(limit[nz])
+    out = np.full(dev.shape, np.inf)
+    nz = scale_arr != 0
+    out[nz] = dev[nz] / scale_arr[nz]
+    out[np.isnan(dev)] = np.nan
     return out
 
 
@@ -931,6 +1070,11 @@ BOX_SCORE_COLUMNS = (
     "accuracy_month",
     "wape",
     "bias",
+    "fva_month",
+    "naive_wape",
+    "baseline_wape",
+    "fva_statistics",
+    "fva_consensus",
     # capacity
     "available_hours",
     "required_hours",
@@ -965,6 +1109,7 @@ def box_score(
     projection: Projection,
     accuracy: Accuracy | None = None,
     headcount: dict[str, float | None] | None = None,
+    fva: ForecastValueAdded | None = None,
 ) -> pd.DataFrame:
     """The lean box score per value stream and month, then the company (``value_stream ""``).
 
@@ -1040,6 +1185,19 @@ def box_score(
         last_co = accuracy.company.sort_values("month").iloc[-1]
         acc_month[-1], wape[-1], bias[-1] = last_co["month"], last_co["wape"], last_co["bias"]
 
+    # Latest measured forecast value added (lag 1), like the accuracy.
+    fva_cols = ("naive_wape", "baseline_wape", "fva_statistics", "fva_consensus")
+    fva_month = np.full(n_stream + 1, pd.NaT, dtype=object)
+    fva_vals = {c: np.full(n_stream + 1, np.nan) for c in fva_cols}
+    if fva is not None and len(fva.monthly):
+        last = fva.monthly.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)
+        codes_co = pd.Index([*codes, ""], dtype=object)
+        pos = codes_co.get_indexer(last["value_stream"].to_numpy(object))
+        ok = pos >= 0
+        fva_month[pos[ok]] = last["month"].array[ok]
+        for c in fva_cols:
+            fva_vals[c][pos[ok]] = last[c].to_numpy(float)[ok]
+
     n_keys = n_stream + 1
 
     def stream_then_company(stream_col: str, company_col: str | None) -> np.ndarray:
@@ -1064,6 +1222,8 @@ def box_score(
             "accuracy_month": pd.array(np.repeat(acc_month, n_month), dtype=_PERIOD_M),
             "wape": np.repeat(wape, n_month),
             "bias": np.repeat(bias, n_month),
+            "fva_month": pd.array(np.repeat(fva_month, n_month), dtype=_PERIOD_M),
+            **{c: np.repeat(fva_vals[c], n_month) for c in fva_cols},
             "available_hours": all_avail.ravel(),
             "required_hours": all_req.ravel(),
             "non_productive_hours": all_np.ravel(),

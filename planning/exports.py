@@ -226,3 +226,17 @@ def export_layout_bytes(frame: pd.DataFrame, *, fmt: str, layout: str = LONG) ->
 def export_layout_filename(*, label: str, fmt: str, layout: str = LONG) -> str:
     suffix = "-grid" if layout == WIDE else ""
     return f"sofp-plan-{label}{suffix}.{fmt}"
+
+
+BOX_SCORE_COLUMNS: tuple[str, ...] = ("value_stream", "month", "measure", "value")
+
+
+def box_score_csv(rows: pd.DataFrame) -> bytes:
+    """``value_stream,month,measure,value`` (company rows: value_stream empty), numbers
+    as in every export (6 decimals, dot, undefined empty)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(BOX_SCORE_COLUMNS)
+    for vs, month, measure, value in rows[list(BOX_SCORE_COLUMNS)].itertuples(index=False):
+        writer.writerow([safe_text(str(vs)), str(month), measure, format_number(float(value))])
+    return out.getvalue().encode("utf-8")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from planning.calendar import parse_month
-from planning.measures import COMPUTED_MEASURES, PLAN_COLUMNS
+from planning.measures import ACTUAL_COLUMNS, COMPUTED_MEASURES, PLAN_COLUMNS
 from sofp.errors import Problem, problems_sorted
 from sofp.tables import (
     CellError,
@@ -201,5 +201,44 @@ def parse_plan_wide(*, data: bytes, filename: str = "") -> ParsedPlan:
                     column=name,
                 )
             )
+    parsed.errors = problems_sorted(parsed.errors)
+    return parsed
+
+
+def parse_actuals(*, data: bytes, filename: str = "") -> Table:
+    """Rows of an actuals file (long CSV or .xlsx:
+    ``value_stream,product_family,month,measure,value``) as :class:`PlanRow`; a blank
+    value clears the fact. Codes, scopes, months, signs and rights are checked by
+    ``actuals_upsert``, which names the same line."""
+    table = read_table(data=data, filename=filename, columns=ACTUAL_COLUMNS)
+    parsed = Table(format=table.format, errors=list(table.errors))
+    for line, cells in table.rows:
+        problems = []
+        measure = parse_code(cells["measure"]).lower()
+        if not measure:
+            problems.append(
+                Problem("required", "is empty", line=line, column="measure", field="measure")
+            )
+        try:
+            month = parse_month_cell(cells["month"])
+        except CellError as exc:
+            problems.append(cell_problem(exc, line=line, column="month"))
+        try:
+            value = parse_number(cells["value"])
+        except CellError as exc:
+            problems.append(cell_problem(exc, line=line, column="value"))
+        if problems:
+            parsed.errors.extend(problems)
+            continue
+        parsed.rows.append(
+            PlanRow(
+                line=line,
+                value_stream=parse_code(cells["value_stream"]),
+                product_family=parse_code(cells["product_family"]),
+                month=month,
+                measure=measure,
+                value=value,
+            )
+        )
     parsed.errors = problems_sorted(parsed.errors)
     return parsed

@@ -10,6 +10,7 @@ FAMILY_INPUT_MEASURES: tuple[str, ...] = (
     "production",
     "actual_sales",
     "opening_inventory",
+    "statistical_baseline",
 )
 STREAM_INPUT_MEASURES: tuple[str, ...] = (
     "available_hours",
@@ -38,11 +39,56 @@ COMPANY_OUTPUT_MEASURES: tuple[str, ...] = (
     "inventory_value",
 )
 
+# The statistical baseline is stored per family and month like an input, but only the
+# baseline forecast writes it (history source "baseline"); the engine carries it through
+# untouched, and no formula reads it.
+BASELINE_MEASURE = "statistical_baseline"
+SYSTEM_MEASURES: frozenset[str] = frozenset({BASELINE_MEASURE})
+
 # Computed measures appear in our own exports; an import skips them so that a
 # downloaded file can be edited and uploaded again as it is.
-COMPUTED_MEASURES: frozenset[str] = frozenset(
-    FAMILY_OUTPUT_MEASURES + STREAM_OUTPUT_MEASURES + COMPANY_OUTPUT_MEASURES
-) - frozenset(INPUT_MEASURES)
+COMPUTED_MEASURES: frozenset[str] = (
+    frozenset(FAMILY_OUTPUT_MEASURES + STREAM_OUTPUT_MEASURES + COMPANY_OUTPUT_MEASURES)
+    - frozenset(INPUT_MEASURES)
+) | SYSTEM_MEASURES
+
+# Actuals (SOFP.md "Actuals"): facts of a month, kept once (not per cycle).
+ACTUAL_FAMILY_FACTS: tuple[str, ...] = ("actual_sales", "actual_production")
+ACTUAL_STREAM_FACTS: tuple[str, ...] = (
+    "actual_available_hours",
+    "actual_productive_hours",
+    "actual_non_productive_hours",
+    "actual_conversion_cost",
+    "orders_shipped",
+    "orders_on_time",
+    "units_first_time_through",
+    "headcount",
+    "dock_to_dock_days",
+)
+ACTUAL_FACTS: tuple[str, ...] = ACTUAL_FAMILY_FACTS + ACTUAL_STREAM_FACTS
+ACTUAL_SCOPE: dict[str, str] = {
+    **dict.fromkeys(ACTUAL_FAMILY_FACTS, "family"),
+    **dict.fromkeys(ACTUAL_STREAM_FACTS, "stream"),
+}
+ACTUAL_LABELS: dict[str, str] = {
+    "actual_sales": "Actual sales (units)",
+    "actual_production": "Actual production (units)",
+    "actual_available_hours": "Actual available hours",
+    "actual_productive_hours": "Actual productive hours",
+    "actual_non_productive_hours": "Actual non-productive hours",
+    "actual_conversion_cost": "Actual conversion cost",
+    "orders_shipped": "Orders shipped",
+    "orders_on_time": "Orders shipped on time",
+    "units_first_time_through": "Units first time through",
+    "headcount": "Headcount (people)",
+    "dock_to_dock_days": "Dock-to-dock days",
+}
+# Order actuals are entered by sales; the rest of a stream's operational actuals by its
+# planners and managers; actual conversion cost by finance (SOFP.md, "Who changes what").
+SALES_ACTUALS: frozenset[str] = frozenset({"actual_sales", "orders_shipped", "orders_on_time"})
+FINANCE_ACTUALS: frozenset[str] = frozenset({"actual_conversion_cost"})
+OPERATIONS_ACTUALS: frozenset[str] = frozenset(ACTUAL_FACTS) - SALES_ACTUALS - FINANCE_ACTUALS
+ACTUAL_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
 
 MIN_HORIZON, MAX_HORIZON = 3, 36
 DEFAULT_HORIZON = 18
@@ -65,6 +111,7 @@ MEASURE_LABELS: dict[str, str] = {
     "production": "Production (units)",
     "actual_sales": "Actual sales (units)",
     "opening_inventory": "Opening inventory (units)",
+    "statistical_baseline": "Statistical baseline (units)",
     "available_hours": "Available hours",
     "non_productive_hours": "Non-productive hours",
     "conversion_cost": "Conversion cost",
@@ -86,7 +133,15 @@ MEASURE_LABELS: dict[str, str] = {
 # days, hours, money or a share.
 MEASURE_UNITS: dict[str, str] = {
     **dict.fromkeys(
-        ("demand", "production", "actual_sales", "opening_inventory", "ending_inventory"), "qty"
+        (
+            "demand",
+            "production",
+            "actual_sales",
+            "opening_inventory",
+            "ending_inventory",
+            "statistical_baseline",
+        ),
+        "qty",
     ),
     "days_of_supply": "days",
     **dict.fromkeys(("available_hours", "non_productive_hours", "required_hours"), "hours"),
@@ -109,3 +164,16 @@ MEASURE_UNITS: dict[str, str] = {
 PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
 # Facts of a month: entered only for months that have started (grid, files, API).
 ACTUAL_MEASURES: frozenset[str] = frozenset(m for m in INPUT_MEASURES if m.startswith("actual_"))
+
+
+UNIT_SUFFIX = {"qty": "units", "hours": "h", "days": "days", "pct": "%"}
+
+
+def measure_label_with_unit(measure: str, currency: str, label: str | None = None) -> str:
+    """``Revenue (EUR)``, ``Available hours (h)``, ``Demand (units)``: a unit on every row."""
+    label = label or MEASURE_LABELS.get(measure, measure)
+    fmt = MEASURE_UNITS.get(measure, "qty")
+    unit = currency if fmt == "money" else UNIT_SUFFIX.get(fmt, "")
+    if not unit or label.endswith(f"({unit})"):
+        return label
+    return f"{label} ({unit})"

@@ -20,6 +20,10 @@ from django.db.models import F, Q
 
 from planning.calendar import month_add
 from planning.measures import (
+    ACTUAL_FACTS,
+    ACTUAL_FAMILY_FACTS,
+    ACTUAL_LABELS,
+    ACTUAL_STREAM_FACTS,
     COMPANY_INPUT_MEASURES,
     DEFAULT_HORIZON,
     FAMILY_INPUT_MEASURES,
@@ -36,6 +40,11 @@ USER = settings.AUTH_USER_MODEL
 # The input measures as model choices, built from planning.measures (spelled there once).
 Measure = models.TextChoices(
     "Measure", [(name.upper(), (name, MEASURE_LABELS[name])) for name in INPUT_MEASURES]
+)
+
+
+ActualMeasure = models.TextChoices(
+    "ActualMeasure", [(name.upper(), (name, ACTUAL_LABELS[name])) for name in ACTUAL_FACTS]
 )
 
 
@@ -134,6 +143,9 @@ class Company(models.Model):
 
     name = models.CharField(max_length=200, default="Our company")
     time_zone = models.CharField(max_length=64, default="Europe/Amsterdam")
+    currency = models.CharField(
+        max_length=3, default="EUR", help_text="ISO code shown on every money figure, e.g. EUR."
+    )
     meeting_start = models.TimeField(default=dt.time(9, 0))
     meeting_minutes = models.PositiveSmallIntegerField(default=90)
     input_deadline = models.TimeField(
@@ -215,6 +227,9 @@ class PlanningCycle(models.Model):
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approval_override_reason = models.TextField(blank=True)
+    approval_note = models.TextField(
+        blank=True, help_text="What the executives noted when they approved (step 5)."
+    )
     created_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -459,6 +474,8 @@ class PlanValueChange(models.Model):
         ROLL_FORWARD = "roll_forward", "Roll forward"
         ADMIN = "admin", "Admin"
         DEMO = "demo", "Demo data"
+        BASELINE = "baseline", "Statistical baseline"
+        USE_BASELINE = "use_baseline", "Demand copied from the baseline"
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
     plan_value = models.ForeignKey(
@@ -494,6 +511,88 @@ class PlanValueChange(models.Model):
         return f"{self.measure} {self.month:%Y-%m}: {self.old_value} → {self.new_value}"
 
 
+class Actual(models.Model):
+    """A fact of a month (SOFP.md "Actuals"): per family or per value stream, kept once
+    whatever the cycle. Family rows carry their stream too (rights filter without a join).
+    ``version`` grows on every change, as for plan values."""
+
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream", on_delete=models.PROTECT, related_name="actuals"
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actuals",
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=32, choices=ActualMeasure.choices)
+    value = models.DecimalField(max_digits=20, decimal_places=6)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "value_stream", "product_family", "measure"]
+        indexes = [models.Index(fields=["measure", "month"], name="actual_measure_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product_family", "month", "measure"],
+                condition=Q(product_family__isnull=False),
+                name="actual_unique_family_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["value_stream", "month", "measure"],
+                condition=Q(product_family__isnull=True),
+                name="actual_unique_stream_cell",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="actual_nonnegative"),
+            models.CheckConstraint(condition=Q(month__day=1), name="actual_month_first_day"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="actual_version_positive"),
+            models.CheckConstraint(
+                condition=(Q(measure__in=ACTUAL_FAMILY_FACTS) & Q(product_family__isnull=False))
+                | (Q(measure__in=ACTUAL_STREAM_FACTS) & Q(product_family__isnull=True)),
+                name="actual_scope_matches_measure",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.product_family_id or self.value_stream_id
+        return f"actual/{who}/{self.month:%Y-%m}/{self.measure}={self.value}"
+
+
+class ActualChange(models.Model):
+    """History of an actual: who changed it, when, from what to what, by which path."""
+
+    actual = models.ForeignKey(
+        Actual, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    value_stream = models.ForeignKey("valuestreams.ValueStream", on_delete=models.CASCADE)
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily", null=True, blank=True, on_delete=models.CASCADE
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=32, choices=ActualMeasure.choices)
+    old_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    new_value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    source = models.CharField(max_length=16, default="page")
+    changed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+        indexes = [models.Index(fields=["actual", "-changed_at"], name="actualchange_cell_time")]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.month:%Y-%m}: {self.old_value} → {self.new_value}"
+
+
 class AuditEvent(models.Model):
     """Who changed a status, minutes or a decision, and when."""
 
@@ -517,6 +616,89 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_type}"
 
 
+class EmptyCellComment(models.Model):
+    """A comment on a plan cell that holds no value yet ("waiting for ERP").
+
+    Kept apart from ``PlanValue`` so an empty cell stays empty (never a 0 in the plan);
+    the grid shows it like any cell's comment, the stored value's own comment winning
+    once the cell gets one.
+    """
+
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="empty_cell_comments"
+    )
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    text = models.TextField()
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product_family", "month", "measure"],
+                condition=Q(product_family__isnull=False),
+                name="empty_comment_unique_family_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "value_stream", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=False),
+                name="empty_comment_unique_stream_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=True),
+                name="empty_comment_unique_company_cell",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id} {self.measure} {self.month:%Y-%m}: {self.text[:40]}"
+
+
+class ExceptionAcknowledgement(models.Model):
+    """A step-5 exception the meeting has seen and accepted, with why (kept per cycle).
+
+    ``key`` names the exception, not its number (``kind:stream:family:YYYY-MM``), so the
+    acknowledgement stays while the value moves and goes with the cycle when it freezes.
+    """
+
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="exception_acknowledgements"
+    )
+    key = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cycle", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "key"], name="exception_ack_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.label} {self.key}"
+
+
 class Notification(models.Model):
     """A message in the user's in-app list (reminders and the like)."""
 
@@ -525,6 +707,13 @@ class Notification(models.Model):
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=500, blank=True)
+    # What it is about, so it clears when its cause ends (step done, decision closed).
+    step = models.ForeignKey(
+        CycleStep, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    decision = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -654,3 +843,96 @@ class CycleValueStream(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cycle_id}/{self.value_stream_id}"
+
+
+class BaselineRun(models.Model):
+    """One computation of a cycle's statistical baseline: its progress, and a cancel switch.
+
+    The families are split into chunks, each a Celery task; ``families_done`` counts the
+    families whose baseline this run has written (``BaselineFit.run``), so a retried
+    chunk never counts twice. Only one run of a cycle is active at a time.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = ("queued", "running")
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="baseline_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    families_total = models.PositiveIntegerField(default=0)
+    families_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed", "cancelled"]),
+                name="baselinerun_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(families_done__lte=F("families_total")),
+                name="baselinerun_done_within_total",
+            ),
+            models.UniqueConstraint(
+                fields=["cycle"],
+                condition=Q(status__in=["queued", "running"]),
+                name="baselinerun_one_active_per_cycle",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} baseline {self.status} {self.families_done}/{self.families_total}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def progress(self) -> float:
+        return self.families_done / self.families_total if self.families_total else 1.0
+
+
+class BaselineFit(models.Model):
+    """How one family's baseline in one cycle came about: the method chosen, its holdout
+    error and the seasonal naive's on the same months, or why there is none."""
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="baseline_fits")
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily", on_delete=models.CASCADE, related_name="baseline_fits"
+    )
+    run = models.ForeignKey(
+        BaselineRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fits"
+    )
+    method = models.CharField(max_length=40, blank=True)
+    model = models.CharField(max_length=40, blank=True, help_text="The fitted form.")
+    holdout_wape = models.FloatField(null=True, blank=True)
+    benchmark_wape = models.FloatField(null=True, blank=True)
+    history_months = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=200, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cycle", "product_family"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product_family"], name="baselinefit_unique_family"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="") | ~Q(reason=""), name="baselinefit_method_or_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} {self.product_family_id}: {self.method or self.reason}"

@@ -7,6 +7,7 @@ import datetime as dt
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from planning.services.reminders import MAX_ATTEMPTS, TransientDeliveryError, reminders_send
@@ -53,3 +54,30 @@ def reminder_deliver(self, delivery_id: int) -> str:
             full_jitter=True,
         )
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(
+    bind=True,
+    name="planning.baseline_chunk",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+def baseline_chunk(self, run_id: int, family_codes: list[str]) -> int:
+    """Forecast and write one chunk of a baseline run (idempotent: a retry rewrites the
+    same numbers). Database hiccups retry with backoff; anything else fails the run."""
+    from planning.services.baseline import baseline_chunk_compute, baseline_run_fail
+
+    try:
+        return baseline_chunk_compute(run_id=run_id, family_codes=family_codes)
+    except (OperationalError, InterfaceError):
+        if self.request.retries >= self.max_retries:
+            baseline_run_fail(run_id=run_id, error="The database stayed unavailable.")
+        raise
+    except Exception as exc:
+        baseline_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        raise

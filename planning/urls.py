@@ -6,7 +6,7 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import cycles, dashboards, files, grid, home, prices
+from planning.views import actuals, baseline, cycles, dashboards, files, grid, home, prices
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -26,6 +26,11 @@ urlpatterns = [
         name="cycle_step_minutes",
     ),
     path(CYCLE + "approve/", cycles.cycle_approve_view, name="cycle_approve"),
+    path(
+        CYCLE + "exceptions/acknowledge/",
+        cycles.exception_acknowledge_view,
+        name="cycle_exception_acknowledge",
+    ),
     path(CYCLE + "decisions/", cycles.decision_create_view, name="cycle_decision_create"),
     path("decisions/", cycles.decisions_log_view, name="decisions_log"),
     path("decisions/<int:pk>/", cycles.decision_update_view, name="decision_update"),
@@ -42,6 +47,8 @@ urlpatterns = [
     path(GRID + "save/", grid.grid_save_view, name="grid-save"),
     path(GRID + "history/", grid.grid_history_view, name="grid-history"),
     path(GRID + "comment/", grid.grid_comment_view, name="grid-comment"),
+    path(GRID + "use-baseline/", grid.grid_use_baseline_view, name="grid-use-baseline"),
+    path(GRID + "live/", grid.grid_live_view, name="grid-live"),
     path(CYCLE + "demand/<str:vs_code>/", grid.demand_page, name="demand"),
     path(CYCLE + "demand/<str:vs_code>/data/", grid.demand_data_view, name="demand-data"),
     path(COMPANY, grid.company_page, name="company-grid"),
@@ -49,9 +56,15 @@ urlpatterns = [
     path(COMPANY + "save/", grid.grid_save_view, name="company-grid-save"),
     path(COMPANY + "history/", grid.grid_history_view, name="company-grid-history"),
     path(COMPANY + "comment/", grid.grid_comment_view, name="company-grid-comment"),
+    path(COMPANY + "live/", grid.grid_live_view, name="company-grid-live"),
     # --- files: plan upload (preview, confirm) and download
     path(CYCLE + "upload/", files.plan_upload, name="plan_upload"),
     path(CYCLE + "download/", files.plan_download, name="plan_download"),
+    # --- the statistical baseline: what it came from, compute, progress, cancel
+    path(CYCLE + "baseline/", baseline.baseline_page, name="baseline"),
+    path(CYCLE + "baseline/compute/", baseline.baseline_request_view, name="baseline-compute"),
+    path(CYCLE + "baseline/cancel/", baseline.baseline_cancel_view, name="baseline-cancel"),
+    path(CYCLE + "baseline/status/", baseline.baseline_status_view, name="baseline-status"),
     # --- dashboards: value streams and the step-5 review
     path("value-streams/", dashboards.value_stream_list, name="value_stream_list"),
     path(
@@ -59,6 +72,9 @@ urlpatterns = [
         dashboards.value_stream_dashboard,
         name="value_stream_dashboard",
     ),
+    path("value-streams/<str:code>/month-close/", actuals.month_close_view, name="month_close"),
+    path("results/", actuals.sofp_results_view, name="sofp_results"),
+    path("box-score/download/", actuals.box_score_download, name="box_score_download"),
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
     path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),

@@ -469,6 +469,9 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    reason = exception.args[0] if exception.args and isinstance(exception.args[0], str) else ""
     if wants_json(request):
-        return problem_response(NotFound(f"Nothing at {request.path}."), request)
-    return defaults.page_not_found(request, exception)
+        return problem_response(NotFound(reason or f"Nothing at {request.path}."), request)
+    # The view's own words (e.g. which cycles exist) on the friendly page; a URL that
+    # matches nothing gets the general text.
+    return render(request, "404.html", {"reason": reason, "request_path": request.path}, status=404)

@@ -91,6 +91,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "planning.context_processors.navigation",
             ],
+            # One way to show a time, in the company's zone and naming it, everywhere.
+            "builtins": ["planning.templatetags.company_time"],
         },
     },
 ]
@@ -285,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "planning.models.StepStatus",
         "DecisionStatusEnum": "planning.models.DecisionStatus",
         "MeasureEnum": "planning.measures.INPUT_MEASURES",
+        "ActualMeasureEnum": "planning.measures.ACTUAL_FACTS",
     },
 }
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from planning.calendar import month_add
-from planning.models import CycleStatus, PlanningCycle, PlanValue, StepStatus
+from planning.models import Actual, CycleStatus, PlanningCycle, PlanValue, StepStatus
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import cycle_create
 from valuestreams.models import ProductFamily, ValueStream
@@ -138,20 +138,17 @@ def build_company(
         prev.save(update_fields=["status", "approved_at", "updated_at"])
         prev.steps.update(status=StepStatus.DONE)
         rows += _plan_rows(prev, vs_objs, by_stream, scale=1.0 - 0.1 * back)
+    facts: list[Actual] = []
     if previous >= 2:
-        # Actual sales of last month (forecast by the cycle before it): 5% above it.
+        # Actual sales of last month (forecast by the cycle before it): 5% above it,
+        # kept in the plan and, as facts are, once in the actuals store.
         last = month_add(month, -1)
         for vs in vs_objs:
             for f_idx, fam in enumerate(by_stream[vs.pk]):
-                rows.append(
-                    PlanValue(
-                        cycle=current,
-                        value_stream=vs,
-                        product_family=fam,
-                        month=last,
-                        measure="actual_sales",
-                        value=Decimal(f"{(100 + 7 * f_idx) * 0.84:.1f}"),
-                    )
-                )
+                value = Decimal(f"{(100 + 7 * f_idx) * 0.84:.1f}")
+                where = {"value_stream": vs, "product_family": fam, "month": last}
+                rows.append(PlanValue(cycle=current, measure="actual_sales", value=value, **where))
+                facts.append(Actual(measure="actual_sales", value=value, **where))
     PlanValue.objects.bulk_create(rows, batch_size=5000)
+    Actual.objects.bulk_create(facts, batch_size=5000)
     return current

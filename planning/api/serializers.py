@@ -388,6 +388,7 @@ FRAME_HELP: dict[str, str] = {
     "demand": "Demand (units).",
     "production": "Production (units).",
     "actual_sales": "Actual sales (units); null when not known.",
+    "statistical_baseline": "Statistical baseline (units, the model's forecast); null when none.",
     "opening_inventory": "Opening inventory at the start of the horizon (units).",
     "ending_inventory": "Ending inventory (units).",
     "days_of_supply": "Days of supply; null when next month's demand is 0.",
@@ -415,6 +416,13 @@ FRAME_HELP: dict[str, str] = {
     "accuracy_month": "Month of the latest measured forecast accuracy.",
     "wape": "Weighted absolute percentage error.",
     "bias": "Bias: Σ(forecast − actual) ÷ Σ actual.",
+    "fva_month": "Month of the latest measured forecast value added.",
+    "naive_wape": "WAPE of the seasonal naive forecast (actual of m−12, else of m−1).",
+    "baseline_wape": "WAPE of the statistical baseline of the frozen plan of m−1.",
+    "demand_wape": "WAPE of the final demand of the frozen plan of m−1.",
+    "fva_statistics": "FVA of the statistics: naive WAPE − baseline WAPE (positive = better).",
+    "fva_consensus": "FVA of the consensus: baseline WAPE − final WAPE (positive = better).",
+    "months": "Closed months counted.",
     "forecast": "Summed forecast.",
     "actual": "Summed actual sales.",
     "abs_error": "Summed absolute error.",
@@ -448,7 +456,7 @@ class FrameSerializer(serializers.Serializer):
             return serializers.ChoiceField(choices=sorted(SEVERITY), help_text=help_text)
         if column == "severity":
             return serializers.IntegerField(help_text=help_text)
-        if column == "accuracy_month":
+        if column in ("accuracy_month", "fva_month"):
             return serializers.CharField(allow_null=True, help_text=help_text)
         if column in _TEXT_COLUMNS:
             return serializers.CharField(help_text=help_text)
@@ -508,7 +516,13 @@ class BoxScoreSerializer(FrameSerializer):
 
 class ExceptionSerializer(FrameSerializer):
     columns = engine.EXCEPTION_COLUMNS
-    help = {"product_family": "Product family code ('' for streams)."}
+    help = {
+        "product_family": "Product family code ('' for streams).",
+        "distance": (
+            "How far outside its band, relative to the limit (null: unbounded, e.g. new "
+            "demand); the ranking."
+        ),
+    }
 
 
 _PAST_MONTH = {"month": "Past month measured, YYYY-MM."}
@@ -567,6 +581,61 @@ class AccuracySerializer(serializers.Serializer):
     company = CompanyAccuracySerializer(
         many=True, help_text="Company per month (empty unless you read every stream)."
     )
+
+
+class FvaMonthSerializer(FrameSerializer):
+    columns = engine.FVA_COLUMNS
+    help = {
+        **_PAST_MONTH,
+        "value_stream": "Value stream code; '' for the company.",
+        "actual": "Summed actual sales.",
+    }
+
+
+class FvaWindowSerializer(FrameSerializer):
+    columns = engine.FVA_WINDOW_COLUMNS
+    help = {
+        "value_stream": "Value stream code; '' for the company.",
+        "actual": "Summed actual sales.",
+    }
+
+
+class FvaSerializer(serializers.Serializer):
+    monthly = FvaMonthSerializer(many=True, help_text="Per value stream and closed month (lag 1).")
+    window = FvaWindowSerializer(many=True, help_text="The last 12 closed months pooled.")
+
+
+class BaselineFitSerializer(serializers.Serializer):
+    value_stream = serializers.CharField(
+        source="product_family.value_stream.code", help_text="Value stream code."
+    )
+    product_family = serializers.CharField(
+        source="product_family.code", help_text="Product family code."
+    )
+    method = serializers.CharField(help_text="Method chosen; '' when there is no baseline.")
+    model = serializers.CharField(help_text="The fitted form, e.g. ETS(A,N,A).")
+    holdout_wape = serializers.FloatField(
+        allow_null=True, help_text="WAPE of the method on the last months (rolling origin)."
+    )
+    benchmark_wape = serializers.FloatField(
+        allow_null=True, help_text="WAPE of the seasonal naive forecast on the same months."
+    )
+    history_months = serializers.IntegerField(help_text="Months of sales history.")
+    reason = serializers.CharField(help_text="Why there is no baseline ('' when there is).")
+
+
+class BaselineRunSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="queued, running, done, failed or cancelled.")
+    families_total = serializers.IntegerField(help_text="Families in the run.")
+    families_done = serializers.IntegerField(help_text="Families written so far.")
+    created_at = serializers.DateTimeField(help_text="When it was requested.")
+    finished_at = serializers.DateTimeField(allow_null=True, help_text="When it ended.")
+    error = serializers.CharField(help_text="Why it failed ('' otherwise).")
+
+
+class BaselineSerializer(serializers.Serializer):
+    run = BaselineRunSerializer(allow_null=True, help_text="The latest run, if any.")
+    fits = BaselineFitSerializer(many=True, help_text="Per family: method or reason.")
 
 
 class ExportRowSerializer(serializers.Serializer):

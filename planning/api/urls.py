@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import views, workflow
+from planning.api import actuals, views, workflow
 
 app_name = "planning_api"
 
@@ -25,10 +25,15 @@ CYCLE_ROUTES = (
     ("exceptions/", views.ExceptionsView, "exceptions"),
     ("accuracy/", views.AccuracyView, "accuracy"),
     ("export/", views.ExportView, "export"),
+    ("fva/", views.FvaView, "fva"),
+    ("baseline/", views.BaselineView, "baseline"),
 )
 
 urlpatterns = [
     path("cycles/", views.CycleListView.as_view(), name="cycle-list"),
     path("cycles/start/", workflow.CycleStartView.as_view(), name="cycle-start"),
+    path("actuals/", actuals.ActualListView.as_view(), name="actual-list"),
+    path("actuals/bulk/", actuals.ActualBulkView.as_view(), name="actual-bulk"),
+    path("box-score/", actuals.ClosedBoxScoreView.as_view(), name="closed-box-score"),
     *(path(CYCLE + route, view.as_view(), name=name) for route, view, name in CYCLE_ROUTES),
 ]

@@ -27,6 +27,7 @@ from planning.api.renderers import (
 )
 from planning.exports import export_filename
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors.baseline import baseline_fits, baseline_run_latest, cycle_fva
 from planning.selectors.plans import (
     cycle_analysis,
     cycle_box_score,
@@ -41,6 +42,7 @@ from planning.selectors.plans import (
     stream_scope,
 )
 from planning.services.approval import cycle_approve
+from planning.services.baseline import baseline_request
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.api.pagination import ApiPagination
 from sofp.api.parsers import JSONParser
@@ -484,6 +486,7 @@ class BoxScoreView(EngineView):
         frame = cycle_box_score(
             analysis=analysis,
             headcount=stream_headcounts(cycle=analysis.cycle, value_streams=streams),
+            fva=cycle_fva(cycle=analysis.cycle, value_streams=streams),
         )
         if streams is not None:
             frame = frame[frame["value_stream"] != ""]
@@ -586,3 +589,61 @@ class ExportView(EngineView):
             )
         ]
         return Response(rows)
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.FvaSerializer, **READ_ERRORS},
+)
+class FvaView(EngineView):
+    """Forecast value added of the 12 closed months before the cycle (lag 1): naive,
+    baseline and final WAPE, FVA of the statistics and of the consensus, per value stream
+    and month and pooled; company rows only for users who read every stream."""
+
+    def get(self, request: Request, month: str) -> Response:
+        streams = self.scope()
+        fva = cycle_fva(cycle=self.get_cycle(), value_streams=streams)
+        monthly, window = fva.monthly, fva.window
+        if streams is not None:
+            monthly = monthly[monthly["value_stream"] != ""]
+            window = window[window["value_stream"] != ""]
+        return Response(
+            {
+                "monthly": s.FvaMonthSerializer.frame_data(monthly),
+                "window": s.FvaWindowSerializer.frame_data(window),
+            }
+        )
+
+
+@extend_schema(
+    tags=["projections"],
+    parameters=[CYCLE_PARAM],
+    responses={200: s.BaselineSerializer, **READ_ERRORS},
+)
+class BaselineView(CycleMixin, ApiView):
+    """The statistical baseline: the latest run and, per family the user sees, the
+    method and its holdout error or why there is none (the values themselves are the
+    ``statistical_baseline`` plan values). POST asks for it again (202, the run)."""
+
+    def get(self, request: Request, month: str) -> Response:
+        cycle = self.get_cycle()
+        streams = stream_scope(user=request.user)
+        codes = None if streams is None else [vs.code for vs in streams]
+        return Response(
+            {
+                "run": _run_data(baseline_run_latest(cycle=cycle)),
+                "fits": s.BaselineFitSerializer(
+                    baseline_fits(cycle=cycle, value_stream_codes=codes), many=True
+                ).data,
+            }
+        )
+
+    @extend_schema(request=None, responses={202: s.BaselineRunSerializer, 409: E409, **READ_ERRORS})
+    def post(self, request: Request, month: str) -> Response:
+        run = baseline_request(cycle=self.get_cycle(), user=request.user)
+        return Response(_run_data(run), status=202)
+
+
+def _run_data(run) -> dict | None:
+    return None if run is None else s.BaselineRunSerializer(run).data

@@ -170,11 +170,24 @@ def company_time_zone() -> str:
     return name
 
 
+COMPANY_CURRENCY_KEY = "sofp:company:currency"
+
+
+def company_currency() -> str:
+    """The company's currency code (shown on money), cached like the time zone."""
+    code = cache.get(COMPANY_CURRENCY_KEY)
+    if code is None:
+        code = Company.get().currency
+        cache.set(COMPANY_CURRENCY_KEY, code, timeout=None)
+    return code
+
+
 def company_cache_clear(**_: object) -> None:
     """Forget the cached settings now and again when the saving transaction commits
     (so a reader in between cannot keep a value that was rolled back)."""
-    cache.delete(COMPANY_TIME_ZONE_KEY)
-    transaction.on_commit(lambda: cache.delete(COMPANY_TIME_ZONE_KEY))
+    keys = [COMPANY_TIME_ZONE_KEY, COMPANY_CURRENCY_KEY]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def company_zone() -> zoneinfo.ZoneInfo:

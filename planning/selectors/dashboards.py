@@ -20,7 +20,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from planning import charts, dashboards, engine
 from planning.calendar import parse_month
 from planning.measures import MEASURE_LABELS, MEASURE_UNITS
-from planning.models import Decision, PlanningCycle
+from planning.models import Decision, ExceptionAcknowledgement, PlanningCycle
+from planning.selectors.approval import ApprovalOpenItems, approval_open_items
+from planning.selectors.baseline import cycle_fva
 from planning.selectors.cycles import (
     APPROVAL_STEP,
     cycle_steps_open,
@@ -98,8 +100,12 @@ def stream_dashboard(
     families = list(value_stream.families.filter(active=True).order_by("code"))
     family = next((f for f in families if f.code == family_code), None)
     fcode = family.code if family else None
-    analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream])
-    _forecasts, actuals = accuracy_inputs(cycle=cycle, value_streams=[value_stream])
+    # A family filter narrows the analysis itself: KPIs, capacity, money and accuracy
+    # are the family's too (its stream's hours and conversion cost stay the stream's).
+    analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream], family=fcode or "")
+    _forecasts, actuals = accuracy_inputs(
+        cycle=cycle, value_streams=[value_stream], family=fcode or ""
+    )
     box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts([value_stream]))
     code = value_stream.code
 
@@ -190,6 +196,8 @@ class Approval:
     approved_by: str
     approved_at: dt.datetime | None
     override_reason: str
+    note: str = ""
+    open_items: ApprovalOpenItems | None = None
 
 
 @dataclass
@@ -200,12 +208,19 @@ class ReviewPage:
     company_view: bool
     months: list[str]
     month: str
+    month_filter: str  # "" = every month of the horizon (the box score shows the first)
+    month_problem: bool  # ?month= was not a month of the horizon
+    family: ProductFamily | None
+    families: list[ProductFamily]
     month_label: str
     box_columns: list[tuple[str, str]]
     box_rows: list[dict]
+    fva_rows: list[dict]
     exceptions: list[dict]
     exception_total: int
     exception_counts: dict[str, int]
+    exception_groups: list[dict]
+    exception_pages: ExceptionPages
     change_rows: list[dict]
     has_previous: bool
     has_actuals: bool
@@ -217,35 +232,142 @@ class ReviewPage:
     figures: dict[str, Figure] = field(default_factory=dict)
 
 
+EXCEPTIONS_PER_PAGE = 50
+
+
+@dataclass
+class ExceptionPages:
+    """One page of the (filtered) exception list; every exception is on some page."""
+
+    number: int
+    count: int
+    total: int  # after the kind/stream filter
+    kind: str
+    value_stream: str
+    first: int  # 1-based position of the first row shown
+    acknowledged: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.count
+
+    @property
+    def last(self) -> int:
+        return min(self.total, self.first + EXCEPTIONS_PER_PAGE - 1)
+
+
+def _page_number(text: str | None) -> int:
+    return int(text) if text and text.isdigit() and int(text) > 0 else 1
+
+
+def _exception_page(
+    exceptions: pd.DataFrame,
+    cycle: PlanningCycle,
+    *,
+    page: str | None,
+    kind: str | None,
+    value_stream: str | None,
+) -> tuple[list[dict], ExceptionPages]:
+    """Filter by kind and stream, cut one page, attach each row's acknowledgement."""
+    kind = kind if kind in engine.KINDS else ""
+    value_stream = value_stream or ""
+    ex = exceptions
+    if kind:
+        ex = ex[ex["kind"] == kind]
+    if value_stream:
+        ex = ex[ex["value_stream"] == value_stream]
+    total = len(ex)
+    count = max(1, -(-total // EXCEPTIONS_PER_PAGE))
+    number = min(_page_number(page), count)
+    start = (number - 1) * EXCEPTIONS_PER_PAGE
+    rows = dashboards.exception_rows(ex.iloc[start : start + EXCEPTIONS_PER_PAGE], cycle.label)
+    acks = {
+        a.key: a
+        for a in ExceptionAcknowledgement.objects.filter(cycle=cycle).select_related(
+            "acknowledged_by"
+        )
+    }
+    for row in rows:
+        row["ack"] = acks.get(row["key"])
+    pages = ExceptionPages(
+        number=number,
+        count=count,
+        total=total,
+        kind=kind,
+        value_stream=value_stream,
+        first=start + 1,
+        acknowledged=len(acks),
+    )
+    return rows, pages
+
+
 def review_page(
     *,
     cycle: PlanningCycle,
     user: AbstractBaseUser,
     streams: Sequence[ValueStream],
     month: str | None = None,
+    exception_page: str | None = None,
+    exception_kind: str | None = None,
+    exception_stream: str | None = None,
+    family: str | None = None,
 ) -> ReviewPage:
-    """The step-5 board pack for the streams the user may see (company if they see all)."""
-    streams = list(streams)
-    company_view = user_reads_all_streams(user)
-    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
+    """The step-5 board pack for the streams the user may see (company if they see all).
+
+    Filters apply to every figure: ``family`` narrows the analysis itself to that family
+    (its stream's column, no company roll-up); an explicit ``month`` narrows the box
+    score, the charts, the exceptions and the changes to that month.
+    """
+    streams = streams_all = list(streams)
+    family_obj = (
+        ProductFamily.objects.filter(code=family, active=True, value_stream__in=streams)
+        .select_related("value_stream")
+        .first()
+        if family
+        else None
+    )
+    fcode = family_obj.code if family_obj else ""
+    if family_obj is not None:
+        streams = [vs for vs in streams if vs.pk == family_obj.value_stream_id]
+    company_view = user_reads_all_streams(user) and not fcode
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
     heads = _headcounts(streams)
-    box = engine.box_score(analysis.projection, analysis.accuracy, heads)
+    fva = cycle_fva(cycle=cycle, value_streams=streams)
+    box = engine.box_score(analysis.projection, analysis.accuracy, heads, fva)
     prev_box = (
-        engine.box_score(analysis.previous, analysis.accuracy, heads)
+        engine.box_score(analysis.previous, analysis.accuracy, heads, fva)
         if analysis.previous is not None
         else None
     )
     months = [f"{m:%Y-%m}" for m in cycle.horizon_months()]
     picked = parse_month(month or "")
-    chosen = f"{picked:%Y-%m}" if picked and f"{picked:%Y-%m}" in months else months[0]
+    month_filter = f"{picked:%Y-%m}" if picked and f"{picked:%Y-%m}" in months else ""
+    month_problem = bool(month) and not month_filter
+    chosen = month_filter or months[0]
     period = pd.Period(chosen, "M")
+    changes, exceptions = analysis.changes, analysis.exceptions
+    profit = dashboards.profit_by_stream(analysis.projection)
+    company = dashboards.company_series(analysis.projection) if company_view else None
+    if month_filter:
+        if len(changes):
+            changes = changes[changes["month"] == period]
+        if len(exceptions):
+            exceptions = exceptions[exceptions["month"] == period]
+        if len(profit):
+            profit = profit[profit.index == period]
+        if company is not None:
+            company = company[company["month"] == period].reset_index(drop=True)
 
     # The company first: the board reads it before the streams (and it stays in view
     # when many streams make the table scroll).
     columns = [("", "Company")] if company_view else []
     columns += [(vs.code, vs.code) for vs in streams]
     box_rows = dashboards.box_table(box, prev_box, period, columns)
-    summary = dashboards.change_summary(analysis.changes)
+    summary = dashboards.change_summary(changes)
     at_month = dashboards.stream_month_frame(box, period)
 
     label = _month_label(period)
@@ -253,11 +375,16 @@ def review_page(
         "streams": charts.stream_box_figure(at_month, month_label=label),
         "capacity": charts.stream_capacity_figure(at_month, month_label=label),
         "changes": charts.changes_figure(summary),
-        "profit": charts.profit_by_stream_figure(dashboards.profit_by_stream(analysis.projection)),
+        "profit": charts.profit_by_stream_figure(profit),
     }
-    if company_view:
+    fva_code = "" if company_view else (streams[0].code if len(streams) == 1 else "")
+    figures["fva"] = charts.fva_figure(
+        dashboards.fva_series(fva, fva_code),
+        title="Forecast error by step (lag 1), " + ("company" if fva_code == "" else fva_code),
+    )
+    if company is not None:
         figures["company"] = charts.company_figure(
-            dashboards.company_series(analysis.projection),
+            company,
             title="Company roll-up: profit after sustaining costs, and cash flow",
         )
 
@@ -272,6 +399,19 @@ def review_page(
         approved_by=(approver.get_full_name() or approver.username) if approver else "",
         approved_at=cycle.approved_at,
         override_reason=cycle.approval_override_reason,
+        note=cycle.approval_note,
+        open_items=(
+            approval_open_items(cycle=cycle)
+            if not cycle.is_frozen and user_can_approve(user, cycle)
+            else None
+        ),
+    )
+    exception_list, exception_pages = _exception_page(
+        exceptions,
+        cycle,
+        page=exception_page,
+        kind=exception_kind,
+        value_stream=exception_stream,
     )
     decisions = list(
         Decision.objects.filter(cycle=cycle)
@@ -291,12 +431,23 @@ def review_page(
         company_view=company_view,
         months=months,
         month=chosen,
+        month_filter=month_filter,
+        month_problem=month_problem,
+        family=family_obj,
+        families=list(
+            ProductFamily.objects.filter(active=True, value_stream__in=list(streams_all))
+            .select_related("value_stream")
+            .order_by("value_stream__code", "code")
+        ),
         month_label=label,
         box_columns=columns,
         box_rows=box_rows,
-        exceptions=dashboards.exception_rows(analysis.exceptions, cycle.label, limit=100),
-        exception_total=len(analysis.exceptions),
-        exception_counts=dict(list(dashboards.exception_counts(analysis.exceptions).items())[:8]),
+        fva_rows=dashboards.fva_rows(fva, columns),
+        exceptions=exception_list,
+        exception_total=len(exceptions),
+        exception_counts=dict(list(dashboards.exception_counts(exceptions).items())[:8]),
+        exception_groups=dashboards.exception_groups(exceptions),
+        exception_pages=exception_pages,
         change_rows=dashboards.change_rows(summary),
         has_previous=analysis.previous is not None,
         has_actuals=bool(len(analysis.accuracy.stream)),

@@ -25,18 +25,22 @@ from dataclasses import dataclass
 import pandas as pd
 
 from planning import engine
+from planning.baseline import baseline_gap, baseline_gap_text
 from planning.calendar import month_add
 from planning.engine import number_or_none
 from planning.measures import (
     ACTUALS_HISTORY_MONTHS,
+    BASELINE_MEASURE,
     COMPANY_INPUT_MEASURES,
     FAMILY,
     MEASURE_LABELS,
     MEASURE_SCOPE,
     MEASURE_UNITS,
+    measure_label_with_unit,
 )
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors.cycles import cycle_refuse_frozen
+from planning.selectors.baseline import BaselineRow, baseline_rows
+from planning.selectors.cycles import company_currency, cycle_refuse_frozen
 from planning.selectors.plans import (
     actuals_last_month,
     company_thresholds,
@@ -80,6 +84,20 @@ COMPANY_ROWS: tuple[tuple[str, str], ...] = (
     ("inventory_value", "computed"),
     ("cash_flow", "computed"),
 )
+# Issue 15: the stream's totals (first rows of the stream block) and, per family, the
+# last approved plan and the change against it (rows the planner toggles).
+TOTAL_ROWS: tuple[str, ...] = ("demand", "production", "ending_inventory")
+REFERENCE_ROWS: tuple[tuple[str, str], ...] = tuple(
+    (f"{part}_{measure}", measure)
+    for measure in ("demand", "production")
+    for part in ("last", "change")
+)
+
+
+def total_id(measure: str) -> str:
+    return row_id("", f"total_{measure}")
+
+
 # Which computed row an engine exception is shown on.
 FLAG_ROW = {
     "overloaded": "utilization",
@@ -246,8 +264,96 @@ def _series_by_field(frame: pd.DataFrame, column: str) -> dict[str, float | None
     }
 
 
-def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[dict]:
-    """The engine's rows for the grid (the save endpoint returns exactly these)."""
+_UNSET: object = object()
+
+
+# Quarter and year subtotals (columns the planner shows with a toggle): flows add up,
+# inventory is the period's last month, ratios are left empty (not a sum).
+STOCK_MEASURES = frozenset({"ending_inventory", "total_ending_inventory"})
+FLOW_FORMATS = frozenset({"qty", "hours", "money"})
+
+
+def subtotal_fields(months: Iterable[dt.date]) -> list[tuple[str, str, list[str]]]:
+    """(field, title, month fields) per quarter and year the months touch, in order:
+    each quarter after its last month, each year after its last quarter."""
+    months = sorted(months)
+    out: list[tuple[str, str, list[str]]] = []
+    for year in sorted({m.year for m in months}):
+        in_year = [m for m in months if m.year == year]
+        for q in sorted({(m.month - 1) // 3 + 1 for m in in_year}):
+            fields = [month_field(m) for m in in_year if (m.month - 1) // 3 + 1 == q]
+            out.append((f"q{year}-{q}", f"Q{q} {year % 100:02d}", fields))
+        out.append((f"y{year}", f"Σ {year}", [month_field(m) for m in in_year]))
+    return out
+
+
+def _with_subtotals(
+    values: dict[str, float | None], fmt: str, measure: str, periods: list
+) -> dict[str, float | None]:
+    """The period values of a row (only when its measure adds up or is a stock)."""
+    out: dict[str, float | None] = {}
+    for field, _title, fields in periods:
+        present = [values.get(f) for f in fields if values.get(f) is not None]
+        if measure in STOCK_MEASURES:
+            out[field] = values.get(fields[-1])
+        elif fmt in FLOW_FORMATS:
+            out[field] = sum(present) if present else None
+        else:
+            out[field] = None
+    return out
+
+
+def _row_fmt(measure: str) -> str:
+    for prefix in ("total_", "last_", "change_"):
+        if measure.startswith(prefix):
+            measure = measure[len(prefix) :]
+    return MEASURE_UNITS.get(measure, "qty")
+
+
+def grid_computed_rows(
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream | None,
+    previous: PlanningCycle | object | None = _UNSET,
+) -> list[dict]:
+    """The engine's rows for the grid (the save endpoint returns exactly these), with
+    the quarter and year subtotals of every row, the input rows' included.
+
+    ``previous`` is the last approved cycle when the caller knows it already.
+    """
+    rows = _computed_rows(cycle=cycle, value_stream=value_stream, previous=previous)
+    periods = subtotal_fields(cycle.horizon_months())
+    for r in rows:
+        if r.pop("subtotals_only", False):
+            continue
+        measure = r["id"].split("|", 1)[1]
+        r["values"].update(_with_subtotals(r["values"], _row_fmt(measure), measure, periods))
+    return rows
+
+
+def _input_subtotal_rows(
+    frame: pd.DataFrame, family: str, measures: Iterable[str], periods: list
+) -> list[dict]:
+    """Subtotals of input rows (their month values stay the stored ones)."""
+    return [
+        {
+            "id": row_id(family, m),
+            "values": _with_subtotals(_series_by_field(frame, m), _row_fmt(m), m, periods),
+            "flags": {},
+            "subtotals_only": True,
+        }
+        for m in measures
+    ]
+
+
+def _computed_rows(
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream | None,
+    previous: PlanningCycle | object | None = _UNSET,
+) -> list[dict]:
+    """The engine's rows (months), before the subtotals are added."""
+    periods = subtotal_fields(cycle.horizon_months())
     if value_stream is None:
         projection = cycle_projection(cycle=cycle)
         return [
@@ -258,11 +364,21 @@ def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None
             }
             for measure, kind in COMPANY_ROWS
             if kind == "computed"
-        ]
+        ] + _input_subtotal_rows(projection.company, "", ["sustaining_cost"], periods)
     projection = cycle_projection(cycle=cycle, value_streams=[value_stream])
     flags = _flags_by_row(projection)
     rows = []
     fam = projection.family
+    if previous is _UNSET:
+        from planning.selectors.plans import cycle_last_approved
+
+        previous = cycle_last_approved(before=cycle.month)
+    prev_fam = (
+        cycle_projection(cycle=previous, value_streams=[value_stream]).family
+        if previous is not None
+        else fam.iloc[0:0]
+    )
+    prev_groups = dict(tuple(prev_fam.groupby("product_family", sort=False)))
     for code, frame in fam.groupby("product_family", sort=False):
         for measure, kind in FAMILY_ROWS:
             if kind == "computed":
@@ -274,7 +390,31 @@ def grid_computed_rows(*, cycle: PlanningCycle, value_stream: ValueStream | None
                         "flags": flags.get(rid, {}),
                     }
                 )
+        rows += _input_subtotal_rows(
+            frame, str(code), ("demand", "production", "actual_sales"), periods
+        )
+        before = prev_groups.get(code)
+        for measure in ("demand", "production"):
+            now = _series_by_field(frame, measure)
+            was = _series_by_field(before, measure) if before is not None else {}
+            was = {f: v for f, v in was.items() if f in now}
+            change = {
+                f: (v - was[f]) if v is not None and was.get(f) is not None else None
+                for f, v in now.items()
+            }
+            rows.append({"id": row_id(str(code), f"last_{measure}"), "values": was, "flags": {}})
+            rows.append(
+                {"id": row_id(str(code), f"change_{measure}"), "values": change, "flags": {}}
+            )
+    by_month = fam.groupby("month", sort=True)[list(TOTAL_ROWS)].sum(min_count=1).reset_index()
+    for measure in TOTAL_ROWS:
+        rows.append(
+            {"id": total_id(measure), "values": _series_by_field(by_month, measure), "flags": {}}
+        )
     st = projection.stream[projection.stream["value_stream"] == value_stream.code]
+    rows += _input_subtotal_rows(
+        st, "", ("available_hours", "non_productive_hours", "conversion_cost"), periods
+    )
     for measure, kind in STREAM_ROWS:
         if kind == "computed":
             rid = row_id("", measure)
@@ -320,8 +460,36 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
     ]
 
 
+def _empty_cell_comments(
+    *, cycle: PlanningCycle, value_stream: ValueStream | None
+) -> dict[str, dict[str, str]]:
+    """Comments on cells without a value: {row id: {field: text}} (one query)."""
+    from planning.models import EmptyCellComment
+
+    qs = EmptyCellComment.objects.filter(cycle=cycle)
+    qs = (
+        qs.filter(value_stream__isnull=True)
+        if value_stream is None
+        else qs.filter(value_stream=value_stream)
+    )
+    out: dict[str, dict[str, str]] = {}
+    for fam, month, measure, text in qs.values_list(
+        "product_family__code", "month", "measure", "text"
+    ):
+        if measure == "opening_inventory":
+            rid, field = row_id(fam or "", "ending_inventory"), OPENING_FIELD
+        else:
+            rid, field = row_id(fam or "", measure), _stored_field(month, measure, cycle)
+        out.setdefault(rid, {})[field] = text
+    return out
+
+
 def _who(username: str | None, at: dt.datetime) -> str:
-    return f"{username or 'system'}, {at:%Y-%m-%d %H:%M} UTC"
+    """Who changed a cell and when, in the company's time zone, named."""
+    from planning.selectors.cycles import company_zone
+
+    local = at.astimezone(company_zone())
+    return f"{username or 'system'}, {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 REFERENCE_MEASURE = "demand_reference"
@@ -349,9 +517,56 @@ def _reference_demand(
     return previous, out
 
 
+def _no_baseline_label(base: BaselineRow | None) -> str:
+    if base is None:
+        return "Statistical baseline: not computed yet"
+    return "Statistical baseline: none"
+
+
+def _baseline_flags(demand: dict[str, _Stored], base: BaselineRow | None) -> dict[str, dict]:
+    """Demand cells far from the baseline and not yet explained by a comment (an
+    assumption): highlighted, and the tooltip asks for one."""
+    if base is None:
+        return {}
+    flags: dict[str, dict] = {}
+    for month, value in base.values.items():
+        field = month_field(month)
+        pv = demand.get(field)
+        if pv is None or pv.comment:
+            continue
+        d = float(pv.value)
+        gap = baseline_gap(d, value)
+        if gap is not None:
+            flags[field] = {
+                "level": "warn",
+                "kind": "baseline",
+                "reason": baseline_gap_text(d, value, gap),
+            }
+    return flags
+
+
+def demand_flag_rows(*, cycle: PlanningCycle, value_stream: ValueStream) -> list[dict]:
+    """Each family's demand row with its values and baseline flags, as the save
+    endpoints return them to the demand view (so a highlight follows every save)."""
+    demand: dict[str, dict[str, _Stored]] = {}
+    for pv in _stored_values(cycle=cycle, value_stream=value_stream):
+        if pv.measure == "demand":
+            demand.setdefault(pv.family, {})[month_field(pv.month)] = pv
+    baselines = baseline_rows(cycle=cycle, value_stream=value_stream)
+    return [
+        {
+            "id": row_id(code, "demand"),
+            "values": {f: number_or_none(pv.value) for f, pv in cells.items()},
+            "flags": _baseline_flags(cells, baselines.get(code)),
+        }
+        for code, cells in sorted(demand.items())
+    ]
+
+
 def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.date) -> dict:
     """Step 1's demand view: families × horizon months, demand only, each family with
-    the last approved plan's demand below it for reference (read-only)."""
+    the last approved plan's demand below it for reference and the statistical baseline
+    (grey, read-only); demand far from the baseline without an assumption is flagged."""
     columns = grid_columns(cycle=cycle, company=True)  # the horizon months only
     current = today.replace(day=1)
     previous, reference = _reference_demand(cycle=cycle, value_stream=value_stream)
@@ -364,6 +579,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
     for pv in stored:
         cells.setdefault(pv.family, {})[month_field(pv.month)] = pv
     ref_label = f"Last approved ({previous.label})" if previous else "No approved plan yet"
+    baselines = baseline_rows(cycle=cycle, value_stream=value_stream)
     rows: list[dict] = []
     families = ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
     editable = [c.field for c in columns]
@@ -405,6 +621,31 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
                 "flags": {},
             }
         )
+        base = baselines.get(family.code)
+        rows.append(
+            {
+                "id": row_id(family.code, BASELINE_MEASURE),
+                "family": family.code,
+                "family_name": family.name,
+                "measure": BASELINE_MEASURE,
+                "label": base.label if base and base.values else _no_baseline_label(base),
+                "reason": base.reason if base else "",
+                "kind": "computed",
+                "baseline": True,
+                "fmt": MEASURE_UNITS["demand"],
+                "pos": 2,
+                "editable": [],
+                "values": {
+                    month_field(m): number_or_none(v)
+                    for m, v in (base.values if base else {}).items()
+                },
+                "versions": {},
+                "comments": {},
+                "changed": {},
+                "flags": {},
+            }
+        )
+        rows[-3]["flags"] = _baseline_flags(mine, base)
     return {
         "cycle": cycle.label,
         "cycle_month": f"{cycle.month:%Y-%m}",
@@ -432,6 +673,7 @@ def grid_data(
     company = value_stream is None
     columns = grid_columns(cycle=cycle, company=company)
     current = today.replace(day=1)
+    currency = company_currency()
     stored = _stored_values(cycle=cycle, value_stream=value_stream)
     cells: dict[str, dict[str, _Stored]] = {}
     for pv in stored:
@@ -440,29 +682,39 @@ def grid_data(
         else:
             rid = row_id(pv.family, pv.measure)
         cells.setdefault(rid, {})[_stored_field(pv.month, pv.measure, cycle)] = pv
-    computed = {r["id"]: r for r in grid_computed_rows(cycle=cycle, value_stream=value_stream)}
+    from planning.selectors.plans import cycle_last_approved
+
+    previous = None if company else cycle_last_approved(before=cycle.month)
+    computed = {
+        r["id"]: r
+        for r in grid_computed_rows(cycle=cycle, value_stream=value_stream, previous=previous)
+    }
+    empty_notes = _empty_cell_comments(cycle=cycle, value_stream=value_stream)
 
     def make_row(family: ProductFamily | None, measure: str, kind: str, pos: int):
         code = family.code if family else ""
         rid = row_id(code, measure)
         stored_cells = cells.get(rid, {})
         values: dict[str, float | None] = {}
-        if kind == "computed":
-            values.update(computed.get(rid, {}).get("values", {}))
+        # Computed rows: every value; input rows: their quarter and year subtotals.
+        values.update(computed.get(rid, {}).get("values", {}))
         values.update({f: number_or_none(pv.value) for f, pv in stored_cells.items()})
         return {
             "id": rid,
             "family": code,
             "family_name": family.name if family else "",
             "measure": measure,
-            "label": MEASURE_LABELS.get(measure, measure),
+            "label": measure_label_with_unit(measure, currency),
             "kind": kind,
             "fmt": MEASURE_UNITS[measure],
             "pos": pos,
             "editable": editable_fields(cycle=cycle, measure=measure, today=today, columns=columns),
             "values": values,
             "versions": {f: pv.version for f, pv in stored_cells.items()},
-            "comments": {f: pv.comment for f, pv in stored_cells.items() if pv.comment},
+            "comments": {
+                **empty_notes.get(rid, {}),
+                **{f: pv.comment for f, pv in stored_cells.items() if pv.comment},
+            },
             "changed": {f: pv.who for f, pv in stored_cells.items()},
             "flags": computed.get(rid, {}).get("flags", {}),
         }
@@ -475,12 +727,43 @@ def grid_data(
         families = list(
             ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
         )
+        was = f"last approved ({previous.label})" if previous else "last approved (none yet)"
         for family in families:
             for i, (measure, kind) in enumerate(FAMILY_ROWS):
                 rows.append(make_row(family, measure, kind, i))
-        for i, (measure, kind) in enumerate(STREAM_ROWS):
+            for j, (rmeasure, measure) in enumerate(REFERENCE_ROWS, start=len(FAMILY_ROWS)):
+                part = rmeasure.split("_", 1)[0]
+                name = MEASURE_LABELS[measure].split(" (")[0]
+                text = f"{name}, {was}" if part == "last" else f"{name}, change vs {was}"
+                rows.append(
+                    _extra_row(
+                        family.code,
+                        family.name,
+                        rmeasure,
+                        measure_label_with_unit(measure, currency, text),
+                        measure,
+                        j,
+                        computed.get(row_id(family.code, rmeasure), {}).get("values", {}),
+                        toggle=part,
+                    )
+                )
+        stream_name = f"{value_stream.code} (value stream)"
+        for i, measure in enumerate(TOTAL_ROWS):
+            name = MEASURE_LABELS[measure].split(" (")[0]
+            rows.append(
+                _extra_row(
+                    "",
+                    stream_name,
+                    f"total_{measure}",
+                    measure_label_with_unit(measure, currency, f"Σ {name}, all families"),
+                    measure,
+                    i,
+                    computed.get(total_id(measure), {}).get("values", {}),
+                )
+            )
+        for i, (measure, kind) in enumerate(STREAM_ROWS, start=len(TOTAL_ROWS)):
             row = make_row(None, measure, kind, i)
-            row["family_name"] = f"{value_stream.code} (value stream)"
+            row["family_name"] = stream_name
             rows.append(row)
     return {
         "cycle": cycle.label,
@@ -491,8 +774,62 @@ def grid_data(
             if company
             else {"kind": "stream", "code": value_stream.code, "name": value_stream.name}
         ),
-        "columns": [c.as_dict(current=current) for c in columns],
+        "columns": _with_subtotal_columns(
+            [c.as_dict(current=current) for c in columns], cycle.horizon_months()
+        ),
         "rows": rows,
+    }
+
+
+def _with_subtotal_columns(columns: list[dict], months: list[dt.date]) -> list[dict]:
+    """Insert each quarter's column after its last month and each year's after it."""
+    after: dict[str, list[dict]] = {}
+    for field, title, fields in subtotal_fields(months):
+        after.setdefault(fields[-1], []).append(
+            {
+                "field": field,
+                "month": "",
+                "title": title,
+                "kind": "subtotal",
+                "past": False,
+                "current": False,
+            }
+        )
+    out: list[dict] = []
+    for col in columns:
+        out.append(col)
+        out += after.get(col["field"], [])
+    return out
+
+
+def _extra_row(
+    family: str,
+    family_name: str,
+    measure: str,
+    label: str,
+    unit_of: str,
+    pos: int,
+    values: dict,
+    *,
+    toggle: str = "",
+) -> dict:
+    """A read-only row the engine's numbers fill: totals, last approved, change."""
+    return {
+        "id": row_id(family, measure),
+        "family": family,
+        "family_name": family_name,
+        "measure": measure,
+        "label": label,
+        "kind": "computed",
+        "fmt": MEASURE_UNITS[unit_of],
+        "pos": pos,
+        "toggle": toggle,
+        "editable": [],
+        "values": values,
+        "versions": {},
+        "comments": {},
+        "changed": {},
+        "flags": {},
     }
 
 

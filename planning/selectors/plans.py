@@ -27,6 +27,7 @@ from planning.measures import (
     STREAM_INPUT_MEASURES,
 )
 from planning.models import (
+    Actual,
     Company,
     CycleFamily,
     CycleStatus,
@@ -54,6 +55,28 @@ def cycle_get_by_label(label: str) -> PlanningCycle | None:
     if month is None:
         return None
     return PlanningCycle.objects.filter(month=month).first()
+
+
+def cycle_missing_message(label: str) -> str:
+    """Why a cycle address leads nowhere, and where to go instead (the friendly 404)."""
+    months = list(PlanningCycle.objects.order_by("month").values_list("month", flat=True))
+    if parse_month(label) is None:
+        head = f"“{label}” is not a month (cycle addresses are YYYY-MM, e.g. 2027-01)."
+    else:
+        head = f"There is no planning cycle {label}."
+    if not months:
+        return f"{head} No cycle has been started yet."
+    return f"{head} Cycles run from {months[0]:%Y-%m} to {months[-1]:%Y-%m}."
+
+
+def cycle_or_404(label: str) -> PlanningCycle:
+    """The cycle of ``label``, or a 404 that says which cycles exist."""
+    from django.http import Http404
+
+    cycle = cycle_get_by_label(label)
+    if cycle is None:
+        raise Http404(cycle_missing_message(label))
+    return cycle
 
 
 def cycle_current() -> PlanningCycle | None:
@@ -127,7 +150,10 @@ _MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_mi
 
 
 def cycle_master_frame(
-    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    family: str = "",
 ) -> pd.DataFrame:
     """The cycle's master data (its own copy) in the engine's column contract: the ONE
     place the projection gets prices, costs, hours, DOS bands and "in the plan" from.
@@ -158,6 +184,8 @@ def cycle_master_frame(
             live = live.filter(value_stream_id__in=stream_ids)
         rows = list(live.values_list("value_stream__code", "code", *_MASTER_NUMBERS))
     rows.sort(key=lambda r: (r[0], r[1]))
+    if family:  # one family's view (filters on the review and dashboards)
+        rows = [r for r in rows if r[1] == family]
     frame = pd.DataFrame(rows, columns=list(engine.MASTER_COLUMNS))
     for col in _MASTER_NUMBERS:
         frame[col] = frame[col].astype("float64")
@@ -189,9 +217,16 @@ def cycle_streams(
 
 
 def _plan_values_query(
-    *, cycle: PlanningCycle, value_streams: list[ValueStream] | None, include_company: bool
+    *,
+    cycle: PlanningCycle,
+    value_streams: list[ValueStream] | None,
+    include_company: bool,
+    family: str = "",
 ) -> QuerySet[PlanValue]:
     qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle)
+    if family:
+        # One family's rows and the stream and company rows it is planned against.
+        qs = qs.filter(Q(product_family__isnull=True) | Q(product_family__code=family))
     if value_streams is not None:
         ids = [vs.pk for vs in value_streams]
         if include_company:
@@ -312,15 +347,22 @@ def _frame_digest(frame: pd.DataFrame) -> str:
 
 
 def _projection(
-    cycle: PlanningCycle, streams: list[ValueStream] | None
+    cycle: PlanningCycle, streams: list[ValueStream] | None, family: str = ""
 ) -> tuple[tuple, engine.Projection]:
-    """A cycle's projection and the key it is kept under (two small queries on a hit)."""
+    """A cycle's projection and the key it is kept under (two small queries on a hit).
+
+    With ``family`` the projection holds that one family (its stream's hours and costs
+    stay the stream's): the filtered view every figure of a page draws from.
+    """
     # The cycle's own master copy (Master data belongs to the cycle).
-    master = cycle_master_frame(cycle=cycle, value_streams=streams)
+    master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
     stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
-    values = _plan_values_query(cycle=cycle, value_streams=streams, include_company=True)
+    values = _plan_values_query(
+        cycle=cycle, value_streams=streams, include_company=True, family=family
+    )
     key = (
         "projection",
+        family,
         values.db,
         cycle.pk,
         cycle.month,
@@ -376,8 +418,12 @@ class CycleAnalysis:
 
 
 def _accuracy_queries(
-    *, cycle: PlanningCycle, value_streams: list[ValueStream] | None, months_back: int
-) -> tuple[QuerySet[PlanValue], QuerySet[PlanValue]]:
+    *,
+    cycle: PlanningCycle,
+    value_streams: list[ValueStream] | None,
+    months_back: int,
+    family: str = "",
+) -> tuple[QuerySet[PlanValue], QuerySet[Actual]]:
     first = month_add(cycle.month, -months_back)
     months = [month_add(first, i) for i in range(months_back)]
     lag1 = Q()
@@ -386,6 +432,8 @@ def _accuracy_queries(
     stream_filter = Q()
     if value_streams is not None:
         stream_filter = Q(value_stream__in=value_streams)
+    if family:
+        stream_filter &= Q(product_family__code=family)
     forecasts = PlanValue.objects.filter(
         PlanValue.filled,
         lag1,
@@ -396,12 +444,8 @@ def _accuracy_queries(
         month__gte=first,
         month__lt=cycle.month,
     )
-    actuals = PlanValue.objects.filter(
-        PlanValue.filled,
-        stream_filter,
-        measure="actual_sales",
-        month__gte=first,
-        month__lt=cycle.month,
+    actuals = Actual.objects.filter(
+        stream_filter, measure="actual_sales", month__gte=first, month__lt=cycle.month
     )
     return forecasts, actuals
 
@@ -411,34 +455,31 @@ def accuracy_inputs(
     cycle: PlanningCycle,
     value_streams: Iterable[ValueStream] | None = None,
     months_back: int = ACTUALS_HISTORY_MONTHS,
+    family: str = "",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Lag-1 forecasts and actual sales for the months before ``cycle`` (two queries).
 
     The forecast for month m is the demand for m in the frozen plan of cycle m−1; the
-    actual is the newest ``actual_sales`` value stored for m in any cycle.
+    actual is the ``actual_sales`` fact of m (kept once, in ``Actual``).
     """
     streams = None if value_streams is None else list(value_streams)
     forecasts_qs, actuals_qs = _accuracy_queries(
-        cycle=cycle, value_streams=streams, months_back=months_back
+        cycle=cycle, value_streams=streams, months_back=months_back, family=family
     )
     return _accuracy_frames(forecasts_qs, actuals_qs)
 
 
 def _accuracy_frames(
-    forecasts_qs: QuerySet[PlanValue], actuals_qs: QuerySet[PlanValue]
+    forecasts_qs: QuerySet[PlanValue], actuals_qs: QuerySet[Actual]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     fields = ("value_stream__code", "product_family__code", Cast("month", CharField()))
     forecast_rows = _raw_rows(
         forecasts_qs.order_by().values_list(*fields, Cast("value", FloatField()))
     )
-    actual_rows = _raw_rows(
-        actuals_qs.order_by("cycle__month").values_list(*fields, Cast("value", FloatField()))
-    )
+    actual_rows = _raw_rows(actuals_qs.order_by().values_list(*fields, Cast("value", FloatField())))
     cols = ["value_stream", "product_family", "month"]
     forecasts = pd.DataFrame(forecast_rows, columns=[*cols, "forecast"])
     actuals = pd.DataFrame(actual_rows, columns=[*cols, "actual"])
-    # Newest cycle wins: rows are ordered by cycle month, keep the last per key.
-    actuals = actuals.drop_duplicates(subset=cols, keep="last")
     for frame, col in ((forecasts, "forecast"), (actuals, "actual")):
         frame["value_stream"] = _codes(frame["value_stream"])
         frame["product_family"] = _codes(frame["product_family"])
@@ -448,7 +489,10 @@ def _accuracy_frames(
 
 
 def cycle_analysis(
-    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    family: str = "",
 ) -> CycleAnalysis:
     """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
 
@@ -456,13 +500,13 @@ def cycle_analysis(
     nothing it reads has changed, a handful of small ones (see ``_reuse``).
     """
     streams = None if value_streams is None else list(value_streams)
-    key, projection = _projection(cycle, streams)
+    key, projection = _projection(cycle, streams, family)
     previous_cycle = cycle_last_approved(before=cycle.month)
     previous_key, previous = (
-        _projection(previous_cycle, streams) if previous_cycle else (None, None)
+        _projection(previous_cycle, streams, family) if previous_cycle else (None, None)
     )
     forecasts_qs, actuals_qs = _accuracy_queries(
-        cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS
+        cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS, family=family
     )
     thresholds = company_thresholds()
 
@@ -698,9 +742,14 @@ def stream_headcounts(
     return cycle_streams(cycle=cycle, value_streams=value_streams)
 
 
-def cycle_box_score(*, analysis: CycleAnalysis, headcount: dict | None = None) -> pd.DataFrame:
+def cycle_box_score(
+    *,
+    analysis: CycleAnalysis,
+    headcount: dict | None = None,
+    fva: engine.ForecastValueAdded | None = None,
+) -> pd.DataFrame:
     """The engine's box score per value stream and month, then the company (``""``)."""
-    return engine.box_score(analysis.projection, analysis.accuracy, headcount)
+    return engine.box_score(analysis.projection, analysis.accuracy, headcount, fva)
 
 
 def cycle_for_api(label: str) -> PlanningCycle | None:

@@ -15,6 +15,7 @@ from planning.selectors.cycles import (
 )
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import audit_record
+from planning.services.notifications import notifications_resolve
 from sofp.errors import ApplicationError, PermissionDenied
 from sofp.model_update import model_update
 
@@ -29,9 +30,17 @@ class StepsNotDone(ApplicationError):
 
 @transaction.atomic
 def cycle_approve(
-    *, cycle: PlanningCycle, user: AbstractBaseUser, override_reason: str = ""
+    *,
+    cycle: PlanningCycle,
+    user: AbstractBaseUser,
+    override_reason: str = "",
+    note: str = "",
 ) -> PlanningCycle:
-    """Executives approve; steps 1–4 must be done unless a reason is given. Freezes."""
+    """Executives approve; steps 1–4 must be done unless a reason is given. Freezes.
+
+    ``note`` is what the meeting wants kept with the frozen plan (shown on the cycle and
+    the review), e.g. which open overloads it accepted and why.
+    """
     locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
     cycle_refuse_frozen(locked, "approval")
     if not user_can_approve(user, locked):
@@ -52,9 +61,11 @@ def cycle_approve(
         "approved_at": now,
         "approved_by": user,
         "approval_override_reason": reason if open_steps else "",
+        "approval_note": (note or "").strip(),
     }
     model_update(instance=locked, fields=list(approval), data=approval)
     locked.steps.filter(number=APPROVAL_STEP).update(status=StepStatus.DONE, updated_at=now)
+    notifications_resolve(cycle=locked)
     audit_record(
         cycle=locked,
         obj=locked,

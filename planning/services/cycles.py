@@ -18,7 +18,13 @@ from django.db.models import Q
 
 from planning import engine
 from planning.calendar import month_add, step_schedule
-from planning.measures import ACTUALS_HISTORY_MONTHS, DEFAULT_HORIZON, MAX_HORIZON, MIN_HORIZON
+from planning.measures import (
+    ACTUALS_HISTORY_MONTHS,
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    MIN_HORIZON,
+    SYSTEM_MEASURES,
+)
 from planning.models import (
     STEPS,
     AuditEvent,
@@ -34,6 +40,7 @@ from planning.selectors.cycles import (
     user_can_start_cycle,
 )
 from planning.selectors.plans import cycle_last_approved, plan_input
+from planning.services.baseline import baseline_request
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed
@@ -186,8 +193,8 @@ def plan_roll_forward_cells(
     last_month_rows = []
     for vs, fam, month, measure, value in rows:
         vs, fam = vs or "", fam or ""
-        if measure == "opening_inventory":
-            continue
+        if measure == "opening_inventory" or measure in SYSTEM_MEASURES:
+            continue  # opening inventory comes from the projection; the baseline is new
         if measure == "actual_sales":
             keep = actuals_from <= month <= last
         else:
@@ -247,10 +254,12 @@ def cycle_start(
             cells, info = plan_roll_forward_cells(previous=previous, cycle=cycle)
             plan_values_upsert(cycle=cycle, cells=cells, user=None, source="roll_forward")
         note = (
-            f"Rolled forward from {previous.label}: {info.copied} values copied, "
-            f"{info.extended} extended, {info.opening_inventory} opening inventories."
+            f"Rolled forward from {previous.label}: {info.copied:,} values copied, "
+            f"{info.extended:,} extended, {info.opening_inventory:,} opening inventories."
             if previous
             else "No approved cycle before it: the plan starts empty."
         )
         audit_record(cycle=cycle, obj=cycle, action="start", user=user, note=note)
+        # The statistical baseline of the new month, in the background after commit.
+        baseline_request(cycle=cycle, user=None)
     return cycle, info

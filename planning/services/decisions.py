@@ -20,6 +20,7 @@ from planning.selectors.cycles import (
     user_manages_decisions,
 )
 from planning.services.cycles import audit_record, text_normalise
+from planning.services.notifications import notifications_resolve
 from sofp.errors import PermissionDenied, Problem, ValidationFailed
 from sofp.model_update import model_update
 
@@ -168,4 +169,6 @@ def decision_update(
             audit_record(
                 cycle=cycle, obj=decision, action="update", field=k, old=old, new=new, user=user
             )
+        if decision.status != DecisionStatus.OPEN:
+            notifications_resolve(decision=decision)
     return decision

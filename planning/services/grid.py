@@ -17,11 +17,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 
 from planning.calendar import parse_month
 from planning.measures import COMPANY, MEASURE_LABELS, MEASURE_SCOPE
-from planning.models import PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors.plans import actuals_last_month
+from planning.models import EmptyCellComment, PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors.cycles import cycle_refuse_frozen
+from planning.selectors.plans import actuals_last_month, user_can_edit_plan
 from planning.services.plan_values import (
     CellInput,
     UpsertResult,
@@ -29,7 +31,7 @@ from planning.services.plan_values import (
     plan_value_comment_set,
     plan_values_upsert,
 )
-from sofp.errors import ApplicationError, Problem, ValidationFailed
+from sofp.errors import PermissionDenied, Problem, ValidationFailed
 from sofp.tables import CellError
 from valuestreams.models import ProductFamily, ValueStream
 
@@ -193,7 +195,7 @@ def grid_save(
         raise ValidationFailed("Send a non-empty list of cells.", code="no_cells")
     if len(raw_cells) > MAX_CELLS_PER_SAVE:
         raise ValidationFailed(
-            f"Too many cells in one save ({len(raw_cells)}; at most {MAX_CELLS_PER_SAVE}).",
+            f"Too many cells in one save ({len(raw_cells):,}; at most {MAX_CELLS_PER_SAVE:,}).",
             code="too_many_cells",
         )
     cells, problems = _parse_cells(
@@ -201,7 +203,7 @@ def grid_save(
     )
     if problems:
         raise GridCellsRejected(
-            f"{len(problems)} cell(s) refused; nothing was saved.", problems=problems
+            f"{len(problems):,} cell(s) refused; nothing was saved.", problems=problems
         )
     try:
         result = plan_values_upsert(
@@ -227,8 +229,9 @@ def grid_comment_set(
     month_text: str,
     text: str,
     user: AbstractBaseUser,
-) -> PlanValue:
-    """Attach an assumption to a grid cell (it must hold a value)."""
+) -> PlanValue | EmptyCellComment:
+    """Attach an assumption to a grid cell, also one without a value yet (kept as an
+    :class:`EmptyCellComment`, so the cell stays empty rather than becoming 0)."""
     month = parse_month(month_text or "")
     scope = MEASURE_SCOPE.get(measure)
     if scope is None or month is None:
@@ -254,5 +257,55 @@ def grid_comment_set(
             qs = qs.filter(product_family__isnull=True)
     plan_value = qs.select_related("value_stream", "product_family").first()
     if plan_value is None:
-        raise ApplicationError("Enter a value in this cell before adding a comment.")
+        family = (
+            ProductFamily.objects.get(code=family_code)
+            if scope != COMPANY and family_code
+            else None
+        )
+        return empty_cell_comment_set(
+            cycle=cycle,
+            value_stream=value_stream,
+            family=family,
+            measure=measure,
+            month=month,
+            text=text,
+            user=user,
+        )
     return plan_value_comment_set(plan_value=plan_value, text=text, user=user)
+
+
+def empty_cell_comment_set(
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream | None,
+    family: ProductFamily | None,
+    measure: str,
+    month: dt.date,
+    text: str,
+    user: AbstractBaseUser,
+) -> EmptyCellComment:
+    """Comment on an empty cell; same frozen and rights rules as its value. Empty text
+    removes the comment (an unsaved EmptyCellComment with empty text is returned)."""
+    with transaction.atomic():
+        locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
+        cycle_refuse_frozen(locked)
+        if not user_can_edit_plan(user=user, value_stream=value_stream, measure=measure):
+            where = (
+                "company-wide" if value_stream is None else f"of value stream {value_stream.code!r}"
+            )
+            raise PermissionDenied(f"Not allowed: you may not change {measure} {where}")
+        key = {
+            "cycle": locked,
+            "value_stream": value_stream,
+            "product_family": family,
+            "month": month,
+            "measure": measure,
+        }
+        text = text.strip()
+        if not text:
+            EmptyCellComment.objects.filter(**key).delete()
+            return EmptyCellComment(**key, text="")
+        note, _ = EmptyCellComment.objects.update_or_create(
+            **key, defaults={"text": text, "updated_by": user}
+        )
+        return note

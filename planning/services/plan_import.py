@@ -19,8 +19,15 @@ from planning.imports import PlanRow
 from planning.measures import DEFAULT_HORIZON
 from planning.models import PlanningCycle, PlanValueChange
 from planning.services.cycles import cycle_create
-from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
+from planning.services.plan_values import (
+    CellChange,
+    CellInput,
+    UpsertResult,
+    plan_values_upsert,
+)
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, problems_sorted
+
+PREVIEW_CELLS = 500
 
 
 @dataclass
@@ -36,6 +43,8 @@ class PlanImportResult:
     cycle_created: bool = False
     dry_run: bool = False
     by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The cells that change, old → new, for the preview (the first PREVIEW_CELLS).
+    cells: list[CellChange] = field(default_factory=list)
 
     @classmethod
     def from_upsert(cls, *, cycle: PlanningCycle, result: UpsertResult, **kw) -> PlanImportResult:
@@ -54,6 +63,10 @@ class PlanImportResult:
                 }
                 for code, t in sorted(result.by_stream.items())
             },
+            cells=sorted(
+                result.changes,
+                key=lambda c: (c.value_stream, c.product_family, c.measure, c.month),
+            )[:PREVIEW_CELLS],
             **kw,
         )
 
@@ -62,9 +75,9 @@ class PlanImportResult:
         return self.added + self.changed + self.cleared
 
     def summary(self) -> str:
-        text = f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged"
+        text = f"{self.added:,} added, {self.changed:,} changed, {self.unchanged:,} unchanged"
         if self.cleared:
-            text += f", {self.cleared} cleared"
+            text += f", {self.cleared:,} cleared"
         return text
 
 
@@ -113,7 +126,7 @@ def plan_import(
             problems += exc.problems
         problems = problems_sorted(problems)
         raise ValidationFailed(
-            f"{len(problems)} problem(s) found; nothing was saved.", problems=problems
+            f"{len(problems):,} problem(s) found; nothing was saved.", problems=problems
         )
     result = plan_values_upsert(
         cycle=cycle,

@@ -29,11 +29,18 @@ from planning.measures import (
     FIRST_MONTH_ONLY,
     MEASURE_SCOPE,
     STREAM,
+    SYSTEM_MEASURES,
 )
 from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import actuals_last_month, plan_rights, user_can_edit_plan
-from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
+from sofp.errors import (
+    PermissionDenied,
+    Problem,
+    ValidationFailed,
+    VersionConflict,
+    problems_sorted,
+)
 from valuestreams.models import ProductFamily, ValueStream
 
 VALUE_QUANTUM = Decimal("0.000001")
@@ -73,6 +80,18 @@ EMPTY = StoredCell(None, None, 0)
 
 
 @dataclass
+class CellChange:
+    """One cell an import adds, changes or clears: where, and its value before and after."""
+
+    value_stream: str
+    product_family: str
+    month: dt.date
+    measure: str
+    old: Decimal | None
+    new: Decimal | None
+
+
+@dataclass
 class UpsertResult:
     added: int = 0
     changed: int = 0
@@ -82,6 +101,8 @@ class UpsertResult:
     stored: list[StoredCell] = field(default_factory=list)
     # The same counts per value stream code ("" = company-wide cells), for previews.
     by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Each cell that changes, old → new (the upload preview lists them).
+    changes: list[CellChange] = field(default_factory=list)
 
     def count(self, stream_code: str, outcome: str) -> None:
         tally = self.by_stream.setdefault(
@@ -282,6 +303,24 @@ def _cell_problems(
         elif abs(value) >= MAX_VALUE:
             out.append(("too_large", f"value {value} is too large", "value"))
     return out
+
+
+def _system_measure_problems(*, cells: Sequence[CellInput], source: str) -> list[Problem]:
+    """The statistical baseline is the model's, never typed, imported or rolled forward:
+    only the baseline forecast (source "baseline") writes it."""
+    if source == PlanValueChange.Source.BASELINE:
+        return []
+    return [
+        cell_problem(
+            i,
+            cell,
+            "read_only_measure",
+            f"{cell.measure} is computed by the statistical forecast and cannot be entered",
+            "measure",
+        )
+        for i, cell in enumerate(cells)
+        if cell.measure in SYSTEM_MEASURES
+    ]
 
 
 def _check_permissions(*, user: AbstractBaseUser | None, rows: list[_Resolved]) -> None:
@@ -500,9 +539,15 @@ def _upsert(
         # (grid, files, API); system paths (user None: roll forward, demo) are trusted.
         last_actual = None if user is None else actuals_last_month()
         rows, problems = _resolve(cycle=locked, cells=cells, last_actual=last_actual)
+        problems += _system_measure_problems(cells=cells, source=source)
         if problems:
+            # Every problem at once: the cells it may not change as well as the bad ones.
+            try:
+                _check_permissions(user=user, rows=rows)
+            except PermissionDenied as denied:
+                problems = problems_sorted([*problems, *denied.problems])
             raise ValidationFailed(
-                f"{len(problems)} problem(s) found; nothing was saved.", problems=problems
+                f"{len(problems):,} problem(s) found; nothing was saved.", problems=problems
             )
         _check_permissions(user=user, rows=rows)
         existing = _existing(cycle=locked, rows=rows)
@@ -569,6 +614,17 @@ def _upsert(
         result.added = sum(n for k, n in tally if k == "added")
         result.changed = sum(n for k, n in tally if k == "changed")
         result.deleted = sum(n for k, n in tally if k == "deleted")
+        result.changes = [
+            CellChange(
+                ch.row.value_stream.code if ch.row.value_stream else "",
+                ch.row.family.code if ch.row.family else "",
+                ch.row.cell.month,
+                ch.row.cell.measure,
+                ch.old,
+                ch.new,
+            )
+            for ch in history
+        ]
         if dry_run:
             transaction.set_rollback(True)
             return result
@@ -586,10 +642,32 @@ def _upsert(
         _insert_history(
             cycle=locked, changes=history, created=created, source=source, uid=uid, now=now
         )
+        _actual_sales_mirror(rows, user=user, source=source)
         # Only a write holding the row alone may update it (two sharers would deadlock).
         if locked.status == CycleStatus.DRAFT and _locks_alone(cycle) and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
         return result
+
+
+def _actual_sales_mirror(rows: list[_Resolved], *, user, source: str) -> None:
+    """Actual sales written through a plan (grid row, plan file, plan API) are facts:
+    they go to the actuals store too, which the accuracy and the box score read. Rights
+    and the month rule were checked by the plan path."""
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    cells = [
+        ActualInput(
+            r.value_stream.code,
+            r.family.code,
+            r.key[2],
+            "actual_sales",
+            r.value,
+        )
+        for r in rows
+        if r.key[3] == "actual_sales" and r.value_stream and r.family
+    ]
+    if cells:
+        actuals_upsert(cells=cells, user=None, source=str(source), any_month=True)
 
 
 # ----------------------------------------------------------------- bulk writes

@@ -63,7 +63,7 @@ def cycle_prices_set(
                 parsed.setdefault(code, {})[field] = value
     if problems:
         raise ValidationFailed(
-            f"{len(problems)} price(s) refused; nothing saved.", problems=problems
+            f"{len(problems):,} price(s) refused; nothing saved.", problems=problems
         )
     changed = 0
     with transaction.atomic():

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -52,7 +52,7 @@ from planning.models import (
     ReminderDelivery,
     StepStatus,
 )
-from planning.selectors.cycles import step_owner_users
+from planning.selectors.cycles import company_holidays, step_owner_users
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ KIND_MEETING = "meeting"
 KIND_OVERDUE = "overdue"
 KIND_DECISION_DUE = "decision_due"
 KIND_DECISION_OVERDUE = "decision_overdue"
+KIND_MONTH_CLOSE = "month_close"
 
 
 class TransientDeliveryError(Exception):
@@ -183,6 +184,7 @@ def reminders_due(*, now: dt.datetime) -> list[ReminderSpec]:
                         step_id=step.pk,
                     )
                 )
+    specs += _month_close_specs(company=company, now=now, hours=hours)
     today = now.astimezone(tz).date()
     decisions = Decision.objects.filter(
         status=DecisionStatus.OPEN,
@@ -208,6 +210,57 @@ def reminders_due(*, now: dt.datetime) -> list[ReminderSpec]:
     return specs
 
 
+def _month_close_specs(
+    *, company: Company, now: dt.datetime, hours: list[float]
+) -> list[ReminderSpec]:
+    """The month-close deadline (actuals of last month due working day 1, 12:00): each
+    stream whose operational actuals are not all entered reminds its planners and
+    managers, like a step's input deadline."""
+    from planning.calendar import month_add, month_close_deadline
+    from planning.measures import ACTUAL_STREAM_FACTS
+    from planning.models import Actual
+    from valuestreams.models import Membership, ValueStream
+
+    tz = zoneinfo.ZoneInfo(company.time_zone)
+    local_month = now.astimezone(tz).date().replace(day=1)
+    specs: list[ReminderSpec] = []
+    for month in (local_month, month_add(local_month, 1)):
+        due = month_close_deadline(
+            month=month,
+            holidays=company_holidays(company),
+            time_zone=company.time_zone,
+            deadline=company.input_deadline,
+        )
+        h = _offset_due(due=due, now=now, hours=hours)
+        if h is None:
+            continue
+        closing = month_add(month, -1)
+        done = {
+            vs
+            for vs, n in Actual.objects.filter(
+                month=closing, product_family__isnull=True, measure__in=ACTUAL_STREAM_FACTS
+            )
+            .values_list("value_stream_id")
+            .annotate(n=Count("pk"))
+            if n >= len(ACTUAL_STREAM_FACTS)
+        }
+        members = Membership.objects.filter(
+            value_stream__in=ValueStream.objects.filter(active=True).exclude(pk__in=done),
+            user__is_active=True,
+        ).values_list("value_stream_id", "user_id")
+        for vs_id, uid in sorted(set(members)):
+            specs.append(
+                ReminderSpec(
+                    key=f"{KIND_MONTH_CLOSE}:{_fmt_hours(h)}:vs{vs_id}:{closing:%Y-%m}:user{uid}",
+                    kind=KIND_MONTH_CLOSE,
+                    offset=_fmt_hours(h),
+                    recipient_id=uid,
+                    due_at=due,
+                )
+            )
+    return specs
+
+
 # --- Content ----------------------------------------------------------------------------
 
 
@@ -229,6 +282,8 @@ def reminder_content(delivery: ReminderDelivery) -> ReminderContent:
     tz = zoneinfo.ZoneInfo(company.time_zone)
     step, decision = delivery.step, delivery.decision
     offset = delivery.key.split(":")[1]
+    if delivery.kind == KIND_MONTH_CLOSE:
+        return _month_close_content(delivery, company=company, tz=tz, offset=offset)
     if step is not None:
         cycle = step.cycle
         path = reverse("cycle_detail", args=[cycle.label]) + f"#step-{step.number}"
@@ -278,6 +333,33 @@ def reminder_content(delivery: ReminderDelivery) -> ReminderContent:
     )
 
 
+def _month_close_content(
+    delivery: ReminderDelivery, *, company: Company, tz: zoneinfo.ZoneInfo, offset: str
+) -> ReminderContent:
+    from valuestreams.models import ValueStream
+
+    _, _, vs_part, month, _ = delivery.key.split(":")
+    stream = ValueStream.objects.filter(pk=int(vs_part[2:])).first()
+    code = stream.code if stream else "?"
+    path = reverse("month_close", kwargs={"code": code}) + f"?month={month}"
+    title = f"Month close {month} of {code}: actuals due {_local(delivery.due_at, tz)}"
+    ctx = {
+        "title": title,
+        "lead": f"Reminder ({offset.replace('h', ' h')} before): enter last month's actuals.",
+        "facts": [("Value stream", code), ("Month", month), ("Due", _local(delivery.due_at, tz))],
+        "agenda": "Operational actuals, actual hours and costs, family sales and production.",
+        "url": settings.SITE_URL.rstrip("/") + path,
+        "company": company,
+        "recipient": delivery.recipient,
+    }
+    return ReminderContent(
+        title=title[:300],
+        text=render_to_string("planning/email/reminder.txt", ctx),
+        html=render_to_string("planning/email/reminder.html", ctx),
+        path=path,
+    )
+
+
 # --- Claim, send, recover ---------------------------------------------------------------
 
 
@@ -303,6 +385,8 @@ def reminder_claim(spec: ReminderSpec) -> ReminderDelivery | None:
                 title=content.title,
                 body=content.text,
                 url=content.path,
+                step_id=spec.step_id,
+                decision_id=spec.decision_id,
             )
     except IntegrityError:
         return None

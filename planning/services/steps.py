@@ -17,6 +17,7 @@ from planning.selectors.cycles import (
     user_owns_step,
 )
 from planning.services.cycles import audit_record, text_normalise
+from planning.services.notifications import notifications_resolve
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed, VersionConflict
 from sofp.model_update import model_update
 
@@ -63,6 +64,8 @@ def step_status_set(*, step: CycleStep, status: str, user: AbstractBaseUser) -> 
                 code="step_move",
             )
         model_update(instance=step, fields=["status"], data={"status": status})
+        if status == StepStatus.DONE:
+            notifications_resolve(step=step)
         if cycle.status == CycleStatus.DRAFT:
             model_update(
                 instance=cycle, fields=["status"], data={"status": CycleStatus.IN_PROGRESS}

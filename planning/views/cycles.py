@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from planning.calendar import parse_month
 from planning.models import Decision, DecisionStatus, PlanningCycle
+from planning.selectors.approval import approval_open_items
 from planning.selectors.cycles import (
     cycle_decisions_without_step,
     cycle_history,
@@ -38,10 +39,11 @@ from planning.selectors.cycles import (
     user_owns_step,
     users_active,
 )
-from planning.selectors.plans import cycle_get_by_label, plan_changes_recent
+from planning.selectors.plans import cycle_get_by_label, cycle_missing_message, plan_changes_recent
 from planning.services.approval import cycle_approve
 from planning.services.cycles import cycle_start
 from planning.services.decisions import decision_create, decision_update, user_resolve
+from planning.services.exceptions import exception_acknowledge
 from planning.services.notifications import notifications_mark_read
 from planning.services.steps import step_minutes_set, step_status_set
 from sofp.errors import ApplicationError, ValidationFailed, problem_messages
@@ -50,7 +52,7 @@ from sofp.errors import ApplicationError, ValidationFailed, problem_messages
 def _cycle_or_404(label: str) -> PlanningCycle:
     cycle = cycle_get_by_label(label)
     if cycle is None:
-        raise Http404(f"No cycle for {label}.")
+        raise Http404(cycle_missing_message(label))
     return cycle
 
 
@@ -73,6 +75,25 @@ def _parse_date(text: str, field: str) -> dt.date | None:
         raise ValidationFailed.of_field(
             field, f"{text!r} is not a date (YYYY-MM-DD).", code="bad_date"
         ) from exc
+
+
+def cycle_month_close(cycle) -> dict:
+    """The month-close deadline on the cycle's calendar: actuals of the month before
+    the cycle are due on its working day 1 at the company's deadline time (12:00)."""
+    from planning.calendar import month_add, month_close_deadline
+    from planning.models import Company
+    from planning.selectors.cycles import company_holidays
+
+    company = Company.get()
+    return {
+        "closing": month_add(cycle.month, -1),
+        "due": month_close_deadline(
+            month=cycle.month,
+            holidays=company_holidays(company),
+            time_zone=company.time_zone,
+            deadline=company.input_deadline,
+        ),
+    }
 
 
 def _cycle_page(
@@ -100,6 +121,7 @@ def _cycle_page(
         "decision_statuses": DecisionStatus.choices,
         "loose_decisions": cycle_decisions_without_step(cycle=cycle, user=request.user),
         "users": users_active() if any(r.can_edit for r in rows) else [],
+        "month_close": cycle_month_close(cycle),
     }
     return render(request, "planning/cycle_detail.html", context, status=status)
 
@@ -163,7 +185,7 @@ def cycle_start_view(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             f"Cycle {cycle.label} started from the approved plan of {info.based_on.label} "
-            f"({info.copied + info.extended + info.opening_inventory} values rolled forward).",
+            f"({info.copied + info.extended + info.opening_inventory:,} values rolled forward).",
         )
     else:
         messages.success(request, f"Cycle {cycle.label} started with an empty plan.")
@@ -207,16 +229,53 @@ def step_minutes_view(request: HttpRequest, month: str, number: int) -> HttpResp
 @login_required
 @require_POST
 def cycle_approve_view(request: HttpRequest, month: str) -> HttpResponse:
+    """Approve after a confirmation that names what stays open.
+
+    A POST without ``confirm`` changes nothing: it answers with the confirmation page
+    (open overloads, shortages, unexplained demand changes, open decisions) whose form
+    posts again with ``confirm=yes``, the note and the override reason.
+    """
     cycle = _cycle_or_404(month)
+    if request.POST.get("confirm") != "yes" and user_can_approve(request.user, cycle):
+        context = {
+            "cycle": cycle,
+            "open": approval_open_items(cycle=cycle),
+            "steps_open": cycle_steps_open(cycle),
+            "override_reason": request.POST.get("override_reason", ""),
+            "note": request.POST.get("note", ""),
+            "next": _next_url(request, reverse("cycle_detail", args=[cycle.label])),
+        }
+        return render(request, "planning/approve_confirm.html", context)
     try:
         cycle = cycle_approve(
             cycle=cycle,
             user=request.user,
             override_reason=request.POST.get("override_reason", ""),
+            note=request.POST.get("note", ""),
         )
     except ApplicationError as exc:
         return _refused(request, cycle, exc)
     return _done(request, cycle, f"Plan {cycle.label} approved and frozen.")
+
+
+@login_required
+@require_POST
+def exception_acknowledge_view(request: HttpRequest, month: str) -> HttpResponse:
+    """Step 5: an executive acknowledges one exception with a note (back to the review)."""
+    cycle = _cycle_or_404(month)
+    default = reverse("cycle_review", args=[cycle.label]) + "#exceptions"
+    try:
+        exception_acknowledge(
+            cycle=cycle,
+            user=request.user,
+            key=request.POST.get("key", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ApplicationError as exc:
+        problem_messages(request, exc)
+        return HttpResponseRedirect(_next_url(request, default))
+    messages.success(request, "Exception acknowledged; the note is kept with the cycle.")
+    return HttpResponseRedirect(_next_url(request, default))
 
 
 # --- Decisions --------------------------------------------------------------------------
@@ -309,7 +368,7 @@ def notifications_view(request: HttpRequest) -> HttpResponse:
 def notifications_read_view(request: HttpRequest) -> HttpResponse:
     ids = [int(x) for x in request.POST.getlist("id") if x.isdigit()]
     count = notifications_mark_read(user=request.user, ids=ids or None)
-    messages.success(request, f"{count} notification(s) marked as read.")
+    messages.success(request, f"{count:,} notification(s) marked as read.")
     return HttpResponseRedirect(_next_url(request, reverse("notifications")))
 
 

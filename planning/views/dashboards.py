@@ -9,7 +9,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
+from planning.selectors.actuals import closed_month_block, last_closed_month
 from planning.selectors.dashboards import (
     cycle_choices,
     cycle_from_query,
@@ -17,7 +19,7 @@ from planning.selectors.dashboards import (
     stream_cards,
     stream_dashboard,
 )
-from planning.selectors.plans import cycle_current, cycle_get_by_label
+from planning.selectors.plans import cycle_current, cycle_get_by_label, cycle_missing_message
 from planning.selectors.reconcile import reconcile_page
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
@@ -46,6 +48,8 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
         context["dash"] = stream_dashboard(
             cycle=cycle, value_stream=value_stream, family_code=request.GET.get("family")
         )
+    context["closed"] = closed_month_block(month=last_closed_month(), value_streams=[value_stream])
+    context["close_url"] = reverse("month_close", kwargs={"code": value_stream.code})
     return render(request, "planning/value_stream_dashboard.html", context)
 
 
@@ -57,7 +61,7 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
     else:
         cycle = cycle_get_by_label(month)
         if cycle is None:
-            raise Http404(f"There is no planning cycle {month}.")
+            raise Http404(cycle_missing_message(month))
     streams = list(value_streams_visible(user=request.user))
     context = {
         "cycle": cycle,
@@ -66,8 +70,22 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
     }
     if cycle is not None and streams:
         context["page"] = review_page(
-            cycle=cycle, user=request.user, streams=streams, month=request.GET.get("month")
+            cycle=cycle,
+            user=request.user,
+            streams=streams,
+            month=request.GET.get("month"),
+            exception_page=request.GET.get("exceptions_page"),
+            exception_kind=request.GET.get("exception_kind"),
+            exception_stream=request.GET.get("exception_stream"),
+            family=request.GET.get("family"),
         )
+    if streams:
+        # Facts change without a cycle: read fresh, never from the review's reuse cache.
+        closed = closed_month_block(month=last_closed_month(), value_streams=streams)
+        if not context["company_view"]:
+            closed["blocks"] = [b for b in closed["blocks"] if not b["is_company"]]
+            closed["trend"] = []
+        context["closed"] = closed
     return render(request, "planning/review.html", context)
 
 
@@ -76,7 +94,7 @@ def reconcile(request: HttpRequest, month: str) -> HttpResponse:
     """Step 3: every value stream the user reads, side by side, month by month."""
     cycle = cycle_get_by_label(month)
     if cycle is None:
-        raise Http404(f"There is no planning cycle {month}.")
+        raise Http404(cycle_missing_message(month))
     streams = list(value_streams_visible(user=request.user))
     step = cycle.steps.filter(number=3).first()
     context = {

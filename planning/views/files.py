@@ -26,7 +26,12 @@ from planning.exports import (
 from planning.imports import parse_plan
 from planning.models import PlanningCycle
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import cycle_export_frame, cycle_get_by_label, plan_rights
+from planning.selectors.plans import (
+    cycle_export_frame,
+    cycle_get_by_label,
+    cycle_missing_message,
+    plan_rights,
+)
 from planning.services.plan_import import plan_import
 from planning.uploads import upload_discard, upload_get, upload_stage
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed, problem_lines
@@ -42,7 +47,7 @@ MAX_ERRORS_SHOWN = 200
 def _cycle_or_404(month: str) -> PlanningCycle:
     cycle = cycle_get_by_label(month)
     if cycle is None:
-        raise Http404(f"There is no cycle {month}.")
+        raise Http404(cycle_missing_message(month))
     return cycle
 
 

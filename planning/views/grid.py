@@ -19,17 +19,25 @@ from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
 from planning.measures import MEASURE_LABELS
+from planning.models import EmptyCellComment
 from planning.selectors.grid import (
     GridAccess,
     cell_history,
     demand_data,
+    demand_flag_rows,
     grid_access,
     grid_computed_rows,
     grid_data,
 )
-from planning.selectors.plans import cycle_get_by_label, user_sees_company_plan
+from planning.selectors.live import grid_changes_since, grid_cursor, grid_presence
+from planning.selectors.plans import (
+    cycle_get_by_label,
+    cycle_missing_message,
+    user_sees_company_plan,
+)
+from planning.services.baseline import demand_use_baseline
 from planning.services.grid import grid_comment_set, grid_save
-from sofp.errors import PermissionDenied, ValidationFailed, json_body, json_endpoint
+from sofp.errors import PermissionDenied, Problem, ValidationFailed, json_body, json_endpoint
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import value_streams_visible
 
@@ -40,7 +48,7 @@ def _access(request: HttpRequest, month: str, vs_code: str | None) -> GridAccess
     """The cycle (404), the stream (404, None for the company) and the user's access."""
     cycle = cycle_get_by_label(month)
     if cycle is None:
-        raise Http404(f"No planning cycle {month}.")
+        raise Http404(cycle_missing_message(month))
     value_stream = None
     if vs_code is not None:
         value_stream = ValueStream.objects.filter(code=vs_code, active=True).first()
@@ -96,6 +104,13 @@ def _page(
         "saveUrl": _url(access, "save"),
         "historyUrl": _url(access, "history"),
         "commentUrl": _url(access, "comment"),
+        "useBaselineUrl": (
+            reverse("grid-use-baseline", args=[access.cycle.label, vs_code])
+            if view == "demand"
+            else ""
+        ),
+        "liveUrl": _url(access, "live"),
+        "liveCursor": grid_cursor(cycle=access.cycle),
         "editable": access.editable,
         "readonlyReason": access.readonly_reason,
         "scope": "company" if vs_code is None else "stream",
@@ -164,10 +179,11 @@ def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None)
 def grid_save_view(request: HttpRequest, month: str, vs_code: str | None = None) -> HttpResponse:
     access = _access(request, month, vs_code)
     access.refuse_write()
+    body = json_body(request)
     saved = grid_save(
         cycle=access.cycle,
         value_stream=access.value_stream,
-        raw_cells=json_body(request).get("cells"),
+        raw_cells=body.get("cells"),
         user=request.user,
         today=timezone.localdate(),
     )
@@ -175,7 +191,52 @@ def grid_save_view(request: HttpRequest, month: str, vs_code: str | None = None)
         {
             "versions": saved.versions,
             "result": saved.result.as_dict(),
-            "computed": grid_computed_rows(cycle=access.cycle, value_stream=access.value_stream),
+            "computed": _computed(access, body),
+        }
+    )
+
+
+def _computed(access: GridAccess, body: dict) -> list[dict]:
+    """The engine's rows after a write; the demand view also gets its demand rows'
+    baseline highlights (they follow every save)."""
+    rows = grid_computed_rows(cycle=access.cycle, value_stream=access.value_stream)
+    if body.get("view") == "demand" and access.value_stream is not None:
+        rows += demand_flag_rows(cycle=access.cycle, value_stream=access.value_stream)
+    return rows
+
+
+@json_endpoint("POST")
+def grid_use_baseline_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    """Step 1's "Use baseline": the statistical baseline copied into demand for the given
+    cells (``{"cells": [{"family", "month", "version"}]}``) through the write path."""
+    access = _access(request, month, vs_code)
+    access.refuse_write()
+    body = json_body(request)
+    raw = body.get("cells")
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed("Send the cells to copy: a list of {family, month, version}.")
+    cells, problems = [], []
+    for i, item in enumerate(raw):
+        item = item if isinstance(item, dict) else {}
+        cell_month = parse_month(str(item.get("month") or ""))
+        version = item.get("version")
+        if cell_month is None or not item.get("family"):
+            problems.append(Problem("bad_cell", "give the family and month (YYYY-MM)", index=i))
+            continue
+        if version is not None and (not isinstance(version, int) or version < 0):
+            problems.append(Problem("bad_version", "version must be a whole number", index=i))
+            continue
+        cells.append((str(item["family"])[:40], cell_month, version))
+    if problems:
+        raise ValidationFailed(
+            "Some cells could not be read; nothing was copied.", problems=problems
+        )
+    result = demand_use_baseline(cycle=access.cycle, user=request.user, cells=cells)
+    return JsonResponse(
+        {
+            "versions": [c.version for c in result.stored],
+            "result": result.as_dict(),
+            "computed": _computed(access, {"view": "demand"}),
         }
     )
 
@@ -216,4 +277,19 @@ def grid_comment_view(request: HttpRequest, month: str, vs_code: str | None = No
         text=str(body.get("text") or ""),
         user=request.user,
     )
+    if isinstance(pv, EmptyCellComment):  # a comment on a cell without a value yet
+        return JsonResponse({"comment": pv.text, "version": 0})
     return JsonResponse({"comment": pv.comment, "version": pv.version})
+
+
+@json_endpoint("GET")
+def grid_live_view(request: HttpRequest, month: str, vs_code: str | None = None) -> HttpResponse:
+    """Others' saved edits after ``?after=<change id>`` and who else has the grid open."""
+    access = _access(request, month, vs_code)
+    after_text = request.GET.get("after", "")
+    after = int(after_text) if after_text.isdigit() else grid_cursor(cycle=access.cycle)
+    body = grid_changes_since(cycle=access.cycle, value_stream=access.value_stream, after=after)
+    body["others"] = grid_presence(
+        cycle=access.cycle, value_stream=access.value_stream, user=request.user
+    )
+    return JsonResponse(body)

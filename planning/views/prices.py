@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from planning.selectors.plans import cycle_get_by_label
+from planning.selectors.plans import cycle_get_by_label, cycle_missing_message
 from planning.selectors.prices import (
     PRICE_FIELDS,
     PRICE_LABELS,
@@ -41,7 +41,7 @@ def _changed(post) -> tuple[dict, dict]:
 def cycle_prices_view(request: HttpRequest, month: str) -> HttpResponse:
     cycle = cycle_get_by_label(month)
     if cycle is None:
-        raise Http404(f"There is no planning cycle {month}.")
+        raise Http404(cycle_missing_message(month))
     may_edit = user_can_edit_prices(request.user) and not cycle.is_frozen
     status = 200
     if request.method == "POST":
@@ -52,7 +52,7 @@ def cycle_prices_view(request: HttpRequest, month: str) -> HttpResponse:
             problem_messages(request, exc)
             status = exc.status
         else:
-            messages.success(request, f"{n} price(s) and cost(s) saved." if n else "No change.")
+            messages.success(request, f"{n:,} price(s) and cost(s) saved." if n else "No change.")
             return redirect("cycle_prices", month=cycle.label)
     streams = value_streams_visible(user=request.user)
     context = {

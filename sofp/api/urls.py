@@ -7,9 +7,10 @@ before this catch-all.
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from sofp.api.views import NotFoundView
+from sofp.api.views import ApiIndexView, NotFoundView
 
 urlpatterns = [
+    path("", ApiIndexView.as_view(), name="api-index"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "docs/",

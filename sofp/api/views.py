@@ -106,6 +106,52 @@ def etag_response(request, response: HttpResponse) -> HttpResponse:
     return response
 
 
+_INDEX: list[dict[str, Any]] = []
+
+
+def api_endpoints() -> list[dict[str, Any]]:
+    """Every documented endpoint (path, methods, summary), from the OpenAPI schema.
+
+    Built once per process: the routes do not change while it runs.
+    """
+    if not _INDEX:
+        from drf_spectacular.generators import SchemaGenerator
+
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        for route, operations in sorted(schema.get("paths", {}).items()):
+            methods = [
+                m.upper() for m in operations if m in {"get", "post", "put", "patch", "delete"}
+            ]
+            first = next(iter(operations.values()), {})
+            _INDEX.append(
+                {
+                    "path": route,
+                    "methods": methods,
+                    "summary": first.get("summary") or first.get("description", "").split("\n")[0],
+                }
+            )
+    return _INDEX
+
+
+class ApiIndexView(ApiView):
+    """``/api/v1/``: what the API offers (every endpoint) and where its schema lives."""
+
+    permission_classes: list = []
+    schema = None  # the index itself is not an endpoint of the schema
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(
+            {
+                "name": "SOFP API",
+                "version": "v1",
+                "authentication": "Authorization: Token <key> (or a signed-in session)",
+                "schema": request.build_absolute_uri("/api/v1/schema/"),
+                "docs": request.build_absolute_uri("/api/v1/docs/"),
+                "endpoints": api_endpoints(),
+            }
+        )
+
+
 class NotFoundView(ApiView):
     """Unknown ``/api/v1/…`` addresses answer in the API's JSON error shape."""
 

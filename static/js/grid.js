@@ -119,6 +119,7 @@
     const col = payload.columns.find((c) => c.field === field);
     if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
     if (rowData.measure === "demand_reference") return "the last approved plan is shown for reference; type the new demand in the row above";
+    if (rowData.measure === "statistical_baseline") return "the statistical baseline is the model's forecast; select cells and press “Use baseline” to copy it into demand";
     if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
     if (col && col.kind === "history") return "only actual sales are entered for months before the horizon";
     if (rowData.measure === "actual_sales") return `actual sales can only be entered for months that have started (up to ${payload.current_month})`;
@@ -226,9 +227,11 @@
     const field = cell.getField();
     const m = rowMeta(rowData.id) || { flags: {}, comments: {}, errors: {}, pending: {}, conflicts: {}, changed: {}, editable: new Set() };
     const el = cell.getElement();
-    const flag = m.flags[field];
     const error = m.errors[field];
     const comment = m.comments[field];
+    // A demand far from the baseline asks for an assumption: a comment answers it.
+    const raw = m.flags[field];
+    const flag = raw && !(raw.kind === "baseline" && comment) ? raw : null;
     const isInput = canEditCell(rowData, field);
     el.classList.toggle("is-input", isInput);
     el.classList.toggle("is-locked", !isInput && m.editable.has(field));
@@ -260,7 +263,21 @@
     if (d.pos === 0) fam = `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
     else if (d.pos === 1) fam = `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
     const calc = d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "";
-    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label">${escapeHtml(d.label)}${calc}</span></div>`;
+    const why = d.reason ? ` title="${escapeHtml(d.reason)}"` : "";
+    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label"${why}>${escapeHtml(d.label)}${calc}</span></div>`;
+  }
+
+  // Every time the grid shows is in the company's time zone, named (base.html puts the
+  // zone on <body data-time-zone>): the status line, the history dialog, tooltips.
+  const COMPANY_ZONE = document.body.dataset.timeZone || undefined;
+  function companyTime(date, timeOnly) {
+    const opts = { timeZone: COMPANY_ZONE, timeZoneName: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (!timeOnly) Object.assign(opts, { day: "numeric", month: "short", year: "numeric" });
+    try {
+      return date.toLocaleString("en-GB", opts);
+    } catch (e) {
+      return date.toISOString();
+    }
   }
 
   function escapeHtml(s) {
@@ -514,11 +531,11 @@
     let body = {};
     const sent = performance.now();
     try {
-      response = await fetch(config.saveUrl, {
+      response = await fetch(job.kind === "baseline" ? config.useBaselineUrl : config.saveUrl, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
-        body: JSON.stringify({ cells }),
+        body: JSON.stringify({ cells, view: config.view }),
       });
       body = await response.json().catch(() => ({}));
     } catch (err) {
@@ -606,7 +623,7 @@
 
   function applySaved(job, body) {
     const now = new Date();
-    const stamp = now.toTimeString().slice(0, 5);
+    const stamp = companyTime(now, true);
     const byRow = new Map();
     job.changes.forEach((ch, i) => {
       const m = rowMeta(ch.rowId);
@@ -694,7 +711,7 @@
       delete m.pending[ch.field];
       const rowData = table.getRow(ch.rowId).getData();
       const tr = document.createElement("tr");
-      const when = c.changed_at ? new Date(c.changed_at).toLocaleString() : "";
+      const when = c.changed_at ? companyTime(new Date(c.changed_at)) : "";
       tr.innerHTML =
         `<td>${escapeHtml(cellName(rowData, ch.field))}</td>` +
         `<td class="num">${ch.value === null ? "(empty)" : escapeHtml(formatValue(ch.value, rowData.fmt))}</td>` +
@@ -754,6 +771,63 @@
   async function refreshComputed() {
     const fresh = await fetchData();
     if (fresh) applyComputed(fresh.rows.filter((r) => r.kind === "computed").map((r) => ({ id: r.id, values: r.values, flags: r.flags })));
+  }
+
+  // ------------------------------------------------------------------ live: others' edits
+
+  // Every LIVE_MS the grid asks for the plan changes after the newest it knows and who
+  // else has it open (planning.selectors.live): others' saved edits appear within 5 s.
+  const LIVE_MS = 2500;
+  let liveCursor = config.liveCursor || 0;
+  let livePaused = false; // tests that stage a conflict pause it (window.sofpGrid.pauseLive)
+
+  function applyRemote(cells) {
+    let shown = 0;
+    cells.forEach((c) => {
+      const row = table.getRow(c.row);
+      const m = rowMeta(c.row);
+      if (!row || !m) return;
+      if (m.pending[c.field] || m.conflicts[c.field] || isEditingCell(c.row, c.field)) return;
+      if ((m.versions[c.field] || 0) >= c.version && c.value !== null) return; // our own save
+      if (c.value === null) delete m.versions[c.field];
+      else m.versions[c.field] = c.version;
+      m.changed[c.field] = c.changed;
+      setCellValue(c.row, c.field, c.value);
+      const cell = row.getCell(c.field);
+      if (cell) {
+        const el = cell.getElement();
+        el.classList.add("is-remote");
+        el.title = `Changed by ${c.by}`;
+        setTimeout(() => el.classList.remove("is-remote"), 4000);
+      }
+      shown += 1;
+    });
+    return shown;
+  }
+
+  async function pollLive() {
+    if (!config.liveUrl || !table) return;
+    try {
+      if (!busy && !queue.length && !livePaused) {
+        const res = await fetch(`${config.liveUrl}?after=${liveCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (res.ok) {
+          const body = await res.json();
+          liveCursor = body.cursor;
+          const shown = applyRemote(body.cells || []);
+          if (body.computed && body.computed.length) applyComputed(body.computed);
+          if (shown) setStatus(`${shown} change${shown === 1 ? "" : "s"} by others at ${companyTime(new Date(), true)}`, "ok");
+          const el = document.getElementById("grid-presence");
+          if (el) {
+            const others = body.others || [];
+            el.textContent = others.length ? `Also open here: ${others.join(", ")}` : "Only you have this grid open";
+            el.dataset.others = String(others.length);
+          }
+        }
+      }
+    } catch (e) {
+      /* offline for a moment: try again on the next tick */
+    }
+    setTimeout(pollLive, LIVE_MS);
   }
 
   // ------------------------------------------------------------------ paste, fill, clear, undo
@@ -886,6 +960,46 @@
     if (changes.length) submit(changes, "fill");
   }
 
+  /** Step 1's "Use baseline": for every selected month of a family (its demand, reference
+   * or baseline row), the baseline goes into demand. The server copies its own stored
+   * baseline through the write path (history: copied from the baseline); undo puts the
+   * old demand back like any save. */
+  function useBaseline() {
+    if (!editable || !config.useBaselineUrl) return;
+    const range = activeRange();
+    if (!range) {
+      showError("Select the demand cells (or the baseline cells) to fill from the baseline.");
+      return;
+    }
+    const seen = new Set();
+    const changes = [];
+    let missing = 0;
+    range.getStructuredCells().forEach((rowCells) => {
+      rowCells.forEach((c) => {
+        const d = c.getRow().getData();
+        const field = c.getField();
+        if (!d.family || !/^m\d{4}-\d{2}$/.test(field)) return;
+        const demandId = d.family + "|demand";
+        const key = demandId + "\t" + field;
+        if (seen.has(key)) return;
+        seen.add(key);
+        const baseRow = table.getRow(d.family + "|statistical_baseline");
+        const value = baseRow ? baseRow.getData()[field] : undefined;
+        if (value === undefined || value === null) {
+          missing += 1;
+          return;
+        }
+        const demand = table.getRow(demandId).getData();
+        changes.push({ rowId: demandId, field, value, old: demand[field] === undefined ? null : demand[field] });
+      });
+    });
+    if (!changes.length) {
+      showError(missing ? "The selected months have no statistical baseline." : "Select the months to fill from the baseline.");
+      return;
+    }
+    submit(changes, "baseline", missing ? ` · ${missing} without a baseline left as they were` : " · copied from the baseline");
+  }
+
   function clearSelection() {
     if (!editable) return;
     const range = activeRange();
@@ -955,7 +1069,7 @@
     body.changes.forEach((c) => {
       const tr = document.createElement("tr");
       tr.innerHTML =
-        `<td>${escapeHtml(new Date(c.at).toLocaleString())}</td><td>${escapeHtml(c.by)}</td>` +
+        `<td>${escapeHtml(companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
         `<td class="num">${c.old === null ? "—" : escapeHtml(formatValue(Number(c.old), rowData.fmt))}</td>` +
         `<td class="num">${c.new === null ? "(cleared)" : escapeHtml(formatValue(Number(c.new), rowData.fmt))}</td>` +
         `<td>${escapeHtml(c.source)}</td>`;
@@ -1048,7 +1162,7 @@
     return body;
   }
 
-  function buildColumns(showHistory) {
+  function buildColumns(showHistory, showSubtotals) {
     const cols = [
       {
         title: config.scope === "company" ? "Measure" : "Family · measure",
@@ -1068,9 +1182,9 @@
         width: c.kind === "opening" ? 96 : 92,
         hozAlign: "right",
         headerHozAlign: "right",
-        headerTooltip: c.kind === "opening" ? `Opening inventory at the start of ${c.month}` : c.month + (c.kind === "history" ? " (before the horizon: actual sales only)" : ""),
+        headerTooltip: c.kind === "subtotal" ? `${c.title}: the months add up (inventory: the last month; ratios left empty)` : c.kind === "opening" ? `Opening inventory at the start of ${c.month}` : c.month + (c.kind === "history" ? " (before the horizon: actual sales only)" : ""),
         cssClass: classes.join(" "),
-        visible: c.kind !== "history" || showHistory,
+        visible: c.kind === "history" ? showHistory : c.kind === "subtotal" ? showSubtotals : true,
         formatter: numberFormatter,
         editor: numberEditor,
         editable: (cell) => canEditCell(cell.getRow().getData(), cell.getField()),
@@ -1120,7 +1234,7 @@
         pending: {},
         conflicts: {},
       });
-      return { id: r.id, family: r.family, family_name: r.family_name, measure: r.measure, label: r.label, kind: r.kind, fmt: r.fmt, pos: r.pos, ...r.values };
+      return { id: r.id, family: r.family, family_name: r.family_name, measure: r.measure, label: r.label, kind: r.kind, fmt: r.fmt, pos: r.pos, baseline: !!r.baseline, reason: r.reason || "", toggle: r.toggle || "", ...r.values };
     });
   }
 
@@ -1168,10 +1282,13 @@
     const historyToggle = document.getElementById("toggle-history");
     const showHistory = !!(historyToggle && localStorage.getItem("sofp.grid.history") === "1");
     if (historyToggle) historyToggle.checked = showHistory;
+    const subtotalToggle = document.getElementById("toggle-subtotals");
+    const showSubtotals = !!(subtotalToggle && localStorage.getItem("sofp.grid.subtotals") === "1");
+    if (subtotalToggle) subtotalToggle.checked = showSubtotals;
     table = new Tabulator(gridEl, {
       data: rowsForTable(),
       index: "id",
-      columns: buildColumns(showHistory),
+      columns: buildColumns(showHistory, showSubtotals),
       layout: "fitData",
       maxHeight: tableHeight(),
       renderHorizontal: "basic",
@@ -1192,10 +1309,27 @@
         const el = row.getElement();
         el.dataset.rowId = d.id;
         el.classList.toggle("row-computed", d.kind === "computed");
+        el.classList.toggle("row-baseline", !!d.baseline);
         el.classList.toggle("row-first", d.pos === 0);
         el.classList.toggle("row-stream", !d.family);
+        el.classList.toggle("row-reference", !!d.toggle);
+        el.classList.toggle("row-total", String(d.measure).startsWith("total_"));
       },
     });
+    // Rows the planner toggles: the last approved plan and the change against it.
+    const rowToggles = Array.from(document.querySelectorAll("[data-row-toggle]"));
+    function applyRowToggles() {
+      const shown = new Set(rowToggles.filter((t) => t.checked).map((t) => t.dataset.rowToggle));
+      table.setFilter((d) => !d.toggle || shown.has(d.toggle));
+    }
+    rowToggles.forEach((t) => {
+      t.checked = localStorage.getItem(`sofp.grid.rows.${t.dataset.rowToggle}`) === "1";
+      t.addEventListener("change", () => {
+        localStorage.setItem(`sofp.grid.rows.${t.dataset.rowToggle}`, t.checked ? "1" : "0");
+        applyRowToggles();
+      });
+    });
+    table.on("tableBuilt", applyRowToggles);
     table.on("tableBuilt", () => {
       const linked = linkedCell();
       // Start on the first month of the first row rather than on a label.
@@ -1222,6 +1356,7 @@
         errorEl.classList.add("info");
       }
       updateUndoButtons();
+      setTimeout(pollLive, LIVE_MS);
     });
     table.on("validationFailed", (cell) => {
       const rowData = cell.getRow().getData();
@@ -1243,6 +1378,15 @@
       },
       true,
     );
+    if (subtotalToggle) {
+      subtotalToggle.addEventListener("change", () => {
+        localStorage.setItem("sofp.grid.subtotals", subtotalToggle.checked ? "1" : "0");
+        payload.columns.filter((c) => c.kind === "subtotal").forEach((c) => {
+          if (subtotalToggle.checked) table.showColumn(c.field);
+          else table.hideColumn(c.field);
+        });
+      });
+    }
     if (historyToggle) {
       historyToggle.addEventListener("change", () => {
         localStorage.setItem("sofp.grid.history", historyToggle.checked ? "1" : "0");
@@ -1255,6 +1399,8 @@
     document.getElementById("btn-undo").addEventListener("click", undo);
     document.getElementById("btn-redo").addEventListener("click", redo);
     document.getElementById("btn-fill").addEventListener("click", fillRight);
+    const useBaselineBtn = document.getElementById("btn-use-baseline");
+    if (useBaselineBtn) useBaselineBtn.addEventListener("click", useBaseline);
     document.getElementById("btn-cell").addEventListener("click", () => openCellDialog());
     document.getElementById("conflict-apply").addEventListener("click", () => resolveConflicts(false));
     document.getElementById("conflict-theirs-all").addEventListener("click", () => resolveConflicts(true));
@@ -1267,7 +1413,7 @@
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice() };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), pauseLive: () => { livePaused = true; } };
   }
 
   init();

@@ -59,7 +59,26 @@
         status.textContent = "Checking " + file.name + "…";
       });
       xhr.addEventListener("load", function () {
-        // The server answers with a whole page (preview or problems): show it.
+        if (xhr.status >= 400) {
+          // Problems: show them above the form and keep the form as it is, so the
+          // chosen file stays chosen (fix it and press "Check file" again).
+          var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+          var errors = doc.querySelector(".upload-errors");
+          var old = document.querySelector(".upload-errors");
+          progress.hidden = true;
+          button.disabled = false;
+          if (!errors) {
+            setError(form, "The server refused the file (HTTP " + xhr.status + ").");
+            return;
+          }
+          var node = document.importNode(errors, true);
+          if (old) old.replaceWith(node);
+          else form.closest("section").before(node);
+          node.scrollIntoView({ block: "start" });
+          setError(form, file.name + " is still chosen: fix the file and check it again, or choose another.");
+          return;
+        }
+        // The server answers with a whole page (the preview): show it.
         document.open();
         document.write(xhr.responseText);
         document.close();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -47,13 +48,25 @@ def test_executive_starts_walks_and_approves_a_cycle(login_page, live_server):
 
     page.screenshot(path=str(SHOTS / "cycle_walk.png"), full_page=True)
 
-    # Steps 2–4 are not done: approving needs a reason.
+    # Approving asks first, listing what is open (the decision above among it); steps
+    # 2–4 are not done, so it needs a reason; the note is kept with the frozen plan.
     page.get_by_role("button", name="Approve plan").click()
     page.wait_for_load_state("networkidle")
-    assert "not done" in page.locator(".messages").inner_text()
+    open_items = page.locator("[data-testid=approval-open-items]")
+    assert "second shift" in open_items.inner_text()
+    assert "Open decisions" in open_items.inner_text()
+    assert not PlanningCycle.objects.get(pk=newest.pk).is_frozen
+    assert "not done" in page.locator(".approve-form").inner_text()
     page.fill("#override-reason", "Demo: steps 2–4 were covered in the planning meeting.")
-    page.get_by_role("button", name="Approve plan").click()
+    page.fill("#approval-note", "Second shift decided; the March overload is accepted.")
+    docs_shots = Path(__file__).resolve().parents[2] / os.environ.get(
+        "SOFP_SCREENSHOTS", "var/screenshots"
+    )
+    docs_shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(docs_shots / "step5-approve-confirm.png"), full_page=True)
+    page.get_by_role("button", name="Yes, approve").click()
     page.wait_for_load_state("networkidle")
+    assert "March overload is accepted" in page.locator("[data-testid=approval-note]").inner_text()
     assert page.locator("[data-testid=cycle-status]").inner_text() == "Approved (frozen)"
     assert page.locator("[data-testid=frozen-banner]").is_visible()
     assert page.locator("[data-testid=step-5-status]").inner_text() == "Done"

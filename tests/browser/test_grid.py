@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -42,6 +44,15 @@ def plan(stream_a, stream_b, planner_a):
         ]
     plan_values_upsert(cycle=cycle, cells=cells, user=None, source="demo")
     return cycle
+
+
+def _shots() -> Path:
+    """var/screenshots (ignored) unless SOFP_SCREENSHOTS=docs/screenshots refreshes the docs."""
+    path = Path(__file__).resolve().parents[2] / os.environ.get(
+        "SOFP_SCREENSHOTS", "var/screenshots"
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def cell(page, row_id: str, field: str):
@@ -166,6 +177,9 @@ def test_two_planners_editing_one_cell_get_a_conflict_and_lose_nothing(
     MembershipFactory(user=other, value_stream=stream_a)
     first = open_grid(login_page("planner_a"), live_server, "/cycles/2027-01/grid/A/")
     second = open_grid(login_page("planner_x"), live_server, "/cycles/2027-01/grid/A/")
+    # Stage a conflict: without the live updates the second planner keeps a stale value.
+    for page in (first, second):
+        page.evaluate("window.sofpGrid.pauseLive()")
 
     cell(first, "A-1|demand", "m2027-03").click()
     first.keyboard.type("70")
@@ -298,3 +312,53 @@ def test_actual_sales_for_past_months_only(stream_a, planner_a, login_page, live
     page.keyboard.type("7")
     expect(page.locator("#grid-status")).to_contain_text("months that have started")
     assert stored(cycle, "A-1", "actual_sales", next_month) is None
+
+
+def test_others_saved_edits_appear_within_5_s_and_presence_is_shown(
+    plan, stream_a, login_page, live_server
+):
+    import time
+
+    other = UserFactory(username="planner_y", first_name="Yara", last_name="Planner")
+    MembershipFactory(user=other, value_stream=stream_a)
+    first = open_grid(login_page("planner_a"), live_server, "/cycles/2027-01/grid/A/")
+    second = open_grid(login_page("planner_y"), live_server, "/cycles/2027-01/grid/A/")
+    expect(first.locator("[data-testid=grid-presence]")).to_contain_text(
+        "Yara Planner", timeout=6000
+    )
+    expect(second.locator("[data-testid=grid-presence]")).to_contain_text("planner_a", timeout=6000)
+    cell(first, "A-1|demand", "m2027-02").click()
+    first.keyboard.type("65")
+    first.keyboard.press("Enter")
+    wait_saved(first)
+    saved_at = time.monotonic()
+    # No reload: the value and the recomputed ending inventory arrive by themselves.
+    expect(cell(second, "A-1|demand", "m2027-02")).to_have_text("65", timeout=5000)
+    assert time.monotonic() - saved_at < 5
+    # Jan: 100 + 50 - 50 = 100; Feb: 100 + 50 - 65 = 85
+    expect(cell(second, "A-1|ending_inventory", "m2027-02")).to_have_text("85", timeout=5000)
+    assert "planner_a" in cell(second, "A-1|demand", "m2027-02").get_attribute("title")
+    second.screenshot(path=str(_shots() / "grid-live-update.png"), full_page=False)
+
+
+def test_totals_subtotals_and_last_approved_rows_toggle(plan, login_page, live_server):
+    page = open_grid(login_page("planner_a"), live_server, "/cycles/2027-01/grid/A/")
+    q1 = cell(page, "A-1|demand", "q2027-1")
+    expect(q1).to_be_hidden()  # hidden until asked
+    page.check("[data-testid=toggle-subtotals]")
+    expect(q1).to_have_text("150")  # 3 × 50
+    expect(cell(page, "|total_demand", "m2027-01")).to_have_text("50")
+    cell(page, "A-1|demand", "m2027-02").click()
+    page.keyboard.type("80")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    expect(q1).to_have_text("180")  # the server's subtotal after the save
+    expect(cell(page, "|total_demand", "m2027-02")).to_have_text("80")
+    assert page.locator('.tabulator-row[data-row-id="A-1|last_demand"]').count() == 0
+    page.check("[data-testid=toggle-last-approved]")
+    expect(page.locator('.tabulator-row[data-row-id="A-1|last_demand"]')).to_have_count(1)
+    page.check("[data-testid=toggle-change]")
+    expect(page.locator('.tabulator-row[data-row-id="A-1|change_demand"]')).to_have_count(1)
+    label = page.locator('.tabulator-row[data-row-id="|revenue"] .col-label').inner_text()
+    assert "(EUR)" in label
+    page.screenshot(path=str(_shots() / "grid-totals-subtotals.png"), full_page=False)

@@ -263,6 +263,9 @@ def test_executive_reviews_follows_an_exception_and_approves(demo, as_user, live
     page.goto(f"{live_server.url}/cycles/{demo.label}/")
     page.get_by_role("button", name="Approve plan").click()
     page.wait_for_load_state("networkidle")
+    expect(page.locator("[data-testid=approval-open-items]")).to_be_visible()
+    page.get_by_role("button", name="Yes, approve").click()
+    page.wait_for_load_state("networkidle")
     expect(page.locator("[data-testid=cycle-status]")).to_have_text("Approved (frozen)")
     demo.refresh_from_db()
     assert demo.is_frozen

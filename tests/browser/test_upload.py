@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -110,6 +111,34 @@ def test_preview_shows_changes_per_value_stream(planner_client):
     assert re.search(r'data-testid="preview-changed">1<', page)
     assert re.search(r'data-testid="preview-unchanged">2<', page)
     assert "<strong>A</strong>" in page
+
+
+def test_preview_lists_each_changed_cell_old_to_new(planner_client):
+    first = upload(planner_client, GOOD)
+    planner_client.post(UPLOAD, {"action": "confirm", "token": token_of(first)})
+    changed = GOOD.replace("demand,100", "demand,1250.5").replace(
+        "A,,2027-01,available_hours,800\n", "A,,2027-01,available_hours,\n"
+    )
+    page = upload(planner_client, changed).content.decode()
+    table = page[page.index('data-testid="preview-cells"') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    texts = [re.sub(r"<[^>]+>", " ", r) for r in rows]
+    texts = [" ".join(t.split()) for t in texts]
+    assert "A A-1 demand 2027-01 100 → 1,250.50" in texts
+    assert "A — available_hours 2027-01 800 → cleared" in texts
+    assert len(texts) == 1 + 2  # the header and two cells: the unchanged one is not listed
+
+
+def test_every_problem_at_once_includes_the_cells_one_may_not_change(planner_client, family_b):
+    bad = HEADER + "A,A-1,2027-13,demand,1\nB,B-1,2027-01,demand,5\n"
+    response = upload(planner_client, bad)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "2 problems — nothing was saved" in page
+    assert "line 2, column month" in page
+    assert "line 3" in page and "planner of value stream &#x27;B&#x27;" in page
+    assert PlanValue.objects.count() == 0
 
 
 def test_same_file_again_says_nothing_would_change(planner_client):
@@ -262,11 +291,13 @@ def test_home_page_offers_the_file_actions(planner_client, cycle):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_upload_in_chromium_shows_errors_then_preview_then_imports(
-    login_page, planner_a, family_a, cycle, tmp_path, settings
+    login_page, planner_a, family_a, family_b, cycle, tmp_path, settings
 ):
     settings.VAR_DIR = tmp_path
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + "A,A-1,2027-13,demand,1\nA,A-1,2027-01,demand,-3\n")
+    bad.write_text(
+        HEADER + "A,A-1,2027-13,demand,1\nA,A-1,2027-01,demand,-3\nB,B-1,2027-01,demand,5\n"
+    )
     good = tmp_path / "good.csv"
     good.write_text(GOOD)
     page = login_page(planner_a.username, PASSWORD)
@@ -276,15 +307,28 @@ def test_upload_in_chromium_shows_errors_then_preview_then_imports(
     page.click("button:has-text('Check file')")
     errors = page.locator("[data-testid=upload-errors] li")
     errors.first.wait_for()
-    assert errors.count() == 2
+    # Every problem at once, the stream this planner may not change included.
+    assert errors.count() == 3
     assert "line 2, column month" in errors.nth(0).inner_text()
     assert "line 3: demand must not be negative" in errors.nth(1).inner_text()
-    page.screenshot(path=str(Path("var") / "screenshot-upload-errors.png"), full_page=True)
+    assert "line 4" in errors.nth(2).inner_text() and "'B'" in errors.nth(2).inner_text()
+    # The chosen file stays chosen after the error.
+    chosen = page.eval_on_selector("#id_file", "el => el.files.length ? el.files[0].name : ''")
+    assert chosen == "bad.csv"
+    assert "bad.csv is still chosen" in page.locator("[data-upload-error]").inner_text()
+    docs = Path(__file__).resolve().parents[2] / os.environ.get(
+        "SOFP_SCREENSHOTS", "var/screenshots"
+    )
+    docs.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(docs / "upload-every-problem.png"), full_page=True)
 
     page.set_input_files("#id_file", str(good))
     page.click("button:has-text('Check file')")
     page.locator("text=Check before importing good.csv").wait_for()
     assert page.locator("[data-testid=preview-added]").inner_text() == "3"
+    cells = page.locator("[data-testid=preview-cells] tbody tr")
+    assert cells.count() == 3
+    assert "empty" in cells.first.inner_text() and "→" in cells.first.inner_text()
     page.screenshot(path=str(Path("var") / "screenshot-upload-preview.png"), full_page=True)
     assert PlanValue.objects.count() == 0
 

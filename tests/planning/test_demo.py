@@ -42,7 +42,9 @@ def test_demo_has_streams_families_history_and_the_current_cycle():
         "non_productive_hours",
         "conversion_cost",
         "sustaining_cost",
+        "statistical_baseline",  # step 1 shows the baseline from the start
     }
+    assert current.baseline_fits.exclude(method="").exists()
     analysis = cycle_analysis(cycle=current)
     assert len(analysis.accuracy.stream) > 0, "history gives forecast accuracy"
     assert analysis.previous_cycle.month == dt.date(2026, 10, 1)
@@ -58,3 +60,59 @@ def test_demo_users_log_in_and_planner_sees_one_stream(capsys):
     assert list(value_streams_visible(user=planner).values_list("code", flat=True)) == ["PUMPS"]
     executive = authenticate(username="executive", password=DEMO_PASSWORD)
     assert value_streams_visible(user=executive).count() == 3
+
+
+def test_demo_has_36_months_of_actuals_and_a_populated_closed_month():
+    from planning.box_score import EXPORT_MEASURES
+    from planning.models import Actual
+    from planning.selectors.actuals import closed_months_box_score
+
+    demo_load(today=TODAY)
+    months = sorted(set(Actual.objects.values_list("month", flat=True)))
+    assert len(months) == 36 and months[-1] == dt.date(2026, 10, 1)
+    assert months[0] == dt.date(2023, 11, 1)
+    n = Actual.objects.count()
+    demo_load(today=TODAY)
+    assert Actual.objects.count() == n and set(
+        Actual.objects.values_list("version", flat=True)
+    ) == {1}
+    score = closed_months_box_score(months=[dt.date(2026, 10, 1)])
+    company = score[score["value_stream"] == ""].iloc[0]
+    unfilled = {"dock_to_dock_days", "fva_statistics", "fva_consensus", "on_time_launch"}
+    for m in set(EXPORT_MEASURES) - unfilled:
+        assert company[m] == company[m], m  # not NaN
+    pumps = score[score["value_stream"] == "PUMPS"].iloc[0]
+    assert 0.8 < pumps["on_time_delivery"] <= 1 and pumps["dock_to_dock_days"] > 0
+    # sales have a season: the peak month sells more than the trough of the same year
+    sales = dict(
+        Actual.objects.filter(product_family__code="PMP-CEN", measure="actual_sales").values_list(
+            "month", "value"
+        )
+    )
+    assert sales[dt.date(2026, 6, 1)] > sales[dt.date(2025, 12, 1)]
+
+
+def test_sofp_results_page_on_the_demo(client, monkeypatch):
+    from django.utils import timezone
+
+    from planning.selectors import actuals as actuals_selectors
+
+    demo_load(today=TODAY)
+    monkeypatch.setattr(
+        actuals_selectors, "last_closed_month", lambda now=None: dt.date(2026, 10, 1)
+    )
+    assert timezone.now()  # the page reads the real clock otherwise
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username="executive"))
+    r = client.get("/results/")
+    assert r.status_code == 200
+    rows = r.context["rows"]
+    assert rows[0]["month"] == "2025-11" and rows[-1]["month"] == "2026-10"
+    assert all(x["on_time_delivery"] is not None for x in rows)
+    assert all(x["inventory_days"] is not None and x["inventory_days"] > 0 for x in rows)
+    changes = {c["measure"]: c for c in r.context["changes"]}
+    assert changes["on_time_delivery"]["change"] is not None
+    assert "−10% to −15%" in r.content.decode()
+    client.force_login(get_user_model().objects.get(username="planner"))
+    assert client.get("/results/").status_code == 403

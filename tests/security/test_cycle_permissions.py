@@ -26,7 +26,9 @@ def test_only_executives_approve_a_cycle(client, cycle, planner_a, role):
 
 def test_an_executive_may_approve(client, cycle, executive):
     client.force_login(executive)
-    client.post(f"/cycles/{cycle.label}/approve/", {"override_reason": "board agreed"})
+    client.post(
+        f"/cycles/{cycle.label}/approve/", {"override_reason": "board agreed", "confirm": "yes"}
+    )
     assert PlanningCycle.objects.get(pk=cycle.pk).is_frozen
 
 
@@ -44,7 +46,7 @@ def test_approval_redirect_never_leaves_the_site(client, cycle, executive):
     client.force_login(executive)
     response = client.post(
         f"/cycles/{cycle.label}/approve/",
-        {"override_reason": "ok", "next": "https://evil.example.com/phish"},
+        {"override_reason": "ok", "next": "https://evil.example.com/phish", "confirm": "yes"},
     )
     assert response.status_code == 302
     assert "evil.example.com" not in response["Location"]

@@ -27,6 +27,7 @@ PURE = (
     "planning/calendar.py",
     "planning/dashboards.py",
     "planning/charts.py",
+    "planning/baseline.py",
     "planning/links.py",
 )
 DYNAMIC_IMPORTERS = {"import_module", "import_string", "__import__"}

@@ -21,6 +21,7 @@ from planning.engine import (
     STREAM_COLUMNS,
     PlanInput,
     Thresholds,
+    band_distance,
     computed_frame,
     exceptions,
     export_frame,
@@ -473,14 +474,17 @@ def test_exceptions_hand_worked_and_sorted_worst_first():
     assert ex["severity"].dtype == np.int64
     kinds = list(ex["kind"])
     # A: Jan 90 / (100/28) = 25.2 ok; Feb -10 shortage, DOS -10/(31/31) = -10 below;
-    # Mar -41 shortage, DOS -41/1 below.
-    assert kinds == ["shortage", "shortage", "high_utilization", "dos_below", "dos_below"]
-    assert list(ex["month"][:2]) == [month("2027-03"), month("2027-02")]  # -41 before -10
+    # Mar -41 shortage, DOS -41/1 below. Ranked by the distance outside the band:
+    # DOS Mar |-41-10|/10 = 5.1, DOS Feb 2.0, shortage Mar 41/31 = 1.32, shortage Feb
+    # 10/100 = 0.1, utilization (0.95-0.9)/0.9 = 0.056.
+    assert kinds == ["dos_below", "dos_below", "shortage", "shortage", "high_utilization"]
+    np.testing.assert_allclose(ex["distance"], [5.1, 2.0, 41 / 31, 0.1, 0.05 / 0.9])
+    assert list(ex["month"][2:4]) == [month("2027-03"), month("2027-02")]  # -41 before -10
     warn = ex[ex["kind"] == "high_utilization"].iloc[0]
     assert warn["value"] == pytest.approx(0.95) and warn["limit"] == 0.9
     assert warn["product_family"] == ""
     assert "95.0%" in warn["message"] and "90%" in warn["message"]
-    short = ex.iloc[0]
+    short = ex.iloc[2]
     assert short["product_family"] == "A" and short["value"] == pytest.approx(-41)
     assert "-41.0" in short["message"]
     assert not (ex["product_family"] == "B").any()
@@ -516,6 +520,27 @@ def test_exceptions_demand_change_against_previous_plan():
     cur2 = simple_plan([110, 1, 1], [0, 0, 0], opening=0, dos_min=0, dos_max=1e9)
     prev2 = simple_plan([100, 1, 1], [0, 0, 0], opening=0, dos_min=0, dos_max=1e9)
     assert not exceptions(cur2, prev2)["kind"].eq("demand_change").any()
+
+
+def test_a_974_day_supply_ranks_above_a_small_demand_change():
+    """The issue's case: relative distance, not kind, decides the order."""
+    # Jan ends at 974 with 1 unit/day next month: 974 days against a 60-day maximum.
+    cur = simple_plan([31, 28, 31], [1005, 28, 31], opening=0, dos_min=0, dos_max=60)
+    prev = simple_plan([31, 25, 31], [0, 0, 0], opening=0, dos_min=0, dos_max=60)
+    ex = exceptions(cur, prev, Thresholds(utilization_warn=5, utilization_over=6))
+    kinds = list(ex["kind"])
+    assert kinds.index("dos_above") < kinds.index("demand_change")
+    first = ex.iloc[0]
+    assert first["kind"] == "dos_above" and first["distance"] == pytest.approx((974 - 60) / 60)
+    change = ex[ex["kind"] == "demand_change"].iloc[0]
+    assert change["distance"] == pytest.approx((3 / 25 - 0.1) / 0.1)
+
+
+def test_band_distance_is_relative_and_unbounded_without_a_scale():
+    np.testing.assert_allclose(band_distance(np.array([1.2, 0.5]), 1.0), [0.2, 0.5])
+    assert band_distance(-5.0, 0.0, scale=50.0)[()] == pytest.approx(0.1)
+    assert np.isinf(band_distance(-5.0, 0.0, scale=0.0)[()])
+    assert np.isnan(band_distance(np.nan, 1.0)[()])
 
 
 def test_exceptions_empty_frame_has_the_columns():
@@ -627,3 +652,15 @@ def test_property_scaling_prices_scales_revenue_only(plan, k):
     assert close(scaled.company["cash_flow"], base.company["cash_flow"] + co_gain, scale)
     ros = scaled.stream["value_stream_profit"] / scaled.stream["revenue"].replace(0, np.nan)
     assert close(scaled.stream["return_on_sales"], ros, 1.0)
+
+
+def test_exception_messages_carry_thousands_separators():
+    proj = simple_plan([20000, 1, 1], [0, 0, 0], opening=7654.5, dos_min=0, dos_max=1e9)
+    short = exceptions(proj)
+    jan = short[(short["kind"] == "shortage") & (short["month"] == month("2027-01"))]
+    assert "Ending inventory -12,345.5 units" in jan.iloc[0]["message"]
+    cur = simple_plan([1, 25000, 1], [0, 0, 0], opening=0, dos_min=-1e9, dos_max=1e9)
+    prev = simple_plan([1, 12000, 1], [0, 0, 0], opening=0, dos_min=-1e9, dos_max=1e9)
+    changed = exceptions(cur, prev, Thresholds(utilization_warn=5, utilization_over=6))
+    text = changed[changed["kind"] == "demand_change"].iloc[0]["message"]
+    assert text.startswith("Demand 25,000.0 units, +108.3% against the last frozen plan (12,000.0")

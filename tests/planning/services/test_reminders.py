@@ -272,3 +272,97 @@ def test_admin_retries_a_failed_delivery_after_the_address_is_fixed(started, scr
     reminders_send(now=now + H)
     failed.refresh_from_db()
     assert failed.status == "sent" and failed.attempts == 1
+
+
+# --------------------------------------------------------------------------- issue 15
+
+
+def test_notifications_clear_when_their_cause_ends(started, executive, planner_a):
+    """The step-5 overdue notice clears on approval; a decision's when it is done."""
+    from planning.services.approval import cycle_approve
+    from planning.services.decisions import decision_update
+
+    step5 = started.steps.get(number=5)
+    reminders_send(now=step5.meeting_end + H)
+    overdue = Notification.objects.filter(step=step5, kind="overdue", read_at__isnull=True)
+    assert overdue.filter(user=executive).exists()
+    decision = Decision.objects.create(
+        cycle=started, text="Hire", owner=planner_a, due_date=dt.date(2027, 1, 20)
+    )
+    reminders_send(now=dt.datetime(2027, 1, 21, 8, tzinfo=AMS))
+    about_decision = Notification.objects.filter(decision=decision, read_at__isnull=True)
+    assert about_decision.exists()
+    unrelated = Notification.objects.create(user=executive, kind="note", title="Keep me")
+
+    cycle_approve(cycle=started, user=executive, override_reason="board met")
+    assert not overdue.exists()
+    assert not Notification.objects.filter(step__cycle=started, read_at__isnull=True).exists()
+    assert about_decision.exists(), "a decision's follow-up outlives the approval"
+    decision_update(decision=decision, user=planner_a, status="done")
+    assert not about_decision.exists()
+    unrelated.refresh_from_db()
+    assert unrelated.read_at is None
+
+
+def test_a_step_done_clears_its_notices(started, sales):
+    from planning.services.steps import step_status_set
+
+    s = step1(started)
+    reminders_send(now=s.input_deadline - 2 * H)
+    mine = Notification.objects.filter(step=s, user=sales, read_at__isnull=True)
+    assert mine.exists()
+    step_status_set(step=s, status="in_progress", user=sales)
+    assert mine.exists()
+    step_status_set(step=s, status="done", user=sales)
+    assert not mine.exists()
+
+
+def test_month_close_deadline_reminds_the_streams_members_until_actuals_are_in(
+    planner_a, company, family_a
+):
+    from decimal import Decimal
+
+    from planning.calendar import month_close_deadline
+    from planning.measures import ACTUAL_STREAM_FACTS
+    from planning.services.actuals import ActualInput, actuals_upsert
+    from planning.services.reminders import KIND_MONTH_CLOSE, reminders_due
+
+    # Working day 1 of March 2027 is Monday 1 March; actuals of February due 12:00.
+    due = month_close_deadline(
+        month=dt.date(2027, 3, 1),
+        holidays=[],
+        time_zone="Europe/Amsterdam",
+        deadline=dt.time(12),
+    )
+    assert due == dt.datetime(2027, 3, 1, 12, tzinfo=AMS)
+    # A Saturday 1st moves to Monday 3rd.
+    assert month_close_deadline(
+        month=dt.date(2026, 8, 1),
+        holidays=[],
+        time_zone="Europe/Amsterdam",
+        deadline=dt.time(12),
+    ).date() == dt.date(2026, 8, 3)
+    specs = [s for s in reminders_due(now=due - 20 * H) if s.kind == KIND_MONTH_CLOSE]
+    assert [(s.recipient_id, s.offset) for s in specs] == [(planner_a.pk, "24h")]
+    assert specs[0].key.endswith(f":2027-02:user{planner_a.pk}")
+    assert [s.offset for s in reminders_due(now=due - H) if s.kind == KIND_MONTH_CLOSE] == ["2h"]
+    assert not [s for s in reminders_due(now=due + H) if s.kind == KIND_MONTH_CLOSE]
+    # the stream's operational actuals all entered: no more reminders
+    Feb = dt.date(2027, 2, 1)
+    actuals_upsert(
+        cells=[ActualInput("A", "", Feb, m, Decimal(1)) for m in ACTUAL_STREAM_FACTS],
+        user=None,
+        any_month=True,
+    )
+    assert not [s for s in reminders_due(now=due - H) if s.kind == KIND_MONTH_CLOSE]
+
+
+def test_month_close_reminder_is_sent_with_a_link_to_the_page(planner_a, company, stream_a):
+    from planning.services.reminders import reminders_send
+
+    now = dt.datetime(2027, 3, 1, 11, tzinfo=AMS)
+    result = reminders_send(now=now)
+    assert any(k.startswith("month_close:2h") for k in result.keys)
+    note = Notification.objects.get(kind="month_close")
+    assert note.url == "/value-streams/A/month-close/?month=2027-02"
+    assert "Month close 2027-02 of A" in note.title

@@ -124,10 +124,11 @@ def test_planner_cannot_approve(client, cycle, planner_a):
 
 def test_approval_needs_steps_1_to_4_or_a_reason(client, cycle, executive):
     client.force_login(executive)
-    refused = client.post(url("cycle_approve", "2027-01"), {})
+    refused = client.post(url("cycle_approve", "2027-01"), {"confirm": "yes"})
     assert refused.status_code == 409 and "not done" in refused.content.decode()
     ok = client.post(
-        url("cycle_approve", "2027-01"), {"override_reason": "Finance is ill", "next": "/review/"}
+        url("cycle_approve", "2027-01"),
+        {"override_reason": "Finance is ill", "next": "/review/", "confirm": "yes"},
     )
     assert ok.status_code == 302 and ok["Location"] == "/review/"
     cycle.refresh_from_db()
@@ -137,7 +138,9 @@ def test_approval_needs_steps_1_to_4_or_a_reason(client, cycle, executive):
 def test_approve_ignores_an_offsite_next(client, cycle, executive):
     _done_1_to_4(cycle, executive)
     client.force_login(executive)
-    r = client.post(url("cycle_approve", "2027-01"), {"next": "https://evil.example/"})
+    r = client.post(
+        url("cycle_approve", "2027-01"), {"next": "https://evil.example/", "confirm": "yes"}
+    )
     assert r["Location"] == "/cycles/2027-01/"
 
 

@@ -38,8 +38,12 @@ def test_demand_view_rows_reference_and_rights(client, stream_a, stream_b, plann
     client.login(username="s", password=PASSWORD)
     assert client.get("/cycles/2027-01/demand/A/").status_code == 200
     data = client.get("/cycles/2027-01/demand/A/data/").json()
-    assert [r["id"] for r in data["rows"]] == ["A-1|demand", "A-1|demand_reference"]
-    demand, ref = data["rows"]
+    assert [r["id"] for r in data["rows"]] == [
+        "A-1|demand",
+        "A-1|demand_reference",
+        "A-1|statistical_baseline",
+    ]
+    demand, ref, _baseline = data["rows"]
     assert demand["values"] == {"m2027-02": 55}
     assert demand["versions"] == {"m2027-02": 1}
     assert ref["values"] == {"m2027-02": 40} and ref["editable"] == []

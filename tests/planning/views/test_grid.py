@@ -290,10 +290,22 @@ def test_history_and_comment(client, plan, planner_a):
     data = c.get(DATA).json()
     row = next(r for r in data["rows"] if r["id"] == "A-1|demand")
     assert row["comments"] == {"m2027-01": "Tender"}
-    empty = {**payload, "month": "2027-05"}
+    # An empty cell takes a comment too ("waiting for ERP") and stays empty.
+    empty = {**payload, "month": "2027-05", "text": "waiting for ERP"}
     res = c.post(url, json.dumps(empty), content_type="application/json")
-    assert res.status_code == 400
-    assert "before adding a comment" in res.json()["detail"]
+    assert res.status_code == 200 and res.json() == {"comment": "waiting for ERP", "version": 0}
+    assert not PlanValue.objects.filter(measure="demand", month=dt.date(2027, 5, 1)).exists()
+    row = next(r for r in c.get(DATA).json()["rows"] if r["id"] == "A-1|demand")
+    assert row["comments"] == {"m2027-01": "Tender", "m2027-05": "waiting for ERP"}
+    assert "m2027-05" not in row["values"] or row["values"]["m2027-05"] is None
+    again = {**empty, "text": "ERP feed due Friday"}
+    c.post(url, json.dumps(again), content_type="application/json")
+    from planning.models import EmptyCellComment
+
+    assert EmptyCellComment.objects.get().text == "ERP feed due Friday"
+    cleared = {**empty, "text": ""}
+    assert c.post(url, json.dumps(cleared), content_type="application/json").status_code == 200
+    assert not EmptyCellComment.objects.exists()
 
 
 def test_comment_refused_for_a_read_only_user(client, plan, executive):
@@ -303,13 +315,23 @@ def test_comment_refused_for_a_read_only_user(client, plan, executive):
     )
     assert res.status_code == 403
     assert PlanValue.objects.get(measure="demand", month=JAN).comment == ""
+    on_empty = {**payload, "month": "2027-06"}
+    res = client_for(client, executive).post(
+        "/cycles/2027-01/grid/A/comment/", json.dumps(on_empty), content_type="application/json"
+    )
+    assert res.status_code == 403
+    from planning.models import EmptyCellComment
+
+    assert not EmptyCellComment.objects.exists()
 
 
 def test_grid_data_query_count_does_not_grow_with_the_plan(
     client, plan, planner_a, stream_a, django_assert_max_num_queries
 ):
     c = client_for(client, planner_a)
-    with django_assert_max_num_queries(14):  # +1 time-zone middleware, +1 projection fingerprint
+    # +1 time-zone middleware, +1 projection fingerprint; issue 15: +1 last approved
+    # cycle, +1 comments on empty cells
+    with django_assert_max_num_queries(16):
         c.get(DATA)
     families = [ProductFamilyFactory(value_stream=stream_a) for _ in range(10)]
     cells = [
@@ -319,13 +341,48 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
         for m in ("demand", "production")
     ]
     plan_values_upsert(cycle=plan, cells=cells, user=None)
-    with django_assert_max_num_queries(14):  # +1 time-zone middleware, +1 projection fingerprint
+    with django_assert_max_num_queries(16):
         res = c.get(DATA)
-    assert len(res.json()["rows"]) == 11 * 5 + 8
+    # Per family: 5 rows and 4 toggled (last approved, change); the stream: 3 totals + 8.
+    assert len(res.json()["rows"]) == 11 * (5 + 4) + 3 + 8
 
 
 def test_save_query_count_is_constant(client, plan, planner_a, django_assert_max_num_queries):
     c = client_for(client, planner_a)
     many = [cell("7", month=f"2027-{m:02d}", version=1 if m == 1 else 0) for m in range(1, 13)]
-    with django_assert_max_num_queries(24):  # +1 time-zone middleware, +1 new-id read-back
+    # +1 time-zone middleware, +1 new-id read-back, +1 last approved cycle (issue 15)
+    with django_assert_max_num_queries(25):
         assert post(c, SAVE, many).status_code == 200
+
+
+def test_live_endpoint_gives_others_edits_since_a_cursor_and_presence(
+    client, plan, planner_a, stream_a
+):
+    from django.core.cache import cache
+    from django.test import Client
+
+    from planning.selectors.live import grid_cursor
+    from tests.factories import MembershipFactory, UserFactory
+
+    cache.clear()
+    live = "/cycles/2027-01/grid/A/live/"
+    start = grid_cursor(cycle=plan)
+    other = UserFactory(username="planner_z", first_name="Zoe", last_name="Z")
+    MembershipFactory(user=other, value_stream=stream_a)
+    theirs = client_for(Client(), other)
+    assert theirs.get(f"{live}?after={start}").json()["cells"] == []
+    mine = client_for(client, planner_a)
+    assert post(mine, SAVE, [cell("65")]).status_code == 200
+    body = theirs.get(f"{live}?after={start}").json()
+    assert body["cursor"] > start
+    [changed] = body["cells"]
+    assert (changed["row"], changed["field"], changed["value"]) == ("A-1|demand", "m2027-01", 65)
+    assert changed["version"] == 2 and changed["by"] == "planner_a"
+    ending = next(r for r in body["computed"] if r["id"] == "A-1|ending_inventory")
+    assert ending["values"]["m2027-01"] == 5 + 40 - 65
+    assert body["others"] == []  # planner_a has not polled yet
+    assert mine.get(f"{live}?after={body['cursor']}").json()["others"] == ["Zoe Z"]
+    assert theirs.get(f"{live}?after={body['cursor']}").json()["cells"] == []
+    assert theirs.get(f"{live}?after={body['cursor']}").json()["others"] == ["planner_a"]
+    outsider = UserFactory(username="planner_b_only")
+    assert client_for(Client(), outsider).get(live).status_code == 403

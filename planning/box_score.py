@@ -1,0 +1,307 @@
+"""The box score of closed months (SOFP.md "Actuals"): pure pandas/NumPy, no ORM.
+
+Inputs are plain frames (see :func:`closed_box_score`); the result is one row per value
+stream and month plus the company rows (``value_stream == ""``), one column per measure.
+Every ratio with a zero or unknown denominator is NaN (shown and exported empty), never
+an error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# What export_box_score writes (SOFP.md "More commands"), in this order.
+EXPORT_MEASURES: tuple[str, ...] = (
+    "on_time_delivery",
+    "first_time_through",
+    "dock_to_dock_days",
+    "revenue_per_person",
+    "average_cost_per_unit",
+    "actual_revenue",
+    "actual_profit",
+    "plan_revenue",
+    "plan_profit",
+    "capacity_wape",
+    "capacity_bias",
+    "production_wape",
+    "demand_wape",
+    "demand_bias",
+    "fva_statistics",
+    "fva_consensus",
+    "on_time_launch",
+)
+# Plan against actual: (label, actual column, plan column).
+PLAN_AGAINST_ACTUAL: tuple[tuple[str, str, str], ...] = (
+    ("Revenue", "actual_revenue", "plan_revenue"),
+    ("Material cost", "actual_material_cost", "plan_material_cost"),
+    ("Conversion cost", "actual_conversion_cost", "plan_conversion_cost"),
+    ("Profit", "actual_profit", "plan_profit"),
+    ("Production (units)", "actual_production", "plan_production"),
+    ("Hours", "actual_productive_hours", "plan_hours"),
+)
+STREAM_FACTS: tuple[str, ...] = (
+    "actual_available_hours",
+    "actual_productive_hours",
+    "actual_non_productive_hours",
+    "actual_conversion_cost",
+    "orders_shipped",
+    "orders_on_time",
+    "units_first_time_through",
+    "headcount",
+    "dock_to_dock_days",
+)
+KEYS = ["value_stream", "month"]
+
+
+def _div(num: pd.Series, den: pd.Series) -> pd.Series:
+    """num ÷ den, NaN where den is 0 or unknown."""
+    num = num.astype("float64")
+    den = den.astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num.to_numpy() / den.to_numpy()
+    out[~np.isfinite(out)] = np.nan
+    return pd.Series(out, index=num.index)
+
+
+def _family_frame(
+    actuals: pd.DataFrame, master: pd.DataFrame, plan: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Per family and month: actual sales and production, plan demand and production,
+    with the family's price, material cost and hours per unit."""
+    fam = actuals[actuals["product_family"] != ""]
+    wide = fam.pivot_table(
+        index=["value_stream", "product_family", "month"],
+        columns="measure",
+        values="value",
+        aggfunc="last",
+    )
+    for col in ("actual_sales", "actual_production"):
+        if col not in wide.columns:
+            wide[col] = np.nan
+    wide = wide[["actual_sales", "actual_production"]].reset_index()
+    if plan is not None and len(plan):
+        p = plan[plan["product_family"] != ""].pivot_table(
+            index=["value_stream", "product_family", "month"],
+            columns="measure",
+            values="value",
+            aggfunc="last",
+        )
+        for col in ("demand", "production"):
+            if col not in p.columns:
+                p[col] = np.nan
+        p = p[["demand", "production"]].reset_index()
+        wide = wide.merge(p, how="outer", on=["value_stream", "product_family", "month"])
+    else:
+        wide["demand"] = np.nan
+        wide["production"] = np.nan
+    cols = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
+    if "month" in master.columns:  # prices per month (each month's cycle copy)
+        return wide.merge(master[[*cols, "month"]], how="left", on=["product_family", "month"])
+    return wide.merge(master[cols], how="left", on="product_family")
+
+
+def closed_box_score(
+    *,
+    actuals: pd.DataFrame,
+    master: pd.DataFrame,
+    plan: pd.DataFrame | None = None,
+    planned_months: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Box score of closed months.
+
+    ``actuals``: long facts (value_stream, product_family "" for stream rows, month as a
+    Period, measure, value). ``master``: product_family, unit_price, unit_material_cost,
+    hours_per_unit (the prices the month is valued at). ``plan``: long values of the
+    frozen plan of cycle m−1 for each month m (measures demand, production per family;
+    conversion_cost per stream). ``planned_months``: value_stream, month pairs that have
+    such a frozen plan (a plan's missing input counts 0 there; elsewhere plan is empty).
+    """
+    fam = _family_frame(actuals, master, plan)
+    if planned_months is not None and len(planned_months):
+        planned = pd.MultiIndex.from_frame(planned_months[KEYS])
+        has_plan = pd.MultiIndex.from_frame(fam[KEYS]).isin(planned)
+        for col in ("demand", "production"):
+            fam[col] = fam[col].where(~has_plan | fam[col].notna(), 0.0)
+    fam["actual_revenue"] = fam["actual_sales"] * fam["unit_price"]
+    fam["actual_material_cost"] = fam["actual_production"] * fam["unit_material_cost"]
+    fam["plan_revenue"] = fam["demand"] * fam["unit_price"]
+    fam["plan_material_cost"] = fam["production"] * fam["unit_material_cost"]
+    fam["plan_hours"] = fam["production"] * fam["hours_per_unit"]
+    both_p = fam["actual_production"].notna() & fam["production"].notna()
+    both_d = fam["actual_sales"].notna() & fam["demand"].notna()
+    fam["prod_abs"] = (fam["actual_production"] - fam["production"]).abs().where(both_p)
+    fam["prod_a"] = fam["actual_production"].where(both_p)
+    fam["dem_abs"] = (fam["actual_sales"] - fam["demand"]).abs().where(both_d)
+    fam["dem_err"] = (fam["demand"] - fam["actual_sales"]).where(both_d)
+    fam["dem_a"] = fam["actual_sales"].where(both_d)
+    sums = (
+        "actual_sales",
+        "actual_production",
+        "actual_revenue",
+        "actual_material_cost",
+        "plan_revenue",
+        "plan_material_cost",
+        "plan_hours",
+        "production",
+        "prod_abs",
+        "prod_a",
+        "dem_abs",
+        "dem_err",
+        "dem_a",
+    )
+    by_stream = fam.groupby(KEYS, sort=True)[list(sums)].sum(min_count=1)
+    by_stream = by_stream.rename(columns={"production": "plan_production"})
+
+    st = actuals[actuals["product_family"] == ""].pivot_table(
+        index=KEYS, columns="measure", values="value", aggfunc="last"
+    )
+    for col in STREAM_FACTS:
+        if col not in st.columns:
+            st[col] = np.nan
+    st = st[list(STREAM_FACTS)]
+    if plan is not None and len(plan):
+        conv = plan[plan["measure"] == "conversion_cost"].groupby(KEYS)["value"].last()
+    else:
+        conv = pd.Series(dtype="float64")
+    frame = st.join(by_stream, how="outer")
+    frame["plan_conversion_cost"] = conv.reindex(frame.index)
+    if planned_months is not None and len(planned_months):
+        planned_idx = pd.MultiIndex.from_frame(planned_months[KEYS])
+        in_plan = frame.index.isin(planned_idx)
+        frame.loc[in_plan, "plan_conversion_cost"] = frame.loc[
+            in_plan, "plan_conversion_cost"
+        ].fillna(0.0)
+    frame = frame.reset_index()
+    company = frame.drop(columns=["value_stream"]).groupby("month").sum(min_count=1)
+    company["dock_to_dock_days"] = np.nan
+    company = company.reset_index()
+    company.insert(0, "value_stream", "")
+    out = pd.concat([frame, company], ignore_index=True)
+    _ratios(out)
+    company_capacity_over_streams(out)
+    # Company profit rows: value stream profit, summed (sustaining costs apart).
+    is_company = out["value_stream"] == ""
+    streams = out[~is_company]
+    for col in ("actual_profit", "plan_profit"):
+        summed = streams.groupby("month")[col].sum(min_count=1)
+        out.loc[is_company, col] = summed.reindex(out.loc[is_company, "month"]).to_numpy()
+    return out.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
+
+
+def _ratios(f: pd.DataFrame) -> None:
+    """The box score's ratios, in place, from the sums (the same for streams and company)."""
+    f["on_time_delivery"] = _div(f["orders_on_time"], f["orders_shipped"])
+    f["first_time_through"] = _div(f["units_first_time_through"], f["actual_production"])
+    f["actual_profit"] = (
+        f["actual_revenue"] - f["actual_material_cost"] - f["actual_conversion_cost"]
+    )
+    f["plan_profit"] = f["plan_revenue"] - f["plan_material_cost"] - f["plan_conversion_cost"]
+    f["revenue_per_person"] = _div(f["actual_revenue"], f["headcount"])
+    f["average_cost_per_unit"] = _div(
+        f["actual_material_cost"] + f["actual_conversion_cost"], f["actual_sales"]
+    )
+    a = f["actual_available_hours"]
+    f["productive_share"] = _div(f["actual_productive_hours"], a)
+    f["non_productive_share"] = _div(f["actual_non_productive_hours"], a)
+    f["available_share"] = _div(
+        a - f["actual_productive_hours"] - f["actual_non_productive_hours"], a
+    )
+    both = f["actual_productive_hours"].notna() & f["plan_hours"].notna()
+    cap_a = f["actual_productive_hours"].where(both)
+    f["capacity_wape"] = _div((cap_a - f["plan_hours"]).abs(), cap_a)
+    f["capacity_bias"] = _div(f["plan_hours"].where(both) - cap_a, cap_a)
+    f["production_wape"] = _div(f["prod_abs"], f["prod_a"])
+    f["demand_wape"] = _div(f["dem_abs"], f["dem_a"])
+    f["demand_bias"] = _div(f["dem_err"], f["dem_a"])
+    for col in ("fva_statistics", "fva_consensus", "on_time_launch"):
+        if col not in f.columns:
+            f[col] = np.nan
+
+
+def company_capacity_over_streams(out: pd.DataFrame) -> pd.DataFrame:
+    """Company capacity WAPE and bias over streams (Σ|A−F| ÷ ΣA), not of the summed
+    hours (streams over and under plan must not cancel)."""
+    streams = out[out["value_stream"] != ""]
+    both = streams["actual_productive_hours"].notna() & streams["plan_hours"].notna()
+    s = streams[both]
+    agg = (
+        pd.DataFrame(
+            {
+                "month": s["month"],
+                "abs": (s["actual_productive_hours"] - s["plan_hours"]).abs(),
+                "err": s["plan_hours"] - s["actual_productive_hours"],
+                "a": s["actual_productive_hours"],
+            }
+        )
+        .groupby("month")[["abs", "err", "a"]]
+        .sum(min_count=1)
+    )
+    company = out["value_stream"] == ""
+    months = out.loc[company, "month"]
+    a = agg["a"].reindex(months).reset_index(drop=True)
+    out.loc[company, "capacity_wape"] = _div(
+        agg["abs"].reindex(months).reset_index(drop=True), a
+    ).to_numpy()
+    out.loc[company, "capacity_bias"] = _div(
+        agg["err"].reindex(months).reset_index(drop=True), a
+    ).to_numpy()
+    return out
+
+
+def box_score_long(wide: pd.DataFrame, measures: tuple[str, ...] = EXPORT_MEASURES) -> pd.DataFrame:
+    """``value_stream,month,measure,value`` rows (company rows: value_stream empty)."""
+    long = wide.melt(id_vars=KEYS, value_vars=list(measures), var_name="measure")
+    order = {m: i for i, m in enumerate(measures)}
+    long["_o"] = long["measure"].map(order)
+    long["_c"] = long["value_stream"] == ""
+    long = long.sort_values(["month", "_c", "value_stream", "_o"], kind="stable")
+    return long.drop(columns=["_o", "_c"]).reset_index(drop=True)
+
+
+# SOFP.md's claimed results of companies that run it well: (measure, label, low, high,
+# how the change is measured). Inventory days fall; the rest rise.
+CLAIMS: tuple[tuple[str, str, float, float, str], ...] = (
+    ("inventory_days", "Inventory", -0.15, -0.10, "relative"),
+    ("on_time_delivery", "Customer service (on-time delivery)", 0.01, 0.015, "points"),
+    ("cash_flow", "Cash flow", 0.05, 0.05, "relative"),
+    ("on_time_launch", "On-time launch", 0.10, 0.10, "relative"),
+)
+
+
+def sofp_results(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """Per closed month: on-time delivery, inventory days (inventory value ÷ (actual
+    material cost ÷ days of the month)), cash flow, on-time launch; and each measure's
+    change from the first month to the last beside the claim.
+
+    ``frame``: month (Period), on_time_delivery, actual_material_cost, inventory_value,
+    cash_flow, on_time_launch (NaN where unknown), one row per month.
+    """
+    f = frame.sort_values("month").reset_index(drop=True).copy()
+    days = pd.Series([m.days_in_month for m in f["month"]], index=f.index, dtype="float64")
+    f["inventory_days"] = _div(f["inventory_value"], _div(f["actual_material_cost"], days))
+    changes = []
+    for measure, label, low, high, how in CLAIMS:
+        known = f[measure].dropna()
+        first = float(known.iloc[0]) if len(known) else np.nan
+        last = float(known.iloc[-1]) if len(known) else np.nan
+        if how == "points":
+            change = last - first
+        else:
+            change = (
+                (last - first) / abs(first) if first not in (0.0,) and first == first else np.nan
+            )
+        changes.append(
+            {
+                "measure": measure,
+                "label": label,
+                "start": None if first != first else first,
+                "now": None if last != last else last,
+                "change": None if change != change else change,
+                "how": how,
+                "claim_low": low,
+                "claim_high": high,
+            }
+        )
+    cols = ["month", "on_time_delivery", "inventory_days", "cash_flow", "on_time_launch"]
+    return f[cols], changes

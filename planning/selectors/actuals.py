@@ -1,0 +1,395 @@
+"""Reading actuals (SOFP.md "Actuals"): who may change which, the months that are open
+for facts, and the frames the engine's box score reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.db.models import FloatField, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from planning.calendar import month_add
+from planning.measures import (
+    ACTUAL_FACTS,
+    FINANCE_ACTUALS,
+    OPERATIONS_ACTUALS,
+    SALES_ACTUALS,
+)
+from planning.models import Actual
+from planning.selectors.cycles import company_zone
+from valuestreams.models import Membership, ValueStream
+from valuestreams.roles import CompanyRole, user_roles
+
+ALL_ACTUALS: frozenset[str] = frozenset(ACTUAL_FACTS)
+# Planners and managers enter their streams' operational actuals and actual sales.
+PLANNER_ACTUALS: frozenset[str] = OPERATIONS_ACTUALS | {"actual_sales"}
+
+
+def current_month(now: dt.datetime | None = None) -> dt.date:
+    """The first day of this month in the company's time zone (facts go up to it)."""
+    now = now or timezone.now()
+    return now.astimezone(company_zone()).date().replace(day=1)
+
+
+def last_closed_month(now: dt.datetime | None = None) -> dt.date:
+    """The month before the current one: the month the box score of facts reports."""
+    return month_add(current_month(now), -1)
+
+
+@dataclass(frozen=True, eq=False)
+class ActualRights:
+    """Which actual measures a user changes, per stream (SOFP.md "Who changes what")."""
+
+    per_stream: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    every_stream: frozenset[str] = frozenset()
+
+    def measures(self, *, value_stream_id: int) -> frozenset[str]:
+        return self.every_stream | self.per_stream.get(value_stream_id, frozenset())
+
+    def may_edit(self, *, value_stream_id: int, measure: str | None = None) -> bool:
+        measures = self.measures(value_stream_id=value_stream_id)
+        return bool(measures) if measure is None else measure in measures
+
+
+def actual_rights(*, user) -> ActualRights:
+    """``user=None`` is a trusted system path (demo data, an operator's command)."""
+    if user is None:
+        return ActualRights(every_stream=ALL_ACTUALS)
+    if not user.is_authenticated:
+        return ActualRights()
+    if user.is_superuser:
+        return ActualRights(every_stream=ALL_ACTUALS)
+    roles = user_roles(user)
+    sales = CompanyRole.SALES in roles
+    per_stream: dict[int, frozenset[str]] = {}
+    memberships = Membership.objects.filter(user=user, value_stream__active=True).values_list(
+        "value_stream_id", "role"
+    )
+    for stream_id, role in memberships:
+        measures = per_stream.get(stream_id, frozenset())
+        if role in (Membership.Role.PLANNER, Membership.Role.MANAGER):
+            measures |= PLANNER_ACTUALS
+        if sales:
+            measures |= SALES_ACTUALS
+        per_stream[stream_id] = measures
+    every: frozenset[str] = frozenset()
+    if sales and not per_stream:
+        every |= SALES_ACTUALS
+    if CompanyRole.FINANCE in roles:
+        every |= FINANCE_ACTUALS
+    return ActualRights(per_stream=per_stream, every_stream=every)
+
+
+def actuals_query(
+    *,
+    value_streams: Iterable[ValueStream] | None = None,
+    measures: Iterable[str] | None = None,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> QuerySet[Actual]:
+    qs = Actual.objects.all()
+    if value_streams is not None:
+        qs = qs.filter(value_stream__in=list(value_streams))
+    if measures is not None:
+        qs = qs.filter(measure__in=list(measures))
+    if first is not None:
+        qs = qs.filter(month__gte=first)
+    if last is not None:
+        qs = qs.filter(month__lte=last)
+    return qs
+
+
+ACTUAL_FRAME_COLUMNS = ("value_stream", "product_family", "month", "measure", "value")
+
+
+def actuals_frame(qs: QuerySet) -> pd.DataFrame:
+    """Long frame: value_stream, product_family ("" for stream rows), month (Period),
+    measure, value (float). One query, read straight from the cursor and converted
+    column by column (Django's per-cell converters were most of the time)."""
+    from planning.selectors.plans import _month_index, _raw_rows
+
+    rows = _raw_rows(
+        qs.order_by().values_list(
+            "value_stream__code",
+            "product_family__code",
+            "month",
+            "measure",
+            Cast("value", FloatField()),
+        )
+    )
+    frame = pd.DataFrame(rows, columns=list(ACTUAL_FRAME_COLUMNS))
+    frame["product_family"] = frame["product_family"].fillna("").astype(str)
+    frame["value_stream"] = frame["value_stream"].astype(str)
+    frame["month"] = _month_index(frame["month"])
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def actuals_for_stream_month(*, value_stream: ValueStream, month: dt.date) -> dict:
+    """``{(family_code or "", measure): Actual}`` of one stream and month (the close page)."""
+    qs = Actual.objects.filter(value_stream=value_stream, month=month).select_related(
+        "product_family", "updated_by"
+    )
+    return {(a.product_family.code if a.product_family else "", a.measure): a for a in qs}
+
+
+# --------------------------------------------------------------------------- box score
+
+
+def _lag1_plan_query(months: list[dt.date], streams: list[ValueStream] | None):
+    """Demand, production and conversion cost for each month m in the frozen plan of
+    cycle m−1 (SOFP.md: "plan" of a closed month)."""
+    from django.db.models import Q
+
+    from planning.models import CycleStatus, PlanValue
+
+    lag1 = Q()
+    for m in months:
+        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
+    qs = PlanValue.objects.filter(
+        lag1,
+        cycle__status=CycleStatus.APPROVED,
+        measure__in=("demand", "production", "conversion_cost"),
+        month__gte=min(months),
+        month__lte=max(months),
+    )
+    if streams is not None:
+        qs = qs.filter(value_stream__in=streams)
+    return qs
+
+
+def closed_months_box_score(
+    *, months: list[dt.date], value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """The engine's box score (``planning.box_score``) of closed ``months`` for the given
+    streams (None: all) and the company rows over them. Four queries, whatever the
+    number of streams, families and months; read fresh on every call (facts change
+    without a cycle, so nothing of it is kept in the review's reuse cache).
+
+    Prices and costs of month m come from cycle m's master copy, else from the newest
+    cycle before m (SOFP.md "Actuals"), else from the family master.
+    """
+    from planning import box_score
+    from planning.models import CycleStatus, PlanningCycle
+
+    streams = None if value_streams is None else list(value_streams)
+    months = sorted(set(months))
+    if not months:
+        return box_score.closed_box_score(
+            actuals=actuals_frame(Actual.objects.none()), master=_month_prices([], streams)
+        )
+    facts = actuals_query(value_streams=streams, first=months[0], last=months[-1]).filter(
+        month__in=months
+    )
+    actuals = actuals_frame(facts)
+    plan = actuals_frame(_lag1_plan_query(months, streams))  # same columns as facts
+    frozen = set(
+        PlanningCycle.objects.filter(
+            status=CycleStatus.APPROVED, month__in=[month_add(m, -1) for m in months]
+        ).values_list("month", flat=True)
+    )
+    codes = (
+        [vs.code for vs in streams]
+        if streams is not None
+        else list(ValueStream.objects.filter(active=True).values_list("code", flat=True))
+    )
+    planned = pd.DataFrame(
+        [
+            (code, pd.Period(m, freq="M"))
+            for m in months
+            if month_add(m, -1) in frozen
+            for code in codes
+        ],
+        columns=["value_stream", "month"],
+    )
+    return box_score.closed_box_score(
+        actuals=actuals,
+        master=_month_prices(months, streams),
+        plan=plan,
+        planned_months=planned,
+    )
+
+
+PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
+
+
+def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> pd.DataFrame:
+    """product_family, month, unit_price, unit_material_cost, hours_per_unit for each
+    month: from cycle m's master copy, else the newest cycle before m, else the master.
+    One query per distinct cycle used (at most one per month)."""
+    from planning.models import PlanningCycle
+    from planning.selectors.plans import cycle_master_frame
+    from valuestreams.models import ProductFamily
+
+    parts = []
+    cycles = (
+        list(PlanningCycle.objects.filter(month__lte=max(months)).order_by("month"))
+        if months
+        else []
+    )
+    chosen: dict[int, tuple[PlanningCycle, list[dt.date]]] = {}
+    without: list[dt.date] = []
+    for m in months:
+        before = [c for c in cycles if c.month <= m]
+        if before:
+            chosen.setdefault(before[-1].pk, (before[-1], []))[1].append(m)
+        else:
+            without.append(m)
+    for cycle, ms in chosen.values():
+        frame = cycle_master_frame(cycle=cycle, value_streams=streams)[PRICE_COLUMNS]
+        for m in ms:
+            parts.append(frame.assign(month=pd.Period(m, freq="M")))
+    if without:
+        qs = ProductFamily.objects.all()
+        if streams is not None:
+            qs = qs.filter(value_stream__in=streams)
+        rows = list(qs.values_list("code", "unit_price", "unit_material_cost", "hours_per_unit"))
+        frame = pd.DataFrame(rows, columns=PRICE_COLUMNS)
+        for col in PRICE_COLUMNS[1:]:
+            frame[col] = frame[col].astype("float64")
+        for m in without:
+            parts.append(frame.assign(month=pd.Period(m, freq="M")))
+    if not parts:
+        return pd.DataFrame(columns=PRICE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def closed_month_block(
+    *, month: dt.date, value_streams: Iterable[ValueStream] | None, trend_months: int = 12
+) -> dict:
+    """What the "last closed month" block shows: per stream and company, the box score of
+    ``month``; plan against actual (actual, plan, variance, %); the accuracy trend over
+    the last ``trend_months`` closed months."""
+    months = [month_add(month, -i) for i in range(trend_months - 1, -1, -1)]
+    score = closed_months_box_score(months=months, value_streams=value_streams)
+    period = pd.Period(month, freq="M")
+    now = score[score["month"] == period] if len(score) else score
+    rows = {r["value_stream"]: r for r in now.to_dict("records")}
+    from planning.box_score import PLAN_AGAINST_ACTUAL
+
+    def clean(v):
+        return None if v is None or (isinstance(v, float) and v != v) else v
+
+    blocks = []
+    for code, r in sorted(rows.items(), key=lambda kv: (kv[0] == "", kv[0])):
+        pva = []
+        for label, a_col, p_col in PLAN_AGAINST_ACTUAL:
+            a, p = clean(r.get(a_col)), clean(r.get(p_col))
+            var = None if a is None or p is None else a - p
+            pct = None if var is None or not p else var / p
+            pva.append({"label": label, "actual": a, "plan": p, "variance": var, "pct": pct})
+        blocks.append(
+            {
+                "code": code or "Company",
+                "is_company": code == "",
+                "m": {k: clean(v) for k, v in r.items()},
+                "plan_against_actual": pva,
+            }
+        )
+    trend = []
+    if len(score):
+        company = score[score["value_stream"] == ""]
+        for r in company.to_dict("records"):
+            trend.append(
+                {
+                    "month": str(r["month"]),
+                    "demand_wape": clean(r["demand_wape"]),
+                    "demand_bias": clean(r["demand_bias"]),
+                    "production_wape": clean(r["production_wape"]),
+                    "capacity_wape": clean(r["capacity_wape"]),
+                }
+            )
+    return {"month": month, "blocks": blocks, "trend": trend, "has_data": bool(rows)}
+
+
+def box_score_export_rows(
+    *, month: dt.date, value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """The long rows ``export_box_score`` writes for one closed month: every stream the
+    reader sees (those with facts or a plan) and the company."""
+    from planning.box_score import EXPORT_MEASURES, box_score_long
+
+    score = closed_months_box_score(months=[month], value_streams=value_streams)
+    return box_score_long(score, EXPORT_MEASURES)
+
+
+def refuse_open_month(month: dt.date) -> None:
+    """A box score of facts is for a month that has ended."""
+    from sofp.errors import ValidationFailed
+
+    if month >= current_month():
+        raise ValidationFailed.of_field(
+            "month",
+            f"{month:%Y-%m} has not closed yet; the last closed month is "
+            f"{last_closed_month():%Y-%m}",
+        )
+
+
+def sofp_results_page(*, value_streams: Iterable[ValueStream] | None = None, limit: int = 36):
+    """ "SOFP results": each closed month since the first approved cycle, facts (on-time
+    delivery, actual material cost) beside the inventory value and cash flow of month m
+    in the plan approved in m (it starts from the inventory on hand at the start of m;
+    else the plan of m−1). Inventory is planned, not counted, in this app.
+    Returns (rows, changes) from ``planning.box_score.sofp_results``."""
+    import numpy as np
+
+    from planning.box_score import sofp_results
+    from planning.models import CycleStatus, PlanningCycle
+    from planning.selectors.plans import cycle_projection
+
+    first = PlanningCycle.objects.filter(status=CycleStatus.APPROVED).order_by("month").first()
+    last = last_closed_month()
+    if first is None or first.month > last:
+        return [], []
+    months: list[dt.date] = []
+    m = first.month
+    while m <= last:
+        months.append(m)
+        m = month_add(m, 1)
+    months = months[-limit:]
+    streams = None if value_streams is None else list(value_streams)
+    score = closed_months_box_score(months=months, value_streams=streams)
+    company = score[score["value_stream"] == ""].set_index("month") if len(score) else None
+    frozen = {
+        c.month: c
+        for c in PlanningCycle.objects.filter(
+            status=CycleStatus.APPROVED,
+            month__in=[*months, *(month_add(x, -1) for x in months)],
+        )
+    }
+    rows = []
+    for month in months:
+        period = pd.Period(month, freq="M")
+        plan = frozen.get(month) or frozen.get(month_add(month, -1))
+        inv = cash = np.nan
+        if plan is not None:
+            comp = cycle_projection(cycle=plan, value_streams=streams).company
+            hit = comp[comp["month"] == period]
+            if len(hit):
+                inv = float(hit["inventory_value"].iloc[0])
+                cash = float(hit["cash_flow"].iloc[0])
+        fact = company.loc[period] if company is not None and period in company.index else None
+        rows.append(
+            {
+                "month": period,
+                "on_time_delivery": np.nan if fact is None else fact["on_time_delivery"],
+                "actual_material_cost": np.nan if fact is None else fact["actual_material_cost"],
+                "inventory_value": inv,
+                "cash_flow": cash,
+                "on_time_launch": np.nan,  # NPD launches are not recorded yet
+            }
+        )
+    table, changes = sofp_results(pd.DataFrame(rows))
+
+    def clean(v):
+        return None if v != v else v
+
+    out = [
+        {k: (str(v) if k == "month" else clean(v)) for k, v in r.items()}
+        for r in table.to_dict("records")
+    ]
+    return out, changes

@@ -1,0 +1,92 @@
+"""What is still open when the executives approve (step 5's confirmation).
+
+Approving freezes the plan, so the confirmation names what the plan carries into the
+freeze: overloads, shortages, demand changes beyond the threshold that nobody explained
+(no comment on the demand cell), and open decisions. Read-only; the review and the
+approve view both ask here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from planning import dashboards
+from planning.models import Decision, DecisionStatus, Measure, PlanningCycle, PlanValue
+from planning.selectors.plans import cycle_analysis
+
+# Shown in full up to this many per kind; the count always says how many there are.
+SHOWN_PER_KIND = 20
+
+
+@dataclass
+class OpenItems:
+    """The open items of one kind: how many, and the first few with their grid links."""
+
+    label: str
+    count: int
+    rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ApprovalOpenItems:
+    overloads: OpenItems
+    shortages: OpenItems
+    unexplained_demand_changes: OpenItems
+    open_decisions: list[Decision]
+
+    @property
+    def total(self) -> int:
+        return (
+            self.overloads.count
+            + self.shortages.count
+            + self.unexplained_demand_changes.count
+            + len(self.open_decisions)
+        )
+
+    @property
+    def groups(self) -> list[OpenItems]:
+        return [self.overloads, self.shortages, self.unexplained_demand_changes]
+
+
+def _commented_demand_cells(cycle: PlanningCycle) -> set[str]:
+    """``stream:family:YYYY-MM`` of the demand cells that carry a comment."""
+    cells = (
+        PlanValue.objects.filter(cycle=cycle, measure=Measure.DEMAND)
+        .exclude(comment="")
+        .values_list("value_stream__code", "product_family__code", "month")
+    )
+    return {f"{vs}:{pf or ''}:{month:%Y-%m}" for vs, pf, month in cells}
+
+
+def _items(label: str, frame: pd.DataFrame, cycle: PlanningCycle) -> OpenItems:
+    rows = dashboards.exception_rows(frame, cycle.label, limit=SHOWN_PER_KIND)
+    return OpenItems(label=label, count=len(frame), rows=rows)
+
+
+def approval_open_items(*, cycle: PlanningCycle) -> ApprovalOpenItems:
+    """Overloads, shortages, unexplained demand changes and open decisions of a cycle."""
+    ex = cycle_analysis(cycle=cycle).exceptions
+    changes = ex[ex["kind"] == "demand_change"]
+    if len(changes):
+        commented = _commented_demand_cells(cycle)
+        keys = (
+            changes["value_stream"].astype(str)
+            + ":"
+            + changes["product_family"].astype(str)
+            + ":"
+            + changes["month"].dt.strftime("%Y-%m")
+        )
+        changes = changes[~keys.isin(commented).to_numpy()]
+    decisions = list(
+        Decision.objects.filter(cycle=cycle, status=DecisionStatus.OPEN)
+        .select_related("owner")
+        .order_by("due_date", "pk")
+    )
+    return ApprovalOpenItems(
+        overloads=_items("Overloads", ex[ex["kind"] == "overloaded"], cycle),
+        shortages=_items("Shortages", ex[ex["kind"] == "shortage"], cycle),
+        unexplained_demand_changes=_items("Demand changes without an explanation", changes, cycle),
+        open_decisions=decisions,
+    )

@@ -1,0 +1,210 @@
+"""Reading what the statistical baseline needs and what it came to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import CharField, FloatField, Q
+from django.db.models.functions import Cast
+
+from planning import engine
+from planning.calendar import month_add
+from planning.measures import ACTUALS_HISTORY_MONTHS, BASELINE_MEASURE
+from planning.models import Actual, BaselineFit, BaselineRun, CycleStatus, PlanningCycle, PlanValue
+from planning.selectors.plans import _codes, _month_index, _raw_rows
+from valuestreams.models import ProductFamily, ValueStream
+
+HISTORY_COLUMNS = ("value_stream", "product_family", "month", "sales")
+
+
+def sales_history(
+    *,
+    before: dt.date,
+    since: dt.date | None = None,
+    families: Iterable[str] | None = None,
+    value_streams: Iterable[ValueStream] | None = None,
+) -> pd.DataFrame:
+    """Every family's actual sales for the months before ``before`` (and from ``since``),
+    optionally of some families or streams only (one query).
+
+    The one place the baseline reads the sales history: the ``actual_sales`` facts, kept
+    once per month in :class:`planning.models.Actual` (as
+    :func:`planning.selectors.plans.accuracy_inputs` reads them). Columns :data:`HISTORY_COLUMNS`,
+    months as ``period[M]``, sorted by family and month.
+    """
+    qs = Actual.objects.filter(measure="actual_sales", month__lt=before)
+    if since is not None:
+        qs = qs.filter(month__gte=since)
+    if value_streams is not None:
+        qs = qs.filter(value_stream__in=list(value_streams))
+    if families is not None:
+        qs = qs.filter(product_family__code__in=list(families))
+    rows = _raw_rows(
+        qs.order_by().values_list(
+            "value_stream__code",
+            "product_family__code",
+            Cast("month", CharField()),
+            Cast("value", FloatField()),
+        )
+    )
+    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    frame = frame.drop_duplicates(subset=["product_family", "month"], keep="last")
+    frame["value_stream"] = _codes(frame["value_stream"])
+    frame["product_family"] = _codes(frame["product_family"])
+    frame["month"] = _month_index(frame["month"])
+    frame["sales"] = frame["sales"].astype("float64")
+    return frame.sort_values(["product_family", "month"], kind="stable").reset_index(drop=True)
+
+
+def baseline_families(*, cycle: PlanningCycle) -> list[tuple[str, str]]:
+    """``(value stream code, family code)`` of every family in the cycle's plan, sorted."""
+    return list(
+        ProductFamily.objects.filter(active=True)
+        .order_by("code")
+        .values_list("value_stream__code", "code")
+    )
+
+
+def baseline_run_active(*, cycle: PlanningCycle) -> BaselineRun | None:
+    return cycle.baseline_runs.filter(status__in=BaselineRun.ACTIVE).first()
+
+
+def baseline_run_latest(*, cycle: PlanningCycle) -> BaselineRun | None:
+    return cycle.baseline_runs.order_by("-created_at", "-pk").first()
+
+
+@dataclass(frozen=True)
+class BaselineSummary:
+    """What the grid and the cycle page say about a cycle's baseline."""
+
+    run: BaselineRun | None
+    families: int
+    with_baseline: int
+    methods: dict[str, int]
+
+
+def baseline_summary(*, cycle: PlanningCycle) -> BaselineSummary:
+    fits = list(cycle.baseline_fits.values_list("method", flat=True))
+    methods: dict[str, int] = {}
+    for m in fits:
+        if m:
+            methods[m] = methods.get(m, 0) + 1
+    return BaselineSummary(
+        run=baseline_run_latest(cycle=cycle),
+        families=len(fits),
+        with_baseline=sum(methods.values()),
+        methods=dict(sorted(methods.items())),
+    )
+
+
+def baseline_fits(
+    *, cycle: PlanningCycle, value_stream_codes: Iterable[str] | None = None
+) -> list[BaselineFit]:
+    """The cycle's fit rows with their family and stream (one query)."""
+    qs = cycle.baseline_fits.select_related("product_family__value_stream").order_by(
+        "product_family__value_stream__code", "product_family__code"
+    )
+    if value_stream_codes is not None:
+        qs = qs.filter(product_family__value_stream__code__in=list(value_stream_codes))
+    return list(qs)
+
+
+def fva_inputs(
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    months_back: int = ACTUALS_HISTORY_MONTHS,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Period]]:
+    """The lag-1 demand and baseline of the last ``months_back`` closed months before
+    ``cycle`` (month m from the frozen plan of cycle m−1), the actual sales from 12
+    months earlier still (the naive forecast), and those closed months (two queries)."""
+    first = month_add(cycle.month, -months_back)
+    months = [month_add(first, i) for i in range(months_back)]
+    lag1 = Q()
+    for m in months:
+        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
+    qs = PlanValue.objects.filter(
+        lag1,
+        measure__in=["demand", BASELINE_MEASURE],
+        value__isnull=False,
+        cycle__status=CycleStatus.APPROVED,
+        month__gte=first,
+        month__lt=cycle.month,
+    )
+    streams = None if value_streams is None else list(value_streams)
+    if streams is not None:
+        qs = qs.filter(value_stream__in=streams)
+    rows = _raw_rows(
+        qs.order_by().values_list(
+            "value_stream__code",
+            "product_family__code",
+            Cast("month", CharField()),
+            "measure",
+            Cast("value", FloatField()),
+        )
+    )
+    long = pd.DataFrame(rows, columns=["value_stream", "product_family", "month", "measure", "v"])
+    forecasts = (
+        long.pivot_table(
+            index=["value_stream", "product_family", "month"],
+            columns="measure",
+            values="v",
+            aggfunc="last",
+        )
+        .reindex(columns=["demand", BASELINE_MEASURE])
+        .rename(columns={BASELINE_MEASURE: "baseline"})
+        .reset_index()
+        if len(long)
+        else pd.DataFrame(columns=["value_stream", "product_family", "month", "demand", "baseline"])
+    )
+    forecasts.columns.name = None
+    forecasts["month"] = _month_index(forecasts["month"])
+    actuals = sales_history(
+        before=cycle.month, since=month_add(first, -12), value_streams=streams
+    ).rename(columns={"sales": "actual"})
+    return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
+
+
+def cycle_fva(
+    *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+) -> engine.ForecastValueAdded:
+    """Forecast value added of the closed months before ``cycle``, per stream and company."""
+    forecasts, actuals, months = fva_inputs(cycle=cycle, value_streams=value_streams)
+    return engine.forecast_value_added(forecasts, actuals, months=months)
+
+
+@dataclass(frozen=True)
+class BaselineRow:
+    """One family's baseline as step 1 shows it beside the demand."""
+
+    family: str
+    label: str  # "Statistical baseline (AutoETS)" or why there is none
+    values: dict[dt.date, float]
+    reason: str
+
+
+def baseline_rows(*, cycle: PlanningCycle, value_stream: ValueStream) -> dict[str, BaselineRow]:
+    """Per family code of the stream: its stored baseline by month and how it came
+    about (two queries)."""
+    values: dict[str, dict[dt.date, float]] = {}
+    for code, month, value in PlanValue.objects.filter(
+        cycle=cycle, value_stream=value_stream, measure=BASELINE_MEASURE, value__isnull=False
+    ).values_list("product_family__code", "month", "value"):
+        values.setdefault(code, {})[month] = float(value)
+    fits = {
+        f.product_family.code: f
+        for f in cycle.baseline_fits.filter(
+            product_family__value_stream=value_stream
+        ).select_related("product_family")
+    }
+    out: dict[str, BaselineRow] = {}
+    for code in set(values) | set(fits):
+        fit = fits.get(code)
+        method = fit.method if fit else ""
+        reason = fit.reason if fit else ""
+        label = f"Statistical baseline ({method})" if method else "Statistical baseline"
+        out[code] = BaselineRow(code, label, values.get(code, {}), reason)
+    return out

@@ -1,0 +1,95 @@
+"""The live grid: others' saved edits since a cursor, and who else has the grid open.
+
+Polling, not websockets: the grid asks every few seconds for the plan changes after the
+newest change id it knows (ids only grow) and gets each changed cell's new value and
+version, the engine's computed rows when anything changed, and who else is looking.
+Presence is a small dict in the cache per grid with a time per user; entries older than
+:data:`PRESENCE_SECONDS` are dropped, so a closed tab disappears by itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+
+from planning.engine import number_or_none
+from planning.models import PlanningCycle, PlanValueChange
+from planning.selectors.grid import (
+    OPENING_FIELD,
+    _stored_field,
+    _who,
+    grid_computed_rows,
+    row_id,
+)
+from valuestreams.models import ValueStream
+
+PRESENCE_SECONDS = 20
+MAX_CHANGES = 2000
+
+
+def grid_cursor(*, cycle: PlanningCycle) -> int:
+    """The newest change id of the cycle (where a fresh grid starts listening)."""
+    last = PlanValueChange.objects.filter(cycle=cycle).order_by("-pk").values_list("pk", flat=True)
+    return int(last.first() or 0)
+
+
+def grid_changes_since(
+    *, cycle: PlanningCycle, value_stream: ValueStream | None, after: int
+) -> dict:
+    """Cells of this grid changed after change id ``after`` (the newest state of each)."""
+    qs = PlanValueChange.objects.filter(cycle=cycle, pk__gt=after)
+    qs = (
+        qs.filter(value_stream__isnull=True)
+        if value_stream is None
+        else qs.filter(value_stream=value_stream)
+    )
+    rows = list(
+        qs.order_by("pk").values_list(
+            "pk",
+            "product_family__code",
+            "month",
+            "measure",
+            "new_value",
+            "version",
+            "changed_by__username",
+            "changed_at",
+        )[:MAX_CHANGES]
+    )
+    cells: dict[tuple[str, str], dict] = {}
+    cursor = after
+    for pk, fam, month, measure, new, version, who, at in rows:
+        cursor = pk
+        if measure == "opening_inventory":
+            rid, field = row_id(fam or "", "ending_inventory"), OPENING_FIELD
+        else:
+            rid, field = row_id(fam or "", measure), _stored_field(month, measure, cycle)
+        cells[(rid, field)] = {
+            "row": rid,
+            "field": field,
+            "value": number_or_none(new),
+            "version": version if new is not None else 0,
+            "by": who or "system",
+            "changed": _who(who, at),
+        }
+    computed = grid_computed_rows(cycle=cycle, value_stream=value_stream) if cells else []
+    return {"cursor": cursor, "cells": list(cells.values()), "computed": computed}
+
+
+def _presence_key(cycle: PlanningCycle, value_stream: ValueStream | None) -> str:
+    scope = value_stream.code if value_stream is not None else "company"
+    return f"sofp:presence:{cycle.pk}:{scope}"
+
+
+def grid_presence(
+    *, cycle: PlanningCycle, value_stream: ValueStream | None, user: AbstractBaseUser
+) -> list[str]:
+    """Note that ``user`` has this grid open now; return who else has (names, sorted)."""
+    key = _presence_key(cycle, value_stream)
+    now = time.time()
+    seen: dict[str, tuple[float, str]] = cache.get(key) or {}
+    seen = {u: v for u, v in seen.items() if now - v[0] < PRESENCE_SECONDS}
+    seen[str(user.pk)] = (now, user.get_full_name() or user.get_username())
+    cache.set(key, seen, timeout=PRESENCE_SECONDS * 3)
+    return sorted(name for uid, (_, name) in seen.items() if uid != str(user.pk))

@@ -1,0 +1,136 @@
+"""The "Month close" page of a value stream: the last month's facts (its operational
+actuals and its families' sales and production). Thin: read, call ``actuals_upsert``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from planning.calendar import month_add, parse_month
+from planning.measures import ACTUAL_FAMILY_FACTS, ACTUAL_LABELS, ACTUAL_STREAM_FACTS
+from planning.models import ActualChange
+from planning.selectors.actuals import (
+    actual_rights,
+    actuals_for_stream_month,
+    current_month,
+    last_closed_month,
+)
+from planning.services.actuals import ActualInput, actuals_upsert
+from sofp.errors import ApplicationError, problem_messages
+from sofp.tables import CellError, parse_number
+from valuestreams.selectors import value_streams_visible
+
+
+def _inputs(post, *, stream: str, month, families: list[str]) -> list[ActualInput]:
+    """The cells whose text changed against what the form showed (``base-…``)."""
+    cells: list[ActualInput] = []
+    keys = [("", m) for m in ACTUAL_STREAM_FACTS] + [
+        (f, m) for f in families for m in ACTUAL_FAMILY_FACTS
+    ]
+    for family, measure in keys:
+        name = f"{measure}:{family}"
+        if name not in post:
+            continue
+        text, shown = post.get(name, "").strip(), post.get(f"base-{name}", "").strip()
+        if text == shown:
+            continue
+        try:
+            value = parse_number(text)
+        except CellError:
+            value = Decimal("NaN")  # the service names it: "must be a finite number"
+        version = int(post.get(f"version-{name}", "0") or 0)
+        cells.append(ActualInput(stream, family, month, measure, value, version=version))
+    return cells
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def month_close_view(request: HttpRequest, code: str) -> HttpResponse:
+    stream = value_streams_visible(user=request.user).filter(code=code).first()
+    if stream is None:
+        raise Http404(f"There is no value stream {code} you may see.")
+    month = parse_month(request.GET.get("month", "")) or last_closed_month()
+    if month > current_month():
+        month = current_month()
+    families = list(stream.families.filter(active=True).order_by("code"))
+    rights = actual_rights(user=request.user)
+    status = 200
+    if request.method == "POST":
+        cells = _inputs(
+            request.POST, stream=stream.code, month=month, families=[f.code for f in families]
+        )
+        try:
+            result = actuals_upsert(
+                cells=cells, user=request.user, source="page", check_versions=True
+            )
+        except ApplicationError as exc:
+            problem_messages(request, exc)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                f"Month close {month:%Y-%m}: {result.summary()}." if cells else "No change.",
+            )
+            return redirect(f"{request.path}?month={month:%Y-%m}")
+    stored = actuals_for_stream_month(value_stream=stream, month=month)
+
+    def cell(family: str, measure: str) -> dict:
+        a = stored.get((family, measure))
+        return {
+            "name": f"{measure}:{family}",
+            "measure": measure,
+            "label": ACTUAL_LABELS[measure],
+            "value": "" if a is None else f"{a.value.normalize():f}",
+            "version": 0 if a is None else a.version,
+            "who": a.updated_by if a else None,
+            "when": a.updated_at if a else None,
+            "may_edit": rights.may_edit(value_stream_id=stream.pk, measure=measure),
+        }
+
+    context = {
+        "stream": stream,
+        "month": month,
+        "previous": month_add(month, -1),
+        "stream_cells": [cell("", m) for m in ACTUAL_STREAM_FACTS],
+        "family_rows": [
+            {"family": f, "cells": [cell(f.code, m) for m in ACTUAL_FAMILY_FACTS]} for f in families
+        ],
+        "family_labels": [ACTUAL_LABELS[m] for m in ACTUAL_FAMILY_FACTS],
+        "may_edit": rights.may_edit(value_stream_id=stream.pk),
+        "history": ActualChange.objects.filter(value_stream=stream, month=month)
+        .select_related("product_family", "changed_by")
+        .order_by("-changed_at", "-pk")[:50],
+    }
+    return render(request, "planning/month_close.html", context, status=status)
+
+
+@login_required
+def box_score_download(request: HttpRequest) -> HttpResponse:
+    """``/box-score/download/?month=YYYY-MM``: the CSV ``export_box_score`` writes, for
+    the streams the user sees."""
+    from planning.api.actuals import closed_box_score_rows
+    from planning.exports import box_score_csv
+
+    month, rows = closed_box_score_rows(user=request.user, month_text=request.GET.get("month"))
+    response = HttpResponse(box_score_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="box-score-{month:%Y-%m}.csv"'
+    return response
+
+
+@login_required
+def sofp_results_view(request: HttpRequest) -> HttpResponse:
+    """ "SOFP results": the measures behind the method's claims, month by month."""
+    from planning.selectors.actuals import sofp_results_page
+    from valuestreams.roles import user_reads_all_streams
+
+    if not user_reads_all_streams(request.user):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("SOFP results are company-wide: for those who read every stream.")
+    rows, changes = sofp_results_page()
+    return render(request, "planning/sofp_results.html", {"rows": rows, "changes": changes})

@@ -1,0 +1,97 @@
+"""The Month close page: facts of the last month per value stream, through actuals_upsert."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from planning.models import Actual
+from planning.selectors.actuals import last_closed_month
+
+pytestmark = pytest.mark.django_db
+URL = "/value-streams/A/month-close/"
+
+
+def test_planner_enters_the_last_month_and_sees_it_again(client, planner_a, family_a):
+    client.force_login(planner_a)
+    page = client.get(URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    month = last_closed_month()
+    assert 'name="headcount:"' in html and 'name="actual_production:A-1"' in html
+    assert 'name="actual_conversion_cost:"' not in html  # finance enters it
+    form = {
+        "headcount:": "12",
+        "base-headcount:": "",
+        "version-headcount:": "0",
+        "actual_production:A-1": "95.5",
+        "base-actual_production:A-1": "",
+        "version-actual_production:A-1": "0",
+        "dock_to_dock_days:": "",
+        "base-dock_to_dock_days:": "",
+    }
+    r = client.post(URL, form)
+    assert r.status_code == 302
+    assert Actual.objects.get(measure="actual_production", month=month).value == Decimal("95.5")
+    assert Actual.objects.get(measure="headcount").updated_by == planner_a
+    html = client.get(URL).content.decode()
+    assert 'value="95.5"' in html and "planner_a" in html
+    # a stale form is refused and changes nothing
+    r = client.post(URL, {**form, "headcount:": "13"})
+    assert r.status_code == 409
+    assert Actual.objects.get(measure="headcount").value == 12
+
+
+def test_bad_number_is_named_and_nothing_saved(client, planner_a, family_a):
+    client.force_login(planner_a)
+    r = client.post(URL, {"headcount:": "lots", "base-headcount:": ""})
+    assert r.status_code == 400 and not Actual.objects.exists()
+
+
+def test_future_month_is_not_offered_and_others_read_only(client, executive, stream_a):
+    client.force_login(executive)
+    r = client.get(URL + "?month=2999-01")
+    assert r.status_code == 200 and r.context["month"] <= dt.date.today().replace(day=1)
+    assert "<input class" not in r.content.decode()
+    assert client.post(URL, {"headcount:": "1", "base-headcount:": ""}).status_code == 403
+    assert client.get("/value-streams/NOPE/month-close/").status_code == 404
+
+
+def test_review_and_dashboard_show_the_last_closed_month(client, executive, planner_a, family_a):
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    month = last_closed_month()
+    actuals_upsert(
+        cells=[
+            ActualInput("A", "", month, "orders_shipped", Decimal(8)),
+            ActualInput("A", "", month, "orders_on_time", Decimal(6)),
+            ActualInput("A", "A-1", month, "actual_sales", Decimal(10)),
+        ],
+        user=None,
+    )
+    client.force_login(executive)
+    html = client.get("/value-streams/A/").content.decode()
+    assert 'id="closed-month"' in html and "75.0%" in html  # 6 ÷ 8
+    assert "box-score/download/?month=" in html
+    client.force_login(planner_a)
+    r = client.get("/review/")
+    closed = r.context["closed"]
+    assert [b["code"] for b in closed["blocks"]] == ["A"]  # no company row for a planner
+    assert closed["blocks"][0]["m"]["on_time_delivery"] == pytest.approx(0.75)
+
+
+def test_without_facts_the_block_says_where_to_enter_them(client, executive, stream_a):
+    client.force_login(executive)
+    html = client.get("/value-streams/A/").content.decode()
+    assert "No actuals have been entered" in html and "/value-streams/A/month-close/" in html
+
+
+def test_cycle_calendar_shows_the_month_close_deadline(client, executive, company):
+    from planning.services.cycles import cycle_start
+
+    cycle, _ = cycle_start(month=dt.date(2027, 3, 1), user=executive)
+    client.force_login(executive)
+    html = client.get(f"/cycles/{cycle.label}/").content.decode()
+    assert "actuals of February 2027 are due Mon 1 Mar 2027, 12:00" in html
