@@ -42,6 +42,9 @@
   // Cells whose save failed: "rowId\tfield" -> {ch, reason}. They keep the typed value,
   // marked unsaved with the reason, until Retry or Discard.
   const unsaved = new Map();
+  // Other scripts add to a cell's look here (assumptions.js: markers and tooltips):
+  // cellInfo(rowData, field, ref) -> {marker, explains, tip} or null.
+  const extensions = (window.sofpGridExtensions = window.sofpGridExtensions || { cellInfo: null });
   const editableMeasures = new Set(config.measures || []);
   const measureLabels = config.measureLabels || {};
 
@@ -229,9 +232,11 @@
     const el = cell.getElement();
     const error = m.errors[field];
     const comment = m.comments[field];
-    // A demand far from the baseline asks for an assumption: a comment answers it.
+    // A demand far from the baseline asks for an assumption: a comment or one answers it.
     const raw = m.flags[field];
-    const flag = raw && !(raw.kind === "baseline" && comment) ? raw : null;
+    const info = extensions.cellInfo ? extensions.cellInfo(rowData, field, cellRef(rowData, field)) : null;
+    const flag = raw && !(raw.kind === "baseline" && (comment || (info && info.explains))) ? raw : null;
+    el.classList.toggle("has-assumption", !!(info && info.marker));
     const isInput = canEditCell(rowData, field);
     el.classList.toggle("is-input", isInput);
     el.classList.toggle("is-locked", !isInput && m.editable.has(field));
@@ -249,6 +254,7 @@
     if (error) tips.push("⚠ " + error);
     if (flag) tips.push(flag.reason);
     if (comment) tips.push("Comment: " + comment);
+    if (info && info.tip) tips.push(info.tip);
     if (m.changed[field]) tips.push("Last changed by " + m.changed[field]);
     if (tips.length) el.setAttribute("title", tips.join("\n"));
     else el.removeAttribute("title");
@@ -1201,6 +1207,7 @@
     { label: "Clear  (Delete)", action: () => clearSelection(), disabled: () => !editable },
     { separator: true },
     { label: "History & comment…  (Shift+F2)", action: (e, cell) => openCellDialog(cell) },
+    { label: "Assumption…  (Alt+A)", action: () => extensions.addAssumption(), disabled: () => !extensions.addAssumption },
   ];
 
   function onCellEdited(cell) {
@@ -1413,7 +1420,12 @@
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), pauseLive: () => { livePaused = true; } };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), pauseLive: () => { livePaused = true; },
+      // For assumptions.js (and tests): the selection, cells and a repaint.
+      activeRange, activeCell, cellRef, cellName, setStatus, csrfToken,
+      payload: () => payload, flagAt: (rowId, field) => (rowMeta(rowId) || { flags: {} }).flags[field] || null,
+      repaint: () => table.getRows().forEach((r) => reformatRow(r.getData().id)) };
+    document.dispatchEvent(new CustomEvent("sofp:grid-ready"));
   }
 
   init();
