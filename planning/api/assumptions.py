@@ -43,21 +43,23 @@ from sofp.api.views import READ_ERRORS, ApiView
 class AssumptionSerializer(serializers.Serializer):
     """One assumption as the API returns it."""
 
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The assumption's id.")
     cycle = serializers.CharField(help_text="The cycle, YYYY-MM.")
-    value_stream = serializers.CharField()
+    value_stream = serializers.CharField(help_text="Value stream code.")
     product_family = serializers.CharField(help_text="'' = every family of the stream.")
-    measure = serializers.CharField()
-    measure_label = serializers.CharField()
+    measure = serializers.CharField(help_text="Plan measure it is about.")
+    measure_label = serializers.CharField(help_text="The measure as people read it.")
     first_month = serializers.CharField(help_text="YYYY-MM")
     last_month = serializers.CharField(help_text="YYYY-MM")
-    text = serializers.CharField()
+    text = serializers.CharField(help_text="What the plan assumes.")
     owner = serializers.CharField(help_text="Owner's username.")
-    impact = serializers.CharField()
-    status = serializers.ChoiceField(choices=AssumptionStatus.values)
+    impact = serializers.CharField(help_text="What it does to the plan (free text).")
+    status = serializers.ChoiceField(
+        choices=AssumptionStatus.values, help_text="open, confirmed or retired."
+    )
     version = serializers.IntegerField(help_text="Send it back with a change (409 if stale).")
-    updated_by = serializers.CharField()
-    updated_at = serializers.CharField()
+    updated_by = serializers.CharField(help_text="Who changed it last (username).")
+    updated_at = serializers.CharField(help_text="When it changed last (ISO 8601).")
     grid_url = serializers.CharField(help_text="The covered cells in the grid.")
     can_change = serializers.BooleanField(help_text="Whether you may change or delete it.")
 
@@ -84,15 +86,25 @@ class AssumptionUpdateSerializer(serializers.Serializer):
     version = serializers.IntegerField(
         min_value=1, max_value=2_147_483_647, help_text="The version you read (409 if stale)."
     )
-    value_stream = StrictCharField(required=False, max_length=s.CODE_MAX)
-    product_family = StrictCharField(required=False, allow_blank=True, max_length=s.CODE_MAX)
-    measure = serializers.ChoiceField(choices=ASSUMPTION_MEASURES, required=False)
-    first_month = s.MonthField(required=False)
-    last_month = s.MonthField(required=False)
-    text = StrictCharField(required=False, max_length=TEXT_MAX)
-    owner = StrictCharField(required=False, max_length=150)
-    impact = StrictCharField(required=False, allow_blank=True, max_length=IMPACT_MAX)
-    status = serializers.ChoiceField(choices=AssumptionStatus.values, required=False)
+    value_stream = StrictCharField(
+        required=False, max_length=s.CODE_MAX, help_text="Move it to this stream."
+    )
+    product_family = StrictCharField(
+        required=False, allow_blank=True, max_length=s.CODE_MAX, help_text="Family; '' = all."
+    )
+    measure = serializers.ChoiceField(
+        choices=ASSUMPTION_MEASURES, required=False, help_text="Plan measure."
+    )
+    first_month = s.MonthField(required=False, help_text="First month covered, YYYY-MM.")
+    last_month = s.MonthField(required=False, help_text="Last month covered, YYYY-MM.")
+    text = StrictCharField(required=False, max_length=TEXT_MAX, help_text="New text.")
+    owner = StrictCharField(required=False, max_length=150, help_text="Username.")
+    impact = StrictCharField(
+        required=False, allow_blank=True, max_length=IMPACT_MAX, help_text="New impact."
+    )
+    status = serializers.ChoiceField(
+        choices=AssumptionStatus.values, required=False, help_text="open, confirmed or retired."
+    )
 
 
 FILTER_PARAMS = [

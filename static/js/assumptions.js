@@ -236,7 +236,8 @@
     grid = window.sofpGrid;
     if (!grid) return;
     const table = grid.table();
-    ["rangeChanged", "rangeAdded"].forEach((ev) => table.on(ev, () => showPanel()));
+    // (Subscribing to Tabulator's range events changed how it tracks a selection: keys and
+    // clicks are enough to follow it.)
     // Moving the selection updates the panel; Alt+A's own keys keep its answer in view.
     gridEl.addEventListener("keyup", (e) => {
       if (e.altKey || ["Alt", "Shift", "Control", "Meta"].includes(e.key)) return;
