@@ -186,3 +186,33 @@ def test_a_demand_far_from_the_baseline_offers_an_assumption(baseline_cycle, wat
     cell(page, "A-1|statistical_baseline", "m2027-03").click()
     page.keyboard.press("Alt+a")
     expect(page.locator("#assumption-dialog")).to_be_hidden()
+
+
+def test_the_review_explains_a_demand_change_with_its_assumption(
+    family_a, family_b, executive, watched, live_server
+):
+    from planning.services.assumptions import assumption_create
+    from tests.planning.assumption_data import moved_plan
+
+    _, cycle = moved_plan(family_a, family_b)
+    assumption_create(
+        cycle=cycle,
+        user=executive,
+        value_stream="A",
+        product_family="A-1",
+        measure="demand",
+        first_month=JAN,
+        last_month=JAN,
+        text="Acme tender won: 50 extra units in January",
+        impact="+50 units",
+    )
+    page = watched("exec")
+    page.goto(f"{live_server.url}/cycles/2027-01/review/#exceptions")
+    explained = page.get_by_test_id("explained")
+    expect(explained).to_have_count(1)
+    expect(explained).to_contain_text("Acme tender won")
+    behind = page.get_by_test_id("assumptions-behind")
+    expect(behind).to_contain_text("Acme tender won")
+    behind.scroll_into_view_if_needed()
+    page.locator("#exceptions").screenshot(path=str(_shots() / "review-explained-exception.png"))
+    behind.screenshot(path=str(_shots() / "review-assumptions-behind-changes.png"))
