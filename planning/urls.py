@@ -93,6 +93,11 @@ urlpatterns = [
     path(CYCLE + "assumptions/", assumptions.assumptions_page, name="assumptions"),
     path(CYCLE + "assumptions.csv", assumptions.assumptions_csv, name="assumptions_csv"),
     path(
+        CYCLE + "assumptions/import/",
+        assumptions.assumptions_import_view,
+        name="assumptions_import",
+    ),
+    path(
         CYCLE + "assumptions/<int:pk>/",
         assumptions.assumption_detail,
         name="assumption_detail",

@@ -8,6 +8,7 @@ records each changed field as an :class:`AuditEvent` in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -26,7 +27,15 @@ from planning.models import (
 from planning.selectors.assumptions import assumption_dict, assumption_rights
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.services.cycles import audit_record, text_normalise
-from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
+from sofp.errors import (
+    ApplicationError,
+    PermissionDenied,
+    Problem,
+    ValidationFailed,
+    VersionConflict,
+    problems_sorted,
+)
+from sofp.spreadsheet_safety import FORMULA_PREFIXES
 from valuestreams.models import ProductFamily, ValueStream
 
 TEXT_MAX = 2000
@@ -426,3 +435,106 @@ def assumptions_roll_forward(*, previous: PlanningCycle, cycle: PlanningCycle) -
             note=f"{_where(a)} from {previous.label} (assumption {a.rolled_from_id})",
         )
     return len(made)
+
+
+# --------------------------------------------------------------------------- files
+
+IMPORT_COLUMNS = ("value_stream", "product_family", "measure", "first_month", "last_month")
+IMPORT_COLUMNS += ("text", "owner", "impact", "status")
+
+
+def _unescape(text: str) -> str:
+    """Our CSV export prefixes formula-like text with ``'``; reading it back drops it."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_PREFIXES):
+        return text[1:]
+    return text
+
+
+@dataclass
+class AssumptionImport:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        return f"{self.created} created, {self.changed} changed, {self.unchanged} unchanged"
+
+
+@transaction.atomic
+def assumptions_import(
+    *, cycle: PlanningCycle, data: bytes, filename: str, user: AbstractBaseUser | None
+) -> AssumptionImport:
+    """A register CSV/XLSX (the export's columns; ``id`` and ``version`` optional) into
+    ``cycle``: rows without an id are created, rows with one change that assumption
+    (a stale ``version`` is a conflict). All or nothing: every problem is listed by line
+    and column, and nothing is written. Importing our own export again changes nothing."""
+    from planning.calendar import parse_month
+    from planning.services.decisions import user_resolve
+    from sofp.tables import read_header, read_table
+
+    _locked_cycle(cycle)
+    header = read_header(data=data, filename=filename)
+    optional = tuple(c for c in ("id", "version") if c in header)
+    table = read_table(data=data, filename=filename, columns=IMPORT_COLUMNS + optional)
+    problems = list(table.errors)
+    result = AssumptionImport()
+    ids = {line: (row.get("id"), row.get("version")) for line, row in table.rows}
+    for line, row in table.rows:
+        cells = {k: "" if v is None else str(v).strip() for k, v in row.items()}
+        if isinstance(row.get("first_month"), dt.datetime | dt.date):  # an .xlsx date cell
+            cells["first_month"] = f"{row['first_month']:%Y-%m}"
+        if isinstance(row.get("last_month"), dt.datetime | dt.date):
+            cells["last_month"] = f"{row['last_month']:%Y-%m}"
+        months = {}
+        for name in ("first_month", "last_month"):
+            months[name] = parse_month(cells[name])
+            if months[name] is None:
+                problems.append(
+                    Problem("bad_month", "give a month as YYYY-MM", line=line, column=name)
+                )
+        raw_id, raw_version = (str(x or "").strip() for x in ids.get(line, ("", "")))
+        if (raw_id and not raw_id.isdigit()) or (raw_version and not raw_version.isdigit()):
+            problems.append(
+                Problem("bad_id", "id and version are whole numbers", line=line, column="id")
+            )
+            continue
+        if any(m is None for m in months.values()):
+            continue
+        fields = {
+            "value_stream": cells["value_stream"],
+            "product_family": cells["product_family"],
+            "measure": cells["measure"],
+            **months,
+            "text": _unescape(cells["text"]),
+            "impact": _unescape(cells["impact"]),
+            "status": cells["status"] or AssumptionStatus.OPEN,
+        }
+        try:
+            owner = user_resolve(cells["owner"]) or user
+            if raw_id:
+                a = Assumption.objects.filter(cycle=cycle, pk=int(raw_id)).first()
+                if a is None:
+                    raise ValidationFailed.of_field("id", f"no assumption {raw_id} in this cycle")
+                before = a.version
+                a = assumption_update(
+                    assumption=a,
+                    user=user,
+                    version=int(raw_version) if raw_version else None,
+                    changes={**fields, "owner": owner},
+                    source="file",
+                )
+                if a.version == before:
+                    result.unchanged += 1
+                else:
+                    result.changed += 1
+            else:
+                assumption_create(cycle=cycle, user=user, owner=owner, source="file", **fields)
+                result.created += 1
+        except ApplicationError as exc:
+            for p in exc.problems or [Problem(exc.code, exc.message)]:
+                problems.append(Problem(p.code, p.message, line=line, column=p.field or None))
+    if problems:
+        raise ValidationFailed(
+            "The file was not imported; nothing was changed.", problems=problems_sorted(problems)
+        )
+    return result

@@ -37,6 +37,7 @@ from planning.services.assumptions import (
     assumption_create,
     assumption_delete,
     assumption_update,
+    assumptions_import,
 )
 from planning.services.decisions import user_resolve
 from sofp.errors import (
@@ -46,7 +47,7 @@ from sofp.errors import (
     json_endpoint,
     problem_messages,
 )
-from sofp.spreadsheet_safety import safe_text
+from sofp.spreadsheet_safety import safe_text, validate_upload
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import value_streams_visible
 
@@ -198,6 +199,26 @@ def assumption_status_view(request: HttpRequest, month: str, pk: int) -> HttpRes
     back = request.POST.get("next", "")
     if back.startswith("/") and not back.startswith("//"):
         return redirect(back)
+    return redirect("assumptions", month=cycle.label)
+
+
+@login_required
+@require_POST
+def assumptions_import_view(request: HttpRequest, month: str) -> HttpResponse:
+    """The register's upload: a CSV/XLSX in the export's columns, all or nothing."""
+    cycle = _cycle(month)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise ValidationFailed.of_field("file", "choose a CSV or .xlsx file to upload")
+        validate_upload(upload, name=upload.name, size=upload.size)
+        result = assumptions_import(
+            cycle=cycle, data=upload.read(), filename=upload.name, user=request.user
+        )
+    except ApplicationError as exc:
+        problem_messages(request, exc)
+    else:
+        messages.success(request, f"Assumptions imported: {result.summary()}.")
     return redirect("assumptions", month=cycle.label)
 
 

@@ -166,3 +166,59 @@ def test_review_shows_explained_changes_and_the_assumptions_behind_them(
     assert 'data-testid="assumptions-behind"' in page
     behind = page.split('data-testid="assumptions-behind"')[1].split("</section>")[0]
     assert "Acme tender in January" in behind and "2027-01" in behind
+
+
+def test_import_round_trips_the_export_and_refuses_a_bad_file_whole(
+    client, cycle, family_a, family_b, executive, planner_a, tmp_path
+):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    a = _new(cycle, executive, text="=formula-looking text", impact="+50")
+    _login(client, executive)
+    exported = client.get("/cycles/2027-01/assumptions.csv").content
+    # The export read back changes nothing (escaped text included).
+    path = tmp_path / "a.csv"
+    path.write_bytes(exported)
+    call_command("import_assumptions", str(path), "--cycle", "2027-01")
+    a.refresh_from_db()
+    assert (a.version, a.text, a.impact) == (1, "=formula-looking text", "+50")
+    # New rows and a change, through the page.
+    text = exported.decode().replace(",open,1,", ",confirmed,1,")
+    text += ",B,,available_hours,2027-02,2027-04,Second shift,exec,,open,,,\n"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("a.csv", text.encode(), content_type="text/csv")
+    page = client.post("/cycles/2027-01/assumptions/import/", {"file": upload}, follow=True)
+    assert b"1 created, 1 changed" in page.content
+    a.refresh_from_db()
+    assert (a.status, a.version) == ("confirmed", 2)
+    assert Assumption.objects.filter(measure="available_hours", product_family=None).count() == 1
+    # A bad file: every problem by line and column, nothing written.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "value_stream,product_family,measure,first_month,last_month,text,owner,impact,status\n"
+        "A,A-1,demand,2027-01,2027-02,Fine,exec,,open\n"
+        "A,B-1,demand,2027-13,2027-02,Wrong family,exec,,open\n"
+        "A,A-1,demand,2027-03,2027-02,,ghost,,open\n"
+    )
+    count = Assumption.objects.count()
+    with pytest.raises(CommandError) as exc:
+        call_command("import_assumptions", str(bad), "--cycle", "2027-01")
+    message = str(exc.value)
+    assert "line 3" in message and "first_month" in message
+    assert "line 4" in message and "owner" in message
+    assert Assumption.objects.count() == count
+    # Rights apply per row: a planner of A cannot import into B.
+    client.logout()
+    _login(client, planner_a)
+    upload = SimpleUploadedFile(
+        "b.csv",
+        (
+            b"value_stream,product_family,measure,first_month,last_month,text,owner,impact,status\n"
+            b"B,B-1,demand,2027-01,2027-02,Not mine,planner_a,,open\n"
+        ),
+        content_type="text/csv",
+    )
+    page = client.post("/cycles/2027-01/assumptions/import/", {"file": upload}, follow=True)
+    assert b"may not change" in page.content and Assumption.objects.count() == count
