@@ -283,7 +283,7 @@ def assumption_update(
     ``version`` is a conflict (409); changing nothing keeps the version."""
     locked_cycle = _locked_cycle(assumption.cycle)
     a = (
-        Assumption.objects.select_for_update()
+        Assumption.objects.select_for_update(of=("self",))
         .select_related("value_stream", "product_family", "owner", "updated_by", "cycle")
         .filter(pk=assumption.pk, cycle=locked_cycle)
         .first()
@@ -353,7 +353,7 @@ def assumption_delete(
     """Remove an assumption of a cycle that is not frozen (its history stays)."""
     locked_cycle = _locked_cycle(assumption.cycle)
     a = (
-        Assumption.objects.select_for_update()
+        Assumption.objects.select_for_update(of=("self",))
         .select_related("value_stream", "product_family", "updated_by", "cycle")
         .filter(pk=assumption.pk, cycle=locked_cycle)
         .first()
