@@ -277,6 +277,9 @@ def cycle_history(*, cycle: PlanningCycle, limit: int = 200) -> list[AuditEvent]
             e.subject = f"Step {step_numbers.get(e.object_id, '?')} · {label.lower()}"
         elif e.object_type == "decision":
             e.subject = label + (f" · {e.field}" if e.action == "update" else "")
+        elif e.object_type == "assumption":
+            what = f"{e.field} changed" if e.field else e.action.replace("_", " ")
+            e.subject = f"Assumption {e.object_id} · {what}"
         else:
             e.subject = f"Cycle {label.lower()}"
     return events

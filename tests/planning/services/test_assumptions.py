@@ -172,6 +172,12 @@ def test_changes_are_versioned_and_each_field_is_in_the_history(cycle, family_a,
     }
     with pytest.raises(ValidationFailed):
         assumption_update(assumption=a, user=planner_a, version=2, changes={"status": "maybe"})
+    # The cycle page's history names them.
+    from planning.selectors.cycles import cycle_history
+
+    subjects = {e.subject for e in cycle_history(cycle=cycle)}
+    assert f"Assumption {a.pk} · status changed" in subjects
+    assert f"Assumption {a.pk} · create" in subjects
 
 
 def test_delete_keeps_the_history(cycle, family_a, planner_a):
