@@ -345,11 +345,11 @@ def assumptions_behind_biggest_changes(
     change, change_pct}``. Empty without a previous plan.
     """
     streams = None if value_streams is None else list(value_streams)
-    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
-    if analysis.previous is None or limit <= 0:
+    index = _covering_index(cycle, CHANGE_MEASURES, streams) if limit > 0 else {}
+    if not index:  # nothing to list: no projection needed
         return []
-    index = _covering_index(cycle, CHANGE_MEASURES, streams)
-    if not index:
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
+    if analysis.previous is None:
         return []
     changes = _family_changes(analysis)
     changes = changes[
