@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from planning.calendar import parse_month
 from planning.measures import MEASURE_LABELS
 from planning.models import EmptyCellComment
+from planning.selectors.cycles import company_zone
 from planning.selectors.grid import (
     GridAccess,
     cell_history,
@@ -148,9 +149,7 @@ def demand_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
 @json_endpoint("GET")
 def demand_data_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
     access = _access(request, month, vs_code)
-    data = demand_data(
-        cycle=access.cycle, value_stream=access.value_stream, today=timezone.localdate()
-    )
+    data = demand_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
     data["measures"] = sorted(access.measures)
@@ -166,13 +165,16 @@ def company_page(request: HttpRequest, month: str) -> HttpResponse:
 @json_endpoint("GET")
 def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None) -> HttpResponse:
     access = _access(request, month, vs_code)
-    data = grid_data(
-        cycle=access.cycle, value_stream=access.value_stream, today=timezone.localdate()
-    )
+    data = grid_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
     data["measures"] = sorted(access.measures)
     return JsonResponse(data)
+
+
+def _company_today():
+    """Today in the company's time zone (the month the actual rows are open to)."""
+    return timezone.localdate(timezone=company_zone())
 
 
 @json_endpoint("POST")
@@ -185,7 +187,7 @@ def grid_save_view(request: HttpRequest, month: str, vs_code: str | None = None)
         value_stream=access.value_stream,
         raw_cells=body.get("cells"),
         user=request.user,
-        today=timezone.localdate(),
+        today=_company_today(),
     )
     return JsonResponse(
         {

@@ -1069,7 +1069,7 @@
     body.changes.forEach((c) => {
       const tr = document.createElement("tr");
       tr.innerHTML =
-        `<td>${escapeHtml(companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
+        `<td>${escapeHtml(c.at_text || companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
         `<td class="num">${c.old === null ? "—" : escapeHtml(formatValue(Number(c.old), rowData.fmt))}</td>` +
         `<td class="num">${c.new === null ? "(cleared)" : escapeHtml(formatValue(Number(c.new), rowData.fmt))}</td>` +
         `<td>${escapeHtml(c.source)}</td>`;
