@@ -263,8 +263,11 @@
     if (d.pos === 0) fam = `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
     else if (d.pos === 1) fam = `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
     const calc = d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "";
-    const why = d.reason ? ` title="${escapeHtml(d.reason)}"` : "";
-    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label"${why}>${escapeHtml(d.label)}${calc}</span></div>`;
+    // Long labels wrap inside the header; the whole label (and why, for the baseline row)
+    // is also the tooltip, so nothing is ever only half readable.
+    const full = [d.family_name || d.family, d.label].filter(Boolean).join(" · ") + (d.reason ? ` — ${d.reason}` : "");
+    const famTitle = d.family_name ? ` title="${escapeHtml(d.family_name)}"` : "";
+    return `<div class="rh" title="${escapeHtml(full)}"><span class="rh-family"${famTitle}>${fam}</span><span class="rh-label">${escapeHtml(d.label)}${calc}</span></div>`;
   }
 
   // Every time the grid shows is in the company's time zone, named (base.html puts the
