@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -158,3 +159,30 @@ def test_grid_subtotals_stay_empty_labels_wrap_and_times_name_the_zone(
     page.keyboard.press("Escape")
     _shot(page, "grid-empty-subtotals-long-labels.png")
     assert PlanningCycle.objects.filter(month=JAN).exists()
+
+
+def test_comment_on_an_empty_cell_and_separators_in_messages(grid_plan, login_page, live_server):
+    page = login_page("planner_a")
+    page.goto(f"{live_server.url}/cycles/2027-01/grid/A/")
+    page.wait_for_selector("#grid[data-ready='1']")
+    # "Waiting for ERP" on a cell without a value: kept, marked, and the cell stays empty.
+    empty = _cell(page, "A-2|demand", "m2027-04")
+    empty.click()
+    page.keyboard.press("Shift+F2")
+    page.fill("#cell-comment", "waiting for ERP")
+    page.click("#cell-save-comment")
+    expect(page.locator("#cell-dialog")).to_be_hidden()
+    expect(empty).to_have_class(re.compile(r"has-comment"))
+    page.reload()
+    page.wait_for_selector("#grid[data-ready='1']")
+    empty = _cell(page, "A-2|demand", "m2027-04")
+    expect(empty).to_have_text("")
+    assert "waiting for ERP" in (empty.get_attribute("title") or "")
+    # A message with a large number carries thousands separators.
+    _cell(page, "A-1|demand", "m2027-03").click()
+    page.keyboard.type("5000")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.sofpGrid && window.sofpGrid.idle()")
+    short = _cell(page, "A-1|ending_inventory", "m2027-03")
+    expect(short).to_have_class(re.compile(r"flag-bad"))
+    assert "−4,950" in short.get_attribute("title") or "-4,950" in short.get_attribute("title")
