@@ -30,7 +30,12 @@ from planning.selectors.grid import (
     grid_computed_rows,
     grid_data,
 )
-from planning.selectors.live import grid_changes_since, grid_cursor, grid_presence
+from planning.selectors.live import (
+    grid_actual_cursor,
+    grid_changes_since,
+    grid_cursor,
+    grid_presence,
+)
 from planning.selectors.plans import (
     cycle_get_by_label,
     cycle_missing_message,
@@ -112,6 +117,7 @@ def _page(
         ),
         "liveUrl": _url(access, "live"),
         "liveCursor": grid_cursor(cycle=access.cycle),
+        "liveActualCursor": grid_actual_cursor(),
         "editable": access.editable,
         "readonlyReason": access.readonly_reason,
         "scope": "company" if vs_code is None else "stream",
@@ -290,7 +296,13 @@ def grid_live_view(request: HttpRequest, month: str, vs_code: str | None = None)
     access = _access(request, month, vs_code)
     after_text = request.GET.get("after", "")
     after = int(after_text) if after_text.isdigit() else grid_cursor(cycle=access.cycle)
-    body = grid_changes_since(cycle=access.cycle, value_stream=access.value_stream, after=after)
+    actual_text = request.GET.get("after_actual", "")
+    body = grid_changes_since(
+        cycle=access.cycle,
+        value_stream=access.value_stream,
+        after=after,
+        after_actual=int(actual_text) if actual_text.isdigit() else None,
+    )
     body["others"] = grid_presence(
         cycle=access.cycle, value_stream=access.value_stream, user=request.user
     )

@@ -782,6 +782,7 @@
   // else has it open (planning.selectors.live): others' saved edits appear within 5 s.
   const LIVE_MS = 2500;
   let liveCursor = config.liveCursor || 0;
+  let liveActualCursor = config.liveActualCursor || 0; // the actual rows' facts (issue 16)
   let livePaused = false; // tests that stage a conflict pause it (window.sofpGrid.pauseLive)
 
   function applyRemote(cells) {
@@ -812,10 +813,11 @@
     if (!config.liveUrl || !table) return;
     try {
       if (!busy && !queue.length && !livePaused) {
-        const res = await fetch(`${config.liveUrl}?after=${liveCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const res = await fetch(`${config.liveUrl}?after=${liveCursor}&after_actual=${liveActualCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (res.ok) {
           const body = await res.json();
           liveCursor = body.cursor;
+          if (body.actual_cursor !== undefined) liveActualCursor = body.actual_cursor;
           const shown = applyRemote(body.cells || []);
           if (body.computed && body.computed.length) applyComputed(body.computed);
           if (shown) setStatus(`${shown} change${shown === 1 ? "" : "s"} by others at ${companyTime(new Date(), true)}`, "ok");

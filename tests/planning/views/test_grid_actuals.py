@@ -120,3 +120,27 @@ def test_subtotals_of_empty_inputs_are_empty(client, plan, planner_a):
     res = post(client_for(client, planner_a), SAVE, [cell(None, measure="production")])
     rows = {r["id"]: r for r in res.json()["computed"]}
     assert rows["A-1|production"]["values"]["q2027-1"] is None
+
+
+def test_live_endpoint_brings_others_facts_to_the_actual_rows(client, plan, planner_a, admin_user):
+    """A fact entered elsewhere (here: the API's path) appears in an open grid's actual
+    row by the live poll, with the fact's version (issue 15's live grid, issue 16's facts)."""
+    from planning.selectors.live import grid_actual_cursor, grid_cursor
+
+    c = client_for(client, planner_a)
+    live = "/cycles/2027-01/grid/A/live/"
+    start, start_actual = grid_cursor(cycle=plan), grid_actual_cursor()
+    body = c.get(live, {"after": start, "after_actual": start_actual}).json()
+    assert body["cells"] == [] and body["actual_cursor"] == start_actual
+    actuals_upsert(
+        cells=[ActualInput("A", "A-1", OCT, "actual_sales", Decimal("77"))],
+        user=admin_user,
+        source="api",
+    )
+    body = c.get(live, {"after": start, "after_actual": start_actual}).json()
+    assert [(x["row"], x["field"], x["value"], x["version"]) for x in body["cells"]] == [
+        ("A-1|actual_sales", "h2026-10", 77, 1)
+    ]
+    assert body["actual_cursor"] > start_actual
+    again = c.get(live, {"after": body["cursor"], "after_actual": body["actual_cursor"]})
+    assert again.json()["cells"] == []
