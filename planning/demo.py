@@ -253,6 +253,8 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
     User = get_user_model()
     executive = User.objects.get(username="executive")
     current = today.replace(day=1)
+    # The facts first: every cycle's baseline forecasts from the sales before it.
+    _ensure_actuals(current)
     for back in range(HISTORY_CYCLES, -1, -1):
         month = month_add(current, -back)
         if PlanningCycle.objects.filter(month=month).exists():
@@ -265,14 +267,15 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
             user=None,
             source="demo",
         )
+        # Step 1 shows the statistical baseline beside the demand from the start, and
+        # the past cycles froze theirs with them: the FVA of the closed months
+        # (naive, baseline, consensus) has all three forecasts to compare.
+        baseline_compute(cycle=cycle, user=None, n_jobs=1)
         if is_current:
             _start_current(cycle, today)
             _ensure_assumptions(cycle)
-            # Step 1 shows the statistical baseline beside the demand from the start.
-            baseline_compute(cycle=cycle, user=None, n_jobs=1)
         else:
             _approve_history(cycle, executive)
-    _ensure_actuals(current)
     return lines
 
 

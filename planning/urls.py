@@ -109,4 +109,7 @@ urlpatterns = [
     ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
+    # --- last: any other cycle address says which cycles exist (the friendly 404)
+    path("cycles/<str:label>/", cycles.cycle_address_unknown),
+    path("cycles/<str:label>/<path:rest>", cycles.cycle_address_unknown),
 ]

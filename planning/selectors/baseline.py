@@ -60,7 +60,18 @@ def sales_history(
 
 
 def baseline_families(*, cycle: PlanningCycle) -> list[tuple[str, str]]:
-    """``(value stream code, family code)`` of every family in the cycle's plan, sorted."""
+    """``(value stream code, family code)`` of every family in the cycle's plan, sorted
+    by family: the cycle's own master copy (``CycleFamily``), so a frozen or running
+    cycle forecasts its own families and streams whatever the live master says now.
+    A cycle without any copy (from before copies existed) reads the live master, as
+    :func:`planning.selectors.plans.cycle_master_frame` does."""
+    copies = cycle.master_families.all()
+    if copies.exists():
+        return list(
+            copies.filter(active=True)
+            .order_by("product_family__code")
+            .values_list("value_stream__code", "product_family__code")
+        )
     return list(
         ProductFamily.objects.filter(active=True)
         .order_by("code")
@@ -123,6 +134,18 @@ def fva_inputs(
     months earlier still (the naive forecast), and those closed months (two queries)."""
     first = month_add(cycle.month, -months_back)
     months = [month_add(first, i) for i in range(months_back)]
+    return months_fva_inputs(months=months, value_streams=value_streams)
+
+
+def months_fva_inputs(
+    *, months: Iterable[dt.date], value_streams: Iterable[ValueStream] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Period]]:
+    """:func:`fva_inputs` for any closed ``months`` (the box score asks for its own)."""
+    months = sorted(set(months))
+    if not months:
+        empty = pd.DataFrame(columns=["value_stream", "product_family", "month", "demand"])
+        return empty.assign(baseline=[]), empty.rename(columns={"demand": "actual"}), []
+    first, last = months[0], months[-1]
     lag1 = Q()
     for m in months:
         lag1 |= Q(cycle__month=month_add(m, -1), month=m)
@@ -132,7 +155,7 @@ def fva_inputs(
         value__isnull=False,
         cycle__status=CycleStatus.APPROVED,
         month__gte=first,
-        month__lt=cycle.month,
+        month__lte=last,
     )
     streams = None if value_streams is None else list(value_streams)
     if streams is not None:
@@ -163,7 +186,7 @@ def fva_inputs(
     forecasts.columns.name = None
     forecasts["month"] = _month_index(forecasts["month"])
     actuals = sales_history(
-        before=cycle.month, since=month_add(first, -12), value_streams=streams
+        before=month_add(last, 1), since=month_add(first, -12), value_streams=streams
     ).rename(columns={"sales": "actual"})
     return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
 
@@ -174,6 +197,15 @@ def cycle_fva(
     """Forecast value added of the closed months before ``cycle``, per stream and company."""
     forecasts, actuals, months = fva_inputs(cycle=cycle, value_streams=value_streams)
     return engine.forecast_value_added(forecasts, actuals, months=months)
+
+
+def months_fva(
+    *, months: Iterable[dt.date], value_streams: Iterable[ValueStream] | None = None
+) -> engine.ForecastValueAdded:
+    """Forecast value added of closed ``months`` (the box score's ``fva_*`` measures):
+    the same engine function as :func:`cycle_fva`, over the months asked for."""
+    forecasts, actuals, periods = months_fva_inputs(months=months, value_streams=value_streams)
+    return engine.forecast_value_added(forecasts, actuals, months=periods)
 
 
 @dataclass(frozen=True)

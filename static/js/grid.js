@@ -269,8 +269,11 @@
     if (d.pos === 0) fam = `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
     else if (d.pos === 1) fam = `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
     const calc = d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "";
-    const why = d.reason ? ` title="${escapeHtml(d.reason)}"` : "";
-    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label"${why}>${escapeHtml(d.label)}${calc}</span></div>`;
+    // Long labels wrap inside the header; the whole label (and why, for the baseline row)
+    // is also the tooltip, so nothing is ever only half readable.
+    const full = [d.family_name || d.family, d.label].filter(Boolean).join(" · ") + (d.reason ? ` — ${d.reason}` : "");
+    const famTitle = d.family_name ? ` title="${escapeHtml(d.family_name)}"` : "";
+    return `<div class="rh" title="${escapeHtml(full)}"><span class="rh-family"${famTitle}>${fam}</span><span class="rh-label">${escapeHtml(d.label)}${calc}</span></div>`;
   }
 
   // Every time the grid shows is in the company's time zone, named (base.html puts the
@@ -785,6 +788,7 @@
   // else has it open (planning.selectors.live): others' saved edits appear within 5 s.
   const LIVE_MS = 2500;
   let liveCursor = config.liveCursor || 0;
+  let liveActualCursor = config.liveActualCursor || 0; // the actual rows' facts (issue 16)
   let livePaused = false; // tests that stage a conflict pause it (window.sofpGrid.pauseLive)
 
   function applyRemote(cells) {
@@ -815,10 +819,11 @@
     if (!config.liveUrl || !table) return;
     try {
       if (!busy && !queue.length && !livePaused) {
-        const res = await fetch(`${config.liveUrl}?after=${liveCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const res = await fetch(`${config.liveUrl}?after=${liveCursor}&after_actual=${liveActualCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (res.ok) {
           const body = await res.json();
           liveCursor = body.cursor;
+          if (body.actual_cursor !== undefined) liveActualCursor = body.actual_cursor;
           const shown = applyRemote(body.cells || []);
           if (body.computed && body.computed.length) applyComputed(body.computed);
           if (shown) setStatus(`${shown} change${shown === 1 ? "" : "s"} by others at ${companyTime(new Date(), true)}`, "ok");
@@ -1075,7 +1080,7 @@
     body.changes.forEach((c) => {
       const tr = document.createElement("tr");
       tr.innerHTML =
-        `<td>${escapeHtml(companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
+        `<td>${escapeHtml(c.at_text || companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
         `<td class="num">${c.old === null ? "—" : escapeHtml(formatValue(Number(c.old), rowData.fmt))}</td>` +
         `<td class="num">${c.new === null ? "(cleared)" : escapeHtml(formatValue(Number(c.new), rowData.fmt))}</td>` +
         `<td>${escapeHtml(c.source)}</td>`;
