@@ -330,8 +330,9 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
 ):
     c = client_for(client, planner_a)
     # +1 time-zone middleware, +1 projection fingerprint; issue 15: +1 last approved
-    # cycle, +1 comments on empty cells; issue 16: +1 the actual rows' facts (Actual)
-    with django_assert_max_num_queries(17):
+    # cycle, +1 comments on empty cells; issue 16: +1 the actual rows' facts (Actual);
+    # issue 18: +1 the assumptions covering cells
+    with django_assert_max_num_queries(18):
         c.get(DATA)
     families = [ProductFamilyFactory(value_stream=stream_a) for _ in range(10)]
     cells = [
@@ -341,7 +342,7 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
         for m in ("demand", "production")
     ]
     plan_values_upsert(cycle=plan, cells=cells, user=None)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         res = c.get(DATA)
     # Per family: 5 rows and 4 toggled (last approved, change); the stream: 3 totals + 8.
     assert len(res.json()["rows"]) == 11 * (5 + 4) + 3 + 8
