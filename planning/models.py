@@ -268,6 +268,21 @@ class PlanningCycle(models.Model):
         """The first day of each month of the horizon, in order."""
         return [month_add(self.month, i) for i in range(self.horizon)]
 
+    def in_scenario(self, scenario: Scenario | None) -> PlanningCycle:
+        """This cycle as seen through ``scenario`` (None: the plan): a copy of the
+        instance that the plan readers (projection, grid, export, API) and the one write
+        path serve from the scenario's cells and master copy instead of the plan's."""
+        import copy
+
+        scoped = copy.copy(self)
+        scoped.scenario_scope = scenario
+        return scoped
+
+
+def cycle_scenario(cycle: PlanningCycle) -> Scenario | None:
+    """The scenario a cycle instance is seen through (``PlanningCycle.in_scenario``)."""
+    return getattr(cycle, "scenario_scope", None)
+
 
 class StepTemplate(models.Model):
     """Per-step defaults copied into each new cycle (name, owner, agenda)."""
@@ -360,6 +375,74 @@ class Decision(models.Model):
         return self.text[:60]
 
 
+SCENARIO_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class ScenarioStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    FROZEN = "frozen", "Frozen (the cycle was approved)"
+
+
+class Scenario(models.Model):
+    """A named copy of a cycle's plan inputs and master copy ("add a second shift").
+
+    Its cells are ``PlanValue`` rows (and its prices ``CycleFamily`` rows) carrying this
+    scenario; the plan's rows carry none. Everything that reads the plan reads through
+    the plan-only managers (``PlanValue.objects``), so a scenario never changes the plan.
+    Approval freezes the cycle's scenarios with it.
+    """
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="scenarios")
+    name = models.CharField(max_length=40)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=8, choices=ScenarioStatus.choices, default=ScenarioStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    adopted_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cycle", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "name"], name="scenario_unique_name"),
+            models.CheckConstraint(
+                condition=Q(name__regex=SCENARIO_NAME_PATTERN), name="scenario_name_pattern"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ScenarioStatus.values), name="scenario_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.label}/{self.name}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == ScenarioStatus.FROZEN or self.cycle.is_frozen
+
+
+class PlanOnlyManager(models.Manager):
+    """The plan's rows only (``scenario`` NULL): the default manager of every table that
+    scenarios share, so no plan read can pick up a scenario's cell by forgetting a filter.
+    Scenario-aware code uses ``all_objects`` and filters ``scenario=`` itself."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(scenario__isnull=True)
+
+
+class AllRowsManager(models.Manager):
+    """Every row, the plan's and every scenario's (scenario-aware code only)."""
+
+
+_SCENARIO_FK = dict(null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+
 _FAMILY_SCOPE = (
     Q(measure__in=FAMILY_INPUT_MEASURES)
     & Q(product_family__isnull=False)
@@ -392,6 +475,7 @@ class PlanValue(models.Model):
     """
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="values")
+    scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")
     value_stream = models.ForeignKey(
         "valuestreams.ValueStream",
         null=True,
@@ -424,6 +508,9 @@ class PlanValue(models.Model):
     # What makes a cell: its cycle, where (stream, family or neither), month and measure.
     KEY_FIELDS = ("cycle", "value_stream", "product_family", "month", "measure")
 
+    objects = PlanOnlyManager()
+    all_objects = AllRowsManager()
+
     class Meta:
         ordering = ["cycle", "value_stream", "product_family", "month", "measure"]
         indexes = [
@@ -431,20 +518,44 @@ class PlanValue(models.Model):
             models.Index(fields=["measure", "month"], name="planvalue_measure_month"),
         ]
         constraints = [
+            # One cell per key in the plan (scenario NULL) and in each scenario.
             models.UniqueConstraint(
                 fields=["cycle", "product_family", "month", "measure"],
-                condition=Q(product_family__isnull=False),
+                condition=Q(product_family__isnull=False) & Q(scenario__isnull=True),
                 name="planvalue_unique_family_cell",
             ),
             models.UniqueConstraint(
                 fields=["cycle", "value_stream", "month", "measure"],
-                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=False),
+                condition=Q(product_family__isnull=True)
+                & Q(value_stream__isnull=False)
+                & Q(scenario__isnull=True),
                 name="planvalue_unique_stream_cell",
             ),
             models.UniqueConstraint(
                 fields=["cycle", "month", "measure"],
-                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=True),
+                condition=Q(product_family__isnull=True)
+                & Q(value_stream__isnull=True)
+                & Q(scenario__isnull=True),
                 name="planvalue_unique_company_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "product_family", "month", "measure"],
+                condition=Q(product_family__isnull=False) & Q(scenario__isnull=False),
+                name="planvalue_unique_scenario_family_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "value_stream", "month", "measure"],
+                condition=Q(product_family__isnull=True)
+                & Q(value_stream__isnull=False)
+                & Q(scenario__isnull=False),
+                name="planvalue_unique_scenario_stream_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "month", "measure"],
+                condition=Q(product_family__isnull=True)
+                & Q(value_stream__isnull=True)
+                & Q(scenario__isnull=False),
+                name="planvalue_unique_scenario_company_cell",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="planvalue_nonnegative"),
             models.CheckConstraint(condition=Q(month__day=1), name="planvalue_month_first_day"),
@@ -476,8 +587,11 @@ class PlanValueChange(models.Model):
         DEMO = "demo", "Demo data"
         BASELINE = "baseline", "Statistical baseline"
         USE_BASELINE = "use_baseline", "Demand copied from the baseline"
+        SCENARIO_CREATE = "scenario", "Scenario created from the plan"
+        ADOPT = "adopt", "Adopted from a scenario"
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
+    scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")
     plan_value = models.ForeignKey(
         PlanValue, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
@@ -502,6 +616,11 @@ class PlanValueChange(models.Model):
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
+    # "adopted from scenario NAME" (adoption), else empty.
+    note = models.CharField(max_length=120, blank=True, db_default="")
+
+    objects = PlanOnlyManager()
+    all_objects = AllRowsManager()
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -782,6 +901,7 @@ class CycleFamily(models.Model):
     cycle = models.ForeignKey(
         PlanningCycle, on_delete=models.CASCADE, related_name="master_families"
     )
+    scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan's copy.")
     product_family = models.ForeignKey(
         "valuestreams.ProductFamily", on_delete=models.PROTECT, related_name="cycle_copies"
     )
@@ -795,12 +915,22 @@ class CycleFamily(models.Model):
     dos_max = models.DecimalField(max_digits=8, decimal_places=2)
     active = models.BooleanField(default=True, help_text="Whether the family is in the plan.")
 
+    objects = PlanOnlyManager()
+    all_objects = AllRowsManager()
+
     class Meta:
         ordering = ["cycle", "product_family"]
         verbose_name_plural = "cycle families"
         constraints = [
             models.UniqueConstraint(
-                fields=["cycle", "product_family"], name="cyclefamily_one_per_cycle"
+                fields=["cycle", "product_family"],
+                condition=Q(scenario__isnull=True),
+                name="cyclefamily_one_per_cycle",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "product_family"],
+                condition=Q(scenario__isnull=False),
+                name="cyclefamily_one_per_scenario",
             ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, views, workflow
+from planning.api import actuals, scenarios, views, workflow
 
 app_name = "planning_api"
 
@@ -27,6 +27,11 @@ CYCLE_ROUTES = (
     ("export/", views.ExportView, "export"),
     ("fva/", views.FvaView, "fva"),
     ("baseline/", views.BaselineView, "baseline"),
+    ("scenarios/", scenarios.ScenarioListView, "scenario-list"),
+    ("scenarios/compare/", scenarios.ScenarioCompareView, "scenario-compare"),
+    ("scenarios/<str:name>/", scenarios.ScenarioDetailView, "scenario-detail"),
+    ("scenarios/<str:name>/adopt/", scenarios.ScenarioAdoptView, "scenario-adopt"),
+    ("scenarios/<str:name>/prices/", scenarios.ScenarioPricesView, "scenario-prices"),
 )
 
 urlpatterns = [

@@ -41,6 +41,7 @@ from planning.selectors.plans import (
     stream_headcounts,
     stream_scope,
 )
+from planning.selectors.scenarios import cycle_with_scenario
 from planning.services.approval import cycle_approve
 from planning.services.baseline import baseline_request
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
@@ -82,13 +83,27 @@ DRY_RUN_PARAM = OpenApiParameter(
 )
 
 
+SCENARIO_PARAM = OpenApiParameter(
+    "scenario",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description="A scenario of the cycle (its name); without it, the plan itself.",
+    pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
+)
+
+
 class CycleMixin:
     kwargs: dict[str, Any]
+    # Views that serve a scenario as they serve the plan (``?scenario=NAME``).
+    scenario_aware = False
 
     def get_cycle(self) -> PlanningCycle:
         cycle = cycle_get_by_label(self.kwargs["month"])
         if cycle is None:
             raise NotFound(f"There is no cycle {self.kwargs['month']}.")
+        if self.scenario_aware:
+            name = self.request.query_params.get("scenario", "")  # type: ignore[attr-defined]
+            cycle = cycle_with_scenario(cycle=cycle, name=name)
         return cycle
 
 
@@ -163,7 +178,7 @@ class CycleApproveView(CycleMixin, ApiView):
 
 @extend_schema(
     tags=["plan values"],
-    parameters=[CYCLE_PARAM],
+    parameters=[CYCLE_PARAM, SCENARIO_PARAM],
     responses={
         (200, "application/json"): s.PlanValueSerializer(many=True),
         (200, "text/csv"): OpenApiTypes.STR,
@@ -183,6 +198,7 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
     pagination_class = ApiPagination
     filterset_class = PlanValueFilter
     renderer_classes = FILE_RENDERERS
+    scenario_aware = True
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -248,7 +264,7 @@ UPSERT_RESPONSES = {
 
 @extend_schema(
     tags=["plan values"],
-    parameters=[CYCLE_PARAM, DRY_RUN_PARAM],
+    parameters=[CYCLE_PARAM, DRY_RUN_PARAM, SCENARIO_PARAM],
     request=s.PlanValueRowInputSerializer(many=True, max_length=MAX_BULK_ROWS),
     responses=UPSERT_RESPONSES,
     examples=[
@@ -282,6 +298,7 @@ class PlanValueBulkView(CycleMixin, ApiView):
     """
 
     parser_classes = [JSONParser]
+    scenario_aware = True
 
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()
@@ -349,6 +366,7 @@ class ActualsView(CycleMixin, ApiView):
 
 ENGINE_PARAMS = [
     CYCLE_PARAM,
+    SCENARIO_PARAM,
     OpenApiParameter(
         "value_stream",
         OpenApiTypes.STR,
@@ -390,6 +408,7 @@ class EngineView(CycleMixin, ApiView):
     paginated like every list (``page``, ``page_size``)."""
 
     pagination_class = ApiPagination
+    scenario_aware = True
 
     def scope(self):
         return stream_scope(user=self.request.user)
@@ -543,7 +562,7 @@ class AccuracyView(EngineView):
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
+    parameters=[CYCLE_PARAM, SCENARIO_PARAM],
     responses={
         (200, "application/json"): s.ExportRowSerializer(many=True),
         (200, "text/csv"): OpenApiTypes.STR,
@@ -563,12 +582,15 @@ class ExportView(EngineView):
     pagination_class = None  # the whole export: the file contract has no pages
 
     def get(self, request: Request, month: str) -> Response:
-        frame = cycle_export_frame(cycle=self.get_cycle(), user=request.user)
+        cycle = self.get_cycle()
+        frame = cycle_export_frame(cycle=cycle, user=request.user)
         fmt = request.accepted_renderer.format
         if fmt in FILE_FORMATS:  # the file contract, written by planning.exports
             response = Response(frame)
+            scenario = request.query_params.get("scenario", "")
+            label = f"{month}-{scenario}" if scenario else month
             response["Content-Disposition"] = (
-                f'attachment; filename="{export_filename(label=month, fmt=fmt)}"'
+                f'attachment; filename="{export_filename(label=label, fmt=fmt)}"'
             )
             return response
         rows = [
