@@ -157,9 +157,9 @@ def test_price_change_goes_to_the_scenario_copy_only(plan, executive, finance_us
         cycle=view, user=finance_user, changes=[{"product_family": "A-1", "unit_price": "150"}]
     )
     assert CycleFamily.objects.get(cycle=plan, product_family__code="A-1").unit_price == 100
-    assert CycleFamily.all_objects.get(scenario=scenario, product_family__code="A-1").unit_price == (
-        150
-    )
+    assert CycleFamily.all_objects.get(
+        scenario=scenario, product_family__code="A-1"
+    ).unit_price == (150)
     revenue = cycle_projection(cycle=view).stream
     plan_revenue = cycle_projection(cycle=plan).stream
     a_first = (revenue["value_stream"] == "A") & (revenue["month"] == revenue["month"].min())
