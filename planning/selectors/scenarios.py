@@ -56,10 +56,7 @@ def scenario_get(*, cycle: PlanningCycle, name: str) -> Scenario:
     if found is None:
         names = list(Scenario.objects.filter(cycle=cycle).values_list("name", flat=True))
         known = f" Its scenarios: {', '.join(names)}." if names else " It has no scenarios."
-        raise NotFound(
-            f"Cycle {cycle.label} has no scenario {name!r}.{known}",
-            problems=[Problem("unknown_scenario", f"unknown scenario {name!r}", field="scenario")],
-        )
+        raise NotFound(f"Cycle {cycle.label} has no scenario {name!r}.{known}")
     found.cycle = cycle if cycle.pk == found.cycle_id else found.cycle
     return found
 

@@ -104,7 +104,7 @@ def test_frozen_cycle_refuses_a_scenario(frozen_cycle, executive):
 
 def test_unknown_scenario_is_a_clear_404(plan, executive):
     scenario_create(cycle=plan, name="known", user=executive)
-    with pytest.raises(NotFound, match="no scenario 'nope'. Its scenarios: known"):
+    with pytest.raises(NotFound, match=r"no scenario 'nope'\. Its scenarios: known"):
         scenario_get(cycle=plan, name="nope")
 
 
