@@ -6,7 +6,17 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import actuals, baseline, cycles, dashboards, files, grid, home, prices
+from planning.views import (
+    actuals,
+    baseline,
+    cycles,
+    dashboards,
+    files,
+    grid,
+    home,
+    prices,
+    scenarios,
+)
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -78,6 +88,18 @@ urlpatterns = [
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
     path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
+    # --- scenarios: create, compare, adopt, delete (edited in the grid with ?scenario=)
+    path(CYCLE + "scenarios/", scenarios.scenarios_page, name="scenarios"),
+    path(
+        CYCLE + "scenarios/<str:name>/adopt/",
+        scenarios.scenario_adopt_view,
+        name="scenario_adopt",
+    ),
+    path(
+        CYCLE + "scenarios/<str:name>/delete/",
+        scenarios.scenario_delete_view,
+        name="scenario_delete",
+    ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
 ]

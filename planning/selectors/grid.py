@@ -38,7 +38,7 @@ from planning.measures import (
     MEASURE_UNITS,
     measure_label_with_unit,
 )
-from planning.models import PlanningCycle, PlanValue, PlanValueChange
+from planning.models import PlanningCycle, PlanValue
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycles import company_currency, cycle_refuse_frozen
 from planning.selectors.plans import (
@@ -439,7 +439,9 @@ class _Stored:
 
 
 def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
-    qs = PlanValue.objects.filter(cycle=cycle)
+    from planning.selectors.plans import cycle_values
+
+    qs = cycle_values(cycle)
     if value_stream is None:
         qs = qs.filter(value_stream__isnull=True, measure__in=COMPANY_INPUT_MEASURES)
     else:
@@ -843,7 +845,9 @@ def cell_history(
     limit: int = 100,
 ) -> dict:
     """One cell's story: current value, version, comment and its changes, newest first."""
-    filters = {"cycle": cycle, "measure": measure, "month": month}
+    from planning.selectors.plans import cycle_value_changes, cycle_values
+
+    filters: dict = {"measure": measure, "month": month}
     if MEASURE_SCOPE.get(measure) == FAMILY:
         filters["product_family"] = family
     else:
@@ -852,9 +856,10 @@ def cell_history(
             filters["value_stream__isnull"] = True
         else:
             filters["value_stream"] = value_stream
-    pv = PlanValue.objects.filter(**filters).select_related("updated_by").first()
+    pv = cycle_values(cycle).filter(**filters).select_related("updated_by").first()
     changes = (
-        PlanValueChange.objects.filter(**filters)
+        cycle_value_changes(cycle)
+        .filter(**filters)
         .select_related("changed_by")
         .order_by("-changed_at", "-pk")[:limit]
     )

@@ -267,3 +267,61 @@ def _horizon_totals(monthly: pd.DataFrame) -> dict[str, float | None]:
         else:
             out[col] = float(values.sum()) if len(values) else None
     return out
+
+
+def compare_names(raw: Iterable[str]) -> list[str]:
+    """Scenario names from a page's query (``?compare=a&compare=b`` or ``a,b``)."""
+    names: list[str] = []
+    for item in raw:
+        names += [n.strip() for n in str(item).split(",") if n.strip()]
+    return list(dict.fromkeys(names))[:MAX_COMPARED]
+
+
+def scenario_compare_block(
+    *,
+    cycle: PlanningCycle,
+    names: Sequence[str],
+    value_streams: Iterable[ValueStream] | None,
+    prefix: str = "cmp",
+) -> dict:
+    """The comparison shaped for a page (the review, step 3): rows with a value and a
+    delta per scenario, the exceptions each removes or adds, and overlaid charts."""
+    from planning import charts
+    from planning.selectors.dashboards import Figure
+
+    available = list(scenarios_of(cycle))
+    block: dict = {"available": available, "chosen": [], "rows": [], "figures": []}
+    wanted = [n for n in compare_names(names)]
+    if not wanted:
+        return block
+    comparison = scenario_compare(cycle=cycle, names=wanted, value_streams=value_streams)
+    chosen = comparison.names[1:]
+    block["chosen"] = chosen
+    block["scenarios"] = [s for s in available if s.name in chosen]
+    for row in comparison.box.to_dict(orient="records"):
+        kind = {"money": "money", "hours": "units", "qty": "units", "count": "int"}[row["unit"]]
+        block["rows"].append(
+            {
+                "label": row["label"],
+                "kind": kind,
+                "plan": row["plan"],
+                "cells": [{"value": row.get(n), "delta": row.get(f"{n} Δ")} for n in chosen],
+            }
+        )
+    block["exceptions"] = [{"name": n, **comparison.exceptions[n]} for n in chosen]
+    overlays = (
+        (
+            "value_stream_profit",
+            "Value stream profit: plan and scenarios",
+            "Amount per month",
+            charts.MONEY,
+        ),
+        ("required_hours", "Required hours: plan and scenarios", "Hours per month", "%{y:,.0f} h"),
+        ("inventory_value", "Inventory value: plan and scenarios", "Amount", charts.MONEY),
+    )
+    for measure, title, y_title, hover in overlays:
+        figure = charts.scenario_overlay_figure(
+            comparison.series, measure, title=title, y_title=y_title, hover=hover
+        )
+        block["figures"].append(Figure(f"{prefix}-{measure}", figure))
+    return block

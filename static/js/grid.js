@@ -809,7 +809,7 @@
     if (!config.liveUrl || !table) return;
     try {
       if (!busy && !queue.length && !livePaused) {
-        const res = await fetch(`${config.liveUrl}?after=${liveCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const res = await fetch(`${config.liveUrl}${config.liveUrl.includes("?") ? "&" : "?"}after=${liveCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (res.ok) {
           const body = await res.json();
           liveCursor = body.cursor;
@@ -1055,7 +1055,7 @@
     const tbody = document.getElementById("cell-history");
     tbody.innerHTML = '<tr><td colspan="5" class="muted">Loading…</td></tr>';
     document.getElementById("cell-dialog").showModal();
-    const url = `${config.historyUrl}?${new URLSearchParams(ref)}`;
+    const url = `${config.historyUrl}${config.historyUrl.includes("?") ? "&" : "?"}${new URLSearchParams(ref)}`;
     const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await res.json().catch(() => ({}));
     tbody.textContent = "";
