@@ -149,22 +149,53 @@ COMPARED_MEASURES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _exception_key(row: pd.Series) -> str:
-    return f"{row['kind']}:{row['value_stream']}:{row['product_family']}:{row['month']}"
-
-
 def _exception_rows(frame: pd.DataFrame) -> dict[str, dict]:
-    out = {}
-    for _, row in frame.iterrows():
-        out[_exception_key(row)] = {
-            "kind": str(row["kind"]),
-            "value_stream": str(row["value_stream"]),
-            "product_family": str(row["product_family"]),
-            "month": str(row["month"]),
-            "value": None if pd.isna(row.get("value")) else float(row["value"]),
-            "message": str(row.get("message", "")),
+    """Exceptions keyed by what they are about (kind, stream, family, month), so the
+    same exception in two plans matches whatever its number (vectorised: a large plan
+    has thousands)."""
+    if frame.empty:
+        return {}
+    out = pd.DataFrame(
+        {
+            "kind": frame["kind"].astype(str),
+            "value_stream": frame["value_stream"].astype(str),
+            "product_family": frame["product_family"].fillna("").astype(str),
+            "month": frame["month"].astype(str),
+            "value": frame["value"].astype(float),
+            "message": frame["message"].astype(str),
         }
-    return out
+    )
+    keys = (
+        out["kind"] + ":" + out["value_stream"] + ":" + out["product_family"] + ":" + out["month"]
+    )
+    records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+    return dict(zip(keys.tolist(), records, strict=True))
+
+
+def _scenario_analysis(
+    view: PlanningCycle, streams: list[ValueStream] | None
+) -> tuple[object, pd.DataFrame]:
+    """A plan's (or scenario's) projection and exceptions: only what the comparison
+    shows (no accuracy, no change table), each reused while nothing it reads changed."""
+    from planning import engine
+    from planning.selectors.plans import (
+        _projection,
+        _reuse,
+        company_thresholds,
+        cycle_last_approved,
+    )
+
+    key, projection = _projection(view, streams)
+    previous_cycle = cycle_last_approved(before=view.month)
+    previous_key, previous = (
+        _projection(previous_cycle, streams) if previous_cycle else (None, None)
+    )
+    thresholds = company_thresholds()
+    found = _reuse(
+        ("scenario-exceptions", key, previous_key, thresholds),
+        lambda: engine.exceptions(projection, previous, thresholds),
+    )
+    return projection, found
 
 
 def scenario_compare(
@@ -177,8 +208,6 @@ def scenario_compare(
     queries each) and line them up: horizon totals per measure with deltas against the
     plan, the exceptions each scenario removes or adds, and the monthly series for
     overlaid charts. Unknown names are a 404, bad ones a 400."""
-    from planning.selectors.plans import cycle_analysis
-
     streams = None if value_streams is None else list(value_streams)
     wanted = list(dict.fromkeys(n for n in names if n))[:MAX_COMPARED]
     scoped = [("", cycle)] + [(n, cycle_with_scenario(cycle=cycle, name=n)) for n in wanted]
@@ -186,11 +215,11 @@ def scenario_compare(
     exceptions: dict[str, dict] = {}
     series: dict[str, pd.DataFrame] = {}
     for name, view in scoped:
-        analysis = cycle_analysis(cycle=view, value_streams=streams)
-        monthly = _monthly(analysis.projection, company=streams is None)
+        projection, found = _scenario_analysis(view, streams)
+        monthly = _monthly(projection, company=streams is None)
         series[name] = monthly
         totals[name] = _horizon_totals(monthly)
-        exceptions[name] = _exception_rows(analysis.exceptions)
+        exceptions[name] = _exception_rows(found)
     plan_ex = exceptions[""]
     changed = {
         name: {

@@ -8,6 +8,7 @@ stale version (with the current values and who changed them), 413 too large.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
-from planning.measures import MEASURE_LABELS
+from planning.measures import ACTUAL_MEASURES, MEASURE_LABELS
 from planning.models import EmptyCellComment, cycle_scenario
 from planning.selectors.grid import (
     GridAccess,
@@ -59,7 +60,10 @@ def _access(request: HttpRequest, month: str, vs_code: str | None) -> GridAccess
             raise Http404(f"No value stream {vs_code}.")
     # ``?scenario=NAME``: the same grid on the scenario's cells (404 unknown, 400 bad).
     cycle = cycle_with_scenario(cycle=cycle, name=request.GET.get("scenario", ""))
-    return grid_access(user=request.user, cycle=cycle, value_stream=value_stream)
+    access = grid_access(user=request.user, cycle=cycle, value_stream=value_stream)
+    if cycle_scenario(cycle) is not None:  # facts are the plan's: read-only in a scenario
+        access = replace(access, measures=access.measures - ACTUAL_MEASURES)
+    return access
 
 
 def _scenario_query(access: GridAccess) -> str:
