@@ -386,9 +386,9 @@ class ScenarioStatus(models.TextChoices):
 class Scenario(models.Model):
     """A named copy of a cycle's plan inputs and master copy ("add a second shift").
 
-    Its cells are ``PlanValue`` rows (and its prices ``CycleFamily`` rows) carrying this
-    scenario; the plan's rows carry none. Everything that reads the plan reads through
-    the plan-only managers (``PlanValue.objects``), so a scenario never changes the plan.
+    Its cells are :class:`ScenarioCell` rows, its prices ``CycleFamily`` rows and its
+    history ``PlanValueChange`` rows carrying this scenario (the plan's carry none; their
+    default managers are plan-only), so a scenario never changes the plan.
     Approval freezes the cycle's scenarios with it.
     """
 
@@ -428,9 +428,10 @@ class Scenario(models.Model):
 
 
 class PlanOnlyManager(models.Manager):
-    """The plan's rows only (``scenario`` NULL): the default manager of every table that
-    scenarios share, so no plan read can pick up a scenario's cell by forgetting a filter.
-    Scenario-aware code uses ``all_objects`` and filters ``scenario=`` itself."""
+    """The plan's rows only (``scenario`` NULL): the default manager of the tables that
+    scenarios share (history, master copies), so no plan read can pick up a scenario's
+    row by forgetting a filter. Scenario-aware code uses ``all_objects`` and filters
+    ``scenario=`` itself."""
 
     def get_queryset(self):
         return super().get_queryset().filter(scenario__isnull=True)
@@ -475,7 +476,6 @@ class PlanValue(models.Model):
     """
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="values")
-    scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")
     value_stream = models.ForeignKey(
         "valuestreams.ValueStream",
         null=True,
@@ -508,9 +508,6 @@ class PlanValue(models.Model):
     # What makes a cell: its cycle, where (stream, family or neither), month and measure.
     KEY_FIELDS = ("cycle", "value_stream", "product_family", "month", "measure")
 
-    objects = PlanOnlyManager()
-    all_objects = AllRowsManager()
-
     class Meta:
         ordering = ["cycle", "value_stream", "product_family", "month", "measure"]
         indexes = [
@@ -518,44 +515,20 @@ class PlanValue(models.Model):
             models.Index(fields=["measure", "month"], name="planvalue_measure_month"),
         ]
         constraints = [
-            # One cell per key in the plan (scenario NULL) and in each scenario.
             models.UniqueConstraint(
                 fields=["cycle", "product_family", "month", "measure"],
-                condition=Q(product_family__isnull=False) & Q(scenario__isnull=True),
+                condition=Q(product_family__isnull=False),
                 name="planvalue_unique_family_cell",
             ),
             models.UniqueConstraint(
                 fields=["cycle", "value_stream", "month", "measure"],
-                condition=Q(product_family__isnull=True)
-                & Q(value_stream__isnull=False)
-                & Q(scenario__isnull=True),
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=False),
                 name="planvalue_unique_stream_cell",
             ),
             models.UniqueConstraint(
                 fields=["cycle", "month", "measure"],
-                condition=Q(product_family__isnull=True)
-                & Q(value_stream__isnull=True)
-                & Q(scenario__isnull=True),
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=True),
                 name="planvalue_unique_company_cell",
-            ),
-            models.UniqueConstraint(
-                fields=["scenario", "product_family", "month", "measure"],
-                condition=Q(product_family__isnull=False) & Q(scenario__isnull=False),
-                name="planvalue_unique_scenario_family_cell",
-            ),
-            models.UniqueConstraint(
-                fields=["scenario", "value_stream", "month", "measure"],
-                condition=Q(product_family__isnull=True)
-                & Q(value_stream__isnull=False)
-                & Q(scenario__isnull=False),
-                name="planvalue_unique_scenario_stream_cell",
-            ),
-            models.UniqueConstraint(
-                fields=["scenario", "month", "measure"],
-                condition=Q(product_family__isnull=True)
-                & Q(value_stream__isnull=True)
-                & Q(scenario__isnull=False),
-                name="planvalue_unique_scenario_company_cell",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="planvalue_nonnegative"),
             models.CheckConstraint(condition=Q(month__day=1), name="planvalue_month_first_day"),
@@ -573,6 +546,89 @@ class PlanValue(models.Model):
     def __str__(self) -> str:
         who = self.product_family_id or self.value_stream_id or "company"
         return f"{self.cycle_id}/{who}/{self.month:%Y-%m}/{self.measure}={self.value}"
+
+
+class ScenarioCell(models.Model):
+    """A scenario's cell: the same columns and rules as :class:`PlanValue`, in a lean
+    table of its own. Creating a scenario copies every plan cell here in one
+    ``INSERT … SELECT``; per copied row the database then maintains one unique index
+    and checks no foreign key (the relations are declared without database constraints
+    and without indexes: the rows are only ever read by scenario, written by the one
+    write path and deleted with their scenario by ``services.scenarios``). Everything
+    that reads or writes a cycle's cells through ``PlanningCycle.in_scenario`` uses this
+    table instead of the plan's; nothing that reads the plan ever sees it.
+    """
+
+    _LEAN = dict(db_constraint=False, db_index=False)
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="cells", **_LEAN)
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+", **_LEAN)
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        **_LEAN,
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        **_LEAN,
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    value = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="NULL: cleared."
+    )
+    version = models.PositiveIntegerField(default=1)
+    comment = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", **_LEAN
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    filled = Q(value__isnull=False)
+    KEY_FIELDS = ("cycle", "value_stream", "product_family", "month", "measure")
+
+    class Meta:
+        ordering = ["scenario", "value_stream", "product_family", "month", "measure"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario", "product_family", "month", "measure"],
+                condition=Q(product_family__isnull=False),
+                name="scenariocell_unique_family_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "value_stream", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=False),
+                name="scenariocell_unique_stream_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=True),
+                name="scenariocell_unique_company_cell",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="scenariocell_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="scenariocell_version_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | Q(version__gte=2),
+                name="scenariocell_null_only_tombstone",
+            ),
+            models.CheckConstraint(
+                condition=_FAMILY_SCOPE | _STREAM_SCOPE | _COMPANY_SCOPE,
+                name="scenariocell_scope_matches_measure",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.product_family_id or self.value_stream_id or "company"
+        return f"{self.scenario_id}/{who}/{self.month:%Y-%m}/{self.measure}={self.value}"
 
 
 class PlanValueChange(models.Model):

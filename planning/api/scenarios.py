@@ -13,7 +13,6 @@ from rest_framework.response import Response
 
 from planning.api.views import CYCLE_PARAM, CycleMixin
 from planning.api.workflow import WRITE_ERRORS
-from planning.models import Scenario
 from planning.selectors.plans import stream_scope
 from planning.selectors.scenarios import (
     scenario_compare,
@@ -36,49 +35,62 @@ NAME_PARAM = OpenApiParameter(
 )
 
 
-class ScenarioSerializer(serializers.ModelSerializer):
-    cycle = serializers.CharField(source="cycle.label", read_only=True)
+class ScenarioSerializer(serializers.Serializer):
+    cycle = serializers.CharField(source="cycle.label", help_text="The cycle, YYYY-MM.")
+    name = serializers.CharField(help_text="The scenario's name ([a-z0-9][a-z0-9-]{0,39}).")
+    description = serializers.CharField(help_text="What the scenario tries.")
+    status = serializers.CharField(
+        help_text="open, or frozen (the cycle was approved: read-only for good)."
+    )
     created_by = serializers.CharField(
-        source="created_by.username", read_only=True, default=None, allow_null=True
+        source="created_by.username", default=None, allow_null=True, help_text="Who made it."
     )
+    created_at = serializers.DateTimeField(help_text="When it was made (UTC).")
     adopted_by = serializers.CharField(
-        source="adopted_by.username", read_only=True, default=None, allow_null=True
+        source="adopted_by.username",
+        default=None,
+        allow_null=True,
+        help_text="Who last adopted it into the plan (null: never).",
     )
-
-    class Meta:
-        model = Scenario
-        fields = [
-            "cycle",
-            "name",
-            "description",
-            "status",
-            "created_by",
-            "created_at",
-            "adopted_by",
-            "adopted_at",
-        ]
+    adopted_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was last adopted (null: never)."
+    )
 
 
 class ScenarioInputSerializer(serializers.Serializer):
     # The pattern is checked by the service (one rule, one message).
-    name = StrictCharField(max_length=200, help_text="[a-z0-9][a-z0-9-]{0,39}")
+    name = StrictCharField(
+        max_length=200, help_text="The new scenario's name: [a-z0-9][a-z0-9-]{0,39}."
+    )
     description = StrictCharField(
-        max_length=MAX_DESCRIPTION, allow_blank=True, default="", required=False
+        max_length=MAX_DESCRIPTION,
+        allow_blank=True,
+        default="",
+        required=False,
+        help_text="What the scenario tries (text).",
     )
 
 
 class AdoptResultSerializer(serializers.Serializer):
-    cells = serializers.IntegerField()
-    prices = serializers.IntegerField()
+    cells = serializers.IntegerField(help_text="Plan cells added, changed or cleared.")
+    prices = serializers.IntegerField(help_text="Prices and material costs changed.")
 
 
 class PriceChangeSerializer(serializers.Serializer):
-    product_family = StrictCharField(max_length=40)
+    product_family = StrictCharField(max_length=40, help_text="Product family code.")
     unit_price = serializers.DecimalField(
-        max_digits=16, decimal_places=4, required=False, min_value=0
+        max_digits=16,
+        decimal_places=4,
+        required=False,
+        min_value=0,
+        help_text="The scenario's unit price.",
     )
     unit_material_cost = serializers.DecimalField(
-        max_digits=16, decimal_places=4, required=False, min_value=0
+        max_digits=16,
+        decimal_places=4,
+        required=False,
+        min_value=0,
+        help_text="The scenario's unit material cost.",
     )
 
 

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from planning.api import serializers as s
-from planning.api.filters import EngineFilterForm, PlanValueFilter
+from planning.api.filters import EngineFilterForm, PlanValueFilter, ScenarioCellFilter
 from planning.api.renderers import (
     FILE_FORMATS,
     PlanCSVRenderer,
@@ -196,9 +196,15 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
 
     serializer_class = s.PlanValueSerializer
     pagination_class = ApiPagination
-    filterset_class = PlanValueFilter
     renderer_classes = FILE_RENDERERS
     scenario_aware = True
+
+    @property
+    def filterset_class(self):
+        """A scenario's cells live in their own table: the same filters on it."""
+        if getattr(self, "request", None) is not None and self.request.query_params.get("scenario"):
+            return ScenarioCellFilter
+        return PlanValueFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation

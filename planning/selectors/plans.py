@@ -35,6 +35,7 @@ from planning.models import (
     PlanningCycle,
     PlanValue,
     PlanValueChange,
+    ScenarioCell,
     cycle_scenario,
 )
 from planning.selectors.cycles import company_zone
@@ -233,11 +234,14 @@ def cycle_streams(
     return {code: headcount for code, (active, headcount) in sorted(found.items()) if active}
 
 
-def cycle_values(cycle: PlanningCycle) -> QuerySet[PlanValue]:
+def cycle_values(cycle: PlanningCycle) -> QuerySet:
     """The stored cells of a cycle's plan — or of the scenario it is seen through
     (``PlanningCycle.in_scenario``), tombstones included: every scenario-aware read
     starts here."""
-    return PlanValue.all_objects.filter(cycle=cycle, scenario=cycle_scenario(cycle))
+    scenario = cycle_scenario(cycle)
+    if scenario is None:
+        return PlanValue.objects.filter(cycle=cycle)
+    return ScenarioCell.objects.filter(scenario=scenario)
 
 
 def cycle_value_changes(cycle: PlanningCycle) -> QuerySet[PlanValueChange]:

@@ -37,6 +37,7 @@ from planning.models import (
     PlanValue,
     PlanValueChange,
     Scenario,
+    ScenarioCell,
     cycle_scenario,
 )
 from planning.selectors.cycles import cycle_refuse_frozen
@@ -403,8 +404,9 @@ def _existing(
     if None in families:
         family_scope |= Q(product_family__isnull=True)
     qs = (
-        PlanValue.all_objects.select_for_update(of=("self",))
-        .filter(cycle=cycle, scenario=scenario, month__in=months, measure__in=measures)
+        _cells_of(cycle, scenario)
+        .select_for_update(of=("self",))
+        .filter(month__in=months, measure__in=measures)
         .filter(_stream_scope({r.key[0] for r in rows}))
         .filter(family_scope)
         .order_by("pk")
@@ -424,6 +426,17 @@ def _existing(
         (vs, fam, month, measure): _Current(pk, value, version, who, at)
         for pk, vs, fam, month, measure, value, version, who, at in qs
     }
+
+
+def _cell_model(scenario: Scenario | None) -> type[PlanValue] | type[ScenarioCell]:
+    """Where a cell lives: the plan's table, or the scenario's (same columns)."""
+    return PlanValue if scenario is None else ScenarioCell
+
+
+def _cells_of(cycle: PlanningCycle, scenario: Scenario | None):
+    if scenario is None:
+        return PlanValue.objects.filter(cycle=cycle)
+    return ScenarioCell.objects.filter(scenario=scenario)
 
 
 def _version_matches(current: _Current | None, version: int) -> bool:
@@ -665,7 +678,7 @@ def _upsert(
             raise _CreatedMeanwhile(versioned=versioned) from exc
         for r in to_create:
             result.stored[r.i] = StoredCell(created.get(r.key), r.value, 1)
-        _update_cells(to_update + to_delete, uid=uid, now=now)
+        _update_cells(to_update + to_delete, uid=uid, now=now, model=_cell_model(scenario))
         _insert_history(
             cycle=locked,
             scenario=scenario,
@@ -806,15 +819,7 @@ class _Adapt:
         return self.ops.adapt_datetimefield_value(value)
 
 
-_CELL_FIELDS = (
-    *PlanValue.KEY_FIELDS,
-    "scenario",
-    "value",
-    "version",
-    "comment",
-    "updated_by",
-    "updated_at",
-)
+_CELL_FIELDS = (*PlanValue.KEY_FIELDS, "value", "version", "comment", "updated_by", "updated_at")
 
 
 def _insert_cells(
@@ -830,29 +835,29 @@ def _insert_cells(
         return {}
     adapt = _Adapt()
     stamp = adapt.datetime(now)
-    _insert(
-        PlanValue,
-        _CELL_FIELDS,
-        [
-            (
-                cycle.pk,
-                r.key[0],
-                r.key[1],
-                adapt.month(r.key[2]),
-                r.key[3],
-                None if scenario is None else scenario.pk,
-                adapt.decimal(r.value),
-                1,
-                "",
-                uid,
-                stamp,
-            )
-            for r in rows
-        ],
-    )
+    rows_out = [
+        (
+            cycle.pk,
+            r.key[0],
+            r.key[1],
+            adapt.month(r.key[2]),
+            r.key[3],
+            adapt.decimal(r.value),
+            1,
+            "",
+            uid,
+            stamp,
+        )
+        for r in rows
+    ]
+    if scenario is None:
+        _insert(PlanValue, _CELL_FIELDS, rows_out)
+    else:
+        _insert(ScenarioCell, ("scenario", *_CELL_FIELDS), [(scenario.pk, *r) for r in rows_out])
     wanted = {r.key for r in rows}
     ids = (
-        PlanValue.all_objects.filter(cycle=cycle, scenario=scenario, version=1)
+        _cells_of(cycle, scenario)
+        .filter(version=1)
         .filter(month__in={k[2] for k in wanted}, measure__in={k[3] for k in wanted})
         .filter(_stream_scope({k[0] for k in wanted}))
         .values_list("pk", "value_stream_id", "product_family_id", "month", "measure")
@@ -860,12 +865,14 @@ def _insert_cells(
     return {tuple(key): pk for pk, *key in ids if tuple(key) in wanted}
 
 
-def _update_cells(cells: list[tuple[int, Decimal | None, int]], *, uid: int | None, now) -> None:
+def _update_cells(
+    cells: list[tuple[int, Decimal | None, int]], *, uid: int | None, now, model: type = PlanValue
+) -> None:
     """``(pk, value, version)`` of changed cells (value None: cleared, a tombstone)."""
     if not cells:
         return
     table, (pk, value, version, user, at) = _table(
-        PlanValue, ("id", "value", "version", "updated_by", "updated_at")
+        model, ("id", "value", "version", "updated_by", "updated_at")
     )
     adapt = _Adapt()
     stamp = adapt.datetime(now)
@@ -925,7 +932,8 @@ def _insert_history(
         [
             (
                 cycle.pk,
-                c.plan_value_id or created.get(c.row.key),
+                # A scenario's cell is not a plan value: its history names it by key.
+                None if scenario is not None else c.plan_value_id or created.get(c.row.key),
                 c.row.key[0],
                 c.row.key[1],
                 adapt.month(c.row.key[2]),
@@ -1001,8 +1009,9 @@ def plan_value_comment_set(
     with transaction.atomic():
         cycle = PlanningCycle.objects.select_for_update().get(pk=plan_value.cycle_id)
         cycle_refuse_frozen(cycle)
-        if plan_value.scenario_id is not None:
-            _scenario_refuse_gone(Scenario(pk=plan_value.scenario_id, cycle=cycle, name=""))
+        scenario_id = getattr(plan_value, "scenario_id", None)
+        if scenario_id is not None:
+            _scenario_refuse_gone(Scenario(pk=scenario_id, cycle=cycle, name=""))
         if user is not None and not user_can_edit_plan(
             user=user, value_stream=plan_value.value_stream, measure=plan_value.measure
         ):
@@ -1014,7 +1023,8 @@ def plan_value_comment_set(
                 else f"Not allowed: you may not change {measure} of value stream {stream.code!r}"
             )
         current = (
-            PlanValue.all_objects.select_for_update(of=("self",))
+            type(plan_value)
+            .objects.select_for_update(of=("self",))
             .select_related("updated_by", "value_stream", "product_family")
             .get(pk=plan_value.pk)
         )
@@ -1048,8 +1058,8 @@ def plan_value_comment_set(
         current.save(update_fields=["comment", "version", "updated_by", "updated_at"])
         PlanValueChange.objects.create(
             cycle=cycle,
-            scenario_id=current.scenario_id,
-            plan_value=current,
+            scenario_id=scenario_id,
+            plan_value=current if scenario_id is None else None,
             value_stream=current.value_stream,
             product_family=current.product_family,
             month=current.month,

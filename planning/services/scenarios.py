@@ -24,6 +24,7 @@ from planning.models import (
     PlanValue,
     PlanValueChange,
     Scenario,
+    ScenarioCell,
     ScenarioStatus,
 )
 from planning.selectors.cycles import cycle_refuse_frozen
@@ -120,20 +121,23 @@ def _exists(cycle: PlanningCycle, name: str) -> ScenarioExists:
 
 
 def _copy_plan(cycle: PlanningCycle, scenario: Scenario, *, uid: int | None) -> None:
-    """Two INSERT … SELECT: the plan's filled cells and the cycle's family copies."""
+    """Two INSERT … SELECT: the plan's filled cells into the scenario's table, and the
+    cycle's family copies."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     pv = _qn(PlanValue._meta.db_table)
-    key = _columns(PlanValue, ("value_stream", "product_family", "month", "measure"))
-    c_cycle, c_scenario, c_value, c_version, c_comment, c_by, c_at = _columns(
-        PlanValue, ("cycle", "scenario", "value", "version", "comment", "updated_by", "updated_at")
+    sc = _qn(ScenarioCell._meta.db_table)
+    names = ("cycle", "value_stream", "product_family", "month", "measure", "value", "comment")
+    source = ", ".join(_columns(PlanValue, names))
+    target = ", ".join(_columns(ScenarioCell, names))
+    s_scenario, s_version, s_by, s_at = _columns(
+        ScenarioCell, ("scenario", "version", "updated_by", "updated_at")
     )
-    keys = ", ".join(key)
+    c_cycle, c_value = _columns(PlanValue, ("cycle", "value"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {pv} ({c_cycle}, {keys}, {c_scenario}, {c_value}, {c_version}, "
-            f"{c_comment}, {c_by}, {c_at}) "
-            f"SELECT {c_cycle}, {keys}, %s, {c_value}, 1, {c_comment}, %s, %s FROM {pv} "
-            f"WHERE {c_cycle} = %s AND {c_scenario} IS NULL AND {c_value} IS NOT NULL",
+            f"INSERT INTO {sc} ({s_scenario}, {target}, {s_version}, {s_by}, {s_at}) "
+            f"SELECT %s, {source}, 1, %s, %s FROM {pv} "
+            f"WHERE {c_cycle} = %s AND {c_value} IS NOT NULL",
             [scenario.pk, uid, now, cycle.pk],
         )
         cf = _qn(CycleFamily._meta.db_table)
@@ -166,7 +170,7 @@ def scenario_delete(*, scenario: Scenario, user: AbstractBaseUser | None) -> Non
         scenario.cycle = locked
         scenario_refuse_frozen(scenario)
         with connection.cursor() as cursor:
-            for model in (PlanValueChange, PlanValue, CycleFamily):
+            for model in (PlanValueChange, ScenarioCell, CycleFamily):
                 table = _qn(model._meta.db_table)
                 column = _qn(model._meta.get_field("scenario").column)
                 cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [scenario.pk])
@@ -225,7 +229,7 @@ def scenario_adopt(*, scenario: Scenario, user: AbstractBaseUser | None) -> Adop
         scenario.cycle = cycle
         scenario_refuse_frozen(scenario)
         plan = _filled(PlanValue.objects.filter(cycle=cycle))
-        theirs = _filled(PlanValue.all_objects.filter(cycle=cycle, scenario=scenario))
+        theirs = _filled(ScenarioCell.objects.filter(scenario=scenario))
         stream_ids = None
         if rights.streams is not None:
             from valuestreams.models import ValueStream

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from planning.calendar import month_add
-from planning.models import PlanValue, PlanValueChange, Scenario
+from planning.models import PlanValue, PlanValueChange, Scenario, ScenarioCell
 from planning.services.plan_values import CellInput, plan_values_upsert
 from tests.browser.test_grid import _shots, cell, open_grid, wait_saved
 from tests.browser.test_grid_typing import burst
@@ -51,10 +51,13 @@ def scenario_plan(stream_a, stream_b, executive):
 
 
 def _values(cycle, family, measure, *, scenario=None):
+    cells = (
+        PlanValue.objects.filter(cycle=cycle)
+        if scenario is None
+        else ScenarioCell.objects.filter(scenario=scenario)
+    )
     rows = dict(
-        PlanValue.all_objects.filter(
-            cycle=cycle, scenario=scenario, product_family__code=family, measure=measure
-        ).values_list("month", "value")
+        cells.filter(product_family__code=family, measure=measure).values_list("month", "value")
     )
     return [rows.get(m) for m in MONTHS]
 

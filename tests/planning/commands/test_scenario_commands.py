@@ -8,7 +8,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from planning.models import PlanValue, PlanValueChange, Scenario, StepStatus
+from planning.models import PlanValueChange, Scenario, ScenarioCell, StepStatus
 from planning.services.approval import cycle_approve
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_a_rejected_file_leaves_no_scenario(plan, tmp_path):
     with pytest.raises(CommandError, match="line 2"):
         run("import_plan", str(path), "--cycle", "2027-01", "--scenario", "push")
     assert not Scenario.objects.exists()
-    assert not PlanValue.all_objects.filter(scenario__isnull=False).exists()
+    assert not ScenarioCell.objects.exists()
 
 
 @pytest.mark.parametrize(

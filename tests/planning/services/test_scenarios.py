@@ -15,6 +15,7 @@ from planning.models import (
     PlanValue,
     PlanValueChange,
     Scenario,
+    ScenarioCell,
     ScenarioStatus,
     StepStatus,
 )
@@ -57,7 +58,7 @@ def _demand(view, family="A-1", i=0) -> float:
 def test_create_copies_cells_and_master_copy(plan, executive):
     plan_cells = PlanValue.objects.filter(cycle=plan, value__isnull=False).count()
     scenario = scenario_create(cycle=plan, name="second-shift", description="Two", user=executive)
-    assert PlanValue.all_objects.filter(scenario=scenario).count() == plan_cells
+    assert ScenarioCell.objects.filter(scenario=scenario).count() == plan_cells
     assert CycleFamily.all_objects.filter(scenario=scenario).count() == (
         CycleFamily.objects.filter(cycle=plan).count()
     )
@@ -243,7 +244,7 @@ def test_delete_removes_cells_and_keeps_the_plan(plan, executive, manager_a, pla
         scenario_delete(scenario=scenario, user=planner_a)
     scenario_delete(scenario=scenario, user=manager_a)
     assert not Scenario.objects.exists()
-    assert not PlanValue.all_objects.filter(scenario__isnull=False).exists()
+    assert not ScenarioCell.objects.exists()
     assert not CycleFamily.all_objects.filter(scenario__isnull=False).exists()
     assert _plan_export(plan) == before
 
