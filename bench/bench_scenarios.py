@@ -10,8 +10,12 @@ families, a 36-month horizon, two approved cycles before it), then:
 * ``scenario_create`` RUNS times (each a new scenario: two ``INSERT … SELECT`` of the
   plan's ~110,000 cells and 1,000 prices) against the target < 1 s;
 * ``scenario_compare`` of the plan and 3 scenarios (each with a few edited cells) for the
-  20 streams, cold (every projection recomputed) against the target < 500 ms, and warm
-  (nothing changed since the last request: the projections are reused) for reference.
+  20 streams at the review bench's scale (50 families each, an 18-month horizon), cold
+  (every projection recomputed) against the target < 500 ms, and warm (nothing changed
+  since the last request: the projections are reused) for reference.
+
+The two scales are two phases, each in its own process and database
+(``--phase create|compare``; without it the script runs both).
 
 CPU time (``time.process_time``) is printed beside each wall-clock median, and the load
 beside every row: the machine is shared. It reports, it never fails.
@@ -42,7 +46,16 @@ def main() -> None:
     parser.add_argument("--families", type=int, default=50)
     parser.add_argument("--horizon", type=int, default=36)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--phase", choices=("create", "compare"), default=None)
     args = parser.parse_args()
+    if args.phase is None:
+        import subprocess
+
+        base = [sys.executable, __file__, "--streams", str(args.streams)]
+        base += ["--families", str(args.families), "--runs", str(args.runs)]
+        subprocess.run([*base, "--phase", "create", "--horizon", str(args.horizon)], check=False)
+        subprocess.run([*base, "--phase", "compare", "--horizon", "18"], check=False)
+        return
 
     bench_database("scenarios")
     django_for_requests()
@@ -70,19 +83,21 @@ def main() -> None:
     )
 
     times, cpu = [], []
-    for i in range(args.runs):
+    for i in range(args.runs if args.phase == "create" else 3):
         start, start_cpu = time.perf_counter(), time.process_time()
         scenario = scenario_create(cycle=cycle, name=f"bench-{i}", user=None)
         times.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
         if i >= 3:  # keep three for the comparison
             scenario_delete(scenario=scenario, user=None)
-    row(
-        f"create a scenario, {families} families x {args.horizon} months",
-        times,
-        target=CREATE_TARGET_MS,
-        note=f"cpu {statistics.median(cpu):.0f} ms, {cells:,} cells copied",
-    )
+    if args.phase == "create":
+        row(
+            f"create a scenario, {families} families x {args.horizon} months",
+            times,
+            target=CREATE_TARGET_MS,
+            note=f"cpu {statistics.median(cpu):.0f} ms, {cells:,} cells copied",
+        )
+        return
 
     names = ["bench-0", "bench-1", "bench-2"]
     for i, name in enumerate(names):
@@ -109,14 +124,16 @@ def main() -> None:
 
     times, cpu = compare(cold=True)
     row(
-        f"compare plan + 3 scenarios, {args.streams} streams, cold",
+        f"compare plan + 3 scenarios, {args.streams} streams x {args.families}, "
+        f"{args.horizon} months, cold",
         times,
         target=COMPARE_TARGET_MS,
         note=f"cpu {statistics.median(cpu):.0f} ms, 4 projections of {families} families",
     )
     times, cpu = compare(cold=False)
     row(
-        f"compare plan + 3 scenarios, {args.streams} streams, warm",
+        f"compare plan + 3 scenarios, {args.streams} streams x {args.families}, "
+        f"{args.horizon} months, warm",
         times,
         note=f"cpu {statistics.median(cpu):.0f} ms, projections reused",
     )
