@@ -163,3 +163,40 @@ def test_frozen_cycle_page_is_read_only(client, scenario, plan, executive):
     assert client.post(PAGE, {"name": "late"}).status_code == 409
     grid = client.get("/cycles/2027-01/grid/A/?scenario=second-shift").content.decode()
     assert "frozen" in grid
+
+
+def test_upload_and_download_in_a_scenario(client, scenario, planner_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    api = login(client, planner_a)
+    data = b"value_stream,product_family,month,measure,value\nA,A-1,2027-01,demand,777\n"
+    url = "/cycles/2027-01/upload/?scenario=second-shift"
+    res = api.post(url, {"action": "preview", "file": SimpleUploadedFile("s.csv", data)})
+    assert res.status_code == 200 and "second-shift" in res.content.decode()
+    res = api.post(url, {"action": "confirm", "token": res.context["token"]})
+    assert res.status_code == 302 and res["Location"].endswith("?scenario=second-shift")
+    assert _plan_demand(scenario.cycle) == 100
+    down = api.get("/cycles/2027-01/download/?format=csv&scenario=second-shift")
+    assert down["Content-Disposition"].endswith('sofp-plan-2027-01-second-shift.csv"')
+    assert "A,A-1,2027-01,demand,777" in down.content.decode()
+    plain = api.get("/cycles/2027-01/download/?format=csv").content.decode()
+    assert "A,A-1,2027-01,demand,777" not in plain
+
+
+def test_review_of_the_plan_ignores_scenario_edits(client, scenario, executive):
+    from planning.selectors.plans import cycle_analysis, projections_forget
+
+    before = cycle_analysis(cycle=scenario.cycle)
+    box_before = before.projection.stream.to_csv()
+    exceptions_before = before.exceptions.to_csv()
+    plan_values_upsert(
+        cycle=scenario.cycle.in_scenario(scenario),
+        cells=[CellInput("A", "A-1", M, "demand", Decimal("9999"))],
+        user=None,
+    )
+    projections_forget()
+    after = cycle_analysis(cycle=scenario.cycle)
+    assert after.projection.stream.to_csv() == box_before
+    assert after.exceptions.to_csv() == exceptions_before
+    review = login(client, executive).get("/review/").content.decode()
+    assert "9,999" not in review
