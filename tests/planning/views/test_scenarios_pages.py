@@ -200,3 +200,23 @@ def test_review_of_the_plan_ignores_scenario_edits(client, scenario, executive):
     assert after.exceptions.to_csv() == exceptions_before
     review = login(client, executive).get("/review/").content.decode()
     assert "9,999" not in review
+
+
+def test_prices_page_in_a_scenario_changes_its_copy_only(client, scenario, finance_user, planner_a):
+    from planning.models import CycleFamily
+
+    body = {
+        "unit_price:A-1": "130",
+        "base-unit_price:A-1": "100",
+        "unit_material_cost:A-1": "40",
+        "base-unit_material_cost:A-1": "40",
+    }
+    url = "/cycles/2027-01/prices/?scenario=second-shift"
+    assert login(client, planner_a).post(url, body).status_code == 403
+    page = login(client, finance_user).get(url).content.decode()
+    assert 'data-testid="scenario-badge"' in page
+    res = client.post(url, body)
+    assert res.status_code == 302 and res["Location"].endswith("?scenario=second-shift")
+    plan_copy = CycleFamily.objects.get(cycle=scenario.cycle, product_family__code="A-1")
+    own = CycleFamily.all_objects.get(scenario=scenario, product_family__code="A-1")
+    assert (plan_copy.unit_price, own.unit_price) == (100, 130)
