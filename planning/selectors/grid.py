@@ -874,7 +874,7 @@ def cell_history(
                 "old": None if ch.old_value is None else decimal_text(ch.old_value),
                 "new": None if ch.new_value is None else decimal_text(ch.new_value),
                 "version": ch.version,
-                "source": ch.get_source_display(),
+                "source": ch.note or ch.get_source_display(),  # "adopted from scenario NAME"
             }
             for ch in changes
         ],

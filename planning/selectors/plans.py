@@ -844,7 +844,7 @@ def plan_changes_recent(*, cycle: PlanningCycle, user, limit: int = 25) -> list[
                 "month": month,
                 "old": ch.old_value,
                 "new": ch.new_value,
-                "source": ch.get_source_display(),
+                "source": ch.note or ch.get_source_display(),
                 "url": grid_cell_url(
                     cycle.label,
                     vs,

@@ -57,7 +57,7 @@ def scenario_get(*, cycle: PlanningCycle, name: str) -> Scenario:
         names = list(Scenario.objects.filter(cycle=cycle).values_list("name", flat=True))
         known = f" Its scenarios: {', '.join(names)}." if names else " It has no scenarios."
         raise NotFound(f"Cycle {cycle.label} has no scenario {name!r}.{known}")
-    found.cycle = cycle if cycle.pk == found.cycle_id else found.cycle
+    found.cycle = cycle
     return found
 
 

@@ -130,6 +130,10 @@ def test_adopt_and_delete_buttons(client, scenario, executive, planner_a):
     assert "1 cell(s)" in res.content.decode()
     assert _plan_demand(scenario.cycle) == 321
     assert PlanValueChange.objects.get(source="adopt").note == "adopted from scenario second-shift"
+    history = boss.get(
+        "/cycles/2027-01/grid/A/history/?family=A-1&measure=demand&month=2027-01"
+    ).json()
+    assert history["changes"][0]["source"] == "adopted from scenario second-shift"
     again = boss.post(f"{PAGE}second-shift/adopt/", follow=True)
     assert "nothing changed" in again.content.decode()
     boss.post(f"{PAGE}second-shift/delete/")
