@@ -28,11 +28,13 @@ from planning.services.scenarios import (
 )
 from sofp.api.parsers import JSONParser
 from sofp.api.serializers import StrictCharField
-from sofp.api.views import READ_ERRORS, ApiView
+from sofp.api.views import E400, READ_ERRORS, ApiView
 
 NAME_PARAM = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="The scenario's name."
 )
+# Reads that name a scenario: a bad name is a 400, an unknown one a 404.
+NAMED_READ_ERRORS = {400: E400, **READ_ERRORS}
 
 
 class ScenarioSerializer(serializers.Serializer):
@@ -127,7 +129,7 @@ class ScenarioListView(CycleMixin, ApiView):
 class ScenarioDetailView(CycleMixin, ApiView):
     """One scenario (GET); delete it with its cells (DELETE: executives or its creator)."""
 
-    @extend_schema(responses={200: ScenarioSerializer, **READ_ERRORS})
+    @extend_schema(responses={200: ScenarioSerializer, **NAMED_READ_ERRORS})
     def get(self, request: Request, month: str, name: str) -> Response:
         return Response(ScenarioSerializer(scenario_get(cycle=self.get_cycle(), name=name)).data)
 
@@ -190,7 +192,7 @@ class ScenarioPricesView(CycleMixin, ApiView):
             description="Up to 3 scenario names, comma-separated.",
         ),
     ],
-    responses={200: OpenApiTypes.OBJECT, **READ_ERRORS},
+    responses={200: OpenApiTypes.OBJECT, **NAMED_READ_ERRORS},
 )
 class ScenarioCompareView(CycleMixin, ApiView):
     """The plan and chosen scenarios side by side: horizon totals with deltas against

@@ -41,7 +41,7 @@ from planning.selectors.plans import (
     stream_headcounts,
     stream_scope,
 )
-from planning.selectors.scenarios import cycle_with_scenario
+from planning.selectors.scenarios import scenario_get
 from planning.services.approval import cycle_approve
 from planning.services.baseline import baseline_request
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
@@ -101,9 +101,10 @@ class CycleMixin:
         cycle = cycle_get_by_label(self.kwargs["month"])
         if cycle is None:
             raise NotFound(f"There is no cycle {self.kwargs['month']}.")
-        if self.scenario_aware:
-            name = self.request.query_params.get("scenario", "")  # type: ignore[attr-defined]
-            cycle = cycle_with_scenario(cycle=cycle, name=name)
+        params = self.request.query_params  # type: ignore[attr-defined]
+        if self.scenario_aware and "scenario" in params:
+            # Present means a scenario: an empty or bad name is a 400, an unknown one a 404.
+            cycle = cycle.in_scenario(scenario_get(cycle=cycle, name=params["scenario"]))
         return cycle
 
 
@@ -202,7 +203,7 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
     @property
     def filterset_class(self):
         """A scenario's cells live in their own table: the same filters on it."""
-        if getattr(self, "request", None) is not None and self.request.query_params.get("scenario"):
+        if getattr(self, "request", None) is not None and "scenario" in self.request.query_params:
             return ScenarioCellFilter
         return PlanValueFilter
 
@@ -628,6 +629,8 @@ class FvaView(EngineView):
     """Forecast value added of the 12 closed months before the cycle (lag 1): naive,
     baseline and final WAPE, FVA of the statistics and of the consensus, per value stream
     and month and pooled; company rows only for users who read every stream."""
+
+    scenario_aware = False  # frozen cycles' forecasts: a scenario changes nothing here
 
     def get(self, request: Request, month: str) -> Response:
         streams = self.scope()

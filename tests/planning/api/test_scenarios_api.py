@@ -73,6 +73,7 @@ def test_unknown_and_bad_scenario_on_plan_endpoints(client_for, plan, executive)
     unknown = api.get(f"{C}/plan-values/?scenario=nope")
     assert unknown.status_code == 404 and "no scenario 'nope'" in unknown.json()["detail"]
     assert api.get(f"{C}/box-score/?scenario=Bad_Name").status_code == 400
+    assert api.get(f"{C}/exceptions/?scenario=").status_code == 400  # present but empty
 
 
 def test_scenario_param_serves_the_scenario_and_never_the_plan(
