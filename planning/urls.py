@@ -6,7 +6,17 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import actuals, baseline, cycles, dashboards, files, grid, home, prices
+from planning.views import (
+    actuals,
+    baseline,
+    cycles,
+    dashboards,
+    files,
+    grid,
+    home,
+    launches,
+    prices,
+)
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -80,4 +90,13 @@ urlpatterns = [
     path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
+    # --- NPD launches: the register of a cycle
+    path(CYCLE + "launches/", launches.launches_page, name="launches"),
+    path(CYCLE + "launches/download/", launches.launches_download, name="launches_download"),
+    path(
+        CYCLE + "launches/<int:launch_id>/",
+        launches.launch_update_view,
+        name="launch_update",
+    ),
+    path(GRID + "use-ramp/", grid.grid_use_ramp_view, name="grid-use-ramp"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, views, workflow
+from planning.api import actuals, launches, views, workflow
 
 app_name = "planning_api"
 
@@ -27,6 +27,8 @@ CYCLE_ROUTES = (
     ("export/", views.ExportView, "export"),
     ("fva/", views.FvaView, "fva"),
     ("baseline/", views.BaselineView, "baseline"),
+    ("launches/", launches.LaunchListView, "launch-list"),
+    ("launches/<int:launch_id>/", launches.LaunchDetailView, "launch-detail"),
 )
 
 urlpatterns = [

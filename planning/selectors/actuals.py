@@ -206,12 +206,32 @@ def closed_months_box_score(
         ],
         columns=["value_stream", "month"],
     )
-    return box_score.closed_box_score(
+    score = box_score.closed_box_score(
         actuals=actuals,
         master=_month_prices(months, streams),
         plan=plan,
         planned_months=planned,
     )
+    return _with_on_time_launch(score, months, streams)
+
+
+def _with_on_time_launch(
+    score: pd.DataFrame, months: list[dt.date], streams: list[ValueStream] | None
+) -> pd.DataFrame:
+    """The box score's ``on_time_launch`` on the NPD streams' and the company rows."""
+    from planning.selectors.launches import on_time_launch_frame
+
+    if not len(score):
+        return score
+    otl = on_time_launch_frame(months=months, value_streams=streams)
+    if not len(otl):
+        return score
+    lookup = {(vs, m): v for vs, m, v in otl.itertuples(index=False)}
+    score["on_time_launch"] = [
+        lookup.get((vs, m), float("nan"))
+        for vs, m in zip(score["value_stream"], score["month"], strict=True)
+    ]
+    return score
 
 
 PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
@@ -380,7 +400,7 @@ def sofp_results_page(*, value_streams: Iterable[ValueStream] | None = None, lim
                 "actual_material_cost": np.nan if fact is None else fact["actual_material_cost"],
                 "inventory_value": inv,
                 "cash_flow": cash,
-                "on_time_launch": np.nan,  # NPD launches are not recorded yet
+                "on_time_launch": np.nan if fact is None else fact["on_time_launch"],
             }
         )
     table, changes = sofp_results(pd.DataFrame(rows))
