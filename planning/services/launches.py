@@ -28,10 +28,10 @@ from planning.models import (
     PlanningCycle,
     PlanValueChange,
 )
-from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.launches import launch_dict, ramp_by_month, user_can_edit_launches
 from planning.services.cycles import audit_record
+from planning.services import plan_values
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.errors import (
     NotFound,
@@ -420,7 +420,7 @@ def launch_update(
                     field="actual_month",
                 )
             )
-        elif actual > current_month():
+        elif actual > plan_values.actuals_last_month():
             problems.append(
                 Problem(
                     "actual_month_future",
