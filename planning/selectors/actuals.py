@@ -221,12 +221,19 @@ def _with_on_time_launch(
     """The box score's ``on_time_launch`` on the NPD streams' and the company rows."""
     from planning.selectors.launches import on_time_launch_frame
 
-    if not len(score):
-        return score
     otl = on_time_launch_frame(months=months, value_streams=streams)
+    otl = otl[otl["on_time_launch"].notna()]
     if not len(otl):
         return score
     lookup = {(vs, m): v for vs, m, v in otl.itertuples(index=False)}
+    have = set(zip(score["value_stream"], score["month"], strict=True))
+    # An NPD stream without facts that month still has its launches' box score.
+    missing = pd.DataFrame(
+        [(vs, m) for vs, m in lookup if (vs, m) not in have], columns=["value_stream", "month"]
+    )
+    if len(missing):
+        score = pd.concat([score, missing], ignore_index=True)
+        score = score.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
     score["on_time_launch"] = [
         lookup.get((vs, m), float("nan"))
         for vs, m in zip(score["value_stream"], score["month"], strict=True)

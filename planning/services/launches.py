@@ -30,8 +30,8 @@ from planning.models import (
 )
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.launches import launch_dict, ramp_by_month, user_can_edit_launches
-from planning.services.cycles import audit_record
 from planning.services import plan_values
+from planning.services.cycles import audit_record
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.errors import (
     NotFound,

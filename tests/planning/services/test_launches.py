@@ -14,7 +14,6 @@ from planning.models import (
     CycleFamily,
     CycleStatus,
     Launch,
-    LaunchStatus,
     PlanValue,
     PlanValueChange,
 )
@@ -199,9 +198,7 @@ def test_a_frozen_cycle_refuses_launch_changes(npd, pumps, executive, cycle):
     assert Launch.objects.get().version == 1
 
 
-def test_development_hours_count_in_the_npd_streams_required_hours(
-    npd, pumps, executive, cycle
-):
+def test_development_hours_count_in_the_npd_streams_required_hours(npd, pumps, executive, cycle):
     launch_create(cycle=cycle, user=executive, data=_data())
     st = cycle_projection(cycle=cycle).stream
     npd_rows = st[st["value_stream"] == "NPD"].set_index(st[st["value_stream"] == "NPD"]["month"])
