@@ -1088,7 +1088,9 @@ def exceptions(
             dtype=object,
         )
         every = np.ones(len(frame), dtype=bool)
-        parts.append(_exception_part("launch_slipped", frame, every, late, 0.0, late, msg))
+        # Ranked as months late relative to a year (a year's slip is "100% outside").
+        distance = late / 12.0
+        parts.append(_exception_part("launch_slipped", frame, every, late, 0.0, distance, msg))
 
     rows = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if not len(rows["kind"]):

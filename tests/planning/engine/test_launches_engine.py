@@ -99,6 +99,7 @@ def test_a_planned_launch_later_than_committed_is_a_slipped_exception():
         "2027-05",
     )
     assert row["value"] == 2 and row["severity"] == engine.SEVERITY["launch_slipped"]
+    assert row["distance"] == pytest.approx(2 / 12)  # ranked against a year's slip
     assert row["message"] == (
         "Launch slipped 2 months: committed 2027-03, now planned 2027-05 (developed by NPD)"
     )
