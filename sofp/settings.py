@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
         "DecisionStatusEnum": "planning.models.DecisionStatus",
         "MeasureEnum": "planning.measures.INPUT_MEASURES",
         "ActualMeasureEnum": "planning.measures.ACTUAL_FACTS",
+        "LaunchStatusEnum": "planning.models.LaunchStatus",
     },
 }
 

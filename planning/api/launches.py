@@ -46,39 +46,55 @@ def _ramp_field(**kw) -> serializers.ListField:
 
 
 class LaunchSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The launch's id in this cycle.")
     cycle = serializers.CharField(help_text="Cycle month, YYYY-MM.")
     product_family = serializers.CharField(help_text="The new family's code.")
-    family_name = serializers.CharField()
+    family_name = serializers.CharField(help_text="The new family's name.")
     npd_stream = serializers.CharField(help_text="The NPD value stream developing it.")
     receiving_stream = serializers.CharField(help_text="The stream the new family is in.")
-    status = serializers.ChoiceField(choices=LaunchStatus.values)
-    planned_month = serializers.CharField(help_text="YYYY-MM.")
+    status = serializers.ChoiceField(
+        choices=LaunchStatus.choices, help_text="planned, launched or cancelled."
+    )
+    planned_month = serializers.CharField(help_text="Planned launch month, YYYY-MM.")
     committed_month = serializers.CharField(
         allow_null=True, help_text="Planned month in the first approved cycle that held it."
     )
     actual_month = serializers.CharField(allow_null=True, help_text="YYYY-MM once launched.")
     months_late = serializers.IntegerField(help_text="Planned (or actual) after committed.")
-    ramp = serializers.ListField(child=serializers.FloatField())
-    development_hours = serializers.DictField(child=serializers.FloatField())
-    note = serializers.CharField(allow_blank=True)
+    ramp = serializers.ListField(
+        child=serializers.FloatField(), help_text="Units per month from the launch month."
+    )
+    development_hours = serializers.DictField(
+        child=serializers.FloatField(), help_text='Hours per month before launch, {"YYYY-MM": h}.'
+    )
+    note = serializers.CharField(allow_blank=True, help_text="Free text.")
     version = serializers.IntegerField(help_text="Send it back with an update; grows.")
-    updated_by = serializers.CharField(allow_null=True)
-    updated_at = serializers.CharField(allow_null=True)
+    updated_by = serializers.CharField(allow_null=True, help_text="Who changed it last.")
+    updated_at = serializers.CharField(allow_null=True, help_text="When (ISO 8601).")
 
 
 class LaunchCreateSerializer(serializers.Serializer):
     npd_stream = StrictCharField(max_length=40, help_text="NPD value stream code.")
     receiving_stream = StrictCharField(max_length=40, help_text="Receiving stream code.")
     product_family = StrictCharField(max_length=40, help_text="The new family's code.")
-    family_name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    family_name = StrictCharField(
+        max_length=200, required=False, allow_blank=True, help_text="Name (default: code)."
+    )
     planned_month = _month("Planned launch month, not before the cycle.")
-    unit_price = serializers.FloatField(min_value=0, max_value=999_999_999, required=False)
-    unit_material_cost = serializers.FloatField(min_value=0, max_value=999_999_999, required=False)
-    hours_per_unit = serializers.FloatField(min_value=0, max_value=999_999, required=False)
+    unit_price = serializers.FloatField(
+        min_value=0, max_value=999_999_999, required=False, help_text="Unit price (0)."
+    )
+    unit_material_cost = serializers.FloatField(
+        min_value=0, max_value=999_999_999, required=False, help_text="Material cost (0)."
+    )
+    hours_per_unit = serializers.FloatField(
+        min_value=0, max_value=999_999, required=False, help_text="Hours per unit (0)."
+    )
     ramp = _ramp_field(required=False)
     development_hours = _hours_field(required=False)
-    note = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    note = StrictCharField(
+        max_length=2000, required=False, allow_blank=True, help_text="Free text."
+    )
 
 
 class LaunchUpdateSerializer(serializers.Serializer):
@@ -86,11 +102,15 @@ class LaunchUpdateSerializer(serializers.Serializer):
         min_value=0, max_value=2_147_483_647, help_text="The version you read; stale: 409."
     )
     planned_month = _month("New planned launch month.", required=False)
-    status = serializers.ChoiceField(choices=LaunchStatus.values, required=False)
+    status = serializers.ChoiceField(
+        choices=LaunchStatus.choices, required=False, help_text="planned, launched or cancelled."
+    )
     actual_month = _month("Actual launch month (launched only).", required=False, allow_null=True)
     ramp = _ramp_field(required=False)
     development_hours = _hours_field(required=False)
-    note = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    note = StrictCharField(
+        max_length=2000, required=False, allow_blank=True, help_text="Free text."
+    )
 
 
 LAUNCH_PARAM = OpenApiParameter(

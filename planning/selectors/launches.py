@@ -132,6 +132,19 @@ def launches_for_cycle(cycle: PlanningCycle) -> list[dict]:
 # --------------------------------------------------------------------------- engine frames
 
 
+def cycle_launch_rows(cycle: PlanningCycle) -> list[tuple]:
+    """The cycle's launches as the engine frames read them (one query)."""
+    return _cycle_launch_rows(cycle)
+
+
+def launch_rows_digest(rows: list[tuple]) -> str:
+    """A digest of ``cycle_launch_rows`` (the projection's reuse key: any launch write
+    moves a version, so the digest changes)."""
+    import hashlib
+
+    return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
+
+
 def _cycle_launch_rows(cycle: PlanningCycle) -> list[tuple]:
     return list(
         Launch.objects.filter(cycle=cycle)
@@ -151,7 +164,9 @@ def _cycle_launch_rows(cycle: PlanningCycle) -> list[tuple]:
 
 
 def cycle_launch_frames(
-    cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    rows: list[tuple] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(launches, development hours) of a cycle as the engine reads them (one query).
 
@@ -161,7 +176,9 @@ def cycle_launch_frames(
     """
     codes = None if value_streams is None else {vs.code for vs in value_streams}
     launches, hours = [], []
-    for npd, recv, fam, status, planned, committed, actual, dev, _v in _cycle_launch_rows(cycle):
+    if rows is None:
+        rows = _cycle_launch_rows(cycle)
+    for npd, recv, fam, status, planned, committed, actual, dev, _v in rows:
         launches.append(
             (
                 npd,
@@ -184,16 +201,6 @@ def cycle_launch_frames(
     lf = pd.DataFrame(launches, columns=list(LAUNCH_FRAME_COLUMNS))
     hf = pd.DataFrame(hours, columns=["value_stream", "month", "hours"])
     return lf, hf
-
-
-def cycle_launches_fingerprint(cycle: PlanningCycle) -> tuple:
-    """Changes with every launch write of the cycle (the projection's reuse key)."""
-    from django.db.models import Count, Max, Sum
-
-    row = Launch.objects.filter(cycle=cycle).aggregate(
-        n=Count("pk"), v=Sum("version"), t=Max("updated_at")
-    )
-    return tuple(row.values())
 
 
 # --------------------------------------------------------------------------- demand view

@@ -363,7 +363,9 @@ def _projection(
     values = _plan_values_query(
         cycle=cycle, value_streams=streams, include_company=True, family=family
     )
-    from planning.selectors.launches import cycle_launches_fingerprint
+    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
+
+    launch_rows = cycle_launch_rows(cycle)
 
     key = (
         "projection",
@@ -376,14 +378,14 @@ def _projection(
         _values_fingerprint(values),
         _frame_digest(master),
         stream_codes,
-        cycle_launches_fingerprint(cycle),
+        launch_rows_digest(launch_rows),
     )
 
     def compute() -> engine.Projection:
         from planning.selectors.launches import cycle_launch_frames
 
         # NPD development hours count for the stream as a whole, not one family's view.
-        hours = None if family else cycle_launch_frames(cycle, streams)[1]
+        hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
         return engine.project(
             engine.PlanInput(
                 start=_period(cycle.month),
