@@ -15,6 +15,7 @@ from planning.views import (
     files,
     grid,
     home,
+    launches,
     prices,
     scenarios,
 )
@@ -122,6 +123,15 @@ urlpatterns = [
     ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
+    # --- NPD launches: the register of a cycle
+    path(CYCLE + "launches/", launches.launches_page, name="launches"),
+    path(CYCLE + "launches/download/", launches.launches_download, name="launches_download"),
+    path(
+        CYCLE + "launches/<int:launch_id>/",
+        launches.launch_update_view,
+        name="launch_update",
+    ),
+    path(GRID + "use-ramp/", grid.grid_use_ramp_view, name="grid-use-ramp"),
     # --- last: any other cycle address says which cycles exist (the friendly 404)
     path("cycles/<str:label>/", cycles.cycle_address_unknown),
     path("cycles/<str:label>/<path:rest>", cycles.cycle_address_unknown),

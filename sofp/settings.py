@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
         "ActualMeasureEnum": "planning.measures.ACTUAL_FACTS",
         "AssumptionStatusEnum": "planning.models.AssumptionStatus.values",
         "AssumptionMeasureEnum": "planning.models.ASSUMPTION_MEASURES",
+        "LaunchStatusEnum": "planning.models.LaunchStatus",
     },
 }
 

@@ -397,6 +397,7 @@ FRAME_HELP: dict[str, str] = {
     "available_hours": "Available hours.",
     "non_productive_hours": "Non-productive hours.",
     "required_hours": "Required hours.",
+    "development_hours": "NPD launches' development hours (included in required hours).",
     "utilization": "Required ÷ available hours; null when none are available.",
     "productive_share": "Productive share of available hours.",
     "non_productive_share": "Non-productive share of available hours.",

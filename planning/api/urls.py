@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, assumptions, scenarios, views, workflow
+from planning.api import actuals, assumptions, launches, scenarios, views, workflow
 
 app_name = "planning_api"
 
@@ -34,6 +34,8 @@ CYCLE_ROUTES = (
     ("scenarios/<str:name>/", scenarios.ScenarioDetailView, "scenario-detail"),
     ("scenarios/<str:name>/adopt/", scenarios.ScenarioAdoptView, "scenario-adopt"),
     ("scenarios/<str:name>/prices/", scenarios.ScenarioPricesView, "scenario-prices"),
+    ("launches/", launches.LaunchListView, "launch-list"),
+    ("launches/<int:launch_id>/", launches.LaunchDetailView, "launch-detail"),
 )
 
 urlpatterns = [

@@ -264,6 +264,7 @@ def closed_months_box_score(
         plan=plan,
         planned_months=planned,
     )
+    score = _with_on_time_launch(score, months, streams)
     return _with_fva(score, months=months, streams=streams)
 
 
@@ -286,6 +287,32 @@ def _with_fva(score: pd.DataFrame, *, months: list[dt.date], streams) -> pd.Data
     for col in FVA_MEASURES:
         out[col] = out[col].astype("float64")
     return out[list(score.columns)]
+
+
+def _with_on_time_launch(
+    score: pd.DataFrame, months: list[dt.date], streams: list[ValueStream] | None
+) -> pd.DataFrame:
+    """The box score's ``on_time_launch`` on the NPD streams' and the company rows."""
+    from planning.selectors.launches import on_time_launch_frame
+
+    otl = on_time_launch_frame(months=months, value_streams=streams)
+    otl = otl[otl["on_time_launch"].notna()]
+    if not len(otl):
+        return score
+    lookup = {(vs, m): v for vs, m, v in otl.itertuples(index=False)}
+    have = set(zip(score["value_stream"], score["month"], strict=True))
+    # An NPD stream without facts that month still has its launches' box score.
+    missing = pd.DataFrame(
+        [(vs, m) for vs, m in lookup if (vs, m) not in have], columns=["value_stream", "month"]
+    )
+    if len(missing):
+        score = pd.concat([score, missing], ignore_index=True)
+        score = score.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
+    score["on_time_launch"] = [
+        lookup.get((vs, m), float("nan"))
+        for vs, m in zip(score["value_stream"], score["month"], strict=True)
+    ]
+    return score
 
 
 PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
@@ -454,7 +481,7 @@ def sofp_results_page(*, value_streams: Iterable[ValueStream] | None = None, lim
                 "actual_material_cost": np.nan if fact is None else fact["actual_material_cost"],
                 "inventory_value": inv,
                 "cash_flow": cash,
-                "on_time_launch": np.nan,  # NPD launches are not recorded yet
+                "on_time_launch": np.nan if fact is None else fact["on_time_launch"],
             }
         )
     table, changes = sofp_results(pd.DataFrame(rows))

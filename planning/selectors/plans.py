@@ -315,6 +315,8 @@ def plan_input(
     ``value_streams=None`` means the whole company; otherwise only those streams (and
     the company-wide sustaining costs, which the company rows need).
     """
+    from planning.selectors.launches import cycle_launch_frames
+
     streams = None if value_streams is None else list(value_streams)
     return engine.PlanInput(
         start=_period(cycle.month),
@@ -322,6 +324,7 @@ def plan_input(
         master=cycle_master_frame(cycle=cycle, value_streams=streams),
         values=plan_values_frame(cycle=cycle, value_streams=streams),
         value_streams=tuple(cycle_streams(cycle=cycle, value_streams=streams)),
+        development_hours=cycle_launch_frames(cycle, streams)[1],
     )
 
 
@@ -385,6 +388,9 @@ def _projection(
         cycle=cycle, value_streams=streams, include_company=True, family=family
     )
     scenario = cycle_scenario(cycle)
+    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
+
+    launch_rows = cycle_launch_rows(cycle)  # a scenario works with the plan's launches
     key = (
         "projection",
         family,
@@ -397,9 +403,14 @@ def _projection(
         _values_fingerprint(values),
         _frame_digest(master),
         stream_codes,
+        launch_rows_digest(launch_rows),
     )
 
     def compute() -> engine.Projection:
+        from planning.selectors.launches import cycle_launch_frames
+
+        # NPD development hours count for the stream as a whole, not one family's view.
+        hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
         return engine.project(
             engine.PlanInput(
                 start=_period(cycle.month),
@@ -407,6 +418,7 @@ def _projection(
                 master=master,
                 values=_values_frame(values),
                 value_streams=stream_codes,
+                development_hours=hours,
             )
         )
 
@@ -543,7 +555,9 @@ def cycle_analysis(
             if previous is not None
             else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
         )
-        return accuracy, changes, engine.exceptions(projection, previous, thresholds)
+        launches = _launches_in_scope(cycle, streams, family)
+        exceptions = engine.exceptions(projection, previous, thresholds, launches=launches)
+        return accuracy, changes, exceptions
 
     accuracy, changes, exceptions = _reuse(
         (
@@ -566,6 +580,21 @@ def cycle_analysis(
         exceptions=exceptions,
         thresholds=thresholds,
     )
+
+
+def _launches_in_scope(
+    cycle: PlanningCycle, streams: list[ValueStream] | None, family: str
+) -> pd.DataFrame:
+    """The cycle's launches whose new family is in the streams (and family) shown."""
+    from planning.selectors.launches import cycle_launch_frames
+
+    launches = cycle_launch_frames(cycle)[0]
+    if streams is not None:
+        codes = {vs.code for vs in streams}
+        launches = launches[launches["value_stream"].isin(codes)]
+    if family:
+        launches = launches[launches["product_family"] == family]
+    return launches
 
 
 # --------------------------------------------------------------------------- rights

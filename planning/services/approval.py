@@ -15,6 +15,7 @@ from planning.selectors.cycles import (
 )
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import audit_record
+from planning.services.launches import launches_commit
 from planning.services.notifications import notifications_resolve
 from planning.services.scenarios import scenarios_freeze
 from sofp.errors import ApplicationError, PermissionDenied
@@ -56,6 +57,8 @@ def cycle_approve(
         )
     # The frozen plan keeps the master as it is now: complete its copy first.
     cycle_master_fill(cycle=locked)
+    # Launches held for the first time by an approved plan: their committed month.
+    launches_commit(cycle=locked)
     now = timezone.now()
     approval = {
         "status": CycleStatus.APPROVED,

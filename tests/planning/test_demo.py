@@ -28,7 +28,7 @@ def test_demo_has_streams_families_history_and_the_current_cycle():
     assert ValueStream.objects.count() == 3
     npd = ValueStream.objects.get(kind="npd")
     assert npd.serves.count() == 2
-    assert 10 <= ProductFamily.objects.count() <= 14
+    assert 14 <= ProductFamily.objects.count() <= 18
     assert PlanningCycle.objects.filter(status=CycleStatus.APPROVED).count() == 12
     current = PlanningCycle.objects.get(month=dt.date(2026, 11, 1))
     assert current.status == CycleStatus.IN_PROGRESS and current.steps.count() == 5
