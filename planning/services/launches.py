@@ -420,7 +420,7 @@ def launch_update(
                     field="actual_month",
                 )
             )
-        elif actual > plan_values.actuals_last_month():
+        elif actual > plan_values.current_month():
             problems.append(
                 Problem(
                     "actual_month_future",
