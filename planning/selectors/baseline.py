@@ -7,14 +7,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import CharField, FloatField, Q
+from django.db.models import CharField, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 
 from planning import engine
 from planning.calendar import month_add
 from planning.measures import ACTUALS_HISTORY_MONTHS, BASELINE_MEASURE
 from planning.models import Actual, BaselineFit, BaselineRun, CycleStatus, PlanningCycle, PlanValue
-from planning.selectors.plans import _codes, _month_index, _raw_rows
+from planning.selectors.plans import (
+    _codes,
+    _frozen_stamp,
+    _month_index,
+    _raw_rows,
+    _reuse,
+    _values_fingerprint,
+)
 from valuestreams.models import ProductFamily, ValueStream
 
 HISTORY_COLUMNS = ("value_stream", "product_family", "month", "sales")
@@ -35,6 +42,21 @@ def sales_history(
     :func:`planning.selectors.plans.accuracy_inputs` reads them). Columns :data:`HISTORY_COLUMNS`,
     months as ``period[M]``, sorted by family and month.
     """
+    return _history_frame(
+        sales_history_query(
+            before=before, since=since, families=families, value_streams=value_streams
+        )
+    )
+
+
+def sales_history_query(
+    *,
+    before: dt.date,
+    since: dt.date | None = None,
+    families: Iterable[str] | None = None,
+    value_streams: Iterable[ValueStream] | None = None,
+) -> QuerySet[Actual]:
+    """The ``actual_sales`` facts :func:`sales_history` reads."""
     qs = Actual.objects.filter(measure="actual_sales", month__lt=before)
     if since is not None:
         qs = qs.filter(month__gte=since)
@@ -42,6 +64,10 @@ def sales_history(
         qs = qs.filter(value_stream__in=list(value_streams))
     if families is not None:
         qs = qs.filter(product_family__code__in=list(families))
+    return qs
+
+
+def _history_frame(qs: QuerySet[Actual]) -> pd.DataFrame:
     rows = _raw_rows(
         qs.order_by().values_list(
             "value_stream__code",
@@ -112,15 +138,9 @@ def baseline_fits(
     return list(qs)
 
 
-def fva_inputs(
-    *,
-    cycle: PlanningCycle,
-    value_streams: Iterable[ValueStream] | None = None,
-    months_back: int = ACTUALS_HISTORY_MONTHS,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Period]]:
-    """The lag-1 demand and baseline of the last ``months_back`` closed months before
-    ``cycle`` (month m from the frozen plan of cycle m−1), the actual sales from 12
-    months earlier still (the naive forecast), and those closed months (two queries)."""
+def _fva_queries(
+    *, cycle: PlanningCycle, streams: list[ValueStream] | None, months_back: int
+) -> tuple[QuerySet[PlanValue], QuerySet[Actual], list[dt.date]]:
     first = month_add(cycle.month, -months_back)
     months = [month_add(first, i) for i in range(months_back)]
     lag1 = Q()
@@ -134,9 +154,32 @@ def fva_inputs(
         month__gte=first,
         month__lt=cycle.month,
     )
-    streams = None if value_streams is None else list(value_streams)
     if streams is not None:
         qs = qs.filter(value_stream__in=streams)
+    return (
+        qs,
+        sales_history_query(before=cycle.month, since=month_add(first, -12), value_streams=streams),
+        months,
+    )
+
+
+def fva_inputs(
+    *,
+    cycle: PlanningCycle,
+    value_streams: Iterable[ValueStream] | None = None,
+    months_back: int = ACTUALS_HISTORY_MONTHS,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Period]]:
+    """The lag-1 demand and baseline of the last ``months_back`` closed months before
+    ``cycle`` (month m from the frozen plan of cycle m−1), the actual sales from 12
+    months earlier still (the naive forecast), and those closed months (two queries)."""
+    streams = None if value_streams is None else list(value_streams)
+    qs, actuals_qs, months = _fva_queries(cycle=cycle, streams=streams, months_back=months_back)
+    return _fva_frames(qs, actuals_qs, months)
+
+
+def _fva_frames(
+    qs: QuerySet[PlanValue], actuals_qs: QuerySet[Actual], months: list[dt.date]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Period]]:
     rows = _raw_rows(
         qs.order_by().values_list(
             "value_stream__code",
@@ -162,18 +205,35 @@ def fva_inputs(
     )
     forecasts.columns.name = None
     forecasts["month"] = _month_index(forecasts["month"])
-    actuals = sales_history(
-        before=cycle.month, since=month_add(first, -12), value_streams=streams
-    ).rename(columns={"sales": "actual"})
+    actuals = _history_frame(actuals_qs).rename(columns={"sales": "actual"})
     return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
 
 
 def cycle_fva(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> engine.ForecastValueAdded:
-    """Forecast value added of the closed months before ``cycle``, per stream and company."""
-    forecasts, actuals, months = fva_inputs(cycle=cycle, value_streams=value_streams)
-    return engine.forecast_value_added(forecasts, actuals, months=months)
+    """Forecast value added of the closed months before ``cycle``, per stream and company.
+
+    Reused while the facts and frozen plans it reads are unchanged (``_reuse``; two
+    small aggregate queries on a hit)."""
+    streams = None if value_streams is None else list(value_streams)
+    qs, actuals_qs, months = _fva_queries(
+        cycle=cycle, streams=streams, months_back=ACTUALS_HISTORY_MONTHS
+    )
+    key = (
+        "fva",
+        qs.db,
+        cycle.month,
+        None if streams is None else tuple(sorted(vs.pk for vs in streams)),
+        _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
+        _values_fingerprint(actuals_qs),
+    )
+
+    def compute() -> engine.ForecastValueAdded:
+        forecasts, actuals, periods = _fva_frames(qs, actuals_qs, months)
+        return engine.forecast_value_added(forecasts, actuals, months=periods)
+
+    return _reuse(key, compute)
 
 
 @dataclass(frozen=True)

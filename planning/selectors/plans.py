@@ -166,23 +166,22 @@ def cycle_master_frame(
     copies = CycleFamily.objects.filter(cycle=cycle)
     if stream_ids is not None:
         copies = copies.filter(value_stream_id__in=stream_ids)
-    copy_rows = list(
-        copies.values_list(
-            "product_family_id",
-            "active",
-            "value_stream__code",
-            "product_family__code",
-            *_MASTER_NUMBERS,
+    # Straight from the cursor, numbers as floats (the engine computes in float64):
+    # Django's per-value Decimal converters were most of the cost of this read.
+    numbers = [Cast(f, FloatField()) for f in _MASTER_NUMBERS]
+    copy_rows = _raw_rows(
+        copies.order_by().values_list(
+            "active", "value_stream__code", "product_family__code", *numbers
         )
     )
-    rows = [r[2:] for r in copy_rows if r[1]]
+    rows = [r[1:] for r in copy_rows if r[0]]
     if not copy_rows and not CycleFamily.objects.filter(cycle=cycle).exists():
         # No copy at all: a cycle from before copies existed (the migration gives every
         # cycle one, the services keep them complete). Read the live master.
         live = ProductFamily.objects.filter(active=True)
         if stream_ids is not None:
             live = live.filter(value_stream_id__in=stream_ids)
-        rows = list(live.values_list("value_stream__code", "code", *_MASTER_NUMBERS))
+        rows = _raw_rows(live.order_by().values_list("value_stream__code", "code", *numbers))
     rows.sort(key=lambda r: (r[0], r[1]))
     if family:  # one family's view (filters on the review and dashboards)
         rows = [r for r in rows if r[1] == family]
@@ -341,6 +340,17 @@ def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
     return tuple(row.values())
 
 
+def _frozen_stamp(cycle: PlanningCycle | None = None) -> tuple:
+    """What stands for the stored values of approved cycles in a reuse key: approved
+    plans are frozen on every path, so which cycles are approved, and when, is enough
+    (a small query on the cycles) — no scan of their tens of thousands of values.
+    ``cycle``: that one approved cycle; None: every approved cycle."""
+    approved = PlanningCycle.objects.filter(status=CycleStatus.APPROVED)
+    if cycle is not None:
+        approved = approved.filter(pk=cycle.pk)
+    return ("frozen", *approved.order_by("pk").values_list("pk", "approved_at"))
+
+
 def _frame_digest(frame: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.blake2b(hashed.tobytes(), digest_size=16).hexdigest()
@@ -368,7 +378,7 @@ def _projection(
         cycle.month,
         cycle.horizon,
         None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-        _values_fingerprint(values),
+        _frozen_stamp(cycle) if cycle.is_frozen else _values_fingerprint(values),
         _frame_digest(master),
         stream_codes,
     )
@@ -524,7 +534,7 @@ def cycle_analysis(
             "analysis",
             key,
             previous_key,
-            _values_fingerprint(forecasts_qs),
+            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
             _values_fingerprint(actuals_qs),
             thresholds,
         ),
