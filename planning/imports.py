@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -308,7 +309,7 @@ def parse_actuals(*, data: bytes, filename: str = "") -> Table:
     return parsed
 
 
-_MONTH_TEXT = r"\d{4}-(0[1-9]|1[0-2])"
+_MONTH_FAST = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _parse_plan_csv_fast(*, data: bytes, filename: str) -> ParsedPlan | None:
@@ -344,24 +345,35 @@ def _parse_plan_csv_fast(*, data: bytes, filename: str) -> ParsedPlan | None:
     if not all(names) or len(set(names)) != len(names) or any(c not in names for c in PLAN_COLUMNS):
         return None
     body = frame.iloc[1:]
-    cells = {c: body.iloc[:, names.index(c)].str.strip() for c in PLAN_COLUMNS}
-    stripped_all = [body.iloc[:, j].str.strip() for j in range(body.shape[1])]
-    blank_line = np.logical_and.reduce([(col == "").to_numpy() for col in stripped_all])
+    # Python's strip() takes Unicode blanks too; a text without any needs none.
+    needs_strip = not text.isascii() or any(c in text for c in " \t\x0b\x0c")
+    columns_text = [
+        body.iloc[:, j].str.strip() if needs_strip else body.iloc[:, j]
+        for j in range(body.shape[1])
+    ]
+    blank_line = np.logical_and.reduce([(col == "").to_numpy() for col in columns_text])
     if blank_line.any():
         return None
-    measure = cells["measure"].str.lower()
+    cells = {c: columns_text[names.index(c)] for c in PLAN_COLUMNS}
+    # Each distinct measure, month and number is checked once (files repeat them).
+    lowered = {m: m.lower() for m in cells["measure"].unique()}
+    measure = cells["measure"].map(lowered)
     computed = measure.isin(COMPUTED_MEASURES).to_numpy()
     keep = ~computed
     measure, month, value = measure[keep], cells["month"][keep], cells["value"][keep]
-    if (measure == "").any() or not month.str.fullmatch(_MONTH_TEXT).all():
+    if (measure == "").any():
         return None
-    year = month.str.slice(0, 4).astype(int)
-    if ((year < 1900) | (year > 2999)).any():
-        return None
-    filled = value != ""
-    if not value[filled].str.fullmatch(NUMBER_RE.pattern).all():
-        return None  # text, formulas, thousands separators: problems, told line by line
-    months = {m: dt.date(int(m[:4]), int(m[5:7]), 1) for m in month.unique()}
+    months = {}
+    for m in month.unique():
+        if not (_MONTH_FAST.fullmatch(m) and 1900 <= int(m[:4]) <= 2999):
+            return None
+        months[m] = dt.date(int(m[:4]), int(m[5:7]), 1)
+    numbers: dict[str, Decimal | None] = {"": None}
+    for v in value.unique():
+        if v and not NUMBER_RE.fullmatch(v):
+            return None  # text, formulas, thousands separators: problems, told line by line
+        if v:
+            numbers[v] = Decimal(v)
     lines = (np.flatnonzero(keep) + 2).tolist()  # line 1 is the header
     columns = PlanColumns(
         line=lines,
@@ -369,7 +381,7 @@ def _parse_plan_csv_fast(*, data: bytes, filename: str) -> ParsedPlan | None:
         product_family=cells["product_family"][keep].tolist(),
         month=[months[m] for m in month.tolist()],
         measure=measure.tolist(),
-        value=[Decimal(v) if v else None for v in value.tolist()],
+        value=[numbers[v] for v in value.tolist()],
     )
     return ParsedPlan(
         format=CSV,

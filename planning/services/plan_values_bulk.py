@@ -16,7 +16,6 @@ rejected in the same words whichever path found it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -61,17 +60,6 @@ from valuestreams.models import ProductFamily, ValueStream
 
 def _ordinal(d: dt.date) -> int:
     return d.year * 12 + d.month - 1
-
-
-def _month_ordinals(raw: Sequence[object]) -> np.ndarray:
-    """Months as read from the database (a date, or ``YYYY-MM-DD`` text on SQLite)."""
-    out = np.empty(len(raw), dtype=np.int64)
-    for i, m in enumerate(raw):
-        if isinstance(m, str):
-            out[i] = int(m[:4]) * 12 + int(m[5:7]) - 1
-        else:
-            out[i] = m.year * 12 + m.month - 1
-    return out
 
 
 def _value_converter():
@@ -202,9 +190,12 @@ def _check(
         if (actual & (month > _ordinal(last_actual))).any():
             return None  # actuals of months that have not started
     values = columns.value
-    for v in values:
-        if v is not None and (not v.is_finite() or v < 0 or abs(v) >= MAX_VALUE):
+    distinct = {v for v in values if v is not None}  # files repeat their numbers
+    for v in distinct:
+        if not v.is_finite() or v < 0 or abs(v) >= MAX_VALUE:
             return None
+    quantized = {v: v.quantize(VALUE_QUANTUM) for v in distinct}
+    quantized[None] = None
     frame["vs_id"] = vs[0].where(vs_known, None)
     frame["pf_id"] = pf[0].where(pf_known, None)
     vs_ids = pd.Series([x or 0 for x in frame["vs_id"].tolist()], dtype=np.int64)
@@ -220,9 +211,7 @@ def _check(
         if not rights.may_edit(value_stream_id=stream_id, measure=m):
             return None
     frame["vs_key"], frame["pf_key"] = vs_ids, pf_ids
-    frame["value"] = pd.Series(
-        [None if v is None else v.quantize(VALUE_QUANTUM) for v in values], dtype=object
-    )
+    frame["value"] = pd.Series([quantized[v] for v in values], dtype=object)
     return frame
 
 
@@ -235,25 +224,34 @@ def _write(
     dry_run: bool,
     preview: int,
 ) -> UpsertResult:
-    existing = _existing(cycle, frame)
-    convert = _value_converter() if existing else None
-    vs_key, pf_key = frame["vs_key"].to_numpy(), frame["pf_key"].to_numpy()
-    months, measures, values = (
-        frame["month"].to_numpy(),
-        frame["measure"].tolist(),
-        frame["value"].tolist(),
+    adapt = _Adapt()
+    ordinals = frame["month"].tolist()
+    month_text = {m: adapt.month(dt.date(m // 12, m % 12 + 1, 1)) for m in set(ordinals)}
+    # Cells are keyed by (stream id or 0, family id or 0, month as the database writes
+    # it, measure): plain Python values, no NumPy scalar per cell.
+    keys = list(
+        zip(
+            frame["vs_key"].tolist(),
+            frame["pf_key"].tolist(),
+            [month_text[m] for m in ordinals],
+            frame["measure"].tolist(),
+            strict=True,
+        )
     )
+    values = frame["value"].tolist()
+    existing = _existing(cycle, frame, month_text)
+    convert = _value_converter() if existing else None
     n = len(frame)
     # outcome per cell: 0 unchanged, 1 added, 2 changed, 3 cleared (deleted)
     outcome = np.zeros(n, dtype=np.int8)
     old: list[Decimal | None] = [None] * n
-    version = np.ones(n, dtype=np.int64)
+    version = [1] * n
     pk: list[int | None] = [None] * n
     to_create: list[int] = []
     to_update: list[tuple[int, Decimal | None, int]] = []
-    for i in range(n):
-        current = existing.get((int(vs_key[i]), int(pf_key[i]), int(months[i]), measures[i]))
-        value = values[i]
+    get = existing.get
+    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
+        current = get(key)
         if current is None:
             if value is not None:
                 outcome[i] = 1
@@ -278,47 +276,43 @@ def _write(
         return result
     now = timezone.now()
     uid = getattr(user, "pk", None)
-    adapt = _Adapt()
     stamp = adapt.datetime(now)
-    month_text = {m: adapt.month(dt.date(m // 12, m % 12 + 1, 1)) for m in set(months.tolist())}
     vs_ids, pf_ids = frame["vs_id"].tolist(), frame["pf_id"].tolist()
-    # New cells in key order, as the cell-by-cell path writes them (no deadlock between
-    # two writers creating the same cells: the second waits, then gets a conflict).
-    to_create.sort(
-        key=lambda i: (
-            vs_ids[i] is None,
-            vs_ids[i] or 0,
-            pf_ids[i] is None,
-            pf_ids[i] or 0,
-            int(months[i]),
-            measures[i],
+    if to_create:
+        # New cells in key order, as the cell-by-cell path writes them (two writers
+        # creating the same cells queue up instead of deadlocking): streams and
+        # families by id with the company's and streams' own rows last, then month
+        # and measure.
+        rows = np.asarray(to_create)
+        vs_key, pf_key = frame["vs_key"].to_numpy()[rows], frame["pf_key"].to_numpy()[rows]
+        measure_rank = np.unique(
+            frame["measure"].to_numpy()[rows].astype(str), return_inverse=True
+        )[1]
+        order = np.lexsort(
+            (
+                measure_rank,
+                frame["month"].to_numpy()[rows],
+                pf_key,
+                pf_key == 0,
+                vs_key,
+                vs_key == 0,
+            )
         )
-    )
+        to_create = rows[order].tolist()
     _insert(
         PlanValue,
         _CELL_FIELDS,
         [
-            (
-                cycle.pk,
-                vs_ids[i],
-                pf_ids[i],
-                month_text[int(months[i])],
-                measures[i],
-                values[i],
-                1,
-                "",
-                uid,
-                stamp,
-            )
+            (cycle.pk, vs_ids[i], pf_ids[i], keys[i][2], keys[i][3], values[i], 1, "", uid, stamp)
             for i in to_create
         ],
     )
     if to_create:
-        created = _created_ids(cycle, frame.iloc[to_create])
+        created = _created_ids(cycle, frame.iloc[to_create], month_text)
         for i in to_create:
-            pk[i] = created[(int(vs_key[i]), int(pf_key[i]), int(months[i]), measures[i])]
+            pk[i] = created[keys[i]]
     _update_cells(to_update, uid=uid, now=now)
-    changed = np.flatnonzero(outcome > 0)
+    changed = np.flatnonzero(outcome > 0).tolist()
     _insert(
         PlanValueChange,
         _CHANGE_FIELDS,
@@ -328,26 +322,26 @@ def _write(
                 pk[i],
                 vs_ids[i],
                 pf_ids[i],
-                month_text[int(months[i])],
-                measures[i],
+                keys[i][2],
+                keys[i][3],
                 old[i],
                 values[i],
-                int(version[i]),
+                version[i],
                 source,
                 uid,
                 stamp,
             )
-            for i in changed.tolist()
+            for i in changed
         ],
     )
     _actual_sales_mirror(frame, source=source)
-    if cycle.status == CycleStatus.DRAFT and _locks_alone(cycle) and len(changed):
+    if cycle.status == CycleStatus.DRAFT and _locks_alone(cycle) and changed:
         PlanningCycle.objects.filter(pk=cycle.pk).update(updated_at=now)
     return result
 
 
-def _existing(cycle: PlanningCycle, frame: pd.DataFrame) -> dict[tuple, tuple]:
-    """``(stream id or 0, family id or 0, month ordinal, measure) → (pk, raw value,
+def _existing(cycle: PlanningCycle, frame: pd.DataFrame, month_text: dict) -> dict[tuple, tuple]:
+    """``(stream id or 0, family id or 0, month text, measure) → (pk, raw value,
     version)`` of the stored cells the file addresses, locked for the write in id
     order (one query, read straight from the cursor)."""
     stream_ids = {int(s) for s in frame["vs_key"].unique()}
@@ -358,14 +352,13 @@ def _existing(cycle: PlanningCycle, frame: pd.DataFrame) -> dict[tuple, tuple]:
     family_scope = Q(product_family_id__in=family_ids - {0})
     if 0 in family_ids:
         family_scope |= Q(product_family__isnull=True)
-    months = sorted({int(m) for m in frame["month"].unique()})
     qs = (
         PlanValue.objects.select_for_update(of=("self",))
         .filter(
             stream_scope,
             family_scope,
             cycle=cycle,
-            month__in=[dt.date(m // 12, m % 12 + 1, 1) for m in months],
+            month__in=[dt.date(m // 12, m % 12 + 1, 1) for m in sorted(month_text)],
             measure__in=set(frame["measure"].unique()),
         )
         .order_by("pk")
@@ -379,18 +372,10 @@ def _existing(cycle: PlanningCycle, frame: pd.DataFrame) -> dict[tuple, tuple]:
             "version",
         )
     )
-    rows = _raw_rows(qs)
-    if not rows:
-        return {}
-    pks, vss, pfs, raw_months, ms, vals, versions = zip(*rows, strict=True)
-    ords = _month_ordinals(raw_months).tolist()
-    return {
-        (vs or 0, pf or 0, o, m): (p, v, n)
-        for p, vs, pf, o, m, v, n in zip(pks, vss, pfs, ords, ms, vals, versions, strict=True)
-    }
+    return {(vs or 0, pf or 0, mt, m): (p, v, n) for p, vs, pf, mt, m, v, n in _raw_rows(qs)}
 
 
-def _created_ids(cycle: PlanningCycle, new: pd.DataFrame) -> dict[tuple, int]:
+def _created_ids(cycle: PlanningCycle, new: pd.DataFrame, month_text: dict) -> dict[tuple, int]:
     """Ids of the cells just inserted (one query): history points at them."""
     months = sorted({int(m) for m in new["month"].unique()})
     qs = (
@@ -405,14 +390,7 @@ def _created_ids(cycle: PlanningCycle, new: pd.DataFrame) -> dict[tuple, int]:
             "pk", "value_stream_id", "product_family_id", Cast("month", CharField()), "measure"
         )
     )
-    rows = _raw_rows(qs)
-    if not rows:
-        return {}
-    pks, vss, pfs, raw_months, ms = zip(*rows, strict=True)
-    ords = _month_ordinals(raw_months).tolist()
-    return {
-        (vs or 0, pf or 0, o, m): p for p, vs, pf, o, m in zip(pks, vss, pfs, ords, ms, strict=True)
-    }
+    return {(vs or 0, pf or 0, mt, m): p for p, vs, pf, mt, m in _raw_rows(qs)}
 
 
 _OUTCOMES = ("unchanged", "added", "changed", "deleted")
