@@ -132,13 +132,13 @@ def _check(
     last_actual: dt.date | None,
 ) -> pd.DataFrame | None:
     """The cells with their stream and family ids, or None when any rule is broken."""
-    n = len(columns)
+    ordinal = {m: _ordinal(m) for m in set(columns.month)}
     frame = pd.DataFrame(
         {
             "vs": pd.Series(columns.value_stream, dtype=object),
             "pf": pd.Series(columns.product_family, dtype=object),
             "measure": pd.Series(columns.measure, dtype=object),
-            "month": np.fromiter((_ordinal(m) for m in columns.month), np.int64, n),
+            "month": np.array([ordinal[m] for m in columns.month], dtype=np.int64),
         }
     )
     measure = frame["measure"]
@@ -226,7 +226,8 @@ def _write(
 ) -> UpsertResult:
     adapt = _Adapt()
     ordinals = frame["month"].tolist()
-    month_text = {m: adapt.month(dt.date(m // 12, m % 12 + 1, 1)) for m in set(ordinals)}
+    # ISO text: how both databases give a month cast to text, and take it back.
+    month_text = {m: dt.date(m // 12, m % 12 + 1, 1).isoformat() for m in set(ordinals)}
     # Cells are keyed by (stream id or 0, family id or 0, month as the database writes
     # it, measure): plain Python values, no NumPy scalar per cell.
     keys = list(
@@ -277,6 +278,7 @@ def _write(
     now = timezone.now()
     uid = getattr(user, "pk", None)
     stamp = adapt.datetime(now)
+    cycle_id = cycle.pk
     vs_ids, pf_ids = frame["vs_id"].tolist(), frame["pf_id"].tolist()
     if to_create:
         # New cells in key order, as the cell-by-cell path writes them (two writers
@@ -303,7 +305,7 @@ def _write(
         PlanValue,
         _CELL_FIELDS,
         [
-            (cycle.pk, vs_ids[i], pf_ids[i], keys[i][2], keys[i][3], values[i], 1, "", uid, stamp)
+            (cycle_id, vs_ids[i], pf_ids[i], keys[i][2], keys[i][3], values[i], 1, "", uid, stamp)
             for i in to_create
         ],
     )
@@ -318,7 +320,7 @@ def _write(
         _CHANGE_FIELDS,
         [
             (
-                cycle.pk,
+                cycle_id,
                 pk[i],
                 vs_ids[i],
                 pf_ids[i],
