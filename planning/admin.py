@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from planning.models import (
     Actual,
     ActualChange,
+    Assumption,
     AuditEvent,
     BaselineFit,
     BaselineRun,
@@ -342,3 +343,15 @@ class BaselineRunAdmin(_ReadOnlyAdmin):
 class BaselineFitAdmin(_ReadOnlyAdmin):
     list_display = ["cycle", "product_family", "method", "model", "holdout_wape", "reason"]
     list_filter = ["method", "cycle"]
+
+
+@admin.register(Assumption)
+class AssumptionAdmin(HistoryReadOnly, admin.ModelAdmin):
+    """Assumptions change on the register page, in the grid and through the API (rights,
+    versions, history, the freeze); here they are only looked up."""
+
+    list_display = ["cycle", "value_stream", "product_family", "measure", "first_month"]
+    list_display += ["last_month", "status", "owner", "version"]
+    list_filter = ["status", "measure", "cycle"]
+    search_fields = ["text", "value_stream__code", "product_family__code"]
+    list_select_related = ["cycle", "value_stream", "product_family", "owner"]

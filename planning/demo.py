@@ -253,6 +253,8 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
     User = get_user_model()
     executive = User.objects.get(username="executive")
     current = today.replace(day=1)
+    # The facts first: every cycle's baseline forecasts from the sales before it.
+    _ensure_actuals(current)
     for back in range(HISTORY_CYCLES, -1, -1):
         month = month_add(current, -back)
         if PlanningCycle.objects.filter(month=month).exists():
@@ -265,13 +267,15 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
             user=None,
             source="demo",
         )
+        # Step 1 shows the statistical baseline beside the demand from the start, and
+        # the past cycles froze theirs with them: the FVA of the closed months
+        # (naive, baseline, consensus) has all three forecasts to compare.
+        baseline_compute(cycle=cycle, user=None, n_jobs=1)
         if is_current:
             _start_current(cycle, today)
-            # Step 1 shows the statistical baseline beside the demand from the start.
-            baseline_compute(cycle=cycle, user=None, n_jobs=1)
+            _ensure_assumptions(cycle)
         else:
             _approve_history(cycle, executive)
-    _ensure_actuals(current)
     return lines
 
 
@@ -348,4 +352,60 @@ def _start_current(cycle: PlanningCycle, today: dt.date) -> None:
             text="Add a second shift on the submersible pump line for the peak months.",
             owner=User.objects.filter(username="planner").first(),
             due_date=today + dt.timedelta(days=14),
+        )
+
+
+def _ensure_assumptions(cycle: PlanningCycle) -> None:
+    """A few lines of the current cycle's assumption register (issue 18)."""
+    from planning.services.assumptions import assumption_create
+
+    if cycle.assumptions.exists():
+        return
+    User = get_user_model()
+    users = {u.username: u for u in User.objects.filter(username__in=["sales", "manager"])}
+    last = month_add(cycle.month, 2)
+    for stream, family, measure, first, end, text, impact, owner in (
+        (
+            "PUMPS",
+            "PMP-CEN",
+            "demand",
+            cycle.month,
+            last,
+            "Water utility framework contract renewed: call-offs as last year.",
+            "",
+            "sales",
+        ),
+        (
+            "PUMPS",
+            "PMP-SUB",
+            "demand",
+            month_add(cycle.month, 1),
+            month_add(cycle.month, 4),
+            "Flood-season stock build by two distributors.",
+            "+15% in the season",
+            "sales",
+        ),
+        (
+            "VALVES",
+            "",
+            "available_hours",
+            month_add(cycle.month, 2),
+            month_add(cycle.month, 7),
+            "Second shift on the control-valve cell from month 3 (hiring on track).",
+            "+1,200 h/month",
+            "manager",
+        ),
+    ):
+        assumption_create(
+            cycle=cycle,
+            user=None,
+            value_stream=stream,
+            product_family=family,
+            measure=measure,
+            first_month=first,
+            last_month=end,
+            text=text,
+            impact=impact,
+            owner=users.get(owner),
+            source="demo",
         )

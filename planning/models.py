@@ -936,3 +936,110 @@ class BaselineFit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cycle} {self.product_family_id}: {self.method or self.reason}"
+
+
+# --------------------------------------------------------------------------- assumptions
+
+# The plan inputs an assumption may be about (SOFP.md, "Scenarios and assumptions"):
+# forecasts and plans, not facts (actual sales) nor the model's baseline; per value
+# stream, so the company's sustaining cost has none.
+ASSUMPTION_FAMILY_MEASURES: tuple[str, ...] = ("demand", "production", "opening_inventory")
+ASSUMPTION_STREAM_MEASURES: tuple[str, ...] = STREAM_INPUT_MEASURES
+ASSUMPTION_MEASURES: tuple[str, ...] = ASSUMPTION_FAMILY_MEASURES + ASSUMPTION_STREAM_MEASURES
+
+
+class AssumptionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CONFIRMED = "confirmed", "Confirmed"
+    RETIRED = "retired", "Retired"
+
+
+class Assumption(models.Model):
+    """One line of a cycle's assumption register: what the plan of a stream (one family
+    or all of them), one measure and a run of months rests on, and who owns it.
+
+    ``version`` grows on every change so two editors never overwrite each other; the
+    history of each change is an :class:`AuditEvent` (``object_type="assumption"``).
+    That a family belongs to the stream is checked by a database trigger (migration
+    ``0013_i18a_assumptions``) as well as by the service.
+    """
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="assumptions")
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream", on_delete=models.PROTECT, related_name="assumptions"
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assumptions",
+        help_text="Empty: every family of the stream.",
+    )
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    first_month = models.DateField()
+    last_month = models.DateField()
+    text = models.TextField()
+    owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="assumptions_owned"
+    )
+    impact = models.CharField(
+        max_length=200, blank=True, help_text="What it does to the plan, e.g. +300 units/month."
+    )
+    status = models.CharField(
+        max_length=10, choices=AssumptionStatus.choices, default=AssumptionStatus.OPEN
+    )
+    version = models.PositiveIntegerField(default=1)
+    rolled_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rolled_to",
+        help_text="The assumption of the previous cycle this one was rolled forward from.",
+    )
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "value_stream", "product_family", "measure", "first_month", "pk"]
+        indexes = [
+            models.Index(fields=["cycle", "value_stream", "measure"], name="assumption_cell_scope")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_month__lte=F("last_month")),
+                name="assumption_first_before_last",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_month__day=1) & Q(last_month__day=1),
+                name="assumption_months_first_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(measure__in=ASSUMPTION_MEASURES), name="assumption_measure_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(measure__in=ASSUMPTION_FAMILY_MEASURES)
+                | Q(product_family__isnull=True),
+                name="assumption_family_only_family_measures",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AssumptionStatus.values), name="assumption_status_valid"
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="assumption_text_not_empty"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="assumption_version_min_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id} {self.measure} {self.first_month:%Y-%m}: {self.text[:40]}"
+
+    def covers(self, *, family: str, month: dt.date) -> bool:
+        """Whether it covers a cell of its stream and measure (family code, or "")."""
+        fam = self.product_family.code if self.product_family_id else ""
+        return (not fam or fam == family) and self.first_month <= month <= self.last_month

@@ -6,7 +6,17 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import actuals, baseline, cycles, dashboards, files, grid, home, prices
+from planning.views import (
+    actuals,
+    assumptions,
+    baseline,
+    cycles,
+    dashboards,
+    files,
+    grid,
+    home,
+    prices,
+)
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -49,6 +59,7 @@ urlpatterns = [
     path(GRID + "comment/", grid.grid_comment_view, name="grid-comment"),
     path(GRID + "use-baseline/", grid.grid_use_baseline_view, name="grid-use-baseline"),
     path(GRID + "live/", grid.grid_live_view, name="grid-live"),
+    path(GRID + "assumptions/", assumptions.grid_assumptions_view, name="grid-assumptions"),
     path(CYCLE + "demand/<str:vs_code>/", grid.demand_page, name="demand"),
     path(CYCLE + "demand/<str:vs_code>/data/", grid.demand_data_view, name="demand-data"),
     path(COMPANY, grid.company_page, name="company-grid"),
@@ -78,6 +89,27 @@ urlpatterns = [
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
     path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
+    # --- assumptions: the cycle's register (page, CSV)
+    path(CYCLE + "assumptions/", assumptions.assumptions_page, name="assumptions"),
+    path(CYCLE + "assumptions.csv", assumptions.assumptions_csv, name="assumptions_csv"),
+    path(
+        CYCLE + "assumptions/import/",
+        assumptions.assumptions_import_view,
+        name="assumptions_import",
+    ),
+    path(
+        CYCLE + "assumptions/<int:pk>/",
+        assumptions.assumption_detail,
+        name="assumption_detail",
+    ),
+    path(
+        CYCLE + "assumptions/<int:pk>/status/",
+        assumptions.assumption_status_view,
+        name="assumption_status",
+    ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
+    # --- last: any other cycle address says which cycles exist (the friendly 404)
+    path("cycles/<str:label>/", cycles.cycle_address_unknown),
+    path("cycles/<str:label>/<path:rest>", cycles.cycle_address_unknown),
 ]

@@ -288,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "DecisionStatusEnum": "planning.models.DecisionStatus",
         "MeasureEnum": "planning.measures.INPUT_MEASURES",
         "ActualMeasureEnum": "planning.measures.ACTUAL_FACTS",
+        "AssumptionStatusEnum": "planning.models.AssumptionStatus.values",
+        "AssumptionMeasureEnum": "planning.models.ASSUMPTION_MEASURES",
     },
 }
 

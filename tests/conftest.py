@@ -74,7 +74,7 @@ def _actuals_open_in_the_test_world(request, monkeypatch):
     whatever today is. Tests of the rule itself use ``@pytest.mark.real_clock``."""
     if request.node.get_closest_marker("real_clock") is None:
         monkeypatch.setattr(
-            "planning.services.plan_values.actuals_last_month",
+            "planning.services.plan_values.current_month",
             lambda **_: dt.date(2028, 12, 1),
         )
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, views, workflow
+from planning.api import actuals, assumptions, views, workflow
 
 app_name = "planning_api"
 
@@ -27,6 +27,8 @@ CYCLE_ROUTES = (
     ("export/", views.ExportView, "export"),
     ("fva/", views.FvaView, "fva"),
     ("baseline/", views.BaselineView, "baseline"),
+    ("assumptions/", assumptions.AssumptionListView, "assumption-list"),
+    ("assumptions/<int:assumption_id>/", assumptions.AssumptionDetailView, "assumption-detail"),
 )
 
 urlpatterns = [

@@ -29,10 +29,13 @@ ALL_ACTUALS: frozenset[str] = frozenset(ACTUAL_FACTS)
 PLANNER_ACTUALS: frozenset[str] = OPERATIONS_ACTUALS | {"actual_sales"}
 
 
-def current_month(now: dt.datetime | None = None) -> dt.date:
-    """The first day of this month in the company's time zone (facts go up to it)."""
-    now = now or timezone.now()
-    return now.astimezone(company_zone()).date().replace(day=1)
+def current_month(now: dt.datetime | None = None, *, today: dt.date | None = None) -> dt.date:
+    """The first day of this month in the company's time zone: the last month actuals
+    may be entered for (it has started). The one answer for the grid, the Month close
+    page, files, the API and the box score (``today``: a date already in that zone)."""
+    if today is None:
+        today = (now or timezone.now()).astimezone(company_zone()).date()
+    return today.replace(day=1)
 
 
 def last_closed_month(now: dt.datetime | None = None) -> dt.date:
@@ -137,6 +140,55 @@ def actuals_for_stream_month(*, value_stream: ValueStream, month: dt.date) -> di
     return {(a.product_family.code if a.product_family else "", a.measure): a for a in qs}
 
 
+# The actual rows of the planner's grid (read from the facts, whatever path wrote them).
+GRID_ACTUAL_MEASURES: tuple[str, ...] = ("actual_sales",)
+
+
+@dataclass(frozen=True, slots=True)
+class ActualCell:
+    """One fact as the grid shows it: value, version (of the fact) and who/when."""
+
+    family: str
+    month: dt.date
+    measure: str
+    value: object
+    version: int
+    changed_by: str | None
+    changed_at: dt.datetime
+
+
+def grid_actuals(
+    *,
+    value_stream: ValueStream,
+    first: dt.date,
+    last: dt.date,
+    measures: Iterable[str] = GRID_ACTUAL_MEASURES,
+) -> list[ActualCell]:
+    """The family facts of one stream from ``first`` to ``last`` (one query): what the
+    grid's actual rows show, entered on the Month close page, by ``import_actuals``,
+    the API, a plan file or the grid itself."""
+    rows = (
+        Actual.objects.filter(
+            value_stream=value_stream,
+            product_family__isnull=False,
+            measure__in=list(measures),
+            month__gte=first,
+            month__lte=last,
+        )
+        .order_by()
+        .values_list(
+            "product_family__code",
+            "month",
+            "measure",
+            "value",
+            "version",
+            "updated_by__username",
+            "updated_at",
+        )
+    )
+    return [ActualCell(*r) for r in rows]
+
+
 # --------------------------------------------------------------------------- box score
 
 
@@ -233,7 +285,29 @@ def closed_months_box_score(
             planned_months=planned,
         )
 
-    return _reuse(key, compute)
+    score = _reuse(key, compute)
+    return _with_fva(score, months=months, streams=streams)
+
+
+FVA_MEASURES = ("fva_statistics", "fva_consensus")
+
+
+def _with_fva(score: pd.DataFrame, *, months: list[dt.date], streams) -> pd.DataFrame:
+    """The box score's ``fva_statistics`` and ``fva_consensus`` per stream and month (and
+    company) from the one FVA implementation (``selectors.baseline.months_fva``)."""
+    from planning.selectors.baseline import months_fva
+
+    if not len(score):
+        return score
+    monthly = months_fva(months=months, value_streams=streams).monthly
+    fva = monthly[["value_stream", "month", *FVA_MEASURES]].copy()
+    fva["month"] = pd.PeriodIndex(fva["month"], freq="M")
+    fva["value_stream"] = fva["value_stream"].astype(str)
+    out = score.drop(columns=[c for c in FVA_MEASURES if c in score.columns])
+    out = out.merge(fva, how="left", on=["value_stream", "month"])
+    for col in FVA_MEASURES:
+        out[col] = out[col].astype("float64")
+    return out[list(score.columns)]
 
 
 PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]

@@ -2,8 +2,8 @@
 
 Approving freezes the plan, so the confirmation names what the plan carries into the
 freeze: overloads, shortages, demand changes beyond the threshold that nobody explained
-(no comment on the demand cell), and open decisions. Read-only; the review and the
-approve view both ask here.
+(no comment on the demand cell, no open or confirmed assumption covering it), and open
+decisions. Read-only; the review and the approve view both ask here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from planning import dashboards
 from planning.models import Decision, DecisionStatus, Measure, PlanningCycle, PlanValue
+from planning.selectors.assumptions import explained_demand_cells
 from planning.selectors.plans import cycle_analysis
 
 # Shown in full up to this many per kind; the count always says how many there are.
@@ -75,7 +76,7 @@ def approval_open_items(
     ex = cycle_analysis(cycle=cycle).exceptions if exceptions is None else exceptions
     changes = ex[ex["kind"] == "demand_change"]
     if len(changes):
-        commented = _commented_demand_cells(cycle)
+        commented = _commented_demand_cells(cycle) | explained_demand_cells(cycle=cycle)
         keys = (
             changes["value_stream"].astype(str)
             + ":"

@@ -7,21 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import CharField, FloatField, Q, QuerySet
+from django.db.models import CharField, FloatField, Q
 from django.db.models.functions import Cast
 
 from planning import engine
 from planning.calendar import month_add
 from planning.measures import ACTUALS_HISTORY_MONTHS, BASELINE_MEASURE
 from planning.models import Actual, BaselineFit, BaselineRun, CycleStatus, PlanningCycle, PlanValue
-from planning.selectors.plans import (
-    _codes,
-    _frozen_stamp,
-    _month_index,
-    _raw_rows,
-    _reuse,
-    _values_fingerprint,
-)
+from planning.selectors.plans import _codes, _month_index, _raw_rows
 from valuestreams.models import ProductFamily, ValueStream
 
 HISTORY_COLUMNS = ("value_stream", "product_family", "month", "sales")
@@ -42,21 +35,6 @@ def sales_history(
     :func:`planning.selectors.plans.accuracy_inputs` reads them). Columns :data:`HISTORY_COLUMNS`,
     months as ``period[M]``, sorted by family and month.
     """
-    return _history_frame(
-        sales_history_query(
-            before=before, since=since, families=families, value_streams=value_streams
-        )
-    )
-
-
-def sales_history_query(
-    *,
-    before: dt.date,
-    since: dt.date | None = None,
-    families: Iterable[str] | None = None,
-    value_streams: Iterable[ValueStream] | None = None,
-) -> QuerySet[Actual]:
-    """The ``actual_sales`` facts :func:`sales_history` reads."""
     qs = Actual.objects.filter(measure="actual_sales", month__lt=before)
     if since is not None:
         qs = qs.filter(month__gte=since)
@@ -64,10 +42,6 @@ def sales_history_query(
         qs = qs.filter(value_stream__in=list(value_streams))
     if families is not None:
         qs = qs.filter(product_family__code__in=list(families))
-    return qs
-
-
-def _history_frame(qs: QuerySet[Actual]) -> pd.DataFrame:
     rows = _raw_rows(
         qs.order_by().values_list(
             "value_stream__code",
@@ -86,7 +60,18 @@ def _history_frame(qs: QuerySet[Actual]) -> pd.DataFrame:
 
 
 def baseline_families(*, cycle: PlanningCycle) -> list[tuple[str, str]]:
-    """``(value stream code, family code)`` of every family in the cycle's plan, sorted."""
+    """``(value stream code, family code)`` of every family in the cycle's plan, sorted
+    by family: the cycle's own master copy (``CycleFamily``), so a frozen or running
+    cycle forecasts its own families and streams whatever the live master says now.
+    A cycle without any copy (from before copies existed) reads the live master, as
+    :func:`planning.selectors.plans.cycle_master_frame` does."""
+    copies = cycle.master_families.all()
+    if copies.exists():
+        return list(
+            copies.filter(active=True)
+            .order_by("product_family__code")
+            .values_list("value_stream__code", "product_family__code")
+        )
     return list(
         ProductFamily.objects.filter(active=True)
         .order_by("code")
@@ -138,31 +123,6 @@ def baseline_fits(
     return list(qs)
 
 
-def _fva_queries(
-    *, cycle: PlanningCycle, streams: list[ValueStream] | None, months_back: int
-) -> tuple[QuerySet[PlanValue], QuerySet[Actual], list[dt.date]]:
-    first = month_add(cycle.month, -months_back)
-    months = [month_add(first, i) for i in range(months_back)]
-    lag1 = Q()
-    for m in months:
-        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
-    qs = PlanValue.objects.filter(
-        lag1,
-        measure__in=["demand", BASELINE_MEASURE],
-        value__isnull=False,
-        cycle__status=CycleStatus.APPROVED,
-        month__gte=first,
-        month__lt=cycle.month,
-    )
-    if streams is not None:
-        qs = qs.filter(value_stream__in=streams)
-    return (
-        qs,
-        sales_history_query(before=cycle.month, since=month_add(first, -12), value_streams=streams),
-        months,
-    )
-
-
 def fva_inputs(
     *,
     cycle: PlanningCycle,
@@ -172,14 +132,34 @@ def fva_inputs(
     """The lag-1 demand and baseline of the last ``months_back`` closed months before
     ``cycle`` (month m from the frozen plan of cycle m−1), the actual sales from 12
     months earlier still (the naive forecast), and those closed months (two queries)."""
-    streams = None if value_streams is None else list(value_streams)
-    qs, actuals_qs, months = _fva_queries(cycle=cycle, streams=streams, months_back=months_back)
-    return _fva_frames(qs, actuals_qs, months)
+    first = month_add(cycle.month, -months_back)
+    months = [month_add(first, i) for i in range(months_back)]
+    return months_fva_inputs(months=months, value_streams=value_streams)
 
 
-def _fva_frames(
-    qs: QuerySet[PlanValue], actuals_qs: QuerySet[Actual], months: list[dt.date]
+def months_fva_inputs(
+    *, months: Iterable[dt.date], value_streams: Iterable[ValueStream] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[pd.Period]]:
+    """:func:`fva_inputs` for any closed ``months`` (the box score asks for its own)."""
+    months = sorted(set(months))
+    if not months:
+        empty = pd.DataFrame(columns=["value_stream", "product_family", "month", "demand"])
+        return empty.assign(baseline=[]), empty.rename(columns={"demand": "actual"}), []
+    first, last = months[0], months[-1]
+    lag1 = Q()
+    for m in months:
+        lag1 |= Q(cycle__month=month_add(m, -1), month=m)
+    qs = PlanValue.objects.filter(
+        lag1,
+        measure__in=["demand", BASELINE_MEASURE],
+        value__isnull=False,
+        cycle__status=CycleStatus.APPROVED,
+        month__gte=first,
+        month__lte=last,
+    )
+    streams = None if value_streams is None else list(value_streams)
+    if streams is not None:
+        qs = qs.filter(value_stream__in=streams)
     rows = _raw_rows(
         qs.order_by().values_list(
             "value_stream__code",
@@ -205,35 +185,27 @@ def _fva_frames(
     )
     forecasts.columns.name = None
     forecasts["month"] = _month_index(forecasts["month"])
-    actuals = _history_frame(actuals_qs).rename(columns={"sales": "actual"})
+    actuals = sales_history(
+        before=month_add(last, 1), since=month_add(first, -12), value_streams=streams
+    ).rename(columns={"sales": "actual"})
     return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
 
 
 def cycle_fva(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> engine.ForecastValueAdded:
-    """Forecast value added of the closed months before ``cycle``, per stream and company.
+    """Forecast value added of the closed months before ``cycle``, per stream and company."""
+    forecasts, actuals, months = fva_inputs(cycle=cycle, value_streams=value_streams)
+    return engine.forecast_value_added(forecasts, actuals, months=months)
 
-    Reused while the facts and frozen plans it reads are unchanged (``_reuse``; two
-    small aggregate queries on a hit)."""
-    streams = None if value_streams is None else list(value_streams)
-    qs, actuals_qs, months = _fva_queries(
-        cycle=cycle, streams=streams, months_back=ACTUALS_HISTORY_MONTHS
-    )
-    key = (
-        "fva",
-        qs.db,
-        cycle.month,
-        None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-        _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
-        _values_fingerprint(actuals_qs),
-    )
 
-    def compute() -> engine.ForecastValueAdded:
-        forecasts, actuals, periods = _fva_frames(qs, actuals_qs, months)
-        return engine.forecast_value_added(forecasts, actuals, months=periods)
-
-    return _reuse(key, compute)
+def months_fva(
+    *, months: Iterable[dt.date], value_streams: Iterable[ValueStream] | None = None
+) -> engine.ForecastValueAdded:
+    """Forecast value added of closed ``months`` (the box score's ``fva_*`` measures):
+    the same engine function as :func:`cycle_fva`, over the months asked for."""
+    forecasts, actuals, periods = months_fva_inputs(months=months, value_streams=value_streams)
+    return engine.forecast_value_added(forecasts, actuals, months=periods)
 
 
 @dataclass(frozen=True)

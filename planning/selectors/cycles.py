@@ -197,6 +197,27 @@ def company_zone() -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(Company._meta.get_field("time_zone").default)
 
 
+COMPANY_TIME_FORMATS = {
+    "": "j M Y, H:i",
+    "long": "D j M Y, H:i",
+    "short": "D j M, H:i",
+    "time": "H:i",
+}
+
+
+def company_time_text(value: dt.datetime, style: str = "") -> str:
+    """A moment as every page shows it: in the company's zone, with the zone's
+    abbreviation ("30 Nov 2026, 06:36 CET"). The ``|when`` filter, the grid's history
+    and its tooltips all use it."""
+    from django.utils.dateformat import format as date_format
+
+    zone = company_zone()
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, zone)
+    local = value.astimezone(zone)
+    return f"{date_format(local, COMPANY_TIME_FORMATS.get(style, style))} {local.tzname()}"
+
+
 def company_holidays(company: Company) -> list[dt.date]:
     """The company's holidays (none while its settings are not saved yet)."""
     if company.pk is None:
@@ -277,6 +298,9 @@ def cycle_history(*, cycle: PlanningCycle, limit: int = 200) -> list[AuditEvent]
             e.subject = f"Step {step_numbers.get(e.object_id, '?')} · {label.lower()}"
         elif e.object_type == "decision":
             e.subject = label + (f" · {e.field}" if e.action == "update" else "")
+        elif e.object_type == "assumption":
+            what = f"{e.field} changed" if e.field else e.action.replace("_", " ")
+            e.subject = f"Assumption {e.object_id} · {what}"
         else:
             e.subject = f"Cycle {label.lower()}"
     return events

@@ -24,6 +24,7 @@ from planning.calendar import parse_month
 from planning.measures import MEASURE_LABELS, MEASURE_UNITS
 from planning.models import Decision, ExceptionAcknowledgement, PlanningCycle
 from planning.selectors.approval import ApprovalOpenItems, approval_open_items
+from planning.selectors.assumptions import exceptions_explained
 from planning.selectors.baseline import cycle_fva
 from planning.selectors.cycles import (
     APPROVAL_STEP,
@@ -144,7 +145,10 @@ def stream_dashboard(
         has_previous=analysis.previous is not None,
         has_actuals=bool(len(actuals)) or demand["actual"].notna().any(),
         kpis=kpis,
-        exceptions=dashboards.exception_rows(stream_exceptions, cycle.label, limit=15),
+        exceptions=exceptions_explained(
+            cycle=cycle,
+            rows=dashboards.exception_rows(stream_exceptions, cycle.label, limit=15),
+        ),
         exception_total=len(stream_exceptions),
         figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
     )
@@ -295,6 +299,7 @@ def _exception_page(
     }
     for row in rows:
         row["ack"] = acks.get(row["key"])
+    exceptions_explained(cycle=cycle, rows=rows)  # demand changes an assumption covers
     pages = ExceptionPages(
         number=number,
         count=count,

@@ -39,10 +39,10 @@ from planning.measures import (
     measure_label_with_unit,
 )
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycles import company_currency, cycle_refuse_frozen
 from planning.selectors.plans import (
-    actuals_last_month,
     company_thresholds,
     cycle_projection,
     plan_rights,
@@ -222,7 +222,7 @@ def editable_fields(
     if measure == "ending_inventory":
         return [OPENING_FIELD]
     if measure == "actual_sales":
-        last = actuals_last_month(today=today)
+        last = current_month(today=today)
         return [c.field for c in columns if c.kind != "opening" and c.month <= last]
     if measure in MEASURE_SCOPE:
         return [c.field for c in columns if c.kind == "horizon"]
@@ -315,13 +315,15 @@ def grid_computed_rows(
     cycle: PlanningCycle,
     value_stream: ValueStream | None,
     previous: PlanningCycle | object | None = _UNSET,
+    stored: list[_Stored] | None = None,
 ) -> list[dict]:
     """The engine's rows for the grid (the save endpoint returns exactly these), with
     the quarter and year subtotals of every row, the input rows' included.
 
-    ``previous`` is the last approved cycle when the caller knows it already.
+    ``previous`` is the last approved cycle and ``stored`` the input cells
+    (:func:`grid_stored_cells`) when the caller has read them already.
     """
-    rows = _computed_rows(cycle=cycle, value_stream=value_stream, previous=previous)
+    rows = _computed_rows(cycle=cycle, value_stream=value_stream, previous=previous, stored=stored)
     periods = subtotal_fields(cycle.horizon_months())
     for r in rows:
         if r.pop("subtotals_only", False):
@@ -332,18 +334,37 @@ def grid_computed_rows(
 
 
 def _input_subtotal_rows(
-    frame: pd.DataFrame, family: str, measures: Iterable[str], periods: list
+    stored: dict[str, dict[str, float | None]],
+    family: str,
+    measures: Iterable[str],
+    periods: list,
 ) -> list[dict]:
-    """Subtotals of input rows (their month values stay the stored ones)."""
-    return [
-        {
-            "id": row_id(family, m),
-            "values": _with_subtotals(_series_by_field(frame, m), _row_fmt(m), m, periods),
-            "flags": {},
-            "subtotals_only": True,
-        }
-        for m in measures
-    ]
+    """Subtotals of input rows (their month values stay the stored ones), summed over
+    the cells that hold a value: a quarter whose cells are all empty stays empty (the
+    engine's frame counts a missing input as 0, so it is not read here)."""
+    out = []
+    for m in measures:
+        values = stored.get(row_id(family, m), {})
+        out.append(
+            {
+                "id": row_id(family, m),
+                "values": _with_subtotals(values, _row_fmt(m), m, periods),
+                "flags": {},
+                "subtotals_only": True,
+            }
+        )
+    return out
+
+
+def _stored_by_row(cells: Iterable[_Stored]) -> dict[str, dict[str, float | None]]:
+    """{row id: {month field: value}} of the stored input cells that hold a value."""
+    out: dict[str, dict[str, float | None]] = {}
+    for pv in cells:
+        if pv.value is None or pv.measure == "opening_inventory":
+            continue
+        field = month_field(pv.month)
+        out.setdefault(row_id(pv.family, pv.measure), {})[field] = float(pv.value)
+    return out
 
 
 def _computed_rows(
@@ -351,9 +372,13 @@ def _computed_rows(
     cycle: PlanningCycle,
     value_stream: ValueStream | None,
     previous: PlanningCycle | object | None = _UNSET,
+    stored: list[_Stored] | None = None,
 ) -> list[dict]:
     """The engine's rows (months), before the subtotals are added."""
     periods = subtotal_fields(cycle.horizon_months())
+    if stored is None:
+        stored = grid_stored_cells(cycle=cycle, value_stream=value_stream)
+    stored = _stored_by_row(stored)
     if value_stream is None:
         projection = cycle_projection(cycle=cycle)
         return [
@@ -364,7 +389,7 @@ def _computed_rows(
             }
             for measure, kind in COMPANY_ROWS
             if kind == "computed"
-        ] + _input_subtotal_rows(projection.company, "", ["sustaining_cost"], periods)
+        ] + _input_subtotal_rows(stored, "", ["sustaining_cost"], periods)
     projection = cycle_projection(cycle=cycle, value_streams=[value_stream])
     flags = _flags_by_row(projection)
     rows = []
@@ -391,7 +416,7 @@ def _computed_rows(
                     }
                 )
         rows += _input_subtotal_rows(
-            frame, str(code), ("demand", "production", "actual_sales"), periods
+            stored, str(code), ("demand", "production", *GRID_ACTUAL_MEASURES), periods
         )
         before = prev_groups.get(code)
         for measure in ("demand", "production"):
@@ -413,7 +438,7 @@ def _computed_rows(
         )
     st = projection.stream[projection.stream["value_stream"] == value_stream.code]
     rows += _input_subtotal_rows(
-        st, "", ("available_hours", "non_productive_hours", "conversion_cost"), periods
+        stored, "", ("available_hours", "non_productive_hours", "conversion_cost"), periods
     )
     for measure, kind in STREAM_ROWS:
         if kind == "computed":
@@ -460,6 +485,31 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
     ]
 
 
+def grid_stored_cells(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
+    """The grid's input cells: the cycle's plan values, and for a stream's actual rows
+    the facts of the ``Actual`` store (whatever path wrote them: Month close page,
+    ``import_actuals``, the API, a plan file or the grid), with the facts' versions."""
+    stored = _stored_values(cycle=cycle, value_stream=value_stream)
+    if value_stream is None:
+        return stored
+    stored = [pv for pv in stored if pv.measure not in GRID_ACTUAL_MEASURES]
+    first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
+    last = month_add(cycle.month, cycle.horizon - 1)
+    for a in grid_actuals(value_stream=value_stream, first=first, last=last):
+        stored.append(
+            _Stored(
+                a.family,
+                a.month,
+                a.measure,
+                a.value,
+                a.version,
+                "",
+                _who(a.changed_by, a.changed_at),
+            )
+        )
+    return stored
+
+
 def _empty_cell_comments(
     *, cycle: PlanningCycle, value_stream: ValueStream | None
 ) -> dict[str, dict[str, str]]:
@@ -486,10 +536,9 @@ def _empty_cell_comments(
 
 def _who(username: str | None, at: dt.datetime) -> str:
     """Who changed a cell and when, in the company's time zone, named."""
-    from planning.selectors.cycles import company_zone
+    from planning.selectors.cycles import company_time_text
 
-    local = at.astimezone(company_zone())
-    return f"{username or 'system'}, {local:%Y-%m-%d %H:%M} {local.tzname()}"
+    return f"{username or 'system'}, {company_time_text(at)}"
 
 
 REFERENCE_MEASURE = "demand_reference"
@@ -674,7 +723,7 @@ def grid_data(
     columns = grid_columns(cycle=cycle, company=company)
     current = today.replace(day=1)
     currency = company_currency()
-    stored = _stored_values(cycle=cycle, value_stream=value_stream)
+    stored = grid_stored_cells(cycle=cycle, value_stream=value_stream)
     cells: dict[str, dict[str, _Stored]] = {}
     for pv in stored:
         if pv.measure == "opening_inventory":
@@ -687,7 +736,9 @@ def grid_data(
     previous = None if company else cycle_last_approved(before=cycle.month)
     computed = {
         r["id"]: r
-        for r in grid_computed_rows(cycle=cycle, value_stream=value_stream, previous=previous)
+        for r in grid_computed_rows(
+            cycle=cycle, value_stream=value_stream, previous=previous, stored=stored
+        )
     }
     empty_notes = _empty_cell_comments(cycle=cycle, value_stream=value_stream)
 
@@ -833,6 +884,14 @@ def _extra_row(
     }
 
 
+def _utc_z(at: dt.datetime) -> str:
+    """A moment as the API writes it (UTC, ``Z``)."""
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+ACTUAL_SOURCES = {"page": "Month close page", "import": "Import", "api": "API", "grid": "Grid"}
+
+
 def cell_history(
     *,
     cycle: PlanningCycle,
@@ -842,7 +901,14 @@ def cell_history(
     month: dt.date,
     limit: int = 100,
 ) -> dict:
-    """One cell's story: current value, version, comment and its changes, newest first."""
+    """One cell's story: current value, version, comment and its changes, newest first.
+    The actual rows tell the fact's story (``Actual``), whatever path changed it."""
+    from planning.selectors.cycles import company_time_text
+
+    if measure in GRID_ACTUAL_MEASURES and value_stream is not None:
+        return _actual_history(
+            value_stream=value_stream, family=family, measure=measure, month=month, limit=limit
+        )
     filters = {"cycle": cycle, "measure": measure, "month": month}
     if MEASURE_SCOPE.get(measure) == FAMILY:
         filters["product_family"] = family
@@ -864,12 +930,51 @@ def cell_history(
         "comment": "" if pv is None else pv.comment,
         "changes": [
             {
-                "at": ch.changed_at.isoformat(),
+                "at": _utc_z(ch.changed_at),
+                "at_text": company_time_text(ch.changed_at),
                 "by": ch.changed_by.username if ch.changed_by else "system",
                 "old": None if ch.old_value is None else decimal_text(ch.old_value),
                 "new": None if ch.new_value is None else decimal_text(ch.new_value),
                 "version": ch.version,
                 "source": ch.get_source_display(),
+            }
+            for ch in changes
+        ],
+    }
+
+
+def _actual_history(
+    *,
+    value_stream: ValueStream,
+    family: ProductFamily | None,
+    measure: str,
+    month: dt.date,
+    limit: int,
+) -> dict:
+    from planning.models import Actual, ActualChange
+    from planning.selectors.cycles import company_time_text
+
+    filters = {"value_stream": value_stream, "measure": measure, "month": month}
+    filters["product_family"] = family
+    fact = Actual.objects.filter(**filters).first()
+    changes = (
+        ActualChange.objects.filter(**filters)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-pk")[:limit]
+    )
+    return {
+        "value": None if fact is None else decimal_text(fact.value),
+        "version": 0 if fact is None else fact.version,
+        "comment": "",
+        "changes": [
+            {
+                "at": _utc_z(ch.changed_at),
+                "at_text": company_time_text(ch.changed_at),
+                "by": ch.changed_by.username if ch.changed_by else "system",
+                "old": None if ch.old_value is None else decimal_text(ch.old_value),
+                "new": None if ch.new_value is None else decimal_text(ch.new_value),
+                "version": ch.version,
+                "source": ACTUAL_SOURCES.get(ch.source, ch.source),
             }
             for ch in changes
         ],

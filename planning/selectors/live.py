@@ -35,10 +35,72 @@ def grid_cursor(*, cycle: PlanningCycle) -> int:
     return int(last.first() or 0)
 
 
+def grid_actual_cursor() -> int:
+    """The newest change id of the facts (the grid's actual rows listen from there)."""
+    from planning.models import ActualChange
+
+    last = ActualChange.objects.order_by("-pk").values_list("pk", flat=True)
+    return int(last.first() or 0)
+
+
+def _actual_changes_since(
+    *, cycle: PlanningCycle, value_stream: ValueStream, after: int, cells: dict
+) -> int:
+    """The grid's actual rows changed after fact change id ``after`` (whatever path wrote
+    them); adds them to ``cells`` and returns the new cursor."""
+    from planning.calendar import month_add
+    from planning.measures import ACTUALS_HISTORY_MONTHS
+    from planning.models import ActualChange
+    from planning.selectors.actuals import GRID_ACTUAL_MEASURES
+
+    latest = grid_actual_cursor()  # before the read: nothing committed later is skipped
+    rows = list(
+        ActualChange.objects.filter(
+            pk__gt=after,
+            value_stream=value_stream,
+            product_family__isnull=False,
+            measure__in=GRID_ACTUAL_MEASURES,
+            month__gte=month_add(cycle.month, -ACTUALS_HISTORY_MONTHS),
+            month__lte=month_add(cycle.month, cycle.horizon - 1),
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "product_family__code",
+            "month",
+            "measure",
+            "new_value",
+            "version",
+            "changed_by__username",
+            "changed_at",
+        )[:MAX_CHANGES]
+    )
+    cursor = after
+    for pk, fam, month, measure, new, version, who, at in rows:
+        cursor = pk
+        rid, field = row_id(fam, measure), _stored_field(month, measure, cycle)
+        cells[(rid, field)] = {
+            "row": rid,
+            "field": field,
+            "value": number_or_none(new),
+            "version": version if new is not None else 0,
+            "by": who or "system",
+            "changed": _who(who, at),
+        }
+    if not rows:  # nothing here; move on past others' streams' facts
+        cursor = max(after, latest)
+    return cursor
+
+
 def grid_changes_since(
-    *, cycle: PlanningCycle, value_stream: ValueStream | None, after: int
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream | None,
+    after: int,
+    after_actual: int | None = None,
 ) -> dict:
-    """Cells of this grid changed after change id ``after`` (the newest state of each)."""
+    """Cells of this grid changed after change id ``after`` (the newest state of each),
+    and of its actual rows after fact change id ``after_actual`` (None: from now)."""
     qs = PlanValueChange.objects.filter(cycle=cycle, pk__gt=after)
     qs = (
         qs.filter(value_stream__isnull=True)
@@ -73,8 +135,18 @@ def grid_changes_since(
             "by": who or "system",
             "changed": _who(who, at),
         }
+    actual_cursor = grid_actual_cursor() if after_actual is None else after_actual
+    if value_stream is not None and after_actual is not None:
+        actual_cursor = _actual_changes_since(
+            cycle=cycle, value_stream=value_stream, after=after_actual, cells=cells
+        )
     computed = grid_computed_rows(cycle=cycle, value_stream=value_stream) if cells else []
-    return {"cursor": cursor, "cells": list(cells.values()), "computed": computed}
+    return {
+        "cursor": cursor,
+        "actual_cursor": actual_cursor,
+        "cells": list(cells.values()),
+        "computed": computed,
+    }
 
 
 def _presence_key(cycle: PlanningCycle, value_stream: ValueStream | None) -> str:

@@ -16,7 +16,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import CharField, Count, FloatField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from planning import engine
 from planning.calendar import month_add, parse_month
@@ -36,7 +35,6 @@ from planning.models import (
     PlanValue,
     PlanValueChange,
 )
-from planning.selectors.cycles import company_zone
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import (
     AnyUser,
@@ -88,13 +86,6 @@ def cycle_current() -> PlanningCycle | None:
         PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month").first()
         or PlanningCycle.objects.order_by("-month").first()
     )
-
-
-def actuals_last_month(*, today: dt.date | None = None) -> dt.date:
-    """The last month actuals may be entered for: this month (in the company's time
-    zone), as it has started. The grid, files and the API ask this one function."""
-    today = today or timezone.localdate(timezone=company_zone())
-    return today.replace(day=1)
 
 
 def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:

@@ -162,6 +162,7 @@ class RollForward:
     extended: int = 0
     opening_inventory: int = 0
     clamped: list[str] | None = None
+    assumptions: int = 0
 
 
 def _to_decimal(x: float) -> Decimal:
@@ -253,9 +254,13 @@ def cycle_start(
         if previous is not None:
             cells, info = plan_roll_forward_cells(previous=previous, cycle=cycle)
             plan_values_upsert(cycle=cycle, cells=cells, user=None, source="roll_forward")
+            from planning.services.assumptions import assumptions_roll_forward
+
+            info.assumptions = assumptions_roll_forward(previous=previous, cycle=cycle)
         note = (
             f"Rolled forward from {previous.label}: {info.copied:,} values copied, "
-            f"{info.extended:,} extended, {info.opening_inventory:,} opening inventories."
+            f"{info.extended:,} extended, {info.opening_inventory:,} opening inventories, "
+            f"{info.assumptions:,} open assumptions."
             if previous
             else "No approved cycle before it: the plan starts empty."
         )

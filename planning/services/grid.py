@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,8 +23,9 @@ from django.db import transaction
 from planning.calendar import parse_month
 from planning.measures import COMPANY, MEASURE_LABELS, MEASURE_SCOPE
 from planning.models import EmptyCellComment, PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import actuals_last_month, user_can_edit_plan
+from planning.selectors.plans import user_can_edit_plan
 from planning.services.plan_values import (
     CellInput,
     UpsertResult,
@@ -31,7 +33,7 @@ from planning.services.plan_values import (
     plan_value_comment_set,
     plan_values_upsert,
 )
-from sofp.errors import PermissionDenied, Problem, ValidationFailed
+from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
 from sofp.tables import CellError
 from valuestreams.models import ProductFamily, ValueStream
 
@@ -115,7 +117,7 @@ def _parse_cells(
 ) -> tuple[list[CellInput], list[Problem]]:
     problems: list[Problem] = []
     cells: list[CellInput] = []
-    last_actual = actuals_last_month(today=today)
+    last_actual = current_month(today=today)
     stream_code = value_stream.code if value_stream else ""
     for i, raw in enumerate(raw_cells):
         if not isinstance(raw, dict):
@@ -205,19 +207,91 @@ def grid_save(
         raise GridCellsRejected(
             f"{len(problems):,} cell(s) refused; nothing was saved.", problems=problems
         )
+    facts = [i for i, c in enumerate(cells) if c.measure in GRID_ACTUAL_MEASURES]
+    plan = [i for i, c in enumerate(cells) if c.measure not in GRID_ACTUAL_MEASURES]
+    versions = [0] * len(cells)
+    order = plan
     try:
-        result = plan_values_upsert(
-            cycle=cycle,
-            cells=cells,
-            user=user,
-            source=PlanValueChange.Source.GRID,
-            check_versions=True,
-        )
-    except GridCellsRejected:
-        raise
-    except ValidationFailed as exc:
-        raise GridCellsRejected(exc.message, problems=exc.problems) from exc
-    return GridSaveResult(result=result, versions=[s.version for s in result.stored])
+        # One transaction for both stores only when the save holds facts (a plain plan
+        # save is atomic in plan_values_upsert already).
+        with transaction.atomic() if facts else nullcontext():
+            result = UpsertResult()
+            if plan:
+                result = plan_values_upsert(
+                    cycle=cycle,
+                    cells=[cells[i] for i in plan],
+                    user=user,
+                    source=PlanValueChange.Source.GRID,
+                    check_versions=True,
+                )
+                for i, stored in zip(plan, result.stored, strict=True):
+                    versions[i] = stored.version
+            if facts:
+                order = facts
+                _actual_rows_save(
+                    cycle=cycle, cells=cells, facts=facts, user=user, result=result, out=versions
+                )
+    except (ValidationFailed, PermissionDenied, VersionConflict) as exc:
+        raise _in_request_order(exc, order=order) from exc
+    return GridSaveResult(result=result, versions=versions)
+
+
+def _actual_rows_save(
+    *,
+    cycle: PlanningCycle,
+    cells: list[CellInput],
+    facts: list[int],
+    user: AbstractBaseUser,
+    result: UpsertResult,
+    out: list[int],
+) -> None:
+    """The grid's actual rows are facts: they go to ``actuals_upsert`` (the one path
+    of the Month close page, ``import_actuals`` and the API), version-checked against
+    the facts' versions. The grid refused months that have not started already
+    (``current_month``); a frozen cycle's grid takes no input at all."""
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    cycle_refuse_frozen(PlanningCycle.objects.select_for_update().get(pk=cycle.pk))
+    saved = actuals_upsert(
+        cells=[
+            ActualInput(
+                cells[i].value_stream,
+                cells[i].product_family,
+                cells[i].month,
+                cells[i].measure,
+                cells[i].value,
+                version=cells[i].version,
+            )
+            for i in facts
+        ],
+        user=user,
+        source=PlanValueChange.Source.GRID,
+        check_versions=True,
+        any_month=True,
+    )
+    for i, (_value, version) in zip(facts, saved.stored, strict=True):
+        out[i] = version
+    for outcome, n in saved.as_dict().items():
+        setattr(result, outcome, getattr(result, outcome) + n)
+
+
+def _in_request_order(exc, *, order: list[int]):
+    """The error of one of the two writes (``order``: the request positions of the cells
+    it was given), its problems' and conflicts' ``index`` put back to the cells'
+    positions in the request, so the grid marks each cell."""
+
+    def back(i):
+        return order[i] if isinstance(i, int) and 0 <= i < len(order) else i
+
+    if isinstance(exc, VersionConflict):
+        exc.conflicts = [{**c, "index": back(c.get("index"))} for c in exc.conflicts]
+        return exc
+    problems = [replace(p, index=back(p.index)) for p in exc.problems]
+    if isinstance(exc, PermissionDenied):
+        return PermissionDenied(exc.message, problems=problems)
+    if isinstance(exc, GridCellsRejected) or type(exc) is ValidationFailed:
+        return GridCellsRejected(exc.message, problems=problems)
+    return exc
 
 
 def grid_comment_set(

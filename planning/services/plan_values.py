@@ -32,8 +32,9 @@ from planning.measures import (
     SYSTEM_MEASURES,
 )
 from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
+from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import actuals_last_month, plan_rights, user_can_edit_plan
+from planning.selectors.plans import plan_rights, user_can_edit_plan
 from sofp.errors import (
     PermissionDenied,
     Problem,
@@ -537,7 +538,7 @@ def _upsert(
         cycle_refuse_frozen(locked)
         # Actuals are facts of months that have started: on every path people use
         # (grid, files, API); system paths (user None: roll forward, demo) are trusted.
-        last_actual = None if user is None else actuals_last_month()
+        last_actual = None if user is None else current_month()
         rows, problems = _resolve(cycle=locked, cells=cells, last_actual=last_actual)
         problems += _system_measure_problems(cells=cells, source=source)
         if problems:

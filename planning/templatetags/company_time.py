@@ -12,14 +12,11 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
-from planning.selectors.cycles import company_zone
+from planning.selectors.cycles import company_time_text, company_zone
 
 register = template.Library()
-
-FORMATS = {"": "j M Y, H:i", "long": "D j M Y, H:i", "short": "D j M, H:i", "time": "H:i"}
 
 
 @register.filter
@@ -31,7 +28,7 @@ def when(value: dt.datetime | None, style: str = "") -> str:
     if timezone.is_naive(value):
         value = timezone.make_aware(value, zone)
     local = value.astimezone(zone)
-    text = f"{date_format(local, FORMATS.get(style, style))} {local.tzname()}"
+    text = company_time_text(local, style)
     return format_html(
         '<time datetime="{}" title="{}">{}</time>', local.isoformat(), zone.key, text
     )

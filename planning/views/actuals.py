@@ -3,8 +3,6 @@ actuals and its families' sales and production). Thin: read, call ``actuals_upse
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,14 +19,22 @@ from planning.selectors.actuals import (
     last_closed_month,
 )
 from planning.services.actuals import ActualInput, actuals_upsert
-from sofp.errors import ApplicationError, problem_messages
-from sofp.tables import CellError, parse_number
+from sofp.errors import ApplicationError, Problem, ValidationFailed
+from sofp.tables import CellError
 from valuestreams.selectors import value_streams_visible
 
 
-def _inputs(post, *, stream: str, month, families: list[str]) -> list[ActualInput]:
-    """The cells whose text changed against what the form showed (``base-…``)."""
+def _inputs(
+    post, *, stream: str, month, families: list[str]
+) -> tuple[list[ActualInput], list[str], list[str]]:
+    """The cells whose text changed against what the form showed (``base-…``), each
+    cell's name for people ("A-1 · Actual sales (units)"), and the numbers that could
+    not be read (named the same way). Numbers read as the grid reads them ("1,200")."""
+    from planning.services.grid import parse_grid_number
+
     cells: list[ActualInput] = []
+    names: list[str] = []
+    unreadable: list[str] = []
     keys = [("", m) for m in ACTUAL_STREAM_FACTS] + [
         (f, m) for f in families for m in ACTUAL_FAMILY_FACTS
     ]
@@ -39,13 +45,26 @@ def _inputs(post, *, stream: str, month, families: list[str]) -> list[ActualInpu
         text, shown = post.get(name, "").strip(), post.get(f"base-{name}", "").strip()
         if text == shown:
             continue
+        label = f"{family} · {ACTUAL_LABELS[measure]}" if family else ACTUAL_LABELS[measure]
         try:
-            value = parse_number(text)
-        except CellError:
-            value = Decimal("NaN")  # the service names it: "must be a finite number"
+            value = parse_grid_number(text)
+        except CellError as exc:
+            unreadable.append(f"{label}: {exc}")
+            continue
         version = int(post.get(f"version-{name}", "0") or 0)
         cells.append(ActualInput(stream, family, month, measure, value, version=version))
-    return cells
+        names.append(label)
+    return cells, names, unreadable
+
+
+def _named_problems(request: HttpRequest, exc: ApplicationError, names: list[str]) -> None:
+    """Every problem as a message naming its cell (never "row 3")."""
+    problems = getattr(exc, "problems", [])
+    if not problems:
+        messages.error(request, exc.message)
+    for p in problems:
+        where = names[p.index] if p.index is not None and p.index < len(names) else p.where
+        messages.error(request, f"{where}: {p.message}" if where else p.message)
 
 
 @login_required
@@ -61,15 +80,24 @@ def month_close_view(request: HttpRequest, code: str) -> HttpResponse:
     rights = actual_rights(user=request.user)
     status = 200
     if request.method == "POST":
-        cells = _inputs(
+        cells, names, unreadable = _inputs(
             request.POST, stream=stream.code, month=month, families=[f.code for f in families]
         )
         try:
+            if unreadable:  # every problem at once: the unreadable and the service's
+                try:
+                    actuals_upsert(cells=cells, user=request.user, source="page", dry_run=True)
+                except ApplicationError as exc:
+                    _named_problems(request, exc, names)
+                raise ValidationFailed(
+                    f"{len(unreadable)} value(s) are not numbers; nothing was saved.",
+                    problems=[Problem("not_a_number", text) for text in unreadable],
+                )
             result = actuals_upsert(
                 cells=cells, user=request.user, source="page", check_versions=True
             )
         except ApplicationError as exc:
-            problem_messages(request, exc)
+            _named_problems(request, exc, names)
             status = exc.status
         else:
             messages.success(

@@ -193,6 +193,15 @@ def cycle_start_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def cycle_address_unknown(request: HttpRequest, label: str, rest: str = "") -> HttpResponse:
+    """A cycle address whose month is not ``YYYY-MM`` (``/cycles/nonsense/grid/``): the
+    friendly 404 names the problem and the cycles there are, as for an unknown month."""
+    from planning.selectors.plans import cycle_missing_message
+
+    raise Http404(cycle_missing_message(label))
+
+
+@login_required
 @require_GET
 def cycle_detail(request: HttpRequest, month: str) -> HttpResponse:
     return _cycle_page(request, _cycle_or_404(month))

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from planning.selectors.actuals import closed_month_block, last_closed_month
+from planning.selectors.assumptions import assumptions_behind_biggest_changes
 from planning.selectors.dashboards import (
     cycle_choices,
     cycle_from_query,
@@ -78,6 +79,9 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
             exception_kind=request.GET.get("exception_kind"),
             exception_stream=request.GET.get("exception_stream"),
             family=request.GET.get("family"),
+        )
+        context["assumptions_behind"] = assumptions_behind_biggest_changes(
+            cycle, 8, value_streams=streams
         )
     if streams:
         # Facts change without a cycle: read fresh, never from the review's reuse cache.

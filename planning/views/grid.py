@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from planning.calendar import parse_month
 from planning.measures import MEASURE_LABELS
 from planning.models import EmptyCellComment
+from planning.selectors.cycles import company_zone
 from planning.selectors.grid import (
     GridAccess,
     cell_history,
@@ -29,7 +30,12 @@ from planning.selectors.grid import (
     grid_computed_rows,
     grid_data,
 )
-from planning.selectors.live import grid_changes_since, grid_cursor, grid_presence
+from planning.selectors.live import (
+    grid_actual_cursor,
+    grid_changes_since,
+    grid_cursor,
+    grid_presence,
+)
 from planning.selectors.plans import (
     cycle_get_by_label,
     cycle_missing_message,
@@ -111,6 +117,7 @@ def _page(
         ),
         "liveUrl": _url(access, "live"),
         "liveCursor": grid_cursor(cycle=access.cycle),
+        "liveActualCursor": grid_actual_cursor(),
         "editable": access.editable,
         "readonlyReason": access.readonly_reason,
         "scope": "company" if vs_code is None else "stream",
@@ -148,9 +155,7 @@ def demand_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
 @json_endpoint("GET")
 def demand_data_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
     access = _access(request, month, vs_code)
-    data = demand_data(
-        cycle=access.cycle, value_stream=access.value_stream, today=timezone.localdate()
-    )
+    data = demand_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
     data["measures"] = sorted(access.measures)
@@ -166,13 +171,16 @@ def company_page(request: HttpRequest, month: str) -> HttpResponse:
 @json_endpoint("GET")
 def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None) -> HttpResponse:
     access = _access(request, month, vs_code)
-    data = grid_data(
-        cycle=access.cycle, value_stream=access.value_stream, today=timezone.localdate()
-    )
+    data = grid_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
     data["measures"] = sorted(access.measures)
     return JsonResponse(data)
+
+
+def _company_today():
+    """Today in the company's time zone (the month the actual rows are open to)."""
+    return timezone.localdate(timezone=company_zone())
 
 
 @json_endpoint("POST")
@@ -185,7 +193,7 @@ def grid_save_view(request: HttpRequest, month: str, vs_code: str | None = None)
         value_stream=access.value_stream,
         raw_cells=body.get("cells"),
         user=request.user,
-        today=timezone.localdate(),
+        today=_company_today(),
     )
     return JsonResponse(
         {
@@ -288,7 +296,13 @@ def grid_live_view(request: HttpRequest, month: str, vs_code: str | None = None)
     access = _access(request, month, vs_code)
     after_text = request.GET.get("after", "")
     after = int(after_text) if after_text.isdigit() else grid_cursor(cycle=access.cycle)
-    body = grid_changes_since(cycle=access.cycle, value_stream=access.value_stream, after=after)
+    actual_text = request.GET.get("after_actual", "")
+    body = grid_changes_since(
+        cycle=access.cycle,
+        value_stream=access.value_stream,
+        after=after,
+        after_actual=int(actual_text) if actual_text.isdigit() else None,
+    )
     body["others"] = grid_presence(
         cycle=access.cycle, value_stream=access.value_stream, user=request.user
     )

@@ -42,6 +42,9 @@
   // Cells whose save failed: "rowId\tfield" -> {ch, reason}. They keep the typed value,
   // marked unsaved with the reason, until Retry or Discard.
   const unsaved = new Map();
+  // Other scripts add to a cell's look here (assumptions.js: markers and tooltips):
+  // cellInfo(rowData, field, ref) -> {marker, explains, tip} or null.
+  const extensions = (window.sofpGridExtensions = window.sofpGridExtensions || { cellInfo: null });
   const editableMeasures = new Set(config.measures || []);
   const measureLabels = config.measureLabels || {};
 
@@ -229,9 +232,11 @@
     const el = cell.getElement();
     const error = m.errors[field];
     const comment = m.comments[field];
-    // A demand far from the baseline asks for an assumption: a comment answers it.
+    // A demand far from the baseline asks for an assumption: a comment or one answers it.
     const raw = m.flags[field];
-    const flag = raw && !(raw.kind === "baseline" && comment) ? raw : null;
+    const info = extensions.cellInfo ? extensions.cellInfo(rowData, field, cellRef(rowData, field)) : null;
+    const flag = raw && !(raw.kind === "baseline" && (comment || (info && info.explains))) ? raw : null;
+    el.classList.toggle("has-assumption", !!(info && info.marker));
     const isInput = canEditCell(rowData, field);
     el.classList.toggle("is-input", isInput);
     el.classList.toggle("is-locked", !isInput && m.editable.has(field));
@@ -249,6 +254,7 @@
     if (error) tips.push("⚠ " + error);
     if (flag) tips.push(flag.reason);
     if (comment) tips.push("Comment: " + comment);
+    if (info && info.tip) tips.push(info.tip);
     if (m.changed[field]) tips.push("Last changed by " + m.changed[field]);
     if (tips.length) el.setAttribute("title", tips.join("\n"));
     else el.removeAttribute("title");
@@ -263,8 +269,11 @@
     if (d.pos === 0) fam = `<strong>${escapeHtml(d.family || (config.scope === "company" ? "Company" : config.valueStream))}</strong>`;
     else if (d.pos === 1) fam = `<span class="fam-name">${escapeHtml(d.family_name)}</span>`;
     const calc = d.kind === "computed" ? ' <span class="calc-mark" title="Computed by the engine">ƒ</span>' : "";
-    const why = d.reason ? ` title="${escapeHtml(d.reason)}"` : "";
-    return `<div class="rh"><span class="rh-family">${fam}</span><span class="rh-label"${why}>${escapeHtml(d.label)}${calc}</span></div>`;
+    // Long labels wrap inside the header; the whole label (and why, for the baseline row)
+    // is also the tooltip, so nothing is ever only half readable.
+    const full = [d.family_name || d.family, d.label].filter(Boolean).join(" · ") + (d.reason ? ` — ${d.reason}` : "");
+    const famTitle = d.family_name ? ` title="${escapeHtml(d.family_name)}"` : "";
+    return `<div class="rh" title="${escapeHtml(full)}"><span class="rh-family"${famTitle}>${fam}</span><span class="rh-label">${escapeHtml(d.label)}${calc}</span></div>`;
   }
 
   // Every time the grid shows is in the company's time zone, named (base.html puts the
@@ -779,6 +788,7 @@
   // else has it open (planning.selectors.live): others' saved edits appear within 5 s.
   const LIVE_MS = 2500;
   let liveCursor = config.liveCursor || 0;
+  let liveActualCursor = config.liveActualCursor || 0; // the actual rows' facts (issue 16)
   let livePaused = false; // tests that stage a conflict pause it (window.sofpGrid.pauseLive)
 
   function applyRemote(cells) {
@@ -809,10 +819,11 @@
     if (!config.liveUrl || !table) return;
     try {
       if (!busy && !queue.length && !livePaused) {
-        const res = await fetch(`${config.liveUrl}?after=${liveCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const res = await fetch(`${config.liveUrl}?after=${liveCursor}&after_actual=${liveActualCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (res.ok) {
           const body = await res.json();
           liveCursor = body.cursor;
+          if (body.actual_cursor !== undefined) liveActualCursor = body.actual_cursor;
           const shown = applyRemote(body.cells || []);
           if (body.computed && body.computed.length) applyComputed(body.computed);
           if (shown) setStatus(`${shown} change${shown === 1 ? "" : "s"} by others at ${companyTime(new Date(), true)}`, "ok");
@@ -1069,7 +1080,7 @@
     body.changes.forEach((c) => {
       const tr = document.createElement("tr");
       tr.innerHTML =
-        `<td>${escapeHtml(companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
+        `<td>${escapeHtml(c.at_text || companyTime(new Date(c.at)))}</td><td>${escapeHtml(c.by)}</td>` +
         `<td class="num">${c.old === null ? "—" : escapeHtml(formatValue(Number(c.old), rowData.fmt))}</td>` +
         `<td class="num">${c.new === null ? "(cleared)" : escapeHtml(formatValue(Number(c.new), rowData.fmt))}</td>` +
         `<td>${escapeHtml(c.source)}</td>`;
@@ -1201,6 +1212,7 @@
     { label: "Clear  (Delete)", action: () => clearSelection(), disabled: () => !editable },
     { separator: true },
     { label: "History & comment…  (Shift+F2)", action: (e, cell) => openCellDialog(cell) },
+    { label: "Assumption…  (Alt+A)", action: () => extensions.addAssumption(), disabled: () => !extensions.addAssumption },
   ];
 
   function onCellEdited(cell) {
@@ -1413,7 +1425,12 @@
         e.returnValue = "";
       }
     });
-    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), pauseLive: () => { livePaused = true; } };
+    window.sofpGrid = { table: () => table, pasteText, fillRight, undo, redo, status: () => statusEl.textContent, idle: () => !busy && !queue.length, saveTimes: () => saveTimes.slice(), pauseLive: () => { livePaused = true; },
+      // For assumptions.js (and tests): the selection, cells and a repaint.
+      activeRange, activeCell, cellRef, cellName, setStatus, csrfToken,
+      payload: () => payload, flagAt: (rowId, field) => (rowMeta(rowId) || { flags: {} }).flags[field] || null,
+      repaint: () => table.getRows().forEach((r) => reformatRow(r.getData().id)) };
+    document.dispatchEvent(new CustomEvent("sofp:grid-ready"));
   }
 
   init();

@@ -63,6 +63,13 @@ def test_sales_uses_the_baseline_and_explains_a_far_demand(cycle, login_page, li
         Decimal("55"),
     ]
     assert PlanValueChange.objects.filter(measure="demand", source="use_baseline").count() == 3
+    # The cell's history says where the number came from (the one write path's history).
+    cell(page, "A-2|demand", "m2027-02").click()
+    page.keyboard.press("Shift+F2")
+    first = page.locator("#cell-history tr").first
+    expect(first).to_contain_text("Demand copied from the baseline")
+    expect(first).to_contain_text("sales_u")
+    page.keyboard.press("Escape")
     # Demand far above the baseline is highlighted and asks for an assumption.
     far = cell(page, "A-1|demand", "m2027-04")
     far.click()

@@ -116,3 +116,21 @@ def test_sofp_results_page_on_the_demo(client, monkeypatch):
     assert "−10% to −15%" in r.content.decode()
     client.force_login(get_user_model().objects.get(username="planner"))
     assert client.get("/results/").status_code == 403
+
+
+def test_demo_past_cycles_froze_a_baseline_so_fva_shows():
+    """Every approved demo cycle has its statistical baseline (forecast from the sales
+    before it), so the FVA of the closed months compares naive, baseline and consensus."""
+    from planning.selectors.baseline import cycle_fva
+
+    demo_load(today=TODAY)
+    for cycle in PlanningCycle.objects.filter(status=CycleStatus.APPROVED):
+        assert cycle.baseline_fits.exclude(method="").count() == ProductFamily.objects.count()
+        assert PlanValue.objects.filter(
+            cycle=cycle, measure="statistical_baseline", value__isnull=False
+        ).exists(), cycle.label
+    current = PlanningCycle.objects.get(month=dt.date(2026, 11, 1))
+    window = cycle_fva(cycle=current).window.set_index("value_stream")
+    assert window.loc["", "months"] >= 11
+    assert window.loc["", "baseline_wape"] == window.loc["", "baseline_wape"]  # not NaN
+    assert window.loc["", "fva_statistics"] == window.loc["", "fva_statistics"]

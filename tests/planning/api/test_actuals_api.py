@@ -108,3 +108,18 @@ def test_closed_box_score_api_and_download(
 def test_box_score_empty_month_is_400(admin_api):
     assert admin_api.get("/api/v1/box-score/?month=").status_code == 400
     assert admin_api.get("/api/v1/box-score/").status_code == 200  # the last closed month
+
+
+@pytest.mark.parametrize("url", [URL, "/api/v1/box-score/?month=2026-09"])
+def test_actuals_reads_send_an_etag_and_answer_304(admin_api, url):
+    """Like the other API lists: ``ETag`` on the read, 304 for ``If-None-Match`` while
+    nothing changed, a new body (and tag) once a fact changes."""
+    admin_api.post(BULK, ROWS[:2], format="json")
+    first = admin_api.get(url)
+    assert first.status_code == 200 and first["ETag"].startswith('"')
+    again = admin_api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again["ETag"] == first["ETag"]
+    assert again.content == b""
+    admin_api.post(BULK, [{**ROWS[0], "value": "130", "version": 1}], format="json")
+    changed = admin_api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]

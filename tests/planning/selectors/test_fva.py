@@ -70,3 +70,29 @@ def test_review_shows_fva_table_chart_and_box_score_rows(client, executive, clos
     assert "+4.5 pp" in text  # FVA of the statistics: 9.1% − 4.5%
     assert "−4.5 pp" in text  # FVA of the consensus
     assert "FVA of the statistics" in text and "chart-fva" in text
+
+
+def test_box_score_fva_measures_come_from_the_one_fva(closed_january, client_for, admin_user):
+    """``export_box_score`` and ``/api/v1/box-score/`` carry ``fva_statistics`` and
+    ``fva_consensus`` of the month (lag 1), per stream and company, as ``cycle_fva``
+    computes them; ``on_time_launch`` stays empty (launches are another issue)."""
+    from planning.selectors.actuals import box_score_export_rows
+
+    rows = box_score_export_rows(month=JAN)
+    got = {(vs, m): v for vs, _month, m, v in rows.itertuples(index=False)}
+    fva = cycle_fva(cycle=closed_january).monthly.set_index("value_stream")
+    for stream in ("A", ""):
+        assert got[(stream, "fva_statistics")] == pytest.approx(5 / 110)
+        assert got[(stream, "fva_consensus")] == pytest.approx(-5 / 110)
+        assert got[(stream, "fva_statistics")] == pytest.approx(fva.loc[stream, "fva_statistics"])
+    assert got[("", "on_time_launch")] != got[("", "on_time_launch")]  # NaN: empty
+
+
+def test_box_score_api_carries_fva(closed_january, client_for, admin_user, monkeypatch):
+    # January 2027 has closed in this test's world.
+    monkeypatch.setattr("planning.selectors.actuals.current_month", lambda *a, **k: FEB)
+    body = client_for(admin_user).get("/api/v1/box-score/?month=2027-01").json()
+    got = {(x["value_stream"], x["measure"]): x["value"] for x in body["results"]}
+    assert float(got[("A", "fva_statistics")]) == pytest.approx(5 / 110, abs=1e-6)
+    assert float(got[("", "fva_consensus")]) == pytest.approx(-5 / 110, abs=1e-6)
+    assert got[("", "on_time_launch")] is None

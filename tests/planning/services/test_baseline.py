@@ -312,3 +312,28 @@ def test_baseline_gap_flags_demand_far_from_the_baseline():
     assert baseline_gap(60.0, 100.0) == pytest.approx(-0.4)
     assert baseline_gap(5.0, 0.0) == math.inf and baseline_gap(None, 5.0) is None
     assert "40% below the statistical baseline (100)" in baseline_gap_text(60.0, 100.0, -0.4)
+
+
+def test_baseline_families_are_the_cycles_own_master_copy(family_a, family_b, stream_b):
+    """A frozen (or running) cycle forecasts the families of its own master copy, not
+    the live master's: a family added, moved or retired later changes nothing there."""
+    from planning.models import CycleFamily
+    from planning.selectors.baseline import baseline_families
+    from planning.services.cycle_master import cycle_master_fill
+
+    frozen = CycleFactory(month=dt.date(2026, 12, 1))
+    cycle_master_fill(cycle=frozen)
+    frozen.status = "approved"
+    frozen.approved_at = dt.datetime(2026, 12, 8, tzinfo=dt.UTC)
+    frozen.save()
+    assert baseline_families(cycle=frozen) == [("A", "A-1"), ("B", "B-1")]
+    # Later, in the master: a new family, A-1 retired, B-1 moved to stream A.
+    ProductFamilyFactory(code="A-9", value_stream=family_a.value_stream)
+    family_a.active = False
+    family_a.save()
+    family_b.value_stream = family_a.value_stream
+    family_b.save()
+    assert baseline_families(cycle=frozen) == [("A", "A-1"), ("B", "B-1")]
+    # Out of a cycle's plan (its copy says so): no baseline for it.
+    CycleFamily.objects.filter(cycle=frozen, product_family=family_b).update(active=False)
+    assert baseline_families(cycle=frozen) == [("A", "A-1")]
