@@ -40,7 +40,8 @@ from planning.measures import (
 )
 from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import _raw_rows, actuals_last_month, plan_rights
+from planning.selectors.actuals import current_month
+from planning.selectors.plans import _raw_rows, plan_rights
 from planning.services.plan_values import (
     _CELL_FIELDS,
     _CHANGE_FIELDS,
@@ -110,7 +111,7 @@ def plan_columns_upsert(
     with transaction.atomic():
         locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
-        last_actual = None if user is None else actuals_last_month()
+        last_actual = None if user is None else current_month()
         checked = _check(locked, columns, user=user, source=source, last_actual=last_actual)
         if checked is None:
             transaction.set_rollback(True)
