@@ -34,6 +34,8 @@ from planning.models import (
     PlanningCycle,
     PlanValue,
     PlanValueChange,
+    ScenarioCell,
+    cycle_scenario,
 )
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import (
@@ -157,22 +159,26 @@ def cycle_master_frame(
     copies = CycleFamily.objects.filter(cycle=cycle)
     if stream_ids is not None:
         copies = copies.filter(value_stream_id__in=stream_ids)
-    # Straight from the cursor, numbers as floats (the engine computes in float64):
-    # Django's per-value Decimal converters were most of the cost of this read.
-    numbers = [Cast(f, FloatField()) for f in _MASTER_NUMBERS]
-    copy_rows = _raw_rows(
-        copies.order_by().values_list(
-            "active", "value_stream__code", "product_family__code", *numbers
+    scenario = cycle_scenario(cycle)
+    if scenario is not None:
+        copies = _scenario_copies(copies, scenario)
+    copy_rows = list(
+        copies.values_list(
+            "product_family_id",
+            "active",
+            "value_stream__code",
+            "product_family__code",
+            *_MASTER_NUMBERS,
         )
     )
-    rows = [r[1:] for r in copy_rows if r[0]]
+    rows = [r[2:] for r in copy_rows if r[1]]
     if not copy_rows and not CycleFamily.objects.filter(cycle=cycle).exists():
         # No copy at all: a cycle from before copies existed (the migration gives every
         # cycle one, the services keep them complete). Read the live master.
         live = ProductFamily.objects.filter(active=True)
         if stream_ids is not None:
             live = live.filter(value_stream_id__in=stream_ids)
-        rows = _raw_rows(live.order_by().values_list("value_stream__code", "code", *numbers))
+        rows = list(live.values_list("value_stream__code", "code", *_MASTER_NUMBERS))
     rows.sort(key=lambda r: (r[0], r[1]))
     if family:  # one family's view (filters on the review and dashboards)
         rows = [r for r in rows if r[1] == family]
@@ -180,6 +186,19 @@ def cycle_master_frame(
     for col in _MASTER_NUMBERS:
         frame[col] = frame[col].astype("float64")
     return frame.astype({"value_stream": str, "product_family": str})
+
+
+def _scenario_copies(plan_copies: QuerySet[CycleFamily], scenario) -> QuerySet[CycleFamily]:
+    """A scenario's master copy: its own copy of each family, the plan's copy for a
+    family added to the master since the scenario was made."""
+    own = CycleFamily.all_objects.filter(scenario=scenario)
+    plan_only = plan_copies.exclude(
+        product_family_id__in=own.values("product_family_id")
+    ).values_list("pk", flat=True)
+    scenario_rows = own.filter(
+        value_stream_id__in=plan_copies.values("value_stream_id")
+    ).values_list("pk", flat=True)
+    return CycleFamily.all_objects.filter(Q(pk__in=scenario_rows) | Q(pk__in=plan_only))
 
 
 def cycle_streams(
@@ -206,6 +225,21 @@ def cycle_streams(
     return {code: headcount for code, (active, headcount) in sorted(found.items()) if active}
 
 
+def cycle_values(cycle: PlanningCycle) -> QuerySet:
+    """The stored cells of a cycle's plan — or of the scenario it is seen through
+    (``PlanningCycle.in_scenario``), tombstones included: every scenario-aware read
+    starts here."""
+    scenario = cycle_scenario(cycle)
+    if scenario is None:
+        return PlanValue.objects.filter(cycle=cycle)
+    return ScenarioCell.objects.filter(scenario=scenario)
+
+
+def cycle_value_changes(cycle: PlanningCycle) -> QuerySet[PlanValueChange]:
+    """The history of a cycle's plan cells, or of its scenario's (see ``cycle_values``)."""
+    return PlanValueChange.all_objects.filter(cycle=cycle, scenario=cycle_scenario(cycle))
+
+
 def _plan_values_query(
     *,
     cycle: PlanningCycle,
@@ -213,7 +247,7 @@ def _plan_values_query(
     include_company: bool,
     family: str = "",
 ) -> QuerySet[PlanValue]:
-    qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle)
+    qs = cycle_values(cycle).filter(PlanValue.filled)
     if family:
         # One family's rows and the stream and company rows it is planned against.
         qs = qs.filter(Q(product_family__isnull=True) | Q(product_family__code=family))
@@ -361,15 +395,22 @@ def _projection(
     values = _plan_values_query(
         cycle=cycle, value_streams=streams, include_company=True, family=family
     )
+    scenario = cycle_scenario(cycle)
     key = (
         "projection",
         family,
         values.db,
         cycle.pk,
+        None if scenario is None else scenario.pk,
         cycle.month,
         cycle.horizon,
         None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-        _frozen_stamp(cycle) if cycle.is_frozen else _values_fingerprint(values),
+        # A scenario's cells change whatever the plan's status: only the plan is frozen.
+        (
+            _frozen_stamp(cycle)
+            if cycle.is_frozen and scenario is None
+            else _values_fingerprint(values)
+        ),
         _frame_digest(master),
         stream_codes,
     )
@@ -696,7 +737,8 @@ def plan_values_visible(
     if not include_cleared:
         visible &= PlanValue.filled
     return (
-        PlanValue.objects.filter(visible, cycle=cycle)
+        cycle_values(cycle)
+        .filter(visible)
         .select_related("value_stream", "product_family", "updated_by")
         .order_by("value_stream__code", "product_family__code", "month", "measure", "pk")
     )
@@ -712,7 +754,6 @@ def plan_value_cell(
 ) -> PlanValue | None:
     """The stored cell at these codes holding a value (None: empty or cleared)."""
     cell = Q(
-        cycle=cycle,
         month=month,
         measure=measure,
         value_stream__code=value_stream or None,
@@ -723,7 +764,8 @@ def plan_value_cell(
     if not product_family:
         cell &= Q(product_family__isnull=True)
     return (
-        PlanValue.objects.filter(cell, PlanValue.filled)
+        cycle_values(cycle)
+        .filter(cell, PlanValue.filled)
         .select_related("value_stream", "product_family")
         .first()
     )
@@ -809,7 +851,7 @@ def plan_changes_recent(*, cycle: PlanningCycle, user, limit: int = 25) -> list[
                 "month": month,
                 "old": ch.old_value,
                 "new": ch.new_value,
-                "source": ch.get_source_display(),
+                "source": ch.note or ch.get_source_display(),
                 "url": grid_cell_url(
                     cycle.label,
                     vs,

@@ -38,9 +38,15 @@ from planning.measures import (
     STREAM,
     SYSTEM_MEASURES,
 )
-from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
-from planning.selectors.cycles import cycle_refuse_frozen
+from planning.models import (
+    CycleStatus,
+    PlanningCycle,
+    PlanValue,
+    PlanValueChange,
+    cycle_scenario,
+)
 from planning.selectors.actuals import current_month
+from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import _raw_rows, plan_rights
 from planning.services.plan_values import (
     _CELL_FIELDS,
@@ -108,6 +114,8 @@ def plan_columns_upsert(
     first ``preview`` changed cells in the preview's order (stream, family, measure,
     month); ``result.stored`` is not filled (a file has no per-cell answer).
     """
+    if cycle_scenario(cycle) is not None:
+        return None  # a scenario's cells live in their own table: the cell-by-cell path
     with transaction.atomic():
         locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
