@@ -341,6 +341,8 @@ def _write(
                 source,
                 uid,
                 stamp,
+                None,  # scenario: the plan's own cells only (scenarios go cell by cell)
+                "",  # note
             )
             for i in changed
         ],
