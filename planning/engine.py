@@ -281,8 +281,9 @@ def _codes(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
     """Codes as an object array of str, NaN/None read as "" (empty cell); only ``rows``
     when given. A ``str`` column is read as stored and only its missing cells are filled."""
     if not isinstance(col.dtype, pd.StringDtype):
-        codes = col.fillna("").astype("str").to_numpy(dtype=object)
-        return codes if rows is None else codes[rows]
+        if rows is not None:  # convert those rows only
+            col = col.iloc[rows]
+        return col.fillna("").astype("str").to_numpy(dtype=object)
     codes = col.to_numpy(dtype=object)
     if rows is not None:
         codes = codes[rows]
@@ -346,14 +347,12 @@ def _code_positions(vocab: np.ndarray, col: pd.Series) -> np.ndarray:
     column is looked up as stored, and only the misses are checked for a missing code
     (read as ""). ``vocab`` holds unique str codes.
     """
-    if not isinstance(col.dtype, pd.StringDtype):
-        return _lookup(vocab, _codes(col))
-    codes = col.to_numpy(dtype=object)
-    pos = _lookup(vocab, codes)
-    empty = np.flatnonzero(vocab == "")
-    if len(empty):
-        miss = np.flatnonzero(pos < 0)
-        pos[miss[pd.isna(codes[miss])]] = empty[0]
+    # Any column (str or object) is looked up as stored: a str code finds itself; only
+    # the misses are read again as codes (NaN as "", 1001 as "1001") and looked up.
+    pos = _lookup(vocab, col.to_numpy(dtype=object))
+    miss = np.flatnonzero(pos < 0)
+    if len(miss):
+        pos[miss] = _lookup(vocab, _codes(col, miss))
     return pos
 
 
@@ -371,8 +370,6 @@ def _family_indexer(fam_vs: np.ndarray, fam_pf: np.ndarray, values: pd.DataFrame
     idx = _code_positions(fam_pf, pf_col)
     # Compare streams as stored first; only the mismatches are read again as codes.
     stored = vs_col.to_numpy(dtype=object)
-    if not isinstance(vs_col.dtype, pd.StringDtype):
-        stored = _codes(vs_col)
     wrong = np.flatnonzero((fam_vs.take(idx, mode="clip") != stored) & (idx >= 0))
     if len(wrong):
         wrong = wrong[fam_vs[idx[wrong]] != _codes(vs_col, wrong)]

@@ -368,6 +368,17 @@ def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
     return tuple(row.values())
 
 
+def _frozen_stamp(cycle: PlanningCycle | None = None) -> tuple:
+    """What stands for the stored values of approved cycles in a reuse key: approved
+    plans are frozen on every path, so which cycles are approved, and when, is enough
+    (a small query on the cycles) — no scan of their tens of thousands of values.
+    ``cycle``: that one approved cycle; None: every approved cycle."""
+    approved = PlanningCycle.objects.filter(status=CycleStatus.APPROVED)
+    if cycle is not None:
+        approved = approved.filter(pk=cycle.pk)
+    return ("frozen", *approved.order_by("pk").values_list("pk", "approved_at"))
+
+
 def _frame_digest(frame: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.blake2b(hashed.tobytes(), digest_size=16).hexdigest()
@@ -400,7 +411,12 @@ def _projection(
         cycle.month,
         cycle.horizon,
         None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-        _values_fingerprint(values),
+        # A scenario's cells change whatever the plan's status: only the plan is frozen.
+        (
+            _frozen_stamp(cycle)
+            if cycle.is_frozen and scenario is None
+            else _values_fingerprint(values)
+        ),
         _frame_digest(master),
         stream_codes,
         launch_rows_digest(launch_rows),
@@ -564,7 +580,7 @@ def cycle_analysis(
             "analysis",
             key,
             previous_key,
-            _values_fingerprint(forecasts_qs),
+            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
             _values_fingerprint(actuals_qs),
             thresholds,
         ),
