@@ -17,6 +17,7 @@ from planning.models import (
     AuditEvent,
     BaselineFit,
     BaselineRun,
+    BoardPack,
     Company,
     CycleFamily,
     CycleStep,
@@ -342,3 +343,24 @@ class BaselineRunAdmin(_ReadOnlyAdmin):
 class BaselineFitAdmin(_ReadOnlyAdmin):
     list_display = ["cycle", "product_family", "method", "model", "holdout_wape", "reason"]
     list_filter = ["method", "cycle"]
+
+
+@admin.register(BoardPack)
+class BoardPackAdmin(HistoryReadOnly, admin.ModelAdmin):
+    """Archived board packs are evidence of what the board saw: looked up, never added,
+    changed or deleted here (the model refuses too)."""
+
+    list_display = ["cycle", "kind", "created_at", "pages", "size", "sha256"]
+    list_filter = ["kind"]
+    list_select_related = ["cycle"]
+    exclude = ["pdf"]
+    readonly_fields = [
+        "cycle",
+        "kind",
+        "sha256",
+        "size",
+        "pages",
+        "cycle_status",
+        "created_at",
+        "created_by",
+    ]

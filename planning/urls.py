@@ -6,7 +6,17 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 
 from django.urls import path
 
-from planning.views import actuals, baseline, cycles, dashboards, files, grid, home, prices
+from planning.views import (
+    actuals,
+    baseline,
+    board_pack,
+    cycles,
+    dashboards,
+    files,
+    grid,
+    home,
+    prices,
+)
 
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
@@ -78,6 +88,14 @@ urlpatterns = [
     path("review/", dashboards.review, name="review"),
     path(CYCLE + "review/", dashboards.review, name="cycle_review"),
     path(CYCLE + "reconcile/", dashboards.reconcile, name="reconcile"),
+    # --- the step-5 board pack (PDF): current, print preview, archived copies
+    path(CYCLE + "board-pack/", board_pack.board_pack_download, name="board_pack"),
+    path(CYCLE + "board-pack/preview/", board_pack.board_pack_preview, name="board_pack_preview"),
+    path(
+        CYCLE + "board-packs/<int:pk>/",
+        board_pack.board_pack_archived,
+        name="board_pack_archived",
+    ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
 ]

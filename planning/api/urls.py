@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, views, workflow
+from planning.api import actuals, board_pack, views, workflow
 
 app_name = "planning_api"
 
@@ -27,6 +27,8 @@ CYCLE_ROUTES = (
     ("export/", views.ExportView, "export"),
     ("fva/", views.FvaView, "fva"),
     ("baseline/", views.BaselineView, "baseline"),
+    ("board-pack/", board_pack.BoardPackView, "board-pack"),
+    ("board-packs/", board_pack.BoardPackListView, "board-pack-list"),
 )
 
 urlpatterns = [
