@@ -19,6 +19,7 @@ import io
 import mimetypes
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +135,16 @@ def html_to_pdf(
     and printed again (the count is checked not to move).
     """
     chromium = renderer_check()
+    # Playwright's sync API refuses to run inside a running event loop, or beside another
+    # sync session in the same thread (a test's browser, an async server): print in a
+    # thread of its own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf") as pool:
+        return pool.submit(_print, page_html, chromium, footer, ready_selector, timeout_ms).result()
+
+
+def _print(
+    page_html: str, chromium: str, footer: str, ready_selector: str, timeout_ms: int | None
+) -> Pdf:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
