@@ -21,7 +21,7 @@ from planning.api.views import CYCLE_PARAM, CycleMixin
 from planning.selectors.board_pack import board_packs_of, user_may_read_board_pack
 from planning.services.board_pack import board_pack_for_reader
 from planning.views.board_pack import pdf_response
-from sofp.api.views import JSON_RENDERERS, READ_ERRORS, ApiView, error_response
+from sofp.api.views import E400, JSON_RENDERERS, READ_ERRORS, ApiView, error_response
 from sofp.errors import PermissionDenied
 
 E503 = error_response("The server has no PDF renderer (Chromium), or printing failed.")
@@ -53,6 +53,7 @@ class BoardPackSerializer(serializers.Serializer):
     parameters=[CYCLE_PARAM],
     responses={
         (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, "The board pack."),
+        400: E400,
         **READ_ERRORS,
         503: E503,
     },

@@ -75,6 +75,13 @@ def _no_rate_limits(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
+@pytest.fixture(autouse=True)
+def _no_printing(settings, tmp_path):
+    """The board pack's endpoint answers its documented 503 here instead of printing a
+    PDF per generated request (printing is tested in tests/planning/test_board_pack.py)."""
+    settings.SOFP_CHROMIUM_PATH = str(tmp_path / "no-chromium")
+
+
 @pytest.fixture
 def admin_token(plan, frozen_cycle, admin_user) -> str:
     return Token.objects.get_or_create(user=admin_user)[0].key
