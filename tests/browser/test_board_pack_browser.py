@@ -68,4 +68,5 @@ def test_the_review_button_downloads_the_pack(
     everything = " ".join(" ".join(texts).split())
     assert "S19" in everything and "Company" in everything  # the twentieth stream's column
     for box in reader.pages:  # A4 landscape, in points
-        assert abs(float(box.mediabox.width) - 842) < 2 and abs(float(box.mediabox.height) - 595) < 2
+        size = (float(box.mediabox.width), float(box.mediabox.height))
+        assert abs(size[0] - 842) < 2 and abs(size[1] - 595) < 2
