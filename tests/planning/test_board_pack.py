@@ -331,3 +331,22 @@ def test_the_review_shows_the_button_to_company_readers_only(client, plan, execu
     client.force_login(planner_a)
     page = client.get("/cycles/2027-01/review/").content.decode()
     assert 'data-testid="board-pack-button"' not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_is_reversible():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = ("planning", "0012_empty_cell_comment_measures")
+    after = ("planning", "0013_i20_board_pack")
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([before])
+        assert "planning_boardpack" not in connection.introspection.table_names()
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert "planning_boardpack" in connection.introspection.table_names()
+    assert after in MigrationExecutor(connection).loader.applied_migrations
