@@ -38,13 +38,13 @@ class PDFRenderer(BaseRenderer):
 
 
 class BoardPackSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The archived pack's id.")
     kind = serializers.CharField(help_text="pre_read or approved")
-    created_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField(help_text="When it was printed and archived.")
     cycle_status = serializers.CharField(help_text="The cycle's status when it was built.")
-    pages = serializers.IntegerField()
+    pages = serializers.IntegerField(help_text="Pages of the PDF.")
     size = serializers.IntegerField(help_text="Bytes.")
-    sha256 = serializers.CharField()
+    sha256 = serializers.CharField(help_text="SHA-256 of the PDF's bytes, hex.")
     url = serializers.CharField(help_text="Where the PDF is downloaded (browser session).")
 
 
