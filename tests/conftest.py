@@ -88,14 +88,15 @@ def _actuals_open_in_the_test_world(request, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_company_cache():
-    """The company's time zone is cached; a test that saves another one rolls the row
-    back, but not the cache."""
+    """The company's time zone and currency are cached; a test that saves others rolls
+    the row back, but not the cache (on Redis the cache outlives the test)."""
 
-    from planning.selectors.cycles import COMPANY_TIME_ZONE_KEY
+    from planning.selectors.cycles import COMPANY_CURRENCY_KEY, COMPANY_TIME_ZONE_KEY
 
-    cache.delete(COMPANY_TIME_ZONE_KEY)
+    keys = [COMPANY_TIME_ZONE_KEY, COMPANY_CURRENCY_KEY]
+    cache.delete_many(keys)
     yield
-    cache.delete(COMPANY_TIME_ZONE_KEY)
+    cache.delete_many(keys)
 
 
 @pytest.fixture(autouse=True)
