@@ -989,3 +989,7 @@ class BoardPack(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("An archived board pack is never deleted.")
+
+    @property
+    def cycle_status_display(self) -> str:
+        return CycleStatus(self.cycle_status).label if self.cycle_status else ""
