@@ -19,6 +19,7 @@ from planning.models import (
     AuditEvent,
     BaselineFit,
     BaselineRun,
+    BoardPack,
     Company,
     CycleFamily,
     CycleStep,
@@ -446,3 +447,24 @@ class LaunchAdmin(FrozenReadOnly, admin.ModelAdmin):
             _launch_write(obj, form.cleaned_data, user=request.user)
         except ApplicationError as exc:
             self.message_user(request, str(exc), level=messages.ERROR)
+
+
+@admin.register(BoardPack)
+class BoardPackAdmin(HistoryReadOnly, admin.ModelAdmin):
+    """Archived board packs are evidence of what the board saw: looked up, never added,
+    changed or deleted here (the model refuses too)."""
+
+    list_display = ["cycle", "kind", "created_at", "pages", "size", "sha256"]
+    list_filter = ["kind"]
+    list_select_related = ["cycle"]
+    exclude = ["pdf"]
+    readonly_fields = [
+        "cycle",
+        "kind",
+        "sha256",
+        "size",
+        "pages",
+        "cycle_status",
+        "created_at",
+        "created_by",
+    ]

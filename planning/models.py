@@ -1318,3 +1318,60 @@ class Launch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cycle_id}/{self.product_family_id} launch {self.planned_month:%Y-%m}"
+
+
+class BoardPack(models.Model):
+    """A step-5 board pack as it was sent or approved: the PDF's bytes, kept for good.
+
+    One per cycle and kind: the *pre-read* goes out with the step-5 reminder 24 h before
+    the meeting, the *approved* one is archived when the plan is approved. Never changed
+    or deleted on any path (the model refuses, the admin is read-only); ``sha256`` is the
+    digest of ``pdf`` so anyone can check a copy they were sent.
+    """
+
+    class Kind(models.TextChoices):
+        PRE_READ = "pre_read", "Pre-read (sent before the meeting)"
+        APPROVED = "approved", "Approved plan (archived at approval)"
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.PROTECT, related_name="board_packs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    pages = models.PositiveSmallIntegerField()
+    cycle_status = models.CharField(
+        max_length=12, help_text="The cycle's status when the pack was built."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-cycle__month", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "kind"], name="board_pack_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["pre_read", "approved"]), name="board_pack_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="board_pack_sha256_hex"
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0), name="board_pack_not_empty"),
+            models.CheckConstraint(condition=Q(pages__gt=0), name="board_pack_has_pages"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.label} board pack ({self.get_kind_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("An archived board pack never changes.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("An archived board pack is never deleted.")
+
+    @property
+    def cycle_status_display(self) -> str:
+        return CycleStatus(self.cycle_status).label if self.cycle_status else ""

@@ -10,6 +10,7 @@ from planning.views import (
     actuals,
     assumptions,
     baseline,
+    board_pack,
     cycles,
     dashboards,
     files,
@@ -120,6 +121,14 @@ urlpatterns = [
         CYCLE + "scenarios/<str:name>/delete/",
         scenarios.scenario_delete_view,
         name="scenario_delete",
+    ),
+    # --- the step-5 board pack (PDF): current, print preview, archived copies
+    path(CYCLE + "board-pack/", board_pack.board_pack_download, name="board_pack"),
+    path(CYCLE + "board-pack/preview/", board_pack.board_pack_preview, name="board_pack_preview"),
+    path(
+        CYCLE + "board-packs/<int:pk>/",
+        board_pack.board_pack_archived,
+        name="board_pack_archived",
     ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),

@@ -337,6 +337,7 @@ def review_page(
     exception_kind: str | None = None,
     exception_stream: str | None = None,
     family: str | None = None,
+    company_view: bool | None = None,
 ) -> ReviewPage:
     """The step-5 board pack for the streams the user may see (company if they see all).
 
@@ -355,7 +356,9 @@ def review_page(
     fcode = family_obj.code if family_obj else ""
     if family_obj is not None:
         streams = [vs for vs in streams if vs.pk == family_obj.value_stream_id]
-    company_view = user_reads_all_streams(user) and not fcode
+    if company_view is None:
+        company_view = user_reads_all_streams(user)
+    company_view = company_view and not fcode
     analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
     heads = _headcounts(streams)
     fva = cycle_fva(cycle=cycle, value_streams=streams)

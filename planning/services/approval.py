@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -81,4 +82,10 @@ def cycle_approve(
         note=f"Override: {reason}" if open_steps else "",
         user=user,
     )
+    if settings.SOFP_BOARD_PACK_AUTO:
+        # The approved board pack is archived by the worker once the approval commits.
+        from planning.tasks import board_pack_build
+        from sofp.queueing import enqueue_on_commit
+
+        enqueue_on_commit(board_pack_build, locked.pk, "approved")
     return locked
