@@ -557,6 +557,34 @@ class ExceptionSerializer(FrameSerializer):
     }
 
 
+class ExplainingAssumptionSerializer(serializers.Serializer):
+    """An assumption of the register that explains a demand change (issue 18)."""
+
+    id = serializers.IntegerField(help_text="The assumption's id in the register.")
+    text = serializers.CharField(help_text="What the plan rests on.")
+    owner = serializers.CharField(help_text="Username ('' when nobody owns it).")
+    status = serializers.ChoiceField(
+        choices=["open", "confirmed"], help_text="Open or confirmed (retired ones explain nothing)."
+    )
+    first_month = serializers.CharField(help_text="First month covered, YYYY-MM.")
+    last_month = serializers.CharField(help_text="Last month covered, YYYY-MM.")
+
+
+EXPLAINING_FIELDS = tuple(ExplainingAssumptionSerializer().fields)
+
+
+class ExplainedExceptionSerializer(ExceptionSerializer):
+    """An exception row and the open or confirmed assumptions that explain it (a demand
+    change an assumption covers; empty for every other row)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["explained_by"] = ExplainingAssumptionSerializer(
+            many=True, help_text="Assumptions covering the cell (demand changes only)."
+        )
+        return fields
+
+
 _PAST_MONTH = {"month": "Past month measured, YYYY-MM."}
 
 

@@ -528,14 +528,23 @@ class BoxScoreView(EngineView):
 @extend_schema(
     tags=["projections"],
     parameters=ENGINE_PARAMS,
-    responses={200: s.paginated(s.ExceptionSerializer), 400: E400, **READ_ERRORS},
+    responses={200: s.paginated(s.ExplainedExceptionSerializer), 400: E400, **READ_ERRORS},
 )
 class ExceptionsView(EngineView):
-    """The step-5 exception list, worst first."""
+    """The step-5 exception list, worst first; a demand change an assumption covers
+    lists it in ``explained_by`` (as the review shows it)."""
 
     def get(self, request: Request, month: str) -> Response:
-        analysis = cycle_analysis(cycle=self.get_cycle(), value_streams=self.scope())
-        return self.page(s.ExceptionSerializer.frame_data(analysis.exceptions))
+        from planning.selectors.assumptions import exceptions_explained
+
+        cycle = self.get_cycle()
+        analysis = cycle_analysis(cycle=cycle, value_streams=self.scope())
+        rows = s.ExceptionSerializer.frame_data(analysis.exceptions)
+        for row in exceptions_explained(cycle=cycle, rows=rows):
+            row["explained_by"] = [
+                {f: a[f] for f in s.EXPLAINING_FIELDS} for a in row["explained_by"]
+            ]
+        return self.page(rows)
 
 
 @extend_schema(

@@ -133,3 +133,42 @@ def test_each_no(
         assert response.status_code == 409
         assert "frozen" in response.json()["detail"]
     assert Assumption.objects.get(pk=a["id"]).status == "open"
+
+
+def test_the_exception_list_names_the_assumption_that_explains_a_demand_change(
+    client_for, family_a, family_b, executive
+):
+    from planning.services.assumptions import assumption_create
+    from tests.planning.assumption_data import JAN, moved_plan
+
+    _, cycle = moved_plan(family_a, family_b)
+    api = client_for(executive)
+
+    def demand_changes() -> list[dict]:
+        rows = api.get("/api/v1/cycles/2027-01/exceptions/?page_size=1000").json()["results"]
+        return [r for r in rows if r["kind"] == "demand_change"]
+
+    before = demand_changes()
+    assert before and all(r["explained_by"] == [] for r in before)
+    a = assumption_create(
+        cycle=cycle,
+        user=executive,
+        value_stream="A",
+        product_family="A-1",
+        measure="demand",
+        first_month=JAN,
+        last_month=JAN,
+        text="Acme tender",
+    )
+    explained = [r for r in demand_changes() if r["explained_by"]]
+    assert [(r["product_family"], r["month"]) for r in explained] == [("A-1", "2027-01")]
+    assert explained[0]["explained_by"] == [
+        {
+            "id": a.pk,
+            "text": "Acme tender",
+            "owner": a.owner.username if a.owner_id else "",
+            "status": "open",
+            "first_month": "2027-01",
+            "last_month": "2027-01",
+        }
+    ]
