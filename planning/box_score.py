@@ -64,37 +64,38 @@ def _div(num: pd.Series, den: pd.Series) -> pd.Series:
     return pd.Series(out, index=num.index)
 
 
+FAMILY_KEYS = ["value_stream", "product_family", "month"]
+
+
+def _wide(long: pd.DataFrame, index: list[str], measures: tuple[str, ...]) -> pd.DataFrame:
+    """One column per measure of ``long`` (the last known value of each key), rows with
+    no value dropped, ``measures`` reindexed in (NaN where absent): what
+    ``pivot_table(aggfunc="last")`` gave, without its per-call overhead."""
+    if not len(long):
+        return pd.DataFrame(
+            {m: pd.Series(dtype="float64") for m in measures},
+            index=pd.MultiIndex.from_arrays([[]] * len(index), names=index),
+        )
+    last = long.groupby([*index, "measure"], sort=True, observed=True)["value"].last()
+    wide = last.unstack("measure").dropna(how="all")
+    wide.columns.name = None
+    return wide.reindex(columns=list(measures)).astype("float64")
+
+
 def _family_frame(
     actuals: pd.DataFrame, master: pd.DataFrame, plan: pd.DataFrame | None
 ) -> pd.DataFrame:
     """Per family and month: actual sales and production, plan demand and production,
     with the family's price, material cost and hours per unit."""
     fam = actuals[actuals["product_family"] != ""]
-    wide = fam.pivot_table(
-        index=["value_stream", "product_family", "month"],
-        columns="measure",
-        values="value",
-        aggfunc="last",
-    )
-    for col in ("actual_sales", "actual_production"):
-        if col not in wide.columns:
-            wide[col] = np.nan
-    wide = wide[["actual_sales", "actual_production"]].reset_index()
+    wide = _wide(fam, FAMILY_KEYS, ("actual_sales", "actual_production"))
     if plan is not None and len(plan):
-        p = plan[plan["product_family"] != ""].pivot_table(
-            index=["value_stream", "product_family", "month"],
-            columns="measure",
-            values="value",
-            aggfunc="last",
-        )
-        for col in ("demand", "production"):
-            if col not in p.columns:
-                p[col] = np.nan
-        p = p[["demand", "production"]].reset_index()
-        wide = wide.merge(p, how="outer", on=["value_stream", "product_family", "month"])
+        p = _wide(plan[plan["product_family"] != ""], FAMILY_KEYS, ("demand", "production"))
+        wide = wide.join(p, how="outer")
     else:
         wide["demand"] = np.nan
         wide["production"] = np.nan
+    wide = wide.reset_index()
     cols = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
     if "month" in master.columns:  # prices per month (each month's cycle copy)
         return wide.merge(master[[*cols, "month"]], how="left", on=["product_family", "month"])

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
@@ -291,38 +292,101 @@ def _with_fva(score: pd.DataFrame, *, months: list[dt.date], streams) -> pd.Data
 PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
 
 
+def cycle_master_prices(
+    *, cycles: Iterable[int], value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """cycle (pk), product_family, unit_price, unit_material_cost, hours_per_unit of the
+    families in the plan of each of ``cycles``: their master copies, all in one query
+    (the box score values up to 36 months at once). The same rows as
+    :func:`planning.selectors.plans.cycle_master_frame` gives per cycle: a cycle without
+    any copy (from before copies existed) reads the live master (one more query)."""
+    from planning.models import CycleFamily
+    from planning.selectors.plans import _raw_rows
+    from valuestreams.models import ProductFamily
+
+    cycle_ids = sorted(set(cycles))
+    stream_ids = None if value_streams is None else [vs.pk for vs in value_streams]
+    numbers = [Cast(col, FloatField()) for col in PRICE_COLUMNS[1:]]
+    columns = ["cycle", *PRICE_COLUMNS]
+    if not cycle_ids:
+        return pd.DataFrame(columns=columns).astype({c: "float64" for c in PRICE_COLUMNS[1:]})
+    copies = CycleFamily.objects.filter(cycle_id__in=cycle_ids)
+    if stream_ids is not None:
+        copies = copies.filter(value_stream_id__in=stream_ids)
+    rows = _raw_rows(
+        copies.order_by().values_list("cycle_id", "active", "product_family__code", *numbers)
+    )
+    seen = {r[0] for r in rows}
+    parts = [pd.DataFrame([r for r in rows if r[1]], columns=["cycle", "active", *PRICE_COLUMNS])]
+    unseen = [c for c in cycle_ids if c not in seen]
+    if unseen:  # filtered away, or no copy at all: only the latter reads the live master
+        with_copy = set(
+            CycleFamily.objects.filter(cycle_id__in=unseen).values_list("cycle_id", flat=True)
+        )
+        bare = [c for c in unseen if c not in with_copy]
+        if bare:
+            live = ProductFamily.objects.filter(active=True)
+            if stream_ids is not None:
+                live = live.filter(value_stream_id__in=stream_ids)
+            master = _raw_rows(live.order_by().values_list("code", *numbers))
+            parts.append(
+                pd.DataFrame([(c, True, *r) for c in bare for r in master], columns=parts[0].columns)
+            )
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = frame.drop(columns="active")
+    frame["cycle"] = frame["cycle"].astype("int64")
+    frame["product_family"] = frame["product_family"].astype(str)
+    for col in PRICE_COLUMNS[1:]:
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
 def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> pd.DataFrame:
     """product_family, month, unit_price, unit_material_cost, hours_per_unit for each
     month: from cycle m's master copy, else the newest cycle before m, else the master.
-    One query per distinct cycle used (at most one per month)."""
+    Three queries at most, whatever the number of months and cycles."""
     from planning.models import PlanningCycle
-    from planning.selectors.plans import cycle_master_frame
+    from planning.selectors.plans import _raw_rows
     from valuestreams.models import ProductFamily
 
-    parts = []
     cycles = (
-        list(PlanningCycle.objects.filter(month__lte=max(months)).order_by("month"))
+        list(
+            PlanningCycle.objects.filter(month__lte=max(months))
+            .order_by("month")
+            .values_list("pk", "month")
+        )
         if months
         else []
     )
-    chosen: dict[int, tuple[PlanningCycle, list[dt.date]]] = {}
+    chosen: dict[dt.date, int] = {}  # month → the cycle its prices come from
     without: list[dt.date] = []
     for m in months:
-        before = [c for c in cycles if c.month <= m]
+        before = [pk for pk, month in cycles if month <= m]
         if before:
-            chosen.setdefault(before[-1].pk, (before[-1], []))[1].append(m)
+            chosen[m] = before[-1]
         else:
             without.append(m)
-    for cycle, ms in chosen.values():
-        frame = cycle_master_frame(cycle=cycle, value_streams=streams)[PRICE_COLUMNS]
-        for m in ms:
-            parts.append(frame.assign(month=pd.Period(m, freq="M")))
+    parts = []
+    if chosen:
+        prices = cycle_master_prices(cycles=chosen.values(), value_streams=streams)
+        which = pd.DataFrame(
+            {
+                "cycle": np.fromiter(chosen.values(), dtype="int64", count=len(chosen)),
+                "month": pd.PeriodIndex([pd.Period(m, freq="M") for m in chosen], freq="M"),
+            }
+        )
+        parts.append(which.merge(prices, on="cycle", sort=False)[[*PRICE_COLUMNS, "month"]])
     if without:
         qs = ProductFamily.objects.all()
         if streams is not None:
             qs = qs.filter(value_stream__in=streams)
-        rows = list(qs.values_list("code", "unit_price", "unit_material_cost", "hours_per_unit"))
+        rows = _raw_rows(
+            qs.order_by().values_list(
+                "code", *(Cast(col, FloatField()) for col in PRICE_COLUMNS[1:])
+            )
+        )
         frame = pd.DataFrame(rows, columns=PRICE_COLUMNS)
+        frame["product_family"] = frame["product_family"].astype(str)
         for col in PRICE_COLUMNS[1:]:
             frame[col] = frame[col].astype("float64")
         for m in without:

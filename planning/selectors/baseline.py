@@ -26,9 +26,10 @@ def sales_history(
     since: dt.date | None = None,
     families: Iterable[str] | None = None,
     value_streams: Iterable[ValueStream] | None = None,
+    months: Iterable[dt.date] | None = None,
 ) -> pd.DataFrame:
     """Every family's actual sales for the months before ``before`` (and from ``since``),
-    optionally of some families or streams only (one query).
+    optionally of some families, streams or ``months`` only (one query).
 
     The one place the baseline reads the sales history: the ``actual_sales`` facts, kept
     once per month in :class:`planning.models.Actual` (as
@@ -42,6 +43,8 @@ def sales_history(
         qs = qs.filter(value_stream__in=list(value_streams))
     if families is not None:
         qs = qs.filter(product_family__code__in=list(families))
+    if months is not None:
+        qs = qs.filter(month__in=sorted(set(months)))
     rows = _raw_rows(
         qs.order_by().values_list(
             "value_stream__code",
@@ -185,8 +188,13 @@ def months_fva_inputs(
     )
     forecasts.columns.name = None
     forecasts["month"] = _month_index(forecasts["month"])
+    # Only the months FVA reads: each month m and its naive forecast's m−12 and m−1.
+    needed = {month_add(m, k) for m in months for k in (0, -1, -12)}
     actuals = sales_history(
-        before=month_add(last, 1), since=month_add(first, -12), value_streams=streams
+        before=month_add(last, 1),
+        since=month_add(first, -12),
+        value_streams=streams,
+        months=needed,
     ).rename(columns={"sales": "actual"})
     return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
 
