@@ -317,7 +317,8 @@ def cycle_master_prices(
         copies.order_by().values_list("cycle_id", "active", "product_family__code", *numbers)
     )
     seen = {r[0] for r in rows}
-    parts = [pd.DataFrame([r for r in rows if r[1]], columns=["cycle", "active", *PRICE_COLUMNS])]
+    head = ["cycle", "active", *PRICE_COLUMNS]
+    parts = [pd.DataFrame([r for r in rows if r[1]], columns=head)]
     unseen = [c for c in cycle_ids if c not in seen]
     if unseen:  # filtered away, or no copy at all: only the latter reads the live master
         with_copy = set(
@@ -329,9 +330,8 @@ def cycle_master_prices(
             if stream_ids is not None:
                 live = live.filter(value_stream_id__in=stream_ids)
             master = _raw_rows(live.order_by().values_list("code", *numbers))
-            parts.append(
-                pd.DataFrame([(c, True, *r) for c in bare for r in master], columns=parts[0].columns)
-            )
+            parts.append(pd.DataFrame([(c, True, *r) for c in bare for r in master], columns=head))
+    parts = [p for p in parts if len(p)] or parts[:1]
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     frame = frame.drop(columns="active")
     frame["cycle"] = frame["cycle"].astype("int64")
