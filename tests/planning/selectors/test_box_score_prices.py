@@ -42,7 +42,9 @@ def world(family_a, family_b):
 
 
 def _price(frame: pd.DataFrame, month: dt.date, family: str) -> float:
-    hit = frame[(frame["month"] == pd.Period(month, freq="M")) & (frame["product_family"] == family)]
+    hit = frame[
+        (frame["month"] == pd.Period(month, freq="M")) & (frame["product_family"] == family)
+    ]
     assert len(hit) == 1
     return float(hit["unit_price"].iloc[0])
 
@@ -76,9 +78,7 @@ def test_the_box_score_values_facts_at_those_prices(world, family_a):
 
 def test_all_cycles_at_once_equal_each_cycle_master_frame(world, family_a, stream_a):
     # A family out of SEP's plan is not priced from SEP.
-    CycleFamily.objects.filter(cycle=world["sep"], product_family__code="B-1").update(
-        active=False
-    )
+    CycleFamily.objects.filter(cycle=world["sep"], product_family__code="B-1").update(active=False)
     ProductFamily.objects.filter(code="B-1").update(active=False)
     cycles = [world["sep"], world["nov"]]
     for streams in (None, [stream_a]):
