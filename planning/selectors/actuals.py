@@ -194,10 +194,11 @@ def grid_actuals(
 
 
 def _lag1_plan_query(months: list[dt.date], streams: list[ValueStream] | None):
-    """Demand, production and conversion cost for each month m in the frozen plan of
-    cycle m−1 (SOFP.md: "plan" of a closed month)."""
+    """Demand, production, conversion cost and the statistical baseline (for FVA) for
+    each month m in the frozen plan of cycle m−1 (SOFP.md: "plan" of a closed month)."""
     from django.db.models import Q
 
+    from planning.measures import BASELINE_MEASURE
     from planning.models import CycleStatus, PlanValue
 
     lag1 = Q()
@@ -206,7 +207,7 @@ def _lag1_plan_query(months: list[dt.date], streams: list[ValueStream] | None):
     qs = PlanValue.objects.filter(
         lag1,
         cycle__status=CycleStatus.APPROVED,
-        measure__in=("demand", "production", "conversion_cost"),
+        measure__in=("demand", "production", "conversion_cost", BASELINE_MEASURE),
         month__gte=min(months),
         month__lte=max(months),
     )
@@ -235,11 +236,21 @@ def closed_months_box_score(
         return box_score.closed_box_score(
             actuals=actuals_frame(Actual.objects.none()), master=_month_prices([], streams)
         )
-    facts = actuals_query(value_streams=streams, first=months[0], last=months[-1]).filter(
-        month__in=months
+    # The facts of the months, and the actual sales FVA's naive forecast reads (one query).
+    from django.db.models import Q
+
+    from planning.measures import BASELINE_MEASURE
+    from planning.selectors.baseline import fva_sales_months
+
+    earlier = sorted(fva_sales_months(months) - set(months))
+    facts = actuals_query(value_streams=streams, first=earlier[0], last=months[-1]).filter(
+        Q(month__in=months) | Q(measure="actual_sales", month__in=earlier)
     )
-    actuals = actuals_frame(facts)
-    plan = actuals_frame(_lag1_plan_query(months, streams))  # same columns as facts
+    read = actuals_frame(facts)
+    actuals = read[read["month"].isin(pd.PeriodIndex(months, freq="M"))]
+    # The lag-1 plan (same columns as facts), with the baseline FVA compares.
+    lag1 = actuals_frame(_lag1_plan_query(months, streams))
+    plan = lag1[lag1["measure"] != BASELINE_MEASURE]
     frozen = set(
         PlanningCycle.objects.filter(
             status=CycleStatus.APPROVED, month__in=[month_add(m, -1) for m in months]
@@ -265,20 +276,23 @@ def closed_months_box_score(
         plan=plan,
         planned_months=planned,
     )
-    return _with_fva(score, months=months, streams=streams)
+    return _with_fva(score, months=months, plan=lag1, facts=read)
 
 
 FVA_MEASURES = ("fva_statistics", "fva_consensus")
 
 
-def _with_fva(score: pd.DataFrame, *, months: list[dt.date], streams) -> pd.DataFrame:
+def _with_fva(
+    score: pd.DataFrame, *, months: list[dt.date], plan: pd.DataFrame, facts: pd.DataFrame
+) -> pd.DataFrame:
     """The box score's ``fva_statistics`` and ``fva_consensus`` per stream and month (and
-    company) from the one FVA implementation (``selectors.baseline.months_fva``)."""
-    from planning.selectors.baseline import months_fva
+    company) from the one FVA implementation (``selectors.baseline.months_fva_from``, on
+    the plan and facts the box score has read)."""
+    from planning.selectors.baseline import months_fva_from
 
     if not len(score):
         return score
-    monthly = months_fva(months=months, value_streams=streams).monthly
+    monthly = months_fva_from(months=months, plan=plan, facts=facts).monthly
     fva = monthly[["value_stream", "month", *FVA_MEASURES]].copy()
     fva["month"] = pd.PeriodIndex(fva["month"], freq="M")
     fva["value_stream"] = fva["value_stream"].astype(str)

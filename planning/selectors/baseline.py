@@ -53,13 +53,7 @@ def sales_history(
             Cast("value", FloatField()),
         )
     )
-    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    frame = frame.drop_duplicates(subset=["product_family", "month"], keep="last")
-    frame["value_stream"] = _codes(frame["value_stream"])
-    frame["product_family"] = _codes(frame["product_family"])
-    frame["month"] = _month_index(frame["month"])
-    frame["sales"] = frame["sales"].astype("float64")
-    return frame.sort_values(["product_family", "month"], kind="stable").reset_index(drop=True)
+    return _sales_frame(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)))
 
 
 def baseline_families(*, cycle: PlanningCycle) -> list[tuple[str, str]]:
@@ -173,6 +167,24 @@ def months_fva_inputs(
         )
     )
     long = pd.DataFrame(rows, columns=["value_stream", "product_family", "month", "measure", "v"])
+    actuals = sales_history(
+        before=month_add(last, 1),
+        since=month_add(first, -12),
+        value_streams=streams,
+        months=fva_sales_months(months),
+    ).rename(columns={"sales": "actual"})
+    return fva_forecasts(long), actuals, [pd.Period(m, freq="M") for m in months]
+
+
+def fva_sales_months(months: Iterable[dt.date]) -> set[dt.date]:
+    """The months whose actual sales FVA reads: each closed month m and its naive
+    forecast's m−12 and m−1."""
+    return {month_add(m, k) for m in months for k in (0, -1, -12)}
+
+
+def fva_forecasts(long: pd.DataFrame) -> pd.DataFrame:
+    """value_stream, product_family, month (period[M]), demand, baseline from long lag-1
+    plan rows (value_stream, product_family, month, measure, v)."""
     forecasts = (
         long.pivot_table(
             index=["value_stream", "product_family", "month"],
@@ -187,16 +199,47 @@ def months_fva_inputs(
         else pd.DataFrame(columns=["value_stream", "product_family", "month", "demand", "baseline"])
     )
     forecasts.columns.name = None
-    forecasts["month"] = _month_index(forecasts["month"])
-    # Only the months FVA reads: each month m and its naive forecast's m−12 and m−1.
-    needed = {month_add(m, k) for m in months for k in (0, -1, -12)}
-    actuals = sales_history(
-        before=month_add(last, 1),
-        since=month_add(first, -12),
-        value_streams=streams,
-        months=needed,
-    ).rename(columns={"sales": "actual"})
-    return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
+    if not isinstance(forecasts["month"].dtype, pd.PeriodDtype):
+        forecasts["month"] = _month_index(forecasts["month"])
+    return forecasts
+
+
+def _sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """:data:`HISTORY_COLUMNS` rows as :func:`sales_history` returns them."""
+    frame = frame.drop_duplicates(subset=["product_family", "month"], keep="last")
+    frame["value_stream"] = _codes(frame["value_stream"])
+    frame["product_family"] = _codes(frame["product_family"])
+    if not isinstance(frame["month"].dtype, pd.PeriodDtype):
+        frame["month"] = _month_index(frame["month"])
+    frame["sales"] = frame["sales"].astype("float64")
+    return frame.sort_values(["product_family", "month"], kind="stable").reset_index(drop=True)
+
+
+def months_fva_from(
+    *, months: Iterable[dt.date], plan: pd.DataFrame, facts: pd.DataFrame
+) -> engine.ForecastValueAdded:
+    """:func:`months_fva` from frames the caller has read already (the box score reads
+    the lag-1 plan and the facts anyway): ``plan``, long rows (value_stream,
+    product_family, month as period[M], measure, value) of the frozen plan of cycle m−1
+    for each month m; ``facts``, long facts in the same columns covering the
+    ``actual_sales`` of :func:`fva_sales_months`. The same rows as the queries of
+    :func:`months_fva_inputs`, one engine function."""
+    months = sorted(set(months))
+    wanted = plan["measure"].isin(["demand", BASELINE_MEASURE]) & plan["value"].notna()
+    long = plan.loc[wanted, ["value_stream", "product_family", "month", "measure", "value"]]
+    forecasts = fva_forecasts(long.rename(columns={"value": "v"}))
+    read = pd.PeriodIndex([pd.Period(m, freq="M") for m in fva_sales_months(months)], freq="M")
+    sales = facts[
+        (facts["measure"] == "actual_sales")
+        & (facts["product_family"] != "")
+        & facts["month"].isin(read)
+    ]
+    sales = sales.loc[:, ["value_stream", "product_family", "month", "value"]]
+    actuals = _sales_frame(sales.set_axis(list(HISTORY_COLUMNS), axis=1)).rename(
+        columns={"sales": "actual"}
+    )
+    periods = [pd.Period(m, freq="M") for m in months]
+    return engine.forecast_value_added(forecasts, actuals, months=periods)
 
 
 def cycle_fva(
