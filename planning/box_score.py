@@ -67,7 +67,7 @@ def _div(num: pd.Series, den: pd.Series) -> pd.Series:
 FAMILY_KEYS = ["value_stream", "product_family", "month"]
 
 
-def _wide(long: pd.DataFrame, index: list[str], measures: tuple[str, ...]) -> pd.DataFrame:
+def wide_last(long: pd.DataFrame, index: list[str], measures: tuple[str, ...]) -> pd.DataFrame:
     """``index`` columns and one column per measure of ``long`` (the last known value of
     each key and measure), sorted by ``index``: the rows of
     ``pivot_table(aggfunc="last").reset_index()`` (keys without any known value of any
@@ -108,7 +108,7 @@ def _family_frame(
     long = actuals[actuals["product_family"] != ""]
     if plan is not None and len(plan):
         long = pd.concat([long, plan[plan["product_family"] != ""]], ignore_index=True)
-    wide = _wide(long, FAMILY_KEYS, FAMILY_MEASURES)
+    wide = wide_last(long, FAMILY_KEYS, FAMILY_MEASURES)
     cols = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
     if "month" in master.columns:  # prices per month (each month's cycle copy)
         return wide.merge(master[[*cols, "month"]], how="left", on=["product_family", "month"])
@@ -167,7 +167,7 @@ def closed_box_score(
     by_stream = fam.groupby(KEYS, sort=True)[list(sums)].sum(min_count=1)
     by_stream = by_stream.rename(columns={"production": "plan_production"})
 
-    st = _wide(actuals[actuals["product_family"] == ""], KEYS, STREAM_FACTS).set_index(KEYS)
+    st = wide_last(actuals[actuals["product_family"] == ""], KEYS, STREAM_FACTS).set_index(KEYS)
     if plan is not None and len(plan):
         conv = plan[plan["measure"] == "conversion_cost"].groupby(KEYS)["value"].last()
     else:

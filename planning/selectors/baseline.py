@@ -185,19 +185,13 @@ def fva_sales_months(months: Iterable[dt.date]) -> set[dt.date]:
 def fva_forecasts(long: pd.DataFrame) -> pd.DataFrame:
     """value_stream, product_family, month (period[M]), demand, baseline from long lag-1
     plan rows (value_stream, product_family, month, measure, v)."""
-    forecasts = (
-        long.pivot_table(
-            index=["value_stream", "product_family", "month"],
-            columns="measure",
-            values="v",
-            aggfunc="last",
-        )
-        .reindex(columns=["demand", BASELINE_MEASURE])
-        .rename(columns={BASELINE_MEASURE: "baseline"})
-        .reset_index()
-        if len(long)
-        else pd.DataFrame(columns=["value_stream", "product_family", "month", "demand", "baseline"])
-    )
+    from planning.box_score import wide_last
+
+    forecasts = wide_last(
+        long.rename(columns={"v": "value"}),
+        ["value_stream", "product_family", "month"],
+        ("demand", BASELINE_MEASURE),
+    ).rename(columns={BASELINE_MEASURE: "baseline"})
     forecasts.columns.name = None
     if not isinstance(forecasts["month"].dtype, pd.PeriodDtype):
         forecasts["month"] = _month_index(forecasts["month"])
@@ -223,7 +217,8 @@ def months_fva_from(
     product_family, month as period[M], measure, value) of the frozen plan of cycle m−1
     for each month m; ``facts``, long facts in the same columns covering the
     ``actual_sales`` of :func:`fva_sales_months`. The same rows as the queries of
-    :func:`months_fva_inputs`, one engine function."""
+    :func:`months_fva_inputs`, one engine function; the monthly rows only (no pooled
+    window)."""
     months = sorted(set(months))
     wanted = plan["measure"].isin(["demand", BASELINE_MEASURE]) & plan["value"].notna()
     long = plan.loc[wanted, ["value_stream", "product_family", "month", "measure", "value"]]
@@ -239,7 +234,7 @@ def months_fva_from(
         columns={"sales": "actual"}
     )
     periods = [pd.Period(m, freq="M") for m in months]
-    return engine.forecast_value_added(forecasts, actuals, months=periods)
+    return engine.forecast_value_added(forecasts, actuals, months=periods, window=False)
 
 
 def cycle_fva(
