@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from dateutil.relativedelta import relativedelta
 
 from planning.models import CycleFamily
 from planning.selectors.actuals import (
@@ -101,3 +102,66 @@ def test_a_stream_filter_that_leaves_a_cycle_empty_does_not_read_the_master(worl
 def test_no_cycles_is_an_empty_frame():
     assert cycle_master_prices(cycles=[]).empty
     assert _month_prices([], None).empty
+
+
+@pytest.fixture
+def history(family_a, family_b):
+    """Two streams, 16 months of actual sales and stream facts, and frozen lag-1 plans
+    (demand, production, baseline, conversion cost) for the last four months; family
+    B-1 has no sales 12 months before its first planned month (naive falls to m−1)."""
+    from planning.models import Actual, CycleStatus, PlanValue
+
+    months = [dt.date(2025, 9, 1) + relativedelta(months=i) for i in range(16)]  # → 2026-12
+    value = iter(range(50, 10_000, 7))
+    for m in months:
+        for fam in (family_a, family_b):
+            if fam is family_b and m == dt.date(2025, 9, 1):
+                continue
+            for measure in ("actual_sales", "actual_production"):
+                Actual.objects.create(
+                    value_stream=fam.value_stream,
+                    product_family=fam,
+                    month=m,
+                    measure=measure,
+                    value=Decimal(next(value)),
+                )
+        for vs in (family_a.value_stream, family_b.value_stream):
+            for measure in ("actual_productive_hours", "orders_shipped", "headcount"):
+                Actual.objects.create(value_stream=vs, month=m, measure=measure, value=Decimal(40))
+    for m in months[-4:]:
+        cycle = CycleFactory(month=m - relativedelta(months=1), status=CycleStatus.APPROVED)
+        for fam in (family_a, family_b):
+            for measure in ("demand", "production", "statistical_baseline"):
+                PlanValue.objects.create(
+                    cycle=cycle,
+                    value_stream=fam.value_stream,
+                    product_family=fam,
+                    month=m,
+                    measure=measure,
+                    value=Decimal(next(value) % 200),
+                )
+        PlanValue.objects.create(
+            cycle=cycle,
+            value_stream=family_a.value_stream,
+            month=m,
+            measure="conversion_cost",
+            value=Decimal(500),
+        )
+    return months
+
+
+@pytest.mark.parametrize("last", [1, 2, 4])
+def test_box_score_fva_equals_the_fva_read_on_its_own(history, last):
+    """The box score hands FVA the plan and facts it has read: the same figures as
+    ``months_fva`` reading them itself (lag-1 demand and baseline, sales of m−12/m−1)."""
+    from planning.selectors.baseline import months_fva
+
+    months = history[-last:]
+    score = closed_months_box_score(months=months)
+    alone = months_fva(months=months).monthly.set_index(["value_stream", "month"])
+    assert len(score) == len(alone) == 3 * last  # A, B and the company, each month
+    for r in score.itertuples():
+        want = alone.loc[(r.value_stream, r.month)]
+        assert r.fva_statistics == pytest.approx(want["fva_statistics"], nan_ok=True)
+        assert r.fva_consensus == pytest.approx(want["fva_consensus"], nan_ok=True)
+        assert r.fva_statistics == r.fva_statistics  # known: plans and sales exist
