@@ -6,6 +6,8 @@ PostgreSQL + Redis (``LOAD_*`` variables, see ``bench/load_test.py``). Each scri
 its rows as it goes; at the end the rows are printed again as one Markdown table (the
 shape of the tables in docs/performance.md), with the machine's load beside each row.
 Pass script names to run only those: ``python bench/run_all.py engine review``.
+Every ``bench_*.py`` is picked up (``bench_scenarios.py``: creating and comparing
+scenarios, issue 18).
 """
 
 from __future__ import annotations

@@ -533,3 +533,33 @@ def profit_by_stream_figure(
     layout = _base_layout(title, "Month", "Value stream profit per month", barmode="relative")
     layout["yaxis"]["rangemode"] = "normal"
     return _figure(traces, layout, empty=None if len(wide) else "No plan yet")
+
+
+# --------------------------------------------------------------------------- scenarios
+
+SCENARIO_COLORS = ("#7a45c4", "#e76f51", "#2a9d8f")
+
+
+def scenario_overlay_figure(
+    series: dict[str, pd.DataFrame],
+    measure: str,
+    *,
+    title: str,
+    y_title: str,
+    hover: str = MONEY,
+) -> go.Figure:
+    """The plan and each scenario as lines on one axis (the plan solid, scenarios
+    dashed), so a meeting sees where the options part."""
+    traces = []
+    for i, (name, frame) in enumerate(series.items()):
+        if measure not in frame.columns:
+            continue
+        x = _x(frame["month"])
+        if not name:
+            traces.append(_line(x, frame[measure], "Plan", INK, hover, width=2.5, markers=True))
+        else:
+            color = SCENARIO_COLORS[(i - 1) % len(SCENARIO_COLORS)]
+            traces.append(_line(x, frame[measure], name, color, hover, dash="dash", markers=5))
+    layout = _base_layout(title, "Month", y_title)
+    layout["yaxis"]["rangemode"] = "normal"
+    return _figure(traces, layout, empty=None if traces else "No plan yet")

@@ -268,6 +268,21 @@ class PlanningCycle(models.Model):
         """The first day of each month of the horizon, in order."""
         return [month_add(self.month, i) for i in range(self.horizon)]
 
+    def in_scenario(self, scenario: Scenario | None) -> PlanningCycle:
+        """This cycle as seen through ``scenario`` (None: the plan): a copy of the
+        instance that the plan readers (projection, grid, export, API) and the one write
+        path serve from the scenario's cells and master copy instead of the plan's."""
+        import copy
+
+        scoped = copy.copy(self)
+        scoped.scenario_scope = scenario
+        return scoped
+
+
+def cycle_scenario(cycle: PlanningCycle) -> Scenario | None:
+    """The scenario a cycle instance is seen through (``PlanningCycle.in_scenario``)."""
+    return getattr(cycle, "scenario_scope", None)
+
 
 class StepTemplate(models.Model):
     """Per-step defaults copied into each new cycle (name, owner, agenda)."""
@@ -358,6 +373,75 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+SCENARIO_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class ScenarioStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    FROZEN = "frozen", "Frozen (the cycle was approved)"
+
+
+class Scenario(models.Model):
+    """A named copy of a cycle's plan inputs and master copy ("add a second shift").
+
+    Its cells are :class:`ScenarioCell` rows, its prices ``CycleFamily`` rows and its
+    history ``PlanValueChange`` rows carrying this scenario (the plan's carry none; their
+    default managers are plan-only), so a scenario never changes the plan.
+    Approval freezes the cycle's scenarios with it.
+    """
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="scenarios")
+    name = models.CharField(max_length=40)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=8, choices=ScenarioStatus.choices, default=ScenarioStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    adopted_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cycle", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "name"], name="scenario_unique_name"),
+            models.CheckConstraint(
+                condition=Q(name__regex=SCENARIO_NAME_PATTERN), name="scenario_name_pattern"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ScenarioStatus.values), name="scenario_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.label}/{self.name}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == ScenarioStatus.FROZEN or self.cycle.is_frozen
+
+
+class PlanOnlyManager(models.Manager):
+    """The plan's rows only (``scenario`` NULL): the default manager of the tables that
+    scenarios share (history, master copies), so no plan read can pick up a scenario's
+    row by forgetting a filter. Scenario-aware code uses ``all_objects`` and filters
+    ``scenario=`` itself."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(scenario__isnull=True)
+
+
+class AllRowsManager(models.Manager):
+    """Every row, the plan's and every scenario's (scenario-aware code only)."""
+
+
+_SCENARIO_FK = dict(null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
 
 _FAMILY_SCOPE = (
@@ -464,6 +548,89 @@ class PlanValue(models.Model):
         return f"{self.cycle_id}/{who}/{self.month:%Y-%m}/{self.measure}={self.value}"
 
 
+class ScenarioCell(models.Model):
+    """A scenario's cell: the same columns and rules as :class:`PlanValue`, in a lean
+    table of its own. Creating a scenario copies every plan cell here in one
+    ``INSERT … SELECT``; per copied row the database then maintains one unique index
+    and checks no foreign key (the relations are declared without database constraints
+    and without indexes: the rows are only ever read by scenario, written by the one
+    write path and deleted with their scenario by ``services.scenarios``). Everything
+    that reads or writes a cycle's cells through ``PlanningCycle.in_scenario`` uses this
+    table instead of the plan's; nothing that reads the plan ever sees it.
+    """
+
+    _LEAN = dict(db_constraint=False, db_index=False)
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="cells", **_LEAN)
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+", **_LEAN)
+    value_stream = models.ForeignKey(
+        "valuestreams.ValueStream",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        **_LEAN,
+    )
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        **_LEAN,
+    )
+    month = models.DateField()
+    measure = models.CharField(max_length=24, choices=Measure.choices)
+    value = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, help_text="NULL: cleared."
+    )
+    version = models.PositiveIntegerField(default=1)
+    comment = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", **_LEAN
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    filled = Q(value__isnull=False)
+    KEY_FIELDS = ("cycle", "value_stream", "product_family", "month", "measure")
+
+    class Meta:
+        ordering = ["scenario", "value_stream", "product_family", "month", "measure"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario", "product_family", "month", "measure"],
+                condition=Q(product_family__isnull=False),
+                name="scenariocell_unique_family_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "value_stream", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=False),
+                name="scenariocell_unique_stream_cell",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "month", "measure"],
+                condition=Q(product_family__isnull=True) & Q(value_stream__isnull=True),
+                name="scenariocell_unique_company_cell",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="scenariocell_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="scenariocell_version_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | Q(version__gte=2),
+                name="scenariocell_null_only_tombstone",
+            ),
+            models.CheckConstraint(
+                condition=_FAMILY_SCOPE | _STREAM_SCOPE | _COMPANY_SCOPE,
+                name="scenariocell_scope_matches_measure",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.product_family_id or self.value_stream_id or "company"
+        return f"{self.scenario_id}/{who}/{self.month:%Y-%m}/{self.measure}={self.value}"
+
+
 class PlanValueChange(models.Model):
     """History of a cell: who changed it, when, from what to what, and through which path."""
 
@@ -476,8 +643,11 @@ class PlanValueChange(models.Model):
         DEMO = "demo", "Demo data"
         BASELINE = "baseline", "Statistical baseline"
         USE_BASELINE = "use_baseline", "Demand copied from the baseline"
+        SCENARIO_CREATE = "scenario", "Scenario created from the plan"
+        ADOPT = "adopt", "Adopted from a scenario"
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
+    scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")
     plan_value = models.ForeignKey(
         PlanValue, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
@@ -502,6 +672,11 @@ class PlanValueChange(models.Model):
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     changed_at = models.DateTimeField(auto_now_add=True)
+    # "adopted from scenario NAME" (adoption), else empty.
+    note = models.CharField(max_length=120, blank=True, db_default="")
+
+    objects = PlanOnlyManager()
+    all_objects = AllRowsManager()
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -782,6 +957,7 @@ class CycleFamily(models.Model):
     cycle = models.ForeignKey(
         PlanningCycle, on_delete=models.CASCADE, related_name="master_families"
     )
+    scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan's copy.")
     product_family = models.ForeignKey(
         "valuestreams.ProductFamily", on_delete=models.PROTECT, related_name="cycle_copies"
     )
@@ -795,12 +971,22 @@ class CycleFamily(models.Model):
     dos_max = models.DecimalField(max_digits=8, decimal_places=2)
     active = models.BooleanField(default=True, help_text="Whether the family is in the plan.")
 
+    objects = PlanOnlyManager()
+    all_objects = AllRowsManager()
+
     class Meta:
         ordering = ["cycle", "product_family"]
         verbose_name_plural = "cycle families"
         constraints = [
             models.UniqueConstraint(
-                fields=["cycle", "product_family"], name="cyclefamily_one_per_cycle"
+                fields=["cycle", "product_family"],
+                condition=Q(scenario__isnull=True),
+                name="cyclefamily_one_per_cycle",
+            ),
+            models.UniqueConstraint(
+                fields=["scenario", "product_family"],
+                condition=Q(scenario__isnull=False),
+                name="cyclefamily_one_per_scenario",
             ),
             models.CheckConstraint(
                 condition=Q(unit_price__gte=0)

@@ -16,6 +16,7 @@ from planning.views import (
     grid,
     home,
     prices,
+    scenarios,
 )
 
 CYCLE = "cycles/<month:month>/"
@@ -106,6 +107,18 @@ urlpatterns = [
         CYCLE + "assumptions/<int:pk>/status/",
         assumptions.assumption_status_view,
         name="assumption_status",
+    ),
+    # --- scenarios: create, compare, adopt, delete (edited in the grid with ?scenario=)
+    path(CYCLE + "scenarios/", scenarios.scenarios_page, name="scenarios"),
+    path(
+        CYCLE + "scenarios/<str:name>/adopt/",
+        scenarios.scenario_adopt_view,
+        name="scenario_adopt",
+    ),
+    path(
+        CYCLE + "scenarios/<str:name>/delete/",
+        scenarios.scenario_delete_view,
+        name="scenario_delete",
     ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 
 from planning.calendar import parse_month
-from planning.models import Measure, PlanValue
+from planning.models import Measure, PlanValue, ScenarioCell
 
 # The months the server accepts (as planning.api.serializers.MONTH_PATTERN).
 MONTH_PATTERN = r"^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])$"
@@ -138,3 +138,10 @@ class PlanValueFilter(django_filters.FilterSet):
             "updated_since",
             "ordering",
         ]
+
+
+class ScenarioCellFilter(PlanValueFilter):
+    """The same filters on a scenario's cells (``?scenario=NAME``)."""
+
+    class Meta(PlanValueFilter.Meta):
+        model = ScenarioCell

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, assumptions, views, workflow
+from planning.api import actuals, assumptions, scenarios, views, workflow
 
 app_name = "planning_api"
 
@@ -29,6 +29,11 @@ CYCLE_ROUTES = (
     ("baseline/", views.BaselineView, "baseline"),
     ("assumptions/", assumptions.AssumptionListView, "assumption-list"),
     ("assumptions/<int:assumption_id>/", assumptions.AssumptionDetailView, "assumption-detail"),
+    ("scenarios/", scenarios.ScenarioListView, "scenario-list"),
+    ("scenarios/compare/", scenarios.ScenarioCompareView, "scenario-compare"),
+    ("scenarios/<str:name>/", scenarios.ScenarioDetailView, "scenario-detail"),
+    ("scenarios/<str:name>/adopt/", scenarios.ScenarioAdoptView, "scenario-adopt"),
+    ("scenarios/<str:name>/prices/", scenarios.ScenarioPricesView, "scenario-prices"),
 )
 
 urlpatterns = [

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from planning.api import serializers as s
-from planning.api.filters import EngineFilterForm, PlanValueFilter
+from planning.api.filters import EngineFilterForm, PlanValueFilter, ScenarioCellFilter
 from planning.api.renderers import (
     FILE_FORMATS,
     PlanCSVRenderer,
@@ -41,6 +41,7 @@ from planning.selectors.plans import (
     stream_headcounts,
     stream_scope,
 )
+from planning.selectors.scenarios import scenario_get
 from planning.services.approval import cycle_approve
 from planning.services.baseline import baseline_request
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
@@ -82,13 +83,28 @@ DRY_RUN_PARAM = OpenApiParameter(
 )
 
 
+SCENARIO_PARAM = OpenApiParameter(
+    "scenario",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description="A scenario of the cycle (its name); without it, the plan itself.",
+    pattern=r"^[a-z0-9][a-z0-9-]{0,39}$",
+)
+
+
 class CycleMixin:
     kwargs: dict[str, Any]
+    # Views that serve a scenario as they serve the plan (``?scenario=NAME``).
+    scenario_aware = False
 
     def get_cycle(self) -> PlanningCycle:
         cycle = cycle_get_by_label(self.kwargs["month"])
         if cycle is None:
             raise NotFound(f"There is no cycle {self.kwargs['month']}.")
+        params = self.request.query_params  # type: ignore[attr-defined]
+        if self.scenario_aware and "scenario" in params:
+            # Present means a scenario: an empty or bad name is a 400, an unknown one a 404.
+            cycle = cycle.in_scenario(scenario_get(cycle=cycle, name=params["scenario"]))
         return cycle
 
 
@@ -163,7 +179,7 @@ class CycleApproveView(CycleMixin, ApiView):
 
 @extend_schema(
     tags=["plan values"],
-    parameters=[CYCLE_PARAM],
+    parameters=[CYCLE_PARAM, SCENARIO_PARAM],
     responses={
         (200, "application/json"): s.PlanValueSerializer(many=True),
         (200, "text/csv"): OpenApiTypes.STR,
@@ -181,8 +197,15 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
 
     serializer_class = s.PlanValueSerializer
     pagination_class = ApiPagination
-    filterset_class = PlanValueFilter
     renderer_classes = FILE_RENDERERS
+    scenario_aware = True
+
+    @property
+    def filterset_class(self):
+        """A scenario's cells live in their own table: the same filters on it."""
+        if getattr(self, "request", None) is not None and "scenario" in self.request.query_params:
+            return ScenarioCellFilter
+        return PlanValueFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
@@ -248,7 +271,7 @@ UPSERT_RESPONSES = {
 
 @extend_schema(
     tags=["plan values"],
-    parameters=[CYCLE_PARAM, DRY_RUN_PARAM],
+    parameters=[CYCLE_PARAM, DRY_RUN_PARAM, SCENARIO_PARAM],
     request=s.PlanValueRowInputSerializer(many=True, max_length=MAX_BULK_ROWS),
     responses=UPSERT_RESPONSES,
     examples=[
@@ -282,6 +305,7 @@ class PlanValueBulkView(CycleMixin, ApiView):
     """
 
     parser_classes = [JSONParser]
+    scenario_aware = True
 
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()
@@ -349,6 +373,7 @@ class ActualsView(CycleMixin, ApiView):
 
 ENGINE_PARAMS = [
     CYCLE_PARAM,
+    SCENARIO_PARAM,
     OpenApiParameter(
         "value_stream",
         OpenApiTypes.STR,
@@ -390,6 +415,7 @@ class EngineView(CycleMixin, ApiView):
     paginated like every list (``page``, ``page_size``)."""
 
     pagination_class = ApiPagination
+    scenario_aware = True
 
     def scope(self):
         return stream_scope(user=self.request.user)
@@ -543,7 +569,7 @@ class AccuracyView(EngineView):
 
 @extend_schema(
     tags=["projections"],
-    parameters=[CYCLE_PARAM],
+    parameters=[CYCLE_PARAM, SCENARIO_PARAM],
     responses={
         (200, "application/json"): s.ExportRowSerializer(many=True),
         (200, "text/csv"): OpenApiTypes.STR,
@@ -563,12 +589,15 @@ class ExportView(EngineView):
     pagination_class = None  # the whole export: the file contract has no pages
 
     def get(self, request: Request, month: str) -> Response:
-        frame = cycle_export_frame(cycle=self.get_cycle(), user=request.user)
+        cycle = self.get_cycle()
+        frame = cycle_export_frame(cycle=cycle, user=request.user)
         fmt = request.accepted_renderer.format
         if fmt in FILE_FORMATS:  # the file contract, written by planning.exports
             response = Response(frame)
+            scenario = request.query_params.get("scenario", "")
+            label = f"{month}-{scenario}" if scenario else month
             response["Content-Disposition"] = (
-                f'attachment; filename="{export_filename(label=month, fmt=fmt)}"'
+                f'attachment; filename="{export_filename(label=label, fmt=fmt)}"'
             )
             return response
         rows = [
@@ -600,6 +629,8 @@ class FvaView(EngineView):
     """Forecast value added of the 12 closed months before the cycle (lag 1): naive,
     baseline and final WAPE, FVA of the statistics and of the consensus, per value stream
     and month and pooled; company rows only for users who read every stream."""
+
+    scenario_aware = False  # frozen cycles' forecasts: a scenario changes nothing here
 
     def get(self, request: Request, month: str) -> Response:
         streams = self.scope()

@@ -155,9 +155,10 @@ class CycleStartView(ApiView):
 )
 class CommentView(CycleMixin, ApiView):
     """Set a cell's comment: the same rights and freeze as its value, versioned and
-    recorded in the cell's history."""
+    recorded in the cell's history (``?scenario=NAME``: a scenario's cell)."""
 
     parser_classes = [JSONParser]
+    scenario_aware = True
 
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()

@@ -38,7 +38,7 @@ from planning.measures import (
     MEASURE_UNITS,
     measure_label_with_unit,
 )
-from planning.models import PlanningCycle, PlanValue, PlanValueChange
+from planning.models import PlanningCycle, PlanValue
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycles import company_currency, cycle_refuse_frozen
@@ -464,7 +464,9 @@ class _Stored:
 
 
 def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
-    qs = PlanValue.objects.filter(cycle=cycle)
+    from planning.selectors.plans import cycle_values
+
+    qs = cycle_values(cycle)
     if value_stream is None:
         qs = qs.filter(value_stream__isnull=True, measure__in=COMPANY_INPUT_MEASURES)
     else:
@@ -902,14 +904,16 @@ def cell_history(
     limit: int = 100,
 ) -> dict:
     """One cell's story: current value, version, comment and its changes, newest first.
-    The actual rows tell the fact's story (``Actual``), whatever path changed it."""
+    The actual rows tell the fact's story (``Actual``), whatever path changed it; other
+    rows the plan's or, in a scenario, the scenario's."""
     from planning.selectors.cycles import company_time_text
+    from planning.selectors.plans import cycle_value_changes, cycle_values
 
     if measure in GRID_ACTUAL_MEASURES and value_stream is not None:
         return _actual_history(
             value_stream=value_stream, family=family, measure=measure, month=month, limit=limit
         )
-    filters = {"cycle": cycle, "measure": measure, "month": month}
+    filters: dict = {"measure": measure, "month": month}
     if MEASURE_SCOPE.get(measure) == FAMILY:
         filters["product_family"] = family
     else:
@@ -918,9 +922,10 @@ def cell_history(
             filters["value_stream__isnull"] = True
         else:
             filters["value_stream"] = value_stream
-    pv = PlanValue.objects.filter(**filters).select_related("updated_by").first()
+    pv = cycle_values(cycle).filter(**filters).select_related("updated_by").first()
     changes = (
-        PlanValueChange.objects.filter(**filters)
+        cycle_value_changes(cycle)
+        .filter(**filters)
         .select_related("changed_by")
         .order_by("-changed_at", "-pk")[:limit]
     )
@@ -936,7 +941,7 @@ def cell_history(
                 "old": None if ch.old_value is None else decimal_text(ch.old_value),
                 "new": None if ch.new_value is None else decimal_text(ch.new_value),
                 "version": ch.version,
-                "source": ch.get_source_display(),
+                "source": ch.note or ch.get_source_display(),  # "adopted from scenario NAME"
             }
             for ch in changes
         ],

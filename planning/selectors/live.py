@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 
 from planning.engine import number_or_none
-from planning.models import PlanningCycle, PlanValueChange
+from planning.models import PlanningCycle, cycle_scenario
 from planning.selectors.grid import (
     OPENING_FIELD,
     _stored_field,
@@ -31,7 +31,9 @@ MAX_CHANGES = 2000
 
 def grid_cursor(*, cycle: PlanningCycle) -> int:
     """The newest change id of the cycle (where a fresh grid starts listening)."""
-    last = PlanValueChange.objects.filter(cycle=cycle).order_by("-pk").values_list("pk", flat=True)
+    from planning.selectors.plans import cycle_value_changes
+
+    last = cycle_value_changes(cycle).order_by("-pk").values_list("pk", flat=True)
     return int(last.first() or 0)
 
 
@@ -101,7 +103,9 @@ def grid_changes_since(
 ) -> dict:
     """Cells of this grid changed after change id ``after`` (the newest state of each),
     and of its actual rows after fact change id ``after_actual`` (None: from now)."""
-    qs = PlanValueChange.objects.filter(cycle=cycle, pk__gt=after)
+    from planning.selectors.plans import cycle_value_changes
+
+    qs = cycle_value_changes(cycle).filter(pk__gt=after)
     qs = (
         qs.filter(value_stream__isnull=True)
         if value_stream is None
@@ -151,6 +155,9 @@ def grid_changes_since(
 
 def _presence_key(cycle: PlanningCycle, value_stream: ValueStream | None) -> str:
     scope = value_stream.code if value_stream is not None else "company"
+    scenario = cycle_scenario(cycle)
+    if scenario is not None:
+        scope += f":{scenario.pk}"
     return f"sofp:presence:{cycle.pk}:{scope}"
 
 

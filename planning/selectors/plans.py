@@ -34,6 +34,8 @@ from planning.models import (
     PlanningCycle,
     PlanValue,
     PlanValueChange,
+    ScenarioCell,
+    cycle_scenario,
 )
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import (
@@ -157,6 +159,9 @@ def cycle_master_frame(
     copies = CycleFamily.objects.filter(cycle=cycle)
     if stream_ids is not None:
         copies = copies.filter(value_stream_id__in=stream_ids)
+    scenario = cycle_scenario(cycle)
+    if scenario is not None:
+        copies = _scenario_copies(copies, scenario)
     copy_rows = list(
         copies.values_list(
             "product_family_id",
@@ -183,6 +188,19 @@ def cycle_master_frame(
     return frame.astype({"value_stream": str, "product_family": str})
 
 
+def _scenario_copies(plan_copies: QuerySet[CycleFamily], scenario) -> QuerySet[CycleFamily]:
+    """A scenario's master copy: its own copy of each family, the plan's copy for a
+    family added to the master since the scenario was made."""
+    own = CycleFamily.all_objects.filter(scenario=scenario)
+    plan_only = plan_copies.exclude(
+        product_family_id__in=own.values("product_family_id")
+    ).values_list("pk", flat=True)
+    scenario_rows = own.filter(
+        value_stream_id__in=plan_copies.values("value_stream_id")
+    ).values_list("pk", flat=True)
+    return CycleFamily.all_objects.filter(Q(pk__in=scenario_rows) | Q(pk__in=plan_only))
+
+
 def cycle_streams(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> dict[str, int | None]:
@@ -207,6 +225,21 @@ def cycle_streams(
     return {code: headcount for code, (active, headcount) in sorted(found.items()) if active}
 
 
+def cycle_values(cycle: PlanningCycle) -> QuerySet:
+    """The stored cells of a cycle's plan — or of the scenario it is seen through
+    (``PlanningCycle.in_scenario``), tombstones included: every scenario-aware read
+    starts here."""
+    scenario = cycle_scenario(cycle)
+    if scenario is None:
+        return PlanValue.objects.filter(cycle=cycle)
+    return ScenarioCell.objects.filter(scenario=scenario)
+
+
+def cycle_value_changes(cycle: PlanningCycle) -> QuerySet[PlanValueChange]:
+    """The history of a cycle's plan cells, or of its scenario's (see ``cycle_values``)."""
+    return PlanValueChange.all_objects.filter(cycle=cycle, scenario=cycle_scenario(cycle))
+
+
 def _plan_values_query(
     *,
     cycle: PlanningCycle,
@@ -214,7 +247,7 @@ def _plan_values_query(
     include_company: bool,
     family: str = "",
 ) -> QuerySet[PlanValue]:
-    qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle)
+    qs = cycle_values(cycle).filter(PlanValue.filled)
     if family:
         # One family's rows and the stream and company rows it is planned against.
         qs = qs.filter(Q(product_family__isnull=True) | Q(product_family__code=family))
@@ -351,11 +384,13 @@ def _projection(
     values = _plan_values_query(
         cycle=cycle, value_streams=streams, include_company=True, family=family
     )
+    scenario = cycle_scenario(cycle)
     key = (
         "projection",
         family,
         values.db,
         cycle.pk,
+        None if scenario is None else scenario.pk,
         cycle.month,
         cycle.horizon,
         None if streams is None else tuple(sorted(vs.pk for vs in streams)),
@@ -686,7 +721,8 @@ def plan_values_visible(
     if not include_cleared:
         visible &= PlanValue.filled
     return (
-        PlanValue.objects.filter(visible, cycle=cycle)
+        cycle_values(cycle)
+        .filter(visible)
         .select_related("value_stream", "product_family", "updated_by")
         .order_by("value_stream__code", "product_family__code", "month", "measure", "pk")
     )
@@ -702,7 +738,6 @@ def plan_value_cell(
 ) -> PlanValue | None:
     """The stored cell at these codes holding a value (None: empty or cleared)."""
     cell = Q(
-        cycle=cycle,
         month=month,
         measure=measure,
         value_stream__code=value_stream or None,
@@ -713,7 +748,8 @@ def plan_value_cell(
     if not product_family:
         cell &= Q(product_family__isnull=True)
     return (
-        PlanValue.objects.filter(cell, PlanValue.filled)
+        cycle_values(cycle)
+        .filter(cell, PlanValue.filled)
         .select_related("value_stream", "product_family")
         .first()
     )
@@ -799,7 +835,7 @@ def plan_changes_recent(*, cycle: PlanningCycle, user, limit: int = 25) -> list[
                 "month": month,
                 "old": ch.old_value,
                 "new": ch.new_value,
-                "source": ch.get_source_display(),
+                "source": ch.note or ch.get_source_display(),
                 "url": grid_cell_url(
                     cycle.label,
                     vs,

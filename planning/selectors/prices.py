@@ -39,8 +39,16 @@ def cycle_prices(*, cycle: PlanningCycle, value_streams) -> list[PriceRow]:
 
     if not cycle.is_frozen and not CycleFamily.objects.filter(cycle=cycle).exists():
         cycle_master_fill(cycle=cycle)  # a cycle from before copies existed
+    from planning.models import cycle_scenario
+
+    scenario = cycle_scenario(cycle)
+    copies = (
+        CycleFamily.objects.filter(cycle=cycle)
+        if scenario is None
+        else CycleFamily.all_objects.filter(cycle=cycle, scenario=scenario)
+    )
     rows = (
-        CycleFamily.objects.filter(cycle=cycle, value_stream__in=value_streams, active=True)
+        copies.filter(value_stream__in=value_streams, active=True)
         .order_by("value_stream__code", "product_family__code")
         .values_list(
             "value_stream__code", "product_family__code", "product_family__name", *PRICE_FIELDS

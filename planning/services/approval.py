@@ -16,6 +16,7 @@ from planning.selectors.cycles import (
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import audit_record
 from planning.services.notifications import notifications_resolve
+from planning.services.scenarios import scenarios_freeze
 from sofp.errors import ApplicationError, PermissionDenied
 from sofp.model_update import model_update
 
@@ -65,6 +66,7 @@ def cycle_approve(
     }
     model_update(instance=locked, fields=list(approval), data=approval)
     locked.steps.filter(number=APPROVAL_STEP).update(status=StepStatus.DONE, updated_at=now)
+    scenarios_freeze(cycle=locked)  # approval freezes the cycle's scenarios with it
     notifications_resolve(cycle=locked)
     audit_record(
         cycle=locked,

@@ -19,7 +19,13 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.models import CycleFamily, CycleStatus, CycleValueStream, PlanningCycle
+from planning.models import (
+    CycleFamily,
+    CycleStatus,
+    CycleValueStream,
+    PlanningCycle,
+    cycle_scenario,
+)
 from planning.selectors.cycles import cycle_refuse_frozen
 from sofp.errors import PermissionDenied, Problem, ValidationFailed
 from valuestreams.models import ProductFamily, ValueStream
@@ -165,21 +171,28 @@ def cycle_master_update(
     Finance (and administrators) only, never in a frozen cycle, all or nothing; every
     changed number is recorded as an audit event (who, when, old → new). The master is
     not changed. ``user=None`` is a trusted operator path. Returns the number of changed
-    fields.
+    fields. A cycle seen through a scenario changes the scenario's copy only.
     """
     from planning.services.cycles import audit_record
 
+    scenario = cycle_scenario(cycle)
     locked = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
     cycle_refuse_frozen(locked, "price changes")
     if user is not None and not user_can_edit_company_values(user=user):
         raise PermissionDenied("Only finance changes a cycle's prices and costs.")
-    cycle_master_fill(cycle=locked)
     codes = [str(c.get("product_family", "")) for c in changes]
+    if scenario is None:
+        cycle_master_fill(cycle=locked)
+        copies_qs = CycleFamily.objects.filter(cycle=locked)
+    else:
+        from planning.selectors.scenarios import scenario_refuse_frozen
+
+        scenario.cycle = locked
+        scenario_refuse_frozen(scenario)
+        copies_qs = CycleFamily.all_objects.filter(cycle=locked, scenario=scenario)
     copies = {
         c.product_family.code: c
-        for c in CycleFamily.objects.filter(
-            cycle=locked, product_family__code__in=codes
-        ).select_related("product_family")
+        for c in copies_qs.filter(product_family__code__in=codes).select_related("product_family")
     }
     problems: list[Problem] = []
     planned: list[tuple[CycleFamily, str, Decimal, Decimal]] = []
@@ -234,5 +247,6 @@ def cycle_master_update(
             old=old,
             new=value,
             user=user,
+            note="" if scenario is None else f"scenario {scenario.name}",
         )
     return len(planned)

@@ -22,7 +22,13 @@ from django.db import transaction
 
 from planning.calendar import parse_month
 from planning.measures import COMPANY, MEASURE_LABELS, MEASURE_SCOPE
-from planning.models import EmptyCellComment, PlanningCycle, PlanValue, PlanValueChange
+from planning.models import (
+    EmptyCellComment,
+    PlanningCycle,
+    PlanValue,
+    PlanValueChange,
+    cycle_scenario,
+)
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import user_can_edit_plan
@@ -311,7 +317,9 @@ def grid_comment_set(
     if scope is None or month is None:
         raise ValidationFailed("Unknown cell: check the measure and month.")
     text = comment_clean(text)
-    qs = PlanValue.objects.filter(PlanValue.filled, cycle=cycle, measure=measure, month=month)
+    from planning.selectors.plans import cycle_values
+
+    qs = cycle_values(cycle).filter(PlanValue.filled, measure=measure, month=month)
     if scope == COMPANY:
         if value_stream is not None:
             raise ValidationFailed("Company values are commented on the company page.")
@@ -330,6 +338,11 @@ def grid_comment_set(
         else:
             qs = qs.filter(product_family__isnull=True)
     plan_value = qs.select_related("value_stream", "product_family").first()
+    if plan_value is None and cycle_scenario(cycle) is not None:
+        raise ValidationFailed(
+            "In a scenario, comment on a cell that holds a value (empty cells' notes "
+            "belong to the plan)."
+        )
     if plan_value is None:
         family = (
             ProductFamily.objects.get(code=family_code)

@@ -41,6 +41,7 @@ class PlanImportResult:
     cleared: int = 0
     computed_skipped: int = 0
     cycle_created: bool = False
+    scenario_created: bool = False
     dry_run: bool = False
     by_stream: dict[str, dict[str, int]] = field(default_factory=dict)
     # The cells that change, old → new, for the preview (the first PREVIEW_CELLS).
@@ -149,14 +150,32 @@ def plan_import_for_month(
     parse_errors: Sequence[Problem] = (),
     computed_skipped: int = 0,
     horizon: int = DEFAULT_HORIZON,
+    scenario: str = "",
 ) -> PlanImportResult:
     """Like :func:`plan_import` for the cycle of ``month``, creating it (with its five
-    steps) when missing — in the same transaction, so a rejected file leaves no cycle."""
+    steps) when missing — in the same transaction, so a rejected file leaves no cycle.
+
+    With ``scenario`` the file goes into that scenario of the cycle, which is created
+    from the plan first when missing (and is not kept when the file is rejected)."""
+    from planning.models import Scenario
+    from planning.selectors.scenarios import scenario_name_check
+    from planning.services.scenarios import scenario_create
+
+    if scenario:
+        scenario_name_check(scenario)
     with transaction.atomic():
         cycle = PlanningCycle.objects.filter(month=month.replace(day=1)).first()
         created = cycle is None
         if created:
             cycle = cycle_create(month=month, horizon=horizon, user=user)
+        scenario_created = False
+        if scenario:
+            found = Scenario.objects.filter(cycle=cycle, name=scenario).first()
+            if found is None:
+                found = scenario_create(cycle=cycle, name=scenario, user=user)
+                scenario_created = True
+            found.cycle = cycle
+            cycle = cycle.in_scenario(found)
         result = plan_import(
             cycle=cycle,
             rows=rows,
@@ -166,6 +185,7 @@ def plan_import_for_month(
             computed_skipped=computed_skipped,
         )
         result.cycle_created = created
+        result.scenario_created = scenario_created
         if dry_run:
             transaction.set_rollback(True)
         return result

@@ -31,7 +31,15 @@ from planning.measures import (
     STREAM,
     SYSTEM_MEASURES,
 )
-from planning.models import CycleStatus, PlanningCycle, PlanValue, PlanValueChange
+from planning.models import (
+    CycleStatus,
+    PlanningCycle,
+    PlanValue,
+    PlanValueChange,
+    Scenario,
+    ScenarioCell,
+    cycle_scenario,
+)
 from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import plan_rights, user_can_edit_plan
@@ -380,7 +388,9 @@ def _locks_alone(cycle: PlanningCycle) -> bool:
     return cycle.status == CycleStatus.DRAFT or not connection.features.has_select_for_update
 
 
-def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _Current]:
+def _existing(
+    *, cycle: PlanningCycle, scenario: Scenario | None, rows: list[_Resolved]
+) -> dict[CellKey, _Current]:
     """The stored cells the rows address, locked for the write (one query).
 
     Rows are locked in id order, so two writers whose cells overlap queue up instead of
@@ -395,8 +405,9 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _
     if None in families:
         family_scope |= Q(product_family__isnull=True)
     qs = (
-        PlanValue.objects.select_for_update(of=("self",))
-        .filter(cycle=cycle, month__in=months, measure__in=measures)
+        _cells_of(cycle, scenario)
+        .select_for_update(of=("self",))
+        .filter(month__in=months, measure__in=measures)
         .filter(_stream_scope({r.key[0] for r in rows}))
         .filter(family_scope)
         .order_by("pk")
@@ -416,6 +427,17 @@ def _existing(*, cycle: PlanningCycle, rows: list[_Resolved]) -> dict[CellKey, _
         (vs, fam, month, measure): _Current(pk, value, version, who, at)
         for pk, vs, fam, month, measure, value, version, who, at in qs
     }
+
+
+def _cell_model(scenario: Scenario | None) -> type[PlanValue] | type[ScenarioCell]:
+    """Where a cell lives: the plan's table, or the scenario's (same columns)."""
+    return PlanValue if scenario is None else ScenarioCell
+
+
+def _cells_of(cycle: PlanningCycle, scenario: Scenario | None):
+    if scenario is None:
+        return PlanValue.objects.filter(cycle=cycle)
+    return ScenarioCell.objects.filter(scenario=scenario)
 
 
 def _version_matches(current: _Current | None, version: int) -> bool:
@@ -477,8 +499,15 @@ def plan_values_upsert(
     source: str = PlanValueChange.Source.GRID,
     check_versions: bool = False,
     dry_run: bool = False,
+    note: str = "",
+    recorded_by: AbstractBaseUser | None = None,
 ) -> UpsertResult:
     """Validate and write ``cells`` atomically; nothing is written if anything is wrong.
+
+    A cycle seen through a scenario (``PlanningCycle.in_scenario``) writes the
+    scenario's cells, never the plan's. ``note`` goes into each history entry
+    ("adopted from scenario NAME"); ``recorded_by`` is who history names when a trusted
+    path (``user=None``) writes for someone (adoption).
 
     Raises FrozenCycleError (cycle approved), ValidationFailed (every bad cell listed),
     PermissionDenied (a stream the user may not edit) or VersionConflict (a stale
@@ -501,6 +530,8 @@ def plan_values_upsert(
                 source=source,
                 check_versions=check_versions,
                 dry_run=dry_run,
+                note=note,
+                recorded_by=recorded_by,
             )
         except _CreatedMeanwhile as exc:
             if exc.versioned or attempt == _CREATE_RETRIES:
@@ -530,17 +561,24 @@ def _upsert(
     source: str,
     check_versions: bool,
     dry_run: bool,
+    note: str = "",
+    recorded_by: AbstractBaseUser | None = None,
 ) -> UpsertResult:
+    scenario = cycle_scenario(cycle)
     with transaction.atomic():
         # Lock the cycle row against approval: an approval that commits first is seen
         # here, so no write can slip into a frozen plan (see _cycle_locked).
         locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
+        if scenario is not None:
+            _scenario_refuse_gone(scenario)
         # Actuals are facts of months that have started: on every path people use
         # (grid, files, API); system paths (user None: roll forward, demo) are trusted.
         last_actual = None if user is None else current_month()
         rows, problems = _resolve(cycle=locked, cells=cells, last_actual=last_actual)
         problems += _system_measure_problems(cells=cells, source=source)
+        if scenario is not None:
+            problems += _scenario_measure_problems(cells=cells)
         if problems:
             # Every problem at once: the cells it may not change as well as the bad ones.
             try:
@@ -551,7 +589,7 @@ def _upsert(
                 f"{len(problems):,} problem(s) found; nothing was saved.", problems=problems
             )
         _check_permissions(user=user, rows=rows)
-        existing = _existing(cycle=locked, rows=rows)
+        existing = _existing(cycle=locked, scenario=scenario, rows=rows)
 
         if check_versions:
             conflicts = [
@@ -572,7 +610,7 @@ def _upsert(
         to_delete: list[tuple[int, None, int]] = []  # (pk, NULL, version): tombstones
         history: list[_Change] = []
         now = timezone.now()
-        uid = getattr(user, "pk", None)
+        uid = getattr(user if user is not None else recorded_by, "pk", None)
         for r in rows:
             current = existing.get(r.key)
             code = r.value_stream.code if r.value_stream else ""
@@ -633,21 +671,58 @@ def _upsert(
         # other in the same order (no deadlock), and the second gets a conflict.
         to_create.sort(key=lambda r: tuple((x is None, x or 0) for x in r.key[:2]) + r.key[2:])
         try:
-            created = _insert_cells(cycle=locked, rows=to_create, uid=uid, now=now)
+            created = _insert_cells(
+                cycle=locked, scenario=scenario, rows=to_create, uid=uid, now=now
+            )
         except IntegrityError as exc:  # a concurrent writer created the same cell first
             versioned = check_versions and any(r.cell.version is not None for r in to_create)
             raise _CreatedMeanwhile(versioned=versioned) from exc
         for r in to_create:
             result.stored[r.i] = StoredCell(created.get(r.key), r.value, 1)
-        _update_cells(to_update + to_delete, uid=uid, now=now)
+        _update_cells(to_update + to_delete, uid=uid, now=now, model=_cell_model(scenario))
         _insert_history(
-            cycle=locked, changes=history, created=created, source=source, uid=uid, now=now
+            cycle=locked,
+            scenario=scenario,
+            changes=history,
+            created=created,
+            source=source,
+            uid=uid,
+            now=now,
+            note=note,
         )
-        _actual_sales_mirror(rows, user=user, source=source)
+        if scenario is None:  # a scenario's cells are what-ifs, never facts
+            _actual_sales_mirror(rows, user=user, source=source)
         # Only a write holding the row alone may update it (two sharers would deadlock).
         if locked.status == CycleStatus.DRAFT and _locks_alone(cycle) and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
         return result
+
+
+def _scenario_refuse_gone(scenario: Scenario) -> None:
+    """A scenario deleted (or frozen) since the caller found it takes no writes."""
+    from planning.selectors.scenarios import scenario_refuse_frozen
+
+    current = Scenario.objects.filter(pk=scenario.pk).select_related("cycle").first()
+    if current is None:
+        from sofp.errors import NotFound
+
+        raise NotFound(f"Scenario {scenario.name!r} no longer exists.")
+    scenario_refuse_frozen(current)
+
+
+def _scenario_measure_problems(*, cells: Sequence[CellInput]) -> list[Problem]:
+    """Actual sales are facts of a month, kept once: a scenario changes plan inputs only."""
+    return [
+        cell_problem(
+            i,
+            cell,
+            "fact_in_scenario",
+            "actual sales are facts, not part of a scenario; enter them in the plan",
+            "measure",
+        )
+        for i, cell in enumerate(cells)
+        if cell.measure in ACTUAL_MEASURES
+    ]
 
 
 def _actual_sales_mirror(rows: list[_Resolved], *, user, source: str) -> None:
@@ -749,35 +824,41 @@ _CELL_FIELDS = (*PlanValue.KEY_FIELDS, "value", "version", "comment", "updated_b
 
 
 def _insert_cells(
-    *, cycle: PlanningCycle, rows: list[_Resolved], uid: int | None, now: dt.datetime
+    *,
+    cycle: PlanningCycle,
+    scenario: Scenario | None,
+    rows: list[_Resolved],
+    uid: int | None,
+    now: dt.datetime,
 ) -> dict[CellKey, int]:
     """INSERT new cells, then read their ids back (one query) so history can point at them."""
     if not rows:
         return {}
     adapt = _Adapt()
     stamp = adapt.datetime(now)
-    _insert(
-        PlanValue,
-        _CELL_FIELDS,
-        [
-            (
-                cycle.pk,
-                r.key[0],
-                r.key[1],
-                adapt.month(r.key[2]),
-                r.key[3],
-                adapt.decimal(r.value),
-                1,
-                "",
-                uid,
-                stamp,
-            )
-            for r in rows
-        ],
-    )
+    rows_out = [
+        (
+            cycle.pk,
+            r.key[0],
+            r.key[1],
+            adapt.month(r.key[2]),
+            r.key[3],
+            adapt.decimal(r.value),
+            1,
+            "",
+            uid,
+            stamp,
+        )
+        for r in rows
+    ]
+    if scenario is None:
+        _insert(PlanValue, _CELL_FIELDS, rows_out)
+    else:
+        _insert(ScenarioCell, ("scenario", *_CELL_FIELDS), [(scenario.pk, *r) for r in rows_out])
     wanted = {r.key for r in rows}
     ids = (
-        PlanValue.objects.filter(cycle=cycle, version=1)
+        _cells_of(cycle, scenario)
+        .filter(version=1)
         .filter(month__in={k[2] for k in wanted}, measure__in={k[3] for k in wanted})
         .filter(_stream_scope({k[0] for k in wanted}))
         .values_list("pk", "value_stream_id", "product_family_id", "month", "measure")
@@ -785,12 +866,14 @@ def _insert_cells(
     return {tuple(key): pk for pk, *key in ids if tuple(key) in wanted}
 
 
-def _update_cells(cells: list[tuple[int, Decimal | None, int]], *, uid: int | None, now) -> None:
+def _update_cells(
+    cells: list[tuple[int, Decimal | None, int]], *, uid: int | None, now, model: type = PlanValue
+) -> None:
     """``(pk, value, version)`` of changed cells (value None: cleared, a tombstone)."""
     if not cells:
         return
     table, (pk, value, version, user, at) = _table(
-        PlanValue, ("id", "value", "version", "updated_by", "updated_at")
+        model, ("id", "value", "version", "updated_by", "updated_at")
     )
     adapt = _Adapt()
     stamp = adapt.datetime(now)
@@ -826,17 +909,21 @@ _CHANGE_FIELDS = (
     "source",
     "changed_by",
     "changed_at",
+    "scenario",
+    "note",
 )
 
 
 def _insert_history(
     *,
     cycle: PlanningCycle,
+    scenario: Scenario | None = None,
     changes: list[_Change],
     created: dict[CellKey, int],
     source: str,
     uid: int | None,
     now: dt.datetime,
+    note: str = "",
 ) -> None:
     adapt = _Adapt()
     stamp = adapt.datetime(now)
@@ -846,7 +933,8 @@ def _insert_history(
         [
             (
                 cycle.pk,
-                c.plan_value_id or created.get(c.row.key),
+                # A scenario's cell is not a plan value: its history names it by key.
+                None if scenario is not None else c.plan_value_id or created.get(c.row.key),
                 c.row.key[0],
                 c.row.key[1],
                 adapt.month(c.row.key[2]),
@@ -857,6 +945,8 @@ def _insert_history(
                 source,
                 uid,
                 stamp,
+                None if scenario is None else scenario.pk,
+                note,
             )
             for c in changes
         ],
@@ -920,6 +1010,9 @@ def plan_value_comment_set(
     with transaction.atomic():
         cycle = PlanningCycle.objects.select_for_update().get(pk=plan_value.cycle_id)
         cycle_refuse_frozen(cycle)
+        scenario_id = getattr(plan_value, "scenario_id", None)
+        if scenario_id is not None:
+            _scenario_refuse_gone(Scenario(pk=scenario_id, cycle=cycle, name=""))
         if user is not None and not user_can_edit_plan(
             user=user, value_stream=plan_value.value_stream, measure=plan_value.measure
         ):
@@ -931,7 +1024,8 @@ def plan_value_comment_set(
                 else f"Not allowed: you may not change {measure} of value stream {stream.code!r}"
             )
         current = (
-            PlanValue.objects.select_for_update(of=("self",))
+            type(plan_value)
+            .objects.select_for_update(of=("self",))
             .select_related("updated_by", "value_stream", "product_family")
             .get(pk=plan_value.pk)
         )
@@ -965,7 +1059,8 @@ def plan_value_comment_set(
         current.save(update_fields=["comment", "version", "updated_by", "updated_at"])
         PlanValueChange.objects.create(
             cycle=cycle,
-            plan_value=current,
+            scenario_id=scenario_id,
+            plan_value=current if scenario_id is None else None,
             value_stream=current.value_stream,
             product_family=current.product_family,
             month=current.month,

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.models import CycleFamily, PlanningCycle
+from planning.models import CycleFamily, PlanningCycle, cycle_scenario
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.prices import PRICE_FIELDS, user_can_edit_prices
 from planning.services.cycle_master import cycle_master_fill
@@ -66,15 +66,20 @@ def cycle_prices_set(
             f"{len(problems):,} price(s) refused; nothing saved.", problems=problems
         )
     changed = 0
+    scenario = cycle_scenario(cycle)
     with transaction.atomic():
         cycle = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
         cycle_refuse_frozen(cycle, "prices and costs")
-        cycle_master_fill(cycle=cycle)  # complete (a family added since it started)
+        if scenario is None:
+            cycle_master_fill(cycle=cycle)  # complete (a family added since it started)
+            copies = CycleFamily.objects.filter(cycle=cycle)
+        else:  # a scenario's prices: its own copy only, never the plan's
+            copies = CycleFamily.all_objects.filter(cycle=cycle, scenario=scenario)
         families = {
             f.product_family.code: f
-            for f in CycleFamily.objects.select_for_update(of=("self",))
+            for f in copies.select_for_update(of=("self",))
             .select_related("product_family")
-            .filter(cycle=cycle, product_family__code__in=list(parsed))
+            .filter(product_family__code__in=list(parsed))
         }
         conflicts = []
         for code, fields in parsed.items():
@@ -110,6 +115,6 @@ def cycle_prices_set(
                         old=old[field],
                         new=value,
                         user=user,
-                        note=code,
+                        note=code if scenario is None else f"{code} (scenario {scenario.name})",
                     )
     return changed

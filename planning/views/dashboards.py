@@ -20,11 +20,29 @@ from planning.selectors.dashboards import (
     stream_cards,
     stream_dashboard,
 )
-from planning.selectors.plans import cycle_current, cycle_get_by_label, cycle_missing_message
+from planning.selectors.plans import (
+    cycle_current,
+    cycle_get_by_label,
+    cycle_missing_message,
+    stream_scope,
+)
 from planning.selectors.reconcile import reconcile_page
+from planning.selectors.scenarios import scenario_compare_block
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import user_can_view_stream, value_streams_visible
+
+
+def _compare(request: HttpRequest, cycle) -> dict:
+    """The plan beside the scenarios chosen with ``?compare=`` (the review, step 3)."""
+    return {
+        "compare": scenario_compare_block(
+            cycle=cycle,
+            names=request.GET.getlist("compare"),
+            value_streams=stream_scope(user=request.user),
+        ),
+        "keep_query": [(k, v) for k, v in request.GET.items() if k != "compare"],
+    }
 
 
 @login_required
@@ -83,6 +101,7 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
         context["assumptions_behind"] = assumptions_behind_biggest_changes(
             cycle, 8, value_streams=streams
         )
+        context.update(_compare(request, cycle))
     if streams:
         # Facts change without a cycle: read fresh, never from the review's reuse cache.
         closed = closed_month_block(month=last_closed_month(), value_streams=streams)
@@ -106,4 +125,6 @@ def reconcile(request: HttpRequest, month: str) -> HttpResponse:
         "step": step,
         "page": reconcile_page(cycle=cycle, streams=streams) if streams else None,
     }
+    if streams:
+        context.update(_compare(request, cycle))
     return render(request, "planning/reconcile.html", context)

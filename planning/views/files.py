@@ -8,12 +8,14 @@ and render.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from planning.exports import (
@@ -24,7 +26,7 @@ from planning.exports import (
     export_layout_filename,
 )
 from planning.imports import parse_plan
-from planning.models import PlanningCycle
+from planning.models import PlanningCycle, cycle_scenario
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import (
     cycle_export_frame,
@@ -32,6 +34,7 @@ from planning.selectors.plans import (
     cycle_missing_message,
     plan_rights,
 )
+from planning.selectors.scenarios import cycle_with_scenario
 from planning.services.plan_import import plan_import
 from planning.uploads import upload_discard, upload_get, upload_stage
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed, problem_lines
@@ -44,11 +47,26 @@ ACCEPTED_SUFFIXES = tuple(f".{fmt}" for fmt in FORMATS)
 MAX_ERRORS_SHOWN = 200
 
 
-def _cycle_or_404(month: str) -> PlanningCycle:
+def _cycle_or_404(month: str, request: HttpRequest | None = None) -> PlanningCycle:
+    """The cycle, seen through ``?scenario=NAME`` when the request names one (the same
+    upload and download serve a scenario's cells)."""
     cycle = cycle_get_by_label(month)
     if cycle is None:
         raise Http404(cycle_missing_message(month))
+    if request is not None:
+        cycle = cycle_with_scenario(cycle=cycle, name=request.GET.get("scenario", ""))
     return cycle
+
+
+def _stage_label(cycle: PlanningCycle) -> str:
+    scenario = cycle_scenario(cycle)
+    return cycle.label if scenario is None else f"{cycle.label}/{scenario.name}"
+
+
+def _back(cycle: PlanningCycle) -> HttpResponse:
+    scenario = cycle_scenario(cycle)
+    url = reverse("plan_upload", args=[cycle.label])
+    return redirect(url + (f"?{urlencode({'scenario': scenario.name})}" if scenario else ""))
 
 
 def _megabytes(n: int) -> str:
@@ -63,6 +81,7 @@ def _page(request: HttpRequest, cycle: PlanningCycle, status: int = 200, **conte
         "planning/upload.html",
         {
             "cycle": cycle,
+            "scenario": cycle_scenario(cycle),
             "can_upload": can_upload,
             "max_bytes": settings.SOFP_UPLOAD_MAX_BYTES,
             "max_size": _megabytes(settings.SOFP_UPLOAD_MAX_BYTES),
@@ -111,7 +130,7 @@ def _check(
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_upload(request: HttpRequest, month: str) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = _cycle_or_404(month, request)
     if request.method == "GET":
         return _page(request, cycle)
     action = request.POST.get("action", "preview")
@@ -124,23 +143,25 @@ def plan_upload(request: HttpRequest, month: str) -> HttpResponse:
         preview = _check(request, cycle, data, name, dry_run=True)
     except ApplicationError as exc:
         return _refused(request, cycle, exc, name)
-    token = upload_stage(session=request.session, data=data, filename=name, cycle_label=cycle.label)
+    token = upload_stage(
+        session=request.session, data=data, filename=name, cycle_label=_stage_label(cycle)
+    )
     return _page(request, cycle, preview=preview, token=token, filename=name, size=len(data))
 
 
 def _upload_decide(request: HttpRequest, cycle: PlanningCycle, action: str) -> HttpResponse:
     token = request.POST.get("token", "")
-    staged = upload_get(session=request.session, token=token, cycle_label=cycle.label)
+    staged = upload_get(session=request.session, token=token, cycle_label=_stage_label(cycle))
     if staged is None:
         messages.warning(
             request, "That upload has expired or was already used; upload the file again."
         )
-        return redirect("plan_upload", month=cycle.label)
+        return _back(cycle)
     data, info = staged
     if action == "cancel":
         upload_discard(session=request.session, token=token)
         messages.info(request, f"{info['name']} was not imported.")
-        return redirect("plan_upload", month=cycle.label)
+        return _back(cycle)
     try:
         result = _check(request, cycle, data, info["name"], dry_run=False)
     except ApplicationError as exc:
@@ -152,13 +173,13 @@ def _upload_decide(request: HttpRequest, cycle: PlanningCycle, action: str) -> H
     messages.success(
         request, f"{info['name']} imported into cycle {cycle.label}: {result.summary()}."
     )
-    return redirect("plan_upload", month=cycle.label)
+    return _back(cycle)
 
 
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def plan_download(request: HttpRequest, month: str) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = _cycle_or_404(month, request)
     fmt = request.GET.get("format", "csv").lower()
     if fmt not in FORMATS:
         raise ValidationFailed("format must be csv or xlsx", code="bad_format")
@@ -174,7 +195,9 @@ def plan_download(request: HttpRequest, month: str) -> HttpResponse:
     frame = cycle_export_frame(cycle=cycle, user=request.user)
     data = export_layout_bytes(frame, fmt=fmt, layout=layout)
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
-    filename = export_layout_filename(label=cycle.label, fmt=fmt, layout=layout)
+    scenario = cycle_scenario(cycle)
+    label = cycle.label if scenario is None else f"{cycle.label}-{scenario.name}"
+    filename = export_layout_filename(label=label, fmt=fmt, layout=layout)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response

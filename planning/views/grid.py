@@ -8,6 +8,9 @@ stale version (with the current values and who changed them), 413 too large.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -18,8 +21,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
-from planning.measures import MEASURE_LABELS
-from planning.models import EmptyCellComment
+from planning.measures import ACTUAL_MEASURES, MEASURE_LABELS
+from planning.models import EmptyCellComment, cycle_scenario
 from planning.selectors.cycles import company_zone
 from planning.selectors.grid import (
     GridAccess,
@@ -41,6 +44,7 @@ from planning.selectors.plans import (
     cycle_missing_message,
     user_sees_company_plan,
 )
+from planning.selectors.scenarios import cycle_with_scenario, scenarios_of
 from planning.services.baseline import demand_use_baseline
 from planning.services.grid import grid_comment_set, grid_save
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, json_body, json_endpoint
@@ -60,13 +64,25 @@ def _access(request: HttpRequest, month: str, vs_code: str | None) -> GridAccess
         value_stream = ValueStream.objects.filter(code=vs_code, active=True).first()
         if value_stream is None:
             raise Http404(f"No value stream {vs_code}.")
-    return grid_access(user=request.user, cycle=cycle, value_stream=value_stream)
+    # ``?scenario=NAME``: the same grid on the scenario's cells (404 unknown, 400 bad).
+    cycle = cycle_with_scenario(cycle=cycle, name=request.GET.get("scenario", ""))
+    access = grid_access(user=request.user, cycle=cycle, value_stream=value_stream)
+    if cycle_scenario(cycle) is not None:  # facts are the plan's: read-only in a scenario
+        access = replace(access, measures=access.measures - ACTUAL_MEASURES)
+    return access
+
+
+def _scenario_query(access: GridAccess) -> str:
+    scenario = cycle_scenario(access.cycle)
+    return f"?{urlencode({'scenario': scenario.name})}" if scenario is not None else ""
 
 
 def _url(access: GridAccess, name: str) -> str:
     if access.value_stream is None:
-        return reverse(f"company-grid-{name}", args=[access.cycle.label])
-    return reverse(f"grid-{name}", args=[access.cycle.label, access.value_stream.code])
+        url = reverse(f"company-grid-{name}", args=[access.cycle.label])
+    else:
+        url = reverse(f"grid-{name}", args=[access.cycle.label, access.value_stream.code])
+    return url + _scenario_query(access)
 
 
 def _file_actions_template() -> str | None:
@@ -100,10 +116,11 @@ def _page(
     except PermissionDenied as exc:
         return render(request, "planning/grid_denied.html", {"reason": exc.message}, status=403)
     data_url = (
-        reverse("demand-data", args=[access.cycle.label, vs_code])
+        reverse("demand-data", args=[access.cycle.label, vs_code]) + _scenario_query(access)
         if view == "demand"
         else _url(access, "data")
     )
+    scenario = cycle_scenario(access.cycle)
     config = {
         "view": view,
         "dataUrl": data_url,
@@ -112,9 +129,11 @@ def _page(
         "commentUrl": _url(access, "comment"),
         "useBaselineUrl": (
             reverse("grid-use-baseline", args=[access.cycle.label, vs_code])
+            + _scenario_query(access)
             if view == "demand"
             else ""
         ),
+        "scenario": scenario.name if scenario is not None else "",
         "liveUrl": _url(access, "live"),
         "liveCursor": grid_cursor(cycle=access.cycle),
         "liveActualCursor": grid_actual_cursor(),
@@ -135,6 +154,9 @@ def _page(
         "show_company": user_sees_company_plan(request.user),
         "file_actions_template": _file_actions_template(),
         "view": view,
+        "scenario": scenario,
+        "scenario_query": _scenario_query(access),
+        "scenarios": list(scenarios_of(access.cycle)),
     }
     return render(request, "planning/grid.html", context)
 

@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from planning.models import cycle_scenario
 from planning.selectors.plans import cycle_get_by_label, cycle_missing_message
 from planning.selectors.prices import (
     PRICE_FIELDS,
@@ -16,6 +18,7 @@ from planning.selectors.prices import (
     cycle_prices,
     user_can_edit_prices,
 )
+from planning.selectors.scenarios import cycle_with_scenario, scenarios_of
 from planning.services.prices import cycle_prices_set
 from sofp.errors import ApplicationError, problem_messages
 from valuestreams.selectors import value_streams_visible
@@ -42,6 +45,9 @@ def cycle_prices_view(request: HttpRequest, month: str) -> HttpResponse:
     cycle = cycle_get_by_label(month)
     if cycle is None:
         raise Http404(cycle_missing_message(month))
+    # ``?scenario=NAME``: the scenario's own prices (finance tries a price change there).
+    cycle = cycle_with_scenario(cycle=cycle, name=request.GET.get("scenario", ""))
+    scenario = cycle_scenario(cycle)
     may_edit = user_can_edit_prices(request.user) and not cycle.is_frozen
     status = 200
     if request.method == "POST":
@@ -53,7 +59,8 @@ def cycle_prices_view(request: HttpRequest, month: str) -> HttpResponse:
             status = exc.status
         else:
             messages.success(request, f"{n:,} price(s) and cost(s) saved." if n else "No change.")
-            return redirect("cycle_prices", month=cycle.label)
+            url = reverse("cycle_prices", args=[cycle.label])
+            return redirect(url + (f"?scenario={scenario.name}" if scenario else ""))
     streams = value_streams_visible(user=request.user)
     context = {
         "cycle": cycle,
@@ -62,5 +69,7 @@ def cycle_prices_view(request: HttpRequest, month: str) -> HttpResponse:
         "may_edit": may_edit,
         "fields": PRICE_FIELDS,
         "labels": PRICE_LABELS,
+        "scenario": scenario,
+        "scenarios": list(scenarios_of(cycle)),
     }
     return render(request, "planning/prices.html", context, status=status)

@@ -819,7 +819,7 @@
     if (!config.liveUrl || !table) return;
     try {
       if (!busy && !queue.length && !livePaused) {
-        const res = await fetch(`${config.liveUrl}?after=${liveCursor}&after_actual=${liveActualCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const res = await fetch(`${config.liveUrl}${config.liveUrl.includes("?") ? "&" : "?"}after=${liveCursor}&after_actual=${liveActualCursor}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
         if (res.ok) {
           const body = await res.json();
           liveCursor = body.cursor;
@@ -1066,7 +1066,7 @@
     const tbody = document.getElementById("cell-history");
     tbody.innerHTML = '<tr><td colspan="5" class="muted">Loading…</td></tr>';
     document.getElementById("cell-dialog").showModal();
-    const url = `${config.historyUrl}?${new URLSearchParams(ref)}`;
+    const url = `${config.historyUrl}${config.historyUrl.includes("?") ? "&" : "?"}${new URLSearchParams(ref)}`;
     const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await res.json().catch(() => ({}));
     tbody.textContent = "";

@@ -1,5 +1,5 @@
-"""``python manage.py export_plan --cycle YYYY-MM [--layout long|wide] [--format csv|xlsx]
-[--output FILE]``."""
+"""``python manage.py export_plan --cycle YYYY-MM [--scenario NAME] [--layout long|wide]
+[--format csv|xlsx] [--output FILE]``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from planning.calendar import parse_month
 from planning.exports import LAYOUTS, LONG, export_layout_bytes
 from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
+from planning.selectors.scenarios import cycle_with_scenario
+from sofp.errors import ApplicationError, command_error
 from sofp.tables import CSV, FORMATS, XLSX
 
 
@@ -25,6 +27,7 @@ class Command(BaseCommand):
             "--format", choices=FORMATS, help="csv (default, or from --output's suffix) or xlsx."
         )
         parser.add_argument("--output", help="File to write; CSV goes to stdout without it.")
+        parser.add_argument("--scenario", default="", help="Export this scenario of the cycle.")
         parser.add_argument(
             "--layout",
             choices=LAYOUTS,
@@ -40,6 +43,10 @@ class Command(BaseCommand):
         cycle = cycle_get_by_label(label)
         if cycle is None:
             raise CommandError(f"There is no cycle {label}.")
+        try:
+            cycle = cycle_with_scenario(cycle=cycle, name=options["scenario"])
+        except ApplicationError as exc:
+            raise command_error(exc) from None
         fmt = options["format"] or (XLSX if (output or "").lower().endswith(".xlsx") else CSV)
         if fmt == XLSX and not output:
             raise CommandError("An .xlsx export is binary: give --output FILE.")

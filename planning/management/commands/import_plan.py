@@ -1,4 +1,4 @@
-"""``python manage.py import_plan FILE --cycle YYYY-MM``: all or nothing."""
+"""``python manage.py import_plan FILE --cycle YYYY-MM [--scenario NAME]``: all or nothing."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         add_file_arguments(parser)
         parser.add_argument("--cycle", required=True, help="The cycle's month, YYYY-MM.")
+        parser.add_argument(
+            "--scenario",
+            default="",
+            help="Import into this scenario of the cycle (created from the plan if missing).",
+        )
 
     def handle(self, *args, **options) -> None:
         month = parse_month(options["cycle"])
@@ -36,6 +41,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 parse_errors=parsed.errors,
                 computed_skipped=parsed.computed_skipped,
+                scenario=options["scenario"],
             )
         except ApplicationError as exc:
             raise command_error(exc, source=path) from None
@@ -44,7 +50,13 @@ class Command(BaseCommand):
         if result.cycle_created:
             verb = "would be created" if result.dry_run else "created"
             self.stdout.write(f"Cycle {month:%Y-%m} {verb} with its five steps.")
-        self.stdout.write(f"Cycle {month:%Y-%m}: {result.summary()}.")
+        where = f"Cycle {month:%Y-%m}"
+        if options["scenario"]:
+            where += f", scenario {options['scenario']}"
+            if result.scenario_created:
+                verb = "would be created" if result.dry_run else "created"
+                self.stdout.write(f"Scenario {options['scenario']} {verb} from the plan.")
+        self.stdout.write(f"{where}: {result.summary()}.")
         if result.computed_skipped:
             self.stdout.write(f"{result.computed_skipped} row(s) of computed measures skipped.")
         if result.dry_run:
