@@ -197,34 +197,56 @@ def closed_box_score(
     return out.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """:func:`_div` on arrays."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
 def _ratios(f: pd.DataFrame) -> None:
-    """The box score's ratios, in place, from the sums (the same for streams and company)."""
-    f["on_time_delivery"] = _div(f["orders_on_time"], f["orders_shipped"])
-    f["first_time_through"] = _div(f["units_first_time_through"], f["actual_production"])
-    f["actual_profit"] = (
-        f["actual_revenue"] - f["actual_material_cost"] - f["actual_conversion_cost"]
+    """The box score's ratios, in place, from the sums (the same for streams and company):
+    computed on the columns' arrays, then set once each."""
+
+    def a(col: str) -> np.ndarray:
+        return f[col].to_numpy(dtype="float64")
+
+    revenue, material, conversion = (
+        a("actual_revenue"),
+        a("actual_material_cost"),
+        a("actual_conversion_cost"),
     )
-    f["plan_profit"] = f["plan_revenue"] - f["plan_material_cost"] - f["plan_conversion_cost"]
-    f["revenue_per_person"] = _div(f["actual_revenue"], f["headcount"])
-    f["average_cost_per_unit"] = _div(
-        f["actual_material_cost"] + f["actual_conversion_cost"], f["actual_sales"]
+    available, productive, non_productive = (
+        a("actual_available_hours"),
+        a("actual_productive_hours"),
+        a("actual_non_productive_hours"),
     )
-    a = f["actual_available_hours"]
-    f["productive_share"] = _div(f["actual_productive_hours"], a)
-    f["non_productive_share"] = _div(f["actual_non_productive_hours"], a)
-    f["available_share"] = _div(
-        a - f["actual_productive_hours"] - f["actual_non_productive_hours"], a
-    )
-    both = f["actual_productive_hours"].notna() & f["plan_hours"].notna()
-    cap_a = f["actual_productive_hours"].where(both)
-    f["capacity_wape"] = _div((cap_a - f["plan_hours"]).abs(), cap_a)
-    f["capacity_bias"] = _div(f["plan_hours"].where(both) - cap_a, cap_a)
-    f["production_wape"] = _div(f["prod_abs"], f["prod_a"])
-    f["demand_wape"] = _div(f["dem_abs"], f["dem_a"])
-    f["demand_bias"] = _div(f["dem_err"], f["dem_a"])
+    plan_hours = a("plan_hours")
+    both = ~np.isnan(productive) & ~np.isnan(plan_hours)
+    cap_a = np.where(both, productive, np.nan)
+    dem_a = a("dem_a")
+    out = {
+        "on_time_delivery": _ratio(a("orders_on_time"), a("orders_shipped")),
+        "first_time_through": _ratio(a("units_first_time_through"), a("actual_production")),
+        "actual_profit": revenue - material - conversion,
+        "plan_profit": a("plan_revenue") - a("plan_material_cost") - a("plan_conversion_cost"),
+        "revenue_per_person": _ratio(revenue, a("headcount")),
+        "average_cost_per_unit": _ratio(material + conversion, a("actual_sales")),
+        "productive_share": _ratio(productive, available),
+        "non_productive_share": _ratio(non_productive, available),
+        "available_share": _ratio(available - productive - non_productive, available),
+        "capacity_wape": _ratio(np.abs(cap_a - plan_hours), cap_a),
+        "capacity_bias": _ratio(np.where(both, plan_hours, np.nan) - cap_a, cap_a),
+        "production_wape": _ratio(a("prod_abs"), a("prod_a")),
+        "demand_wape": _ratio(a("dem_abs"), dem_a),
+        "demand_bias": _ratio(a("dem_err"), dem_a),
+    }
     for col in ("fva_statistics", "fva_consensus", "on_time_launch"):
         if col not in f.columns:
-            f[col] = np.nan
+            out[col] = np.full(len(f), np.nan)
+    for col, values in out.items():
+        f[col] = values
 
 
 def company_capacity_over_streams(out: pd.DataFrame) -> pd.DataFrame:
