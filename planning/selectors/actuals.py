@@ -220,9 +220,11 @@ def closed_months_box_score(
     *, months: list[dt.date], value_streams: Iterable[ValueStream] | None = None
 ) -> pd.DataFrame:
     """The engine's box score (``planning.box_score``) of closed ``months`` for the given
-    streams (None: all) and the company rows over them. Four queries, whatever the
-    number of streams, families and months; read fresh on every call (facts change
-    without a cycle, so nothing of it is kept in the review's reuse cache).
+    streams (None: all) and the company rows over them, with FVA. A constant number of
+    queries (facts with the naive forecast's sales, lag-1 plan with the baseline,
+    prices: 6 to 8), whatever the number of streams, families and months; read fresh
+    on every call (facts change without a cycle, so nothing of it is kept in the
+    review's reuse cache).
 
     Prices and costs of month m come from cycle m's master copy, else from the newest
     cycle before m (SOFP.md "Actuals"), else from the family master.
@@ -358,7 +360,7 @@ def cycle_master_prices(
 def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> pd.DataFrame:
     """product_family, month, unit_price, unit_material_cost, hours_per_unit for each
     month: from cycle m's master copy, else the newest cycle before m, else the master.
-    Three queries at most, whatever the number of months and cycles."""
+    At most five queries, whatever the number of months and cycles."""
     from planning.models import PlanningCycle
     from planning.selectors.plans import _raw_rows
     from valuestreams.models import ProductFamily
