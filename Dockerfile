@@ -4,6 +4,13 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=sofp.settings SOFP_VAR_DIR=/app/var
 
+# Chromium prints the step-5 board pack (sofp/pdf.py, driven by Playwright); DejaVu and
+# Liberation are the fonts its page asks for.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium fonts-dejavu-core fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
+ENV SOFP_CHROMIUM_PATH=/usr/bin/chromium
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --upgrade pip && pip install .

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 
 from planning.models import (
     Actual,
@@ -18,12 +19,14 @@ from planning.models import (
     AuditEvent,
     BaselineFit,
     BaselineRun,
+    BoardPack,
     Company,
     CycleFamily,
     CycleStep,
     CycleValueStream,
     Decision,
     Holiday,
+    Launch,
     Notification,
     PlanningCycle,
     PlanValue,
@@ -31,6 +34,7 @@ from planning.models import (
     ReminderDelivery,
     StepTemplate,
 )
+from planning.services.launches import launch_update
 from planning.services.plan_values import (
     CellInput,
     plan_value_comment_set,
@@ -355,3 +359,112 @@ class AssumptionAdmin(HistoryReadOnly, admin.ModelAdmin):
     list_filter = ["status", "measure", "cycle"]
     search_fields = ["text", "value_stream__code", "product_family__code"]
     list_select_related = ["cycle", "value_stream", "product_family", "owner"]
+
+
+class _DryRun(Exception):
+    """Rolls a checked change back (the admin form's validation)."""
+
+
+ADMIN_LAUNCH_FIELDS = ["planned_month", "status", "actual_month", "note"]
+
+
+class LaunchAdminForm(forms.ModelForm):
+    """Checks the change through ``launch_update`` (rolled back) so its problems show on
+    the form; ``LaunchAdmin.save_model`` then writes it through the same service."""
+
+    class Meta:
+        model = Launch
+        fields = ADMIN_LAUNCH_FIELDS
+
+    request = None
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or self.instance.pk is None:
+            return data
+        try:
+            with transaction.atomic():
+                _launch_write(self.instance, data, user=self.request.user)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except ApplicationError as exc:
+            raise forms.ValidationError([p.text for p in exc.problems] or [str(exc)]) from None
+        return data
+
+
+def _launch_write(launch: Launch, data: dict, *, user) -> None:
+    stored = Launch.objects.get(pk=launch.pk)
+    changes = {f: data.get(f) for f in ADMIN_LAUNCH_FIELDS if data.get(f) != getattr(stored, f)}
+    if changes:
+        launch_update(launch=stored, user=user, changes=changes, version=stored.version)
+
+
+@admin.register(Launch)
+class LaunchAdmin(FrozenReadOnly, admin.ModelAdmin):
+    """Launches are created on the register page or the API (with their new family);
+    here an open cycle's launch changes through ``launch_update`` (rights, version,
+    history), a frozen cycle's not at all."""
+
+    form = LaunchAdminForm
+    list_display = [
+        "cycle",
+        "product_family",
+        "npd_stream",
+        "receiving_stream",
+        "status",
+        "planned_month",
+        "committed_month",
+        "actual_month",
+        "version",
+    ]
+    list_filter = ["status", "cycle", "npd_stream"]
+    search_fields = ["product_family__code", "note"]
+    list_select_related = ["cycle", "product_family", "npd_stream", "receiving_stream"]
+    readonly_fields = [
+        "cycle",
+        "product_family",
+        "npd_stream",
+        "receiving_stream",
+        "committed_month",
+        "ramp",
+        "development_hours",
+        "version",
+        "updated_by",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            _launch_write(obj, form.cleaned_data, user=request.user)
+        except ApplicationError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+
+
+@admin.register(BoardPack)
+class BoardPackAdmin(HistoryReadOnly, admin.ModelAdmin):
+    """Archived board packs are evidence of what the board saw: looked up, never added,
+    changed or deleted here (the model refuses too)."""
+
+    list_display = ["cycle", "kind", "created_at", "pages", "size", "sha256"]
+    list_filter = ["kind"]
+    list_select_related = ["cycle"]
+    exclude = ["pdf"]
+    readonly_fields = [
+        "cycle",
+        "kind",
+        "sha256",
+        "size",
+        "pages",
+        "cycle_status",
+        "created_at",
+        "created_by",
+    ]

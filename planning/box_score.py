@@ -335,3 +335,55 @@ def sofp_results(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         )
     cols = ["month", "on_time_delivery", "inventory_days", "cash_flow", "on_time_launch"]
     return f[cols], changes
+
+
+def on_time_launch(
+    launches: pd.DataFrame, months: list[pd.Period], window: int = 12
+) -> pd.DataFrame:
+    """On-time launch (SOFP.md "NPD launches") for each closed month m: launches launched
+    in or before their committed month ÷ launches whose committed month has passed, over
+    the ``window`` closed months ending with m. Per NPD stream and for the company
+    (value_stream ""); NaN where no committed month falls in the window.
+
+    ``launches``: npd_stream, status, committed_month, actual_month (Periods or None),
+    one row per launch as the record holds it. Cancelled launches count nowhere; one
+    still planned after its committed month counts as late.
+    """
+    cols = ["value_stream", "month", "on_time_launch"]
+    if not months:
+        return pd.DataFrame(columns=cols)
+    f = (
+        launches[(launches["status"] != "cancelled") & launches["committed_month"].notna()]
+        if len(launches)
+        else launches
+    )
+    rows = []
+    streams = sorted(set(f["npd_stream"])) if len(f) else []
+    committed = (
+        np.array([p.ordinal for p in f["committed_month"]], dtype=np.int64)
+        if len(f)
+        else np.empty(0, dtype=np.int64)
+    )
+    actual = (
+        np.array(
+            [
+                p.ordinal if p is not None and p == p else np.iinfo(np.int64).max
+                for p in f["actual_month"]
+            ],
+            dtype=np.int64,
+        )
+        if len(f)
+        else np.empty(0, dtype=np.int64)
+    )
+    launched = (f["status"] == "launched").to_numpy() if len(f) else np.empty(0, dtype=bool)
+    npd = f["npd_stream"].to_numpy(dtype=object) if len(f) else np.empty(0, dtype=object)
+    on_time = launched & (actual <= committed)
+    for m in months:
+        m = pd.Period(m, "M")
+        due = (committed <= m.ordinal) & (committed > m.ordinal - window)
+        for code in ["", *streams]:
+            mask = due if code == "" else due & (npd == code)
+            n = int(mask.sum())
+            value = float(on_time[mask].sum()) / n if n else np.nan
+            rows.append((code, m, value))
+    return pd.DataFrame(rows, columns=cols)

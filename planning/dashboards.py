@@ -24,6 +24,7 @@ EXCEPTION_CELL_MEASURE = {
     "dos_below": "production",
     "dos_above": "production",
     "demand_change": "demand",
+    "launch_slipped": "demand",
 }
 EXCEPTION_LABELS = {
     "overloaded": "Overloaded",
@@ -32,6 +33,7 @@ EXCEPTION_LABELS = {
     "dos_below": "Days of supply low",
     "dos_above": "Days of supply high",
     "demand_change": "Demand changed",
+    "launch_slipped": "Launch slipped",
 }
 
 

@@ -77,6 +77,89 @@ USERS = (
     ("planner", "Pat", "Planner", None, ("PUMPS", Membership.Role.PLANNER), False),
     ("manager", "Morgan", "Manager", None, ("VALVES", Membership.Role.MANAGER), False),
     ("admin", "Ada", "Admin", None, None, True),
+    ("developer", "Dev", "Developer", None, ("NPD", Membership.Role.MANAGER), False),
+)
+
+
+@dataclass(frozen=True)
+class DemoLaunch:
+    """A launch from NPD: held from cycle ``first`` (months from the current one) on;
+    ``planned(cycle offset)`` is its planned month there; ``actual`` when it launched."""
+
+    code: str
+    name: str
+    stream: str
+    price: str
+    material: str
+    hours: str
+    first: int
+    planned: tuple[tuple[int, int], ...]  # (from cycle offset, planned month offset)
+    actual: int | None
+    ramp: tuple[float, ...]
+    dev_hours: float
+
+    def planned_at(self, cycle_offset: int) -> int:
+        month = self.planned[0][1]
+        for since, planned in self.planned:
+            if cycle_offset >= since:
+                month = planned
+        return month
+
+
+# One launched on time, one late, two planned (one of which slipped in this cycle).
+LAUNCHES = (
+    DemoLaunch(
+        "PMP-ECO",
+        "Eco circulator pumps",
+        "PUMPS",
+        "1450",
+        "560",
+        "2.6",
+        -12,
+        ((-12, -6),),
+        -6,
+        (30, 60, 90, 120, 150, 170, 185, 195, 200, 205, 210, 215),
+        320,
+    ),
+    DemoLaunch(
+        "VLV-SMT",
+        "Smart valve actuators",
+        "VALVES",
+        "1180",
+        "470",
+        "2.1",
+        -10,
+        ((-10, -4), (-4, -2)),
+        -2,
+        (20, 45, 70, 95, 115, 130, 140, 150, 155, 160),
+        280,
+    ),
+    DemoLaunch(
+        "PMP-HPX",
+        "High-pressure pumps",
+        "PUMPS",
+        "3900",
+        "1600",
+        "7.5",
+        -3,
+        ((-3, 2), (0, 4)),
+        None,
+        (8, 16, 25, 35, 45, 55, 60, 65, 70),
+        360,
+    ),
+    DemoLaunch(
+        "VLV-IOT",
+        "Valve IoT monitors",
+        "VALVES",
+        "260",
+        "95",
+        "0.3",
+        0,
+        ((0, 6),),
+        None,
+        (100, 200, 320, 450, 560, 650, 700),
+        220,
+    ),
 )
 
 
@@ -209,6 +292,8 @@ def _plan_cells(
         fams = [f for f in FAMILIES if f.stream == code]
         for m in months:
             required = sum(_true_demand(f, m) * float(f.hours) for f in fams)
+            if code == "NPD":  # room for the launches' development hours (project work)
+                required += 500
             tight = _rng("cap", code, m).uniform(0.72, 1.02)
             available = required / tight
             cells.append(CellInput(code, "", m, "available_hours", _q(available)))
@@ -276,7 +361,67 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
             _ensure_assumptions(cycle)
         else:
             _approve_history(cycle, executive)
+    _ensure_launches(current)
     return lines
+
+
+def _ensure_launches(current: dt.date) -> None:
+    """The four demo launches, as each cycle since their first held them (a trusted
+    path: history cycles are written as they were, frozen ones included)."""
+    from planning.models import Launch, LaunchStatus
+    from planning.services.cycle_master import cycle_master_fill
+
+    npd = ValueStream.objects.get(code="NPD")
+    cycles = {c.month: c for c in PlanningCycle.objects.filter(month__lte=current)}
+    for d in LAUNCHES:
+        if ProductFamily.objects.filter(code=d.code).exists():
+            continue
+        family = ProductFamily.objects.create(
+            code=d.code,
+            name=d.name,
+            value_stream=ValueStream.objects.get(code=d.stream),
+            unit_price=Decimal(d.price),
+            unit_material_cost=Decimal(d.material),
+            hours_per_unit=Decimal(d.hours),
+        )
+        committed = None
+        for offset in range(d.first, 1):
+            cycle = cycles.get(month_add(current, offset))
+            if cycle is None:
+                continue
+            cycle_master_fill(cycle=cycle)  # the new family in the cycle's master copy
+            planned = month_add(current, d.planned_at(offset))
+            if committed is None and cycle.status == CycleStatus.APPROVED:
+                committed = planned
+            launched = d.actual is not None and offset > d.actual
+            hours = {
+                f"{month_add(cycle.month, i):%Y-%m}": d.dev_hours
+                for i in range(12)
+                if month_add(cycle.month, i) < planned
+            }
+            Launch.objects.create(
+                cycle=cycle,
+                product_family=family,
+                npd_stream=npd,
+                receiving_stream=family.value_stream,
+                planned_month=planned,
+                committed_month=committed,
+                actual_month=month_add(current, d.actual) if launched else None,
+                status=LaunchStatus.LAUNCHED if launched else LaunchStatus.PLANNED,
+                ramp=list(d.ramp),
+                development_hours={} if launched else hours,
+            )
+        # A launched family's demand and production follow its ramp in the current plan.
+        cycle = cycles.get(current)
+        if d.actual is not None and cycle is not None:
+            start = month_add(current, d.actual)
+            cells = []
+            for i, units in enumerate(d.ramp):
+                m = month_add(start, i)
+                if current <= m < month_add(current, cycle.horizon):
+                    cells.append(CellInput(d.stream, d.code, m, "demand", _q(units)))
+                    cells.append(CellInput(d.stream, d.code, m, "production", _q(units)))
+            plan_values_upsert(cycle=cycle, cells=cells, user=None, source="demo")
 
 
 def _actual_cells(current: dt.date) -> list:

@@ -27,6 +27,10 @@ Inputs (:class:`PlanInput`)
   stay NaN. No formula reads ``statistical_baseline``: it is carried to the family frame
   and the export as stored.
 * ``value_streams``: extra stream codes to include even without families.
+* ``development_hours``: ``value_stream, month, hours`` — an NPD stream's project work
+  on its launches (SOFP.md "NPD launches"), added to that stream's required hours (so
+  its utilization, capacity shares and overload exceptions include it). Streams not in
+  the plan and months outside the horizon are ignored; several rows of a month add up.
 
 Outputs (:class:`Projection`, one row per key and horizon month, sorted by key, month)
 -------------------------------------------------------------------------------------
@@ -104,6 +108,7 @@ STREAM_COLUMNS = (
     "non_productive_hours",
     "conversion_cost",
     "required_hours",
+    "development_hours",
     "utilization",
     "productive_share",
     "non_productive_share",
@@ -197,6 +202,7 @@ SEVERITY = {
     "shortage": 3,
     "high_utilization": 2,
     "demand_change": 2,
+    "launch_slipped": 2,
     "dos_below": 1,
     "dos_above": 1,
 }
@@ -223,6 +229,7 @@ class PlanInput:
     master: pd.DataFrame
     values: pd.DataFrame
     value_streams: tuple[str, ...] = ()
+    development_hours: pd.DataFrame | None = None
 
 
 @dataclass(eq=False)
@@ -274,8 +281,9 @@ def _codes(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
     """Codes as an object array of str, NaN/None read as "" (empty cell); only ``rows``
     when given. A ``str`` column is read as stored and only its missing cells are filled."""
     if not isinstance(col.dtype, pd.StringDtype):
-        codes = col.fillna("").astype("str").to_numpy(dtype=object)
-        return codes if rows is None else codes[rows]
+        if rows is not None:  # convert those rows only
+            col = col.iloc[rows]
+        return col.fillna("").astype("str").to_numpy(dtype=object)
     codes = col.to_numpy(dtype=object)
     if rows is not None:
         codes = codes[rows]
@@ -339,14 +347,12 @@ def _code_positions(vocab: np.ndarray, col: pd.Series) -> np.ndarray:
     column is looked up as stored, and only the misses are checked for a missing code
     (read as ""). ``vocab`` holds unique str codes.
     """
-    if not isinstance(col.dtype, pd.StringDtype):
-        return _lookup(vocab, _codes(col))
-    codes = col.to_numpy(dtype=object)
-    pos = _lookup(vocab, codes)
-    empty = np.flatnonzero(vocab == "")
-    if len(empty):
-        miss = np.flatnonzero(pos < 0)
-        pos[miss[pd.isna(codes[miss])]] = empty[0]
+    # Any column (str or object) is looked up as stored: a str code finds itself; only
+    # the misses are read again as codes (NaN as "", 1001 as "1001") and looked up.
+    pos = _lookup(vocab, col.to_numpy(dtype=object))
+    miss = np.flatnonzero(pos < 0)
+    if len(miss):
+        pos[miss] = _lookup(vocab, _codes(col, miss))
     return pos
 
 
@@ -364,8 +370,6 @@ def _family_indexer(fam_vs: np.ndarray, fam_pf: np.ndarray, values: pd.DataFrame
     idx = _code_positions(fam_pf, pf_col)
     # Compare streams as stored first; only the mismatches are read again as codes.
     stored = vs_col.to_numpy(dtype=object)
-    if not isinstance(vs_col.dtype, pd.StringDtype):
-        stored = _codes(vs_col)
     wrong = np.flatnonzero((fam_vs.take(idx, mode="clip") != stored) & (idx >= 0))
     if len(wrong):
         wrong = wrong[fam_vs[idx[wrong]] != _codes(vs_col, wrong)]
@@ -386,6 +390,21 @@ def _master_order(fam_vs: np.ndarray, fam_pf: np.ndarray) -> np.ndarray | None:
     if ((vs[1:] == vs[:-1]) & (pf[1:] == pf[:-1])).any():
         raise ValueError("master data has duplicate families")
     return order
+
+
+def _development_hours(
+    frame: pd.DataFrame | None, stream_vocab: np.ndarray, start: pd.Period, n_month: int
+) -> np.ndarray:
+    """(stream, month) development hours of the plan's streams over the horizon."""
+    out = np.zeros((len(stream_vocab), n_month))
+    if frame is None or not len(frame) or not len(stream_vocab):
+        return out
+    s_idx = _lookup(stream_vocab, _codes(frame["value_stream"]))
+    offset = _periods(frame["month"]).asi8 - start.ordinal
+    hours = frame["hours"].to_numpy(dtype=float, na_value=np.nan)
+    ok = (s_idx >= 0) & (offset >= 0) & (offset < n_month) & ~np.isnan(hours)
+    np.add.at(out, (s_idx[ok], offset[ok]), hours[ok])
+    return out
 
 
 def project(plan: PlanInput) -> Projection:
@@ -510,6 +529,8 @@ def project(plan: PlanInput) -> Projection:
 
     st_demand, st_prod = by_stream(demand), by_stream(production)
     required = by_stream(production, m["hours_per_unit"])
+    development = _development_hours(plan.development_hours, stream_vocab, start, n_month)
+    required = required + development
     revenue = by_stream(demand, m["unit_price"])
     material = by_stream(production, m["unit_material_cost"])
     inv_value = by_stream(ending, m["unit_material_cost"])
@@ -559,6 +580,7 @@ def project(plan: PlanInput) -> Projection:
             "non_productive_hours": nonprod.ravel(),
             "conversion_cost": conversion.ravel(),
             "required_hours": required.ravel(),
+            "development_hours": development.ravel(),
             "utilization": utilization.ravel(),
             "productive_share": utilization.ravel().copy(),
             "non_productive_share": nonprod_share.ravel(),
@@ -942,15 +964,50 @@ def _exception_part(
     }
 
 
+LAUNCH_COLUMNS = (
+    "npd_stream",
+    "value_stream",
+    "product_family",
+    "status",
+    "planned_month",
+    "committed_month",
+)
+
+
+def launch_slips(launches: pd.DataFrame | None) -> pd.DataFrame:
+    """Launches of the plan whose planned month is later than their committed month
+    (SOFP.md "NPD launches"): ``LAUNCH_COLUMNS`` plus ``months_late`` (whole months).
+
+    ``launches``: one row per launch the cycle holds, ``planned_month`` and
+    ``committed_month`` as Periods or "YYYY-MM" (committed empty until a cycle holding
+    it is approved). Only launches still planned slip: a launched one is done (its
+    lateness shows in on-time launch), a cancelled one is out of the plan.
+    """
+    cols = [*LAUNCH_COLUMNS, "months_late"]
+    if launches is None or not len(launches):
+        return pd.DataFrame(columns=cols)
+    f = launches.loc[launches["status"] == "planned", list(LAUNCH_COLUMNS)].copy()
+    committed = f["committed_month"].notna() & (f["committed_month"].astype(str) != "")
+    f = f[committed]
+    if not len(f):
+        return pd.DataFrame(columns=cols)
+    late = _periods(f["planned_month"]).asi8 - _periods(f["committed_month"]).asi8
+    f["months_late"] = late
+    return f[late > 0].reset_index(drop=True)
+
+
 def exceptions(
     projection: Projection,
     previous: Projection | None = None,
     thresholds: Thresholds = Thresholds(),
+    launches: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The step-5 exception list, worst first.
 
     Kinds: overloaded, high_utilization, shortage, dos_below, dos_above, demand_change
-    (the last only with a ``previous`` frozen plan). Ranked by :func:`band_distance`,
+    (the last only with a ``previous`` frozen plan), launch_slipped (``launches``: a
+    launch planned later than its committed month, on the new family in the receiving
+    stream at its planned month; value = months late). Ranked by :func:`band_distance`,
     how far outside its band each one is relative to the band's limit (a shortage
     relative to the month's demand; new demand counts as the farthest), so a 974-day
     supply against a 60-day maximum ranks above a 12% demand change; ties by severity,
@@ -1013,6 +1070,35 @@ def exceptions(
         msg = np.empty(int(changed.sum()), dtype=object)
         msg[is_new], msg[~is_new] = brand_new, moved
         parts.append(_exception_part("demand_change", ch, changed, pct, lim, magnitude, msg))
+
+    slips = launch_slips(launches)
+    if len(slips):
+        late = slips["months_late"].to_numpy(dtype=float)
+        frame = pd.DataFrame(
+            {
+                "value_stream": slips["value_stream"].astype(str).to_numpy(dtype=object),
+                "product_family": slips["product_family"].astype(str).to_numpy(dtype=object),
+                "month": _periods(slips["planned_month"]),
+            }
+        )
+        msg = np.array(
+            [
+                f"Launch slipped {int(n)} month{'s' if n != 1 else ''}: committed "
+                f"{c}, now planned {p} (developed by {d})"
+                for n, c, p, d in zip(
+                    late,
+                    _periods(slips["committed_month"]).strftime("%Y-%m"),
+                    _periods(slips["planned_month"]).strftime("%Y-%m"),
+                    slips["npd_stream"].astype(str),
+                    strict=True,
+                )
+            ],
+            dtype=object,
+        )
+        every = np.ones(len(frame), dtype=bool)
+        # Ranked as months late relative to a year (a year's slip is "100% outside").
+        distance = late / 12.0
+        parts.append(_exception_part("launch_slipped", frame, every, late, 0.0, distance, msg))
 
     rows = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if not len(rows["kind"]):

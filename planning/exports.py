@@ -240,3 +240,49 @@ def box_score_csv(rows: pd.DataFrame) -> bytes:
     for vs, month, measure, value in rows[list(BOX_SCORE_COLUMNS)].itertuples(index=False):
         writer.writerow([safe_text(str(vs)), str(month), measure, format_number(float(value))])
     return out.getvalue().encode("utf-8")
+
+
+LAUNCH_CSV_COLUMNS = (
+    "cycle",
+    "product_family",
+    "family_name",
+    "npd_stream",
+    "receiving_stream",
+    "status",
+    "planned_month",
+    "committed_month",
+    "actual_month",
+    "months_late",
+    "ramp",
+    "development_hours",
+    "version",
+)
+
+
+def launches_csv(launches: list[dict]) -> bytes:
+    """The launch register as CSV: one row per launch (``launch_dict``s); the ramp as
+    units separated by ``;`` from the launch month on, hours as ``YYYY-MM:hours;…``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(LAUNCH_CSV_COLUMNS)
+    for d in launches:
+        writer.writerow(
+            [
+                d["cycle"] or "",
+                safe_text(d["product_family"]),
+                safe_text(d["family_name"]),
+                safe_text(d["npd_stream"]),
+                safe_text(d["receiving_stream"]),
+                d["status"],
+                d["planned_month"] or "",
+                d["committed_month"] or "",
+                d["actual_month"] or "",
+                d["months_late"],
+                ";".join(format_number(float(x)) for x in d["ramp"]),
+                ";".join(
+                    f"{m}:{format_number(float(h))}" for m, h in d["development_hours"].items()
+                ),
+                d["version"],
+            ]
+        )
+    return out.getvalue().encode("utf-8")

@@ -645,6 +645,7 @@ class PlanValueChange(models.Model):
         USE_BASELINE = "use_baseline", "Demand copied from the baseline"
         SCENARIO_CREATE = "scenario", "Scenario created from the plan"
         ADOPT = "adopt", "Adopted from a scenario"
+        USE_RAMP = "use_ramp", "Demand copied from the launch ramp"
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
     scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")
@@ -1229,3 +1230,148 @@ class Assumption(models.Model):
         """Whether it covers a cell of its stream and measure (family code, or "")."""
         fam = self.product_family.code if self.product_family_id else ""
         return (not fam or fam == family) and self.first_month <= month <= self.last_month
+
+
+class LaunchStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    LAUNCHED = "launched", "Launched"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# The longest ramp a launch carries (units for the months from launch): the horizon's.
+MAX_RAMP_MONTHS = MAX_HORIZON
+
+
+class Launch(models.Model):
+    """A new product launch as one cycle holds it (SOFP.md "NPD launches").
+
+    The NPD stream develops the new family, which belongs to the receiving stream. Each
+    cycle keeps its own row of every launch (rolled forward with the plan, frozen with
+    it); the launch's identity across cycles is its family. ``committed_month`` is the
+    planned month in the first approved cycle that held the launch: set at approval,
+    carried forward, never changed. ``ramp`` is units per month from the planned launch
+    month (index 0 = that month); ``development_hours`` maps "YYYY-MM" months before the
+    launch to the NPD stream's hours of project work.
+    """
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="launches")
+    product_family = models.ForeignKey(
+        "valuestreams.ProductFamily", on_delete=models.PROTECT, related_name="launches"
+    )
+    npd_stream = models.ForeignKey(
+        "valuestreams.ValueStream", on_delete=models.PROTECT, related_name="launches_developed"
+    )
+    receiving_stream = models.ForeignKey(
+        "valuestreams.ValueStream", on_delete=models.PROTECT, related_name="launches_received"
+    )
+    planned_month = models.DateField(help_text="First day of the planned launch month.")
+    committed_month = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The planned month in the first approved cycle that held the launch.",
+    )
+    actual_month = models.DateField(null=True, blank=True, help_text="When it launched.")
+    status = models.CharField(
+        max_length=10, choices=LaunchStatus.choices, default=LaunchStatus.PLANNED
+    )
+    ramp = models.JSONField(default=list, blank=True, help_text="Units per month from launch.")
+    development_hours = models.JSONField(
+        default=dict, blank=True, help_text='Hours per month before launch, {"YYYY-MM": h}.'
+    )
+    note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "planned_month", "product_family"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "product_family"], name="launch_one_per_cycle_and_family"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=LaunchStatus.values), name="launch_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_month__day=1)
+                & (Q(committed_month__isnull=True) | Q(committed_month__day=1))
+                & (Q(actual_month__isnull=True) | Q(actual_month__day=1)),
+                name="launch_months_first_day",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="launched") & Q(actual_month__isnull=False))
+                | (~Q(status="launched") & Q(actual_month__isnull=True)),
+                name="launch_actual_month_iff_launched",
+            ),
+            models.CheckConstraint(
+                condition=~Q(npd_stream=F("receiving_stream")),
+                name="launch_streams_differ",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="launch_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle_id}/{self.product_family_id} launch {self.planned_month:%Y-%m}"
+
+
+class BoardPack(models.Model):
+    """A step-5 board pack as it was sent or approved: the PDF's bytes, kept for good.
+
+    One per cycle and kind: the *pre-read* goes out with the step-5 reminder 24 h before
+    the meeting, the *approved* one is archived when the plan is approved. Never changed
+    or deleted on any path (the model refuses, the admin is read-only); ``sha256`` is the
+    digest of ``pdf`` so anyone can check a copy they were sent.
+    """
+
+    class Kind(models.TextChoices):
+        PRE_READ = "pre_read", "Pre-read (sent before the meeting)"
+        APPROVED = "approved", "Approved plan (archived at approval)"
+
+    cycle = models.ForeignKey(PlanningCycle, on_delete=models.PROTECT, related_name="board_packs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    pages = models.PositiveSmallIntegerField()
+    cycle_status = models.CharField(
+        max_length=12, help_text="The cycle's status when the pack was built."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-cycle__month", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "kind"], name="board_pack_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["pre_read", "approved"]), name="board_pack_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="board_pack_sha256_hex"
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0), name="board_pack_not_empty"),
+            models.CheckConstraint(condition=Q(pages__gt=0), name="board_pack_has_pages"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.label} board pack ({self.get_kind_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("An archived board pack never changes.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("An archived board pack is never deleted.")
+
+    @property
+    def cycle_status_display(self) -> str:
+        return CycleStatus(self.cycle_status).label if self.cycle_status else ""

@@ -81,3 +81,43 @@ def baseline_chunk(self, run_id: int, family_codes: list[str]) -> int:
     except Exception as exc:
         baseline_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(
+    bind=True,
+    name="planning.board_pack_build",
+    ignore_result=True,
+    acks_late=True,
+    max_retries=5,
+)
+def board_pack_build(self, cycle_id: int, kind: str) -> str:
+    """Archive a cycle's board pack (idempotent: the archive keeps one per cycle and
+    kind, a retry or a second worker finds it). Database hiccups and failed prints retry
+    with exponential backoff; a missing renderer does not (it is logged, and the pack is
+    archived on the first download instead)."""
+    from planning.models import PlanningCycle
+    from planning.services.board_pack import board_pack_archive
+    from sofp.errors import ApplicationError
+    from sofp.pdf import RenderFailed
+
+    cycle = PlanningCycle.objects.filter(pk=cycle_id).first()
+    if cycle is None:
+        return "gone"
+    try:
+        pack = board_pack_archive(cycle=cycle, kind=kind)
+    except (OperationalError, InterfaceError, RenderFailed) as exc:
+        countdown = get_exponential_backoff_interval(
+            factor=settings.SOFP_REMINDER_RETRY_BACKOFF,
+            retries=self.request.retries,
+            maximum=settings.SOFP_REMINDER_RETRY_BACKOFF_MAX,
+            full_jitter=True,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except ApplicationError as exc:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "board pack %s of %s not built: %s", kind, cycle.label, exc.message
+        )
+        return exc.code
+    return pack.sha256

@@ -10,11 +10,13 @@ from planning.views import (
     actuals,
     assumptions,
     baseline,
+    board_pack,
     cycles,
     dashboards,
     files,
     grid,
     home,
+    launches,
     prices,
     scenarios,
 )
@@ -120,8 +122,25 @@ urlpatterns = [
         scenarios.scenario_delete_view,
         name="scenario_delete",
     ),
+    # --- the step-5 board pack (PDF): current, print preview, archived copies
+    path(CYCLE + "board-pack/", board_pack.board_pack_download, name="board_pack"),
+    path(CYCLE + "board-pack/preview/", board_pack.board_pack_preview, name="board_pack_preview"),
+    path(
+        CYCLE + "board-packs/<int:pk>/",
+        board_pack.board_pack_archived,
+        name="board_pack_archived",
+    ),
     # --- step 4: the cycle's prices and costs
     path(CYCLE + "prices/", prices.cycle_prices_view, name="cycle_prices"),
+    # --- NPD launches: the register of a cycle
+    path(CYCLE + "launches/", launches.launches_page, name="launches"),
+    path(CYCLE + "launches/download/", launches.launches_download, name="launches_download"),
+    path(
+        CYCLE + "launches/<int:launch_id>/",
+        launches.launch_update_view,
+        name="launch_update",
+    ),
+    path(GRID + "use-ramp/", grid.grid_use_ramp_view, name="grid-use-ramp"),
     # --- last: any other cycle address says which cycles exist (the friendly 404)
     path("cycles/<str:label>/", cycles.cycle_address_unknown),
     path("cycles/<str:label>/<path:rest>", cycles.cycle_address_unknown),

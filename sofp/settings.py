@@ -237,6 +237,14 @@ CELERY_BEAT_SCHEDULE["sofp-send-reminders"] = {
 SOFP_REMINDER_RETRY_BACKOFF = env.int("SOFP_REMINDER_RETRY_BACKOFF", default=30)
 SOFP_REMINDER_RETRY_BACKOFF_MAX = env.int("SOFP_REMINDER_RETRY_BACKOFF_MAX", default=600)
 
+# --- The step-5 board pack (PDF, printed by headless Chromium: sofp/pdf.py) -----------
+SOFP_CHROMIUM_PATH = env.str("SOFP_CHROMIUM_PATH", default="/usr/bin/chromium")
+SOFP_PDF_TIMEOUT_MS = env.int("SOFP_PDF_TIMEOUT_MS", default=60_000)
+# Reminder mails attach the pre-read up to this size (the link is always there).
+SOFP_BOARD_PACK_ATTACH_MAX_BYTES = env.int("SOFP_BOARD_PACK_ATTACH_MAX_BYTES", default=5_000_000)
+# Build the pre-read with the step-5 reminder and archive the pack at approval.
+SOFP_BOARD_PACK_AUTO = env.bool("SOFP_BOARD_PACK_AUTO", default=True)
+
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -290,6 +298,7 @@ SPECTACULAR_SETTINGS = {
         "ActualMeasureEnum": "planning.measures.ACTUAL_FACTS",
         "AssumptionStatusEnum": "planning.models.AssumptionStatus.values",
         "AssumptionMeasureEnum": "planning.models.ASSUMPTION_MEASURES",
+        "LaunchStatusEnum": "planning.models.LaunchStatus",
     },
 }
 

@@ -27,7 +27,7 @@ from sofp.spreadsheet_safety import is_formula, open_workbook
 CSV, XLSX = "csv", "xlsx"
 FORMATS = (CSV, XLSX)
 
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -116,7 +116,7 @@ def read_header(*, data: bytes, filename: str = "") -> list[str]:
         _line, header = _first_nonblank(rows)
     except FileUnreadable:
         return []
-    return [] if header is None else [_header_name(h) for h in header]
+    return [] if header is None else [header_name(h) for h in header]
 
 
 def _fill_table(
@@ -127,7 +127,7 @@ def _fill_table(
         raise FileUnreadable(
             "The file is empty: the first line must be the header " + ",".join(columns) + "."
         )
-    names = [_header_name(h) for h in header]
+    names = [header_name(h) for h in header]
     problems = []
     dupes = sorted({n for n in names if n and names.count(n) > 1})
     if dupes:
@@ -174,7 +174,7 @@ def _first_nonblank(
     return 0, None
 
 
-def _header_name(cell: object) -> str:
+def header_name(cell: object) -> str:
     return str(cell or "").strip().strip("\ufeff").strip().lower()
 
 
@@ -183,7 +183,7 @@ def blank(cell: object) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -205,7 +205,7 @@ def _decode(data: bytes) -> str:
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[object]]]:
-    text = _decode(data)
+    text = decode_text(data)
     if "\x00" in text:
         raise FileUnreadable("The file contains NUL bytes: it is not a CSV text file.")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -262,7 +262,7 @@ def parse_number(cell: object) -> Decimal | None:
             f"{show(text)} is a formula, not a number: enter the value itself",
             code="not_a_number",
         )
-    if not _NUMBER_RE.match(text):
+    if not NUMBER_RE.match(text):
         hint = ""
         if "," in text or " " in text or "'" in text:
             hint = " (use a dot for decimals and no thousands separator)"

@@ -69,6 +69,13 @@ def _fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_board_pack_on_the_side(settings):
+    """Approvals and step-5 reminders print a board pack in Chromium; only the board
+    pack's own tests want that (tests/planning/test_board_pack.py switches it on)."""
+    settings.SOFP_BOARD_PACK_AUTO = False
+
+
+@pytest.fixture(autouse=True)
 def _actuals_open_in_the_test_world(request, monkeypatch):
     """The tests' plans live in 2027: months up to 2028-12 count as started for actuals,
     whatever today is. Tests of the rule itself use ``@pytest.mark.real_clock``."""

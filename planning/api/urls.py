@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.api import actuals, assumptions, scenarios, views, workflow
+from planning.api import actuals, assumptions, board_pack, launches, scenarios, views, workflow
 
 app_name = "planning_api"
 
@@ -34,6 +34,10 @@ CYCLE_ROUTES = (
     ("scenarios/<str:name>/", scenarios.ScenarioDetailView, "scenario-detail"),
     ("scenarios/<str:name>/adopt/", scenarios.ScenarioAdoptView, "scenario-adopt"),
     ("scenarios/<str:name>/prices/", scenarios.ScenarioPricesView, "scenario-prices"),
+    ("launches/", launches.LaunchListView, "launch-list"),
+    ("launches/<int:launch_id>/", launches.LaunchDetailView, "launch-detail"),
+    ("board-pack/", board_pack.BoardPackView, "board-pack"),
+    ("board-packs/", board_pack.BoardPackListView, "board-pack-list"),
 )
 
 urlpatterns = [

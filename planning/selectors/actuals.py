@@ -222,15 +222,20 @@ def closed_months_box_score(
     """The engine's box score (``planning.box_score``) of closed ``months`` for the given
     streams (None: all) and the company rows over them, with FVA. A constant number of
     queries (facts with the naive forecast's sales, lag-1 plan with the baseline,
-    prices: 6 to 8), whatever the number of streams, families and months; read fresh
-    on every call (facts change without a cycle, so nothing of it is kept in the
-    review's reuse cache).
+    prices: 6 to 8, plus the reuse key's fingerprints), whatever the number of streams,
+    families and months.
 
     Prices and costs of month m come from cycle m's master copy, else from the newest
     cycle before m (SOFP.md "Actuals"), else from the family master.
     """
     from planning import box_score
     from planning.models import CycleStatus, PlanningCycle
+    from planning.selectors.plans import (
+        _frame_digest,
+        _frozen_stamp,
+        _reuse,
+        _values_fingerprint,
+    )
 
     streams = None if value_streams is None else list(value_streams)
     months = sorted(set(months))
@@ -248,11 +253,7 @@ def closed_months_box_score(
     facts = actuals_query(value_streams=streams, first=earlier[0], last=months[-1]).filter(
         Q(month__in=months) | Q(measure="actual_sales", month__in=earlier)
     )
-    read = actuals_frame(facts)
-    actuals = read[read["month"].isin(pd.PeriodIndex(months, freq="M"))]
-    # The lag-1 plan (same columns as facts), with the baseline FVA compares.
-    lag1 = actuals_frame(_lag1_plan_query(months, streams))
-    plan = lag1[lag1["measure"] != BASELINE_MEASURE]
+    plan_qs = _lag1_plan_query(months, streams)  # with the baseline FVA compares
     frozen = set(
         PlanningCycle.objects.filter(
             status=CycleStatus.APPROVED, month__in=[month_add(m, -1) for m in months]
@@ -263,22 +264,44 @@ def closed_months_box_score(
         if streams is not None
         else list(ValueStream.objects.filter(active=True).values_list("code", flat=True))
     )
-    planned = pd.DataFrame(
-        [
-            (code, pd.Period(m, freq="M"))
-            for m in months
-            if month_add(m, -1) in frozen
-            for code in codes
-        ],
-        columns=["value_stream", "month"],
+    prices = _month_prices(months, streams)
+    # Facts change without a cycle: the key holds fingerprints of the facts and the
+    # frozen plans read, and the prices themselves, so a hit is what a fresh run gives.
+    key = (
+        "closed_box_score",
+        facts.db,
+        tuple(months),
+        tuple(codes),
+        tuple(sorted(frozen)),
+        _values_fingerprint(facts),
+        _frozen_stamp(),  # the plan of a closed month: approved (frozen) cycles only
+        _frame_digest(prices),
     )
-    score = box_score.closed_box_score(
-        actuals=actuals,
-        master=_month_prices(months, streams),
-        plan=plan,
-        planned_months=planned,
-    )
-    return _with_fva(score, months=months, plan=lag1, facts=read)
+
+    def compute() -> pd.DataFrame:
+        planned = pd.DataFrame(
+            [
+                (code, pd.Period(m, freq="M"))
+                for m in months
+                if month_add(m, -1) in frozen
+                for code in codes
+            ],
+            columns=["value_stream", "month"],
+        )
+        read = actuals_frame(facts)
+        lag1 = actuals_frame(plan_qs)  # same columns as facts
+        score = box_score.closed_box_score(
+            actuals=read[read["month"].isin(pd.PeriodIndex(months, freq="M"))],
+            master=prices,
+            plan=lag1[lag1["measure"] != BASELINE_MEASURE],
+            planned_months=planned,
+        )
+        # FVA from the same reads: the key's fingerprints cover them (the facts with the
+        # naive forecast's sales months, the frozen plans with their baseline).
+        return _with_fva(score, months=months, plan=lag1, facts=read)
+
+    # a copy: the reused frame is shared, and the launch measure is added in place
+    return _with_on_time_launch(_reuse(key, compute).copy(), months, streams)
 
 
 FVA_MEASURES = ("fva_statistics", "fva_consensus")
@@ -303,6 +326,32 @@ def _with_fva(
     for col in FVA_MEASURES:
         out[col] = out[col].astype("float64")
     return out[list(score.columns)]
+
+
+def _with_on_time_launch(
+    score: pd.DataFrame, months: list[dt.date], streams: list[ValueStream] | None
+) -> pd.DataFrame:
+    """The box score's ``on_time_launch`` on the NPD streams' and the company rows."""
+    from planning.selectors.launches import on_time_launch_frame
+
+    otl = on_time_launch_frame(months=months, value_streams=streams)
+    otl = otl[otl["on_time_launch"].notna()]
+    if not len(otl):
+        return score
+    lookup = {(vs, m): v for vs, m, v in otl.itertuples(index=False)}
+    have = set(zip(score["value_stream"], score["month"], strict=True))
+    # An NPD stream without facts that month still has its launches' box score.
+    missing = pd.DataFrame(
+        [(vs, m) for vs, m in lookup if (vs, m) not in have], columns=["value_stream", "month"]
+    )
+    if len(missing):
+        score = pd.concat([score, missing], ignore_index=True)
+        score = score.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
+    score["on_time_launch"] = [
+        lookup.get((vs, m), float("nan"))
+        for vs, m in zip(score["value_stream"], score["month"], strict=True)
+    ]
+    return score
 
 
 PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
@@ -534,7 +583,7 @@ def sofp_results_page(*, value_streams: Iterable[ValueStream] | None = None, lim
                 "actual_material_cost": np.nan if fact is None else fact["actual_material_cost"],
                 "inventory_value": inv,
                 "cash_flow": cash,
-                "on_time_launch": np.nan,  # NPD launches are not recorded yet
+                "on_time_launch": np.nan if fact is None else fact["on_time_launch"],
             }
         )
     table, changes = sofp_results(pd.DataFrame(rows))

@@ -66,9 +66,14 @@ def _items(label: str, frame: pd.DataFrame, cycle: PlanningCycle) -> OpenItems:
     return OpenItems(label=label, count=len(frame), rows=rows)
 
 
-def approval_open_items(*, cycle: PlanningCycle) -> ApprovalOpenItems:
-    """Overloads, shortages, unexplained demand changes and open decisions of a cycle."""
-    ex = cycle_analysis(cycle=cycle).exceptions
+def approval_open_items(
+    *, cycle: PlanningCycle, exceptions: pd.DataFrame | None = None
+) -> ApprovalOpenItems:
+    """Overloads, shortages, unexplained demand changes and open decisions of a cycle.
+
+    ``exceptions``: the whole cycle's, when the caller has them already (the review of
+    someone who reads every stream), else they are computed here."""
+    ex = cycle_analysis(cycle=cycle).exceptions if exceptions is None else exceptions
     changes = ex[ex["kind"] == "demand_change"]
     if len(changes):
         commented = _commented_demand_cells(cycle) | explained_demand_cells(cycle=cycle)

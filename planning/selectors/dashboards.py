@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from planning import charts, dashboards, engine
 from planning.calendar import parse_month
@@ -215,7 +217,7 @@ class ReviewPage:
     month_filter: str  # "" = every month of the horizon (the box score shows the first)
     month_problem: bool  # ?month= was not a month of the horizon
     family: ProductFamily | None
-    families: list[ProductFamily]
+    family_options: str  # the family filter's <option>s, HTML
     month_label: str
     box_columns: list[tuple[str, str]]
     box_rows: list[dict]
@@ -310,6 +312,21 @@ def _exception_page(
     return rows, pages
 
 
+def _family_options(streams: Sequence[ValueStream], chosen: str) -> str:
+    """The family filter's ``<option>``s (a thousand families: built here at once, not
+    by the template loop, which cost a tenth of the page)."""
+    rows = (
+        ProductFamily.objects.filter(active=True, value_stream__in=list(streams))
+        .order_by("value_stream__code", "code")
+        .values_list("code", "value_stream__code")
+    )
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{} · {}</option>',
+        ((code, mark_safe(" selected") if code == chosen else "", vs, code) for code, vs in rows),
+    )
+
+
 def review_page(
     *,
     cycle: PlanningCycle,
@@ -320,6 +337,7 @@ def review_page(
     exception_kind: str | None = None,
     exception_stream: str | None = None,
     family: str | None = None,
+    company_view: bool | None = None,
 ) -> ReviewPage:
     """The step-5 board pack for the streams the user may see (company if they see all).
 
@@ -338,7 +356,9 @@ def review_page(
     fcode = family_obj.code if family_obj else ""
     if family_obj is not None:
         streams = [vs for vs in streams if vs.pk == family_obj.value_stream_id]
-    company_view = user_reads_all_streams(user) and not fcode
+    if company_view is None:
+        company_view = user_reads_all_streams(user)
+    company_view = company_view and not fcode
     analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
     heads = _headcounts(streams)
     fva = cycle_fva(cycle=cycle, value_streams=streams)
@@ -406,7 +426,16 @@ def review_page(
         override_reason=cycle.approval_override_reason,
         note=cycle.approval_note,
         open_items=(
-            approval_open_items(cycle=cycle)
+            approval_open_items(
+                cycle=cycle,
+                # The whole company's exceptions are the ones computed above when the
+                # page covers every value stream (one analysis, not two).
+                exceptions=(
+                    analysis.exceptions
+                    if company_view and len(streams) == ValueStream.objects.count()
+                    else None
+                ),
+            )
             if not cycle.is_frozen and user_can_approve(user, cycle)
             else None
         ),
@@ -439,11 +468,7 @@ def review_page(
         month_filter=month_filter,
         month_problem=month_problem,
         family=family_obj,
-        families=list(
-            ProductFamily.objects.filter(active=True, value_stream__in=list(streams_all))
-            .select_related("value_stream")
-            .order_by("value_stream__code", "code")
-        ),
+        family_options=_family_options(streams_all, fcode),
         month_label=label,
         box_columns=columns,
         box_rows=box_rows,

@@ -42,6 +42,7 @@ from planning.models import PlanningCycle, PlanValue
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycles import company_currency, cycle_refuse_frozen
+from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
     company_thresholds,
     cycle_projection,
@@ -544,6 +545,8 @@ def _who(username: str | None, at: dt.datetime) -> str:
 
 
 REFERENCE_MEASURE = "demand_reference"
+# A launch's ramp, shown under its new family's demand (step 1's "Use ramp" copies it).
+RAMP_MEASURE = "launch_ramp"
 
 
 def _reference_demand(
@@ -631,6 +634,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
         cells.setdefault(pv.family, {})[month_field(pv.month)] = pv
     ref_label = f"Last approved ({previous.label})" if previous else "No approved plan yet"
     baselines = baseline_rows(cycle=cycle, value_stream=value_stream)
+    ramps = ramp_rows(cycle=cycle, value_stream=value_stream)
     rows: list[dict] = []
     families = ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
     editable = [c.field for c in columns]
@@ -697,6 +701,33 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
             }
         )
         rows[-3]["flags"] = _baseline_flags(mine, base)
+        launch = ramps.get(family.code)
+        if launch is not None:
+            horizon = set(editable)
+            rows.append(
+                {
+                    "id": row_id(family.code, RAMP_MEASURE),
+                    "family": family.code,
+                    "family_name": family.name,
+                    "measure": RAMP_MEASURE,
+                    "label": f"Launch ramp ({launch.npd_stream.code}, "
+                    f"planned {launch.planned_month:%Y-%m})",
+                    "kind": "computed",
+                    "ramp": True,
+                    "fmt": MEASURE_UNITS["demand"],
+                    "pos": 3,
+                    "editable": [],
+                    "values": {
+                        month_field(m): units
+                        for m, units in ramp_by_month(launch).items()
+                        if month_field(m) in horizon
+                    },
+                    "versions": {},
+                    "comments": {},
+                    "changed": {},
+                    "flags": {},
+                }
+            )
     return {
         "cycle": cycle.label,
         "cycle_month": f"{cycle.month:%Y-%m}",

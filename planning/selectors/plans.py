@@ -315,6 +315,8 @@ def plan_input(
     ``value_streams=None`` means the whole company; otherwise only those streams (and
     the company-wide sustaining costs, which the company rows need).
     """
+    from planning.selectors.launches import cycle_launch_frames
+
     streams = None if value_streams is None else list(value_streams)
     return engine.PlanInput(
         start=_period(cycle.month),
@@ -322,6 +324,7 @@ def plan_input(
         master=cycle_master_frame(cycle=cycle, value_streams=streams),
         values=plan_values_frame(cycle=cycle, value_streams=streams),
         value_streams=tuple(cycle_streams(cycle=cycle, value_streams=streams)),
+        development_hours=cycle_launch_frames(cycle, streams)[1],
     )
 
 
@@ -365,6 +368,17 @@ def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
     return tuple(row.values())
 
 
+def _frozen_stamp(cycle: PlanningCycle | None = None) -> tuple:
+    """What stands for the stored values of approved cycles in a reuse key: approved
+    plans are frozen on every path, so which cycles are approved, and when, is enough
+    (a small query on the cycles) — no scan of their tens of thousands of values.
+    ``cycle``: that one approved cycle; None: every approved cycle."""
+    approved = PlanningCycle.objects.filter(status=CycleStatus.APPROVED)
+    if cycle is not None:
+        approved = approved.filter(pk=cycle.pk)
+    return ("frozen", *approved.order_by("pk").values_list("pk", "approved_at"))
+
+
 def _frame_digest(frame: pd.DataFrame) -> str:
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return hashlib.blake2b(hashed.tobytes(), digest_size=16).hexdigest()
@@ -385,6 +399,9 @@ def _projection(
         cycle=cycle, value_streams=streams, include_company=True, family=family
     )
     scenario = cycle_scenario(cycle)
+    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
+
+    launch_rows = cycle_launch_rows(cycle)  # a scenario works with the plan's launches
     key = (
         "projection",
         family,
@@ -394,12 +411,22 @@ def _projection(
         cycle.month,
         cycle.horizon,
         None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-        _values_fingerprint(values),
+        # A scenario's cells change whatever the plan's status: only the plan is frozen.
+        (
+            _frozen_stamp(cycle)
+            if cycle.is_frozen and scenario is None
+            else _values_fingerprint(values)
+        ),
         _frame_digest(master),
         stream_codes,
+        launch_rows_digest(launch_rows),
     )
 
     def compute() -> engine.Projection:
+        from planning.selectors.launches import cycle_launch_frames
+
+        # NPD development hours count for the stream as a whole, not one family's view.
+        hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
         return engine.project(
             engine.PlanInput(
                 start=_period(cycle.month),
@@ -407,6 +434,7 @@ def _projection(
                 master=master,
                 values=_values_frame(values),
                 value_streams=stream_codes,
+                development_hours=hours,
             )
         )
 
@@ -543,14 +571,16 @@ def cycle_analysis(
             if previous is not None
             else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
         )
-        return accuracy, changes, engine.exceptions(projection, previous, thresholds)
+        launches = _launches_in_scope(cycle, streams, family)
+        exceptions = engine.exceptions(projection, previous, thresholds, launches=launches)
+        return accuracy, changes, exceptions
 
     accuracy, changes, exceptions = _reuse(
         (
             "analysis",
             key,
             previous_key,
-            _values_fingerprint(forecasts_qs),
+            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
             _values_fingerprint(actuals_qs),
             thresholds,
         ),
@@ -566,6 +596,21 @@ def cycle_analysis(
         exceptions=exceptions,
         thresholds=thresholds,
     )
+
+
+def _launches_in_scope(
+    cycle: PlanningCycle, streams: list[ValueStream] | None, family: str
+) -> pd.DataFrame:
+    """The cycle's launches whose new family is in the streams (and family) shown."""
+    from planning.selectors.launches import cycle_launch_frames
+
+    launches = cycle_launch_frames(cycle)[0]
+    if streams is not None:
+        codes = {vs.code for vs in streams}
+        launches = launches[launches["value_stream"].isin(codes)]
+    if family:
+        launches = launches[launches["product_family"] == family]
+    return launches
 
 
 # --------------------------------------------------------------------------- rights

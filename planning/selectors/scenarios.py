@@ -22,6 +22,8 @@ from valuestreams.roles import AnyUser, user_is_executive
 
 _NAME = re.compile(SCENARIO_NAME_PATTERN)
 MAX_COMPARED = 3  # scenarios shown beside the plan at once
+# Names the API's addresses use beside scenario names (``scenarios/compare/``).
+RESERVED_NAMES = frozenset({"compare"})
 
 
 def scenario_name_problem(name: object) -> Problem | None:
@@ -31,6 +33,12 @@ def scenario_name_problem(name: object) -> Problem | None:
             "bad_scenario_name",
             f"{name!r} is not a scenario name: 1 to 40 characters of lower-case letters, "
             "digits and hyphens, starting with a letter or digit (e.g. second-shift)",
+            field="name",
+        )
+    if name in RESERVED_NAMES:
+        return Problem(
+            "reserved_scenario_name",
+            f"{name!r} is reserved (the API's comparison address uses it); choose another name",
             field="name",
         )
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from planning.selectors.cycles import (
 )
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.cycles import audit_record
+from planning.services.launches import launches_commit
 from planning.services.notifications import notifications_resolve
 from planning.services.scenarios import scenarios_freeze
 from sofp.errors import ApplicationError, PermissionDenied
@@ -56,6 +58,8 @@ def cycle_approve(
         )
     # The frozen plan keeps the master as it is now: complete its copy first.
     cycle_master_fill(cycle=locked)
+    # Launches held for the first time by an approved plan: their committed month.
+    launches_commit(cycle=locked)
     now = timezone.now()
     approval = {
         "status": CycleStatus.APPROVED,
@@ -78,4 +82,10 @@ def cycle_approve(
         note=f"Override: {reason}" if open_steps else "",
         user=user,
     )
+    if settings.SOFP_BOARD_PACK_AUTO:
+        # The approved board pack is archived by the worker once the approval commits.
+        from planning.tasks import board_pack_build
+        from sofp.queueing import enqueue_on_commit
+
+        enqueue_on_commit(board_pack_build, locked.pk, "approved")
     return locked

@@ -163,6 +163,7 @@ class RollForward:
     opening_inventory: int = 0
     clamped: list[str] | None = None
     assumptions: int = 0
+    launches: int = 0
 
 
 def _to_decimal(x: float) -> Decimal:
@@ -255,12 +256,14 @@ def cycle_start(
             cells, info = plan_roll_forward_cells(previous=previous, cycle=cycle)
             plan_values_upsert(cycle=cycle, cells=cells, user=None, source="roll_forward")
             from planning.services.assumptions import assumptions_roll_forward
+            from planning.services.launches import launches_roll_forward
 
             info.assumptions = assumptions_roll_forward(previous=previous, cycle=cycle)
+            info.launches = launches_roll_forward(previous=previous, cycle=cycle)
         note = (
             f"Rolled forward from {previous.label}: {info.copied:,} values copied, "
             f"{info.extended:,} extended, {info.opening_inventory:,} opening inventories, "
-            f"{info.assumptions:,} open assumptions."
+            f"{info.assumptions:,} open assumptions, {info.launches:,} launches."
             if previous
             else "No approved cycle before it: the plan starts empty."
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from planning.imports import PlanRow
+from planning.imports import PlanRow, PlanRows
 from planning.measures import DEFAULT_HORIZON
 from planning.models import PlanningCycle, PlanValueChange
 from planning.services.cycles import cycle_create
@@ -25,6 +25,7 @@ from planning.services.plan_values import (
     UpsertResult,
     plan_values_upsert,
 )
+from planning.services.plan_values_bulk import plan_columns_upsert
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, problems_sorted
 
 PREVIEW_CELLS = 500
@@ -112,6 +113,21 @@ def plan_import(
     file (``parse_errors`` plus the upsert's), PermissionDenied, or FrozenCycleError;
     in each case nothing is written.
     """
+    if isinstance(rows, PlanRows) and not parse_errors:
+        # A clean file read column-wise is checked and written in bulk; when any cell
+        # breaks a rule, the cell-by-cell path below names every problem.
+        bulk = plan_columns_upsert(
+            cycle=cycle,
+            columns=rows.columns,
+            user=user,
+            source=PlanValueChange.Source.IMPORT,
+            dry_run=dry_run,
+            preview=PREVIEW_CELLS,
+        )
+        if bulk is not None:
+            return PlanImportResult.from_upsert(
+                cycle=cycle, result=bulk, dry_run=dry_run, computed_skipped=computed_skipped
+            )
     cells = _cells(rows)
     if parse_errors:
         problems = list(parse_errors)

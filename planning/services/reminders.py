@@ -302,6 +302,9 @@ def reminder_content(delivery: ReminderDelivery) -> ReminderContent:
             ("Meeting", f"{_local(step.meeting_start, tz)} – {_local(step.meeting_end, tz)}"),
             ("Status", step.get_status_display()),
         ]
+        if _is_board_pack_reminder(delivery):
+            pack_path = reverse("board_pack", args=[cycle.label])
+            facts.append(("Board pack (PDF)", settings.SITE_URL.rstrip("/") + pack_path))
         agenda = step.agenda
     else:
         cycle = decision.cycle
@@ -358,6 +361,41 @@ def _month_close_content(
         html=render_to_string("planning/email/reminder.html", ctx),
         path=path,
     )
+
+
+BOARD_PACK_STEP = 5
+BOARD_PACK_OFFSET = "24h"
+
+
+def _is_board_pack_reminder(delivery: ReminderDelivery) -> bool:
+    """The step-5 meeting reminder 24 h before: it carries the board pack."""
+    step = delivery.step
+    return (
+        delivery.kind == KIND_MEETING
+        and step is not None
+        and step.number == BOARD_PACK_STEP
+        and delivery.key.split(":")[1] == BOARD_PACK_OFFSET
+    )
+
+
+def _attach_board_pack(message: EmailMultiAlternatives, delivery: ReminderDelivery) -> None:
+    """Build (or reuse) the cycle's pre-read and attach it when small enough; the mail
+    links to the pack whatever happens, so a failed print never holds a reminder back."""
+    from planning.services.board_pack import (
+        board_pack_attachable,
+        board_pack_filename,
+        board_pack_pre_read,
+    )
+
+    try:
+        pack = board_pack_pre_read(delivery.step.cycle)
+    except Exception:  # the reminder matters more than its attachment
+        logger.exception("board pack for reminder %s failed", delivery.key)
+        return
+    if board_pack_attachable(pack):
+        message.attach(
+            board_pack_filename(pack.cycle, pack.kind), bytes(pack.pdf), "application/pdf"
+        )
 
 
 # --- Claim, send, recover ---------------------------------------------------------------
@@ -429,6 +467,8 @@ def delivery_send(*, delivery_id: int, now: dt.datetime | None = None) -> str:
         to=[delivery.recipient.email],
     )
     message.attach_alternative(content.html, "text/html")
+    if _is_board_pack_reminder(delivery) and settings.SOFP_BOARD_PACK_AUTO:
+        _attach_board_pack(message, delivery)
     try:
         message.send(fail_silently=False)
     except Exception as exc:

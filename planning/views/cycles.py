@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from planning.calendar import parse_month
 from planning.models import Decision, DecisionStatus, PlanningCycle
 from planning.selectors.approval import approval_open_items
+from planning.selectors.board_pack import board_packs_of, user_may_read_board_pack
 from planning.selectors.cycles import (
     cycle_decisions_without_step,
     cycle_history,
@@ -122,6 +123,8 @@ def _cycle_page(
         "loose_decisions": cycle_decisions_without_step(cycle=cycle, user=request.user),
         "users": users_active() if any(r.can_edit for r in rows) else [],
         "month_close": cycle_month_close(cycle),
+        "may_read_board_pack": user_may_read_board_pack(request.user),
+        "board_packs": board_packs_of(cycle),
     }
     return render(request, "planning/cycle_detail.html", context, status=status)
 

@@ -8,6 +8,7 @@ stale version (with the current values and who changed them), 413 too large.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -47,6 +48,7 @@ from planning.selectors.plans import (
 from planning.selectors.scenarios import cycle_with_scenario, scenarios_of
 from planning.services.baseline import demand_use_baseline
 from planning.services.grid import grid_comment_set, grid_save
+from planning.services.launches import demand_use_ramp
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, json_body, json_endpoint
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import value_streams_visible
@@ -134,6 +136,9 @@ def _page(
             else ""
         ),
         "scenario": scenario.name if scenario is not None else "",
+        "useRampUrl": (
+            reverse("grid-use-ramp", args=[access.cycle.label, vs_code]) if view == "demand" else ""
+        ),
         "liveUrl": _url(access, "live"),
         "liveCursor": grid_cursor(cycle=access.cycle),
         "liveActualCursor": grid_actual_cursor(),
@@ -262,6 +267,48 @@ def grid_use_baseline_view(request: HttpRequest, month: str, vs_code: str) -> Ht
             "Some cells could not be read; nothing was copied.", problems=problems
         )
     result = demand_use_baseline(cycle=access.cycle, user=request.user, cells=cells)
+    return JsonResponse(
+        {
+            "versions": [c.version for c in result.stored],
+            "result": result.as_dict(),
+            "computed": _computed(access, {"view": "demand"}),
+        }
+    )
+
+
+def _ramp_cells(body: dict) -> list[tuple[str, dt.date, int | None]]:
+    raw = body.get("cells")
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed("Send the cells to copy: a list of {family, month, version}.")
+    cells, problems = [], []
+    for i, item in enumerate(raw):
+        item = item if isinstance(item, dict) else {}
+        cell_month = parse_month(str(item.get("month") or ""))
+        version = item.get("version")
+        if cell_month is None or not item.get("family"):
+            problems.append(Problem("bad_cell", "give the family and month (YYYY-MM)", index=i))
+            continue
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 0
+        ):
+            problems.append(Problem("bad_version", "version must be a whole number", index=i))
+            continue
+        cells.append((str(item["family"])[:40], cell_month, version))
+    if problems:
+        raise ValidationFailed(
+            "Some cells could not be read; nothing was copied.", problems=problems
+        )
+    return cells
+
+
+@json_endpoint("POST")
+def grid_use_ramp_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    """Step 1's "Use ramp": a launch's ramp copied into its new family's demand for the
+    given cells (``{"cells": [{"family", "month", "version"}]}``) through the write path."""
+    access = _access(request, month, vs_code)
+    access.refuse_write()
+    cells = _ramp_cells(json_body(request))
+    result = demand_use_ramp(cycle=access.cycle, user=request.user, cells=cells)
     return JsonResponse(
         {
             "versions": [c.version for c in result.stored],

@@ -123,6 +123,7 @@
     if (field === "opening") return "opening inventory is entered on the “Ending inventory” row";
     if (rowData.measure === "demand_reference") return "the last approved plan is shown for reference; type the new demand in the row above";
     if (rowData.measure === "statistical_baseline") return "the statistical baseline is the model's forecast; select cells and press “Use baseline” to copy it into demand";
+    if (rowData.measure === "launch_ramp") return "the launch ramp comes from the NPD launch register; select cells and press “Use ramp” to copy it into demand";
     if (rowData.kind === "computed") return `${rowData.label} is computed from the plan; change the inputs instead`;
     if (col && col.kind === "history") return "only actual sales are entered for months before the horizon";
     if (rowData.measure === "actual_sales") return `actual sales can only be entered for months that have started (up to ${payload.current_month})`;
@@ -540,7 +541,8 @@
     let body = {};
     const sent = performance.now();
     try {
-      response = await fetch(job.kind === "baseline" ? config.useBaselineUrl : config.saveUrl, {
+      const url = job.kind === "baseline" ? config.useBaselineUrl : job.kind === "ramp" ? config.useRampUrl : config.saveUrl;
+      response = await fetch(url, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
@@ -1011,6 +1013,45 @@
     submit(changes, "baseline", missing ? ` · ${missing} without a baseline left as they were` : " · copied from the baseline");
   }
 
+  /** Step 1's "Use ramp": for every selected month of a launched family (its demand or
+   * ramp row), the launch's ramp goes into demand, through the write path on the server
+   * (history: copied from the launch ramp); undo puts the old demand back. */
+  function useRamp() {
+    if (!editable || !config.useRampUrl) return;
+    const range = activeRange();
+    if (!range) {
+      showError("Select the ramp cells (or the demand cells of a new family) to copy the ramp.");
+      return;
+    }
+    const seen = new Set();
+    const changes = [];
+    let missing = 0;
+    range.getStructuredCells().forEach((rowCells) => {
+      rowCells.forEach((c) => {
+        const d = c.getRow().getData();
+        const field = c.getField();
+        if (!d.family || !/^m\d{4}-\d{2}$/.test(field)) return;
+        const demandId = d.family + "|demand";
+        const key = demandId + "\t" + field;
+        if (seen.has(key)) return;
+        seen.add(key);
+        const rampRow = table.getRow(d.family + "|launch_ramp");
+        const value = rampRow ? rampRow.getData()[field] : undefined;
+        if (value === undefined || value === null) {
+          missing += 1;
+          return;
+        }
+        const demand = table.getRow(demandId).getData();
+        changes.push({ rowId: demandId, field, value, old: demand[field] === undefined ? null : demand[field] });
+      });
+    });
+    if (!changes.length) {
+      showError(missing ? "The selected months have no launch ramp." : "Select the months to fill from the ramp.");
+      return;
+    }
+    submit(changes, "ramp", missing ? ` · ${missing} outside the ramp left as they were` : " · copied from the launch ramp");
+  }
+
   function clearSelection() {
     if (!editable) return;
     const range = activeRange();
@@ -1246,7 +1287,7 @@
         pending: {},
         conflicts: {},
       });
-      return { id: r.id, family: r.family, family_name: r.family_name, measure: r.measure, label: r.label, kind: r.kind, fmt: r.fmt, pos: r.pos, baseline: !!r.baseline, reason: r.reason || "", toggle: r.toggle || "", ...r.values };
+      return { id: r.id, family: r.family, family_name: r.family_name, measure: r.measure, label: r.label, kind: r.kind, fmt: r.fmt, pos: r.pos, baseline: !!r.baseline, ramp: !!r.ramp, reason: r.reason || "", toggle: r.toggle || "", ...r.values };
     });
   }
 
@@ -1322,6 +1363,7 @@
         el.dataset.rowId = d.id;
         el.classList.toggle("row-computed", d.kind === "computed");
         el.classList.toggle("row-baseline", !!d.baseline);
+        el.classList.toggle("row-ramp", !!d.ramp);
         el.classList.toggle("row-first", d.pos === 0);
         el.classList.toggle("row-stream", !d.family);
         el.classList.toggle("row-reference", !!d.toggle);
@@ -1413,6 +1455,8 @@
     document.getElementById("btn-fill").addEventListener("click", fillRight);
     const useBaselineBtn = document.getElementById("btn-use-baseline");
     if (useBaselineBtn) useBaselineBtn.addEventListener("click", useBaseline);
+    const useRampBtn = document.getElementById("btn-use-ramp");
+    if (useRampBtn) useRampBtn.addEventListener("click", useRamp);
     document.getElementById("btn-cell").addEventListener("click", () => openCellDialog());
     document.getElementById("conflict-apply").addEventListener("click", () => resolveConflicts(false));
     document.getElementById("conflict-theirs-all").addEventListener("click", () => resolveConflicts(true));

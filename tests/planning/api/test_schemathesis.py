@@ -75,6 +75,27 @@ def _no_rate_limits(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
+@pytest.fixture(autouse=True)
+def _no_printing(monkeypatch):
+    """The board pack's endpoint answers a stand-in PDF here instead of starting Chromium
+    for each generated request (printing is tested in tests/planning/test_board_pack.py);
+    the API path around it — rights, archive, headers, content type — is the real one."""
+    import hashlib
+
+    from planning.services import board_pack
+
+    def render(cycle):
+        data = b"%PDF-1.4\n% stand-in for " + cycle.label.encode() + b"\n%%EOF\n"
+        return board_pack.RenderedPack(
+            data=data,
+            pages=1,
+            sha256=hashlib.sha256(data).hexdigest(),
+            filename=board_pack.board_pack_filename(cycle),
+        )
+
+    monkeypatch.setattr(board_pack, "board_pack_render", render)
+
+
 @pytest.fixture
 def admin_token(plan, frozen_cycle, admin_user) -> str:
     return Token.objects.get_or_create(user=admin_user)[0].key

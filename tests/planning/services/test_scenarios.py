@@ -80,6 +80,13 @@ def test_bad_names_are_refused(plan, executive, name):
     assert not Scenario.objects.exists()
 
 
+def test_a_reserved_name_is_refused(plan, executive):
+    with pytest.raises(ValidationFailed) as exc:
+        scenario_create(cycle=plan, name="compare", user=executive)
+    assert exc.value.problems[0].code == "reserved_scenario_name"
+    assert not Scenario.objects.exists()
+
+
 def test_the_database_refuses_a_bad_name_too(plan):
     with pytest.raises(IntegrityError), transaction.atomic():
         Scenario.objects.create(cycle=plan, name="Not Valid")

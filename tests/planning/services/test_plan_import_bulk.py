@@ -1,0 +1,199 @@
+"""The column-wise import (``_parse_plan_csv_fast`` + ``plan_columns_upsert``) gives
+exactly what the cell-by-cell path gives: the same rows, the same stored cells and
+history, the same counts and preview, and — for a file with a problem — the same
+problems, because the problems always come from the cell-by-cell path."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from planning import imports
+from planning.imports import PlanRows, parse_plan
+from planning.models import PlanValue, PlanValueChange
+from planning.services import plan_import as plan_import_module
+from planning.services.plan_import import plan_import
+from sofp.errors import ValidationFailed
+from tests.factories import ProductFamilyFactory, UserFactory
+
+HEADER = "value_stream,product_family,month,measure,value\n"
+
+
+def plan_file(value=lambda i: i * 1.5, extra: str = "") -> str:
+    lines = [HEADER.strip()]
+    for fam in ("A-1", "A-2"):
+        lines.append(f"A,{fam},2027-01,opening_inventory,{value(7)}")
+        for m in range(1, 13):
+            lines.append(f"A,{fam},2027-{m:02d},demand,{value(m)}")
+            lines.append(f"A,{fam},2027-{m:02d},production,{value(m + 1)}")
+    for m in range(1, 7):
+        lines.append(f"A,,2027-{m:02d},available_hours,{value(m) * 100}")
+        lines.append(f"A,,2027-{m:02d},revenue,123")  # computed: skipped
+        lines.append(f",,2027-{m:02d},sustaining_cost,{value(m) * 1000}")
+    return "\n".join(lines) + "\n" + extra
+
+
+@pytest.fixture
+def families(family_a, family_b):
+    ProductFamilyFactory(code="A-2", value_stream=family_a.value_stream)
+
+
+def slow(monkeypatch) -> None:
+    monkeypatch.setattr(imports, "_parse_plan_csv_fast", lambda **kw: None)
+
+
+def run(text: str, cycle, user=None, dry_run=False):
+    parsed = parse_plan(data=text.encode(), filename="plan.csv")
+    return parsed, plan_import(
+        cycle=cycle,
+        rows=parsed.rows,
+        user=user,
+        dry_run=dry_run,
+        parse_errors=parsed.errors,
+        computed_skipped=parsed.computed_skipped,
+    )
+
+
+def stored(cycle) -> tuple[list, list]:
+    cells = list(
+        PlanValue.objects.filter(cycle=cycle)
+        .order_by("value_stream", "product_family", "month", "measure")
+        .values_list("value_stream", "product_family", "month", "measure", "value", "version")
+    )
+    history = sorted(
+        PlanValueChange.objects.filter(cycle=cycle).values_list(
+            "value_stream",
+            "product_family",
+            "month",
+            "measure",
+            "old_value",
+            "new_value",
+            "version",
+            "source",
+        ),
+        key=repr,
+    )
+    return cells, history
+
+
+def outcome(result) -> tuple:
+    return (
+        result.added,
+        result.changed,
+        result.unchanged,
+        result.cleared,
+        result.computed_skipped,
+        result.by_stream,
+        [
+            (c.value_stream, c.product_family, c.month, c.measure, c.old, c.new)
+            for c in result.cells
+        ],
+    )
+
+
+def both_ways(monkeypatch, cycle, files: list[str], user=None) -> None:
+    """Import ``files`` one after the other column-wise, then (rolled back first) cell
+    by cell: every result and the stored cells and history are the same."""
+    results = {}
+    for way in ("bulk", "cells"):
+        with transaction.atomic():
+            if way == "cells":
+                slow(monkeypatch)
+            got = []
+            for text in files:
+                parsed, result = run(text, cycle, user=user)
+                assert isinstance(parsed.rows, PlanRows) == (way == "bulk")
+                got.append(outcome(result))
+            results[way] = (got, stored(cycle))
+            transaction.set_rollback(True)
+        monkeypatch.undo()
+    assert results["bulk"] == results["cells"]
+
+
+def test_the_fast_reader_gives_the_rows_of_the_line_reader(families, monkeypatch):
+    text = plan_file(extra="A,A-1,2027-03,demand,\n")  # a blank value clears
+    fast = parse_plan(data=text.encode())
+    slow(monkeypatch)
+    line_by_line = parse_plan(data=text.encode())
+    assert isinstance(fast.rows, PlanRows)
+    assert not isinstance(line_by_line.rows, PlanRows)
+    assert list(fast.rows) == line_by_line.rows
+    assert fast.computed_skipped == line_by_line.computed_skipped == 6
+    assert fast.errors == line_by_line.errors == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"value_stream",product_family,month,measure,value\nA,A-1,2027-01,demand,1\n',
+        HEADER + "A,A-1,2027-01,demand,1\n\nA,A-1,2027-02,demand,1\n",
+        HEADER + "A,A-1,2027-1,demand,1\n",
+        HEADER + "A,A-1,2027-01,demand,1e3x\n",
+        HEADER + "A,A-1,2027-01,demand,=1+1\n",
+        HEADER + "A,A-1,2027-01,,1\n",
+        HEADER + "A,A-1,2027-01,demand,1,2\n",
+        "value_stream,product_family,month,measure\nA,A-1,2027-01,demand\n",
+        HEADER,
+    ],
+)
+def test_anything_unusual_is_left_to_the_line_reader(text):
+    assert imports._parse_plan_csv_fast(data=text.encode(), filename="plan.csv") is None
+
+
+def test_first_import_change_clear_and_same_again_agree(families, cycle, monkeypatch):
+    first = plan_file()
+    changed = plan_file(value=lambda i: i * 1.5 + (i % 3 == 0))
+    cleared = changed.replace("A,A-2,2027-05,demand,7.5\n", "A,A-2,2027-05,demand,\n")
+    assert cleared != changed
+    both_ways(monkeypatch, cycle, [first, changed, cleared, first, first])
+
+
+def test_a_planner_file_agrees(families, cycle, monkeypatch, planner_a):
+    text = "\n".join(line for line in plan_file().splitlines() if not line.startswith(",,"))
+    both_ways(monkeypatch, cycle, [text + "\n"], user=planner_a)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "A,A-9,2027-01,demand,1\n",  # unknown family
+        "B,A-1,2027-02,demand,1\n",  # a family of another stream
+        "A,A-1,2029-01,demand,1\n",  # outside the horizon
+        "A,A-1,2027-02,opening_inventory,1\n",  # not the first month
+        "A,A-1,2027-01,demand,2\n",  # duplicate
+        "A,A-1,2027-01,demand,-1\n",  # negative
+        "A,A-1,2027-01,nonsense,1\n",  # unknown measure
+        "A,,2027-01,demand,1\n",  # needs a family
+        "A,A-1,2027-01,sustaining_cost,1\n",  # takes no stream
+    ],
+)
+def test_a_file_with_a_problem_gets_the_line_readers_problems(families, cycle, monkeypatch, bad):
+    text = plan_file(extra=bad)
+    with pytest.raises(ValidationFailed) as fast:
+        run(text, cycle)
+    slow(monkeypatch)
+    with pytest.raises(ValidationFailed) as line_by_line:
+        run(text, cycle)
+    assert fast.value.errors == line_by_line.value.errors
+    assert fast.value.errors  # each names its line
+    assert not PlanValue.objects.filter(cycle=cycle).exists()
+
+
+def test_a_file_the_user_may_not_change_is_refused_by_the_same_words(families, cycle, monkeypatch):
+    from sofp.errors import PermissionDenied
+
+    outsider = UserFactory(username="outsider")
+    with pytest.raises(PermissionDenied) as fast:
+        run(plan_file(), cycle, user=outsider)
+    slow(monkeypatch)
+    with pytest.raises(PermissionDenied) as line_by_line:
+        run(plan_file(), cycle, user=outsider)
+    assert fast.value.errors == line_by_line.value.errors
+    assert not PlanValue.objects.filter(cycle=cycle).exists()
+
+
+def test_a_dry_run_writes_nothing(families, cycle):
+    _parsed, result = run(plan_file(), cycle, dry_run=True)
+    assert result.added > 0 and result.dry_run
+    assert not PlanValue.objects.filter(cycle=cycle).exists()
+    assert plan_import_module.plan_columns_upsert  # the bulk path is the one taken
