@@ -64,37 +64,51 @@ def _div(num: pd.Series, den: pd.Series) -> pd.Series:
     return pd.Series(out, index=num.index)
 
 
+FAMILY_KEYS = ["value_stream", "product_family", "month"]
+
+
+def wide_last(long: pd.DataFrame, index: list[str], measures: tuple[str, ...]) -> pd.DataFrame:
+    """``index`` columns and one column per measure of ``long`` (the last known value of
+    each key and measure), sorted by ``index``: the rows of
+    ``pivot_table(aggfunc="last").reset_index()`` (keys without any known value of any
+    measure dropped; ``measures`` absent are NaN), in a few NumPy steps instead of its
+    per-call overhead (the box score is read on every review page)."""
+    if not len(long):
+        empty = {c: long[c].iloc[:0] if c in long else pd.Series(dtype=object) for c in index}
+        return pd.DataFrame(
+            {**empty, **{m: pd.Series(dtype="float64") for m in measures}}
+        ).reset_index(drop=True)
+    # Each key column's sorted codes, combined: sorted codes are the sorted keys.
+    parts = [pd.factorize(long[c], sort=True) for c in index]
+    combined = np.ravel_multi_index(
+        [codes for codes, _ in parts], [max(len(uniques), 1) for _, uniques in parts]
+    )
+    values = long["value"].to_numpy(dtype="float64")
+    known = ~np.isnan(values)
+    present, first, row = np.unique(combined[known], return_index=True, return_inverse=True)
+    column = pd.Index(list(measures)).get_indexer(long["measure"].to_numpy()[known])
+    take = column >= 0
+    out = np.full((len(present), len(measures)), np.nan)
+    out[row[take], column[take]] = values[known][take]  # repeated keys: the last one wins
+    at = np.flatnonzero(known)[first]
+    frame = {c: long[c].iloc[at].reset_index(drop=True) for c in index}
+    frame.update({m: out[:, i] for i, m in enumerate(measures)})
+    return pd.DataFrame(frame)
+
+
+FAMILY_MEASURES = ("actual_sales", "actual_production", "demand", "production")
+
+
 def _family_frame(
     actuals: pd.DataFrame, master: pd.DataFrame, plan: pd.DataFrame | None
 ) -> pd.DataFrame:
-    """Per family and month: actual sales and production, plan demand and production,
-    with the family's price, material cost and hours per unit."""
-    fam = actuals[actuals["product_family"] != ""]
-    wide = fam.pivot_table(
-        index=["value_stream", "product_family", "month"],
-        columns="measure",
-        values="value",
-        aggfunc="last",
-    )
-    for col in ("actual_sales", "actual_production"):
-        if col not in wide.columns:
-            wide[col] = np.nan
-    wide = wide[["actual_sales", "actual_production"]].reset_index()
+    """Per family and month: actual sales and production, plan demand and production
+    (facts and plan measures never share a name), with the family's price, material
+    cost and hours per unit."""
+    long = actuals[actuals["product_family"] != ""]
     if plan is not None and len(plan):
-        p = plan[plan["product_family"] != ""].pivot_table(
-            index=["value_stream", "product_family", "month"],
-            columns="measure",
-            values="value",
-            aggfunc="last",
-        )
-        for col in ("demand", "production"):
-            if col not in p.columns:
-                p[col] = np.nan
-        p = p[["demand", "production"]].reset_index()
-        wide = wide.merge(p, how="outer", on=["value_stream", "product_family", "month"])
-    else:
-        wide["demand"] = np.nan
-        wide["production"] = np.nan
+        long = pd.concat([long, plan[plan["product_family"] != ""]], ignore_index=True)
+    wide = wide_last(long, FAMILY_KEYS, FAMILY_MEASURES)
     cols = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
     if "month" in master.columns:  # prices per month (each month's cycle copy)
         return wide.merge(master[[*cols, "month"]], how="left", on=["product_family", "month"])
@@ -153,13 +167,7 @@ def closed_box_score(
     by_stream = fam.groupby(KEYS, sort=True)[list(sums)].sum(min_count=1)
     by_stream = by_stream.rename(columns={"production": "plan_production"})
 
-    st = actuals[actuals["product_family"] == ""].pivot_table(
-        index=KEYS, columns="measure", values="value", aggfunc="last"
-    )
-    for col in STREAM_FACTS:
-        if col not in st.columns:
-            st[col] = np.nan
-    st = st[list(STREAM_FACTS)]
+    st = wide_last(actuals[actuals["product_family"] == ""], KEYS, STREAM_FACTS).set_index(KEYS)
     if plan is not None and len(plan):
         conv = plan[plan["measure"] == "conversion_cost"].groupby(KEYS)["value"].last()
     else:
@@ -189,34 +197,56 @@ def closed_box_score(
     return out.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """:func:`_div` on arrays."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
 def _ratios(f: pd.DataFrame) -> None:
-    """The box score's ratios, in place, from the sums (the same for streams and company)."""
-    f["on_time_delivery"] = _div(f["orders_on_time"], f["orders_shipped"])
-    f["first_time_through"] = _div(f["units_first_time_through"], f["actual_production"])
-    f["actual_profit"] = (
-        f["actual_revenue"] - f["actual_material_cost"] - f["actual_conversion_cost"]
+    """The box score's ratios, in place, from the sums (the same for streams and company):
+    computed on the columns' arrays, then set once each."""
+
+    def a(col: str) -> np.ndarray:
+        return f[col].to_numpy(dtype="float64")
+
+    revenue, material, conversion = (
+        a("actual_revenue"),
+        a("actual_material_cost"),
+        a("actual_conversion_cost"),
     )
-    f["plan_profit"] = f["plan_revenue"] - f["plan_material_cost"] - f["plan_conversion_cost"]
-    f["revenue_per_person"] = _div(f["actual_revenue"], f["headcount"])
-    f["average_cost_per_unit"] = _div(
-        f["actual_material_cost"] + f["actual_conversion_cost"], f["actual_sales"]
+    available, productive, non_productive = (
+        a("actual_available_hours"),
+        a("actual_productive_hours"),
+        a("actual_non_productive_hours"),
     )
-    a = f["actual_available_hours"]
-    f["productive_share"] = _div(f["actual_productive_hours"], a)
-    f["non_productive_share"] = _div(f["actual_non_productive_hours"], a)
-    f["available_share"] = _div(
-        a - f["actual_productive_hours"] - f["actual_non_productive_hours"], a
-    )
-    both = f["actual_productive_hours"].notna() & f["plan_hours"].notna()
-    cap_a = f["actual_productive_hours"].where(both)
-    f["capacity_wape"] = _div((cap_a - f["plan_hours"]).abs(), cap_a)
-    f["capacity_bias"] = _div(f["plan_hours"].where(both) - cap_a, cap_a)
-    f["production_wape"] = _div(f["prod_abs"], f["prod_a"])
-    f["demand_wape"] = _div(f["dem_abs"], f["dem_a"])
-    f["demand_bias"] = _div(f["dem_err"], f["dem_a"])
+    plan_hours = a("plan_hours")
+    both = ~np.isnan(productive) & ~np.isnan(plan_hours)
+    cap_a = np.where(both, productive, np.nan)
+    dem_a = a("dem_a")
+    out = {
+        "on_time_delivery": _ratio(a("orders_on_time"), a("orders_shipped")),
+        "first_time_through": _ratio(a("units_first_time_through"), a("actual_production")),
+        "actual_profit": revenue - material - conversion,
+        "plan_profit": a("plan_revenue") - a("plan_material_cost") - a("plan_conversion_cost"),
+        "revenue_per_person": _ratio(revenue, a("headcount")),
+        "average_cost_per_unit": _ratio(material + conversion, a("actual_sales")),
+        "productive_share": _ratio(productive, available),
+        "non_productive_share": _ratio(non_productive, available),
+        "available_share": _ratio(available - productive - non_productive, available),
+        "capacity_wape": _ratio(np.abs(cap_a - plan_hours), cap_a),
+        "capacity_bias": _ratio(np.where(both, plan_hours, np.nan) - cap_a, cap_a),
+        "production_wape": _ratio(a("prod_abs"), a("prod_a")),
+        "demand_wape": _ratio(a("dem_abs"), dem_a),
+        "demand_bias": _ratio(a("dem_err"), dem_a),
+    }
     for col in ("fva_statistics", "fva_consensus", "on_time_launch"):
         if col not in f.columns:
-            f[col] = np.nan
+            out[col] = np.full(len(f), np.nan)
+    for col, values in out.items():
+        f[col] = values
 
 
 def company_capacity_over_streams(out: pd.DataFrame) -> pd.DataFrame:

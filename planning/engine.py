@@ -795,7 +795,11 @@ def _fva_rates(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def forecast_value_added(
-    forecasts: pd.DataFrame, actuals: pd.DataFrame, *, months: list | None = None
+    forecasts: pd.DataFrame,
+    actuals: pd.DataFrame,
+    *,
+    months: list | None = None,
+    window: bool = True,
 ) -> ForecastValueAdded:
     """SOFP.md's forecast value added for closed months m (lag 1).
 
@@ -806,7 +810,8 @@ def forecast_value_added(
     Each forecast's WAPE = Σ|A−F| ÷ ΣA over the family-months where both are known;
     FVA of the statistics = WAPE(N) − WAPE(B), of the consensus = WAPE(B) − WAPE(D)
     (positive: that step improved the forecast). ``months`` limits the closed months
-    (default: every month of ``forecasts``).
+    (default: every month of ``forecasts``). ``window=False`` leaves the pooled window
+    empty (the box score reads the monthly rows only).
     """
     keys = ["value_stream", "product_family", "month"]
     f = _normalise(forecasts, (*keys, "demand", "baseline"))
@@ -839,6 +844,13 @@ def forecast_value_added(
     company = rows.groupby("month", sort=True, as_index=False)[sums].sum()
     company.insert(0, "value_stream", "")
     monthly = _fva_rates(pd.concat([stream, company], ignore_index=True))
+    monthly["month"] = _periods(monthly["month"]).array if len(monthly) else monthly["month"]
+    monthly = monthly.loc[:, list(FVA_COLUMNS)].reset_index(drop=True)
+    if not window:
+        return ForecastValueAdded(
+            monthly=monthly,
+            window=_empty(FVA_WINDOW_COLUMNS, {"value_stream": "str", "months": "int64"}),
+        )
 
     w_stream = rows.groupby("value_stream", sort=True, as_index=False)[sums].sum()
     w_stream["months"] = (
@@ -847,12 +859,11 @@ def forecast_value_added(
     w_company = pd.DataFrame([rows[sums].sum()]) if len(rows) else pd.DataFrame(columns=sums)
     w_company.insert(0, "value_stream", "")
     w_company["months"] = rows["month"].nunique()
-    window = _fva_rates(pd.concat([w_stream, w_company], ignore_index=True))
-    window = window[window["months"] > 0] if len(rows) else window.iloc[0:0]
-    monthly["month"] = _periods(monthly["month"]).array if len(monthly) else monthly["month"]
+    pooled = _fva_rates(pd.concat([w_stream, w_company], ignore_index=True))
+    pooled = pooled[pooled["months"] > 0] if len(rows) else pooled.iloc[0:0]
     return ForecastValueAdded(
-        monthly=monthly.loc[:, list(FVA_COLUMNS)].reset_index(drop=True),
-        window=window.loc[:, list(FVA_WINDOW_COLUMNS)]
+        monthly=monthly,
+        window=pooled.loc[:, list(FVA_WINDOW_COLUMNS)]
         .astype({"months": int})
         .reset_index(drop=True),
     )

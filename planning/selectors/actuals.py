@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast
@@ -193,10 +194,11 @@ def grid_actuals(
 
 
 def _lag1_plan_query(months: list[dt.date], streams: list[ValueStream] | None):
-    """Demand, production and conversion cost for each month m in the frozen plan of
-    cycle m−1 (SOFP.md: "plan" of a closed month)."""
+    """Demand, production, conversion cost and the statistical baseline (for FVA) for
+    each month m in the frozen plan of cycle m−1 (SOFP.md: "plan" of a closed month)."""
     from django.db.models import Q
 
+    from planning.measures import BASELINE_MEASURE
     from planning.models import CycleStatus, PlanValue
 
     lag1 = Q()
@@ -205,7 +207,7 @@ def _lag1_plan_query(months: list[dt.date], streams: list[ValueStream] | None):
     qs = PlanValue.objects.filter(
         lag1,
         cycle__status=CycleStatus.APPROVED,
-        measure__in=("demand", "production", "conversion_cost"),
+        measure__in=("demand", "production", "conversion_cost", BASELINE_MEASURE),
         month__gte=min(months),
         month__lte=max(months),
     )
@@ -218,9 +220,10 @@ def closed_months_box_score(
     *, months: list[dt.date], value_streams: Iterable[ValueStream] | None = None
 ) -> pd.DataFrame:
     """The engine's box score (``planning.box_score``) of closed ``months`` for the given
-    streams (None: all) and the company rows over them. Four queries, whatever the
-    number of streams, families and months; read fresh on every call (facts change
-    without a cycle, so nothing of it is kept in the review's reuse cache).
+    streams (None: all) and the company rows over them, with FVA. A constant number of
+    queries (facts with the naive forecast's sales, lag-1 plan with the baseline,
+    prices: 6 to 8, plus the reuse key's fingerprints), whatever the number of streams,
+    families and months.
 
     Prices and costs of month m come from cycle m's master copy, else from the newest
     cycle before m (SOFP.md "Actuals"), else from the family master.
@@ -240,10 +243,17 @@ def closed_months_box_score(
         return box_score.closed_box_score(
             actuals=actuals_frame(Actual.objects.none()), master=_month_prices([], streams)
         )
-    facts = actuals_query(value_streams=streams, first=months[0], last=months[-1]).filter(
-        month__in=months
+    # The facts of the months, and the actual sales FVA's naive forecast reads (one query).
+    from django.db.models import Q
+
+    from planning.measures import BASELINE_MEASURE
+    from planning.selectors.baseline import fva_sales_months
+
+    earlier = sorted(fva_sales_months(months) - set(months))
+    facts = actuals_query(value_streams=streams, first=earlier[0], last=months[-1]).filter(
+        Q(month__in=months) | Q(measure="actual_sales", month__in=earlier)
     )
-    plan_qs = _lag1_plan_query(months, streams)
+    plan_qs = _lag1_plan_query(months, streams)  # with the baseline FVA compares
     frozen = set(
         PlanningCycle.objects.filter(
             status=CycleStatus.APPROVED, month__in=[month_add(m, -1) for m in months]
@@ -278,29 +288,36 @@ def closed_months_box_score(
             ],
             columns=["value_stream", "month"],
         )
-        return box_score.closed_box_score(
-            actuals=actuals_frame(facts),
+        read = actuals_frame(facts)
+        lag1 = actuals_frame(plan_qs)  # same columns as facts
+        score = box_score.closed_box_score(
+            actuals=read[read["month"].isin(pd.PeriodIndex(months, freq="M"))],
             master=prices,
-            plan=actuals_frame(plan_qs),  # same columns as facts
+            plan=lag1[lag1["measure"] != BASELINE_MEASURE],
             planned_months=planned,
         )
+        # FVA from the same reads: the key's fingerprints cover them (the facts with the
+        # naive forecast's sales months, the frozen plans with their baseline).
+        return _with_fva(score, months=months, plan=lag1, facts=read)
 
     # a copy: the reused frame is shared, and the launch measure is added in place
-    score = _with_on_time_launch(_reuse(key, compute).copy(), months, streams)
-    return _with_fva(score, months=months, streams=streams)
+    return _with_on_time_launch(_reuse(key, compute).copy(), months, streams)
 
 
 FVA_MEASURES = ("fva_statistics", "fva_consensus")
 
 
-def _with_fva(score: pd.DataFrame, *, months: list[dt.date], streams) -> pd.DataFrame:
+def _with_fva(
+    score: pd.DataFrame, *, months: list[dt.date], plan: pd.DataFrame, facts: pd.DataFrame
+) -> pd.DataFrame:
     """The box score's ``fva_statistics`` and ``fva_consensus`` per stream and month (and
-    company) from the one FVA implementation (``selectors.baseline.months_fva``)."""
-    from planning.selectors.baseline import months_fva
+    company) from the one FVA implementation (``selectors.baseline.months_fva_from``, on
+    the plan and facts the box score has read)."""
+    from planning.selectors.baseline import months_fva_from
 
     if not len(score):
         return score
-    monthly = months_fva(months=months, value_streams=streams).monthly
+    monthly = months_fva_from(months=months, plan=plan, facts=facts).monthly
     fva = monthly[["value_stream", "month", *FVA_MEASURES]].copy()
     fva["month"] = pd.PeriodIndex(fva["month"], freq="M")
     fva["value_stream"] = fva["value_stream"].astype(str)
@@ -340,38 +357,101 @@ def _with_on_time_launch(
 PRICE_COLUMNS = ["product_family", "unit_price", "unit_material_cost", "hours_per_unit"]
 
 
+def cycle_master_prices(
+    *, cycles: Iterable[int], value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """cycle (pk), product_family, unit_price, unit_material_cost, hours_per_unit of the
+    families in the plan of each of ``cycles``: their master copies, all in one query
+    (the box score values up to 36 months at once). The same rows as
+    :func:`planning.selectors.plans.cycle_master_frame` gives per cycle: a cycle without
+    any copy (from before copies existed) reads the live master (one more query)."""
+    from planning.models import CycleFamily
+    from planning.selectors.plans import _raw_rows
+    from valuestreams.models import ProductFamily
+
+    cycle_ids = sorted(set(cycles))
+    stream_ids = None if value_streams is None else [vs.pk for vs in value_streams]
+    numbers = [Cast(col, FloatField()) for col in PRICE_COLUMNS[1:]]
+    columns = ["cycle", *PRICE_COLUMNS]
+    if not cycle_ids:
+        return pd.DataFrame(columns=columns).astype({c: "float64" for c in PRICE_COLUMNS[1:]})
+    copies = CycleFamily.objects.filter(cycle_id__in=cycle_ids)
+    if stream_ids is not None:
+        copies = copies.filter(value_stream_id__in=stream_ids)
+    rows = _raw_rows(
+        copies.order_by().values_list("cycle_id", "active", "product_family__code", *numbers)
+    )
+    seen = {r[0] for r in rows}
+    head = ["cycle", "active", *PRICE_COLUMNS]
+    parts = [pd.DataFrame([r for r in rows if r[1]], columns=head)]
+    unseen = [c for c in cycle_ids if c not in seen]
+    if unseen:  # filtered away, or no copy at all: only the latter reads the live master
+        with_copy = set(
+            CycleFamily.objects.filter(cycle_id__in=unseen).values_list("cycle_id", flat=True)
+        )
+        bare = [c for c in unseen if c not in with_copy]
+        if bare:
+            live = ProductFamily.objects.filter(active=True)
+            if stream_ids is not None:
+                live = live.filter(value_stream_id__in=stream_ids)
+            master = _raw_rows(live.order_by().values_list("code", *numbers))
+            parts.append(pd.DataFrame([(c, True, *r) for c in bare for r in master], columns=head))
+    parts = [p for p in parts if len(p)] or parts[:1]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    frame = frame.drop(columns="active")
+    frame["cycle"] = frame["cycle"].astype("int64")
+    frame["product_family"] = frame["product_family"].astype(str)
+    for col in PRICE_COLUMNS[1:]:
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
 def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> pd.DataFrame:
     """product_family, month, unit_price, unit_material_cost, hours_per_unit for each
     month: from cycle m's master copy, else the newest cycle before m, else the master.
-    One query per distinct cycle used (at most one per month)."""
+    At most five queries, whatever the number of months and cycles."""
     from planning.models import PlanningCycle
-    from planning.selectors.plans import cycle_master_frame
+    from planning.selectors.plans import _raw_rows
     from valuestreams.models import ProductFamily
 
-    parts = []
     cycles = (
-        list(PlanningCycle.objects.filter(month__lte=max(months)).order_by("month"))
+        list(
+            PlanningCycle.objects.filter(month__lte=max(months))
+            .order_by("month")
+            .values_list("pk", "month")
+        )
         if months
         else []
     )
-    chosen: dict[int, tuple[PlanningCycle, list[dt.date]]] = {}
+    chosen: dict[dt.date, int] = {}  # month → the cycle its prices come from
     without: list[dt.date] = []
     for m in months:
-        before = [c for c in cycles if c.month <= m]
+        before = [pk for pk, month in cycles if month <= m]
         if before:
-            chosen.setdefault(before[-1].pk, (before[-1], []))[1].append(m)
+            chosen[m] = before[-1]
         else:
             without.append(m)
-    for cycle, ms in chosen.values():
-        frame = cycle_master_frame(cycle=cycle, value_streams=streams)[PRICE_COLUMNS]
-        for m in ms:
-            parts.append(frame.assign(month=pd.Period(m, freq="M")))
+    parts = []
+    if chosen:
+        prices = cycle_master_prices(cycles=chosen.values(), value_streams=streams)
+        which = pd.DataFrame(
+            {
+                "cycle": np.fromiter(chosen.values(), dtype="int64", count=len(chosen)),
+                "month": pd.PeriodIndex([pd.Period(m, freq="M") for m in chosen], freq="M"),
+            }
+        )
+        parts.append(which.merge(prices, on="cycle", sort=False)[[*PRICE_COLUMNS, "month"]])
     if without:
         qs = ProductFamily.objects.all()
         if streams is not None:
             qs = qs.filter(value_stream__in=streams)
-        rows = list(qs.values_list("code", "unit_price", "unit_material_cost", "hours_per_unit"))
+        rows = _raw_rows(
+            qs.order_by().values_list(
+                "code", *(Cast(col, FloatField()) for col in PRICE_COLUMNS[1:])
+            )
+        )
         frame = pd.DataFrame(rows, columns=PRICE_COLUMNS)
+        frame["product_family"] = frame["product_family"].astype(str)
         for col in PRICE_COLUMNS[1:]:
             frame[col] = frame[col].astype("float64")
         for m in without:

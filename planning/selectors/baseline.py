@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from django.db.models import CharField, FloatField, Q
 from django.db.models.functions import Cast
@@ -26,9 +27,10 @@ def sales_history(
     since: dt.date | None = None,
     families: Iterable[str] | None = None,
     value_streams: Iterable[ValueStream] | None = None,
+    months: Iterable[dt.date] | None = None,
 ) -> pd.DataFrame:
     """Every family's actual sales for the months before ``before`` (and from ``since``),
-    optionally of some families or streams only (one query).
+    optionally of some families, streams or ``months`` only (one query).
 
     The one place the baseline reads the sales history: the ``actual_sales`` facts, kept
     once per month in :class:`planning.models.Actual` (as
@@ -42,6 +44,8 @@ def sales_history(
         qs = qs.filter(value_stream__in=list(value_streams))
     if families is not None:
         qs = qs.filter(product_family__code__in=list(families))
+    if months is not None:
+        qs = qs.filter(month__in=sorted(set(months)))
     rows = _raw_rows(
         qs.order_by().values_list(
             "value_stream__code",
@@ -50,13 +54,7 @@ def sales_history(
             Cast("value", FloatField()),
         )
     )
-    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
-    frame = frame.drop_duplicates(subset=["product_family", "month"], keep="last")
-    frame["value_stream"] = _codes(frame["value_stream"])
-    frame["product_family"] = _codes(frame["product_family"])
-    frame["month"] = _month_index(frame["month"])
-    frame["sales"] = frame["sales"].astype("float64")
-    return frame.sort_values(["product_family", "month"], kind="stable").reset_index(drop=True)
+    return _sales_frame(pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)))
 
 
 def baseline_families(*, cycle: PlanningCycle) -> list[tuple[str, str]]:
@@ -170,25 +168,89 @@ def months_fva_inputs(
         )
     )
     long = pd.DataFrame(rows, columns=["value_stream", "product_family", "month", "measure", "v"])
-    forecasts = (
-        long.pivot_table(
-            index=["value_stream", "product_family", "month"],
-            columns="measure",
-            values="v",
-            aggfunc="last",
-        )
-        .reindex(columns=["demand", BASELINE_MEASURE])
-        .rename(columns={BASELINE_MEASURE: "baseline"})
-        .reset_index()
-        if len(long)
-        else pd.DataFrame(columns=["value_stream", "product_family", "month", "demand", "baseline"])
-    )
-    forecasts.columns.name = None
-    forecasts["month"] = _month_index(forecasts["month"])
     actuals = sales_history(
-        before=month_add(last, 1), since=month_add(first, -12), value_streams=streams
+        before=month_add(last, 1),
+        since=month_add(first, -12),
+        value_streams=streams,
+        months=fva_sales_months(months),
     ).rename(columns={"sales": "actual"})
-    return forecasts, actuals, [pd.Period(m, freq="M") for m in months]
+    return fva_forecasts(long), actuals, [pd.Period(m, freq="M") for m in months]
+
+
+def fva_sales_months(months: Iterable[dt.date]) -> set[dt.date]:
+    """The months whose actual sales FVA reads: each closed month m and its naive
+    forecast's m−12 and m−1."""
+    return {month_add(m, k) for m in months for k in (0, -1, -12)}
+
+
+def fva_forecasts(long: pd.DataFrame) -> pd.DataFrame:
+    """value_stream, product_family, month (period[M]), demand, baseline from long lag-1
+    plan rows (value_stream, product_family, month, measure, v)."""
+    from planning.box_score import wide_last
+
+    forecasts = wide_last(
+        long.rename(columns={"v": "value"}),
+        ["value_stream", "product_family", "month"],
+        ("demand", BASELINE_MEASURE),
+    ).rename(columns={BASELINE_MEASURE: "baseline"})
+    forecasts.columns.name = None
+    if not isinstance(forecasts["month"].dtype, pd.PeriodDtype):
+        forecasts["month"] = _month_index(forecasts["month"])
+    return forecasts
+
+
+def _sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """:data:`HISTORY_COLUMNS` rows as :func:`sales_history` returns them: one per
+    family and month (the last read), sorted by family and month. Keys compared as
+    integer codes (hashing codes and periods row by row was most of its time)."""
+    frame = frame.reset_index(drop=True)
+    value_stream = _codes(frame["value_stream"])
+    family = _codes(frame["product_family"])
+    month = frame["month"]
+    if not isinstance(month.dtype, pd.PeriodDtype):
+        month = pd.Series(_month_index(month), dtype="period[M]")
+    fam_codes, _ = pd.factorize(family, sort=True)
+    ordinals = month.array.asi8 if len(month) else np.zeros(0, dtype="int64")
+    key = fam_codes.astype("int64") * (1 << 32) + (ordinals - ordinals.min(initial=0))
+    keep = ~pd.Index(key).duplicated(keep="last")
+    order = np.lexsort((ordinals[keep], fam_codes[keep]))  # stable: by family, then month
+    at = np.flatnonzero(keep)[order]
+    return pd.DataFrame(
+        {
+            "value_stream": value_stream.take(at).reset_index(drop=True),
+            "product_family": family.take(at).reset_index(drop=True),
+            "month": month.take(at).reset_index(drop=True),
+            "sales": frame["sales"].astype("float64").take(at).reset_index(drop=True),
+        }
+    )
+
+
+def months_fva_from(
+    *, months: Iterable[dt.date], plan: pd.DataFrame, facts: pd.DataFrame
+) -> engine.ForecastValueAdded:
+    """:func:`months_fva` from frames the caller has read already (the box score reads
+    the lag-1 plan and the facts anyway): ``plan``, long rows (value_stream,
+    product_family, month as period[M], measure, value) of the frozen plan of cycle m−1
+    for each month m; ``facts``, long facts in the same columns covering the
+    ``actual_sales`` of :func:`fva_sales_months`. The same rows as the queries of
+    :func:`months_fva_inputs`, one engine function; the monthly rows only (no pooled
+    window)."""
+    months = sorted(set(months))
+    wanted = plan["measure"].isin(["demand", BASELINE_MEASURE]) & plan["value"].notna()
+    long = plan.loc[wanted, ["value_stream", "product_family", "month", "measure", "value"]]
+    forecasts = fva_forecasts(long.rename(columns={"value": "v"}))
+    read = pd.PeriodIndex([pd.Period(m, freq="M") for m in fva_sales_months(months)], freq="M")
+    sales = facts[
+        (facts["measure"] == "actual_sales")
+        & (facts["product_family"] != "")
+        & facts["month"].isin(read)
+    ]
+    sales = sales.loc[:, ["value_stream", "product_family", "month", "value"]]
+    actuals = _sales_frame(sales.set_axis(list(HISTORY_COLUMNS), axis=1)).rename(
+        columns={"sales": "actual"}
+    )
+    periods = [pd.Period(m, freq="M") for m in months]
+    return engine.forecast_value_added(forecasts, actuals, months=periods, window=False)
 
 
 def cycle_fva(
