@@ -50,6 +50,7 @@ def celery_on_redis(redis_url):
     )
     yield celery_app
     celery_app.conf.update(saved)
+    celery_app.__dict__.pop("amqp", None)
 
 
 @pytest.fixture
@@ -59,11 +60,22 @@ def worker(celery_on_redis, postgres_only, settings):
     settings.SOFP_REMINDER_RETRY_BACKOFF_MAX = 2
     settings.EMAIL_BACKEND = "tests.planning.mail_backends.ScriptedBackend"
     mail_backends.script()
+    # The app caches its routing and queue registry (another test's worker may have
+    # selected its own queue there): both sides start from a fresh one on this module's
+    # private queue, and the next test starts from a fresh one again.
+    celery_on_redis.conf.task_default_queue = QUEUE
+    celery_on_redis.__dict__.pop("amqp", None)
     with start_worker(
-        celery_on_redis, pool="threads", concurrency=3, perform_ping_check=False, loglevel="WARNING"
+        celery_on_redis,
+        pool="threads",
+        concurrency=3,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=[QUEUE],
     ) as w:
         yield w
     mail_backends.script()
+    celery_on_redis.__dict__.pop("amqp", None)
 
 
 def _wait_until(predicate, timeout: float = 30.0) -> None:
