@@ -216,6 +216,42 @@ def _lag1_plan_query(months: list[dt.date], streams: list[ValueStream] | None):
     return qs
 
 
+def closed_months_reads(
+    *, months: list[dt.date], value_streams: Iterable[ValueStream] | None = None
+) -> tuple[tuple, pd.DataFrame, pd.DataFrame]:
+    """What the box score of closed ``months`` reads, and the key it is kept under: the
+    facts of the months with the actual sales FVA's naive forecast reads (m−1, m−12),
+    and the lag-1 plan (demand, production, conversion cost, the statistical baseline)
+    — two queries, each a long frame of :data:`ACTUAL_FRAME_COLUMNS`.
+
+    Reused while neither changes (``_reuse``: a fingerprint of the facts, the stamp of
+    the approved cycles), so the review's forecast value added
+    (``selectors.baseline.cycle_fva``) and the closed-month box score share one read.
+    ``months`` must not be empty."""
+    from django.db.models import Q
+
+    from planning.selectors.baseline import fva_sales_months
+    from planning.selectors.plans import _frozen_stamp, _reuse, _values_fingerprint
+
+    streams = None if value_streams is None else list(value_streams)
+    months = sorted(set(months))
+    earlier = sorted(fva_sales_months(months) - set(months))
+    facts = actuals_query(value_streams=streams, first=earlier[0], last=months[-1]).filter(
+        Q(month__in=months) | Q(measure="actual_sales", month__in=earlier)
+    )
+    plan_qs = _lag1_plan_query(months, streams)  # with the baseline FVA compares
+    key = (
+        "closed_reads",
+        facts.db,
+        tuple(months),
+        None if streams is None else tuple(sorted(vs.pk for vs in streams)),
+        _values_fingerprint(facts),
+        _frozen_stamp(),  # the plan of a closed month: approved (frozen) cycles only
+    )
+    facts_frame, plan_frame = _reuse(key, lambda: (actuals_frame(facts), actuals_frame(plan_qs)))
+    return key, facts_frame, plan_frame
+
+
 def closed_months_box_score(
     *, months: list[dt.date], value_streams: Iterable[ValueStream] | None = None
 ) -> pd.DataFrame:
@@ -229,13 +265,9 @@ def closed_months_box_score(
     cycle before m (SOFP.md "Actuals"), else from the family master.
     """
     from planning import box_score
+    from planning.measures import BASELINE_MEASURE
     from planning.models import CycleStatus, PlanningCycle
-    from planning.selectors.plans import (
-        _frame_digest,
-        _frozen_stamp,
-        _reuse,
-        _values_fingerprint,
-    )
+    from planning.selectors.plans import _frame_digest, _reuse
 
     streams = None if value_streams is None else list(value_streams)
     months = sorted(set(months))
@@ -243,17 +275,9 @@ def closed_months_box_score(
         return box_score.closed_box_score(
             actuals=actuals_frame(Actual.objects.none()), master=_month_prices([], streams)
         )
-    # The facts of the months, and the actual sales FVA's naive forecast reads (one query).
-    from django.db.models import Q
-
-    from planning.measures import BASELINE_MEASURE
-    from planning.selectors.baseline import fva_sales_months
-
-    earlier = sorted(fva_sales_months(months) - set(months))
-    facts = actuals_query(value_streams=streams, first=earlier[0], last=months[-1]).filter(
-        Q(month__in=months) | Q(measure="actual_sales", month__in=earlier)
-    )
-    plan_qs = _lag1_plan_query(months, streams)  # with the baseline FVA compares
+    # The facts of the months with the actual sales FVA's naive forecast reads, and the
+    # lag-1 plan with the baseline: one read, shared with the review's FVA.
+    reads_key, read, lag1 = closed_months_reads(months=months, value_streams=streams)
     frozen = set(
         PlanningCycle.objects.filter(
             status=CycleStatus.APPROVED, month__in=[month_add(m, -1) for m in months]
@@ -265,16 +289,14 @@ def closed_months_box_score(
         else list(ValueStream.objects.filter(active=True).values_list("code", flat=True))
     )
     prices = _month_prices(months, streams)
-    # Facts change without a cycle: the key holds fingerprints of the facts and the
-    # frozen plans read, and the prices themselves, so a hit is what a fresh run gives.
+    # Facts change without a cycle: the key holds the reads' key (fingerprints of the
+    # facts and the frozen plans read), and the prices themselves, so a hit is what a
+    # fresh run gives.
     key = (
         "closed_box_score",
-        facts.db,
-        tuple(months),
+        reads_key,
         tuple(codes),
         tuple(sorted(frozen)),
-        _values_fingerprint(facts),
-        _frozen_stamp(),  # the plan of a closed month: approved (frozen) cycles only
         _frame_digest(prices),
     )
 
@@ -288,8 +310,6 @@ def closed_months_box_score(
             ],
             columns=["value_stream", "month"],
         )
-        read = actuals_frame(facts)
-        lag1 = actuals_frame(plan_qs)  # same columns as facts
         score = box_score.closed_box_score(
             actuals=read[read["month"].isin(pd.PeriodIndex(months, freq="M"))],
             master=prices,

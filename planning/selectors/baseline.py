@@ -226,7 +226,11 @@ def _sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def months_fva_from(
-    *, months: Iterable[dt.date], plan: pd.DataFrame, facts: pd.DataFrame
+    *,
+    months: Iterable[dt.date],
+    plan: pd.DataFrame,
+    facts: pd.DataFrame,
+    window: bool = False,
 ) -> engine.ForecastValueAdded:
     """:func:`months_fva` from frames the caller has read already (the box score reads
     the lag-1 plan and the facts anyway): ``plan``, long rows (value_stream,
@@ -234,7 +238,7 @@ def months_fva_from(
     for each month m; ``facts``, long facts in the same columns covering the
     ``actual_sales`` of :func:`fva_sales_months`. The same rows as the queries of
     :func:`months_fva_inputs`, one engine function; the monthly rows only (no pooled
-    window)."""
+    window, unless ``window``)."""
     months = sorted(set(months))
     wanted = plan["measure"].isin(["demand", BASELINE_MEASURE]) & plan["value"].notna()
     long = plan.loc[wanted, ["value_stream", "product_family", "month", "measure", "value"]]
@@ -250,15 +254,29 @@ def months_fva_from(
         columns={"sales": "actual"}
     )
     periods = [pd.Period(m, freq="M") for m in months]
-    return engine.forecast_value_added(forecasts, actuals, months=periods, window=False)
+    return engine.forecast_value_added(forecasts, actuals, months=periods, window=window)
 
 
 def cycle_fva(
     *, cycle: PlanningCycle, value_streams: Iterable[ValueStream] | None = None
 ) -> engine.ForecastValueAdded:
-    """Forecast value added of the closed months before ``cycle``, per stream and company."""
-    forecasts, actuals, months = fva_inputs(cycle=cycle, value_streams=value_streams)
-    return engine.forecast_value_added(forecasts, actuals, months=months)
+    """Forecast value added of the closed months before ``cycle``, per stream and company.
+
+    From the reads the closed-month box score makes of the same months
+    (``selectors.actuals.closed_months_reads``: the lag-1 plan with its baseline, the
+    facts with the naive forecast's sales), and reused with them while neither changes:
+    the review shows both, for the same twelve months when the cycle is the current
+    one. The same figures as :func:`fva_inputs` read on its own."""
+    from planning.selectors.actuals import closed_months_reads
+    from planning.selectors.plans import _reuse
+
+    first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
+    months = [month_add(first, i) for i in range(ACTUALS_HISTORY_MONTHS)]
+    key, facts, plan = closed_months_reads(months=months, value_streams=value_streams)
+    return _reuse(
+        ("cycle_fva", key),
+        lambda: months_fva_from(months=months, plan=plan, facts=facts, window=True),
+    )
 
 
 def months_fva(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import CharField, Count, FloatField, Max, Q, QuerySet, Sum
+from django.db.models import CharField, Count, FloatField, Func, IntegerField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from planning import engine
@@ -139,6 +141,47 @@ def _raw_rows(qs: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a large read builds its rows.
+
+    Fetching 40,000 rows makes 40,000 tuples: each 700 new container objects start a
+    collection, and now and then a full one over the whole process (Django, pandas,
+    Plotly), which made the median read of a plan twice its best. The tuples hold no
+    cycles, so nothing is kept longer than the read; the collector's state is restored
+    (another thread that paused it restores its own)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class MonthOrdinal(Func):
+    """Months since 1970-01 of a date column, computed by the database: an integer per
+    row instead of a date or text that Python would parse (the engine's periods are
+    these ordinals)."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL and the rest
+        template = (
+            "((CAST(EXTRACT(YEAR FROM %(expressions)s) AS INTEGER) - 1970) * 12"
+            " + CAST(EXTRACT(MONTH FROM %(expressions)s) AS INTEGER) - 1)"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Dates are ``YYYY-MM-DD`` text in SQLite (its own functions, no Python per row).
+        template = (
+            "((CAST(substr(%(expressions)s, 1, 4) AS INTEGER) - 1970) * 12"
+            " + CAST(substr(%(expressions)s, 6, 2) AS INTEGER) - 1)"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
 _MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
 
 
@@ -162,23 +205,22 @@ def cycle_master_frame(
     scenario = cycle_scenario(cycle)
     if scenario is not None:
         copies = _scenario_copies(copies, scenario)
-    copy_rows = list(
-        copies.values_list(
-            "product_family_id",
-            "active",
-            "value_stream__code",
-            "product_family__code",
-            *_MASTER_NUMBERS,
+    # Straight from the cursor, numbers as floats (the engine computes in float64):
+    # Django's per-value Decimal converters were most of the cost of this read.
+    numbers = [Cast(f, FloatField()) for f in _MASTER_NUMBERS]
+    copy_rows = _raw_rows(
+        copies.order_by().values_list(
+            "active", "value_stream__code", "product_family__code", *numbers
         )
     )
-    rows = [r[2:] for r in copy_rows if r[1]]
+    rows = [r[1:] for r in copy_rows if r[0]]
     if not copy_rows and not CycleFamily.objects.filter(cycle=cycle).exists():
         # No copy at all: a cycle from before copies existed (the migration gives every
         # cycle one, the services keep them complete). Read the live master.
         live = ProductFamily.objects.filter(active=True)
         if stream_ids is not None:
             live = live.filter(value_stream_id__in=stream_ids)
-        rows = list(live.values_list("value_stream__code", "code", *_MASTER_NUMBERS))
+        rows = _raw_rows(live.order_by().values_list("value_stream__code", "code", *numbers))
     rows.sort(key=lambda r: (r[0], r[1]))
     if family:  # one family's view (filters on the review and dashboards)
         rows = [r for r in rows if r[1] == family]
@@ -263,30 +305,52 @@ def _plan_values_query(
 def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
     """Stored values in the file contract's long shape (one query).
 
-    Values come as floats straight from the database (the engine computes in float64
-    anyway) and months as text: building a Decimal and a date per cell, and ordering by
-    the model's default (three more joins), were most of the time of reading a large
-    plan. Expressions last: :func:`_raw_rows` returns the columns in SQL order.
+    Values come as floats and months as ordinals straight from the database (the
+    engine computes in float64 on monthly periods anyway): building a Decimal and a
+    date per cell, parsing month text, and ordering by the model's default (three more
+    joins) were most of the time of reading a large plan. Columns are built whole: each
+    distinct code is converted once and repeated by position (no per-row Python work
+    beyond the cursor's tuples), and the collector is held during the read
+    (:func:`_gc_paused`). Expressions last: :func:`_raw_rows` returns SQL order.
     """
-    rows = _raw_rows(
-        qs.values_list(
-            "value_stream__code",
-            "product_family__code",
-            "measure",
-            Cast("month", CharField()),
-            Cast("value", FloatField()),
+    with _gc_paused():
+        rows = _raw_rows(
+            qs.values_list(
+                "value_stream__code",
+                "product_family__code",
+                "measure",
+                MonthOrdinal("month"),
+                Cast("value", FloatField()),
+            )
         )
-    )
-    streams, families, measures, months, values = zip(*rows, strict=True) if rows else ((),) * 5
+        return _long_values_frame(rows)
+
+
+def _long_values_frame(rows: Sequence[tuple]) -> pd.DataFrame:
+    """The long frame of ``(stream code, family code, measure, month ordinal, value)``
+    rows: codes as ``str`` ("" where there is none), months ``period[M]``, values float."""
+    n = len(rows)
+    streams, families, measures, months, values = zip(*rows, strict=True) if n else ((),) * 5
     return pd.DataFrame(
         {
-            "value_stream": _codes(streams),
-            "product_family": _codes(families),
-            "month": _month_index(months),
+            "value_stream": _code_column(streams),
+            "product_family": _code_column(families),
+            "month": pd.PeriodIndex.from_ordinals(
+                np.fromiter(months, dtype=np.int64, count=n), freq="M"
+            ),
             "measure": pd.Series(measures, dtype=object),
-            "value": np.asarray(values, dtype="float64"),
+            "value": np.array(values, dtype="float64"),
         }
     )
+
+
+def _code_column(codes: Sequence[str | None]) -> pd.Series:
+    """:func:`_codes` of a long column, each distinct code converted once."""
+    if not len(codes):
+        return _codes(codes)
+    positions, uniques = pd.factorize(np.array(codes, dtype=object))
+    vocab = np.array([*("" if c is None else str(c) for c in uniques), ""], dtype=object)
+    return pd.Series(vocab.take(positions), dtype=object)  # -1 (no code) takes the ""
 
 
 def plan_values_frame(
