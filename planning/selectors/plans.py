@@ -16,8 +16,19 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import CharField, Count, FloatField, Func, IntegerField, Max, Q, QuerySet, Sum
-from django.db.models.functions import Cast
+from django.db.models import (
+    CharField,
+    Count,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from planning import engine
 from planning.calendar import month_add, parse_month
@@ -303,54 +314,84 @@ def _plan_values_query(
 
 
 def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
-    """Stored values in the file contract's long shape (one query).
+    """Stored values in the file contract's long shape (one query, and one for the codes).
 
-    Values come as floats and months as ordinals straight from the database (the
-    engine computes in float64 on monthly periods anyway): building a Decimal and a
-    date per cell, parsing month text, and ordering by the model's default (three more
-    joins) were most of the time of reading a large plan. Columns are built whole: each
-    distinct code is converted once and repeated by position (no per-row Python work
-    beyond the cursor's tuples), and the collector is held during the read
-    (:func:`_gc_paused`). Expressions last: :func:`_raw_rows` returns SQL order.
+    The database gives numbers only, besides the measure: stream and family ids, months
+    as ordinals (:class:`MonthOrdinal`), values as floats (the engine computes in
+    float64 on monthly periods anyway). Building a Decimal and a date per cell, joining
+    two tables for the codes, hashing a code and parsing a month text per row, and
+    ordering by the model's default were most of the time of reading a large plan. The
+    columns are built whole: each distinct id becomes its code once, then is repeated
+    by position; the collector is held during the read (:func:`_gc_paused`).
+    Expressions last: :func:`_raw_rows` returns the columns in SQL order.
     """
     with _gc_paused():
         rows = _raw_rows(
             qs.values_list(
-                "value_stream__code",
-                "product_family__code",
                 "measure",
+                Coalesce("value_stream_id", Value(0)),
+                Coalesce("product_family_id", Value(0)),
                 MonthOrdinal("month"),
                 Cast("value", FloatField()),
             )
         )
-        return _long_values_frame(rows)
+        n = len(rows)
+        measures, streams, families, months, values = zip(*rows, strict=True) if n else ((),) * 5
+        del rows  # freed before the collector runs again: nothing left for it to scan
+        stream_at, stream_ids = _id_positions(streams)
+        family_at, family_ids = _id_positions(families)
+        del streams, families
+        stream_codes, family_codes = _code_names(qs.db, stream_ids, family_ids)
+        return pd.DataFrame(
+            {
+                "value_stream": _id_codes(stream_at, stream_ids, stream_codes),
+                "product_family": _id_codes(family_at, family_ids, family_codes),
+                "month": pd.PeriodIndex.from_ordinals(
+                    np.fromiter(months, dtype=np.int64, count=n), freq="M"
+                ),
+                "measure": pd.Series(measures, dtype=object),
+                "value": np.array(values, dtype="float64"),
+            }
+        )
 
 
-def _long_values_frame(rows: Sequence[tuple]) -> pd.DataFrame:
-    """The long frame of ``(stream code, family code, measure, month ordinal, value)``
-    rows: codes as ``str`` ("" where there is none), months ``period[M]``, values float."""
-    n = len(rows)
-    streams, families, measures, months, values = zip(*rows, strict=True) if n else ((),) * 5
-    return pd.DataFrame(
-        {
-            "value_stream": _code_column(streams),
-            "product_family": _code_column(families),
-            "month": pd.PeriodIndex.from_ordinals(
-                np.fromiter(months, dtype=np.int64, count=n), freq="M"
-            ),
-            "measure": pd.Series(measures, dtype=object),
-            "value": np.array(values, dtype="float64"),
-        }
+def _id_positions(ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Position of each row's id among the distinct ids, and those ids."""
+    return pd.factorize(np.fromiter(ids, dtype=np.int64, count=len(ids)))
+
+
+# Up to this many ids are asked for by name; more, and every code is read (no long IN).
+_CODE_IDS_ASKED = 900
+
+
+def _code_names(
+    db: str, stream_ids: np.ndarray, family_ids: np.ndarray
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Id → code of these value streams and product families (one query, none when
+    there are no ids)."""
+    names: tuple[dict[int, str], dict[int, str]] = ({}, {})
+    if not len(stream_ids) and not len(family_ids):
+        return names
+    streams = ValueStream.objects.using(db).order_by()
+    families = ProductFamily.objects.using(db).order_by()
+    if len(stream_ids) + len(family_ids) <= _CODE_IDS_ASKED:
+        streams = streams.filter(pk__in=stream_ids.tolist())
+        families = families.filter(pk__in=family_ids.tolist())
+    both = streams.values_list(Value(0), "pk", "code").union(
+        families.values_list(Value(1), "pk", "code"), all=True
     )
+    for table, pk, code in _raw_rows(both):
+        names[table][pk] = code
+    return names
 
 
-def _code_column(codes: Sequence[str | None]) -> pd.Series:
-    """:func:`_codes` of a long column, each distinct code converted once."""
-    if not len(codes):
-        return _codes(codes)
-    positions, uniques = pd.factorize(np.array(codes, dtype=object))
-    vocab = np.array([*("" if c is None else str(c) for c in uniques), ""], dtype=object)
-    return pd.Series(vocab.take(positions), dtype=object)  # -1 (no code) takes the ""
+def _id_codes(positions: np.ndarray, ids: np.ndarray, names: Mapping[int, str]) -> pd.Series:
+    """The code of each row's id, each distinct id looked up once: "" for id 0 (none) or
+    an id that names no stream or family, as the outer join of the old read gave."""
+    if not len(positions):
+        return _codes(())
+    vocab = np.array([str(names.get(pk, "")) for pk in ids.tolist()], dtype=object)
+    return pd.Series(vocab.take(positions), dtype=object)
 
 
 def plan_values_frame(

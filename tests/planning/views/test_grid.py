@@ -331,8 +331,9 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
     c = client_for(client, planner_a)
     # +1 time-zone middleware, +1 projection fingerprint; issue 15: +1 last approved
     # cycle, +1 comments on empty cells; issue 16: +1 the actual rows' facts (Actual);
-    # issue 18: +1 the assumptions covering cells; issue 19: +1 the cycle's launches
-    with django_assert_max_num_queries(19):
+    # issue 18: +1 the assumptions covering cells; issue 19: +1 the cycle's launches;
+    # issue 21: +1 the codes of the stream and family ids the plan's cells are read by
+    with django_assert_max_num_queries(20):
         c.get(DATA)
     families = [ProductFamilyFactory(value_stream=stream_a) for _ in range(10)]
     cells = [
@@ -342,7 +343,7 @@ def test_grid_data_query_count_does_not_grow_with_the_plan(
         for m in ("demand", "production")
     ]
     plan_values_upsert(cycle=plan, cells=cells, user=None)
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):
         res = c.get(DATA)
     # Per family: 5 rows and 4 toggled (last approved, change); the stream: 3 totals + 8.
     assert len(res.json()["rows"]) == 11 * (5 + 4) + 3 + 8
@@ -353,8 +354,9 @@ def test_save_query_count_is_constant(client, plan, planner_a, django_assert_max
     many = [cell("7", month=f"2027-{m:02d}", version=1 if m == 1 else 0) for m in range(1, 13)]
     # +1 time-zone middleware, +1 new-id read-back, +1 last approved cycle (issue 15);
     # +2 the stored inputs and the facts the rows' quarter/year subtotals add up;
-    # +1 the cycle's launches (issue 19: NPD development hours in the projection)
-    with django_assert_max_num_queries(28):
+    # +1 the cycle's launches (issue 19: NPD development hours in the projection);
+    # +1 the codes of the stream and family ids the plan's cells are read by (issue 21)
+    with django_assert_max_num_queries(29):
         assert post(c, SAVE, many).status_code == 200
 
 
