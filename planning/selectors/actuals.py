@@ -267,7 +267,7 @@ def closed_months_box_score(
     from planning import box_score
     from planning.measures import BASELINE_MEASURE
     from planning.models import CycleStatus, PlanningCycle
-    from planning.selectors.plans import _frame_digest, _reuse
+    from planning.selectors.plans import _reuse
 
     streams = None if value_streams is None else list(value_streams)
     months = sorted(set(months))
@@ -288,17 +288,12 @@ def closed_months_box_score(
         if streams is not None
         else list(ValueStream.objects.filter(active=True).values_list("code", flat=True))
     )
-    prices = _month_prices(months, streams)
+    prices = _month_price_sources(months, streams)
     # Facts change without a cycle: the key holds the reads' key (fingerprints of the
-    # facts and the frozen plans read), and the prices themselves, so a hit is what a
-    # fresh run gives.
-    key = (
-        "closed_box_score",
-        reads_key,
-        tuple(codes),
-        tuple(sorted(frozen)),
-        _frame_digest(prices),
-    )
+    # facts and the frozen plans read), and the prices themselves (digests of the
+    # copies read, not of the month-by-month table built from them), so a hit is what
+    # a fresh run gives.
+    key = ("closed_box_score", reads_key, tuple(codes), tuple(sorted(frozen)), prices.key())
 
     def compute() -> pd.DataFrame:
         planned = pd.DataFrame(
@@ -312,7 +307,7 @@ def closed_months_box_score(
         )
         score = box_score.closed_box_score(
             actuals=read[read["month"].isin(pd.PeriodIndex(months, freq="M"))],
-            master=prices,
+            master=prices.frame(),
             plan=lag1[lag1["measure"] != BASELINE_MEASURE],
             planned_months=planned,
         )
@@ -426,10 +421,59 @@ def cycle_master_prices(
     return frame
 
 
-def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> pd.DataFrame:
-    """product_family, month, unit_price, unit_material_cost, hours_per_unit for each
-    month: from cycle m's master copy, else the newest cycle before m, else the master.
-    At most five queries, whatever the number of months and cycles."""
+@dataclass(frozen=True, eq=False)
+class _MonthPriceSources:
+    """Where each month's prices come from: ``chosen`` month → cycle (its master copy,
+    ``by_cycle``), and the months before any cycle, valued at the family master
+    (``master``). Small: the per-month table is built only when a box score is."""
+
+    chosen: dict[dt.date, int]
+    by_cycle: pd.DataFrame | None
+    without: list[dt.date]
+    master: pd.DataFrame | None
+
+    def key(self) -> tuple:
+        """What the prices depend on, for a reuse key (digests of the frames read)."""
+        from planning.selectors.plans import _frame_digest
+
+        return (
+            tuple(self.chosen.items()),
+            None if self.by_cycle is None else _frame_digest(self.by_cycle),
+            tuple(self.without),
+            None if self.master is None else _frame_digest(self.master),
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """product_family, unit_price, unit_material_cost, hours_per_unit, month."""
+        parts = []
+        if self.chosen and self.by_cycle is not None:
+            which = pd.DataFrame(
+                {
+                    "cycle": np.fromiter(
+                        self.chosen.values(), dtype="int64", count=len(self.chosen)
+                    ),
+                    "month": pd.PeriodIndex(
+                        [pd.Period(m, freq="M") for m in self.chosen], freq="M"
+                    ),
+                }
+            )
+            parts.append(
+                which.merge(self.by_cycle, on="cycle", sort=False)[[*PRICE_COLUMNS, "month"]]
+            )
+        if self.master is not None:
+            for m in self.without:
+                parts.append(self.master.assign(month=pd.Period(m, freq="M")))
+        if not parts:
+            return pd.DataFrame(columns=PRICE_COLUMNS)
+        return pd.concat(parts, ignore_index=True)
+
+
+def _month_price_sources(
+    months: list[dt.date], streams: list[ValueStream] | None
+) -> _MonthPriceSources:
+    """Each month's source of prices: cycle m's master copy, else the newest cycle
+    before m, else the family master. At most five queries, whatever the number of
+    months and cycles."""
     from planning.models import PlanningCycle
     from planning.selectors.plans import _raw_rows
     from valuestreams.models import ProductFamily
@@ -451,16 +495,10 @@ def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> p
             chosen[m] = before[-1]
         else:
             without.append(m)
-    parts = []
-    if chosen:
-        prices = cycle_master_prices(cycles=chosen.values(), value_streams=streams)
-        which = pd.DataFrame(
-            {
-                "cycle": np.fromiter(chosen.values(), dtype="int64", count=len(chosen)),
-                "month": pd.PeriodIndex([pd.Period(m, freq="M") for m in chosen], freq="M"),
-            }
-        )
-        parts.append(which.merge(prices, on="cycle", sort=False)[[*PRICE_COLUMNS, "month"]])
+    by_cycle = (
+        cycle_master_prices(cycles=chosen.values(), value_streams=streams) if chosen else None
+    )
+    master = None
     if without:
         qs = ProductFamily.objects.all()
         if streams is not None:
@@ -470,15 +508,18 @@ def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> p
                 "code", *(Cast(col, FloatField()) for col in PRICE_COLUMNS[1:])
             )
         )
-        frame = pd.DataFrame(rows, columns=PRICE_COLUMNS)
-        frame["product_family"] = frame["product_family"].astype(str)
+        master = pd.DataFrame(rows, columns=PRICE_COLUMNS)
+        master["product_family"] = master["product_family"].astype(str)
         for col in PRICE_COLUMNS[1:]:
-            frame[col] = frame[col].astype("float64")
-        for m in without:
-            parts.append(frame.assign(month=pd.Period(m, freq="M")))
-    if not parts:
-        return pd.DataFrame(columns=PRICE_COLUMNS)
-    return pd.concat(parts, ignore_index=True)
+            master[col] = master[col].astype("float64")
+    return _MonthPriceSources(chosen=chosen, by_cycle=by_cycle, without=without, master=master)
+
+
+def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> pd.DataFrame:
+    """product_family, month, unit_price, unit_material_cost, hours_per_unit for each
+    month: from cycle m's master copy, else the newest cycle before m, else the master.
+    At most five queries, whatever the number of months and cycles."""
+    return _month_price_sources(months, streams).frame()
 
 
 def closed_month_block(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from planning import dashboards
@@ -61,6 +62,20 @@ def _commented_demand_cells(cycle: PlanningCycle) -> set[str]:
     return {f"{vs}:{pf or ''}:{month:%Y-%m}" for vs, pf, month in cells}
 
 
+def _cell_keys(changes: pd.DataFrame) -> pd.Series:
+    """``stream:family:YYYY-MM`` of each row, each distinct month formatted once."""
+    at, months = pd.factorize(changes["month"])
+    labels = np.array([*(m.strftime("%Y-%m") for m in months), np.nan], dtype=object)
+    month = pd.Series(labels.take(at), index=changes.index, dtype=object)
+    return (
+        changes["value_stream"].astype(str)
+        + ":"
+        + changes["product_family"].astype(str)
+        + ":"
+        + month
+    )
+
+
 def _items(label: str, frame: pd.DataFrame, cycle: PlanningCycle) -> OpenItems:
     rows = dashboards.exception_rows(frame, cycle.label, limit=SHOWN_PER_KIND)
     return OpenItems(label=label, count=len(frame), rows=rows)
@@ -77,14 +92,8 @@ def approval_open_items(
     changes = ex[ex["kind"] == "demand_change"]
     if len(changes):
         commented = _commented_demand_cells(cycle) | explained_demand_cells(cycle=cycle)
-        keys = (
-            changes["value_stream"].astype(str)
-            + ":"
-            + changes["product_family"].astype(str)
-            + ":"
-            + changes["month"].dt.strftime("%Y-%m")
-        )
-        changes = changes[~keys.isin(commented).to_numpy()]
+        if commented:  # nothing explained: every change stays (no key per change needed)
+            changes = changes[~_cell_keys(changes).isin(commented).to_numpy()]
     decisions = list(
         Decision.objects.filter(cycle=cycle, status=DecisionStatus.OPEN)
         .select_related("owner")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.utils.html import format_html_join
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from planning import charts, dashboards, engine
@@ -34,6 +34,7 @@ from planning.selectors.cycles import (
 )
 from planning.selectors.plans import (
     CycleAnalysis,
+    _reuse_derived,
     accuracy_inputs,
     cycle_analysis,
     cycle_current,
@@ -320,11 +321,14 @@ def _family_options(streams: Sequence[ValueStream], chosen: str) -> str:
         .order_by("value_stream__code", "code")
         .values_list("code", "value_stream__code")
     )
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{} · {}</option>',
-        ((code, mark_safe(" selected") if code == chosen else "", vs, code) for code, vs in rows),
-    )
+    # Each code escaped once, the options joined as text (format_html per option, with
+    # its argument checks, cost more than the query).
+    options = []
+    for code, vs in rows:
+        text = escape(code)
+        selected = " selected" if code == chosen else ""
+        options.append(f'<option value="{text}"{selected}>{escape(vs)} · {text}</option>')
+    return mark_safe("".join(options))  # every code escaped above
 
 
 def review_page(
@@ -362,9 +366,21 @@ def review_page(
     analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
     heads = _headcounts(streams)
     fva = cycle_fva(cycle=cycle, value_streams=streams)
-    box = engine.box_score(analysis.projection, analysis.accuracy, heads, fva)
+    # Both box scores are reused with the projections, accuracy and FVA they come from.
+    heads_key = tuple(heads.items())
+    box = _reuse_derived(
+        "box_score",
+        (analysis.projection, analysis.accuracy, fva),
+        heads_key,
+        lambda: engine.box_score(analysis.projection, analysis.accuracy, heads, fva),
+    )
     prev_box = (
-        engine.box_score(analysis.previous, analysis.accuracy, heads, fva)
+        _reuse_derived(
+            "box_score",
+            (analysis.previous, analysis.accuracy, fva),
+            heads_key,
+            lambda: engine.box_score(analysis.previous, analysis.accuracy, heads, fva),
+        )
         if analysis.previous is not None
         else None
     )

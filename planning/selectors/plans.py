@@ -466,6 +466,21 @@ def _reuse(key: tuple, compute: Callable[[], T]) -> T:
     return result
 
 
+def _reuse_derived(
+    name: str, inputs: tuple[object, ...], extra: tuple, compute: Callable[[], T]
+) -> T:
+    """A result computed only from ``inputs`` — objects :func:`_reuse` hands out
+    (projections, accuracy, forecast value added), never changed by their readers — and
+    ``extra``: kept while those very objects are the ones reused. Keyed by their
+    identities; the entry holds the objects themselves, so an identity cannot pass to
+    another object while the entry lives."""
+    key = ("derived", name, tuple(id(x) for x in inputs), extra)
+    held, result = _reuse(key, lambda: (inputs, compute()))
+    if all(a is b for a, b in zip(held, inputs, strict=True)):
+        return result
+    return compute()  # pragma: no cover - the entry holds its inputs (see above)
+
+
 def projections_forget() -> None:
     """Drop every reused result (tests that count a cold request's queries)."""
     with _reused_lock:

@@ -348,3 +348,33 @@ def test_the_collector_is_held_only_during_the_read():
         assert not gc.isenabled()  # paused before: left as it was
     finally:
         gc.enable()
+
+
+def test_cell_keys_equal_the_formatted_keys(company_plan):
+    from planning.selectors.approval import _cell_keys
+
+    exceptions = cycle_analysis(cycle=company_plan).exceptions
+    changes = exceptions[exceptions["kind"] == "demand_change"]
+    assert len(changes)
+    want = (
+        changes["value_stream"].astype(str)
+        + ":"
+        + changes["product_family"].astype(str)
+        + ":"
+        + changes["month"].dt.strftime("%Y-%m")
+    )
+    pd.testing.assert_series_equal(_cell_keys(changes), want)
+    assert _cell_keys(changes.iloc[:0]).tolist() == []
+
+
+def test_family_options_escape_each_code_once(company_plan):
+    from planning.selectors.dashboards import _family_options
+
+    ProductFamily.objects.filter(code="S01-F001").update(code='S01-<F&"1>')
+    html = _family_options(list(ValueStream.objects.all()), 'S01-<F&"1>')
+    assert (
+        '<option value="S01-&lt;F&amp;&quot;1&gt;" selected>S01 · S01-&lt;F&amp;&quot;1&gt;' in html
+    )
+    assert html.count("<option") == ProductFamily.objects.filter(active=True).count()
+    assert html.count(" selected") == 1
+    assert '<option value="S00-F000">S00 · S00-F000</option>' in html
