@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 from django.db.models import QuerySet
@@ -228,12 +229,23 @@ def scenario_compare(
     totals: dict[str, dict[str, float | None]] = {}
     exceptions: dict[str, dict] = {}
     series: dict[str, pd.DataFrame] = {}
+    from planning.selectors.plans import _reuse_derived
+
+    company = streams is None
     for name, view in scoped:
         projection, found = _scenario_analysis(view, streams)
-        monthly = _monthly(projection, company=streams is None)
+        # Shaped once per reused projection and exception list (read-only from here on).
+        monthly = _reuse_derived(
+            "scenario-monthly",
+            (projection,),
+            (company,),
+            partial(_monthly, projection, company=company),
+        )
         series[name] = monthly
         totals[name] = _horizon_totals(monthly)
-        exceptions[name] = _exception_rows(found)
+        exceptions[name] = _reuse_derived(
+            "scenario-exception-rows", (found,), (), partial(_exception_rows, found)
+        )
     plan_ex = exceptions[""]
     changed = {
         name: {
