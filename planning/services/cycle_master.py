@@ -94,12 +94,18 @@ def _open_cycle_ids() -> list[int]:
 
 @transaction.atomic
 def cycle_masters_sync(
-    *, family_ids: Iterable[int] | None = None, stream_ids: Iterable[int] | None = None
+    *,
+    family_ids: Iterable[int] | None = None,
+    stream_ids: Iterable[int] | None = None,
+    family_fields: Sequence[str] | None = None,
 ) -> int:
     """Give every cycle that is not frozen the master's current values of these families
     and streams (``None``: none of that kind). Frozen cycles are never touched.
 
-    Returns the number of copies written.
+    ``family_fields`` limits an existing copy's update to those fields (a launch moving
+    its family in or out of the plan changes ``active`` only, so an open cycle's own
+    prices stay); a cycle without a copy of the family gets a whole one. Returns the
+    number of copies written.
     """
     fam_ids = set(family_ids or ())
     vs_ids = set(stream_ids or ())
@@ -123,10 +129,14 @@ def cycle_masters_sync(
                 copy = _family_copy(cycle_id, family)
                 copy.pk = existing.get((cycle_id, family.pk))
                 (update if copy.pk else create).append(copy)
-        CycleFamily.objects.bulk_create(create, batch_size=1000)
-        CycleFamily.objects.bulk_update(
-            update, ["value_stream", *FAMILY_COPY_FIELDS], batch_size=1000
+        fields = (
+            ["value_stream", *FAMILY_COPY_FIELDS]
+            if family_fields is None
+            else [f for f in family_fields if f in ("value_stream", *FAMILY_COPY_FIELDS)]
         )
+        CycleFamily.objects.bulk_create(create, batch_size=1000)
+        if fields:
+            CycleFamily.objects.bulk_update(update, fields, batch_size=1000)
         written += len(create) + len(update)
     if vs_ids:
         streams = list(ValueStream.objects.filter(pk__in=vs_ids))
