@@ -28,8 +28,6 @@ def company(db, monkeypatch):
     return build_company(streams=1, families=2, month=MONTH)
 
 
-
-
 def test_in_horizon_actuals_entered_as_facts_show_on_the_dashboard(client, company, executive):
     vs = ValueStream.objects.get(code="S00")
     f0, f1 = ProductFamily.objects.filter(value_stream=vs).order_by("code")
