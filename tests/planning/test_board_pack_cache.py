@@ -68,9 +68,7 @@ def test_the_fingerprint_is_one_query_and_stable_while_nothing_changes(plan):
     assert board_pack_fingerprint(plan) == one
 
 
-def test_every_input_of_the_pack_moves_the_fingerprint(
-    plan, executive, family_a, finance_user
-):
+def test_every_input_of_the_pack_moves_the_fingerprint(plan, executive, family_a, finance_user):
     from planning.services.assumptions import assumption_create
     from planning.services.cycle_master import cycle_master_update
     from planning.services.scenarios import scenario_create
@@ -86,9 +84,7 @@ def test_every_input_of_the_pack_moves_the_fingerprint(
         cycle=plan, cells=[CellInput("A", "A-1", M, "production", Decimal("91"))], user=None
     )
     moved("a plan value")
-    plan_values_upsert(
-        cycle=plan, cells=[CellInput("A", "A-1", M, "production", None)], user=None
-    )
+    plan_values_upsert(cycle=plan, cells=[CellInput("A", "A-1", M, "production", None)], user=None)
     moved("a cleared plan value")
     scenario = scenario_create(cycle=plan, name="more", user=executive)
     moved("a new scenario")

@@ -282,9 +282,7 @@ def test_import_master_carries_untouched_scenario_copies(cycle, two_scenarios, t
     assert _scenario_copy(own, "A-1").unit_material_cost == Decimal("41")
 
 
-def test_adopting_a_price_carries_the_other_untouched_scenarios(
-    cycle, two_scenarios, executive
-):
+def test_adopting_a_price_carries_the_other_untouched_scenarios(cycle, two_scenarios, executive):
     from planning.services.scenarios import scenario_adopt
 
     same, own = two_scenarios
