@@ -61,6 +61,13 @@ try:  # a hash table of Python objects, as pandas uses inside Index.get_indexer
     from pandas._libs.hashtable import PyObjectHashTable
 except ImportError:  # pragma: no cover - the public path in _lookup serves then
     PyObjectHashTable = None
+try:  # one C pass: is every element a str (no None/NaN)? As pandas' dtype inference does.
+    from pandas._libs.lib import is_string_array as _is_string_array
+except ImportError:  # pragma: no cover - every column is then converted as before
+
+    def _is_string_array(values: np.ndarray, skipna: bool = False) -> bool:
+        return False
+
 
 from planning.measures import (
     COMPANY_INPUT_MEASURES,
@@ -280,13 +287,15 @@ def _str_index(codes: np.ndarray | list) -> pd.Index:
 def _codes(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
     """Codes as an object array of str, NaN/None read as "" (empty cell); only ``rows``
     when given. A ``str`` column is read as stored and only its missing cells are filled."""
+    codes = col.to_numpy(dtype=object)
+    if rows is not None:
+        codes = codes[rows]
+    if len(codes) and _is_string_array(codes, skipna=False):
+        return codes  # every cell already a str: nothing to fill or convert
     if not isinstance(col.dtype, pd.StringDtype):
         if rows is not None:  # convert those rows only
             col = col.iloc[rows]
         return col.fillna("").astype("str").to_numpy(dtype=object)
-    codes = col.to_numpy(dtype=object)
-    if rows is not None:
-        codes = codes[rows]
     missing = pd.isna(codes)
     if missing.any():
         codes = codes.copy()
@@ -349,9 +358,11 @@ def _code_positions(vocab: np.ndarray, col: pd.Series) -> np.ndarray:
     """
     # Any column (str or object) is looked up as stored: a str code finds itself; only
     # the misses are read again as codes (NaN as "", 1001 as "1001") and looked up.
-    pos = _lookup(vocab, col.to_numpy(dtype=object))
+    stored = col.to_numpy(dtype=object)
+    pos = _lookup(vocab, stored)
     miss = np.flatnonzero(pos < 0)
-    if len(miss):
+    # Misses that are str already read the same as codes: absent again, no second probe.
+    if len(miss) and not _is_string_array(stored[miss], skipna=False):
         pos[miss] = _lookup(vocab, _codes(col, miss))
     return pos
 
