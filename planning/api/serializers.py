@@ -212,37 +212,6 @@ class PlanValueSerializer(serializers.Serializer):
         }
 
 
-# The fields ``plan_value_row`` reads, for a ``values_list`` of plan values.
-PLAN_VALUE_ROW_FIELDS = (
-    "value_stream__code",
-    "product_family__code",
-    "month",
-    "measure",
-    "value",
-    "version",
-    "comment",
-    "updated_at",
-    "updated_by__username",
-)
-
-
-def plan_value_row(row: tuple) -> dict[str, Any]:
-    """What :class:`PlanValueSerializer` gives for a stored cell, from the plain row of
-    :data:`PLAN_VALUE_ROW_FIELDS` (a page of 1,000 without a model instance each)."""
-    vs, pf, month, measure, value, version, comment, at, by = row
-    return {
-        "value_stream": vs or "",
-        "product_family": pf or "",
-        "month": month.strftime("%Y-%m"),
-        "measure": measure,
-        "value": None if value is None else format_plan_value(value),
-        "version": version,
-        "comment": comment,
-        "updated_at": utc_text(at),
-        "updated_by": by,
-    }
-
-
 class PlanValueRowInputSerializer(serializers.Serializer):
     """One row of a bulk upsert."""
 
