@@ -37,20 +37,37 @@ PLAN_VALUE_ROW_FIELDS = (
 _VALUE = PLAN_VALUE_ROW_FIELDS.index("value")
 
 
-# Columns the sqlite3 module would parse by their declared type (Django registers Python
-# parsers for "date" and "datetime"); read as their stored text they cost nothing.
-_DRIVER_PARSED = ("month", "updated_at")
-
-
-class _AsRead(Func):
-    """A column as the driver reads it most cheaply: SQLite's stored ISO text (an
-    expression has no declared type, so no parser runs); the column itself elsewhere."""
+class _AsText(Func):
+    """A date or timestamp column as ISO text, which Python reads in C
+    (``fromisoformat``): the drivers' own readers of these types are Python code per
+    cell (Django registers ``parse_date``/``parse_datetime`` with sqlite3; psycopg's
+    pure-Python loaders parse timestamps with a regex). Other databases: the column."""
 
     template = "%(expressions)s"
     output_field = CharField()
+    # PostgreSQL: to_char does not depend on the session's DateStyle.
+    postgresql_format = "'YYYY-MM-DD'"
 
     def as_sqlite(self, compiler, connection, **extra_context):
+        # The stored text: 'YYYY-MM-DD', or 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the
+        # connection's time zone (an expression has no declared type: no parser runs).
         return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)")
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = f"to_char(%(expressions)s, {self.postgresql_format})"
+        return self.as_sql(compiler, connection, template=template)
+
+
+class _TimestampAsText(_AsText):
+    # The moment in UTC with its offset, microseconds always written (six digits).
+    postgresql_format = "'YYYY-MM-DD HH24:MI:SS.US\"+00:00\"'"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = f"to_char(%(expressions)s AT TIME ZONE 'UTC', {self.postgresql_format})"
+        return self.as_sql(compiler, connection, template=template)
+
+
+_AS_TEXT = {"month": _AsText, "updated_at": _TimestampAsText}
 
 
 class PlanValuePage:
@@ -78,9 +95,9 @@ def _raw_rows(queryset: QuerySet) -> tuple[list, Callable[[Any], Any], Any]:
     number → Decimal; none on PostgreSQL) and the connection. Dates and timestamps are
     left as the driver reads them: :func:`plan_value_dicts` formats them itself."""
     rows_qs = queryset.annotate(
-        **{f"_{name}_as_read": _AsRead(name) for name in _DRIVER_PARSED}
+        **{f"_{name}_text": kind(name) for name, kind in _AS_TEXT.items()}
     ).values_list(
-        *(f"_{name}_as_read" if name in _DRIVER_PARSED else name for name in PLAN_VALUE_ROW_FIELDS)
+        *(f"_{name}_text" if name in _AS_TEXT else name for name in PLAN_VALUE_ROW_FIELDS)
     )
     compiler = rows_qs.query.get_compiler(using=rows_qs.db)
     chunks = compiler.execute_sql(MULTI)
@@ -115,9 +132,9 @@ def plan_value_dicts(queryset: QuerySet) -> list[dict[str, Any]]:
     def at_text(at: Any) -> str | None:
         if at is None:
             return None
-        if isinstance(at, str):  # SQLite's stored text, 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+        if isinstance(at, str):  # see _AsText: naive in the database's zone, or UTC
             at = dt.datetime.fromisoformat(at)
-        if at.tzinfo is None and db_zone is not None:
+        if at.tzinfo is None and db_zone is not None:  # as Django's converters read it
             if db_in_utc:  # what utc_text writes for this moment, without the detour
                 return at.isoformat() + "Z"
             at = timezone.make_aware(at, db_zone)

@@ -218,6 +218,14 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
             include_cleared=bool(self.request.query_params.get("updated_since")),
         )
 
+    def filter_queryset(self, queryset):
+        # Without any of the filters' parameters the filter set changes nothing (every
+        # filter is optional): skip building and validating its form for each page.
+        params = self.request.query_params
+        if not any(name in params for name in self.filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(queryset)
+
     @property
     def paginator(self):
         fmt = getattr(getattr(self.request, "accepted_renderer", None), "format", None)
