@@ -84,6 +84,8 @@ def random_plan(rng: np.random.Generator, case: int):
             master = master.sample(frac=1.0, random_state=case).reset_index(drop=True)
     n_rows = 0 if case % 13 == 0 else int(rng.integers(1, 4000))
     fam_pick = rng.integers(max(n_fam, 1), size=n_rows)
+    if case % 3 != 2:  # grouped by family, as the database and files give them
+        fam_pick = np.sort(fam_pick)
     measure = rng.choice(np.array((*MEASURES, "bogus"), dtype=object), size=n_rows)
     if case % 5 != 2:  # mostly demand and production, as real plans are
         common = rng.random(n_rows) < 0.9
