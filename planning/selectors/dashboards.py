@@ -27,6 +27,7 @@ from planning.selectors.actuals import actual_sales_frame, current_month
 from planning.selectors.approval import ApprovalOpenItems, approval_open_items
 from planning.selectors.assumptions import exceptions_explained
 from planning.selectors.baseline import cycle_fva
+from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import (
     APPROVAL_STEP,
     cycle_steps_open,
@@ -100,7 +101,7 @@ def stream_dashboard(
     *, cycle: PlanningCycle, value_stream: ValueStream, family_code: str | None = None
 ) -> StreamDashboard:
     """Everything ``/value-streams/<code>/`` shows for one cycle (and optional family)."""
-    families = list(value_stream.families.filter(active=True).order_by("code"))
+    families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     family = next((f for f in families if f.code == family_code), None)
     fcode = family.code if family else None
     # A family filter narrows the analysis itself: KPIs, capacity, money and accuracy
