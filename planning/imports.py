@@ -19,6 +19,7 @@ import numpy as np
 from planning.calendar import parse_month
 from planning.measures import ACTUAL_COLUMNS, COMPUTED_MEASURES, PLAN_COLUMNS
 from sofp.errors import Problem, problems_sorted
+from sofp.gc_pause import collector_paused
 from sofp.tables import (
     CSV,
     NUMBER_RE,
@@ -166,7 +167,8 @@ def parse_plan(*, data: bytes, filename: str = "") -> ParsedPlan:
     """
     if plan_layout(read_header(data=data, filename=filename)) == "wide":
         return parse_plan_wide(data=data, filename=filename)
-    fast = _parse_plan_csv_fast(data=data, filename=filename)
+    with collector_paused():
+        fast = _parse_plan_csv_fast(data=data, filename=filename)
     if fast is not None:
         return fast
     table = read_table(data=data, filename=filename, columns=PLAN_COLUMNS)

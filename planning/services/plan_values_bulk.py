@@ -60,8 +60,10 @@ from planning.services.plan_values import (
     _cycle_locked,
     _insert,
     _locks_alone,
+    _table,
     _update_cells,
 )
+from sofp.gc_pause import collector_paused
 from valuestreams.models import ProductFamily, ValueStream
 
 
@@ -116,7 +118,7 @@ def plan_columns_upsert(
     """
     if cycle_scenario(cycle) is not None:
         return None  # a scenario's cells live in their own table: the cell-by-cell path
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
         last_actual = None if user is None else current_month()
@@ -310,6 +312,11 @@ def _write(
             )
         )
         to_create = rows[order].tolist()
+    # SQLite writes one transaction at a time: the cells past the largest id before
+    # this insert are the ones it creates, and their history is copied from them in
+    # the database. PostgreSQL's writers overlap: the ids are read back instead.
+    copy_history = connection.vendor == "sqlite" and bool(to_create)
+    last_id = _last_id() if copy_history else 0
     _insert(
         PlanValue,
         _CELL_FIELDS,
@@ -318,12 +325,16 @@ def _write(
             for i in to_create
         ],
     )
-    if to_create:
+    if copy_history:
+        _history_of_new_cells(cycle_id, after=last_id, source=source)
+        outcome_written = outcome.copy()
+        outcome_written[to_create] = 0  # their history is written
+    elif to_create:
         created = _created_ids(cycle, frame.iloc[to_create], month_text)
         for i in to_create:
             pk[i] = created[keys[i]]
     _update_cells(to_update, uid=uid, now=now)
-    changed = np.flatnonzero(outcome > 0).tolist()
+    changed = np.flatnonzero((outcome_written if copy_history else outcome) > 0).tolist()
     _insert(
         PlanValueChange,
         _CHANGE_FIELDS,
@@ -351,6 +362,37 @@ def _write(
     if cycle.status == CycleStatus.DRAFT and _locks_alone(cycle) and changed:
         PlanningCycle.objects.filter(pk=cycle.pk).update(updated_at=now)
     return result
+
+
+def _last_id() -> int:
+    """The largest cell id so far (SQLite never hands out an id twice: AUTOINCREMENT)."""
+    table = connection.ops.quote_name(PlanValue._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        return cursor.fetchone()[0]
+
+
+def _history_of_new_cells(cycle_id: int, *, after: int, source: str) -> None:
+    """History of the cells of ``cycle_id`` created past id ``after``, one
+    ``INSERT … SELECT``: what a new cell's history row says is all in the cell (no old
+    value, the new one, version 1, who and when)."""
+    qn = connection.ops.quote_name
+    history, columns = _table(PlanValueChange, _CHANGE_FIELDS)
+    cells, (cycle, vs, pf, month, measure, value, version, by, at) = _table(
+        PlanValue,
+        (*PlanValue.KEY_FIELDS, "value", "version", "updated_by", "updated_at"),
+    )
+    pk = qn(PlanValue._meta.pk.column)
+    select = (
+        f"{cycle}, {pk}, {vs}, {pf}, {month}, {measure}, NULL, {value}, {version}, %s, "
+        f"{by}, {at}, NULL, ''"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {history} ({', '.join(columns)}) SELECT {select} FROM {cells} "
+            f"WHERE {cycle} = %s AND {pk} > %s ORDER BY {pk}",
+            [source, cycle_id, after],
+        )
 
 
 def _existing(cycle: PlanningCycle, frame: pd.DataFrame, month_text: dict) -> dict[tuple, tuple]:
