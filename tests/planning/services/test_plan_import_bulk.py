@@ -251,3 +251,45 @@ def test_history_has_one_row_per_changed_cell_pointing_at_it(families, cycle, pl
         PlanValueChange.objects.filter(cycle=cycle).count()
         == len(PlanValue.objects.filter(cycle=cycle)) + 3
     )  # cleared, re-added, changed
+
+
+def test_a_cell_created_meanwhile_stops_the_bulk_insert_whole(families, cycle):
+    """A cell another writer created first (its unique key) makes the bulk insert an
+    IntegrityError, as a plain INSERT would (PostgreSQL: ``ON CONFLICT DO NOTHING``
+    and a count), and none of the batch — cells or history — stays."""
+    import datetime as dt
+
+    from django.db import IntegrityError
+    from django.utils import timezone
+
+    from planning.services.plan_values_bulk import _create_cells
+    from valuestreams.models import ProductFamily
+
+    a1 = ProductFamily.objects.get(code="A-1")
+    a2 = ProductFamily.objects.get(code="A-2")
+    PlanValue.objects.create(
+        cycle=cycle,
+        value_stream=a1.value_stream,
+        product_family=a1,
+        month=dt.date(2027, 2, 1),
+        measure="demand",
+        value=5,
+    )
+    now = timezone.now()
+    rows = [
+        (cycle.pk, f.value_stream_id, f.pk, f"2027-{m:02d}-01", "demand", m, 1, "", None, now)
+        for f in (a2, a1)
+        for m in (1, 2)
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _create_cells(cycle.pk, rows, source="import")
+    assert PlanValue.objects.filter(cycle=cycle).count() == 1
+    assert not PlanValueChange.objects.filter(cycle=cycle).exists()
+    with transaction.atomic():
+        _create_cells(
+            cycle.pk,
+            [r for r in rows if not (r[2] == a1.pk and r[3] == "2027-02-01")],
+            source="import",
+        )
+    assert PlanValue.objects.filter(cycle=cycle).count() == 4
+    assert PlanValueChange.objects.filter(cycle=cycle, version=1, old_value=None).count() == 3
