@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import TypeVar
@@ -21,8 +19,6 @@ from django.db.models import (
     CharField,
     Count,
     FloatField,
-    Func,
-    IntegerField,
     Max,
     Q,
     QuerySet,
@@ -51,6 +47,8 @@ from planning.models import (
     ScenarioCell,
     cycle_scenario,
 )
+from sofp.dbfunctions import MonthOrdinal
+from sofp.gc_pause import collector_paused
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import (
     AnyUser,
@@ -151,47 +149,6 @@ def _raw_rows(qs: QuerySet) -> list[tuple]:
     with connections[qs.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector while a large read builds its rows.
-
-    Fetching 40,000 rows makes 40,000 tuples: each 700 new container objects start a
-    collection, and now and then a full one over the whole process (Django, pandas,
-    Plotly), which made the median read of a plan twice its best. The tuples hold no
-    cycles, so nothing is kept longer than the read; the collector's state is restored
-    (another thread that paused it restores its own)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-class MonthOrdinal(Func):
-    """Months since 1970-01 of a date column, computed by the database: an integer per
-    row instead of a date or text that Python would parse (the engine's periods are
-    these ordinals)."""
-
-    output_field = IntegerField()
-
-    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL and the rest
-        template = (
-            "((CAST(EXTRACT(YEAR FROM %(expressions)s) AS INTEGER) - 1970) * 12"
-            " + CAST(EXTRACT(MONTH FROM %(expressions)s) AS INTEGER) - 1)"
-        )
-        return super().as_sql(compiler, connection, template=template, **extra_context)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # Dates are ``YYYY-MM-DD`` text in SQLite (its own functions, no Python per row).
-        template = (
-            "((CAST(substr(%(expressions)s, 1, 4) AS INTEGER) - 1970) * 12"
-            " + CAST(substr(%(expressions)s, 6, 2) AS INTEGER) - 1)"
-        )
-        return super().as_sql(compiler, connection, template=template, **extra_context)
 
 
 _MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
@@ -331,10 +288,11 @@ def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
     two tables for the codes, hashing a code and parsing a month text per row, and
     ordering by the model's default were most of the time of reading a large plan. The
     columns are built whole: each distinct id becomes its code once, then is repeated
-    by position; the collector is held during the read (:func:`_gc_paused`).
+    by position; the collector is held during the read
+    (:func:`sofp.gc_pause.collector_paused`).
     Expressions last: :func:`_raw_rows` returns the columns in SQL order.
     """
-    with _gc_paused():
+    with collector_paused():
         rows = _raw_rows(
             qs.values_list(
                 "measure",

@@ -12,7 +12,6 @@ filters, scenarios, empty cases.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from decimal import Decimal
 
 import numpy as np
@@ -24,8 +23,6 @@ from planning.calendar import month_add
 from planning.models import Actual, CycleFamily, PlanValue, ScenarioCell
 from planning.selectors.baseline import cycle_fva, fva_inputs
 from planning.selectors.plans import (
-    MonthOrdinal,
-    _gc_paused,
     _plan_values_query,
     _values_frame,
     cycle_analysis,
@@ -35,6 +32,7 @@ from planning.selectors.plans import (
 from planning.selectors.scenarios import _exception_rows
 from planning.services.plan_values import CellInput, plan_values_upsert
 from planning.services.scenarios import scenario_create
+from sofp.dbfunctions import MonthOrdinal
 from tests.dashboard_data import build_company
 from valuestreams.models import ProductFamily, ValueStream
 
@@ -331,23 +329,6 @@ def test_month_ordinal_is_months_since_1970(plan):
         "1970-01",
         "2030-11",
     ]
-
-
-def test_the_collector_is_held_only_during_the_read():
-    assert gc.isenabled()
-    with _gc_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), _gc_paused():
-        raise RuntimeError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with _gc_paused():
-            pass
-        assert not gc.isenabled()  # paused before: left as it was
-    finally:
-        gc.enable()
 
 
 def test_cell_keys_equal_the_formatted_keys(company_plan):

@@ -16,8 +16,9 @@ from django.core.management import call_command
 from planning.models import AuditEvent, CycleFamily, CycleValueStream, PlanningCycle
 from planning.selectors.plans import cycle_master_frame, cycle_projection
 from planning.services.approval import cycle_approve
-from planning.services.cycle_master import cycle_master_update
+from planning.services.cycle_master import cycle_master_fill, cycle_master_update
 from planning.services.cycles import cycle_start
+from planning.services.scenarios import scenario_create
 from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed
 from tests.factories import ProductFamilyFactory
 from tests.worked_example import example_dir
@@ -104,6 +105,61 @@ def test_a_cycle_starts_with_a_complete_copy(family_a, family_b):
         CycleFamily.objects.filter(cycle=cycle).values_list("product_family__code", flat=True)
     ) == {"A-1", "B-1"}
     assert CycleValueStream.objects.filter(cycle=cycle).count() == 2
+
+
+def test_fill_copies_only_what_is_missing_with_the_masters_values(cycle, family_a, stream_a):
+    """One ``INSERT … SELECT``: each copy equals the master; a copy the cycle already
+    has (with its own prices) stays, and a scenario's copy does not count as the plan's."""
+    late = ProductFamilyFactory(
+        code="LATE",
+        value_stream=stream_a,
+        unit_price=Decimal("12.3456"),
+        unit_material_cost=Decimal("7.5"),
+        hours_per_unit=Decimal("0.123456"),
+        dos_min=Decimal("3.25"),
+        dos_max=Decimal("9.75"),
+        active=False,
+    )
+    CycleFamily.objects.filter(cycle=cycle, product_family=family_a).update(
+        unit_price=Decimal("999")
+    )
+    scenario = scenario_create(cycle=cycle, name="s1", user=None)
+    CycleFamily.objects.filter(cycle=cycle, product_family=late).delete()
+    CycleValueStream.objects.filter(cycle=cycle).delete()
+    # The scenario took its own copy of every family when it was created.
+    CycleFamily.all_objects.filter(scenario=scenario, product_family=late).update(
+        unit_price=Decimal("1")
+    )
+
+    assert cycle_master_fill(cycle=cycle) == 1
+    assert cycle_master_fill(cycle=cycle) == 0  # nothing missing any more
+
+    copy = CycleFamily.objects.get(cycle=cycle, product_family=late)
+    assert copy.scenario_id is None
+    assert (
+        copy.value_stream_id,
+        copy.unit_price,
+        copy.unit_material_cost,
+        copy.hours_per_unit,
+        copy.dos_min,
+        copy.dos_max,
+        copy.active,
+    ) == (
+        stream_a.pk,
+        Decimal("12.3456"),
+        Decimal("7.5"),
+        Decimal("0.123456"),
+        Decimal("3.25"),
+        Decimal("9.75"),
+        False,
+    )
+    assert CycleFamily.objects.get(cycle=cycle, product_family=family_a).unit_price == 999
+    scenario_copy = CycleFamily.all_objects.get(scenario=scenario, product_family=late)
+    assert scenario_copy.unit_price == 1
+    streams = CycleValueStream.objects.filter(cycle=cycle)
+    assert [(s.value_stream_id, s.active, s.headcount) for s in streams] == [
+        (stream_a.pk, stream_a.active, stream_a.headcount)
+    ]
 
 
 def test_approval_completes_the_copy(cycle, executive, stream_a):
