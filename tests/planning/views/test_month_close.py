@@ -96,3 +96,43 @@ def test_cycle_calendar_shows_the_month_close_deadline(client, executive, compan
     html = client.get(f"/cycles/{cycle.label}/").content.decode()
     assert "actuals of February 2027 are due" in html
     assert "Mon 1 Mar 2027, 12:00 CET</time>" in html  # the company's zone, named (|when)
+
+
+def test_closed_block_names_units_currency_and_fva_in_points(client, executive, family_a):
+    """Money in the "last closed month" block carries the company's currency, hours their
+    unit, and FVA (a difference of two WAPEs) reads in percentage points, as the box score."""
+    from django.template.loader import render_to_string
+
+    from planning.models import Company
+    from planning.selectors.cycles import company_cache_clear
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    Company.objects.update(currency="CHF")
+    company_cache_clear()
+    month = last_closed_month()
+    actuals_upsert(
+        cells=[
+            ActualInput("A", "", month, "headcount", Decimal(4)),
+            ActualInput("A", "A-1", month, "actual_sales", Decimal(10)),
+        ],
+        user=None,
+    )
+    client.force_login(executive)
+    r = client.get("/value-streams/A/")
+    html = r.content.decode()
+    labels = [row["label"] for row in r.context["closed"]["blocks"][0]["plan_against_actual"]]
+    assert labels[:4] == [
+        "Revenue (CHF)",
+        "Material cost (CHF)",
+        "Conversion cost (CHF)",
+        "Profit (CHF)",
+    ]
+    assert labels[4:] == ["Production (units)", "Hours (h)"]
+    assert "Revenue per person (CHF)" in html and "Average cost per unit (CHF)" in html
+    closed = {**r.context["closed"]}
+    closed["blocks"] = [
+        {**closed["blocks"][0], "m": {"fva_statistics": 0.05, "fva_consensus": -0.02}}
+    ]
+    html = render_to_string("planning/includes/closed_month.html", {"closed": closed})
+    assert 'data-testid="closed-fva-statistics">+5.0 pp<' in html
+    assert 'data-testid="closed-fva-consensus">−2.0 pp<' in html
