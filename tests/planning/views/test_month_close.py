@@ -136,3 +136,24 @@ def test_closed_block_names_units_currency_and_fva_in_points(client, executive, 
     html = render_to_string("planning/includes/closed_month.html", {"closed": closed})
     assert 'data-testid="closed-fva-statistics">+5.0 pp<' in html
     assert 'data-testid="closed-fva-consensus">−2.0 pp<' in html
+
+
+def test_facts_name_their_units_and_read_only_money_has_separators(client, planner_a, family_a):
+    from planning.selectors.cycles import company_currency
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    month = last_closed_month()
+    actuals_upsert(
+        cells=[ActualInput("A", "", month, "actual_conversion_cost", Decimal("256596.55"))],
+        user=None,
+    )
+    client.force_login(planner_a)
+    r = client.get(URL)
+    labels = {c["measure"]: c["label"] for c in r.context["stream_cells"]}
+    currency = company_currency()
+    assert labels["actual_conversion_cost"] == f"Actual conversion cost ({currency})"
+    assert labels["actual_available_hours"] == "Actual available hours (h)"
+    assert labels["headcount"] == "Headcount (people)"
+    html = r.content.decode()
+    # the planner reads finance's figure (no input), grouped like every other number
+    assert "256,596.55" in html and 'name="actual_conversion_cost:"' not in html
