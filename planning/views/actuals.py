@@ -181,4 +181,5 @@ def sofp_results_view(request: HttpRequest) -> HttpResponse:
 
         raise PermissionDenied("SOFP results are company-wide: for those who read every stream.")
     rows, changes = sofp_results_page()
-    return render(request, "planning/sofp_results.html", {"rows": rows, "changes": changes})
+    context = {"rows": rows, "changes": changes, "currency": company_currency()}
+    return render(request, "planning/sofp_results.html", context)

@@ -157,3 +157,22 @@ def test_facts_name_their_units_and_read_only_money_has_separators(client, plann
     html = r.content.decode()
     # the planner reads finance's figure (no input), grouped like every other number
     assert "256,596.55" in html and 'name="actual_conversion_cost:"' not in html
+
+
+def test_sofp_results_name_the_currency_of_cash_flow(client, executive, company, monkeypatch):
+    from planning.models import Company
+    from planning.selectors import actuals as actuals_selectors
+    from planning.selectors.cycles import company_cache_clear
+
+    row = {"month": "2026-10", "on_time_delivery": 0.9, "inventory_days": 20.0}
+    row |= {"cash_flow": 874315.0, "on_time_launch": None}
+    change = {"measure": "cash_flow", "label": "Cash flow", "start": 1.0, "now": 2.0}
+    change["change"] = 1.0
+    monkeypatch.setattr(actuals_selectors, "sofp_results_page", lambda: ([row], [change]))
+    Company.objects.update(currency="CHF")
+    company_cache_clear()
+    client.force_login(executive)
+    r = client.get("/results/")
+    assert r.status_code == 200 and r.context["currency"] == "CHF"
+    html = r.content.decode()
+    assert "Cash flow (CHF)" in html and "874,315" in html and "2 CHF" in html
