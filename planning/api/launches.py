@@ -25,7 +25,11 @@ MONTH = r"^[0-9]{4}-[0-9]{2}$"
 
 
 def _month(help_text: str, **kw) -> serializers.RegexField:
-    return serializers.RegexField(MONTH, max_length=7, help_text=help_text, **kw)
+    # The same words as every other month field of the API, not the regex's.
+    errors = {"invalid": "Enter a month as YYYY-MM, e.g. 2027-01."}
+    return serializers.RegexField(
+        MONTH, max_length=7, help_text=help_text, error_messages=errors, **kw
+    )
 
 
 def _hours_field(**kw) -> serializers.DictField:

@@ -21,7 +21,7 @@ from planning.measures import (
     SALES_ACTUALS,
 )
 from planning.models import Actual
-from planning.selectors.cycles import company_zone
+from planning.selectors.cycles import company_currency, company_zone
 from valuestreams.models import Membership, ValueStream
 from valuestreams.roles import CompanyRole, user_roles
 
@@ -560,6 +560,9 @@ def closed_month_block(
     def clean(v):
         return None if v is None or (isinstance(v, float) and v != v) else v
 
+    # Money rows carry the company's currency, hours theirs (production names its units).
+    currency = company_currency()
+    units = {"actual_productive_hours": "h", "actual_production": ""}
     blocks = []
     for code, r in sorted(rows.items(), key=lambda kv: (kv[0] == "", kv[0])):
         pva = []
@@ -567,7 +570,16 @@ def closed_month_block(
             a, p = clean(r.get(a_col)), clean(r.get(p_col))
             var = None if a is None or p is None else a - p
             pct = None if var is None or not p else var / p
-            pva.append({"label": label, "actual": a, "plan": p, "variance": var, "pct": pct})
+            unit = units.get(a_col, currency)
+            pva.append(
+                {
+                    "label": f"{label} ({unit})" if unit else label,
+                    "actual": a,
+                    "plan": p,
+                    "variance": var,
+                    "pct": pct,
+                }
+            )
         blocks.append(
             {
                 "code": code or "Company",
@@ -589,7 +601,13 @@ def closed_month_block(
                     "capacity_wape": clean(r["capacity_wape"]),
                 }
             )
-    return {"month": month, "blocks": blocks, "trend": trend, "has_data": bool(rows)}
+    return {
+        "month": month,
+        "blocks": blocks,
+        "trend": trend,
+        "has_data": bool(rows),
+        "currency": currency,
+    }
 
 
 def box_score_export_rows(

@@ -18,10 +18,28 @@ from planning.selectors.actuals import (
     current_month,
     last_closed_month,
 )
+from planning.selectors.cycles import company_currency
 from planning.services.actuals import ActualInput, actuals_upsert
 from sofp.errors import ApplicationError, Problem, ValidationFailed
 from sofp.tables import CellError
 from valuestreams.selectors import value_streams_visible
+
+# The page names each fact's unit (the sales and production labels carry theirs).
+_UNITS = {
+    "actual_available_hours": "h",
+    "actual_productive_hours": "h",
+    "actual_non_productive_hours": "h",
+    "orders_shipped": "orders",
+    "orders_on_time": "orders",
+    "units_first_time_through": "units",
+    "dock_to_dock_days": "days",
+}
+
+
+def _label_with_unit(measure: str, currency: str) -> str:
+    label = ACTUAL_LABELS[measure]
+    unit = currency if measure == "actual_conversion_cost" else _UNITS.get(measure)
+    return f"{label} ({unit})" if unit and not label.endswith(")") else label
 
 
 def _inputs(
@@ -106,14 +124,16 @@ def month_close_view(request: HttpRequest, code: str) -> HttpResponse:
             )
             return redirect(f"{request.path}?month={month:%Y-%m}")
     stored = actuals_for_stream_month(value_stream=stream, month=month)
+    currency = company_currency()
 
     def cell(family: str, measure: str) -> dict:
         a = stored.get((family, measure))
         return {
             "name": f"{measure}:{family}",
             "measure": measure,
-            "label": ACTUAL_LABELS[measure],
+            "label": _label_with_unit(measure, currency),
             "value": "" if a is None else f"{a.value.normalize():f}",
+            "shown": "" if a is None else f"{a.value.normalize():,f}",
             "version": 0 if a is None else a.version,
             "who": a.updated_by if a else None,
             "when": a.updated_at if a else None,
@@ -161,4 +181,5 @@ def sofp_results_view(request: HttpRequest) -> HttpResponse:
 
         raise PermissionDenied("SOFP results are company-wide: for those who read every stream.")
     rows, changes = sofp_results_page()
-    return render(request, "planning/sofp_results.html", {"rows": rows, "changes": changes})
+    context = {"rows": rows, "changes": changes, "currency": company_currency()}
+    return render(request, "planning/sofp_results.html", context)

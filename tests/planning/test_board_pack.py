@@ -392,3 +392,27 @@ def test_the_pack_lists_the_assumptions_behind_changes_and_compares_scenarios(
     demand = {f["label"]: f for f in shift["figures"]}["Demand"]
     base = {f["label"]: f for f in plan["figures"]}["Demand"]
     assert demand["delta"] == pytest.approx(demand["value"] - base["value"]) != 0
+
+
+def test_the_exception_table_never_breaks_a_heading_or_a_code_mid_word(plan, printer, settings):
+    """Narrow columns used to print "Strea|m", "Acknowledge|d" and "PMP-|ECO"."""
+    from planning.services.plan_values import CellInput, plan_values_upsert
+    from tests.factories import ProductFamilyFactory
+
+    valves = ValueStreamFactory(code="VALVES")
+    ProductFamilyFactory(code="VLV-SMT", value_stream=valves)
+    ProductFamilyFactory(code="VLV-IOT-SMART-2000", value_stream=valves)
+    month = plan.month
+    cells = [CellInput("VALVES", "VLV-SMT", month, "demand", Decimal("1809.7"))]
+    cells.append(CellInput("VALVES", "VLV-IOT-SMART-2000", month, "demand", Decimal("12")))
+    cells.append(CellInput("VALVES", "", month, "available_hours", Decimal("10")))
+    plan_values_upsert(cycle=plan, cells=cells, user=None)
+    pages = pdf_pages(board_pack_render(plan).data)
+    page = " ".join(next(p for p in pages if "Outside" in p and "2 · Exceptions" in p).split())
+    assert "# Kind Stream Family Month What Outside by Acknowledged" in page
+    assert "VALVES VLV-SMT" in page and "VLV-IOT-SMART-2000" in page
+    # codes stay whole however narrow the column gets (the demo's long "What" texts)
+    html = board_pack_html(plan)
+    assert '<td class="code">VALVES</td>' in html and '<td class="code">VLV-SMT</td>' in html
+    css = (settings.BASE_DIR / "static/css/board_pack.css").read_text()
+    assert ".table .code { white-space: nowrap; }" in css

@@ -90,6 +90,15 @@ def test_bad_input_is_400_with_the_problem_and_nothing_written(
     assert not Launch.objects.exists() and not ProductFamily.objects.filter(code="PMP-API")
 
 
+def test_a_month_not_written_yyyy_mm_says_how_to_write_it(client_for, cycle, executive, streams):
+    body = {**BODY, "planned_month": "March 2027"}
+    r = client_for(executive).post(URL, body, format="json")
+    assert r.status_code == 400
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert errors["planned_month"] == "Enter a month as YYYY-MM, e.g. 2027-01."
+    assert not Launch.objects.exists()
+
+
 def test_every_no(client_for, cycle, streams, npd_manager):
     npd, pumps = streams
     pumps_planner = UserFactory(username="pp")

@@ -96,3 +96,83 @@ def test_cycle_calendar_shows_the_month_close_deadline(client, executive, compan
     html = client.get(f"/cycles/{cycle.label}/").content.decode()
     assert "actuals of February 2027 are due" in html
     assert "Mon 1 Mar 2027, 12:00 CET</time>" in html  # the company's zone, named (|when)
+
+
+def test_closed_block_names_units_currency_and_fva_in_points(client, executive, family_a):
+    """Money in the "last closed month" block carries the company's currency, hours their
+    unit, and FVA (a difference of two WAPEs) reads in percentage points, as the box score."""
+    from django.template.loader import render_to_string
+
+    from planning.models import Company
+    from planning.selectors.cycles import company_cache_clear
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    Company.objects.update(currency="CHF")
+    company_cache_clear()
+    month = last_closed_month()
+    actuals_upsert(
+        cells=[
+            ActualInput("A", "", month, "headcount", Decimal(4)),
+            ActualInput("A", "A-1", month, "actual_sales", Decimal(10)),
+        ],
+        user=None,
+    )
+    client.force_login(executive)
+    r = client.get("/value-streams/A/")
+    html = r.content.decode()
+    labels = [row["label"] for row in r.context["closed"]["blocks"][0]["plan_against_actual"]]
+    assert labels[:4] == [
+        "Revenue (CHF)",
+        "Material cost (CHF)",
+        "Conversion cost (CHF)",
+        "Profit (CHF)",
+    ]
+    assert labels[4:] == ["Production (units)", "Hours (h)"]
+    assert "Revenue per person (CHF)" in html and "Average cost per unit (CHF)" in html
+    closed = {**r.context["closed"]}
+    closed["blocks"] = [
+        {**closed["blocks"][0], "m": {"fva_statistics": 0.05, "fva_consensus": -0.02}}
+    ]
+    html = render_to_string("planning/includes/closed_month.html", {"closed": closed})
+    assert 'data-testid="closed-fva-statistics">+5.0 pp<' in html
+    assert 'data-testid="closed-fva-consensus">−2.0 pp<' in html
+
+
+def test_facts_name_their_units_and_read_only_money_has_separators(client, planner_a, family_a):
+    from planning.selectors.cycles import company_currency
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    month = last_closed_month()
+    actuals_upsert(
+        cells=[ActualInput("A", "", month, "actual_conversion_cost", Decimal("256596.55"))],
+        user=None,
+    )
+    client.force_login(planner_a)
+    r = client.get(URL)
+    labels = {c["measure"]: c["label"] for c in r.context["stream_cells"]}
+    currency = company_currency()
+    assert labels["actual_conversion_cost"] == f"Actual conversion cost ({currency})"
+    assert labels["actual_available_hours"] == "Actual available hours (h)"
+    assert labels["headcount"] == "Headcount (people)"
+    html = r.content.decode()
+    # the planner reads finance's figure (no input), grouped like every other number
+    assert "256,596.55" in html and 'name="actual_conversion_cost:"' not in html
+
+
+def test_sofp_results_name_the_currency_of_cash_flow(client, executive, company, monkeypatch):
+    from planning.models import Company
+    from planning.selectors import actuals as actuals_selectors
+    from planning.selectors.cycles import company_cache_clear
+
+    row = {"month": "2026-10", "on_time_delivery": 0.9, "inventory_days": 20.0}
+    row |= {"cash_flow": 874315.0, "on_time_launch": None}
+    change = {"measure": "cash_flow", "label": "Cash flow", "start": 1.0, "now": 2.0}
+    change["change"] = 1.0
+    monkeypatch.setattr(actuals_selectors, "sofp_results_page", lambda: ([row], [change]))
+    Company.objects.update(currency="CHF")
+    company_cache_clear()
+    client.force_login(executive)
+    r = client.get("/results/")
+    assert r.status_code == 200 and r.context["currency"] == "CHF"
+    html = r.content.decode()
+    assert "Cash flow (CHF)" in html and "874,315" in html and "2 CHF" in html
