@@ -62,6 +62,41 @@ def cycle_choices() -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class MonthPick:
+    """``?month=`` against a cycle's horizon: the review and the stream dashboard read
+    it the same way (one rule)."""
+
+    months: list[str]  # the horizon, YYYY-MM
+    month_filter: str  # "" = every month of the horizon (headline figures: the first)
+    month_problem: bool  # ?month= was given but is not a month of the horizon
+    chosen: str
+
+    @property
+    def period(self) -> pd.Period:
+        return pd.Period(self.chosen, "M")
+
+
+def horizon_month_pick(cycle: PlanningCycle, month: str | None) -> MonthPick:
+    months = [f"{m:%Y-%m}" for m in cycle.horizon_months()]
+    picked = parse_month(month or "")
+    month_filter = f"{picked:%Y-%m}" if picked and f"{picked:%Y-%m}" in months else ""
+    return MonthPick(
+        months=months,
+        month_filter=month_filter,
+        month_problem=bool(month) and not month_filter,
+        chosen=month_filter or months[0],
+    )
+
+
+def at_month(frame: pd.DataFrame, pick: MonthPick) -> pd.DataFrame:
+    """``frame``'s rows of the picked month when a month filter is on (its ``month``
+    column may hold periods, dates or timestamps)."""
+    if not pick.month_filter or not len(frame) or "month" not in frame:
+        return frame
+    return frame[frame["month"].astype(str).str[:7] == pick.month_filter].reset_index(drop=True)
+
+
 def _headcounts(streams: Sequence[ValueStream]) -> dict[str, float | None]:
     return {vs.code: (None if vs.headcount is None else float(vs.headcount)) for vs in streams}
 
@@ -95,13 +130,21 @@ class StreamDashboard:
     kpis: list[dict]
     exceptions: list[dict]
     exception_total: int
+    month: MonthPick
     figures: dict[str, Figure] = field(default_factory=dict)
 
 
 def stream_dashboard(
-    *, cycle: PlanningCycle, value_stream: ValueStream, family_code: str | None = None
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream,
+    family_code: str | None = None,
+    month: str | None = None,
 ) -> StreamDashboard:
-    """Everything ``/value-streams/<code>/`` shows for one cycle (and optional family)."""
+    """Everything ``/value-streams/<code>/`` shows for one cycle (and optional family and
+    month: a month narrows the headline numbers, every chart and the exceptions to it,
+    as on the review)."""
+    pick = horizon_month_pick(cycle, month)
     families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     family = next((f for f in families if f.code == family_code), None)
     fcode = family.code if family else None
@@ -118,12 +161,17 @@ def stream_dashboard(
     box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts([value_stream]))
     code = value_stream.code
 
-    demand = dashboards.demand_series(analysis.projection, analysis.previous, actuals, family=fcode)
-    supply = dashboards.supply_series(analysis.projection, box, code, family=fcode)
-    capacity = dashboards.capacity_series(analysis.projection, code)
-    financial = dashboards.financial_series(analysis.projection, code)
-    accuracy = dashboards.accuracy_series(analysis.accuracy.stream, code)
+    demand = at_month(
+        dashboards.demand_series(analysis.projection, analysis.previous, actuals, family=fcode),
+        pick,
+    )
+    supply = at_month(dashboards.supply_series(analysis.projection, box, code, family=fcode), pick)
+    capacity = at_month(dashboards.capacity_series(analysis.projection, code), pick)
+    financial = at_month(dashboards.financial_series(analysis.projection, code), pick)
+    accuracy = at_month(dashboards.accuracy_series(analysis.accuracy.stream, code), pick)
     scope = f" — {family.code}" if family else ""
+    if pick.month_filter:
+        scope += f", {_month_label(pick.period)}"
     figures = {
         "demand": charts.demand_figure(demand, title=f"Demand: actual sales and forecast{scope}"),
         "accuracy": charts.accuracy_figure(
@@ -137,10 +185,10 @@ def stream_dashboard(
         "capacity_split": charts.capacity_split_figure(capacity),
         "financial": charts.financial_figure(financial, title="Financial projection"),
     }
-    stream_exceptions = analysis.exceptions
+    stream_exceptions = at_month(analysis.exceptions, pick)
     if fcode:
         stream_exceptions = stream_exceptions[stream_exceptions["product_family"].isin([fcode, ""])]
-    first = box[box["value_stream"] == code].head(1)
+    first = at_month(box[box["value_stream"] == code], pick).head(1)
     kpis = _kpis(first, capacity, len(stream_exceptions), analysis.thresholds)
     return StreamDashboard(
         cycle=cycle,
@@ -156,6 +204,7 @@ def stream_dashboard(
             rows=dashboards.exception_rows(stream_exceptions, cycle.label, limit=15),
         ),
         exception_total=len(stream_exceptions),
+        month=pick,
         figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
     )
 
@@ -389,12 +438,9 @@ def review_page(
         if analysis.previous is not None
         else None
     )
-    months = [f"{m:%Y-%m}" for m in cycle.horizon_months()]
-    picked = parse_month(month or "")
-    month_filter = f"{picked:%Y-%m}" if picked and f"{picked:%Y-%m}" in months else ""
-    month_problem = bool(month) and not month_filter
-    chosen = month_filter or months[0]
-    period = pd.Period(chosen, "M")
+    pick = horizon_month_pick(cycle, month)
+    months, month_filter, month_problem = pick.months, pick.month_filter, pick.month_problem
+    chosen, period = pick.chosen, pick.period
     changes, exceptions = analysis.changes, analysis.exceptions
     profit = dashboards.profit_by_stream(analysis.projection)
     company = dashboards.company_series(analysis.projection) if company_view else None

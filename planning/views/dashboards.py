@@ -65,10 +65,15 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     context = {"value_stream": value_stream, "cycle": cycle, "cycles": cycle_choices()}
     if cycle is not None:
         context["dash"] = stream_dashboard(
-            cycle=cycle, value_stream=value_stream, family_code=request.GET.get("family")
+            cycle=cycle,
+            value_stream=value_stream,
+            family_code=request.GET.get("family"),
+            month=request.GET.get("month"),
         )
     context["closed"] = closed_month_block(month=last_closed_month(), value_streams=[value_stream])
     context["close_url"] = reverse("month_close", kwargs={"code": value_stream.code})
+    if "dash" in context and context["dash"].family is not None:
+        context["closed_family"] = context["dash"].family
     return render(request, "planning/value_stream_dashboard.html", context)
 
 
@@ -109,6 +114,8 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
             closed["blocks"] = [b for b in closed["blocks"] if not b["is_company"]]
             closed["trend"] = []
         context["closed"] = closed
+        if context.get("page") is not None and context["page"].family is not None:
+            context["closed_family"] = context["page"].family
     return render(request, "planning/review.html", context)
 
 

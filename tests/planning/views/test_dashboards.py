@@ -230,6 +230,37 @@ def test_stream_dashboard_has_every_chart_and_the_family_filter(client, s00_plan
     assert other.family is None
 
 
+def test_stream_dashboard_month_filter_narrows_kpis_charts_and_exceptions(client, s00_planner):
+    client.force_login(s00_planner)
+    whole = client.get("/value-streams/S00/").context["dash"]
+    assert not whole.month.month_filter and len(whole.month.months) > 2
+    third = whole.month.months[2]
+    response = client.get(f"/value-streams/S00/?month={third}")
+    dash = response.context["dash"]
+    assert dash.month.month_filter == third
+    html = response.content.decode()
+    assert f'<option value="{third}" selected>' in html and 'data-testid="filter-note"' in html
+    # Every chart shows the picked month only.
+    for key in ("production", "capacity", "financial"):
+        xs = {str(x)[:7] for trace in dash.figures[key].figure.data for x in (trace.x or ())}
+        assert xs <= {third}, (key, xs)
+    assert dash.exception_total <= whole.exception_total
+    assert all(row["month"].startswith(third) for row in dash.exceptions if "month" in row)
+
+
+def test_stream_dashboard_month_outside_the_horizon_says_so(client, s00_planner):
+    client.force_login(s00_planner)
+    response = client.get("/value-streams/S00/?month=2031-05")
+    assert response.context["dash"].month.month_problem
+    assert "“2031-05” is not a month of cycle 2027-01" in response.content.decode()
+
+
+def test_stream_dashboard_family_filter_says_the_closed_month_is_the_streams(client, s00_planner):
+    client.force_login(s00_planner)
+    html = client.get("/value-streams/S00/?family=S00-F001").content.decode()
+    assert 'data-testid="closed-family-note"' in html
+
+
 def test_stream_dashboard_cycle_picker(client, s00_planner):
     client.force_login(s00_planner)
     response = client.get("/value-streams/S00/?cycle=2026-12")
