@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from planning.calendar import month_add, parse_month
+from planning.calendar import month_add
 from planning.measures import ACTUAL_FAMILY_FACTS, ACTUAL_LABELS, ACTUAL_STREAM_FACTS
 from planning.models import ActualChange
 from planning.selectors.actuals import (
@@ -20,6 +20,7 @@ from planning.selectors.actuals import (
 )
 from planning.selectors.cycles import company_currency
 from planning.services.actuals import ActualInput, actuals_upsert
+from planning.views.month_query import month_query
 from sofp.errors import ApplicationError, Problem, ValidationFailed
 from sofp.tables import CellError
 from valuestreams.selectors import value_streams_visible
@@ -91,8 +92,16 @@ def month_close_view(request: HttpRequest, code: str) -> HttpResponse:
     stream = value_streams_visible(user=request.user).filter(code=code).first()
     if stream is None:
         raise Http404(f"There is no value stream {code} you may see.")
-    month = parse_month(request.GET.get("month", "")) or last_closed_month()
+    month = (
+        month_query(request, instead=f"showing the last closed month, {last_closed_month():%Y-%m}")
+        or last_closed_month()
+    )
     if month > current_month():
+        messages.warning(
+            request,
+            f"{month:%Y-%m} has not started yet: showing the current month, "
+            f"{current_month():%Y-%m}.",
+        )
         month = current_month()
     families = list(stream.families.filter(active=True).order_by("code"))
     rights = actual_rights(user=request.user)

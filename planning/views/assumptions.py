@@ -40,6 +40,7 @@ from planning.services.assumptions import (
     assumptions_import,
 )
 from planning.services.decisions import user_resolve
+from planning.views.month_query import month_query
 from sofp.errors import (
     ApplicationError,
     ValidationFailed,
@@ -112,6 +113,7 @@ def assumptions_page(request: HttpRequest, month: str) -> HttpResponse:
         else:
             messages.success(request, f"Assumption {a.pk} added.")
             return redirect("assumptions", month=cycle.label)
+    month_query(request, instead="the list is not filtered by month")
     filters = assumption_filters(request.GET)
     rows = [
         assumption_dict(a, rights=rights)

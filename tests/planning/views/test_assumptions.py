@@ -222,3 +222,9 @@ def test_import_round_trips_the_export_and_refuses_a_bad_file_whole(
     )
     page = client.post("/cycles/2027-01/assumptions/import/", {"file": upload}, follow=True)
     assert b"may not change" in page.content and Assumption.objects.count() == count
+
+
+def test_bad_month_filter_is_named(client, cycle, planner_a):
+    _login(client, planner_a)
+    html = client.get(PAGE + "?month=2027-13").content.decode()
+    assert "“2027-13” is not a month" in html and "not filtered by month" in html

@@ -176,3 +176,14 @@ def test_sofp_results_name_the_currency_of_cash_flow(client, executive, company,
     assert r.status_code == 200 and r.context["currency"] == "CHF"
     html = r.content.decode()
     assert "Cash flow (CHF)" in html and "874,315" in html and "2 CHF" in html
+
+
+def test_bad_month_query_is_named_not_silently_replaced(client, executive, stream_a):
+    client.force_login(executive)
+    r = client.get(URL + "?month=2026-13")
+    assert r.status_code == 200 and r.context["month"] == last_closed_month()
+    html = r.content.decode()
+    assert "“2026-13” is not a month" in html
+    assert f"last closed month, {last_closed_month():%Y-%m}" in html
+    assert "has not started yet" in client.get(URL + "?month=2999-01").content.decode()
+    assert "is not a month" not in client.get(URL).content.decode()
