@@ -76,3 +76,14 @@ def delta(value, kind: str = "money") -> str:
     if kind == "days":
         return f"{f:+,.1f}".replace("-", "−")
     return fmt(f, "signed")
+
+
+@register.simple_tag
+def labelled(metric) -> str:
+    """A box score line's or headline number's label, with the company's currency on
+    money (as the grid and the closed-month block show it)."""
+    from planning.selectors.cycles import company_currency
+
+    label = metric["label"] if isinstance(metric, dict) else metric.label
+    kind = metric.get("kind") if isinstance(metric, dict) else metric.kind
+    return f"{label} ({company_currency()})" if kind == "money" else label

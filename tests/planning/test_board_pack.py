@@ -416,3 +416,14 @@ def test_the_exception_table_never_breaks_a_heading_or_a_code_mid_word(plan, pri
     assert '<td class="code">VALVES</td>' in html and '<td class="code">VLV-SMT</td>' in html
     css = (settings.BASE_DIR / "static/css/board_pack.css").read_text()
     assert ".table .code { white-space: nowrap; }" in css
+
+
+def test_money_rows_of_the_pack_name_the_company_currency(plan):
+    from planning.models import Company
+    from planning.selectors.cycles import company_cache_clear
+
+    Company.objects.update(currency="CHF")
+    company_cache_clear()
+    page = board_pack_html(plan)
+    assert "Revenue (CHF)" in page and "Material cost (CHF)" in page
+    assert "Return on sales (CHF)" not in page

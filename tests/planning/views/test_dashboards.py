@@ -358,3 +358,17 @@ def test_odd_query_strings_never_break_the_pages(client, company, executive, que
         response = client.get(path + query)
         assert response.status_code == 200, (path, query)
         assert b"<script>" not in response.content
+
+
+def test_money_rows_and_headlines_name_the_company_currency(client, company, executive):
+    from planning.models import Company
+    from planning.selectors.cycles import company_cache_clear
+
+    Company.objects.update(currency="CHF")
+    company_cache_clear()
+    client.force_login(executive)
+    review = client.get("/review/").content.decode()
+    assert 'class="metric">Revenue (CHF)</th>' in review
+    assert 'class="metric">Return on sales</th>' in review
+    dash = client.get("/value-streams/S00/").content.decode()
+    assert '<div class="label">Revenue (CHF)</div>' in dash
