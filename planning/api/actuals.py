@@ -33,7 +33,7 @@ from planning.services.actuals import ActualInput, actuals_upsert
 from sofp.api.pagination import ApiPagination
 from sofp.api.parsers import JSONParser
 from sofp.api.views import E400, E401, E413, E415, E429, READ_ERRORS, ApiView, error_response
-from sofp.errors import ValidationFailed
+from sofp.errors import NotFound, ValidationFailed
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import value_streams_visible
 
@@ -206,16 +206,24 @@ class ActualBulkView(ApiView):
         return Response({**result.as_dict(), "dry_run": dry_run, "rows": out})
 
 
-def closed_box_score_rows(*, user, month_text: str | None) -> tuple[dt.date, pd.DataFrame]:
+def closed_box_score_rows(
+    *, user, month_text: str | None, value_stream: str | None = None
+) -> tuple[dt.date, pd.DataFrame]:
     """The box score rows of a closed month for the streams ``user`` sees (company rows
-    only for those who read every stream). One answer for the API and the download."""
+    only for those who read every stream), or for the one ``value_stream`` named (an
+    unknown or hidden one is a 404, never the whole list). One answer for the API and
+    the download."""
     month = last_closed_month() if month_text is None else parse_month(month_text)
     if month is None:
         raise _bad("month", f"{month_text!r} is not a month; write YYYY-MM")
     refuse_open_month(month)
     streams = list(value_streams_visible(user=user))
+    if value_stream is not None:
+        streams = [vs for vs in streams if vs.code == value_stream]
+        if not streams:
+            raise NotFound(f"There is no value stream {value_stream[:40]!r} you may see.")
     rows = box_score_export_rows(month=month, value_streams=streams)
-    if not user_reads_all_streams(user):
+    if value_stream is not None or not user_reads_all_streams(user):
         rows = rows[rows["value_stream"] != ""]
     return month, rows
 
@@ -229,7 +237,13 @@ def closed_box_score_rows(*, user, month_text: str | None) -> tuple[dt.date, pd.
             OpenApiParameter.QUERY,
             description="Closed month, YYYY-MM (default: the last closed month).",
             pattern=r"^[0-9]{4}-[0-9]{2}$",
-        )
+        ),
+        OpenApiParameter(
+            "value_stream",
+            OpenApiTypes.STR,
+            OpenApiParameter.QUERY,
+            description="Only this value stream (no company rows); unknown or hidden: 404.",
+        ),
     ],
     responses={200: OpenApiTypes.OBJECT, 400: E400, **READ_ERRORS},
 )
@@ -239,7 +253,11 @@ class ClosedBoxScoreView(ApiView):
     (null when undefined)."""
 
     def get(self, request: Request) -> Response:
-        month, rows = closed_box_score_rows(user=request.user, month_text=request.GET.get("month"))
+        month, rows = closed_box_score_rows(
+            user=request.user,
+            month_text=request.GET.get("month"),
+            value_stream=request.GET.get("value_stream"),
+        )
         results = [
             {
                 "value_stream": vs,

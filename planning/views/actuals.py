@@ -173,7 +173,11 @@ def box_score_download(request: HttpRequest) -> HttpResponse:
     from planning.api.actuals import closed_box_score_rows
     from planning.exports import box_score_csv
 
-    month, rows = closed_box_score_rows(user=request.user, month_text=request.GET.get("month"))
+    month, rows = closed_box_score_rows(
+        user=request.user,
+        month_text=request.GET.get("month"),
+        value_stream=request.GET.get("value_stream"),
+    )
     response = HttpResponse(box_score_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="box-score-{month:%Y-%m}.csv"'
     return response

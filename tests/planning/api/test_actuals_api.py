@@ -105,6 +105,23 @@ def test_closed_box_score_api_and_download(
     assert r.content.decode().splitlines()[0] == "value_stream,month,measure,value"
 
 
+def test_box_score_value_stream_filter_narrows_or_answers_404(
+    client, client_for, admin_user, planner_a, family_a, family_b
+):
+    admin = client_for(admin_user)
+    admin.post(BULK, ROWS[:2], format="json")
+    only_a = admin.get("/api/v1/box-score/?month=2026-09&value_stream=A").json()["results"]
+    assert only_a and {x["value_stream"] for x in only_a} == {"A"}
+    r = admin.get("/api/v1/box-score/?month=2026-09&value_stream=NOPE")
+    assert r.status_code == 404 and r["Content-Type"].startswith("application/problem+json")
+    assert "NOPE" in r.json()["detail"]
+    # a stream the reader may not see is as unknown as one that does not exist
+    hidden = client_for(planner_a).get("/api/v1/box-score/?month=2026-09&value_stream=B")
+    assert hidden.status_code == 404
+    client.force_login(planner_a)
+    assert client.get("/box-score/download/?month=2026-09&value_stream=B").status_code == 404
+
+
 def test_box_score_empty_month_is_400(admin_api):
     assert admin_api.get("/api/v1/box-score/?month=").status_code == 400
     assert admin_api.get("/api/v1/box-score/").status_code == 200  # the last closed month
