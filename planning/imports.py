@@ -182,11 +182,13 @@ def parse_plan(*, data: bytes, filename: str = "") -> ParsedPlan:
 
 
 def _long_rows(
-    table: Table, *, skip: Collection[str] = ()
+    table: Table, *, skip: Collection[str] = (), partial: bool = False
 ) -> tuple[list[PlanRow], list[Problem], int]:
     """The rows of a long table (``value_stream,product_family,month,measure,value``)
     read line by line: the good rows, the problems of the others by line and column,
-    and how many rows of a measure in ``skip`` were left out (counted, not read)."""
+    and how many rows of a measure in ``skip`` were left out (counted, not read).
+    ``partial`` keeps a line with a bad month or value too (that cell None), so that the
+    service still checks its codes: every problem of a line, not only the first cell's."""
     rows: list[PlanRow] = []
     problems: list[Problem] = []
     skipped = 0
@@ -196,6 +198,7 @@ def _long_rows(
             skipped += 1
             continue
         found = []
+        month = value = None
         if not measure:
             found.append(
                 Problem("required", "is empty", line=line, column="measure", field="measure")
@@ -210,7 +213,8 @@ def _long_rows(
             found.append(cell_problem(exc, line=line, column="value"))
         if found:
             problems.extend(found)
-            continue
+            if not partial:
+                continue
         rows.append(
             PlanRow(
                 line=line,
@@ -294,7 +298,7 @@ def parse_actuals(*, data: bytes, filename: str = "") -> Table:
     value clears the fact. Codes, scopes, months, signs and rights are checked by
     ``actuals_upsert``, which names the same line."""
     table = read_table(data=data, filename=filename, columns=ACTUAL_COLUMNS)
-    rows, problems, _ = _long_rows(table)
+    rows, problems, _ = _long_rows(table, partial=True)
     return Table(format=table.format, rows=rows, errors=problems_sorted([*table.errors, *problems]))
 
 

@@ -396,10 +396,13 @@ def actuals_import(
     ]
     if parse_errors:
         problems = list(parse_errors)
+        # The reader keeps a line with an unreadable cell (that cell None) so that its
+        # other cells are checked too; the reader's word on that cell stands.
+        said = {(p.line, p.column) for p in problems}
         try:
             actuals_upsert(cells=cells, user=user, source="import", dry_run=True)
         except (ValidationFailed, PermissionDenied) as exc:
-            problems += exc.problems
+            problems += [p for p in exc.problems if (p.line, p.column) not in said]
         problems = problems_sorted(problems)
         raise ValidationFailed(
             f"{len(problems)} problem(s) found; nothing was saved.", problems=problems

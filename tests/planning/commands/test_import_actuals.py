@@ -77,6 +77,32 @@ def test_bad_file_is_rejected_whole_with_every_problem_by_line_and_column(tmp_pa
     assert not Actual.objects.exists()
 
 
+def test_every_problem_of_a_line_is_named_not_only_the_first_cell(tmp_path, family_a):
+    bad = (
+        GOOD + "A,NOFAM,2026-13,actual_sales,5\n"  # line 7: bad month and unknown family
+        "Q,A-1,2026-08,actual_sales,lots\n"  # line 8: unknown stream and text in a number
+    )
+    with pytest.raises(CommandError) as exc:
+        run("import_actuals", write(tmp_path, bad))
+    text = str(exc.value)
+    for where in (
+        "line 7, column month",
+        "line 7, column product_family",
+        "line 8, column value_stream",
+        "line 8, column value",
+    ):
+        assert where in text, (where, text)
+    assert text.count("line 7, column month") == 1  # the reader's word, not twice
+    assert not Actual.objects.exists()
+
+
+def test_an_empty_value_clears_the_fact_and_says_so(tmp_path, family_a):
+    run("import_actuals", write(tmp_path, GOOD))
+    cleared = HEADER + "A,,2026-09,headcount,\n"
+    assert "1 deleted" in run("import_actuals", write(tmp_path, cleared, "b.csv"))
+    assert not Actual.objects.filter(measure="headcount").exists()
+
+
 def test_xlsx_is_accepted(tmp_path, family_a):
     wb = openpyxl.Workbook()
     ws = wb.active
