@@ -295,7 +295,7 @@ CLAIMS: tuple[tuple[str, str, float, float, str], ...] = (
     ("inventory_days", "Inventory", -0.15, -0.10, "relative"),
     ("on_time_delivery", "Customer service (on-time delivery)", 0.01, 0.015, "points"),
     ("cash_flow", "Cash flow", 0.05, 0.05, "relative"),
-    ("on_time_launch", "On-time launch", 0.10, 0.10, "relative"),
+    ("on_time_launch", "On-time launch", 0.10, 0.10, "points"),  # a rate: in points
 )
 
 
