@@ -168,10 +168,10 @@ def stream_dashboard(
     supply = at_month(dashboards.supply_series(analysis.projection, box, code, family=fcode), pick)
     capacity = at_month(dashboards.capacity_series(analysis.projection, code), pick)
     financial = at_month(dashboards.financial_series(analysis.projection, code), pick)
-    accuracy = at_month(dashboards.accuracy_series(analysis.accuracy.stream, code), pick)
+    # Accuracy is measured on closed months, not planned: its trend stays whole (as the
+    # review's FVA chart), whichever horizon month is picked.
+    accuracy = dashboards.accuracy_series(analysis.accuracy.stream, code)
     scope = f" — {family.code}" if family else ""
-    if pick.month_filter:
-        scope += f", {_month_label(pick.period)}"
     figures = {
         "demand": charts.demand_figure(demand, title=f"Demand: actual sales and forecast{scope}"),
         "accuracy": charts.accuracy_figure(
@@ -185,6 +185,12 @@ def stream_dashboard(
         "capacity_split": charts.capacity_split_figure(capacity),
         "financial": charts.financial_figure(financial, title="Financial projection"),
     }
+    if pick.month_filter:  # one month per series: points that show, a tick per month
+        for key in ("demand", "production", "inventory", "capacity", "financial"):
+            figures[key].update_traces(
+                selector={"type": "scatter", "mode": "lines"}, mode="lines+markers"
+            )
+            figures[key].update_xaxes(dtick="M1")
     stream_exceptions = at_month(analysis.exceptions, pick)
     if fcode:
         stream_exceptions = stream_exceptions[stream_exceptions["product_family"].isin([fcode, ""])]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.utils import timezone
 
@@ -9,6 +12,9 @@ from tests.dashboard_data import build_company
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# var/screenshots (ignored) unless SOFP_SCREENSHOTS=docs/screenshots refreshes the docs.
+SHOTS = Path(__file__).resolve().parents[2] / os.environ.get("SOFP_SCREENSHOTS", "var/screenshots")
 
 
 @pytest.fixture
@@ -128,3 +134,36 @@ def test_stream_dashboard_draws_this_months_actuals_from_the_month_close_facts(
     )
     assert shown == 43
     page.screenshot(path="/tmp/gaps_dashboard_actuals.png", full_page=False)
+
+
+def test_stream_dashboard_month_filter_narrows_the_page(
+    company, executive, login_page, live_server
+):
+    """Pick a month on a stream dashboard: the headline note, the charts and the note
+    follow it; a month outside the horizon is named, not silently replaced."""
+    page = login_page(executive.username)
+    seen = _watch(page, live_server.url)
+    page.goto(f"{live_server.url}/value-streams/S00/?family=S00-F000")
+    _wait_for_plots(page, 7)
+    month = page.locator("select[name=month] option").nth(3).get_attribute("value")
+    with page.expect_navigation():
+        page.select_option("select[name=month]", month)
+    assert f"month={month}" in page.url and "family=S00-F000" in page.url
+    assert _wait_for_plots(page, 7) == 7
+    note = page.get_by_test_id("filter-note")
+    assert month in note.inner_text() and "S00-F000" in note.inner_text()
+    assert page.get_by_test_id("closed-family-note").count() == 1
+    # Every bar/point of the production chart sits in the picked month.
+    xs = page.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".filter(p => p.id !== 'chart-accuracy').map(p => p.data || [])"
+        ".flatMap(d => d).flatMap(t => (t.x || []).map(String))"
+    )
+    assert xs and all(x.startswith(month) for x in xs), xs[:5]
+    assert "(" in page.locator(".kpi .label").first.inner_text()  # Revenue (currency)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dashboard-month-filter.png"), full_page=False)
+    page.goto(f"{live_server.url}/value-streams/S00/?month=2031-13")
+    assert "is not a month of cycle" in page.get_by_test_id("month-problem").inner_text()
+    assert seen["foreign"] == []
+    assert seen["errors"] == []
