@@ -22,7 +22,7 @@ from planning.measures import (
 )
 from planning.models import Actual
 from planning.selectors.cycles import company_currency, company_zone
-from valuestreams.models import Membership, ValueStream
+from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import CompanyRole, user_roles
 
 ALL_ACTUALS: frozenset[str] = frozenset(ACTUAL_FACTS)
@@ -275,7 +275,10 @@ def closed_months_reads(
 
 
 def closed_months_box_score(
-    *, months: list[dt.date], value_streams: Iterable[ValueStream] | None = None
+    *,
+    months: list[dt.date],
+    value_streams: Iterable[ValueStream] | None = None,
+    family: str = "",
 ) -> pd.DataFrame:
     """The engine's box score (``planning.box_score``) of closed ``months`` for the given
     streams (None: all) and the company rows over them, with FVA. A constant number of
@@ -300,6 +303,10 @@ def closed_months_box_score(
     # The facts of the months with the actual sales FVA's naive forecast reads, and the
     # lag-1 plan with the baseline: one read, shared with the review's FVA.
     reads_key, read, lag1 = closed_months_reads(months=months, value_streams=streams)
+    if family:  # one family's rows (and the streams' own): its per-family measures
+        read = read[read["product_family"].isin(["", family])]
+        lag1 = lag1[lag1["product_family"].isin(["", family])]
+        reads_key = (*reads_key, family)
     frozen = set(
         PlanningCycle.objects.filter(
             status=CycleStatus.APPROVED, month__in=[month_add(m, -1) for m in months]
@@ -544,14 +551,49 @@ def _month_prices(months: list[dt.date], streams: list[ValueStream] | None) -> p
     return _month_price_sources(months, streams).frame()
 
 
+# Measures of the closed-month block a family filter narrows (they add up over
+# families); the others are the stream's (its facts, or ratios mixing them in).
+CLOSED_FAMILY_MEASURES: frozenset[str] = frozenset(
+    {
+        "demand_wape",
+        "demand_bias",
+        "production_wape",
+        "fva_statistics",
+        "fva_consensus",
+        "actual_revenue",
+        "plan_revenue",
+        "actual_material_cost",
+        "plan_material_cost",
+        "actual_production",
+        "plan_production",
+    }
+)
+
+
 def closed_month_block(
-    *, month: dt.date, value_streams: Iterable[ValueStream] | None, trend_months: int = 12
+    *,
+    month: dt.date,
+    value_streams: Iterable[ValueStream] | None,
+    trend_months: int = 12,
+    family: ProductFamily | None = None,
 ) -> dict:
     """What the "last closed month" block shows: per stream and company, the box score of
     ``month``; plan against actual (actual, plan, variance, %); the accuracy trend over
-    the last ``trend_months`` closed months."""
+    the last ``trend_months`` closed months. With ``family``: its stream only, the
+    measures of :data:`CLOSED_FAMILY_MEASURES` the family's, the others the stream's
+    (``per_stream`` names them for the page)."""
     months = [month_add(month, -i) for i in range(trend_months - 1, -1, -1)]
+    if family is not None:
+        value_streams = [family.value_stream]
     score = closed_months_box_score(months=months, value_streams=value_streams)
+    if family is not None and len(score):
+        score = score[score["value_stream"] == family.value_stream.code].reset_index(drop=True)
+        own = closed_months_box_score(
+            months=months, value_streams=value_streams, family=family.code
+        )
+        own = own[own["value_stream"] == family.value_stream.code].set_index("month")
+        for col in CLOSED_FAMILY_MEASURES & set(score.columns) & set(own.columns):
+            score[col] = score["month"].map(own[col]).astype("float64")
     period = pd.Period(month, freq="M")
     now = score[score["month"] == period] if len(score) else score
     rows = {r["value_stream"]: r for r in now.to_dict("records")}
@@ -574,6 +616,7 @@ def closed_month_block(
             pva.append(
                 {
                     "label": f"{label} ({unit})" if unit else label,
+                    "per_stream": family is not None and a_col not in CLOSED_FAMILY_MEASURES,
                     "actual": a,
                     "plan": p,
                     "variance": var,
@@ -590,7 +633,9 @@ def closed_month_block(
         )
     trend = []
     if len(score):
-        company = score[score["value_stream"] == ""]
+        company = score[
+            score["value_stream"] == ("" if family is None else family.value_stream.code)
+        ]
         for r in company.to_dict("records"):
             trend.append(
                 {
@@ -607,6 +652,9 @@ def closed_month_block(
         "trend": trend,
         "has_data": bool(rows),
         "currency": currency,
+        "family": family,
+        # after each measure that stays the stream's under a family filter
+        "stream_mark": "" if family is None else f" · {family.value_stream.code}",
     }
 
 

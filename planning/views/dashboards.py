@@ -70,10 +70,12 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             family_code=request.GET.get("family"),
             month=request.GET.get("month"),
         )
-    context["closed"] = closed_month_block(month=last_closed_month(), value_streams=[value_stream])
+    context["closed"] = closed_month_block(
+        month=last_closed_month(),
+        value_streams=[value_stream],
+        family=context["dash"].family if "dash" in context else None,
+    )
     context["close_url"] = reverse("month_close", kwargs={"code": value_stream.code})
-    if "dash" in context and context["dash"].family is not None:
-        context["closed_family"] = context["dash"].family
     return render(request, "planning/value_stream_dashboard.html", context)
 
 
@@ -109,13 +111,12 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
         context.update(_compare(request, cycle))
     if streams:
         # Facts change without a cycle: read fresh, never from the review's reuse cache.
-        closed = closed_month_block(month=last_closed_month(), value_streams=streams)
+        family = context["page"].family if context.get("page") is not None else None
+        closed = closed_month_block(month=last_closed_month(), value_streams=streams, family=family)
         if not context["company_view"]:
             closed["blocks"] = [b for b in closed["blocks"] if not b["is_company"]]
             closed["trend"] = []
         context["closed"] = closed
-        if context.get("page") is not None and context["page"].family is not None:
-            context["closed_family"] = context["page"].family
     return render(request, "planning/review.html", context)
 
 

@@ -187,3 +187,38 @@ def test_bad_month_query_is_named_not_silently_replaced(client, executive, strea
     assert f"last closed month, {last_closed_month():%Y-%m}" in html
     assert "has not started yet" in client.get(URL + "?month=2999-01").content.decode()
     assert "is not a month" not in client.get(URL).content.decode()
+
+
+def test_closed_block_follows_the_family_filter_where_measures_are_per_family(executive, family_a):
+    """Revenue, material and production are the family's; on-time delivery (a stream
+    fact) stays the stream's, and is marked so."""
+    from planning.selectors.actuals import closed_month_block
+    from planning.services.actuals import ActualInput, actuals_upsert
+    from tests.factories import ProductFamilyFactory
+
+    other = ProductFamilyFactory(code="A-2", value_stream=family_a.value_stream)
+    month = last_closed_month()
+    actuals_upsert(
+        cells=[
+            ActualInput("A", "", month, "orders_shipped", Decimal(8)),
+            ActualInput("A", "", month, "orders_on_time", Decimal(6)),
+            ActualInput("A", "A-1", month, "actual_sales", Decimal(10)),
+            ActualInput("A", "A-1", month, "actual_production", Decimal(11)),
+            ActualInput("A", "A-2", month, "actual_sales", Decimal(30)),
+            ActualInput("A", "A-2", month, "actual_production", Decimal(29)),
+        ],
+        user=None,
+    )
+    stream = closed_month_block(month=month, value_streams=[family_a.value_stream])
+    own = closed_month_block(month=month, value_streams=None, family=family_a)
+    whole = next(b for b in stream["blocks"] if b["code"] == "A")["m"]
+    assert [b["code"] for b in own["blocks"]] == ["A"]
+    mine = own["blocks"][0]["m"]
+    p1, p2 = float(family_a.unit_price), float(other.unit_price)
+    assert whole["actual_revenue"] == pytest.approx(10 * p1 + 30 * p2)
+    assert mine["actual_revenue"] == pytest.approx(10 * p1)
+    assert mine["actual_production"] == pytest.approx(11)
+    assert mine["on_time_delivery"] == whole["on_time_delivery"] == pytest.approx(0.75)
+    rows = {r["label"]: r for r in own["blocks"][0]["plan_against_actual"]}
+    assert not rows["Production (units)"]["per_stream"]
+    assert rows["Hours (h)"]["per_stream"] and own["stream_mark"] == " · A"
