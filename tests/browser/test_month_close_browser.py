@@ -149,3 +149,36 @@ def test_month_close_refuses_bad_input_and_changes_nothing(
     assert "Actual productive hours: “forty” is not a number" in text, text
     assert "Headcount (people): headcount must not be negative" in text, text
     assert not Actual.objects.exists()
+
+
+def test_closed_month_follows_the_family_filter_and_bad_months_are_named(
+    months, executive, login_page, live_server
+):
+    from planning.services.actuals import ActualInput, actuals_upsert
+    from valuestreams.models import ValueStream
+
+    closed = months
+    ProductFamilyFactory(
+        code="A-2", value_stream=ValueStream.objects.get(code="A"), unit_price=Decimal("20")
+    )
+    actuals_upsert(
+        cells=[
+            ActualInput("A", "", closed, "orders_shipped", Decimal(40)),
+            ActualInput("A", "", closed, "orders_on_time", Decimal(38)),
+            ActualInput("A", "A-1", closed, "actual_sales", Decimal(90)),
+            ActualInput("A", "A-2", closed, "actual_sales", Decimal(10)),
+        ],
+        user=None,
+    )
+    page = login_page(executive.username)
+    page.goto(f"{live_server.url}/value-streams/A/?family=A-1")
+    block = page.locator("#closed-month")
+    expect(block.get_by_test_id("closed-family-note")).to_contain_text("A-1")
+    on_time = block.locator("tr", has_text="On-time delivery · A")
+    expect(on_time.locator("td").first).to_have_text("95.0%")  # the stream's fact
+    revenue = block.locator(".plan-against-actual tr", has_text="Revenue (EUR)").first
+    expect(revenue.locator("td").nth(2)).to_have_text("900")  # 90 × 10, not 1,100
+    block.screenshot(path=str(DOCS / "dashboard-closed-month-family.png"))
+    page.goto(f"{live_server.url}/value-streams/A/month-close/?month=2026-13")
+    expect(page.locator(".messages")).to_contain_text("“2026-13” is not a month")
+    expect(page.locator("h1")).to_contain_text(f"{closed:%B %Y}")
