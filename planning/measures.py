@@ -5,6 +5,8 @@ Pure Python (no Django) so the pandas engine can import it too.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 FAMILY_INPUT_MEASURES: tuple[str, ...] = (
     "demand",
     "production",
@@ -162,6 +164,10 @@ MEASURE_UNITS: dict[str, str] = {
 }
 
 PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
+# A stored value (plan or actual): six decimals, below 1e13 in size, so it fits the
+# value columns (DecimalField(max_digits=20, decimal_places=6)) whatever path writes.
+VALUE_QUANTUM = Decimal("0.000001")
+MAX_VALUE = Decimal("1e13")
 # Facts of a month: entered only for months that have started (grid, files, API).
 ACTUAL_MEASURES: frozenset[str] = frozenset(m for m in INPUT_MEASURES if m.startswith("actual_"))
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from planning.measures import ACTUAL_SCOPE
+from planning.measures import ACTUAL_SCOPE, MAX_VALUE, VALUE_QUANTUM
 from planning.models import Actual, ActualChange
 from planning.selectors.actuals import actual_rights, current_month
 from sofp.errors import (
@@ -28,9 +28,6 @@ from sofp.errors import (
     problems_sorted,
 )
 from valuestreams.models import ProductFamily, ValueStream
-
-VALUE_QUANTUM = Decimal("0.000001")
-MAX_VALUE = Decimal("1e13")
 
 ActualKey = tuple[int, int | None, dt.date, str]
 

@@ -24,16 +24,11 @@ from django.utils import timezone
 
 from planning import baseline as stats
 from planning.calendar import month_add
-from planning.measures import BASELINE_MEASURE
+from planning.measures import BASELINE_MEASURE, VALUE_QUANTUM
 from planning.models import BaselineFit, BaselineRun, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.baseline import baseline_families, baseline_run_active, sales_history
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.services.plan_values import (
-    VALUE_QUANTUM,
-    CellInput,
-    UpsertResult,
-    plan_values_upsert,
-)
+from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, Problem, ValidationFailed
 from valuestreams.models import ProductFamily
 from valuestreams.roles import CompanyRole, user_is_admin, user_roles

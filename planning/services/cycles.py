@@ -24,6 +24,7 @@ from planning.measures import (
     MAX_HORIZON,
     MIN_HORIZON,
     SYSTEM_MEASURES,
+    VALUE_QUANTUM,
 )
 from planning.models import (
     STEPS,
@@ -42,7 +43,7 @@ from planning.selectors.cycles import (
 from planning.selectors.plans import cycle_last_approved, plan_input
 from planning.services.baseline import baseline_request
 from planning.services.cycle_master import cycle_master_fill
-from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
+from planning.services.plan_values import CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed
 
 

@@ -27,9 +27,11 @@ from planning.measures import (
     COMPANY,
     FAMILY,
     FIRST_MONTH_ONLY,
+    MAX_VALUE,
     MEASURE_SCOPE,
     STREAM,
     SYSTEM_MEASURES,
+    VALUE_QUANTUM,
 )
 from planning.models import (
     CycleStatus,
@@ -51,9 +53,6 @@ from sofp.errors import (
     problems_sorted,
 )
 from valuestreams.models import ProductFamily, ValueStream
-
-VALUE_QUANTUM = Decimal("0.000001")
-MAX_VALUE = Decimal("1e13")
 
 CellKey = tuple[int | None, int | None, dt.date, str]
 
