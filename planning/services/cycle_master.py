@@ -13,11 +13,11 @@ Three writers, one module:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 
 from planning.models import (
     CycleFamily,
@@ -110,42 +110,54 @@ def cycle_masters_sync(
         return 0
     written = 0
     if fam_ids:
-        families = list(ProductFamily.objects.filter(pk__in=fam_ids))
-        existing = {
-            (c, f): pk
-            for pk, c, f in CycleFamily.objects.filter(
-                cycle_id__in=cycles, product_family_id__in=fam_ids
-            ).values_list("pk", "cycle_id", "product_family_id")
-        }
-        create, update = [], []
-        for cycle_id in cycles:
-            for family in families:
-                copy = _family_copy(cycle_id, family)
-                copy.pk = existing.get((cycle_id, family.pk))
-                (update if copy.pk else create).append(copy)
-        CycleFamily.objects.bulk_create(create, batch_size=1000)
-        CycleFamily.objects.bulk_update(
-            update, ["value_stream", *FAMILY_COPY_FIELDS], batch_size=1000
+        written += _copies_upsert(
+            cycles=cycles,
+            masters=ProductFamily.objects.filter(pk__in=fam_ids),
+            model=CycleFamily,
+            master_field="product_family_id",
+            copy=_family_copy,
+            fields=["value_stream", *FAMILY_COPY_FIELDS],
         )
-        written += len(create) + len(update)
     if vs_ids:
-        streams = list(ValueStream.objects.filter(pk__in=vs_ids))
-        existing = {
-            (c, s): pk
-            for pk, c, s in CycleValueStream.objects.filter(
-                cycle_id__in=cycles, value_stream_id__in=vs_ids
-            ).values_list("pk", "cycle_id", "value_stream_id")
-        }
-        create_s, update_s = [], []
-        for cycle_id in cycles:
-            for stream in streams:
-                copy = _stream_copy(cycle_id, stream)
-                copy.pk = existing.get((cycle_id, stream.pk))
-                (update_s if copy.pk else create_s).append(copy)
-        CycleValueStream.objects.bulk_create(create_s, batch_size=1000)
-        CycleValueStream.objects.bulk_update(update_s, list(STREAM_COPY_FIELDS), batch_size=1000)
-        written += len(create_s) + len(update_s)
+        written += _copies_upsert(
+            cycles=cycles,
+            masters=ValueStream.objects.filter(pk__in=vs_ids),
+            model=CycleValueStream,
+            master_field="value_stream_id",
+            copy=_stream_copy,
+            fields=list(STREAM_COPY_FIELDS),
+        )
     return written
+
+
+def _copies_upsert(
+    *,
+    cycles: Sequence[int],
+    masters: Iterable[models.Model],
+    model: type[models.Model],
+    master_field: str,
+    copy: Callable[[int, models.Model], models.Model],
+    fields: Sequence[str],
+) -> int:
+    """Write ``copy(cycle, master)`` for every cycle and master row: a new copy where the
+    cycle has none of that master yet, else ``fields`` of the one it has (found by
+    ``master_field``). Returns how many copies were written."""
+    masters = list(masters)
+    existing = {
+        (c, m): pk
+        for pk, c, m in model.objects.filter(
+            cycle_id__in=cycles, **{f"{master_field}__in": [m.pk for m in masters]}
+        ).values_list("pk", "cycle_id", master_field)
+    }
+    create, update = [], []
+    for cycle_id in cycles:
+        for master in masters:
+            row = copy(cycle_id, master)
+            row.pk = existing.get((cycle_id, master.pk))
+            (update if row.pk else create).append(row)
+    model.objects.bulk_create(create, batch_size=1000)
+    model.objects.bulk_update(update, fields, batch_size=1000)
+    return len(create) + len(update)
 
 
 def _decimal(value: object) -> Decimal | None:
