@@ -5,7 +5,7 @@ Pure Python (no Django) so the pandas engine can import it too.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 FAMILY_INPUT_MEASURES: tuple[str, ...] = (
     "demand",
@@ -168,6 +168,14 @@ PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "mea
 # value columns (DecimalField(max_digits=20, decimal_places=6)) whatever path writes.
 VALUE_QUANTUM = Decimal("0.000001")
 MAX_VALUE = Decimal("1e13")
+
+
+def value_from_float(x: float) -> Decimal:
+    """A number the engine or the baseline computed, as a value to store: its shortest
+    decimal spelling (``repr``), rounded half-even to the stored precision."""
+    return Decimal(repr(float(x))).quantize(VALUE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
 # Facts of a month: entered only for months that have started (grid, files, API).
 ACTUAL_MEASURES: frozenset[str] = frozenset(m for m in INPUT_MEASURES if m.startswith("actual_"))
 
