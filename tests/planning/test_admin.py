@@ -139,3 +139,11 @@ def test_admin_without_plan_rights_gets_the_services_no(admin_client_logged, cyc
     cell.refresh_from_db()
     assert cell.value == Decimal("10") and cell.version == 1
     assert dt.date(2027, 1, 1) == cell.month
+
+
+@pytest.mark.parametrize("model", ["planvalue", "launch"])
+def test_rows_written_by_services_are_never_added_here(admin_client_logged, model):
+    assert admin_client_logged.get(f"/admin/planning/{model}/add/").status_code == 403
+    changelist = admin_client_logged.get(f"/admin/planning/{model}/")
+    assert changelist.status_code == 200
+    assert f"/admin/planning/{model}/add/".encode() not in changelist.content
