@@ -242,6 +242,32 @@ def _existing(rows: list[_Row]) -> dict[ActualKey, Actual]:
     return {(a.value_stream_id, a.product_family_id, a.month, a.measure): a for a in qs}
 
 
+def _change(
+    key: ActualKey,
+    actual: Actual | None,
+    old: Decimal | None,
+    new: Decimal | None,
+    version: int,
+    *,
+    source: str,
+    uid: int | None,
+) -> ActualChange:
+    """The history row of one cell's change (added, changed or cleared)."""
+    stream_id, family_id, month, measure = key
+    return ActualChange(
+        actual=actual,
+        value_stream_id=stream_id,
+        product_family_id=family_id,
+        month=month,
+        measure=measure,
+        old_value=old,
+        new_value=new,
+        version=version,
+        source=source,
+        changed_by_id=uid,
+    )
+
+
 def actuals_upsert(
     *,
     cells: Iterable[ActualInput],
@@ -301,17 +327,8 @@ def actuals_upsert(
                         continue
                     result.deleted += 1
                     history.append(
-                        ActualChange(
-                            actual=None,
-                            value_stream_id=stream_id,
-                            product_family_id=family_id,
-                            month=month,
-                            measure=measure,
-                            old_value=cur.value,
-                            new_value=None,
-                            version=cur.version + 1,
-                            source=source,
-                            changed_by_id=uid,
+                        _change(
+                            r.key, None, cur.value, None, cur.version + 1, source=source, uid=uid
                         )
                     )
                     if not dry_run:
@@ -331,17 +348,14 @@ def actuals_upsert(
                     if not dry_run:
                         actual.save()
                     history.append(
-                        ActualChange(
-                            actual=actual if not dry_run else None,
-                            value_stream_id=stream_id,
-                            product_family_id=family_id,
-                            month=month,
-                            measure=measure,
-                            old_value=None,
-                            new_value=r.value,
-                            version=1,
+                        _change(
+                            r.key,
+                            actual if not dry_run else None,
+                            None,
+                            r.value,
+                            1,
                             source=source,
-                            changed_by_id=uid,
+                            uid=uid,
                         )
                     )
                 elif cur.value != r.value:
@@ -352,18 +366,7 @@ def actuals_upsert(
                     if not dry_run:
                         cur.save(update_fields=["value", "version", "updated_by", "updated_at"])
                     history.append(
-                        ActualChange(
-                            actual=cur,
-                            value_stream_id=stream_id,
-                            product_family_id=family_id,
-                            month=month,
-                            measure=measure,
-                            old_value=old,
-                            new_value=r.value,
-                            version=cur.version,
-                            source=source,
-                            changed_by_id=uid,
-                        )
+                        _change(r.key, cur, old, r.value, cur.version, source=source, uid=uid)
                     )
                 else:
                     result.unchanged += 1
