@@ -42,8 +42,7 @@ from planning.selectors.live import (
     grid_presence,
 )
 from planning.selectors.plans import (
-    cycle_get_by_label,
-    cycle_missing_message,
+    cycle_or_404,
     user_sees_company_plan,
 )
 from planning.selectors.scenarios import cycle_with_scenario, scenarios_of
@@ -60,9 +59,7 @@ FILE_ACTIONS_TEMPLATE = "planning/_plan_file_actions.html"
 
 def _access(request: HttpRequest, month: str, vs_code: str | None) -> GridAccess:
     """The cycle (404), the stream (404, None for the company) and the user's access."""
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
+    cycle = cycle_or_404(month)
     value_stream = None
     if vs_code is not None:
         value_stream = ValueStream.objects.filter(code=vs_code, active=True).first()
