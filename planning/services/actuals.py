@@ -20,6 +20,7 @@ from django.utils import timezone
 from planning.measures import ACTUAL_SCOPE, MAX_VALUE, VALUE_QUANTUM
 from planning.models import Actual, ActualChange
 from planning.selectors.actuals import actual_rights, current_month
+from planning.services.write_counts import WriteCounts
 from sofp.errors import (
     PermissionDenied,
     Problem,
@@ -48,25 +49,11 @@ class ActualInput:
 
 
 @dataclass
-class ActualsResult:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deleted: int = 0
+class ActualsResult(WriteCounts):
+    """What ``actuals_upsert`` did: the counts and what each input holds now."""
+
     # (value, version) each input holds afterwards, in input order.
     stored: list[tuple[Decimal | None, int]] = field(default_factory=list)
-
-    @property
-    def touched(self) -> int:
-        return self.added + self.changed + self.deleted
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "added": self.added,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
-        }
 
     def summary(self) -> str:
         return ", ".join(f"{n} {k}" for k, n in self.as_dict().items())

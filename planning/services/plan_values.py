@@ -45,6 +45,7 @@ from planning.models import (
 from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import plan_rights, user_can_edit_plan
+from planning.services.write_counts import WriteCounts
 from sofp.errors import (
     PermissionDenied,
     Problem,
@@ -100,11 +101,10 @@ class CellChange:
 
 
 @dataclass
-class UpsertResult:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deleted: int = 0
+class UpsertResult(WriteCounts):
+    """What ``plan_values_upsert`` did: the counts, per stream too, what each input
+    holds now and the changes an import preview lists."""
+
     # What each input cell holds after the write, in the order the cells were given.
     stored: list[StoredCell] = field(default_factory=list)
     # The same counts per value stream code ("" = company-wide cells), for previews.
@@ -117,18 +117,6 @@ class UpsertResult:
             stream_code, {"added": 0, "changed": 0, "unchanged": 0, "deleted": 0}
         )
         tally[outcome] += 1
-
-    @property
-    def touched(self) -> int:
-        return self.added + self.changed + self.deleted
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "added": self.added,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
-        }
 
 
 def cycle_accepts_month(*, cycle: PlanningCycle, measure: str, month: dt.date) -> bool:
