@@ -331,18 +331,9 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} reminder(s) will be sent by the next run.")
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(HistoryReadOnly, admin.ModelAdmin):
     """Rows written only by their services (actuals through ``actuals_upsert`` with rights,
     versions and history; the statistical baseline): the admin shows, never changes."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Actual)
