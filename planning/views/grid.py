@@ -182,10 +182,7 @@ def demand_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
 def demand_data_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
     access = _access(request, month, vs_code)
     data = demand_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
-    data["editable"] = access.editable
-    data["readonly_reason"] = access.readonly_reason
-    data["measures"] = sorted(access.measures)
-    return JsonResponse(data)
+    return _data_response(access, data)
 
 
 @login_required
@@ -198,6 +195,11 @@ def company_page(request: HttpRequest, month: str) -> HttpResponse:
 def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None) -> HttpResponse:
     access = _access(request, month, vs_code)
     data = grid_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
+    return _data_response(access, data)
+
+
+def _data_response(access: GridAccess, data: dict) -> JsonResponse:
+    """A grid's (or the demand view's) data with what this user may do in it."""
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
     data["measures"] = sorted(access.measures)
