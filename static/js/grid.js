@@ -597,19 +597,19 @@
     showError(`${unsaved.size} cell${unsaved.size === 1 ? "" : "s"} not saved — the value${unsaved.size === 1 ? " is" : "s are"} kept, marked, until you retry or discard.`, lines);
     const bar = document.createElement("div");
     bar.className = "unsaved-actions";
-    const retry = document.createElement("button");
-    retry.type = "button";
-    retry.className = "btn small primary";
-    retry.id = "btn-retry";
-    retry.textContent = "Retry";
-    retry.addEventListener("click", retryUnsaved);
-    const discard = document.createElement("button");
-    discard.type = "button";
-    discard.className = "btn small";
-    discard.id = "btn-discard";
-    discard.textContent = "Discard";
-    discard.addEventListener("click", discardUnsaved);
-    bar.append(retry, discard);
+    const button = (id, text, className, onClick) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = className;
+      b.id = id;
+      b.textContent = text;
+      b.addEventListener("click", onClick);
+      return b;
+    };
+    bar.append(
+      button("btn-retry", "Retry", "btn small primary", retryUnsaved),
+      button("btn-discard", "Discard", "btn small", discardUnsaved),
+    );
     errorEl.appendChild(bar);
   }
 
