@@ -170,6 +170,20 @@ VALUE_QUANTUM = Decimal("0.000001")
 MAX_VALUE = Decimal("1e13")
 
 
+def value_problems(measure: str, value: Decimal | None) -> list[tuple[str, str, str]]:
+    """``(code, message, field)`` of what is wrong with a value to store, plan or fact:
+    not a finite number, negative, or too large for the value columns (None clears)."""
+    if value is None:
+        return []
+    if not value.is_finite():
+        return [("not_finite", "value must be a finite number", "value")]
+    if value < 0:
+        return [("negative", f"{measure} must not be negative (got {value})", "value")]
+    if value >= MAX_VALUE:
+        return [("too_large", f"value {value} is too large", "value")]
+    return []
+
+
 def value_from_float(x: float) -> Decimal:
     """A number the engine or the baseline computed, as a value to store: its shortest
     decimal spelling (``repr``), rounded half-even to the stored precision."""

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from planning.measures import ACTUAL_SCOPE, MAX_VALUE, VALUE_QUANTUM
+from planning.measures import ACTUAL_SCOPE, VALUE_QUANTUM, value_problems
 from planning.models import Actual, ActualChange
 from planning.selectors.actuals import actual_rights, current_month
 from planning.services.write_counts import WriteCounts
@@ -161,13 +161,7 @@ def _resolve(cells: Sequence[ActualInput], *, today_month: dt.date | None) -> li
                 )
             )
         v = c.value
-        if v is not None:
-            if not v.is_finite():
-                found.append(("not_finite", "value must be a finite number", "value"))
-            elif v < 0:
-                found.append(("negative", f"{c.measure} must not be negative (got {v})", "value"))
-            elif v >= MAX_VALUE:
-                found.append(("too_large", f"value {v} is too large", "value"))
+        found += value_problems(c.measure, v)
         key: ActualKey | None = None
         if not found and vs is not None:
             key = (vs.pk, fam.pk if fam else None, c.month, c.measure)

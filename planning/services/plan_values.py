@@ -27,11 +27,12 @@ from planning.measures import (
     COMPANY,
     FAMILY,
     FIRST_MONTH_ONLY,
-    MAX_VALUE,
+    MAX_VALUE,  # noqa: F401 (plan_values_bulk imports it from here)
     MEASURE_SCOPE,
     STREAM,
     SYSTEM_MEASURES,
     VALUE_QUANTUM,
+    value_problems,
 )
 from planning.models import (
     CycleStatus,
@@ -290,14 +291,7 @@ def _cell_problems(
                 "month",
             )
         )
-    value = cell.value
-    if value is not None:
-        if not value.is_finite():
-            out.append(("not_finite", "value must be a finite number", "value"))
-        elif value < 0:
-            out.append(("negative", f"{m} must not be negative (got {value})", "value"))
-        elif abs(value) >= MAX_VALUE:
-            out.append(("too_large", f"value {value} is too large", "value"))
+    out += value_problems(m, cell.value)
     return out
 
 
