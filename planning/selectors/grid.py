@@ -41,6 +41,7 @@ from planning.measures import (
 from planning.models import ActualChange, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
+from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import company_currency, company_time_text, cycle_refuse_frozen
 from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
@@ -634,7 +635,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
     baselines = baseline_rows(cycle=cycle, value_stream=value_stream)
     ramps = ramp_rows(cycle=cycle, value_stream=value_stream)
     rows: list[dict] = []
-    families = ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
+    families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     editable = [c.field for c in columns]
     for family in families:
         mine = cells.get(family.code, {})
@@ -806,9 +807,7 @@ def grid_data(
         for i, (measure, kind) in enumerate(COMPANY_ROWS):
             rows.append(make_row(None, measure, kind, i))
     else:
-        families = list(
-            ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
-        )
+        families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
         was = f"last approved ({previous.label})" if previous else "last approved (none yet)"
         for family in families:
             for i, (measure, kind) in enumerate(FAMILY_ROWS):
