@@ -3,7 +3,7 @@
 Run from the repo root: ``python bench/bench_api.py``. Builds a fresh database
 (``bench/harness.py``: SQLite, or PostgreSQL when ``DATABASE_URL`` names one; 160
 families; cycles 2027-01..03, 18 months each), then prints the median and p95 of
-* ``GET /api/v1/cycles/2027-01/plan-values/?page_size=1000`` (target: < 150 ms median),
+* ``GET /api/v1/cycles/2027-01/plan-values/?page_size=1000`` (target: ≤ 30 ms median),
 * a bulk upsert of 5,000 rows, creating and then changing cells (target: < 2 s),
 * the CSV export and the box score, for reference.
 It reports, it never fails.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ from planning.services.cycles import cycle_create  # noqa: E402
 from valuestreams.models import ProductFamily, ValueStream  # noqa: E402
 
 N_FAMILIES = 160
-LIST_TARGET_MS = 150.0
+LIST_TARGET_MS = 30.0
 UPSERT_TARGET_MS = 2000.0
 
 
@@ -50,17 +51,22 @@ def months(start: dt.date, n: int) -> list[str]:
     return [f"{month_add(start, i):%Y-%m}" for i in range(n)]
 
 
+CPU: list[float] = []  # CPU time of the calls of the last ``timed`` (ms)
+
+
 def timed(fn, runs: int) -> list[float]:
     times = []
+    CPU.clear()
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
+        CPU.append((time.process_time() - c0) * 1000)
     return times
 
 
-def report(name: str, times: list[float], target: float | None = None) -> None:
-    row(f"API {name}", times, target=target)
+def report(name: str, times: list[float], target: float | None = None, note: str = "") -> None:
+    row(f"API {name}", times, target=target, note=note)
 
 
 def main() -> None:
@@ -125,6 +131,7 @@ def main() -> None:
 
     page()
     list_times = timed(page, 30)
+    list_cpu = f"cpu {statistics.median(CPU):.2f} ms"  # this process: client + server
 
     def export() -> None:
         assert client.get("/api/v1/cycles/2027-01/export/?format=csv").status_code == 200
@@ -133,7 +140,7 @@ def main() -> None:
         assert client.get("/api/v1/cycles/2027-01/box-score/").status_code == 200
 
     print(f"{DATABASE.backend} database; {len(cells)} rows per upsert")
-    report("GET plan values, page of 1,000 rows", list_times, LIST_TARGET_MS)
+    report("GET plan values, page of 1,000 rows", list_times, LIST_TARGET_MS, list_cpu)
     report("POST bulk upsert 5,000 rows (create)", create, UPSERT_TARGET_MS)
     report("POST bulk upsert 5,000 rows (change, versions)", change, UPSERT_TARGET_MS)
     report("POST bulk upsert 5,000 rows (unchanged)", same, UPSERT_TARGET_MS)

@@ -12,9 +12,7 @@ under 5 s, export under 3 s); it reports, it never fails.
 
 from __future__ import annotations
 
-import csv
 import os
-import random
 import resource
 import subprocess
 import sys
@@ -26,58 +24,23 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
+import plan_files  # noqa: E402
 from harness import bench_database, row  # noqa: E402
-
-from valuestreams.imports import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
 
 N_STREAMS, N_FAMILIES, HORIZON = 40, 25, 18
 CYCLE = "2027-01"
 IMPORT_TARGET_S, EXPORT_TARGET_S = 5.0, 3.0
 
 
-def months(start: str, n: int) -> list[str]:
-    year, month = map(int, start.split("-"))
-    out = []
-    for i in range(n):
-        y, m = divmod(month - 1 + i, 12)
-        out.append(f"{year + y:04d}-{m + 1:02d}")
-    return out
-
-
 def write_files(folder: Path) -> tuple[Path, Path, int]:
-    rng = random.Random(4)
-    master, plan = folder / "master.csv", folder / "plan.csv"
-    horizon = months(CYCLE, HORIZON)
-    rows = 0
-    with master.open("w", newline="") as mf, plan.open("w", newline="") as pf:
-        mw, pw = csv.writer(mf), csv.writer(pf)
-        mw.writerow(MASTER_COLUMNS)
-        pw.writerow(["value_stream", "product_family", "month", "measure", "value"])
-        for s in range(N_STREAMS):
-            vs = f"VS{s:03d}"
-            for f in range(N_FAMILIES):
-                fam = f"{vs}-{f:03d}"
-                price = round(rng.uniform(50, 500), 2)
-                hours = round(rng.uniform(0.1, 2), 3)
-                material = round(price * 0.4, 2)
-                mw.writerow(
-                    [vs, f"Stream {s}", fam, f"Family {s}/{f}", price, material, hours, 10, 30]
-                )
-                pw.writerow([vs, fam, CYCLE, "opening_inventory", round(rng.uniform(0, 900), 1)])
-                rows += 1
-                for m in horizon:
-                    pw.writerow([vs, fam, m, "demand", round(rng.uniform(0, 1000), 1)])
-                    pw.writerow([vs, fam, m, "production", round(rng.uniform(0, 1000), 1)])
-                    rows += 2
-            for m in horizon:
-                pw.writerow([vs, "", m, "available_hours", round(rng.uniform(8000, 12000))])
-                pw.writerow([vs, "", m, "non_productive_hours", round(rng.uniform(500, 900))])
-                pw.writerow([vs, "", m, "conversion_cost", round(rng.uniform(1e5, 3e5))])
-                rows += 3
-        for m in horizon:
-            pw.writerow(["", "", m, "sustaining_cost", 250000])
-            rows += 1
-    return master, plan, rows
+    return plan_files.write_files(
+        folder,
+        streams=N_STREAMS,
+        families=N_FAMILIES,
+        horizon=HORIZON,
+        cycle=CYCLE,
+        values=plan_files.RandomValues(seed=4),
+    )
 
 
 def _children_cpu() -> float:

@@ -18,7 +18,6 @@ work (``ru_maxrss``): for the requests, this process after building the data.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import resource
 import subprocess
@@ -30,10 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-from bench_import_export import months  # noqa: E402
+import plan_files  # noqa: E402
 from harness import bench_database, django_for_requests, row  # noqa: E402
-
-from valuestreams.imports import MASTER_COLUMNS  # noqa: E402 - pure module, after sys.path
 
 CYCLE = "2027-01"
 IMPORT_TARGET_S, REVIEW_TARGET_MS, GRID_TARGET_MS = 20.0, 1000.0, 1000.0
@@ -42,36 +39,14 @@ RUNS = 5
 
 def write_files(folder: Path, streams: int, families: int, horizon: int) -> tuple[Path, Path, int]:
     """Master and plan CSVs in the file contract; values vary without a random generator."""
-    master, plan = folder / "master.csv", folder / "plan.csv"
-    plan_months = months(CYCLE, horizon)
-    rows = 0
-    with master.open("w", newline="") as mf, plan.open("w", newline="") as pf:
-        mw, pw = csv.writer(mf), csv.writer(pf)
-        mw.writerow(MASTER_COLUMNS)
-        pw.writerow(["value_stream", "product_family", "month", "measure", "value"])
-        for s in range(streams):
-            vs = f"VS{s:03d}"
-            for f in range(families):
-                fam = f"{vs}-{f:03d}"
-                price = 50 + (s * 37 + f * 11) % 450
-                mw.writerow(
-                    [vs, f"Stream {s}", fam, f"Family {s}/{f}", price, price * 2 // 5, 0.5, 10, 30]
-                )
-                pw.writerow([vs, fam, CYCLE, "opening_inventory", 100 + f % 50])
-                rows += 1
-                for i, m in enumerate(plan_months):
-                    pw.writerow([vs, fam, m, "demand", 100 + (f * 7 + i * 13) % 400])
-                    pw.writerow([vs, fam, m, "production", 100 + (f * 5 + i * 17) % 400])
-                    rows += 2
-            for m in plan_months:
-                pw.writerow([vs, "", m, "available_hours", 20000])
-                pw.writerow([vs, "", m, "non_productive_hours", 800])
-                pw.writerow([vs, "", m, "conversion_cost", 250000])
-                rows += 3
-        for m in plan_months:
-            pw.writerow(["", "", m, "sustaining_cost", 250000])
-            rows += 1
-    return master, plan, rows
+    return plan_files.write_files(
+        folder,
+        streams=streams,
+        families=families,
+        horizon=horizon,
+        cycle=CYCLE,
+        values=plan_files.PatternValues(),
+    )
 
 
 def _children() -> tuple[float, int]:

@@ -106,19 +106,16 @@ def demand_series(
 ) -> pd.DataFrame:
     """Month, actual (history + any in the horizon), forecast, last approved forecast.
 
-    One row per month from the first month with actuals to the horizon's end. Sums
-    over the stream's families (or the one ``family``); NaN where a series has no data.
+    ``actuals`` are the sales facts (``selectors.actuals.actual_sales_frame``: the
+    actuals store, before and inside the horizon); the projection's ``actual_sales``
+    column (the plan's own cells) is never read as a fact. One row per month from the
+    first month with actuals to the horizon's end. Sums over the stream's families (or
+    the one ``family``); NaN where a series has no data.
     """
     fam = _pick_family(projection.family, family)
     forecast = fam.groupby("month", sort=True)["demand"].sum()
-    hist = _pick_family(actuals, family) if len(actuals) else actuals
-    actual_parts = []
-    if len(hist):
-        actual_parts.append(hist.groupby("month")["actual"].sum())
-    in_horizon = fam[fam["actual_sales"].notna()]
-    if len(in_horizon):
-        actual_parts.append(in_horizon.groupby("month")["actual_sales"].sum())
-    actual = pd.concat(actual_parts).groupby(level=0).last() if actual_parts else _no_months()
+    facts = _pick_family(actuals, family) if len(actuals) else actuals
+    actual = facts.groupby("month")["actual"].sum() if len(facts) else _no_months()
     prev = _no_months()
     if previous is not None:
         pfam = _pick_family(previous.family, family)

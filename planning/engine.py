@@ -61,6 +61,13 @@ try:  # a hash table of Python objects, as pandas uses inside Index.get_indexer
     from pandas._libs.hashtable import PyObjectHashTable
 except ImportError:  # pragma: no cover - the public path in _lookup serves then
     PyObjectHashTable = None
+try:  # one C pass: is every element a str (no None/NaN)? As pandas' dtype inference does.
+    from pandas._libs.lib import is_string_array as _is_string_array
+except ImportError:  # pragma: no cover - every column is then converted as before
+
+    def _is_string_array(values: np.ndarray, skipna: bool = False) -> bool:
+        return False
+
 
 from planning.measures import (
     COMPANY_INPUT_MEASURES,
@@ -280,13 +287,15 @@ def _str_index(codes: np.ndarray | list) -> pd.Index:
 def _codes(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
     """Codes as an object array of str, NaN/None read as "" (empty cell); only ``rows``
     when given. A ``str`` column is read as stored and only its missing cells are filled."""
+    codes = col.to_numpy(dtype=object)
+    if rows is not None:
+        codes = codes[rows]
+    if len(codes) and _is_string_array(codes, skipna=False):
+        return codes  # every cell already a str: nothing to fill or convert
     if not isinstance(col.dtype, pd.StringDtype):
         if rows is not None:  # convert those rows only
             col = col.iloc[rows]
         return col.fillna("").astype("str").to_numpy(dtype=object)
-    codes = col.to_numpy(dtype=object)
-    if rows is not None:
-        codes = codes[rows]
     missing = pd.isna(codes)
     if missing.any():
         codes = codes.copy()
@@ -340,8 +349,11 @@ def _empty(columns: tuple[str, ...], dtypes: dict[str, object]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- project
 
 
-def _code_positions(vocab: np.ndarray, col: pd.Series) -> np.ndarray:
-    """Position of the code in each row of ``col`` in ``vocab``; -1 when absent.
+def _code_positions(
+    vocab: np.ndarray, col: pd.Series, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Position of the code in each row of ``col`` (only ``rows`` when given) in
+    ``vocab``; -1 when absent.
 
     Same answer as looking up ``_codes(col)``, without filling the column first: a ``str``
     column is looked up as stored, and only the misses are checked for a missing code
@@ -349,11 +361,58 @@ def _code_positions(vocab: np.ndarray, col: pd.Series) -> np.ndarray:
     """
     # Any column (str or object) is looked up as stored: a str code finds itself; only
     # the misses are read again as codes (NaN as "", 1001 as "1001") and looked up.
-    pos = _lookup(vocab, col.to_numpy(dtype=object))
+    stored = col.to_numpy(dtype=object)
+    if rows is not None:
+        stored = stored[rows]
+    pos = _lookup(vocab, stored)
     miss = np.flatnonzero(pos < 0)
-    if len(miss):
-        pos[miss] = _lookup(vocab, _codes(col, miss))
+    # Misses that are str already read the same as codes: absent again, no second probe.
+    if len(miss) and not _is_string_array(stored[miss], skipna=False):
+        pos[miss] = _lookup(vocab, _codes(col, miss if rows is None else rows[miss]))
     return pos
+
+
+def _family_rows(
+    fam_vs: np.ndarray,
+    fam_pf: np.ndarray,
+    vs_col: pd.Series,
+    pf_col: pd.Series,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """Family position of each row (of ``rows``), looked up row by row: the family code
+    in the hash table, then the stream checked against the family's."""
+    idx = _code_positions(fam_pf, pf_col, rows)
+    # Compare streams as stored first; only the mismatches are read again as codes.
+    stored = vs_col.to_numpy(dtype=object)
+    if rows is not None:
+        stored = stored[rows]
+    wrong = np.flatnonzero((fam_vs.take(idx, mode="clip") != stored) & (idx >= 0))
+    if len(wrong):
+        at = wrong if rows is None else rows[wrong]
+        wrong = wrong[fam_vs[idx[wrong]] != _codes(vs_col, at)]
+        idx[wrong] = -1
+    return idx
+
+
+def _run_starts(vs: np.ndarray, pf: np.ndarray) -> np.ndarray | None:
+    """First row of each run of rows with equal (stream, family) codes as stored, or None
+    when the rows do not come in runs long enough to be worth it (or cannot be compared).
+
+    Plans come grouped by family (the database's order, a file's), so one look-up per
+    run replaces one per row: comparing neighbours is cheaper than hashing each code.
+    """
+    n = len(pf)
+    if n < 64:
+        return None
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    try:
+        np.not_equal(pf[1:], pf[:-1], out=change[1:])
+        change[1:] |= vs[1:] != vs[:-1]
+    except TypeError:  # a code whose comparison has no truth value (pd.NA)
+        return None
+    starts = np.flatnonzero(change)
+    return starts if 4 * len(starts) <= n else None
 
 
 def _family_indexer(fam_vs: np.ndarray, fam_pf: np.ndarray, values: pd.DataFrame) -> np.ndarray:
@@ -361,19 +420,37 @@ def _family_indexer(fam_vs: np.ndarray, fam_pf: np.ndarray, values: pd.DataFrame
 
     Family codes are normally unique on their own, so a flat hash lookup plus a stream
     check is enough (and much faster than a MultiIndex); otherwise match on both codes.
+    Rows grouped by family are looked up once per run (:func:`_run_starts`).
     """
     vs_col, pf_col = values["value_stream"], values["product_family"]
     if not pd.Index(fam_pf, dtype=object).is_unique:
         return pd.MultiIndex.from_arrays([fam_vs, fam_pf]).get_indexer(
             pd.MultiIndex.from_arrays([_codes(vs_col), _codes(pf_col)])
         )
-    idx = _code_positions(fam_pf, pf_col)
-    # Compare streams as stored first; only the mismatches are read again as codes.
-    stored = vs_col.to_numpy(dtype=object)
-    wrong = np.flatnonzero((fam_vs.take(idx, mode="clip") != stored) & (idx >= 0))
-    if len(wrong):
-        wrong = wrong[fam_vs[idx[wrong]] != _codes(vs_col, wrong)]
-        idx[wrong] = -1
+    vs_raw, pf_raw = vs_col.to_numpy(dtype=object), pf_col.to_numpy(dtype=object)
+    starts = _run_starts(vs_raw, pf_raw)
+    if starts is None:
+        return _family_rows(fam_vs, fam_pf, vs_col, pf_col)
+    rep_vs, rep_pf = vs_raw[starts], pf_raw[starts]
+    # A run of str codes reads as its first row does (its rows equal it); runs of other
+    # objects (None, NaN, numbers: 1001 and 1001.0 are equal but read "1001", "1001.0")
+    # are read row by row below.
+    if _is_string_array(rep_pf, skipna=False) and _is_string_array(rep_vs, skipna=False):
+        plain = np.ones(len(starts), dtype=bool)
+    else:
+        plain = np.fromiter(
+            (type(p) is str and type(v) is str for p, v in zip(rep_pf, rep_vs, strict=True)),
+            dtype=bool,
+            count=len(starts),
+        )
+    pos = _lookup(fam_pf, rep_pf)
+    found = np.flatnonzero(plain & (pos >= 0))
+    pos[found[fam_vs[pos[found]] != rep_vs[found]]] = -1  # the family of another stream
+    lengths = np.diff(np.append(starts, len(pf_raw)))
+    idx = np.repeat(pos, lengths)
+    if not plain.all():
+        rows = np.flatnonzero(np.repeat(~plain, lengths))
+        idx[rows] = _family_rows(fam_vs, fam_pf, vs_col, pf_col, rows)
     return idx
 
 

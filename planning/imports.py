@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ import numpy as np
 from planning.calendar import parse_month
 from planning.measures import ACTUAL_COLUMNS, COMPUTED_MEASURES, PLAN_COLUMNS
 from sofp.errors import Problem, problems_sorted
+from sofp.gc_pause import collector_paused
 from sofp.tables import (
     CSV,
     NUMBER_RE,
@@ -166,33 +167,51 @@ def parse_plan(*, data: bytes, filename: str = "") -> ParsedPlan:
     """
     if plan_layout(read_header(data=data, filename=filename)) == "wide":
         return parse_plan_wide(data=data, filename=filename)
-    fast = _parse_plan_csv_fast(data=data, filename=filename)
+    with collector_paused():
+        fast = _parse_plan_csv_fast(data=data, filename=filename)
     if fast is not None:
         return fast
     table = read_table(data=data, filename=filename, columns=PLAN_COLUMNS)
-    parsed = ParsedPlan(format=table.format, errors=list(table.errors))
+    rows, problems, skipped = _long_rows(table, skip=COMPUTED_MEASURES)
+    return ParsedPlan(
+        format=table.format,
+        rows=rows,
+        errors=problems_sorted([*table.errors, *problems]),
+        computed_skipped=skipped,
+    )
+
+
+def _long_rows(
+    table: Table, *, skip: Collection[str] = ()
+) -> tuple[list[PlanRow], list[Problem], int]:
+    """The rows of a long table (``value_stream,product_family,month,measure,value``)
+    read line by line: the good rows, the problems of the others by line and column,
+    and how many rows of a measure in ``skip`` were left out (counted, not read)."""
+    rows: list[PlanRow] = []
+    problems: list[Problem] = []
+    skipped = 0
     for line, cells in table.rows:
         measure = parse_code(cells["measure"]).lower()
-        if measure in COMPUTED_MEASURES:
-            parsed.computed_skipped += 1
+        if measure in skip:
+            skipped += 1
             continue
-        problems = []
+        found = []
         if not measure:
-            problems.append(
+            found.append(
                 Problem("required", "is empty", line=line, column="measure", field="measure")
             )
         try:
             month = parse_month_cell(cells["month"])
         except CellError as exc:
-            problems.append(cell_problem(exc, line=line, column="month"))
+            found.append(cell_problem(exc, line=line, column="month"))
         try:
             value = parse_number(cells["value"])
         except CellError as exc:
-            problems.append(cell_problem(exc, line=line, column="value"))
-        if problems:
-            parsed.errors.extend(problems)
+            found.append(cell_problem(exc, line=line, column="value"))
+        if found:
+            problems.extend(found)
             continue
-        parsed.rows.append(
+        rows.append(
             PlanRow(
                 line=line,
                 value_stream=parse_code(cells["value_stream"]),
@@ -202,8 +221,7 @@ def parse_plan(*, data: bytes, filename: str = "") -> ParsedPlan:
                 value=value,
             )
         )
-    parsed.errors = problems_sorted(parsed.errors)
-    return parsed
+    return rows, problems, skipped
 
 
 def parse_plan_wide(*, data: bytes, filename: str = "") -> ParsedPlan:
@@ -276,37 +294,8 @@ def parse_actuals(*, data: bytes, filename: str = "") -> Table:
     value clears the fact. Codes, scopes, months, signs and rights are checked by
     ``actuals_upsert``, which names the same line."""
     table = read_table(data=data, filename=filename, columns=ACTUAL_COLUMNS)
-    parsed = Table(format=table.format, errors=list(table.errors))
-    for line, cells in table.rows:
-        problems = []
-        measure = parse_code(cells["measure"]).lower()
-        if not measure:
-            problems.append(
-                Problem("required", "is empty", line=line, column="measure", field="measure")
-            )
-        try:
-            month = parse_month_cell(cells["month"])
-        except CellError as exc:
-            problems.append(cell_problem(exc, line=line, column="month"))
-        try:
-            value = parse_number(cells["value"])
-        except CellError as exc:
-            problems.append(cell_problem(exc, line=line, column="value"))
-        if problems:
-            parsed.errors.extend(problems)
-            continue
-        parsed.rows.append(
-            PlanRow(
-                line=line,
-                value_stream=parse_code(cells["value_stream"]),
-                product_family=parse_code(cells["product_family"]),
-                month=month,
-                measure=measure,
-                value=value,
-            )
-        )
-    parsed.errors = problems_sorted(parsed.errors)
-    return parsed
+    rows, problems, _ = _long_rows(table)
+    return Table(format=table.format, rows=rows, errors=problems_sorted([*table.errors, *problems]))
 
 
 _MONTH_FAST = re.compile(r"\d{4}-(0[1-9]|1[0-2])")

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.lookups import Exact
 
 from planning.calendar import month_add
 from planning.measures import (
@@ -33,6 +34,7 @@ from planning.measures import (
     MIN_HORIZON,
     STREAM_INPUT_MEASURES,
 )
+from sofp.dbfunctions import DayOfMonth
 
 USER = settings.AUTH_USER_MODEL
 
@@ -475,7 +477,10 @@ class PlanValue(models.Model):
     a row that has had a value (version 2 or more).
     """
 
-    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="values")
+    # No index of its own: ``planvalue_cycle_stream`` starts with the cycle.
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="values", db_index=False
+    )
     value_stream = models.ForeignKey(
         "valuestreams.ValueStream",
         null=True,
@@ -497,8 +502,10 @@ class PlanValue(models.Model):
     )
     version = models.PositiveIntegerField(default=1)
     comment = models.TextField(blank=True)
+    # No index: nothing reads cells by who wrote them (only deleting a user does, rarely),
+    # and every index costs each write of a bulk import.
     updated_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -531,7 +538,11 @@ class PlanValue(models.Model):
                 name="planvalue_unique_company_cell",
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="planvalue_nonnegative"),
-            models.CheckConstraint(condition=Q(month__day=1), name="planvalue_month_first_day"),
+            # DayOfMonth, not month__day: SQLite evaluates it itself, not through a
+            # Python function per inserted row.
+            models.CheckConstraint(
+                condition=Exact(DayOfMonth("month"), 1), name="planvalue_month_first_day"
+            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="planvalue_version_positive"),
             models.CheckConstraint(
                 condition=Q(value__isnull=False) | Q(version__gte=2),
@@ -649,8 +660,14 @@ class PlanValueChange(models.Model):
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
     scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")
+    # No index of its own: ``change_cell_time`` starts with the cell.
     plan_value = models.ForeignKey(
-        PlanValue, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+        PlanValue,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        db_index=False,
     )
     value_stream = models.ForeignKey(
         "valuestreams.ValueStream", null=True, blank=True, on_delete=models.CASCADE

@@ -100,6 +100,14 @@ def _fresh_company_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_board_packs():
+    """Open cycles' packs are cached by what they show; no test gets an earlier one's."""
+    from planning.services.board_pack import board_pack_cache_forget
+
+    board_pack_cache_forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_projections():
     """Projections are reused within a process while their inputs are unchanged; each
     test starts without any, so none depends on what an earlier test computed."""

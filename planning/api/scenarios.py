@@ -95,6 +95,17 @@ class PriceChangeSerializer(serializers.Serializer):
         help_text="The scenario's unit material cost.",
     )
 
+    def to_internal_value(self, data: object) -> dict:
+        """Hours, DOS bands and the like are master data, not a scenario's prices: a row
+        naming them is refused, not silently ignored."""
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {n: ["cannot be changed here: prices and material costs only"] for n in unknown}
+                )
+        return super().to_internal_value(data)
+
 
 @extend_schema(tags=["scenarios"], parameters=[CYCLE_PARAM])
 class ScenarioListView(CycleMixin, ApiView):

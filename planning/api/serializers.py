@@ -212,53 +212,40 @@ class PlanValueSerializer(serializers.Serializer):
         }
 
 
-# The fields ``plan_value_row`` reads, for a ``values_list`` of plan values.
-PLAN_VALUE_ROW_FIELDS = (
-    "value_stream__code",
-    "product_family__code",
-    "month",
-    "measure",
-    "value",
-    "version",
-    "comment",
-    "updated_at",
-    "updated_by__username",
-)
+def version_input(help_text: str) -> serializers.IntegerField:
+    """The optional version a client read of what it changes (a stale one gives 409)."""
+    return serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2_147_483_647, help_text=help_text
+    )
 
 
-def plan_value_row(row: tuple) -> dict[str, Any]:
-    """What :class:`PlanValueSerializer` gives for a stored cell, from the plain row of
-    :data:`PLAN_VALUE_ROW_FIELDS` (a page of 1,000 without a model instance each)."""
-    vs, pf, month, measure, value, version, comment, at, by = row
-    return {
-        "value_stream": vs or "",
-        "product_family": pf or "",
-        "month": month.strftime("%Y-%m"),
-        "measure": measure,
-        "value": None if value is None else format_plan_value(value),
-        "version": version,
-        "comment": comment,
-        "updated_at": utc_text(at),
-        "updated_by": by,
-    }
-
-
-class PlanValueRowInputSerializer(serializers.Serializer):
-    """One row of a bulk upsert."""
+# The codes that name one plan cell, the base of every input that points at one (a bulk
+# row, a comment). ``field_help`` rewords a field's help for one endpoint while the
+# fields, their rules and their order stay the same. (No docstring: the schema would
+# show it as the description of every subclass without one.)
+class CellInputSerializer(serializers.Serializer):
+    field_help: dict[str, str] = {}
 
     value_stream = _code("Value stream code; empty for company measures (sustaining_cost).")
     product_family = _code("Product family code; empty for value-stream and company measures.")
     month = MonthField(help_text=MONTH_HELP)
     measure = serializers.ChoiceField(choices=INPUT_MEASURES, help_text="Input measure.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name, text in self.field_help.items():
+            fields[name].help_text = text
+        return fields
+
+
+class PlanValueRowInputSerializer(CellInputSerializer):
+    """One row of a bulk upsert."""
+
     value = PlanValueInputField(
         allow_null=True, help_text="Decimal string (exact) or number, ≥ 0; null clears the cell."
     )
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=2_147_483_647,
-        help_text="Version you read (0 = the cell was empty); a stale one gives 409. Optional.",
+    version = version_input(
+        "Version you read (0 = the cell was empty); a stale one gives 409. Optional."
     )
 
 
@@ -271,13 +258,7 @@ class ActualRowInputSerializer(serializers.Serializer):
         help_text="Month (YYYY-MM): the 12 months before the cycle or inside its horizon."
     )
     value = PlanValueInputField(allow_null=True, help_text="Units sold (≥ 0); null clears it.")
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=2_147_483_647,
-        help_text="Version you read (0 = empty); a stale one gives 409. Optional.",
-    )
+    version = version_input("Version you read (0 = empty); a stale one gives 409. Optional.")
 
 
 class UpsertRowResultSerializer(serializers.Serializer):

@@ -56,24 +56,19 @@ class CycleStartInputSerializer(serializers.Serializer):
     )
 
 
-class CommentInputSerializer(serializers.Serializer):
-    value_stream = s._code("Value stream code; empty for company measures.")
-    product_family = s._code("Product family code; empty for stream and company measures.")
-    month = s.MonthField(help_text=s.MONTH_HELP)
-    measure = serializers.ChoiceField(choices=s.INPUT_MEASURES, help_text="Input measure.")
+class CommentInputSerializer(s.CellInputSerializer):
+    field_help = {
+        "value_stream": "Value stream code; empty for company measures.",
+        "product_family": "Product family code; empty for stream and company measures.",
+    }
+
     text = StrictCharField(
         allow_blank=True,
         trim_whitespace=False,
         max_length=MAX_COMMENT_LENGTH,
         help_text="The comment (assumptions); empty removes it. No control characters.",
     )
-    version = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=2_147_483_647,
-        help_text="The cell's version you read; a stale one gives 409.",
-    )
+    version = s.version_input("The cell's version you read; a stale one gives 409.")
 
 
 class CommentResultSerializer(serializers.Serializer):
@@ -125,6 +120,20 @@ class StepUpdateInputSerializer(serializers.Serializer):
 # --------------------------------------------------------------------------- views
 
 
+def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    """The request body checked by ``serializer_class`` (400 naming each bad field)."""
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+def found(item: Any, missing: str) -> Any:
+    """``item``, or a 404 saying ``missing`` when the lookup found nothing."""
+    if item is None:
+        raise NotFound(missing)
+    return item
+
+
 @extend_schema(
     tags=["cycles"],
     request=CycleStartInputSerializer,
@@ -137,13 +146,8 @@ class CycleStartView(ApiView):
     parser_classes = [JSONParser]
 
     def post(self, request: Request) -> Response:
-        data = CycleStartInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        cycle, _ = cycle_start(
-            month=data.validated_data["month"],
-            user=request.user,
-            horizon=data.validated_data.get("horizon"),
-        )
+        d = validated(CycleStartInputSerializer, request)
+        cycle, _ = cycle_start(month=d["month"], user=request.user, horizon=d.get("horizon"))
         return Response(s.CycleDetailSerializer(cycle_for_api(cycle.label)).data, status=201)
 
 
@@ -162,18 +166,17 @@ class CommentView(CycleMixin, ApiView):
 
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()
-        data = CommentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        d = data.validated_data
-        cell = plan_value_cell(
-            cycle=cycle,
-            value_stream=d["value_stream"],
-            product_family=d["product_family"],
-            month=d["month"],
-            measure=d["measure"],
+        d = validated(CommentInputSerializer, request)
+        cell = found(
+            plan_value_cell(
+                cycle=cycle,
+                value_stream=d["value_stream"],
+                product_family=d["product_family"],
+                month=d["month"],
+                measure=d["measure"],
+            ),
+            "That cell holds no value; enter one before commenting on it.",
         )
-        if cell is None:
-            raise NotFound("That cell holds no value; enter one before commenting on it.")
         cell = plan_value_comment_set(
             plan_value=cell,
             text=d["text"],
@@ -206,9 +209,7 @@ class DecisionCreateView(CycleMixin, ApiView):
 
     def post(self, request: Request, month: str) -> Response:
         cycle = self.get_cycle()
-        data = DecisionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        d = data.validated_data
+        d = validated(DecisionInputSerializer, request)
         decision = decision_create(
             cycle=cycle,
             user=request.user,
@@ -238,12 +239,11 @@ class DecisionUpdateView(CycleMixin, ApiView):
 
     def patch(self, request: Request, month: str, decision_id: int) -> Response:
         cycle = self.get_cycle()
-        decision = Decision.objects.filter(cycle=cycle, pk=decision_id).first()
-        if decision is None:
-            raise NotFound(f"Cycle {cycle.label} has no decision {decision_id}.")
-        data = DecisionUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields: dict[str, Any] = dict(data.validated_data)
+        decision = found(
+            Decision.objects.filter(cycle=cycle, pk=decision_id).first(),
+            f"Cycle {cycle.label} has no decision {decision_id}.",
+        )
+        fields = validated(DecisionUpdateInputSerializer, request)
         if "owner" in fields:
             fields["owner"] = user_resolve(fields["owner"])
         decision = decision_update(decision=decision, user=request.user, **fields)
@@ -269,12 +269,10 @@ class StepUpdateView(CycleMixin, ApiView):
 
     def patch(self, request: Request, month: str, number: int) -> Response:
         cycle = self.get_cycle()
-        step = cycle.steps.filter(number=number).first()
-        if step is None:
-            raise NotFound(f"Cycle {cycle.label} has no step {number}.")
-        data = StepUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        d = data.validated_data
+        step = found(
+            cycle.steps.filter(number=number).first(), f"Cycle {cycle.label} has no step {number}."
+        )
+        d = validated(StepUpdateInputSerializer, request)
         if "status" in d:
             step = step_status_set(step=step, status=d["status"], user=request.user)
         if "minutes" in d:

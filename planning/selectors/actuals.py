@@ -133,6 +133,28 @@ def actuals_frame(qs: QuerySet) -> pd.DataFrame:
     return frame
 
 
+def actual_sales_frame(
+    *,
+    value_streams: Iterable[ValueStream] | None = None,
+    family: str = "",
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> pd.DataFrame:
+    """Actual sales per family and month from the actuals store (one query): the one
+    reader of sales facts for charts, whichever path wrote them (Month close page,
+    ``import_actuals``, the actuals API, a plan file or the grid). Columns
+    value_stream, product_family, month (Period), actual. A plan's own ``actual_sales``
+    cells are only the copy a plan write leaves behind; nothing reads them as facts."""
+    qs = actuals_query(
+        value_streams=value_streams, measures=["actual_sales"], first=first, last=last
+    )
+    qs = qs.filter(product_family__isnull=False)
+    if family:
+        qs = qs.filter(product_family__code=family)
+    frame = actuals_frame(qs)
+    return frame.drop(columns="measure").rename(columns={"value": "actual"})
+
+
 def actuals_for_stream_month(*, value_stream: ValueStream, month: dt.date) -> dict:
     """``{(family_code or "", measure): Actual}`` of one stream and month (the close page)."""
     qs = Actual.objects.filter(value_stream=value_stream, month=month).select_related(

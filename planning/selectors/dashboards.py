@@ -2,7 +2,7 @@
 
 Reads through :func:`planning.selectors.plans.cycle_analysis` (one engine run for the
 projection, the last approved plan, accuracy, changes and exceptions) and
-:func:`planning.selectors.plans.accuracy_inputs`, adds the box score
+:func:`planning.selectors.actuals.actual_sales_frame` (sales facts), adds the box score
 (:func:`planning.engine.box_score`), shapes it with :mod:`planning.dashboards` and draws
 it with :mod:`planning.charts`. Nothing here loops over the database per stream.
 """
@@ -20,12 +20,14 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from planning import charts, dashboards, engine
-from planning.calendar import parse_month
-from planning.measures import MEASURE_LABELS, MEASURE_UNITS
+from planning.calendar import month_add, parse_month
+from planning.measures import ACTUALS_HISTORY_MONTHS, MEASURE_LABELS, MEASURE_UNITS
 from planning.models import Decision, ExceptionAcknowledgement, PlanningCycle
+from planning.selectors.actuals import actual_sales_frame, current_month
 from planning.selectors.approval import ApprovalOpenItems, approval_open_items
 from planning.selectors.assumptions import exceptions_explained
 from planning.selectors.baseline import cycle_fva
+from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import (
     APPROVAL_STEP,
     cycle_steps_open,
@@ -34,7 +36,6 @@ from planning.selectors.cycles import (
 )
 from planning.selectors.plans import (
     CycleAnalysis,
-    accuracy_inputs,
     cycle_analysis,
     cycle_current,
     cycle_get_by_label,
@@ -100,14 +101,18 @@ def stream_dashboard(
     *, cycle: PlanningCycle, value_stream: ValueStream, family_code: str | None = None
 ) -> StreamDashboard:
     """Everything ``/value-streams/<code>/`` shows for one cycle (and optional family)."""
-    families = list(value_stream.families.filter(active=True).order_by("code"))
+    families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     family = next((f for f in families if f.code == family_code), None)
     fcode = family.code if family else None
     # A family filter narrows the analysis itself: KPIs, capacity, money and accuracy
     # are the family's too (its stream's hours and conversion cost stay the stream's).
     analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream], family=fcode or "")
-    _forecasts, actuals = accuracy_inputs(
-        cycle=cycle, value_streams=[value_stream], family=fcode or ""
+    # Sales facts from the actuals store, history and the horizon's started months alike.
+    actuals = actual_sales_frame(
+        value_streams=[value_stream],
+        family=fcode or "",
+        first=month_add(cycle.month, -ACTUALS_HISTORY_MONTHS),
+        last=min(current_month(), month_add(cycle.month, cycle.horizon - 1)),
     )
     box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts([value_stream]))
     code = value_stream.code

@@ -7,22 +7,29 @@ when the step-5 reminder goes out 24 h before the meeting, the *approved* one at
 approval — with the SHA-256 of its bytes; asking again returns the same row (idempotent:
 retried tasks, two workers, a reminder per recipient). :func:`board_pack_for_reader`
 answers the button, the API and the command: the archived approved pack of a frozen
-cycle, else a fresh print of the plan as it stands.
+cycle, else the plan as it stands — printed once per state of what the pack shows
+(:func:`board_pack_render_cached`, keyed by a one-query fingerprint).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from planning.models import BoardPack, PlanningCycle
-from planning.selectors.board_pack import board_pack_context, user_may_read_board_pack
+from planning.selectors.board_pack import (
+    board_pack_context,
+    board_pack_fingerprint,
+    user_may_read_board_pack,
+)
 from sofp.errors import ApplicationError, PermissionDenied
 from sofp.pdf import html_to_pdf
 
@@ -136,7 +143,47 @@ def board_pack_for_reader(*, cycle: PlanningCycle, user) -> RenderedPack:
     if cycle.is_frozen:
         pack = board_pack_archive(cycle=cycle, kind=BoardPack.Kind.APPROVED, user=user)
         return board_pack_stored(pack)
-    return board_pack_render(cycle)
+    return board_pack_render_cached(cycle)
+
+
+# An open cycle's pack, kept while nothing it is built from changes (a day at most).
+PACK_CACHE_SECONDS = 24 * 3600
+
+
+PACK_GENERATION_KEY = "sofp:board-pack:generation"
+
+
+def board_pack_cache_key(cycle: PlanningCycle) -> str:
+    generation = cache.get_or_set(PACK_GENERATION_KEY, lambda: uuid.uuid4().hex, None)
+    return f"sofp:board-pack:{generation}:{cycle.pk}:{board_pack_fingerprint(cycle)}"
+
+
+def board_pack_cache_forget() -> None:
+    """Drop every cached open-cycle pack at once (a new template after a deploy, tests):
+    a new generation makes the old keys unreachable; they expire on their own."""
+    cache.delete(PACK_GENERATION_KEY)
+
+
+def board_pack_render_cached(cycle: PlanningCycle) -> RenderedPack:
+    """The pack of an open cycle, printed once per state of what it shows: a second
+    click with nothing changed gets the same bytes without printing again (one query
+    for the fingerprint, :func:`planning.selectors.board_pack.board_pack_fingerprint`);
+    any change to the plan, scenarios, master copy, decisions, assumptions,
+    acknowledgements, steps, actuals or launches prints afresh. Frozen cycles use the
+    archive instead (:func:`board_pack_for_reader`)."""
+    key = board_pack_cache_key(cycle)
+    hit = cache.get(key)
+    if hit is not None:
+        data, pages = hit
+        return RenderedPack(
+            data=data,
+            pages=pages,
+            sha256=hashlib.sha256(data).hexdigest(),
+            filename=board_pack_filename(cycle),
+        )
+    rendered = board_pack_render(cycle)
+    cache.set(key, (rendered.data, rendered.pages), PACK_CACHE_SECONDS)
+    return rendered
 
 
 def board_pack_stored(pack: BoardPack) -> RenderedPack:

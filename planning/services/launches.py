@@ -31,6 +31,7 @@ from planning.models import (
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.launches import launch_dict, ramp_by_month, user_can_edit_launches
 from planning.services import plan_values
+from planning.services.cycle_master import cycle_masters_sync
 from planning.services.cycles import audit_record
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.errors import (
@@ -309,7 +310,12 @@ def launch_create(
         **{k: Decimal(str(v)) for k, v in numbers.items()},
     )
     family.full_clean()
-    family.save()  # post_save: every open cycle's master copy follows
+    # The new family goes to the master and, explicitly, to the master copy of every
+    # cycle that is not frozen (this one and any other open cycle); frozen ones never.
+    ProductFamily.objects.bulk_create([family])
+    if family.pk is None:  # a backend that returns no ids from bulk inserts
+        family = ProductFamily.objects.get(code=code)
+    cycle_masters_sync(family_ids=[family.pk])
     launch = Launch.objects.create(
         cycle=cycle,
         product_family=family,
@@ -497,7 +503,9 @@ def _family_in_plan(launch: Launch, active: bool) -> None:
     family = launch.product_family
     if family.active != active:
         family.active = active
-        family.save(update_fields=["active"])  # post_save: open cycles follow
+        ProductFamily.objects.filter(pk=family.pk).update(active=active)
+        # Every open cycle's copy takes the flag (and only it: their prices stay theirs).
+        cycle_masters_sync(family_ids=[family.pk], family_fields=("active",))
 
 
 # --------------------------------------------------------------------------- the ramp

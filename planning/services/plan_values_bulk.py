@@ -56,12 +56,15 @@ from planning.services.plan_values import (
     CellChange,
     UpsertResult,
     _Adapt,
+    _copy,
     _CreatedMeanwhile,
     _cycle_locked,
     _insert,
     _locks_alone,
+    _table,
     _update_cells,
 )
+from sofp.gc_pause import collector_paused
 from valuestreams.models import ProductFamily, ValueStream
 
 
@@ -116,7 +119,7 @@ def plan_columns_upsert(
     """
     if cycle_scenario(cycle) is not None:
         return None  # a scenario's cells live in their own table: the cell-by-cell path
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         locked = _cycle_locked(cycle)
         cycle_refuse_frozen(locked)
         last_actual = None if user is None else current_month()
@@ -310,20 +313,31 @@ def _write(
             )
         )
         to_create = rows[order].tolist()
-    _insert(
-        PlanValue,
-        _CELL_FIELDS,
-        [
-            (cycle_id, vs_ids[i], pf_ids[i], keys[i][2], keys[i][3], values[i], 1, "", uid, stamp)
-            for i in to_create
-        ],
-    )
     if to_create:
-        created = _created_ids(cycle, frame.iloc[to_create], month_text)
-        for i in to_create:
-            pk[i] = created[keys[i]]
+        _create_cells(
+            cycle_id,
+            [
+                (
+                    cycle_id,
+                    vs_ids[i],
+                    pf_ids[i],
+                    keys[i][2],
+                    keys[i][3],
+                    values[i],
+                    1,
+                    "",
+                    uid,
+                    stamp,
+                )
+                for i in to_create
+            ],
+            source=source,
+        )
     _update_cells(to_update, uid=uid, now=now)
-    changed = np.flatnonzero(outcome > 0).tolist()
+    # The new cells' history is written with them; the rest is written here.
+    updated = outcome.copy()
+    updated[to_create] = 0
+    changed = np.flatnonzero(updated > 0).tolist()
     _insert(
         PlanValueChange,
         _CHANGE_FIELDS,
@@ -351,6 +365,79 @@ def _write(
     if cycle.status == CycleStatus.DRAFT and _locks_alone(cycle) and changed:
         PlanningCycle.objects.filter(pk=cycle.pk).update(updated_at=now)
     return result
+
+
+def _create_cells(cycle_id: int, rows: list[tuple], *, source: str) -> None:
+    """INSERT the new cells (``_CELL_FIELDS`` tuples, in key order) and their history
+    in bulk, without reading their ids back into Python.
+
+    PostgreSQL: COPY into a scratch table, then one statement inserts the cells
+    (``ON CONFLICT DO NOTHING``) and, from what it returns, their history; a cell that
+    a concurrent writer created first makes it an IntegrityError, as a plain INSERT
+    would. SQLite writes one transaction at a time: the cells past the largest id
+    before the insert are the ones it made, and their history is copied from them.
+    """
+    if connection.vendor == "postgresql":
+        _create_cells_pg(rows, source=source)
+        return
+    table = connection.ops.quote_name(PlanValue._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        (after,) = cursor.fetchone()  # AUTOINCREMENT: an id is never handed out twice
+    _insert(PlanValue, _CELL_FIELDS, rows)
+    pk = connection.ops.quote_name(PlanValue._meta.pk.column)
+    cycle = connection.ops.quote_name(PlanValue._meta.get_field("cycle").column)
+    _history_from_cells(
+        f"SELECT * FROM {table} WHERE {cycle} = %s AND {pk} > %s", [cycle_id, after], source=source
+    )
+
+
+def _history_from_cells(cells_sql: str, params: list, *, source: str, prefix: str = "") -> int:
+    """INSERT the history of the new cells that ``cells_sql`` selects (rows of the cell
+    table; ``prefix``: a ``WITH`` clause it reads, without parameters): no old value,
+    the new one, version 1, who and when as the cell says. Returns the rows written."""
+    qn = connection.ops.quote_name
+    history, columns = _table(PlanValueChange, _CHANGE_FIELDS)
+    _, (cycle, vs, pf, month, measure, value, version, by, at) = _table(
+        PlanValue, (*PlanValue.KEY_FIELDS, "value", "version", "updated_by", "updated_at")
+    )
+    pk = qn(PlanValue._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{prefix}INSERT INTO {history} ({', '.join(columns)}) SELECT {cycle}, {pk}, "
+            f"{vs}, {pf}, {month}, {measure}, NULL, {value}, {version}, %s, {by}, {at}, "
+            f"NULL, '' FROM ({cells_sql}) AS new ORDER BY {pk}",
+            [source, *params],
+        )
+        return cursor.rowcount
+
+
+_NEW_CELLS = "sofp_new_cells"
+
+
+def _create_cells_pg(rows: list[tuple], *, source: str) -> None:
+    cells, columns = _table(PlanValue, _CELL_FIELDS)
+    listed = ", ".join(columns)
+    with connection.cursor() as cursor:
+        # The scratch table has the cells' column types and no index or constraint;
+        # its rows go at commit (and are deleted below for a caller that goes on).
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_NEW_CELLS} ON COMMIT DELETE ROWS AS "
+            f"SELECT {listed}, 0 AS ord FROM {cells} WITH NO DATA"
+        )
+        _copy(_NEW_CELLS, [*columns, "ord"], [(*row, i) for i, row in enumerate(rows)])
+        made = _history_from_cells(
+            "SELECT * FROM made",
+            [],
+            source=source,
+            prefix=(
+                f"WITH made AS (INSERT INTO {cells} ({listed}) SELECT {listed} FROM "
+                f"{_NEW_CELLS} ORDER BY ord ON CONFLICT DO NOTHING RETURNING *) "
+            ),
+        )
+        cursor.execute(f"DELETE FROM {_NEW_CELLS}")
+    if made != len(rows):
+        raise IntegrityError("a cell of the file was created meanwhile")
 
 
 def _existing(cycle: PlanningCycle, frame: pd.DataFrame, month_text: dict) -> dict[tuple, tuple]:
@@ -386,24 +473,6 @@ def _existing(cycle: PlanningCycle, frame: pd.DataFrame, month_text: dict) -> di
         )
     )
     return {(vs or 0, pf or 0, mt, m): (p, v, n) for p, vs, pf, mt, m, v, n in _raw_rows(qs)}
-
-
-def _created_ids(cycle: PlanningCycle, new: pd.DataFrame, month_text: dict) -> dict[tuple, int]:
-    """Ids of the cells just inserted (one query): history points at them."""
-    months = sorted({int(m) for m in new["month"].unique()})
-    qs = (
-        PlanValue.objects.filter(
-            cycle=cycle,
-            version=1,
-            month__in=[dt.date(m // 12, m % 12 + 1, 1) for m in months],
-            measure__in=set(new["measure"].unique()),
-        )
-        .order_by()
-        .values_list(
-            "pk", "value_stream_id", "product_family_id", Cast("month", CharField()), "measure"
-        )
-    )
-    return {(vs or 0, pf or 0, mt, m): p for p, vs, pf, mt, m in _raw_rows(qs)}
 
 
 _OUTCOMES = ("unchanged", "added", "changed", "deleted")

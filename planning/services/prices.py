@@ -1,5 +1,7 @@
-"""Step 4's prices and costs: finance changes the families' unit prices and material
-costs for a cycle, each change kept in the cycle's history.
+"""Step 4's prices and costs as the page sends them: text per family and field, read
+here and written through the one write path,
+:func:`planning.services.cycle_master.cycle_master_update` (rights, frozen, conflicts,
+history, scenario copies following the plan).
 
 Prices belong to the cycle (``CycleFamily``, its own master copy): a change here is
 this cycle's only — the master and other cycles keep theirs. A frozen cycle refuses,
@@ -12,17 +14,11 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 
-from planning.models import CycleFamily, PlanningCycle, cycle_scenario
-from planning.selectors.cycles import cycle_refuse_frozen
+from planning.models import PlanningCycle
 from planning.selectors.prices import PRICE_FIELDS, user_can_edit_prices
-from planning.services.cycle_master import cycle_master_fill
-from planning.services.cycles import audit_record
-from sofp.errors import PermissionDenied, Problem, ValidationFailed, VersionConflict
-from sofp.model_update import model_update
-
-MAX_PRICE = Decimal("1e12")
+from planning.services.cycle_master import MAX_PRICE, cycle_master_update
+from sofp.errors import PermissionDenied, Problem, ValidationFailed
 
 
 def _number(text: str, *, family: str, field: str) -> Decimal | Problem:
@@ -65,56 +61,14 @@ def cycle_prices_set(
         raise ValidationFailed(
             f"{len(problems):,} price(s) refused; nothing saved.", problems=problems
         )
-    changed = 0
-    scenario = cycle_scenario(cycle)
-    with transaction.atomic():
-        cycle = PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
-        cycle_refuse_frozen(cycle, "prices and costs")
-        if scenario is None:
-            cycle_master_fill(cycle=cycle)  # complete (a family added since it started)
-            copies = CycleFamily.objects.filter(cycle=cycle)
-        else:  # a scenario's prices: its own copy only, never the plan's
-            copies = CycleFamily.all_objects.filter(cycle=cycle, scenario=scenario)
-        families = {
-            f.product_family.code: f
-            for f in copies.select_for_update(of=("self",))
-            .select_related("product_family")
-            .filter(product_family__code__in=list(parsed))
-        }
-        conflicts = []
-        for code, fields in parsed.items():
-            family = families.get(code)
-            if family is None:
-                raise ValidationFailed.of_field("family", f"unknown product family {code!r}")
-            for field in fields:
-                seen = (base.get(code) or {}).get(field)
-                if seen is not None and Decimal(seen) != getattr(family, field):
-                    conflicts.append(
-                        {"family": code, "field": field, "current": str(getattr(family, field))}
-                    )
-        if conflicts:
-            raise VersionConflict(
-                "Someone changed these prices since you opened the page; nothing was saved: "
-                + ", ".join(f"{c['family']} {c['field']} is now {c['current']}" for c in conflicts),
-                conflicts=conflicts,
-            )
-        for code, fields in parsed.items():
-            family = families[code]
-            old = {f: getattr(family, f) for f in fields}
-            _, did = model_update(instance=family, fields=list(fields), data=fields)
-            if not did:
-                continue
-            for field, value in fields.items():
-                if old[field] != value:
-                    changed += 1
-                    audit_record(
-                        cycle=cycle,
-                        obj=family,
-                        action="price",
-                        field=field,
-                        old=old[field],
-                        new=value,
-                        user=user,
-                        note=code if scenario is None else f"{code} (scenario {scenario.name})",
-                    )
-    return changed
+    # The one write path: rights, frozen, conflicts against ``base``, history and the
+    # scenario follow rule live in ``cycle_master_update``.
+    return cycle_master_update(
+        cycle=cycle,
+        user=user,
+        changes=[{"product_family": code, **fields} for code, fields in parsed.items()],
+        base={
+            code: {f: str(t or "").strip().replace(",", "") for f, t in fields.items()}
+            for code, fields in base.items()
+        },
+    )

@@ -277,7 +277,10 @@ def _adopt_prices(
         c.product_family_id: c
         for c in CycleFamily.all_objects.filter(scenario=scenario).select_related("product_family")
     }
+    from planning.services.cycle_master import _scenario_copies_follow
+
     changed = 0
+    moved: list[tuple] = []
     for copy in CycleFamily.objects.select_for_update(of=("self",)).filter(
         cycle=cycle, product_family_id__in=list(theirs)
     ):
@@ -285,6 +288,7 @@ def _adopt_prices(
         fields = [f for f in PRICE_FIELDS if getattr(copy, f) != getattr(other, f)]
         if not fields:
             continue
+        olds = {f: getattr(copy, f) for f in fields}
         for f in fields:
             old = getattr(copy, f)
             setattr(copy, f, getattr(other, f))
@@ -300,4 +304,7 @@ def _adopt_prices(
                 note=f"{other.product_family.code}: {note}",
             )
         copy.save(update_fields=fields)
+        moved += [(cycle.pk, copy.product_family_id, f, olds[f], getattr(copy, f)) for f in fields]
+    # Other scenarios that still had the plan's old number follow it (one rule, one place).
+    _scenario_copies_follow(moved)
     return changed

@@ -70,3 +70,39 @@ def test_the_review_button_downloads_the_pack(
     for box in reader.pages:  # A4 landscape, in points
         size = (float(box.mediabox.width), float(box.mediabox.height))
         assert abs(size[0] - 842) < 2 and abs(size[1] - 595) < 2
+
+
+@pytest.fixture
+def small_company(db):
+    from django.utils import timezone
+
+    return build_company(streams=2, families=2, month=timezone.localdate().replace(day=1))
+
+
+def test_a_second_click_downloads_the_same_pack_and_a_change_prints_afresh(
+    small_company, executive, login_page, live_server, printer
+):
+    """Issue 20: nothing changed → the same bytes (the pack carries its build time, so
+    equal bytes mean it was not printed again); a plan change → a new pack."""
+    from decimal import Decimal
+
+    from planning.services.plan_values import CellInput, plan_values_upsert
+
+    page = login_page(executive.username)
+    page.goto(f"{live_server.url}/review/")
+
+    def download() -> bytes:
+        with page.expect_download(timeout=120_000) as info:
+            page.locator("[data-testid=board-pack-button]").click()
+        with open(info.value.path(), "rb") as f:
+            return f.read()
+
+    first = download()
+    second = download()
+    assert first.startswith(b"%PDF-") and second == first
+    plan_values_upsert(
+        cycle=small_company,
+        cells=[CellInput("S00", "S00-F000", small_company.month, "demand", Decimal("777"))],
+        user=None,
+    )
+    assert download() != first

@@ -94,3 +94,37 @@ def test_planner_sees_only_their_value_stream(company, login_page, live_server):
     response = page.goto(f"{live_server.url}/value-streams/S00/")
     assert response.status == 403
     assert seen["foreign"] == []
+
+
+def test_stream_dashboard_draws_this_months_actuals_from_the_month_close_facts(
+    company, executive, login_page, live_server
+):
+    """Issue 16: an actual entered as a fact (Month close, files, actuals API) — not a plan
+    cell — shows on the demand chart's actual line inside the horizon."""
+    from decimal import Decimal
+
+    from planning.services.actuals import ActualInput, actuals_upsert
+
+    month = timezone.localdate().replace(day=1)
+    actuals_upsert(
+        cells=[
+            ActualInput("S00", "S00-F000", month, "actual_sales", Decimal("41")),
+            ActualInput("S00", "S00-F001", month, "actual_sales", Decimal("2")),
+        ],
+        user=None,
+    )
+    page = login_page(executive.username)
+    page.goto(f"{live_server.url}/value-streams/S00/")
+    page.wait_for_load_state("networkidle")
+    _wait_for_plots(page, 7)
+    shown = page.evaluate(
+        """(month) => {
+            const t = document.getElementById('chart-demand').data
+                .find(d => d.name === 'Actual sales');
+            const i = t.x.findIndex(x => String(x).startsWith(month));
+            return i < 0 ? null : t.y[i];
+        }""",
+        f"{month:%Y-%m}",
+    )
+    assert shown == 43
+    page.screenshot(path="/tmp/gaps_dashboard_actuals.png", full_page=False)

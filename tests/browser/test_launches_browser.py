@@ -109,3 +109,34 @@ def test_create_a_launch_use_its_ramp_and_see_it_slip(world, login_page, live_se
     expect(slipped).to_contain_text("2 months late")
     slipped.scroll_into_view_if_needed()
     boss.screenshot(path=str(_shots() / "launches-slipped-exception.png"), full_page=False)
+
+
+def test_a_launch_created_in_one_cycle_shows_in_every_open_cycles_prices(
+    world, login_page, live_server
+):
+    """Issue 19: the new family reaches each open cycle's master copy, not a frozen one."""
+    CycleFactory(month=dt.date(2027, 2, 1), horizon=6, status="draft")
+    from django.utils import timezone
+
+    CycleFactory(
+        month=dt.date(2026, 12, 1), horizon=6, status="approved", approved_at=timezone.now()
+    )
+    UserFactory(username="fin", roles=["finance"])
+    boss = login_page("boss")
+    boss.goto(f"{live_server.url}/cycles/2027-01/launches/")
+    form = boss.get_by_test_id("launch-create")
+    form.locator("select[name=npd_stream]").select_option("NPD")
+    form.locator("select[name=receiving_stream]").select_option("PUMPS")
+    form.locator("input[name=product_family]").fill("PMP-TWO")
+    form.locator("input[name=planned_month]").fill("2027-04")
+    form.locator("input[name=unit_price]").fill("700")
+    boss.get_by_test_id("create-launch").click()
+    expect(boss.get_by_text("Launch PMP-TWO created")).to_be_visible()
+    fin = login_page("fin")
+    for label in ("2027-01", "2027-02"):
+        fin.goto(f"{live_server.url}/cycles/{label}/prices/")
+        expect(fin.locator('tr[data-family="PMP-TWO"]')).to_have_count(1)
+    fin.screenshot(path=str(_shots() / "launches-other-cycle-prices.png"), full_page=True)
+    fin.goto(f"{live_server.url}/cycles/2026-12/prices/")
+    expect(fin.locator('tr[data-family="PMP-CEN"]')).to_have_count(1)
+    expect(fin.locator('tr[data-family="PMP-TWO"]')).to_have_count(0)

@@ -2,7 +2,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 
 from planning.models import CycleStep, PlanningCycle, PlanValue
 from tests.factories import CycleFactory, PlanValueFactory
@@ -70,6 +71,41 @@ def test_plan_value_month_is_a_first_day(family_a, cycle):
     _raises_integrity(
         lambda: PlanValueFactory(cycle=cycle, product_family=family_a, month=dt.date(2027, 1, 15))
     )
+
+
+def test_plan_value_month_check_runs_in_the_database(family_a, cycle):
+    """The first-day check is evaluated by the database itself (on SQLite, Django's
+    ``month__day`` would call a Python function for each inserted row), and model
+    validation reads the same rule."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE name = %s", [PlanValue._meta.db_table]
+            )
+            table_sql = cursor.fetchone()[0]
+        assert "planvalue_month_first_day" in table_sql
+        assert "django_date_extract" not in table_sql
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s",
+                ["planvalue_month_first_day"],
+            )
+            assert "EXTRACT" in cursor.fetchone()[0].upper()
+    cell = PlanValue(
+        cycle=cycle,
+        value_stream=family_a.value_stream,
+        product_family=family_a,
+        month=dt.date(2027, 3, 15),
+        measure="demand",
+        value=Decimal("1"),
+    )
+    with pytest.raises(ValidationError):
+        cell.validate_constraints()
+    cell.month = dt.date(2027, 3, 1)
+    cell.validate_constraints()
+    cell.save()
+    assert PlanValue.objects.filter(pk=cell.pk, month=dt.date(2027, 3, 1)).exists()
 
 
 def test_cycle_month_unique_and_horizon_in_range(db):

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from planning.models import Scenario, StepStatus
+from planning.models import CycleFamily, Scenario, StepStatus
 from planning.services.approval import cycle_approve
 from planning.services.scenarios import scenario_create
 from tests.factories import UserFactory
@@ -180,3 +180,14 @@ def test_compare_endpoint(client_for, scenario, executive, planner_a):
     assert revenue["second-shift Δ"] == 0
     assert client_for(None).get(f"{S}/compare/?names=second-shift").status_code == 401
     assert client_for(executive).get(f"{S}/compare/?names=nope").status_code == 404
+
+
+def test_a_price_row_naming_master_data_is_refused_not_ignored(client_for, scenario, finance_user):
+    """Issue 18's errors: hours and DOS bands are master data, not a scenario's prices."""
+    body = [{"product_family": "A-1", "unit_price": "120", "hours_per_unit": "1"}]
+    answer = client_for(finance_user).post(f"{S}/second-shift/prices/", body, format="json")
+    assert answer.status_code == 400
+    errors = answer.json()["errors"]
+    assert [(e["index"], e["field"]) for e in errors] == [(0, "hours_per_unit")]
+    copy = CycleFamily.all_objects.get(scenario=scenario, product_family__code="A-1")
+    assert copy.unit_price != 120

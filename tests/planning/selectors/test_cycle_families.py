@@ -48,3 +48,12 @@ def test_cycle_without_copies_reads_the_live_master(family_a, stream_a):
     cycle = CycleFactory(month=dt.date(2026, 12, 1))
     CycleFamily.objects.filter(cycle=cycle).delete()
     assert [f.code for f in cycle_stream_families(cycle=cycle, value_stream=stream_a)] == ["A-1"]
+
+
+def test_stream_dashboard_of_a_frozen_cycle_keeps_its_families(family_a, stream_a):
+    from planning.selectors.dashboards import stream_dashboard
+
+    frozen = CycleFactory(month=dt.date(2026, 11, 1), status="approved")
+    ProductFamily.objects.filter(pk=family_a.pk).update(active=False)
+    board = stream_dashboard(cycle=frozen, value_stream=stream_a)
+    assert [f.code for f in board.families] == ["A-1"]

@@ -22,6 +22,7 @@ from planning.services.cycle_master import (
     cycle_masters_sync,
 )
 from planning.services.cycles import cycle_start
+from planning.services.scenarios import scenario_create
 from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed
 from tests.factories import CycleFactory, ProductFamilyFactory
 from tests.worked_example import example_dir
@@ -110,6 +111,61 @@ def test_a_cycle_starts_with_a_complete_copy(family_a, family_b):
     assert CycleValueStream.objects.filter(cycle=cycle).count() == 2
 
 
+def test_fill_copies_only_what_is_missing_with_the_masters_values(cycle, family_a, stream_a):
+    """One ``INSERT … SELECT``: each copy equals the master; a copy the cycle already
+    has (with its own prices) stays, and a scenario's copy does not count as the plan's."""
+    late = ProductFamilyFactory(
+        code="LATE",
+        value_stream=stream_a,
+        unit_price=Decimal("12.3456"),
+        unit_material_cost=Decimal("7.5"),
+        hours_per_unit=Decimal("0.123456"),
+        dos_min=Decimal("3.25"),
+        dos_max=Decimal("9.75"),
+        active=False,
+    )
+    CycleFamily.objects.filter(cycle=cycle, product_family=family_a).update(
+        unit_price=Decimal("999")
+    )
+    scenario = scenario_create(cycle=cycle, name="s1", user=None)
+    CycleFamily.objects.filter(cycle=cycle, product_family=late).delete()
+    CycleValueStream.objects.filter(cycle=cycle).delete()
+    # The scenario took its own copy of every family when it was created.
+    CycleFamily.all_objects.filter(scenario=scenario, product_family=late).update(
+        unit_price=Decimal("1")
+    )
+
+    assert cycle_master_fill(cycle=cycle) == 1
+    assert cycle_master_fill(cycle=cycle) == 0  # nothing missing any more
+
+    copy = CycleFamily.objects.get(cycle=cycle, product_family=late)
+    assert copy.scenario_id is None
+    assert (
+        copy.value_stream_id,
+        copy.unit_price,
+        copy.unit_material_cost,
+        copy.hours_per_unit,
+        copy.dos_min,
+        copy.dos_max,
+        copy.active,
+    ) == (
+        stream_a.pk,
+        Decimal("12.3456"),
+        Decimal("7.5"),
+        Decimal("0.123456"),
+        Decimal("3.25"),
+        Decimal("9.75"),
+        False,
+    )
+    assert CycleFamily.objects.get(cycle=cycle, product_family=family_a).unit_price == 999
+    scenario_copy = CycleFamily.all_objects.get(scenario=scenario, product_family=late)
+    assert scenario_copy.unit_price == 1
+    streams = CycleValueStream.objects.filter(cycle=cycle)
+    assert [(s.value_stream_id, s.active, s.headcount) for s in streams] == [
+        (stream_a.pk, stream_a.active, stream_a.headcount)
+    ]
+
+
 def test_approval_completes_the_copy(cycle, executive, stream_a):
     ProductFamilyFactory(code="LATE", value_stream=stream_a)
     CycleFamily.objects.filter(cycle=cycle, product_family__code="LATE").delete()
@@ -164,9 +220,10 @@ def test_finance_changes_one_cycles_prices_with_history(cycle, family_a, finance
     assert cycle_master_frame(cycle=cycle).iloc[0]["unit_price"] == pytest.approx(123.45)
     family_a.refresh_from_db()
     assert family_a.unit_price == Decimal("100")  # the master is not changed
-    event = AuditEvent.objects.get(cycle=cycle, action="master_change")
-    assert (event.field, event.old, event.new, event.user) == (
-        "A-1.unit_price",
+    event = AuditEvent.objects.get(cycle=cycle, action="price")
+    assert (event.note, event.field, event.old, event.new, event.user) == (
+        "A-1",
+        "unit_price",
         "100.0000",
         "123.4500",
         finance_user,
@@ -213,3 +270,136 @@ def test_migration_gives_existing_cycles_a_copy_and_reverses(cycle, family_a, fa
     assert CycleValueStream.objects.filter(cycle=cycle).count() == 2
     migration.forwards(apps, None)  # running it again adds nothing
     assert CycleFamily.objects.filter(cycle=cycle).count() == 2
+
+
+# ------------------------------------------- issue 18: scenario prices follow the plan's
+
+
+def _scenario_copy(scenario, code: str) -> CycleFamily:
+    return CycleFamily.all_objects.get(scenario=scenario, product_family__code=code)
+
+
+@pytest.fixture
+def two_scenarios(cycle, family_a, family_b, executive, finance_user):
+    """Scenario "same" never touches prices; "own" has its own A-1 price (and B-1 cost)."""
+    from planning.services.scenarios import scenario_create
+
+    same = scenario_create(cycle=cycle, name="same", user=executive)
+    own = scenario_create(cycle=cycle, name="own", user=executive)
+    cycle_master_update(
+        cycle=cycle.in_scenario(own),
+        user=finance_user,
+        changes=[{"product_family": "A-1", "unit_price": "150"}],
+    )
+    return same, own
+
+
+def test_plan_price_change_carries_scenario_copies_that_never_changed_it(
+    cycle, two_scenarios, finance_user
+):
+    same, own = two_scenarios
+    cycle_master_update(
+        cycle=cycle,
+        user=finance_user,
+        changes=[
+            {"product_family": "A-1", "unit_price": "120"},
+            {"product_family": "B-1", "unit_material_cost": "45"},
+        ],
+    )
+    assert _scenario_copy(same, "A-1").unit_price == Decimal("120")
+    assert _scenario_copy(own, "A-1").unit_price == Decimal("150")  # its own stays
+    assert _scenario_copy(same, "B-1").unit_material_cost == Decimal("45")
+    assert _scenario_copy(own, "B-1").unit_material_cost == Decimal("45")  # never changed
+    # The scenario's projection reads the followed price.
+    frame = cycle_master_frame(cycle=cycle.in_scenario(same)).set_index("product_family")
+    assert frame.loc["A-1", "unit_price"] == pytest.approx(120)
+
+
+def test_the_prices_page_path_is_the_same_write_path(cycle, two_scenarios, finance_user):
+    from planning.services.prices import cycle_prices_set
+    from sofp.errors import VersionConflict
+
+    same, own = two_scenarios
+    n = cycle_prices_set(
+        cycle=cycle,
+        values={"A-1": {"unit_price": "1,130"}},
+        base={"A-1": {"unit_price": "100"}},
+        user=finance_user,
+    )
+    assert n == 1
+    assert _scenario_copy(same, "A-1").unit_price == Decimal("1130")
+    assert _scenario_copy(own, "A-1").unit_price == Decimal("150")
+    events = AuditEvent.objects.filter(cycle=cycle, action="price", note="A-1")
+    assert [(e.field, e.new) for e in events] == [("unit_price", "1130.0000")]
+    with pytest.raises(VersionConflict):  # someone else's change since the form opened
+        cycle_prices_set(
+            cycle=cycle,
+            values={"A-1": {"unit_price": "1"}},
+            base={"A-1": {"unit_price": "100"}},
+            user=finance_user,
+        )
+    # The API name refuses a stale base the same way.
+    with pytest.raises(VersionConflict):
+        cycle_master_update(
+            cycle=cycle,
+            user=finance_user,
+            changes=[{"product_family": "A-1", "unit_price": "1"}],
+            base={"A-1": {"unit_price": "100"}},
+        )
+    assert CycleFamily.objects.get(cycle=cycle, product_family__code="A-1").unit_price == 1130
+
+
+def test_master_changes_from_files_and_admin_carry_untouched_scenario_copies(
+    cycle, two_scenarios, family_a
+):
+    same, own = two_scenarios
+    # The admin / master-data API: a plain save of the master family.
+    family_a.unit_price = Decimal("210")
+    family_a.hours_per_unit = Decimal("3")
+    family_a.save()
+    assert CycleFamily.objects.get(cycle=cycle, product_family=family_a).unit_price == 210
+    assert _scenario_copy(same, "A-1").unit_price == Decimal("210")
+    assert _scenario_copy(same, "A-1").hours_per_unit == Decimal("3")
+    assert _scenario_copy(own, "A-1").unit_price == Decimal("150")
+    assert _scenario_copy(own, "A-1").hours_per_unit == Decimal("3")  # never changed
+
+
+def test_import_master_carries_untouched_scenario_copies(cycle, two_scenarios, tmp_path):
+    same, own = two_scenarios
+    header = (
+        "value_stream,value_stream_name,product_family,family_name,unit_price,"
+        "unit_material_cost,hours_per_unit,dos_min,dos_max"
+    )
+    path = tmp_path / "m.csv"
+    path.write_text(f"{header}\nA,Stream A,A-1,Family A-1,99,41,2,10,30\n")
+    run("import_master", str(path))
+    assert _scenario_copy(same, "A-1").unit_price == Decimal("99")
+    assert _scenario_copy(same, "A-1").unit_material_cost == Decimal("41")
+    assert _scenario_copy(own, "A-1").unit_price == Decimal("150")
+    assert _scenario_copy(own, "A-1").unit_material_cost == Decimal("41")
+
+
+def test_adopting_a_price_carries_the_other_untouched_scenarios(cycle, two_scenarios, executive):
+    from planning.services.scenarios import scenario_adopt
+
+    same, own = two_scenarios
+    scenario_adopt(scenario=own, user=executive)
+    assert CycleFamily.objects.get(cycle=cycle, product_family__code="A-1").unit_price == 150
+    assert _scenario_copy(same, "A-1").unit_price == Decimal("150")
+
+
+def test_a_frozen_cycles_scenario_copies_never_follow(
+    cycle, family_a, family_b, executive, finance_user
+):
+    from django.utils import timezone
+
+    from planning.services.scenarios import scenario_create, scenarios_freeze
+
+    same = scenario_create(cycle=cycle, name="same", user=executive)
+    cycle.status, cycle.approved_at = "approved", timezone.now()
+    cycle.save(update_fields=["status", "approved_at"])
+    scenarios_freeze(cycle=cycle)
+    family_a.unit_price = Decimal("333")
+    family_a.save()
+    assert _scenario_copy(same, "A-1").unit_price == Decimal("100")
+    assert CycleFamily.objects.get(cycle=cycle, product_family=family_a).unit_price == 100

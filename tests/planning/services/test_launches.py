@@ -285,3 +285,65 @@ def test_committed_month_roll_forward_and_the_slipped_exception(npd, pumps, exec
     # The frozen cycle's row never changes.
     held.refresh_from_db()
     assert held.planned_month == dt.date(2027, 4, 1) and held.version == 1
+
+
+# --------------------------------------------------------------- issue 19: every open cycle
+
+
+def _copies(code: str) -> dict[dt.date, CycleFamily]:
+    return {
+        c.cycle.month: c
+        for c in CycleFamily.objects.filter(product_family__code=code).select_related("cycle")
+    }
+
+
+def test_a_launch_reaches_every_open_cycles_master_copy_and_no_frozen_one(
+    npd, pumps, npd_manager, cycle
+):
+    frozen = CycleFactory(month=dt.date(2026, 11, 1), status="approved")
+    earlier = CycleFactory(month=dt.date(2026, 12, 1), status="in_progress")
+    later = CycleFactory(month=dt.date(2027, 2, 1), status="draft")
+    launch_create(cycle=cycle, user=npd_manager, data=_data())
+    copies = _copies("PMP-NEW")
+    assert set(copies) == {earlier.month, cycle.month, later.month}
+    assert frozen.month not in copies
+    for copy in copies.values():
+        assert (copy.unit_price, copy.hours_per_unit, copy.active) == (
+            Decimal("500"),
+            Decimal("2"),
+            True,
+        )
+        assert copy.value_stream_id == pumps.pk
+
+
+def test_cancelling_a_launch_takes_its_family_out_of_every_open_cycle_keeping_their_prices(
+    npd, pumps, npd_manager, cycle
+):
+    from planning.services.cycle_master import cycle_master_update
+
+    later = CycleFactory(month=dt.date(2027, 2, 1), status="draft")
+    launch = launch_create(cycle=cycle, user=npd_manager, data=_data())
+    frozen = CycleFactory(month=dt.date(2026, 12, 1), status="draft")
+    frozen_copy_before = _copies("PMP-NEW")[frozen.month]
+    from django.utils import timezone
+
+    frozen.status, frozen.approved_at = CycleStatus.APPROVED, timezone.now()
+    frozen.save(update_fields=["status", "approved_at"])
+    # Finance gave the later cycle its own price for the new family.
+    cycle_master_update(
+        cycle=later, user=None, changes=[{"product_family": "PMP-NEW", "unit_price": "550"}]
+    )
+    launch = launch_update(
+        launch=launch, user=npd_manager, changes={"status": "cancelled"}, version=launch.version
+    )
+    copies = _copies("PMP-NEW")
+    assert not copies[cycle.month].active and not copies[later.month].active
+    assert copies[later.month].unit_price == Decimal("550")  # its own price stays
+    assert copies[frozen.month].active and copies[frozen.month].pk == frozen_copy_before.pk
+    assert not ProductFamily.objects.get(code="PMP-NEW").active
+    launch_update(
+        launch=launch, user=npd_manager, changes={"status": "planned"}, version=launch.version
+    )
+    copies = _copies("PMP-NEW")
+    assert copies[cycle.month].active and copies[later.month].active
+    assert copies[later.month].unit_price == Decimal("550")

@@ -5,6 +5,8 @@ problems, because the problems always come from the cell-by-cell path."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.db import transaction
 
@@ -70,6 +72,12 @@ def stored(cycle) -> tuple[list, list]:
             "new_value",
             "version",
             "source",
+            # Each history row points at its own cell (the bulk path on SQLite writes
+            # the history of new cells from the cells themselves).
+            "plan_value__value_stream",
+            "plan_value__product_family",
+            "plan_value__month",
+            "plan_value__measure",
         ),
         key=repr,
     )
@@ -197,3 +205,91 @@ def test_a_dry_run_writes_nothing(families, cycle):
     assert result.added > 0 and result.dry_run
     assert not PlanValue.objects.filter(cycle=cycle).exists()
     assert plan_import_module.plan_columns_upsert  # the bulk path is the one taken
+
+
+def test_history_has_one_row_per_changed_cell_pointing_at_it(families, cycle, planner_a):
+    """New cells' history (written from the cells themselves on SQLite), changed,
+    cleared and re-added cells: one row each, naming the cell, who, when and the values;
+    a cycle imported later gets only its own."""
+    from planning.services.cycles import cycle_create
+
+    text = "\n".join(line for line in plan_file().splitlines() if not line.startswith(",,"))
+    run(text + "\n", cycle, user=planner_a)
+    cleared = text.replace("A,A-2,2027-05,demand,7.5", "A,A-2,2027-05,demand,")
+    assert cleared != text
+    run(cleared + "\n", cycle, user=planner_a)
+    again = text.replace("A,A-1,2027-02,demand,3.0", "A,A-1,2027-02,demand,4")
+    assert again != text
+    run(again + "\n", cycle, user=planner_a)  # re-adds the cleared cell, changes one
+    other = cycle_create(month=cycle.month.replace(year=cycle.month.year + 1))
+    run(text.replace("2027-", "2028-") + "\n", other, user=planner_a)
+
+    for c in (cycle, other):
+        cells = {v.pk: v for v in PlanValue.objects.filter(cycle=c)}
+        history = list(PlanValueChange.objects.filter(cycle=c).order_by("pk"))
+        per_cell: dict[int, list] = {}
+        for h in history:
+            per_cell.setdefault(h.plan_value_id, []).append(h)
+        assert set(per_cell) == set(cells)
+        for pk, rows in per_cell.items():
+            cell = cells[pk]
+            assert [h.version for h in rows] == list(range(1, cell.version + 1))
+            assert rows[0].old_value is None
+            for before, after in itertools.pairwise(rows):
+                assert before.new_value == after.old_value
+            for h in rows:
+                assert (h.value_stream_id, h.product_family_id, h.month, h.measure) == (
+                    cell.value_stream_id,
+                    cell.product_family_id,
+                    cell.month,
+                    cell.measure,
+                )
+                assert h.changed_by_id == planner_a.pk and h.source == "import"
+            assert rows[-1].changed_at == cell.updated_at
+            assert rows[-1].new_value == cell.value
+    assert (
+        PlanValueChange.objects.filter(cycle=cycle).count()
+        == len(PlanValue.objects.filter(cycle=cycle)) + 3
+    )  # cleared, re-added, changed
+
+
+def test_a_cell_created_meanwhile_stops_the_bulk_insert_whole(families, cycle):
+    """A cell another writer created first (its unique key) makes the bulk insert an
+    IntegrityError, as a plain INSERT would (PostgreSQL: ``ON CONFLICT DO NOTHING``
+    and a count), and none of the batch — cells or history — stays."""
+    import datetime as dt
+
+    from django.db import IntegrityError
+    from django.utils import timezone
+
+    from planning.services.plan_values_bulk import _create_cells
+    from valuestreams.models import ProductFamily
+
+    a1 = ProductFamily.objects.get(code="A-1")
+    a2 = ProductFamily.objects.get(code="A-2")
+    PlanValue.objects.create(
+        cycle=cycle,
+        value_stream=a1.value_stream,
+        product_family=a1,
+        month=dt.date(2027, 2, 1),
+        measure="demand",
+        value=5,
+    )
+    now = timezone.now()
+    rows = [
+        (cycle.pk, f.value_stream_id, f.pk, f"2027-{m:02d}-01", "demand", m, 1, "", None, now)
+        for f in (a2, a1)
+        for m in (1, 2)
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _create_cells(cycle.pk, rows, source="import")
+    assert PlanValue.objects.filter(cycle=cycle).count() == 1
+    assert not PlanValueChange.objects.filter(cycle=cycle).exists()
+    with transaction.atomic():
+        _create_cells(
+            cycle.pk,
+            [r for r in rows if not (r[2] == a1.pk and r[3] == "2027-02-01")],
+            source="import",
+        )
+    assert PlanValue.objects.filter(cycle=cycle).count() == 4
+    assert PlanValueChange.objects.filter(cycle=cycle, version=1, old_value=None).count() == 3

@@ -88,3 +88,15 @@ def test_bad_numbers_a_stale_form_and_a_frozen_cycle_save_nothing(client, world,
     assert b'name="unit_price:A-1"' not in client.get(URL).content
     assert client.post(URL, form(price="140", base_price="110")).status_code == 409
     assert family().unit_price == 110
+
+
+def test_a_post_without_what_the_form_showed_saves_without_a_500(client, world, finance_user):
+    """A script posting only the new number (no ``base-`` fields) has nothing to conflict
+    with: it saves (the shared write path reads an empty base as "not shown")."""
+    client.login(username=finance_user.username, password=PASSWORD)
+    res = client.post(URL, {"unit_price:A-1": "1,250.5"})
+    assert res.status_code == 302
+    copy = CycleFamily.objects.get(cycle=world, product_family__code="A-1")
+    assert copy.unit_price == Decimal("1250.5")
+    res = client.post(URL, {"unit_price:A-1": "12", "base-unit_price:A-1": "not a number"})
+    assert res.status_code == 302

@@ -1,0 +1,169 @@
+"""A JSON page of stored plan values, straight from the database rows.
+
+``PlanValueSerializer`` builds a dict from a model instance (and the instances of its
+stream, family and user); a 1,000-row page spent most of its time there and in Django's
+per-cell converters. Here one query fetches the page's columns as plain rows and each
+row becomes the serializer's dict directly: months and values are formatted once per
+distinct month and number, timestamps straight from the driver's datetime. The dicts
+are exactly what the serializer writes (tests compare the two).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from itertools import chain
+from typing import Any
+
+from django.db.models import CharField, Func, QuerySet
+from django.db.models.sql.constants import MULTI
+from django.utils import timezone
+
+from planning.api.renderers import format_plan_value
+from planning.api.serializers import utc_text
+
+# The columns a page reads, in the order :func:`plan_value_dicts` unpacks them.
+PLAN_VALUE_ROW_FIELDS = (
+    "value_stream__code",
+    "product_family__code",
+    "month",
+    "measure",
+    "value",
+    "version",
+    "comment",
+    "updated_at",
+    "updated_by__username",
+)
+_VALUE = PLAN_VALUE_ROW_FIELDS.index("value")
+
+
+class _AsText(Func):
+    """A date or timestamp column as ISO text, which Python reads in C
+    (``fromisoformat``): the drivers' own readers of these types are Python code per
+    cell (Django registers ``parse_date``/``parse_datetime`` with sqlite3; psycopg's
+    pure-Python loaders parse timestamps with a regex). Other databases: the column."""
+
+    template = "%(expressions)s"
+    output_field = CharField()
+    # PostgreSQL: to_char does not depend on the session's DateStyle.
+    postgresql_format = "'YYYY-MM-DD'"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # The stored text: 'YYYY-MM-DD', or 'YYYY-MM-DD HH:MM:SS[.ffffff]' in the
+        # connection's time zone (an expression has no declared type: no parser runs).
+        return self.as_sql(compiler, connection, template="CAST(%(expressions)s AS TEXT)")
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = f"to_char(%(expressions)s, {self.postgresql_format})"
+        return self.as_sql(compiler, connection, template=template)
+
+
+class _TimestampAsText(_AsText):
+    # The moment in UTC with its offset, microseconds always written (six digits).
+    postgresql_format = "'YYYY-MM-DD HH24:MI:SS.US\"+00:00\"'"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = f"to_char(%(expressions)s AT TIME ZONE 'UTC', {self.postgresql_format})"
+        return self.as_sql(compiler, connection, template=template)
+
+
+_AS_TEXT = {"month": _AsText, "updated_at": _TimestampAsText}
+
+
+class PlanValuePage:
+    """A plan-value queryset seen by Django's ``Paginator``: ``count()`` is one COUNT
+    query, a slice is one query whose rows come back as the API's dicts."""
+
+    def __init__(self, queryset: QuerySet) -> None:
+        self.queryset = queryset
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        if not isinstance(index, slice):
+            raise TypeError("a page of plan values is read by slice")
+        return plan_value_dicts(self.queryset[index])
+
+
+def _raw_rows(queryset: QuerySet) -> tuple[list, Callable[[Any], Any], Any]:
+    """The rows of ``queryset.values_list(*PLAN_VALUE_ROW_FIELDS)`` as the driver gives
+    them (in chunks), the value column's conversion (Django's converters, e.g. SQLite's
+    number → Decimal; none on PostgreSQL) and the connection. Dates and timestamps are
+    left as the driver reads them: :func:`plan_value_dicts` formats them itself."""
+    rows_qs = queryset.annotate(
+        **{f"_{name}_text": kind(name) for name, kind in _AS_TEXT.items()}
+    ).values_list(
+        *(f"_{name}_text" if name in _AS_TEXT else name for name in PLAN_VALUE_ROW_FIELDS)
+    )
+    compiler = rows_qs.query.get_compiler(using=rows_qs.db)
+    chunks = compiler.execute_sql(MULTI)
+    connection = compiler.connection
+    select = getattr(compiler, "select", None) or []
+    if len(select) <= _VALUE:  # nothing was asked of the database (an empty result)
+        return list(chunks), lambda v: v, connection
+    functions, expression = compiler.get_converters([select[_VALUE][0]]).get(0, ((), None))
+
+    def convert(value: Any) -> Any:
+        for function in functions:
+            value = function(value, expression, connection)
+        return value
+
+    return list(chunks), convert, connection
+
+
+def plan_value_dicts(queryset: QuerySet) -> list[dict[str, Any]]:
+    """The page's rows as :class:`~planning.api.serializers.PlanValueSerializer` writes
+    them (value as an exact 6-decimal string or None, month ``YYYY-MM``, UTC ``…Z``)."""
+    chunks, convert_value, connection = _raw_rows(queryset)
+    db_zone = connection.timezone  # naive timestamps from the driver are in this zone
+    db_in_utc = db_zone is dt.UTC
+    months: dict[Any, str] = {}
+    values: dict[tuple, str | None] = {}
+
+    def month_text(month: Any) -> str:
+        if isinstance(month, str):  # a driver that does not parse dates: 'YYYY-MM-DD'
+            month = dt.date.fromisoformat(month[:10])
+        return month.strftime("%Y-%m")
+
+    def at_text(at: Any) -> str | None:
+        if at is None:
+            return None
+        if isinstance(at, str):  # see _AsText: naive in the database's zone, or UTC
+            at = dt.datetime.fromisoformat(at)
+        if at.tzinfo is None and db_zone is not None:  # as Django's converters read it
+            if db_in_utc:  # what utc_text writes for this moment, without the detour
+                return at.isoformat() + "Z"
+            at = timezone.make_aware(at, db_zone)
+        return utc_text(at)
+
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for vs, pf, month, measure, value, version, comment, at, by in chain.from_iterable(chunks):
+        m = months.get(month)
+        if m is None:
+            m = months[month] = month_text(month)
+        # The same stored number always reads as the same text; the type is part of the
+        # key so that no two representations ever share an entry.
+        key = (type(value), value)
+        v = values.get(key, values)
+        if v is values:
+            converted = convert_value(value)
+            v = values[key] = None if converted is None else format_plan_value(converted)
+        append(
+            {
+                "value_stream": vs or "",
+                "product_family": pf or "",
+                "month": m,
+                "measure": measure,
+                "value": v,
+                "version": version,
+                "comment": comment,
+                "updated_at": at_text(at),
+                "updated_by": by,
+            }
+        )
+    return out
