@@ -141,3 +141,25 @@ def test_demo_past_cycles_froze_a_baseline_so_fva_shows():
     assert window.loc["", "months"] >= 11
     assert window.loc["", "baseline_wape"] == window.loc["", "baseline_wape"]  # not NaN
     assert window.loc["", "fva_statistics"] == window.loc["", "fva_statistics"]
+
+
+def test_demo_box_score_plan_hours_are_the_frozen_plans_required_hours():
+    """Issues 16/19: a closed month's capacity forecast is the frozen plan's required
+    hours, the NPD launches' development hours included (SOFP.md "NPD launches")."""
+    from planning.selectors.actuals import closed_months_box_score
+    from planning.selectors.plans import cycle_projection
+
+    demo_load(today=TODAY)
+    october = dt.date(2026, 10, 1)
+    frozen = PlanningCycle.objects.get(month=dt.date(2026, 9, 1))
+    stream = cycle_projection(cycle=frozen).stream
+    oct_rows = stream[stream["month"] == "2026-10"].set_index("value_stream")
+    assert oct_rows.loc["NPD", "development_hours"] > 0, "the demo plans project work"
+    score = closed_months_box_score(months=[october]).set_index("value_stream")
+    for code in ("PUMPS", "VALVES", "NPD"):
+        assert score.loc[code, "plan_hours"] == pytest.approx(
+            oct_rows.loc[code, "required_hours"]
+        ), code
+    npd = score.loc["NPD"]
+    actual, plan = npd["actual_productive_hours"], npd["plan_hours"]
+    assert npd["capacity_wape"] == pytest.approx(abs(actual - plan) / actual)
