@@ -38,7 +38,7 @@ from planning.measures import (
     MEASURE_UNITS,
     measure_label_with_unit,
 )
-from planning.models import PlanningCycle, PlanValue
+from planning.models import LaunchStatus, PlanningCycle, PlanValue
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
@@ -711,8 +711,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
                     "family": family.code,
                     "family_name": family.name,
                     "measure": RAMP_MEASURE,
-                    "label": f"Launch ramp ({launch.npd_stream.code}, "
-                    f"planned {launch.planned_month:%Y-%m})",
+                    "label": f"Launch ramp ({launch.npd_stream.code}, {_launch_when(launch)})",
                     "kind": "computed",
                     "ramp": True,
                     "fmt": MEASURE_UNITS["demand"],
@@ -1014,3 +1013,10 @@ def _actual_history(
             for ch in changes
         ],
     }
+
+
+def _launch_when(launch) -> str:
+    """"launched YYYY-MM" once it has launched, else "planned YYYY-MM"."""
+    if launch.status == LaunchStatus.LAUNCHED and launch.actual_month is not None:
+        return f"launched {launch.actual_month:%Y-%m}"
+    return f"planned {launch.planned_month:%Y-%m}"
