@@ -1016,7 +1016,7 @@ def _actual_history(
 
 
 def _launch_when(launch) -> str:
-    """"launched YYYY-MM" once it has launched, else "planned YYYY-MM"."""
+    """ "launched YYYY-MM" once it has launched, else "planned YYYY-MM"."""
     if launch.status == LaunchStatus.LAUNCHED and launch.actual_month is not None:
         return f"launched {launch.actual_month:%Y-%m}"
     return f"planned {launch.planned_month:%Y-%m}"

@@ -121,18 +121,29 @@ def test_sofp_results_page_on_the_demo(client, monkeypatch):
 def test_demo_past_cycles_froze_a_baseline_so_fva_shows():
     """Every approved demo cycle has its statistical baseline (forecast from the sales
     before it), so the FVA of the closed months compares naive, baseline and consensus."""
+    from planning.models import Actual
     from planning.selectors.baseline import cycle_fva
 
     demo_load(today=TODAY)
+    sold = {}  # family -> months with actual sales
+    for code, month in Actual.objects.filter(measure="actual_sales").values_list(
+        "product_family__code", "month"
+    ):
+        sold.setdefault(code, []).append(month)
     for cycle in PlanningCycle.objects.filter(status=CycleStatus.APPROVED):
-        # the families of the cycle's own master copy; a launch's new family has no
-        # sales history, so its baseline is empty with the reason
-        planned = (
-            cycle.master_families.filter(active=True)
-            .exclude(product_family__launches__isnull=False)
-            .count()
+        # every family of the cycle's own master copy, launch families included (issue
+        # 17): fitted with 3 months of sales before the cycle, else empty with a reason
+        families = set(
+            cycle.master_families.filter(active=True).values_list("product_family__code", flat=True)
         )
-        assert cycle.baseline_fits.exclude(method="").count() == planned > 0
+        fits = {f.product_family.code: f for f in cycle.baseline_fits.all()}
+        assert set(fits) == families, cycle.label
+        for code in families:
+            history = [m for m in sold.get(code, []) if m < cycle.month]
+            if len(history) >= 3:
+                assert fits[code].method, (cycle.label, code)
+            else:
+                assert not fits[code].method and fits[code].reason, (cycle.label, code)
         assert PlanValue.objects.filter(
             cycle=cycle, measure="statistical_baseline", value__isnull=False
         ).exists(), cycle.label
@@ -163,3 +174,46 @@ def test_demo_box_score_plan_hours_are_the_frozen_plans_required_hours():
     npd = score.loc["NPD"]
     actual, plan = npd["actual_productive_hours"], npd["plan_hours"]
     assert npd["capacity_wape"] == pytest.approx(abs(actual - plan) / actual)
+
+
+def test_demo_launched_families_have_history_from_their_launch_month():
+    """The demo's story holds together: launched families sell and are made from their
+    launch month, earlier frozen plans held their ramp, the closed month's box score
+    counts them, step 5 does not call them new demand, and their stock is not 0."""
+    from planning.models import Actual
+    from planning.selectors.actuals import closed_months_box_score
+
+    demo_load(today=TODAY)
+    october = dt.date(2026, 10, 1)
+    for code, launched in (("PMP-ECO", dt.date(2026, 5, 1)), ("VLV-SMT", dt.date(2026, 9, 1))):
+        for measure in ("actual_sales", "actual_production"):
+            months = set(
+                Actual.objects.filter(product_family__code=code, measure=measure).values_list(
+                    "month", flat=True
+                )
+            )
+            assert min(months) == launched and max(months) == october, (code, measure)
+        # the frozen plan of cycle 2026-09 planned its October demand
+        assert (
+            PlanValue.objects.get(
+                cycle__month=dt.date(2026, 9, 1),
+                product_family__code=code,
+                month=october,
+                measure="demand",
+            ).value
+            > 0
+        )
+    score = closed_months_box_score(months=[october])
+    score = score.set_index("value_stream")
+    for code in ("PUMPS", "VALVES"):
+        assert score.loc[code, "demand_wape"] < 0.2, code
+    # NPD's actual productive hours hold its project work as its plan hours do
+    assert score.loc["NPD", "capacity_wape"] < 0.25
+    current = PlanningCycle.objects.get(month=dt.date(2026, 11, 1))
+    analysis = cycle_analysis(cycle=current)
+    exceptions = analysis.exceptions
+    new_demand = exceptions[exceptions["message"].str.contains("new demand", na=False)]
+    assert not set(new_demand["product_family"]) & {"PMP-ECO", "VLV-SMT"}
+    fam = analysis.projection.family
+    eco = fam[(fam["product_family"] == "PMP-ECO") & (fam["month"] == "2026-11")].iloc[0]
+    assert eco["days_of_supply"] > 5
