@@ -640,3 +640,26 @@ def _ensure_assumptions(cycle: PlanningCycle) -> None:
             owner=users.get(owner),
             source="demo",
         )
+
+
+def demo_board_pack() -> str:
+    """Archive the approved board pack of the latest approved cycle once (issue 20), so
+    the demo has a pack to open; a note instead when Chromium is missing or printing
+    fails (the demo works without it). Apart from :func:`demo_load`: only the command
+    prints, tests of the data stay fast."""
+    from planning.models import BoardPack
+    from planning.services.board_pack import board_pack_archive
+    from sofp.errors import ApplicationError
+    from sofp.pdf import renderer_check
+
+    cycle = PlanningCycle.objects.filter(status=CycleStatus.APPROVED).order_by("-month").first()
+    if cycle is None:
+        return "No approved cycle, so no board pack to archive."
+    if BoardPack.objects.filter(cycle=cycle, kind=BoardPack.Kind.APPROVED).exists():
+        return f"The approved board pack of {cycle.label} is archived."
+    try:
+        renderer_check()
+        pack = board_pack_archive(cycle=cycle, kind=BoardPack.Kind.APPROVED)
+    except ApplicationError as exc:
+        return f"Board pack of {cycle.label} not archived: {exc.message}"
+    return f"Archived the approved board pack of {cycle.label} ({pack.pages} pages)."

@@ -51,7 +51,7 @@ def test_demo_has_streams_families_history_and_the_current_cycle():
 
 
 def test_demo_users_log_in_and_planner_sees_one_stream(capsys):
-    call_command("load_demo")
+    call_command("load_demo", no_board_pack=True)
     out = capsys.readouterr().out
     for name in ("executive", "finance", "sales", "planner", "manager", "admin"):
         assert name in out
@@ -217,3 +217,34 @@ def test_demo_launched_families_have_history_from_their_launch_month():
     fam = analysis.projection.family
     eco = fam[(fam["product_family"] == "PMP-ECO") & (fam["month"] == "2026-11")].iloc[0]
     assert eco["days_of_supply"] > 5
+
+
+def test_demo_board_pack_is_a_note_without_chromium(settings, tmp_path):
+    """Issue 20: without Chromium the demo still loads and says why there is no pack."""
+    from planning.demo import demo_board_pack
+    from planning.models import BoardPack
+
+    settings.SOFP_CHROMIUM_PATH = str(tmp_path / "no-chromium-here")
+    assert demo_board_pack() == "No approved cycle, so no board pack to archive."
+    demo_load(today=TODAY)
+    note = demo_board_pack()
+    assert note.startswith("Board pack of 2026-10 not archived:") and "Chromium" in note
+    assert not BoardPack.objects.exists()
+
+
+def test_load_demo_archives_the_latest_approved_board_pack(
+    settings, chromium_path, capsys, monkeypatch
+):
+    """Issue 20: the demo's latest approved cycle has its approved pack, archived once."""
+    from planning.management.commands import load_demo
+    from planning.models import BoardPack
+
+    settings.SOFP_CHROMIUM_PATH = chromium_path
+    monkeypatch.setattr(load_demo, "demo_load", lambda: demo_load(today=TODAY))
+    call_command("load_demo")
+    assert "Archived the approved board pack of 2026-10" in capsys.readouterr().out
+    pack = BoardPack.objects.get()
+    assert pack.cycle.month == dt.date(2026, 10, 1) and pack.kind == BoardPack.Kind.APPROVED
+    assert pack.pdf[:4] == b"%PDF" and pack.pages > 0
+    call_command("load_demo")
+    assert "is archived" in capsys.readouterr().out and BoardPack.objects.count() == 1
