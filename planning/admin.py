@@ -162,7 +162,50 @@ class DecisionAdmin(HistoryReadOnly, admin.ModelAdmin):
     list_select_related = ["cycle", "step", "owner"]
 
 
-class PlanValueAdminForm(forms.ModelForm):
+class ServiceCheckedForm(forms.ModelForm):
+    """A change form checked by the service that will write it (:meth:`check_change`,
+    nothing kept), so the service's problems show on the form."""
+
+    request = None
+
+    def check_change(self, data: dict) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or self.instance.pk is None:
+            return data
+        try:
+            self.check_change(data)
+        except ApplicationError as exc:
+            raise forms.ValidationError([p.text for p in exc.problems] or [str(exc)]) from None
+        return data
+
+
+class ServiceWriteAdmin:
+    """Rows that change only through a service (rights, frozen guard, version, history):
+    none are added here, the form (a :class:`ServiceCheckedForm`) knows the request, and
+    a change is saved by :meth:`service_write`; what the service refuses is a message."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.request = request
+        return form
+
+    def service_write(self, obj, data: dict, *, user) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change) -> None:
+        try:
+            self.service_write(obj, form.cleaned_data, user=request.user)
+        except ApplicationError as exc:
+            self.message_user(request, str(exc), level=messages.ERROR)
+
+
+class PlanValueAdminForm(ServiceCheckedForm):
     """Checks the change through the one write path (dry run) so problems show on the
     form; ``PlanValueAdmin.save_model`` then writes it through the same path."""
 
@@ -170,17 +213,8 @@ class PlanValueAdminForm(forms.ModelForm):
         model = PlanValue
         fields = ["value", "comment"]
 
-    request = None
-
-    def clean(self):
-        data = super().clean()
-        if self.errors or self.instance.pk is None:
-            return data
-        try:
-            _plan_value_write(self.instance, data, user=self.request.user, dry_run=True)
-        except ApplicationError as exc:
-            raise forms.ValidationError([p.text for p in exc.problems] or [str(exc)]) from None
-        return data
+    def check_change(self, data: dict) -> None:
+        _plan_value_write(self.instance, data, user=self.request.user, dry_run=True)
 
 
 def _plan_value_write(cell: PlanValue, data: dict, *, user, dry_run: bool = False) -> None:
@@ -216,7 +250,7 @@ def _plan_value_write(cell: PlanValue, data: dict, *, user, dry_run: bool = Fals
 
 
 @admin.register(PlanValue)
-class PlanValueAdmin(FrozenReadOnly, admin.ModelAdmin):
+class PlanValueAdmin(FrozenReadOnly, ServiceWriteAdmin, admin.ModelAdmin):
     """Open cycles' cells change through the services (history, versions, rights);
     new cells and clearing are the grid's, files' and API's business."""
 
@@ -227,19 +261,8 @@ class PlanValueAdmin(FrozenReadOnly, admin.ModelAdmin):
     list_select_related = ["cycle", "value_stream", "product_family", "updated_by"]
     readonly_fields = [*PlanValue.KEY_FIELDS, "version", "updated_by", "updated_at"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.request = request
-        return form
-
-    def save_model(self, request, obj, form, change) -> None:
-        try:
-            _plan_value_write(obj, form.cleaned_data, user=request.user)
-        except ApplicationError as exc:
-            self.message_user(request, str(exc), level=messages.ERROR)
+    def service_write(self, obj, data: dict, *, user) -> None:
+        _plan_value_write(obj, data, user=user)
 
 
 @admin.register(PlanValueChange)
@@ -308,18 +331,9 @@ class ReminderDeliveryAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} reminder(s) will be sent by the next run.")
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
+class _ReadOnlyAdmin(HistoryReadOnly, admin.ModelAdmin):
     """Rows written only by their services (actuals through ``actuals_upsert`` with rights,
     versions and history; the statistical baseline): the admin shows, never changes."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Actual)
@@ -368,7 +382,7 @@ class _DryRun(Exception):
 ADMIN_LAUNCH_FIELDS = ["planned_month", "status", "actual_month", "note"]
 
 
-class LaunchAdminForm(forms.ModelForm):
+class LaunchAdminForm(ServiceCheckedForm):
     """Checks the change through ``launch_update`` (rolled back) so its problems show on
     the form; ``LaunchAdmin.save_model`` then writes it through the same service."""
 
@@ -376,21 +390,13 @@ class LaunchAdminForm(forms.ModelForm):
         model = Launch
         fields = ADMIN_LAUNCH_FIELDS
 
-    request = None
-
-    def clean(self):
-        data = super().clean()
-        if self.errors or self.instance.pk is None:
-            return data
+    def check_change(self, data: dict) -> None:
         try:
             with transaction.atomic():
                 _launch_write(self.instance, data, user=self.request.user)
                 raise _DryRun
         except _DryRun:
             pass
-        except ApplicationError as exc:
-            raise forms.ValidationError([p.text for p in exc.problems] or [str(exc)]) from None
-        return data
 
 
 def _launch_write(launch: Launch, data: dict, *, user) -> None:
@@ -401,7 +407,7 @@ def _launch_write(launch: Launch, data: dict, *, user) -> None:
 
 
 @admin.register(Launch)
-class LaunchAdmin(FrozenReadOnly, admin.ModelAdmin):
+class LaunchAdmin(FrozenReadOnly, ServiceWriteAdmin, admin.ModelAdmin):
     """Launches are created on the register page or the API (with their new family);
     here an open cycle's launch changes through ``launch_update`` (rights, version,
     history), a frozen cycle's not at all."""
@@ -434,19 +440,8 @@ class LaunchAdmin(FrozenReadOnly, admin.ModelAdmin):
         "updated_at",
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.request = request
-        return form
-
-    def save_model(self, request, obj, form, change) -> None:
-        try:
-            _launch_write(obj, form.cleaned_data, user=request.user)
-        except ApplicationError as exc:
-            self.message_user(request, str(exc), level=messages.ERROR)
+    def service_write(self, obj, data: dict, *, user) -> None:
+        _launch_write(obj, data, user=user)
 
 
 @admin.register(BoardPack)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planning.measures import ACTUAL_STREAM_FACTS
+
 # What export_box_score writes (SOFP.md "More commands"), in this order.
 EXPORT_MEASURES: tuple[str, ...] = (
     "on_time_delivery",
@@ -39,17 +41,6 @@ PLAN_AGAINST_ACTUAL: tuple[tuple[str, str, str], ...] = (
     ("Profit", "actual_profit", "plan_profit"),
     ("Production (units)", "actual_production", "plan_production"),
     ("Hours", "actual_productive_hours", "plan_hours"),
-)
-STREAM_FACTS: tuple[str, ...] = (
-    "actual_available_hours",
-    "actual_productive_hours",
-    "actual_non_productive_hours",
-    "actual_conversion_cost",
-    "orders_shipped",
-    "orders_on_time",
-    "units_first_time_through",
-    "headcount",
-    "dock_to_dock_days",
 )
 KEYS = ["value_stream", "month"]
 
@@ -172,7 +163,9 @@ def closed_box_score(
     by_stream = fam.groupby(KEYS, sort=True)[list(sums)].sum(min_count=1)
     by_stream = by_stream.rename(columns={"production": "plan_production"})
 
-    st = wide_last(actuals[actuals["product_family"] == ""], KEYS, STREAM_FACTS).set_index(KEYS)
+    st = wide_last(actuals[actuals["product_family"] == ""], KEYS, ACTUAL_STREAM_FACTS).set_index(
+        KEYS
+    )
     if plan is not None and len(plan):
         conv = plan[plan["measure"] == "conversion_cost"].groupby(KEYS)["value"].last()
     else:

@@ -5,6 +5,8 @@ Pure Python (no Django) so the pandas engine can import it too.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 FAMILY_INPUT_MEASURES: tuple[str, ...] = (
     "demand",
     "production",
@@ -162,6 +164,32 @@ MEASURE_UNITS: dict[str, str] = {
 }
 
 PLAN_COLUMNS: tuple[str, ...] = ("value_stream", "product_family", "month", "measure", "value")
+# A stored value (plan or actual): six decimals, below 1e13 in size, so it fits the
+# value columns (DecimalField(max_digits=20, decimal_places=6)) whatever path writes.
+VALUE_QUANTUM = Decimal("0.000001")
+MAX_VALUE = Decimal("1e13")
+
+
+def value_problems(measure: str, value: Decimal | None) -> list[tuple[str, str, str]]:
+    """``(code, message, field)`` of what is wrong with a value to store, plan or fact:
+    not a finite number, negative, or too large for the value columns (None clears)."""
+    if value is None:
+        return []
+    if not value.is_finite():
+        return [("not_finite", "value must be a finite number", "value")]
+    if value < 0:
+        return [("negative", f"{measure} must not be negative (got {value})", "value")]
+    if value >= MAX_VALUE:
+        return [("too_large", f"value {value} is too large", "value")]
+    return []
+
+
+def value_from_float(x: float) -> Decimal:
+    """A number the engine or the baseline computed, as a value to store: its shortest
+    decimal spelling (``repr``), rounded half-even to the stored precision."""
+    return Decimal(repr(float(x))).quantize(VALUE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
 # Facts of a month: entered only for months that have started (grid, files, API).
 ACTUAL_MEASURES: frozenset[str] = frozenset(m for m in INPUT_MEASURES if m.startswith("actual_"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -12,6 +12,17 @@ from django.utils import timezone
 
 from planning.services.reminders import MAX_ATTEMPTS, TransientDeliveryError, reminders_send
 from sofp.queueing import enqueue_on_commit
+
+
+def _backoff(task: Task) -> int:
+    """Seconds before a task's next try: exponential with full jitter, capped; the factor
+    and cap are settings read at call time (tests with a real worker use one second)."""
+    return get_exponential_backoff_interval(
+        factor=settings.SOFP_REMINDER_RETRY_BACKOFF,
+        retries=task.request.retries,
+        maximum=settings.SOFP_REMINDER_RETRY_BACKOFF_MAX,
+        full_jitter=True,
+    )
 
 
 def _enqueue_delivery(delivery_id: int) -> None:
@@ -47,13 +58,7 @@ def reminder_deliver(self, delivery_id: int) -> str:
     try:
         return delivery_send(delivery_id=delivery_id)
     except TransientDeliveryError as exc:
-        countdown = get_exponential_backoff_interval(
-            factor=settings.SOFP_REMINDER_RETRY_BACKOFF,
-            retries=self.request.retries,
-            maximum=settings.SOFP_REMINDER_RETRY_BACKOFF_MAX,
-            full_jitter=True,
-        )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        raise self.retry(exc=exc, countdown=_backoff(self)) from exc
 
 
 @shared_task(
@@ -106,13 +111,7 @@ def board_pack_build(self, cycle_id: int, kind: str) -> str:
     try:
         pack = board_pack_archive(cycle=cycle, kind=kind)
     except (OperationalError, InterfaceError, RenderFailed) as exc:
-        countdown = get_exponential_backoff_interval(
-            factor=settings.SOFP_REMINDER_RETRY_BACKOFF,
-            retries=self.request.retries,
-            maximum=settings.SOFP_REMINDER_RETRY_BACKOFF_MAX,
-            full_jitter=True,
-        )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        raise self.retry(exc=exc, countdown=_backoff(self)) from exc
     except ApplicationError as exc:
         import logging
 

@@ -4,7 +4,7 @@ The same area has the same name in every layer: ``views/grid.py`` serves the gri
 ``selectors/grid.py`` and ``services/grid.py`` do its reading and writing.
 """
 
-from django.urls import path
+from django.urls import URLPattern, path
 
 from planning.views import (
     actuals,
@@ -24,6 +24,20 @@ from planning.views import (
 CYCLE = "cycles/<month:month>/"
 GRID = CYCLE + "grid/<str:vs_code>/"
 COMPANY = CYCLE + "company/"
+
+
+def grid_endpoints(prefix: str, name: str) -> list[URLPattern]:
+    """The JSON endpoints a grid page calls (``<name>-data``, ``-save``, ``-history``,
+    ``-comment``, ``-live``): the same views serve a stream's grid and the company's."""
+    views = {
+        "data": grid.grid_data_view,
+        "save": grid.grid_save_view,
+        "history": grid.grid_history_view,
+        "comment": grid.grid_comment_view,
+        "live": grid.grid_live_view,
+    }
+    return [path(f"{prefix}{end}/", view, name=f"{name}-{end}") for end, view in views.items()]
+
 
 urlpatterns = [
     # --- home
@@ -56,21 +70,13 @@ urlpatterns = [
     ),
     # --- grid: the pages and their JSON endpoints, per value stream and for the company
     path(GRID, grid.grid_page, name="grid"),
-    path(GRID + "data/", grid.grid_data_view, name="grid-data"),
-    path(GRID + "save/", grid.grid_save_view, name="grid-save"),
-    path(GRID + "history/", grid.grid_history_view, name="grid-history"),
-    path(GRID + "comment/", grid.grid_comment_view, name="grid-comment"),
+    *grid_endpoints(GRID, "grid"),
     path(GRID + "use-baseline/", grid.grid_use_baseline_view, name="grid-use-baseline"),
-    path(GRID + "live/", grid.grid_live_view, name="grid-live"),
     path(GRID + "assumptions/", assumptions.grid_assumptions_view, name="grid-assumptions"),
     path(CYCLE + "demand/<str:vs_code>/", grid.demand_page, name="demand"),
     path(CYCLE + "demand/<str:vs_code>/data/", grid.demand_data_view, name="demand-data"),
     path(COMPANY, grid.company_page, name="company-grid"),
-    path(COMPANY + "data/", grid.grid_data_view, name="company-grid-data"),
-    path(COMPANY + "save/", grid.grid_save_view, name="company-grid-save"),
-    path(COMPANY + "history/", grid.grid_history_view, name="company-grid-history"),
-    path(COMPANY + "comment/", grid.grid_comment_view, name="company-grid-comment"),
-    path(COMPANY + "live/", grid.grid_live_view, name="company-grid-live"),
+    *grid_endpoints(COMPANY, "company-grid"),
     # --- files: plan upload (preview, confirm) and download
     path(CYCLE + "upload/", files.plan_upload, name="plan_upload"),
     path(CYCLE + "download/", files.plan_download, name="plan_download"),

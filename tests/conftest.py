@@ -160,6 +160,14 @@ def planner_a(stream_a):
 
 
 @pytest.fixture
+def manager_a(stream_a):
+    """Value stream manager of A (owns steps 2 and 3 there)."""
+    user = UserFactory(username="manager_a")
+    MembershipFactory(user=user, value_stream=stream_a, role="manager")
+    return user
+
+
+@pytest.fixture
 def executive(db):
     return UserFactory(username="exec", roles=["executive"])
 
@@ -297,3 +305,29 @@ def login_page(browser, live_server):
     yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def watched(login_page):
+    """``watched(username)`` → a logged-in page whose console errors are collected; the
+    test fails at the end if there were any."""
+    errors: list[str] = []
+
+    def open_as(username: str, password: str = PASSWORD, *, failing_network: bool = False):
+        """``failing_network``: the test drops requests on purpose; the browser's own
+        "Failed to load resource" lines are then expected, any other error is not."""
+        page = login_page(username, password)
+
+        def on_console(m) -> None:
+            if m.type != "error":
+                return
+            if failing_network and m.text.startswith("Failed to load resource"):
+                return
+            errors.append(m.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield open_as
+    assert errors == [], f"console errors: {errors}"

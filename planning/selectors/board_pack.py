@@ -31,10 +31,9 @@ from planning.models import (
     Company,
     Decision,
     DecisionStatus,
-    ExceptionAcknowledgement,
     PlanningCycle,
 )
-from planning.selectors.dashboards import ReviewPage, review_page
+from planning.selectors.dashboards import ReviewPage, exception_acks_attach, review_page
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
 
@@ -157,14 +156,7 @@ def board_pack_context(cycle: PlanningCycle, *, built_at: dt.datetime) -> dict:
         exceptions = dashboards.exception_rows(
             page.analysis.exceptions, cycle.label, limit=EXCEPTIONS_SHOWN
         )
-        acks = {
-            a.key: a
-            for a in ExceptionAcknowledgement.objects.filter(cycle=cycle).select_related(
-                "acknowledged_by"
-            )
-        }
-        for row in exceptions:
-            row["ack"] = acks.get(row["key"])
+        acks = exception_acks_attach(cycle, exceptions)
     steps = list(cycle.steps.order_by("number"))
     meeting = next((s for s in steps if s.number == MEETING_STEP), None)
     decisions = _decisions(cycle)

@@ -276,6 +276,22 @@ def _page_number(text: str | None) -> int:
     return int(text) if text and text.isdigit() and int(text) > 0 else 1
 
 
+def exception_acks_attach(
+    cycle: PlanningCycle, rows: list[dict]
+) -> dict[str, ExceptionAcknowledgement]:
+    """Put each exception row's acknowledgement (or None) on it as ``ack``; returns every
+    acknowledgement of the cycle by key (the count shows as "acknowledged")."""
+    acks = {
+        a.key: a
+        for a in ExceptionAcknowledgement.objects.filter(cycle=cycle).select_related(
+            "acknowledged_by"
+        )
+    }
+    for row in rows:
+        row["ack"] = acks.get(row["key"])
+    return acks
+
+
 def _exception_page(
     exceptions: pd.DataFrame,
     cycle: PlanningCycle,
@@ -297,14 +313,7 @@ def _exception_page(
     number = min(_page_number(page), count)
     start = (number - 1) * EXCEPTIONS_PER_PAGE
     rows = dashboards.exception_rows(ex.iloc[start : start + EXCEPTIONS_PER_PAGE], cycle.label)
-    acks = {
-        a.key: a
-        for a in ExceptionAcknowledgement.objects.filter(cycle=cycle).select_related(
-            "acknowledged_by"
-        )
-    }
-    for row in rows:
-        row["ack"] = acks.get(row["key"])
+    acks = exception_acks_attach(cycle, rows)
     exceptions_explained(cycle=cycle, rows=rows)  # demand changes an assumption covers
     pages = ExceptionPages(
         number=number,

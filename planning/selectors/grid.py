@@ -38,11 +38,17 @@ from planning.measures import (
     MEASURE_UNITS,
     measure_label_with_unit,
 )
-from planning.models import LaunchStatus, PlanningCycle, PlanValue
+from planning.models import (
+    ActualChange,
+    LaunchStatus,
+    PlanningCycle,
+    PlanValue,
+    PlanValueChange,
+)
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
-from planning.selectors.cycles import company_currency, cycle_refuse_frozen
+from planning.selectors.cycles import company_currency, company_time_text, cycle_refuse_frozen
 from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
     company_thresholds,
@@ -540,8 +546,6 @@ def _empty_cell_comments(
 
 def _who(username: str | None, at: dt.datetime) -> str:
     """Who changed a cell and when, in the company's time zone, named."""
-    from planning.selectors.cycles import company_time_text
-
     return f"{username or 'system'}, {company_time_text(at)}"
 
 
@@ -923,6 +927,20 @@ def _utc_z(at: dt.datetime) -> str:
 ACTUAL_SOURCES = {"page": "Month close page", "import": "Import", "api": "API", "grid": "Grid"}
 
 
+def _history_entry(ch: PlanValueChange | ActualChange, source: str) -> dict:
+    """One change of a cell's story (a plan or a fact change), times in UTC and in the
+    company's zone."""
+    return {
+        "at": _utc_z(ch.changed_at),
+        "at_text": company_time_text(ch.changed_at),
+        "by": ch.changed_by.username if ch.changed_by else "system",
+        "old": None if ch.old_value is None else decimal_text(ch.old_value),
+        "new": None if ch.new_value is None else decimal_text(ch.new_value),
+        "version": ch.version,
+        "source": source,
+    }
+
+
 def cell_history(
     *,
     cycle: PlanningCycle,
@@ -935,7 +953,6 @@ def cell_history(
     """One cell's story: current value, version, comment and its changes, newest first.
     The actual rows tell the fact's story (``Actual``), whatever path changed it; other
     rows the plan's or, in a scenario, the scenario's."""
-    from planning.selectors.cycles import company_time_text
     from planning.selectors.plans import cycle_value_changes, cycle_values
 
     if measure in GRID_ACTUAL_MEASURES and value_stream is not None:
@@ -962,18 +979,8 @@ def cell_history(
         "value": None if pv is None or pv.value is None else decimal_text(pv.value),
         "version": 0 if pv is None else pv.version,
         "comment": "" if pv is None else pv.comment,
-        "changes": [
-            {
-                "at": _utc_z(ch.changed_at),
-                "at_text": company_time_text(ch.changed_at),
-                "by": ch.changed_by.username if ch.changed_by else "system",
-                "old": None if ch.old_value is None else decimal_text(ch.old_value),
-                "new": None if ch.new_value is None else decimal_text(ch.new_value),
-                "version": ch.version,
-                "source": ch.note or ch.get_source_display(),  # "adopted from scenario NAME"
-            }
-            for ch in changes
-        ],
+        # "adopted from scenario NAME" is the note; else the source's name.
+        "changes": [_history_entry(ch, ch.note or ch.get_source_display()) for ch in changes],
     }
 
 
@@ -985,8 +992,7 @@ def _actual_history(
     month: dt.date,
     limit: int,
 ) -> dict:
-    from planning.models import Actual, ActualChange
-    from planning.selectors.cycles import company_time_text
+    from planning.models import Actual
 
     filters = {"value_stream": value_stream, "measure": measure, "month": month}
     filters["product_family"] = family
@@ -1000,18 +1006,7 @@ def _actual_history(
         "value": None if fact is None else decimal_text(fact.value),
         "version": 0 if fact is None else fact.version,
         "comment": "",
-        "changes": [
-            {
-                "at": _utc_z(ch.changed_at),
-                "at_text": company_time_text(ch.changed_at),
-                "by": ch.changed_by.username if ch.changed_by else "system",
-                "old": None if ch.old_value is None else decimal_text(ch.old_value),
-                "new": None if ch.new_value is None else decimal_text(ch.new_value),
-                "version": ch.version,
-                "source": ACTUAL_SOURCES.get(ch.source, ch.source),
-            }
-            for ch in changes
-        ],
+        "changes": [_history_entry(ch, ACTUAL_SOURCES.get(ch.source, ch.source)) for ch in changes],
     }
 
 

@@ -28,6 +28,38 @@ LAUNCH_FRAME_COLUMNS = (
     "committed_month",
     "actual_month",
 )
+# The stored columns behind LAUNCH_FRAME_COLUMNS, in that order.
+_LAUNCH_ROW = (
+    "npd_stream__code",
+    "receiving_stream__code",
+    "product_family__code",
+    "status",
+    "planned_month",
+    "committed_month",
+    "actual_month",
+)
+
+
+def _frame_row(
+    npd: str,
+    receiving: str,
+    family: str,
+    status: str,
+    planned: dt.date,
+    committed: dt.date | None,
+    actual: dt.date | None,
+) -> tuple:
+    """A stored launch (``_LAUNCH_ROW``) as a row of the launches frame (months as
+    periods)."""
+    return (
+        npd,
+        receiving,
+        family,
+        status,
+        pd.Period(planned, "M"),
+        None if committed is None else pd.Period(committed, "M"),
+        None if actual is None else pd.Period(actual, "M"),
+    )
 
 
 # --------------------------------------------------------------------------- rights
@@ -145,17 +177,7 @@ def launch_rows_digest(rows: list[tuple]) -> str:
     return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
 
 
-_LAUNCH_ROW_FIELDS = (
-    "npd_stream__code",
-    "receiving_stream__code",
-    "product_family__code",
-    "status",
-    "planned_month",
-    "committed_month",
-    "actual_month",
-    "development_hours",
-    "version",
-)
+_LAUNCH_ROW_FIELDS = (*_LAUNCH_ROW, "development_hours", "version")
 
 
 def _cycle_launch_rows(cycle: PlanningCycle) -> list[tuple]:
@@ -220,17 +242,7 @@ def cycle_launch_frames(
     if rows is None:
         rows = _cycle_launch_rows(cycle)
     for npd, recv, fam, status, planned, committed, actual, dev, _v in rows:
-        launches.append(
-            (
-                npd,
-                recv,
-                fam,
-                status,
-                pd.Period(planned, "M"),
-                None if committed is None else pd.Period(committed, "M"),
-                None if actual is None else pd.Period(actual, "M"),
-            )
-        )
+        launches.append(_frame_row(npd, recv, fam, status, planned, committed, actual))
         if status == LaunchStatus.CANCELLED or (codes is not None and npd not in codes):
             continue
         stop = actual if status == LaunchStatus.LAUNCHED else None
@@ -270,14 +282,7 @@ def launch_record(*, npd_streams: Iterable[ValueStream] | None = None) -> pd.Dat
         qs = qs.filter(npd_stream__in=list(npd_streams))
     rows = list(
         qs.order_by("product_family_id", "-cycle__month").values_list(
-            "product_family_id",
-            "npd_stream__code",
-            "receiving_stream__code",
-            "product_family__code",
-            "status",
-            "planned_month",
-            "committed_month",
-            "actual_month",
+            "product_family_id", *_LAUNCH_ROW
         )
     )
     first_committed: dict[int, dt.date] = {}
@@ -294,17 +299,7 @@ def launch_record(*, npd_streams: Iterable[ValueStream] | None = None) -> pd.Dat
             continue
         seen.add(fam_id)
         committed = committed or first_committed.get(fam_id)
-        out.append(
-            (
-                npd,
-                recv,
-                code,
-                status,
-                pd.Period(planned, "M"),
-                None if committed is None else pd.Period(committed, "M"),
-                None if actual is None else pd.Period(actual, "M"),
-            )
-        )
+        out.append(_frame_row(npd, recv, code, status, planned, committed, actual))
     return pd.DataFrame(out, columns=list(LAUNCH_FRAME_COLUMNS))
 
 

@@ -9,7 +9,9 @@ Presence is a small dict in the cache per grid with a time per user; entries old
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -27,6 +29,31 @@ from valuestreams.models import ValueStream
 
 PRESENCE_SECONDS = 20
 MAX_CHANGES = 2000
+# What a change row (plan or fact) tells the grid: id, cell, new value, version, who, when.
+CHANGE_COLUMNS = (
+    "pk",
+    "product_family__code",
+    "month",
+    "measure",
+    "new_value",
+    "version",
+    "changed_by__username",
+    "changed_at",
+)
+
+
+def _changed_cell(
+    rid: str, field: str, new: Decimal | None, version: int, who: str | None, at: dt.datetime
+) -> dict:
+    """One changed cell as the grid takes it (a cleared cell: no value, version 0)."""
+    return {
+        "row": rid,
+        "field": field,
+        "value": number_or_none(new),
+        "version": version if new is not None else 0,
+        "by": who or "system",
+        "changed": _who(who, at),
+    }
 
 
 def grid_cursor(*, cycle: PlanningCycle) -> int:
@@ -66,29 +93,13 @@ def _actual_changes_since(
             month__lte=month_add(cycle.month, cycle.horizon - 1),
         )
         .order_by("pk")
-        .values_list(
-            "pk",
-            "product_family__code",
-            "month",
-            "measure",
-            "new_value",
-            "version",
-            "changed_by__username",
-            "changed_at",
-        )[:MAX_CHANGES]
+        .values_list(*CHANGE_COLUMNS)[:MAX_CHANGES]
     )
     cursor = after
     for pk, fam, month, measure, new, version, who, at in rows:
         cursor = pk
         rid, field = row_id(fam, measure), _stored_field(month, measure, cycle)
-        cells[(rid, field)] = {
-            "row": rid,
-            "field": field,
-            "value": number_or_none(new),
-            "version": version if new is not None else 0,
-            "by": who or "system",
-            "changed": _who(who, at),
-        }
+        cells[(rid, field)] = _changed_cell(rid, field, new, version, who, at)
     if not rows:  # nothing here; move on past others' streams' facts
         cursor = max(after, latest)
     return cursor
@@ -111,18 +122,7 @@ def grid_changes_since(
         if value_stream is None
         else qs.filter(value_stream=value_stream)
     )
-    rows = list(
-        qs.order_by("pk").values_list(
-            "pk",
-            "product_family__code",
-            "month",
-            "measure",
-            "new_value",
-            "version",
-            "changed_by__username",
-            "changed_at",
-        )[:MAX_CHANGES]
-    )
+    rows = list(qs.order_by("pk").values_list(*CHANGE_COLUMNS)[:MAX_CHANGES])
     cells: dict[tuple[str, str], dict] = {}
     cursor = after
     for pk, fam, month, measure, new, version, who, at in rows:
@@ -131,14 +131,7 @@ def grid_changes_since(
             rid, field = row_id(fam or "", "ending_inventory"), OPENING_FIELD
         else:
             rid, field = row_id(fam or "", measure), _stored_field(month, measure, cycle)
-        cells[(rid, field)] = {
-            "row": rid,
-            "field": field,
-            "value": number_or_none(new),
-            "version": version if new is not None else 0,
-            "by": who or "system",
-            "changed": _who(who, at),
-        }
+        cells[(rid, field)] = _changed_cell(rid, field, new, version, who, at)
     actual_cursor = grid_actual_cursor() if after_actual is None else after_actual
     if value_stream is not None and after_actual is not None:
         actual_cursor = _actual_changes_since(

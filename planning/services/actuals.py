@@ -17,9 +17,10 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from planning.measures import ACTUAL_SCOPE
+from planning.measures import ACTUAL_SCOPE, VALUE_QUANTUM, value_problems
 from planning.models import Actual, ActualChange
 from planning.selectors.actuals import actual_rights, current_month
+from planning.services.write_counts import WriteCounts
 from sofp.errors import (
     PermissionDenied,
     Problem,
@@ -28,9 +29,6 @@ from sofp.errors import (
     problems_sorted,
 )
 from valuestreams.models import ProductFamily, ValueStream
-
-VALUE_QUANTUM = Decimal("0.000001")
-MAX_VALUE = Decimal("1e13")
 
 ActualKey = tuple[int, int | None, dt.date, str]
 
@@ -51,25 +49,11 @@ class ActualInput:
 
 
 @dataclass
-class ActualsResult:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deleted: int = 0
+class ActualsResult(WriteCounts):
+    """What ``actuals_upsert`` did: the counts and what each input holds now."""
+
     # (value, version) each input holds afterwards, in input order.
     stored: list[tuple[Decimal | None, int]] = field(default_factory=list)
-
-    @property
-    def touched(self) -> int:
-        return self.added + self.changed + self.deleted
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "added": self.added,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
-        }
 
     def summary(self) -> str:
         return ", ".join(f"{n} {k}" for k, n in self.as_dict().items())
@@ -177,13 +161,7 @@ def _resolve(cells: Sequence[ActualInput], *, today_month: dt.date | None) -> li
                 )
             )
         v = c.value
-        if v is not None:
-            if not v.is_finite():
-                found.append(("not_finite", "value must be a finite number", "value"))
-            elif v < 0:
-                found.append(("negative", f"{c.measure} must not be negative (got {v})", "value"))
-            elif v >= MAX_VALUE:
-                found.append(("too_large", f"value {v} is too large", "value"))
+        found += value_problems(c.measure, v)
         key: ActualKey | None = None
         if not found and vs is not None:
             key = (vs.pk, fam.pk if fam else None, c.month, c.measure)
@@ -245,6 +223,32 @@ def _existing(rows: list[_Row]) -> dict[ActualKey, Actual]:
     return {(a.value_stream_id, a.product_family_id, a.month, a.measure): a for a in qs}
 
 
+def _change(
+    key: ActualKey,
+    actual: Actual | None,
+    old: Decimal | None,
+    new: Decimal | None,
+    version: int,
+    *,
+    source: str,
+    uid: int | None,
+) -> ActualChange:
+    """The history row of one cell's change (added, changed or cleared)."""
+    stream_id, family_id, month, measure = key
+    return ActualChange(
+        actual=actual,
+        value_stream_id=stream_id,
+        product_family_id=family_id,
+        month=month,
+        measure=measure,
+        old_value=old,
+        new_value=new,
+        version=version,
+        source=source,
+        changed_by_id=uid,
+    )
+
+
 def actuals_upsert(
     *,
     cells: Iterable[ActualInput],
@@ -304,17 +308,8 @@ def actuals_upsert(
                         continue
                     result.deleted += 1
                     history.append(
-                        ActualChange(
-                            actual=None,
-                            value_stream_id=stream_id,
-                            product_family_id=family_id,
-                            month=month,
-                            measure=measure,
-                            old_value=cur.value,
-                            new_value=None,
-                            version=cur.version + 1,
-                            source=source,
-                            changed_by_id=uid,
+                        _change(
+                            r.key, None, cur.value, None, cur.version + 1, source=source, uid=uid
                         )
                     )
                     if not dry_run:
@@ -334,17 +329,14 @@ def actuals_upsert(
                     if not dry_run:
                         actual.save()
                     history.append(
-                        ActualChange(
-                            actual=actual if not dry_run else None,
-                            value_stream_id=stream_id,
-                            product_family_id=family_id,
-                            month=month,
-                            measure=measure,
-                            old_value=None,
-                            new_value=r.value,
-                            version=1,
+                        _change(
+                            r.key,
+                            actual if not dry_run else None,
+                            None,
+                            r.value,
+                            1,
                             source=source,
-                            changed_by_id=uid,
+                            uid=uid,
                         )
                     )
                 elif cur.value != r.value:
@@ -355,18 +347,7 @@ def actuals_upsert(
                     if not dry_run:
                         cur.save(update_fields=["value", "version", "updated_by", "updated_at"])
                     history.append(
-                        ActualChange(
-                            actual=cur,
-                            value_stream_id=stream_id,
-                            product_family_id=family_id,
-                            month=month,
-                            measure=measure,
-                            old_value=old,
-                            new_value=r.value,
-                            version=cur.version,
-                            source=source,
-                            changed_by_id=uid,
-                        )
+                        _change(r.key, cur, old, r.value, cur.version, source=source, uid=uid)
                     )
                 else:
                     result.unchanged += 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,16 +24,11 @@ from django.utils import timezone
 
 from planning import baseline as stats
 from planning.calendar import month_add
-from planning.measures import BASELINE_MEASURE
+from planning.measures import BASELINE_MEASURE, value_from_float
 from planning.models import BaselineFit, BaselineRun, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.baseline import baseline_families, baseline_run_active, sales_history
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.services.plan_values import (
-    VALUE_QUANTUM,
-    CellInput,
-    UpsertResult,
-    plan_values_upsert,
-)
+from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, Problem, ValidationFailed
 from valuestreams.models import ProductFamily
 from valuestreams.roles import CompanyRole, user_is_admin, user_roles
@@ -112,10 +107,6 @@ def baseline_cancel(*, run: BaselineRun, user: AbstractBaseUser | None) -> Basel
     return run
 
 
-def _decimal(x: float) -> Decimal:
-    return Decimal(repr(float(x))).quantize(VALUE_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
 def _write(
     *,
     cycle: PlanningCycle,
@@ -132,7 +123,7 @@ def _write(
     for code, period, value in zip(
         result.forecast["product_family"], periods, result.forecast["value"], strict=True
     ):
-        values[(code, dt.date(period.year, period.month, 1))] = _decimal(value)
+        values[(code, dt.date(period.year, period.month, 1))] = value_from_float(value)
     cells = [
         CellInput(stream_of[code], code, m, BASELINE_MEASURE, values.get((code, m)))
         for _, code in families

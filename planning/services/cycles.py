@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,6 +23,7 @@ from planning.measures import (
     MAX_HORIZON,
     MIN_HORIZON,
     SYSTEM_MEASURES,
+    value_from_float,
 )
 from planning.models import (
     STEPS,
@@ -42,7 +42,7 @@ from planning.selectors.cycles import (
 from planning.selectors.plans import cycle_last_approved, plan_input
 from planning.services.baseline import baseline_request
 from planning.services.cycle_master import cycle_master_fill
-from planning.services.plan_values import VALUE_QUANTUM, CellInput, plan_values_upsert
+from planning.services.plan_values import CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, ValidationFailed
 
 
@@ -166,10 +166,6 @@ class RollForward:
     launches: int = 0
 
 
-def _to_decimal(x: float) -> Decimal:
-    return Decimal(repr(float(x))).quantize(VALUE_QUANTUM, rounding=ROUND_HALF_EVEN)
-
-
 def plan_roll_forward_cells(
     *, previous: PlanningCycle, cycle: PlanningCycle
 ) -> tuple[list[CellInput], RollForward]:
@@ -227,7 +223,7 @@ def plan_roll_forward_cells(
                 info.clamped.append(code)
                 ending = 0.0
             cells[(vs, code, first, "opening_inventory")] = CellInput(
-                vs, code, first, "opening_inventory", _to_decimal(ending)
+                vs, code, first, "opening_inventory", value_from_float(ending)
             )
             info.opening_inventory += 1
     return list(cells.values()), info

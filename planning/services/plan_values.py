@@ -27,9 +27,12 @@ from planning.measures import (
     COMPANY,
     FAMILY,
     FIRST_MONTH_ONLY,
+    MAX_VALUE,  # noqa: F401 (plan_values_bulk imports it from here)
     MEASURE_SCOPE,
     STREAM,
     SYSTEM_MEASURES,
+    VALUE_QUANTUM,
+    value_problems,
 )
 from planning.models import (
     CycleStatus,
@@ -43,6 +46,7 @@ from planning.models import (
 from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import plan_rights, user_can_edit_plan
+from planning.services.write_counts import WriteCounts
 from sofp.errors import (
     PermissionDenied,
     Problem,
@@ -51,9 +55,6 @@ from sofp.errors import (
     problems_sorted,
 )
 from valuestreams.models import ProductFamily, ValueStream
-
-VALUE_QUANTUM = Decimal("0.000001")
-MAX_VALUE = Decimal("1e13")
 
 CellKey = tuple[int | None, int | None, dt.date, str]
 
@@ -101,11 +102,10 @@ class CellChange:
 
 
 @dataclass
-class UpsertResult:
-    added: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deleted: int = 0
+class UpsertResult(WriteCounts):
+    """What ``plan_values_upsert`` did: the counts, per stream too, what each input
+    holds now and the changes an import preview lists."""
+
     # What each input cell holds after the write, in the order the cells were given.
     stored: list[StoredCell] = field(default_factory=list)
     # The same counts per value stream code ("" = company-wide cells), for previews.
@@ -118,18 +118,6 @@ class UpsertResult:
             stream_code, {"added": 0, "changed": 0, "unchanged": 0, "deleted": 0}
         )
         tally[outcome] += 1
-
-    @property
-    def touched(self) -> int:
-        return self.added + self.changed + self.deleted
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "added": self.added,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
-        }
 
 
 def cycle_accepts_month(*, cycle: PlanningCycle, measure: str, month: dt.date) -> bool:
@@ -303,14 +291,7 @@ def _cell_problems(
                 "month",
             )
         )
-    value = cell.value
-    if value is not None:
-        if not value.is_finite():
-            out.append(("not_finite", "value must be a finite number", "value"))
-        elif value < 0:
-            out.append(("negative", f"{m} must not be negative (got {value})", "value"))
-        elif abs(value) >= MAX_VALUE:
-            out.append(("too_large", f"value {value} is too large", "value"))
+    out += value_problems(m, cell.value)
     return out
 
 

@@ -318,21 +318,8 @@ def reminder_content(delivery: ReminderDelivery) -> ReminderContent:
             lead = "This decision you own falls due."
         facts = [("Cycle", cycle.label), ("Due", due), ("Status", decision.get_status_display())]
         agenda = decision.text
-    url = settings.SITE_URL.rstrip("/") + path
-    ctx = {
-        "title": title,
-        "lead": lead,
-        "facts": facts,
-        "agenda": agenda,
-        "url": url,
-        "company": company,
-        "recipient": delivery.recipient,
-    }
-    return ReminderContent(
-        title=title[:300],
-        text=render_to_string("planning/email/reminder.txt", ctx),
-        html=render_to_string("planning/email/reminder.html", ctx),
-        path=path,
+    return _rendered(
+        delivery, company=company, title=title, lead=lead, facts=facts, agenda=agenda, path=path
     )
 
 
@@ -345,12 +332,33 @@ def _month_close_content(
     stream = ValueStream.objects.filter(pk=int(vs_part[2:])).first()
     code = stream.code if stream else "?"
     path = reverse("month_close", kwargs={"code": code}) + f"?month={month}"
-    title = f"Month close {month} of {code}: actuals due {_local(delivery.due_at, tz)}"
+    return _rendered(
+        delivery,
+        company=company,
+        title=f"Month close {month} of {code}: actuals due {_local(delivery.due_at, tz)}",
+        lead=f"Reminder ({offset.replace('h', ' h')} before): enter last month's actuals.",
+        facts=[("Value stream", code), ("Month", month), ("Due", _local(delivery.due_at, tz))],
+        agenda="Operational actuals, actual hours and costs, family sales and production.",
+        path=path,
+    )
+
+
+def _rendered(
+    delivery: ReminderDelivery,
+    *,
+    company: Company,
+    title: str,
+    lead: str,
+    facts: list[tuple[str, str]],
+    agenda: str,
+    path: str,
+) -> ReminderContent:
+    """A reminder's mail (text and HTML from the one pair of templates) and its link."""
     ctx = {
         "title": title,
-        "lead": f"Reminder ({offset.replace('h', ' h')} before): enter last month's actuals.",
-        "facts": [("Value stream", code), ("Month", month), ("Due", _local(delivery.due_at, tz))],
-        "agenda": "Operational actuals, actual hours and costs, family sales and production.",
+        "lead": lead,
+        "facts": facts,
+        "agenda": agenda,
         "url": settings.SITE_URL.rstrip("/") + path,
         "company": company,
         "recipient": delivery.recipient,

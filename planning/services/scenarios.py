@@ -35,7 +35,7 @@ from planning.selectors.scenarios import (
     user_can_create_scenario,
     user_can_delete_scenario,
 )
-from planning.services.cycle_master import cycle_master_fill
+from planning.services.cycle_master import FAMILY_COPY_FIELDS, cycle_master_fill
 from planning.services.cycles import audit_record
 from planning.services.plan_values import CellInput, plan_values_upsert
 from sofp.errors import ApplicationError, PermissionDenied, Problem
@@ -141,16 +141,8 @@ def _copy_plan(cycle: PlanningCycle, scenario: Scenario, *, uid: int | None) -> 
             [scenario.pk, uid, now, cycle.pk],
         )
         cf = _qn(CycleFamily._meta.db_table)
-        fields = (
-            "product_family",
-            "value_stream",
-            "unit_price",
-            "unit_material_cost",
-            "hours_per_unit",
-            "dos_min",
-            "dos_max",
-            "active",
-        )
+        # The cycle's copy of a family, every column the copy holds (cycle_master's list).
+        fields = ("product_family", "value_stream", *FAMILY_COPY_FIELDS)
         cols = ", ".join(_columns(CycleFamily, fields))
         f_cycle, f_scenario = _columns(CycleFamily, ("cycle", "scenario"))
         cursor.execute(

@@ -32,7 +32,7 @@ from planning.selectors.assumptions import (
     assumptions_visible,
 )
 from planning.selectors.grid import grid_access
-from planning.selectors.plans import cycle_get_by_label, cycle_missing_message
+from planning.selectors.plans import cycle_or_404
 from planning.services.assumptions import (
     assumption_create,
     assumption_delete,
@@ -50,13 +50,6 @@ from sofp.errors import (
 from sofp.spreadsheet_safety import safe_text, validate_upload
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import value_streams_visible
-
-
-def _cycle(label: str) -> PlanningCycle:
-    cycle = cycle_get_by_label(label)
-    if cycle is None:
-        raise Http404(cycle_missing_message(label))
-    return cycle
 
 
 def _form_fields(post) -> dict:
@@ -98,7 +91,7 @@ def _choices(cycle: PlanningCycle, user) -> dict:
 @require_http_methods(["GET", "POST"])
 def assumptions_page(request: HttpRequest, month: str) -> HttpResponse:
     """The register: filters, the list with status changes, and a form to add one."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     rights = assumption_rights(user=request.user)
     status = 200
     form = {}
@@ -141,7 +134,7 @@ def _assumption(cycle: PlanningCycle, user, pk: int) -> Assumption:
 @require_http_methods(["GET", "POST"])
 def assumption_detail(request: HttpRequest, month: str, pk: int) -> HttpResponse:
     """One assumption: edit it, change its status, delete it; its history below."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     a = _assumption(cycle, request.user, pk)
     status = 200
     if request.method == "POST":
@@ -183,7 +176,7 @@ def assumption_detail(request: HttpRequest, month: str, pk: int) -> HttpResponse
 @require_POST
 def assumption_status_view(request: HttpRequest, month: str, pk: int) -> HttpResponse:
     """The list's status buttons: open, confirmed, retired (with the version shown)."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     a = _assumption(cycle, request.user, pk)
     try:
         assumption_update(
@@ -206,7 +199,7 @@ def assumption_status_view(request: HttpRequest, month: str, pk: int) -> HttpRes
 @require_POST
 def assumptions_import_view(request: HttpRequest, month: str) -> HttpResponse:
     """The register's upload: a CSV/XLSX in the export's columns, all or nothing."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     upload = request.FILES.get("file")
     try:
         if upload is None:
@@ -226,7 +219,7 @@ def assumptions_import_view(request: HttpRequest, month: str) -> HttpResponse:
 @require_GET
 def assumptions_csv(request: HttpRequest, month: str) -> HttpResponse:
     """The register as CSV (the page's filters apply); text is safe to open in Excel."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     qs = assumptions_filtered(
         assumptions_visible(cycle=cycle, user=request.user), assumption_filters(request.GET)
     )
@@ -247,9 +240,7 @@ def grid_assumptions_view(request: HttpRequest, month: str, vs_code: str) -> Htt
     """GET: the stream's assumptions (markers, side panel) and the measures the user may
     add them for. POST ``{product_family, measure, first_month, last_month, text,
     impact, owner}``: one new assumption in this stream (201)."""
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
+    cycle = cycle_or_404(month)
     stream = ValueStream.objects.filter(code=vs_code, active=True).first()
     if stream is None:
         raise Http404(f"No value stream {vs_code}.")

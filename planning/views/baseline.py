@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from planning.models import BaselineRun, PlanningCycle
 from planning.selectors.baseline import baseline_fits, baseline_run_latest, baseline_summary
-from planning.selectors.plans import cycle_get_by_label
+from planning.selectors.plans import cycle_or_404
 from planning.services.baseline import (
     baseline_cancel,
     baseline_request,
@@ -21,13 +21,6 @@ from planning.services.baseline import (
 from sofp.errors import ApplicationError, json_endpoint, problem_messages
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import value_streams_visible
-
-
-def _cycle_or_404(label: str) -> PlanningCycle:
-    cycle = cycle_get_by_label(label)
-    if cycle is None:
-        raise Http404(f"No cycle for {label}.")
-    return cycle
 
 
 def run_state(run: BaselineRun | None) -> dict:
@@ -66,13 +59,13 @@ def _page(request: HttpRequest, cycle: PlanningCycle, *, status: int = 200) -> H
 @login_required
 @require_GET
 def baseline_page(request: HttpRequest, month: str) -> HttpResponse:
-    return _page(request, _cycle_or_404(month))
+    return _page(request, cycle_or_404(month))
 
 
 @login_required
 @require_POST
 def baseline_request_view(request: HttpRequest, month: str) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     try:
         run = baseline_request(cycle=cycle, user=request.user)
     except ApplicationError as exc:
@@ -89,7 +82,7 @@ def baseline_request_view(request: HttpRequest, month: str) -> HttpResponse:
 @login_required
 @require_POST
 def baseline_cancel_view(request: HttpRequest, month: str) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     run = baseline_run_latest(cycle=cycle)
     try:
         if run is None:
@@ -104,5 +97,5 @@ def baseline_cancel_view(request: HttpRequest, month: str) -> HttpResponse:
 
 @json_endpoint("GET")
 def baseline_status_view(request: HttpRequest, month: str) -> JsonResponse:
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     return JsonResponse(run_state(baseline_run_latest(cycle=cycle)))

@@ -8,12 +8,12 @@ and is shown as a page with its message (problem JSON to JSON clients), never a 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from planning.models import BoardPack
 from planning.selectors.board_pack import user_may_read_board_pack
-from planning.selectors.plans import cycle_get_by_label, cycle_missing_message
+from planning.selectors.plans import cycle_or_404
 from planning.services.board_pack import (
     RenderedPack,
     board_pack_for_reader,
@@ -21,13 +21,6 @@ from planning.services.board_pack import (
     board_pack_stored,
 )
 from sofp.errors import PermissionDenied
-
-
-def _cycle(month: str):
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
-    return cycle
 
 
 def pdf_response(pack: RenderedPack) -> HttpResponse:
@@ -50,13 +43,13 @@ def _refuse_unless_reader(request: HttpRequest) -> None:
 @login_required
 def board_pack_download(request: HttpRequest, month: str) -> HttpResponse:
     """The pack of a cycle: archived once approved, else printed now."""
-    return pdf_response(board_pack_for_reader(cycle=_cycle(month), user=request.user))
+    return pdf_response(board_pack_for_reader(cycle=cycle_or_404(month), user=request.user))
 
 
 @login_required
 def board_pack_preview(request: HttpRequest, month: str) -> HttpResponse:
     """The page Chromium prints, as HTML (to look at, and for the layout tests)."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     _refuse_unless_reader(request)
     return HttpResponse(board_pack_html(cycle))
 
@@ -64,7 +57,7 @@ def board_pack_preview(request: HttpRequest, month: str) -> HttpResponse:
 @login_required
 def board_pack_archived(request: HttpRequest, month: str, pk: int) -> HttpResponse:
     """One archived pack, byte for byte as it was stored."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     _refuse_unless_reader(request)
     pack = get_object_or_404(BoardPack.objects.select_related("cycle"), pk=pk, cycle=cycle)
     return pdf_response(board_pack_stored(pack))

@@ -40,7 +40,7 @@ from planning.selectors.cycles import (
     user_owns_step,
     users_active,
 )
-from planning.selectors.plans import cycle_get_by_label, cycle_missing_message, plan_changes_recent
+from planning.selectors.plans import cycle_missing_message, cycle_or_404, plan_changes_recent
 from planning.services.approval import cycle_approve
 from planning.services.cycles import cycle_start
 from planning.services.decisions import decision_create, decision_update, user_resolve
@@ -48,13 +48,6 @@ from planning.services.exceptions import exception_acknowledge
 from planning.services.notifications import notifications_mark_read
 from planning.services.steps import step_minutes_set, step_status_set
 from sofp.errors import ApplicationError, ValidationFailed, problem_messages
-
-
-def _cycle_or_404(label: str) -> PlanningCycle:
-    cycle = cycle_get_by_label(label)
-    if cycle is None:
-        raise Http404(cycle_missing_message(label))
-    return cycle
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -199,7 +192,6 @@ def cycle_start_view(request: HttpRequest) -> HttpResponse:
 def cycle_address_unknown(request: HttpRequest, label: str, rest: str = "") -> HttpResponse:
     """A cycle address whose month is not ``YYYY-MM`` (``/cycles/nonsense/grid/``): the
     friendly 404 names the problem and the cycles there are, as for an unknown month."""
-    from planning.selectors.plans import cycle_missing_message
 
     raise Http404(cycle_missing_message(label))
 
@@ -207,13 +199,13 @@ def cycle_address_unknown(request: HttpRequest, label: str, rest: str = "") -> H
 @login_required
 @require_GET
 def cycle_detail(request: HttpRequest, month: str) -> HttpResponse:
-    return _cycle_page(request, _cycle_or_404(month))
+    return _cycle_page(request, cycle_or_404(month))
 
 
 @login_required
 @require_POST
 def step_status_view(request: HttpRequest, month: str, number: int) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     step = get_object_or_404(cycle.steps, number=number)
     try:
         step = step_status_set(step=step, status=request.POST.get("status", ""), user=request.user)
@@ -226,7 +218,7 @@ def step_status_view(request: HttpRequest, month: str, number: int) -> HttpRespo
 @login_required
 @require_POST
 def step_minutes_view(request: HttpRequest, month: str, number: int) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     step = get_object_or_404(cycle.steps, number=number)
     text = request.POST.get("minutes", "")
     base = request.POST.get("base")
@@ -247,7 +239,7 @@ def cycle_approve_view(request: HttpRequest, month: str) -> HttpResponse:
     (open overloads, shortages, unexplained demand changes, open decisions) whose form
     posts again with ``confirm=yes``, the note and the override reason.
     """
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     if request.POST.get("confirm") != "yes" and user_can_approve(request.user, cycle):
         context = {
             "cycle": cycle,
@@ -274,7 +266,7 @@ def cycle_approve_view(request: HttpRequest, month: str) -> HttpResponse:
 @require_POST
 def exception_acknowledge_view(request: HttpRequest, month: str) -> HttpResponse:
     """Step 5: an executive acknowledges one exception with a note (back to the review)."""
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     default = reverse("cycle_review", args=[cycle.label]) + "#exceptions"
     try:
         exception_acknowledge(
@@ -296,7 +288,7 @@ def exception_acknowledge_view(request: HttpRequest, month: str) -> HttpResponse
 @login_required
 @require_POST
 def decision_create_view(request: HttpRequest, month: str) -> HttpResponse:
-    cycle = _cycle_or_404(month)
+    cycle = cycle_or_404(month)
     post = request.POST
     draft = {k: post.get(k, "") for k in ("text", "owner", "due_date", "step")}
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
@@ -22,8 +22,7 @@ from planning.selectors.dashboards import (
 )
 from planning.selectors.plans import (
     cycle_current,
-    cycle_get_by_label,
-    cycle_missing_message,
+    cycle_or_404,
     stream_scope,
 )
 from planning.selectors.reconcile import reconcile_page
@@ -75,12 +74,7 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
     """``/review/`` (current cycle) and ``/cycles/<YYYY-MM>/review/``."""
-    if month is None:
-        cycle = cycle_current()
-    else:
-        cycle = cycle_get_by_label(month)
-        if cycle is None:
-            raise Http404(cycle_missing_message(month))
+    cycle = cycle_current() if month is None else cycle_or_404(month)
     streams = list(value_streams_visible(user=request.user))
     context = {
         "cycle": cycle,
@@ -115,9 +109,7 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
 @login_required
 def reconcile(request: HttpRequest, month: str) -> HttpResponse:
     """Step 3: every value stream the user reads, side by side, month by month."""
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
+    cycle = cycle_or_404(month)
     streams = list(value_streams_visible(user=request.user))
     step = cycle.steps.filter(number=3).first()
     context = {

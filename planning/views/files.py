@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -30,8 +30,7 @@ from planning.models import PlanningCycle, cycle_scenario
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import (
     cycle_export_frame,
-    cycle_get_by_label,
-    cycle_missing_message,
+    cycle_or_404,
     plan_rights,
 )
 from planning.selectors.scenarios import cycle_with_scenario
@@ -50,9 +49,7 @@ MAX_ERRORS_SHOWN = 200
 def _cycle_or_404(month: str, request: HttpRequest | None = None) -> PlanningCycle:
     """The cycle, seen through ``?scenario=NAME`` when the request names one (the same
     upload and download serve a scenario's cells)."""
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
+    cycle = cycle_or_404(month)
     if request is not None:
         cycle = cycle_with_scenario(cycle=cycle, name=request.GET.get("scenario", ""))
     return cycle

@@ -9,6 +9,7 @@ stale version (with the current values and who changed them), 413 too large.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -41,14 +42,14 @@ from planning.selectors.live import (
     grid_presence,
 )
 from planning.selectors.plans import (
-    cycle_get_by_label,
-    cycle_missing_message,
+    cycle_or_404,
     user_sees_company_plan,
 )
 from planning.selectors.scenarios import cycle_with_scenario, scenarios_of
 from planning.services.baseline import demand_use_baseline
 from planning.services.grid import grid_comment_set, grid_save
 from planning.services.launches import demand_use_ramp
+from planning.services.plan_values import UpsertResult
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, json_body, json_endpoint
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.selectors import value_streams_visible
@@ -58,9 +59,7 @@ FILE_ACTIONS_TEMPLATE = "planning/_plan_file_actions.html"
 
 def _access(request: HttpRequest, month: str, vs_code: str | None) -> GridAccess:
     """The cycle (404), the stream (404, None for the company) and the user's access."""
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
+    cycle = cycle_or_404(month)
     value_stream = None
     if vs_code is not None:
         value_stream = ValueStream.objects.filter(code=vs_code, active=True).first()
@@ -183,10 +182,7 @@ def demand_page(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
 def demand_data_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
     access = _access(request, month, vs_code)
     data = demand_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
-    data["editable"] = access.editable
-    data["readonly_reason"] = access.readonly_reason
-    data["measures"] = sorted(access.measures)
-    return JsonResponse(data)
+    return _data_response(access, data)
 
 
 @login_required
@@ -199,6 +195,11 @@ def company_page(request: HttpRequest, month: str) -> HttpResponse:
 def grid_data_view(request: HttpRequest, month: str, vs_code: str | None = None) -> HttpResponse:
     access = _access(request, month, vs_code)
     data = grid_data(cycle=access.cycle, value_stream=access.value_stream, today=_company_today())
+    return _data_response(access, data)
+
+
+def _data_response(access: GridAccess, data: dict) -> JsonResponse:
+    """A grid's (or the demand view's) data with what this user may do in it."""
     data["editable"] = access.editable
     data["readonly_reason"] = access.readonly_reason
     data["measures"] = sorted(access.measures)
@@ -240,43 +241,10 @@ def _computed(access: GridAccess, body: dict) -> list[dict]:
     return rows
 
 
-@json_endpoint("POST")
-def grid_use_baseline_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
-    """Step 1's "Use baseline": the statistical baseline copied into demand for the given
-    cells (``{"cells": [{"family", "month", "version"}]}``) through the write path."""
-    access = _access(request, month, vs_code)
-    access.refuse_write()
-    body = json_body(request)
-    raw = body.get("cells")
-    if not isinstance(raw, list) or not raw:
-        raise ValidationFailed("Send the cells to copy: a list of {family, month, version}.")
-    cells, problems = [], []
-    for i, item in enumerate(raw):
-        item = item if isinstance(item, dict) else {}
-        cell_month = parse_month(str(item.get("month") or ""))
-        version = item.get("version")
-        if cell_month is None or not item.get("family"):
-            problems.append(Problem("bad_cell", "give the family and month (YYYY-MM)", index=i))
-            continue
-        if version is not None and (not isinstance(version, int) or version < 0):
-            problems.append(Problem("bad_version", "version must be a whole number", index=i))
-            continue
-        cells.append((str(item["family"])[:40], cell_month, version))
-    if problems:
-        raise ValidationFailed(
-            "Some cells could not be read; nothing was copied.", problems=problems
-        )
-    result = demand_use_baseline(cycle=access.cycle, user=request.user, cells=cells)
-    return JsonResponse(
-        {
-            "versions": [c.version for c in result.stored],
-            "result": result.as_dict(),
-            "computed": _computed(access, {"view": "demand"}),
-        }
-    )
-
-
-def _ramp_cells(body: dict) -> list[tuple[str, dt.date, int | None]]:
+def _copy_cells(body: dict) -> list[tuple[str, dt.date, int | None]]:
+    """The cells of a "Use baseline" or "Use ramp" request, ``{"cells": [{"family",
+    "month", "version"}]}``; every unreadable one is a problem by index (versions as in
+    a grid save: whole numbers, not booleans)."""
     raw = body.get("cells")
     if not isinstance(raw, list) or not raw:
         raise ValidationFailed("Send the cells to copy: a list of {family, month, version}.")
@@ -301,14 +269,15 @@ def _ramp_cells(body: dict) -> list[tuple[str, dt.date, int | None]]:
     return cells
 
 
-@json_endpoint("POST")
-def grid_use_ramp_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
-    """Step 1's "Use ramp": a launch's ramp copied into its new family's demand for the
-    given cells (``{"cells": [{"family", "month", "version"}]}``) through the write path."""
+def _copy_into_demand(
+    request: HttpRequest, month: str, vs_code: str, copy: Callable[..., UpsertResult]
+) -> HttpResponse:
+    """Step 1's copies into demand (``copy``: the baseline's or the ramp's service) for
+    the posted cells, through the write path; the answer is the demand view's."""
     access = _access(request, month, vs_code)
     access.refuse_write()
-    cells = _ramp_cells(json_body(request))
-    result = demand_use_ramp(cycle=access.cycle, user=request.user, cells=cells)
+    cells = _copy_cells(json_body(request))
+    result = copy(cycle=access.cycle, user=request.user, cells=cells)
     return JsonResponse(
         {
             "versions": [c.version for c in result.stored],
@@ -316,6 +285,20 @@ def grid_use_ramp_view(request: HttpRequest, month: str, vs_code: str) -> HttpRe
             "computed": _computed(access, {"view": "demand"}),
         }
     )
+
+
+@json_endpoint("POST")
+def grid_use_baseline_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    """Step 1's "Use baseline": the statistical baseline copied into demand for the given
+    cells (``{"cells": [{"family", "month", "version"}]}``) through the write path."""
+    return _copy_into_demand(request, month, vs_code, demand_use_baseline)
+
+
+@json_endpoint("POST")
+def grid_use_ramp_view(request: HttpRequest, month: str, vs_code: str) -> HttpResponse:
+    """Step 1's "Use ramp": a launch's ramp copied into its new family's demand for the
+    given cells (``{"cells": [{"family", "month", "version"}]}``) through the write path."""
+    return _copy_into_demand(request, month, vs_code, demand_use_ramp)
 
 
 @json_endpoint("GET")

@@ -18,7 +18,7 @@ from planning.selectors.launches import (
     receiving_streams,
     user_can_edit_launches,
 )
-from planning.selectors.plans import cycle_get_by_label, cycle_missing_message
+from planning.selectors.plans import cycle_or_404
 from planning.services.launches import launch_create, launch_update
 from sofp.errors import ApplicationError, problem_messages
 
@@ -37,13 +37,6 @@ CREATE_FIELDS = (
 )
 
 
-def _cycle(month: str):
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
-    return cycle
-
-
 def _hours_text(hours: dict) -> str:
     return ", ".join(f"{m}: {h:g}" for m, h in hours.items())
 
@@ -56,7 +49,7 @@ def _ramp_text(ramp: list) -> str:
 @require_http_methods(["GET", "POST"])
 def launches_page(request: HttpRequest, month: str) -> HttpResponse:
     """GET: the register; POST: a new launch (managers of the NPD stream, executives)."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     editable_npd = list(npd_streams_editable(user=request.user))
     status = 200
     form: dict[str, str] = {}
@@ -109,7 +102,7 @@ def launches_page(request: HttpRequest, month: str) -> HttpResponse:
 @require_POST
 def launch_update_view(request: HttpRequest, month: str, launch_id: int) -> HttpResponse:
     """One launch's row form: planned and actual month, status, ramp, hours (versioned)."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     launch = launches_visible(user=request.user, cycle=cycle).filter(pk=launch_id).first()
     if launch is None:
         raise Http404(f"Cycle {cycle.label} has no launch {launch_id} you may read.")
@@ -132,7 +125,7 @@ def launch_update_view(request: HttpRequest, month: str, launch_id: int) -> Http
 @login_required
 def launches_download(request: HttpRequest, month: str) -> HttpResponse:
     """The register as CSV (the launches of the NPD streams the user reads)."""
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     rows = [launch_dict(x) for x in launches_visible(user=request.user, cycle=cycle)]
     response = HttpResponse(launches_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="launches-{cycle.label}.csv"'

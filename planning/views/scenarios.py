@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from planning.selectors.plans import cycle_get_by_label, cycle_missing_message, stream_scope
+from planning.selectors.plans import cycle_or_404, stream_scope
 from planning.selectors.scenarios import (
     adopt_rights,
     scenario_compare_block,
@@ -24,13 +24,6 @@ from planning.selectors.scenarios import (
 from planning.services.scenarios import scenario_adopt, scenario_create, scenario_delete
 from sofp.errors import ApplicationError, problem_messages
 from valuestreams.selectors import value_streams_editable, value_streams_visible
-
-
-def _cycle(month: str):
-    cycle = cycle_get_by_label(month)
-    if cycle is None:
-        raise Http404(cycle_missing_message(month))
-    return cycle
 
 
 def _first_grid(request: HttpRequest, cycle, name: str) -> str:
@@ -47,7 +40,7 @@ def _first_grid(request: HttpRequest, cycle, name: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def scenarios_page(request: HttpRequest, month: str) -> HttpResponse:
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     status = 200
     if request.method == "POST":
         try:
@@ -102,7 +95,7 @@ def scenarios_page(request: HttpRequest, month: str) -> HttpResponse:
 @login_required
 @require_POST
 def scenario_adopt_view(request: HttpRequest, month: str, name: str) -> HttpResponse:
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     try:
         result = scenario_adopt(scenario=scenario_get(cycle=cycle, name=name), user=request.user)
     except ApplicationError as exc:
@@ -120,7 +113,7 @@ def scenario_adopt_view(request: HttpRequest, month: str, name: str) -> HttpResp
 @login_required
 @require_POST
 def scenario_delete_view(request: HttpRequest, month: str, name: str) -> HttpResponse:
-    cycle = _cycle(month)
+    cycle = cycle_or_404(month)
     try:
         scenario_delete(scenario=scenario_get(cycle=cycle, name=name), user=request.user)
     except ApplicationError as exc:

@@ -597,19 +597,19 @@
     showError(`${unsaved.size} cell${unsaved.size === 1 ? "" : "s"} not saved — the value${unsaved.size === 1 ? " is" : "s are"} kept, marked, until you retry or discard.`, lines);
     const bar = document.createElement("div");
     bar.className = "unsaved-actions";
-    const retry = document.createElement("button");
-    retry.type = "button";
-    retry.className = "btn small primary";
-    retry.id = "btn-retry";
-    retry.textContent = "Retry";
-    retry.addEventListener("click", retryUnsaved);
-    const discard = document.createElement("button");
-    discard.type = "button";
-    discard.className = "btn small";
-    discard.id = "btn-discard";
-    discard.textContent = "Discard";
-    discard.addEventListener("click", discardUnsaved);
-    bar.append(retry, discard);
+    const button = (id, text, className, onClick) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = className;
+      b.id = id;
+      b.textContent = text;
+      b.addEventListener("click", onClick);
+      return b;
+    };
+    bar.append(
+      button("btn-retry", "Retry", "btn small primary", retryUnsaved),
+      button("btn-discard", "Discard", "btn small", discardUnsaved),
+    );
     errorEl.appendChild(bar);
   }
 
@@ -973,15 +973,16 @@
     if (changes.length) submit(changes, "fill");
   }
 
-  /** Step 1's "Use baseline": for every selected month of a family (its demand, reference
-   * or baseline row), the baseline goes into demand. The server copies its own stored
-   * baseline through the write path (history: copied from the baseline); undo puts the
-   * old demand back like any save. */
-  function useBaseline() {
-    if (!editable || !config.useBaselineUrl) return;
+  /** Copies a family's source row (the statistical baseline, a launch ramp) into its
+   * demand for every selected month of that family (any of its rows), through the write
+   * path on the server (``kind`` picks the endpoint and the history's "copied from");
+   * undo puts the old demand back like any save. Months without a source value are left
+   * as they were and counted. */
+  function copyIntoDemand(source) {
+    if (!editable || !source.url) return;
     const range = activeRange();
     if (!range) {
-      showError("Select the demand cells (or the baseline cells) to fill from the baseline.");
+      showError(source.selectFirst);
       return;
     }
     const seen = new Set();
@@ -996,8 +997,8 @@
         const key = demandId + "\t" + field;
         if (seen.has(key)) return;
         seen.add(key);
-        const baseRow = table.getRow(d.family + "|statistical_baseline");
-        const value = baseRow ? baseRow.getData()[field] : undefined;
+        const sourceRow = table.getRow(d.family + "|" + source.measure);
+        const value = sourceRow ? sourceRow.getData()[field] : undefined;
         if (value === undefined || value === null) {
           missing += 1;
           return;
@@ -1007,49 +1008,40 @@
       });
     });
     if (!changes.length) {
-      showError(missing ? "The selected months have no statistical baseline." : "Select the months to fill from the baseline.");
+      showError(missing ? source.noneSelected : source.selectMonths);
       return;
     }
-    submit(changes, "baseline", missing ? ` · ${missing} without a baseline left as they were` : " · copied from the baseline");
+    submit(changes, source.kind, missing ? ` · ${missing} ${source.leftOut}` : ` · ${source.copied}`);
   }
 
-  /** Step 1's "Use ramp": for every selected month of a launched family (its demand or
-   * ramp row), the launch's ramp goes into demand, through the write path on the server
-   * (history: copied from the launch ramp); undo puts the old demand back. */
-  function useRamp() {
-    if (!editable || !config.useRampUrl) return;
-    const range = activeRange();
-    if (!range) {
-      showError("Select the ramp cells (or the demand cells of a new family) to copy the ramp.");
-      return;
-    }
-    const seen = new Set();
-    const changes = [];
-    let missing = 0;
-    range.getStructuredCells().forEach((rowCells) => {
-      rowCells.forEach((c) => {
-        const d = c.getRow().getData();
-        const field = c.getField();
-        if (!d.family || !/^m\d{4}-\d{2}$/.test(field)) return;
-        const demandId = d.family + "|demand";
-        const key = demandId + "\t" + field;
-        if (seen.has(key)) return;
-        seen.add(key);
-        const rampRow = table.getRow(d.family + "|launch_ramp");
-        const value = rampRow ? rampRow.getData()[field] : undefined;
-        if (value === undefined || value === null) {
-          missing += 1;
-          return;
-        }
-        const demand = table.getRow(demandId).getData();
-        changes.push({ rowId: demandId, field, value, old: demand[field] === undefined ? null : demand[field] });
-      });
+  /** Step 1's "Use baseline": the statistical baseline into demand (the server copies its
+   * own stored baseline; history: copied from the baseline). */
+  function useBaseline() {
+    copyIntoDemand({
+      url: config.useBaselineUrl,
+      measure: "statistical_baseline",
+      kind: "baseline",
+      selectFirst: "Select the demand cells (or the baseline cells) to fill from the baseline.",
+      noneSelected: "The selected months have no statistical baseline.",
+      selectMonths: "Select the months to fill from the baseline.",
+      leftOut: "without a baseline left as they were",
+      copied: "copied from the baseline",
     });
-    if (!changes.length) {
-      showError(missing ? "The selected months have no launch ramp." : "Select the months to fill from the ramp.");
-      return;
-    }
-    submit(changes, "ramp", missing ? ` · ${missing} outside the ramp left as they were` : " · copied from the launch ramp");
+  }
+
+  /** Step 1's "Use ramp": a launched family's ramp into demand (history: copied from the
+   * launch ramp). */
+  function useRamp() {
+    copyIntoDemand({
+      url: config.useRampUrl,
+      measure: "launch_ramp",
+      kind: "ramp",
+      selectFirst: "Select the ramp cells (or the demand cells of a new family) to copy the ramp.",
+      noneSelected: "The selected months have no launch ramp.",
+      selectMonths: "Select the months to fill from the ramp.",
+      leftOut: "outside the ramp left as they were",
+      copied: "copied from the launch ramp",
+    });
   }
 
   function clearSelection() {

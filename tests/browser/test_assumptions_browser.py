@@ -23,20 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
 
 
-@pytest.fixture
-def watched(login_page):
-    errors: list[str] = []
-
-    def open_as(username: str):
-        page = login_page(username)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield open_as
-    assert errors == [], f"console errors: {errors}"
-
-
 def _marked(page, row_id: str, field: str) -> None:
     expect(cell(page, row_id, field)).to_have_class(re.compile(r"has-assumption"))
 

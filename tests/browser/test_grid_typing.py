@@ -43,31 +43,6 @@ def typing_plan(stream_a, planner_a):
     return cycle
 
 
-@pytest.fixture
-def watched(login_page):
-    """``watched(username)`` → a logged-in page whose console errors are collected."""
-    errors: list[str] = []
-
-    def open_as(username: str, *, failing_network: bool = False):
-        """``failing_network``: the test drops requests on purpose; the browser's own
-        "Failed to load resource" lines are then expected, any other error is not."""
-        page = login_page(username)
-
-        def on_console(m) -> None:
-            if m.type != "error":
-                return
-            if failing_network and m.text.startswith("Failed to load resource"):
-                return
-            errors.append(m.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield open_as
-    assert errors == [], f"console errors: {errors}"
-
-
 def burst(page, entries: list[tuple[str, str]], delay: float = 0) -> None:
     """Type each text then press its key, nothing waited for between them (Playwright's
     ``type`` inserts a tab character as text, so Tab is a key press of its own)."""

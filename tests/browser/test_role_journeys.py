@@ -43,17 +43,9 @@ def demo(db):
 
 
 @pytest.fixture
-def as_user(login_page):
-    errors: list[str] = []
-
-    def open_as(username: str):
-        page = login_page(username, DEMO_PASSWORD)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield open_as
-    assert errors == [], f"console errors: {errors}"
+def as_user(watched):
+    """A demo user's page (the demo's password), console errors collected."""
+    return lambda username: watched(username, DEMO_PASSWORD)
 
 
 def shot(page, name: str) -> None:

@@ -62,20 +62,6 @@ def _values(cycle, family, measure, *, scenario=None):
     return [rows.get(m) for m in MONTHS]
 
 
-@pytest.fixture
-def watched(login_page):
-    errors: list[str] = []
-
-    def open_as(username: str):
-        page = login_page(username)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield open_as
-    assert errors == [], f"console errors: {errors}"
-
-
 def test_create_type_compare_adopt(scenario_plan, watched, live_server):
     plan_demand = _values(scenario_plan, "A-1", "demand")
 

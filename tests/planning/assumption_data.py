@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from planning.calendar import month_add
+from planning.services.assumptions import assumption_create
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.plan_values import CellInput, plan_values_upsert
 from tests.factories import CycleFactory
@@ -16,6 +17,21 @@ from tests.factories import CycleFactory
 JAN = dt.date(2027, 1, 1)
 FEB = dt.date(2027, 2, 1)
 MAR = dt.date(2027, 3, 1)
+
+
+def assumption_new(cycle, user, **kw):
+    """An assumption on A-1's demand, January to March, through the service; ``kw``
+    changes any field."""
+    args = {
+        "value_stream": "A",
+        "product_family": "A-1",
+        "measure": "demand",
+        "first_month": JAN,
+        "last_month": MAR,
+        "text": "Acme tender",
+        **kw,
+    }
+    return assumption_create(cycle=cycle, user=user, **args)
 
 
 def approve(cycle) -> None:

@@ -139,3 +139,32 @@ def test_admin_without_plan_rights_gets_the_services_no(admin_client_logged, cyc
     cell.refresh_from_db()
     assert cell.value == Decimal("10") and cell.version == 1
     assert dt.date(2027, 1, 1) == cell.month
+
+
+@pytest.mark.parametrize("model", ["planvalue", "launch"])
+def test_rows_written_by_services_are_never_added_here(admin_client_logged, model):
+    assert admin_client_logged.get(f"/admin/planning/{model}/add/").status_code == 403
+    changelist = admin_client_logged.get(f"/admin/planning/{model}/")
+    assert changelist.status_code == 200
+    assert f"/admin/planning/{model}/add/".encode() not in changelist.content
+
+
+@pytest.mark.parametrize("model", ["actual", "actualchange", "baselinerun", "baselinefit"])
+def test_rows_of_services_only_are_shown_never_changed(admin_client_logged, model):
+    assert admin_client_logged.get(f"/admin/planning/{model}/add/").status_code == 403
+    changelist = admin_client_logged.get(f"/admin/planning/{model}/")
+    assert changelist.status_code == 200
+    assert b'name="action"' not in changelist.content  # no bulk actions
+
+
+def test_an_actual_cannot_be_changed_or_deleted_here(admin_client_logged, stream_a):
+    from planning.models import Actual
+
+    fact = Actual.objects.create(
+        value_stream=stream_a, month=dt.date(2026, 10, 1), measure="headcount", value=3
+    )
+    url = f"/admin/planning/actual/{fact.pk}/"
+    assert admin_client_logged.post(f"{url}change/", {"value": "4"}).status_code == 403
+    assert admin_client_logged.post(f"{url}delete/", {"post": "yes"}).status_code == 403
+    fact.refresh_from_db()
+    assert fact.value == 3 and fact.version == 1

@@ -27,6 +27,16 @@ def signed_in(client):
         "/cycles/2031-05/grid/S00/",
         "/cycles/2031-05/prices/",
         "/cycles/2031-05/reconcile/",
+        # every page of a cycle asks the one cycle_or_404
+        "/cycles/2031-05/company/",
+        "/cycles/2031-05/demand/S00/",
+        "/cycles/2031-05/baseline/",
+        "/cycles/2031-05/assumptions/",
+        "/cycles/2031-05/scenarios/",
+        "/cycles/2031-05/launches/",
+        "/cycles/2031-05/board-pack/preview/",
+        "/cycles/2031-05/upload/",
+        "/cycles/2031-05/download/",
     ],
 )
 def test_unknown_cycle_month_gets_a_page_that_says_which_exist(signed_in, url):

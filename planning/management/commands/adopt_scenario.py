@@ -3,10 +3,9 @@ inputs (one history entry per changed cell); adopting again changes nothing."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from planning.calendar import parse_month
-from planning.selectors.plans import cycle_get_by_label
+from planning.management.cycle_option import cycle_option
 from planning.selectors.scenarios import scenario_get
 from planning.services.scenarios import scenario_adopt
 from sofp.errors import ApplicationError, command_error
@@ -24,11 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         label = options["cycle"]
-        if parse_month(label) is None:
-            raise CommandError(f"--cycle {label!r} is not a month; write YYYY-MM.")
-        cycle = cycle_get_by_label(label)
-        if cycle is None:
-            raise CommandError(f"There is no cycle {label}.")
+        cycle = cycle_option(label)
         try:
             scenario = scenario_get(cycle=cycle, name=options["name"])
             result = scenario_adopt(scenario=scenario, user=None)

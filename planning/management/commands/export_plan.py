@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from planning.calendar import parse_month
 from planning.exports import LAYOUTS, LONG, export_layout_bytes
-from planning.selectors.plans import cycle_export_frame, cycle_get_by_label
+from planning.management.cycle_option import cycle_option
+from planning.selectors.plans import cycle_export_frame
 from planning.selectors.scenarios import cycle_with_scenario
 from sofp.errors import ApplicationError, command_error
 from sofp.tables import CSV, FORMATS, XLSX
@@ -38,11 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         label, output = options["cycle"], options["output"]
-        if parse_month(label) is None:
-            raise CommandError(f"--cycle {label!r} is not a month; write YYYY-MM.")
-        cycle = cycle_get_by_label(label)
-        if cycle is None:
-            raise CommandError(f"There is no cycle {label}.")
+        cycle = cycle_option(label)
         try:
             cycle = cycle_with_scenario(cycle=cycle, name=options["scenario"])
         except ApplicationError as exc:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from planning.selectors.plans import cycle_get_by_label
+from planning.management.cycle_option import cycle_option
 from planning.services.assumptions import assumptions_import
 from sofp.errors import ApplicationError, command_error
 from sofp.tables import input_file
@@ -24,9 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         path = options["file"]
-        cycle = cycle_get_by_label(options["cycle"])
-        if cycle is None:
-            raise CommandError(f"There is no cycle {options['cycle']}.")
+        cycle = cycle_option(options["cycle"])
         try:
             result = assumptions_import(
                 cycle=cycle, data=input_file(path), filename=path, user=None

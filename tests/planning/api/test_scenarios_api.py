@@ -11,21 +11,13 @@ import pytest
 from planning.models import CycleFamily, Scenario, StepStatus
 from planning.services.approval import cycle_approve
 from planning.services.scenarios import scenario_create
-from tests.factories import MembershipFactory, UserFactory
-from valuestreams.models import Membership
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 C = "/api/v1/cycles/2027-01"
 S = f"{C}/scenarios"
 ROW_A = {"value_stream": "A", "product_family": "A-1", "month": "2027-01", "measure": "demand"}
-
-
-@pytest.fixture
-def manager_a(stream_a):
-    user = UserFactory(username="manager_a")
-    MembershipFactory(user=user, value_stream=stream_a, role=Membership.Role.MANAGER)
-    return user
 
 
 @pytest.fixture

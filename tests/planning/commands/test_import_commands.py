@@ -129,6 +129,10 @@ def test_import_plan_into_a_frozen_cycle_is_refused(family_a, tmp_path):
         (("import_plan", "missing.csv", "--cycle", "2027-01"), "No such file: missing.csv"),
         (("export_plan", "--cycle", "2027-13"), "is not a month"),
         (("export_plan", "--cycle", "2030-01"), "There is no cycle 2030-01."),
+        # every command's --cycle is read by planning.management.cycle_option
+        (("adopt_scenario", "--cycle", "2027-13", "x"), "is not a month"),
+        (("import_assumptions", "a.csv", "--cycle", "2030-01"), "There is no cycle 2030-01."),
+        (("import_assumptions", "a.csv", "--cycle", "Jan"), "is not a month"),
     ],
 )
 def test_command_errors_are_plain(args, message):

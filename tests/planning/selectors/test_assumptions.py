@@ -17,24 +17,15 @@ from planning.selectors.assumptions import (
     exceptions_explained,
 )
 from planning.selectors.dashboards import review_page
-from planning.services.assumptions import assumption_create, assumption_update
+from planning.services.assumptions import assumption_update
 from tests.factories import MembershipFactory, UserFactory
-from tests.planning.assumption_data import FEB, JAN, MAR, moved_plan
+from tests.planning.assumption_data import FEB, JAN, MAR, assumption_new, moved_plan
 
 pytestmark = pytest.mark.django_db
 
 
 def _new(cycle, user, **kw):
-    args = {
-        "value_stream": "A",
-        "product_family": "A-1",
-        "measure": "demand",
-        "first_month": JAN,
-        "last_month": JAN,
-        "text": "Acme tender",
-    }
-    args.update(kw)
-    return assumption_create(cycle=cycle, user=user, **args)
+    return assumption_new(cycle, user, **{"last_month": JAN, **kw})
 
 
 def test_rights_table(stream_a, stream_b, planner_a, sales_user, finance_user, executive):

@@ -164,6 +164,27 @@ def test_plan_writes_of_actual_sales_reach_the_store(family_a, planner_a):
     assert not Actual.objects.exists()
 
 
+def test_plan_and_actual_writes_share_one_precision_and_one_limit(family_a, planner_a):
+    cyc = CycleFactory(month=NOV)
+    plan_values_upsert(
+        cycle=cyc,
+        cells=[CellInput("A", "A-1", NOV, "demand", Decimal("1.23456749"))],
+        user=planner_a,
+    )
+    actuals_upsert(cells=[cell(value="1.23456749")], user=planner_a, now=NOW)
+    assert PlanValue.objects.get(measure="demand").value == Decimal("1.234567")
+    assert Actual.objects.get(measure="actual_sales").value == Decimal("1.234567")
+    big = Decimal("1e13")
+    with pytest.raises(ValidationFailed) as plan_exc:
+        plan_values_upsert(
+            cycle=cyc, cells=[CellInput("A", "A-1", NOV, "demand", big)], user=planner_a
+        )
+    with pytest.raises(ValidationFailed) as actual_exc:
+        actuals_upsert(cells=[cell(value=str(big))], user=planner_a, now=NOW)
+    assert [p.code for p in plan_exc.value.problems] == ["too_large"]
+    assert [p.code for p in actual_exc.value.problems] == ["too_large"]
+
+
 def test_migration_copies_actual_sales_newest_cycle_wins_and_reverses(family_a, stream_a):
     migration = importlib.import_module("planning.migrations.0010_actual_sales_to_actuals")
     old = CycleFactory(month=dt.date(2026, 10, 1))

@@ -10,29 +10,19 @@ from django.db import IntegrityError, transaction
 
 from planning.models import Assumption, AuditEvent
 from planning.services.assumptions import (
-    assumption_create,
     assumption_delete,
     assumption_update,
 )
 from planning.services.cycles import cycle_start
 from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed, VersionConflict
 from tests.factories import CycleFactory, MembershipFactory, ProductFamilyFactory, UserFactory
-from tests.planning.assumption_data import FEB, JAN, MAR, approve
+from tests.planning.assumption_data import FEB, JAN, MAR, approve, assumption_new
 
 pytestmark = pytest.mark.django_db
 
 
 def _new(cycle, user, **kw):
-    args = {
-        "value_stream": "A",
-        "product_family": "A-1",
-        "measure": "demand",
-        "first_month": JAN,
-        "last_month": MAR,
-        "text": "Acme tender won in January",
-    }
-    args.update(kw)
-    return assumption_create(cycle=cycle, user=user, **args)
+    return assumption_new(cycle, user, **{"text": "Acme tender won in January", **kw})
 
 
 def _codes(exc) -> dict[str, str]:

@@ -16,11 +16,15 @@ from django.core.management import call_command
 from planning.models import AuditEvent, CycleFamily, CycleValueStream, PlanningCycle
 from planning.selectors.plans import cycle_master_frame, cycle_projection
 from planning.services.approval import cycle_approve
-from planning.services.cycle_master import cycle_master_fill, cycle_master_update
+from planning.services.cycle_master import (
+    cycle_master_fill,
+    cycle_master_update,
+    cycle_masters_sync,
+)
 from planning.services.cycles import cycle_start
 from planning.services.scenarios import scenario_create
 from sofp.errors import FrozenCycleError, PermissionDenied, ValidationFailed
-from tests.factories import ProductFamilyFactory
+from tests.factories import CycleFactory, ProductFamilyFactory
 from tests.worked_example import example_dir
 from valuestreams.models import ProductFamily, ValueStream
 
@@ -167,6 +171,43 @@ def test_approval_completes_the_copy(cycle, executive, stream_a):
     CycleFamily.objects.filter(cycle=cycle, product_family__code="LATE").delete()
     cycle_approve(cycle=cycle, user=executive, override_reason="x")
     assert CycleFamily.objects.filter(cycle=cycle, product_family__code="LATE").exists()
+
+
+def test_sync_creates_missing_copies_and_updates_the_others(family_a, family_b, stream_a, stream_b):
+    frozen = CycleFactory(month=dt.date(2026, 12, 1), status="approved")
+    has_copy = CycleFactory(month=dt.date(2027, 1, 1))
+    cycle_master_fill(cycle=has_copy)
+    no_copy = CycleFactory(month=dt.date(2027, 2, 1))
+    CycleFamily.objects.filter(cycle=no_copy).delete()
+    CycleValueStream.objects.filter(cycle=no_copy).delete()
+    # The master changes without signals (a queryset update): only the sync copies it.
+    ProductFamily.objects.filter(pk=family_a.pk).update(
+        unit_price=Decimal("77"), value_stream=stream_b, dos_max=40
+    )
+    ValueStream.objects.filter(pk=stream_a.pk).update(headcount=42, active=False)
+    written = cycle_masters_sync(family_ids=[family_a.pk], stream_ids=[stream_a.pk])
+    assert written == 4  # one family and one stream in two open cycles
+    for open_cycle in (has_copy, no_copy):
+        fam = CycleFamily.objects.get(cycle=open_cycle, product_family=family_a)
+        assert (fam.unit_price, fam.value_stream_id, fam.dos_max) == (
+            Decimal("77"),
+            stream_b.pk,
+            40,
+        )
+        vs = CycleValueStream.objects.get(cycle=open_cycle, value_stream=stream_a)
+        assert (vs.headcount, vs.active) == (42, False)
+    # Only what was named: family B-1 and stream B got no copy in the cycle without one.
+    assert not CycleFamily.objects.filter(cycle=no_copy, product_family=family_b).exists()
+    assert not CycleValueStream.objects.filter(cycle=no_copy, value_stream=stream_b).exists()
+    # One copy per cycle and master, however often it runs.
+    assert cycle_masters_sync(family_ids=[family_a.pk], stream_ids=[stream_a.pk]) == 4
+    assert CycleFamily.objects.filter(product_family=family_a).count() == 3
+    kept = CycleFamily.objects.get(cycle=frozen, product_family=family_a)
+    assert (kept.unit_price, kept.value_stream_id) == (family_a.unit_price, stream_a.pk)
+    assert CycleValueStream.objects.get(cycle=frozen, value_stream=stream_a).headcount == (
+        stream_a.headcount
+    )
+    assert cycle_masters_sync() == 0
 
 
 def test_finance_changes_one_cycles_prices_with_history(cycle, family_a, finance_user):

@@ -32,17 +32,8 @@ from planning.services.scenarios import (
 )
 from sofp.errors import FrozenCycleError, NotFound, PermissionDenied, ValidationFailed
 from tests.conftest import M, month
-from tests.factories import MembershipFactory, UserFactory
-from valuestreams.models import Membership
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def manager_a(stream_a):
-    user = UserFactory(username="manager_a")
-    MembershipFactory(user=user, value_stream=stream_a, role=Membership.Role.MANAGER)
-    return user
 
 
 def _plan_export(cycle) -> str:

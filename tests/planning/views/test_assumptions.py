@@ -8,9 +8,8 @@ import io
 import pytest
 
 from planning.models import Assumption
-from planning.services.assumptions import assumption_create
 from tests.factories import PASSWORD
-from tests.planning.assumption_data import JAN, MAR, approve, moved_plan
+from tests.planning.assumption_data import JAN, approve, assumption_new, moved_plan
 
 pytestmark = pytest.mark.django_db
 PAGE = "/cycles/2027-01/assumptions/"
@@ -21,17 +20,7 @@ def _login(client, user):
     return client
 
 
-def _new(cycle, user, **kw):
-    args = {
-        "value_stream": "A",
-        "product_family": "A-1",
-        "measure": "demand",
-        "first_month": JAN,
-        "last_month": MAR,
-        "text": "Acme tender",
-    }
-    args.update(kw)
-    return assumption_create(cycle=cycle, user=user, **args)
+_new = assumption_new
 
 
 def test_page_lists_filters_adds_and_changes_status(client, cycle, family_a, family_b, planner_a):

@@ -122,3 +122,26 @@ def test_use_baseline_refuses_stale_versions_missing_baselines_and_readers(clien
     assert PlanValue.objects.get(
         cycle=cycle, product_family__code="A-1", measure="demand", month=FEB
     ).value == Decimal("115")
+
+
+@pytest.mark.parametrize("action", ["use-baseline", "use-ramp"])
+def test_both_copies_into_demand_read_their_cells_alike(client, cycle, action):
+    client.login(username="s", password=PASSWORD)
+    url = f"/cycles/2027-01/grid/A/{action}/"
+    cells = [
+        {"family": "A-1", "month": "2027-01", "version": True},  # not a whole number
+        {"family": "A-1", "month": "2027-02", "version": -1},
+        {"month": "2027-03"},
+        "not a cell",
+    ]
+    bad = client.post(url, {"cells": cells}, content_type="application/json")
+    assert bad.status_code == 400
+    assert [(e["index"], e["code"]) for e in bad.json()["errors"]] == [
+        (0, "bad_version"),
+        (1, "bad_version"),
+        (2, "bad_cell"),
+        (3, "bad_cell"),
+    ]
+    empty = client.post(url, {"cells": []}, content_type="application/json")
+    assert empty.status_code == 400
+    assert not PlanValueChange.objects.filter(source__in=["use_baseline", "use_ramp"]).exists()

@@ -13,18 +13,10 @@ from planning.services.approval import cycle_approve
 from planning.services.plan_values import CellInput, plan_values_upsert
 from planning.services.scenarios import scenario_create
 from tests.conftest import M
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
-from valuestreams.models import Membership
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 PAGE = "/cycles/2027-01/scenarios/"
-
-
-@pytest.fixture
-def manager_a(stream_a):
-    user = UserFactory(username="manager_a")
-    MembershipFactory(user=user, value_stream=stream_a, role=Membership.Role.MANAGER)
-    return user
 
 
 @pytest.fixture
