@@ -112,6 +112,7 @@ def closed_box_score(
     master: pd.DataFrame,
     plan: pd.DataFrame | None = None,
     planned_months: pd.DataFrame | None = None,
+    development_hours: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Box score of closed months.
 
@@ -121,6 +122,10 @@ def closed_box_score(
     frozen plan of cycle m−1 for each month m (measures demand, production per family;
     conversion_cost per stream). ``planned_months``: value_stream, month pairs that have
     such a frozen plan (a plan's missing input counts 0 there; elsewhere plan is empty).
+    ``development_hours``: value_stream, month (Period), hours — the NPD launches'
+    project work that frozen plan holds for the month; plan hours are the plan's
+    required hours (production × hours per unit + development hours), as the
+    projection computes them.
     """
     fam = _family_frame(actuals, master, plan)
     if planned_months is not None and len(planned_months):
@@ -167,6 +172,7 @@ def closed_box_score(
         conv = pd.Series(dtype="float64")
     frame = st.join(by_stream, how="outer")
     frame["plan_conversion_cost"] = conv.reindex(frame.index)
+    _add_development_hours(frame, development_hours)
     if planned_months is not None and len(planned_months):
         planned_idx = pd.MultiIndex.from_frame(planned_months[KEYS])
         in_plan = frame.index.isin(planned_idx)
@@ -188,6 +194,23 @@ def closed_box_score(
         summed = streams.groupby("month")[col].sum(min_count=1)
         out.loc[is_company, col] = summed.reindex(out.loc[is_company, "month"]).to_numpy()
     return out.sort_values(["month", "value_stream"], kind="stable").reset_index(drop=True)
+
+
+def _add_development_hours(frame: pd.DataFrame, development: pd.DataFrame | None) -> None:
+    """Plan hours += the frozen plan's development hours of each stream and month, in
+    place (``frame`` indexed by stream and month). A stream and month with development
+    hours but no production plan has those hours as its plan hours; rows the frame lacks
+    (no facts and no plan) stay absent."""
+    if development is None or not len(development):
+        return
+    dev = development.groupby(KEYS, sort=False)["hours"].sum()
+    dev = dev.reindex(frame.index).to_numpy(dtype="float64")
+    has = ~np.isnan(dev)
+    if not has.any():
+        return
+    hours = frame["plan_hours"].to_numpy(dtype="float64").copy()
+    hours[has] = np.where(np.isnan(hours[has]), 0.0, hours[has]) + dev[has]
+    frame["plan_hours"] = hours
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -339,89 +339,160 @@ def demo_load(*, today: dt.date | None = None) -> list[str]:
     executive = User.objects.get(username="executive")
     current = today.replace(day=1)
     # The facts first: every cycle's baseline forecasts from the sales before it.
-    _ensure_actuals(current)
+    facts = _actual_cells(current)
+    _ensure_actuals(facts)
     for back in range(HISTORY_CYCLES, -1, -1):
         month = month_add(current, -back)
         if PlanningCycle.objects.filter(month=month).exists():
             continue
+        # A launch's new family exists from the first cycle that holds the launch (so
+        # that cycle's master copy has it), with its facts from its launch month.
+        _ensure_launch_families(-back, facts)
         cycle = cycle_create(month=month)
         is_current = back == 0
-        plan_values_upsert(
-            cycle=cycle,
-            cells=_plan_cells(month, cycle.horizon, actuals_until=month if is_current else None),
-            user=None,
-            source="demo",
-        )
+        actuals_until = month if is_current else None
+        cells = _plan_cells(month, cycle.horizon, actuals_until=actuals_until)
+        cells += _launch_plan_cells(current, -back, cycle.horizon, actuals_until=actuals_until)
+        plan_values_upsert(cycle=cycle, cells=cells, user=None, source="demo")
+        _ensure_launches(current, cycle, -back)
         # Step 1 shows the statistical baseline beside the demand from the start, and
         # the past cycles froze theirs with them: the FVA of the closed months
-        # (naive, baseline, consensus) has all three forecasts to compare.
+        # (naive, baseline, consensus) has all three forecasts to compare. After the
+        # launch families exist: a new family gets the empty baseline with its reason.
         baseline_compute(cycle=cycle, user=None, n_jobs=1)
         if is_current:
             _start_current(cycle, today)
             _ensure_assumptions(cycle)
         else:
             _approve_history(cycle, executive)
-    _ensure_launches(current)
     return lines
 
 
-def _ensure_launches(current: dt.date) -> None:
-    """The four demo launches, as each cycle since their first held them (a trusted
-    path: history cycles are written as they were, frozen ones included)."""
-    from planning.models import Launch, LaunchStatus
-    from planning.services.cycle_master import cycle_master_fill
+def _launch_from(d: DemoLaunch, cycle_offset: int) -> int:
+    """The month (offset from the current one) the cycle at ``cycle_offset`` plans the
+    launch's ramp from: its actual launch month once launched, else its planned one."""
+    if d.actual is not None and cycle_offset > d.actual:
+        return d.actual
+    return d.planned_at(cycle_offset)
 
-    npd = ValueStream.objects.get(code="NPD")
-    cycles = {c.month: c for c in PlanningCycle.objects.filter(month__lte=current)}
+
+def _ramp_units(d: DemoLaunch, i: int) -> float:
+    """Units of the ramp's month ``i`` (its last value after the ramp)."""
+    return float(d.ramp[min(i, len(d.ramp) - 1)])
+
+
+def _month_index(month: dt.date) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def _launch_sold(d: DemoLaunch, month: dt.date, current: dt.date) -> Decimal:
+    """What a launched family sold in ``month`` (its ramp, with noise): the same
+    number in the facts and in the current plan's actual sales."""
+    assert d.actual is not None
+    i = _month_index(month) - _month_index(month_add(current, d.actual))
+    return _q(_ramp_units(d, i) * _rng("actual", d.code, month).gauss(1.0, 0.08))
+
+
+def _launch_plan_cells(
+    current: dt.date, cycle_offset: int, horizon: int, actuals_until: dt.date | None
+) -> list[CellInput]:
+    """The launched families' plan in a cycle that holds them: demand and production
+    follow the ramp from the launch month (production builds ~20 days of stock in the
+    first month), opening inventory ~20 days once launched; the current cycle's actual
+    sales from the launch month on."""
+    cycle_month = month_add(current, cycle_offset)
+    cells: list[CellInput] = []
     for d in LAUNCHES:
-        if ProductFamily.objects.filter(code=d.code).exists():
+        if d.actual is None or cycle_offset < d.first:
             continue
-        family = ProductFamily.objects.create(
+        start = month_add(current, _launch_from(d, cycle_offset))
+        ramp_at = {month_add(start, i): _ramp_units(d, i) for i in range(horizon + 24)}
+        launched = start < cycle_month
+        opening = ramp_at[cycle_month] * 20 / 30 if launched else 0.0
+        cells.append(CellInput(d.stream, d.code, cycle_month, "opening_inventory", _q(opening)))
+        for i in range(horizon):
+            m = month_add(cycle_month, i)
+            if m < start:
+                continue
+            units = ramp_at[m]
+            build = ramp_at.get(month_add(m, 1), 0.0) * 20 / 30 if m == start else 0.0
+            cells.append(CellInput(d.stream, d.code, m, "demand", _q(units)))
+            cells.append(CellInput(d.stream, d.code, m, "production", _q(units + build)))
+        if actuals_until is not None:
+            m = month_add(current, d.actual)
+            while m < actuals_until:
+                sold = _launch_sold(d, m, current)
+                cells.append(CellInput(d.stream, d.code, m, "actual_sales", sold))
+                m = month_add(m, 1)
+    return cells
+
+
+def _ensure_launch_families(cycle_offset: int, facts: list) -> None:
+    """The new families of the launches the cycle at ``cycle_offset`` holds, with their
+    facts (from their launch month)."""
+    streams = {vs.code: vs for vs in ValueStream.objects.all()}
+    made = []
+    for d in LAUNCHES:
+        if d.first > cycle_offset or ProductFamily.objects.filter(code=d.code).exists():
+            continue
+        ProductFamily.objects.create(
             code=d.code,
             name=d.name,
-            value_stream=ValueStream.objects.get(code=d.stream),
+            value_stream=streams[d.stream],
             unit_price=Decimal(d.price),
             unit_material_cost=Decimal(d.material),
             hours_per_unit=Decimal(d.hours),
         )
-        committed = None
-        for offset in range(d.first, 1):
-            cycle = cycles.get(month_add(current, offset))
-            if cycle is None:
-                continue
-            cycle_master_fill(cycle=cycle)  # the new family in the cycle's master copy
-            planned = month_add(current, d.planned_at(offset))
-            if committed is None and cycle.status == CycleStatus.APPROVED:
-                committed = planned
-            launched = d.actual is not None and offset > d.actual
-            hours = {
-                f"{month_add(cycle.month, i):%Y-%m}": d.dev_hours
-                for i in range(12)
-                if month_add(cycle.month, i) < planned
-            }
-            Launch.objects.create(
-                cycle=cycle,
-                product_family=family,
-                npd_stream=npd,
-                receiving_stream=family.value_stream,
-                planned_month=planned,
-                committed_month=committed,
-                actual_month=month_add(current, d.actual) if launched else None,
-                status=LaunchStatus.LAUNCHED if launched else LaunchStatus.PLANNED,
-                ramp=list(d.ramp),
-                development_hours={} if launched else hours,
-            )
-        # A launched family's demand and production follow its ramp in the current plan.
-        cycle = cycles.get(current)
-        if d.actual is not None and cycle is not None:
-            start = month_add(current, d.actual)
-            cells = []
-            for i, units in enumerate(d.ramp):
-                m = month_add(start, i)
-                if current <= m < month_add(current, cycle.horizon):
-                    cells.append(CellInput(d.stream, d.code, m, "demand", _q(units)))
-                    cells.append(CellInput(d.stream, d.code, m, "production", _q(units)))
-            plan_values_upsert(cycle=cycle, cells=cells, user=None, source="demo")
+        made.append(d.code)
+    if made:
+        _ensure_actuals([c for c in facts if c.product_family in made])
+
+
+def _ensure_launches(current: dt.date, cycle: PlanningCycle, cycle_offset: int) -> None:
+    """The demo launches as the cycle at ``cycle_offset`` holds them (a trusted path)."""
+    from planning.models import Launch, LaunchStatus
+
+    npd = ValueStream.objects.get(code="NPD")
+    for d in LAUNCHES:
+        if cycle_offset < d.first:
+            continue
+        family = ProductFamily.objects.get(code=d.code)
+        planned = month_add(current, d.planned_at(cycle_offset))
+        # committed: the planned month in the first approved (past) cycle that held it
+        first_held = max(d.first, -HISTORY_CYCLES)
+        committed = month_add(current, d.planned_at(first_held)) if first_held < 0 else None
+        launched = d.actual is not None and cycle_offset > d.actual
+        hours = {
+            f"{month_add(cycle.month, i):%Y-%m}": d.dev_hours
+            for i in range(12)
+            if month_add(cycle.month, i) < planned
+        }
+        Launch.objects.get_or_create(
+            cycle=cycle,
+            product_family=family,
+            defaults={
+                "npd_stream": npd,
+                "receiving_stream": family.value_stream,
+                "planned_month": planned,
+                "committed_month": committed,
+                "actual_month": month_add(current, d.actual) if launched else None,
+                "status": LaunchStatus.LAUNCHED if launched else LaunchStatus.PLANNED,
+                "ramp": list(d.ramp),
+                "development_hours": {} if launched else hours,
+            },
+        )
+
+
+def _development_worked(current: dt.date, month: dt.date) -> float:
+    """NPD project work of ``month``: each launch's development hours (with noise) from
+    the first cycle that held it until it launched (or is planned to)."""
+    offset = _month_index(month) - _month_index(current)
+    total = 0.0
+    for d in LAUNCHES:
+        until = d.actual if d.actual is not None else d.planned_at(0)
+        if d.first <= offset < until:
+            total += d.dev_hours * _rng("dev", d.code, month).uniform(0.9, 1.1)
+    return total
 
 
 def _actual_cells(current: dt.date) -> list:
@@ -443,9 +514,21 @@ def _actual_cells(current: dt.date) -> list:
             cells.append(ActualInput(f.stream, f.code, m, "actual_production", _q(produced)))
             hours[f.stream] = hours.get(f.stream, 0.0) + produced * float(f.hours)
             made[f.stream] = made.get(f.stream, 0.0) + produced
+        for d in LAUNCHES:  # launched families sell and are made from their launch month
+            if d.actual is None or m < month_add(current, d.actual):
+                continue
+            sold = float(_launch_sold(d, m, current))
+            build = _ramp_units(d, 1) * 20 / 30 if m == month_add(current, d.actual) else 0.0
+            produced = float(_q((sold + build) * _rng("made", d.code, m).gauss(1.0, 0.04)))
+            cells.append(ActualInput(d.stream, d.code, m, "actual_sales", _q(sold)))
+            cells.append(ActualInput(d.stream, d.code, m, "actual_production", _q(produced)))
+            hours[d.stream] = hours.get(d.stream, 0.0) + produced * float(d.hours)
+            made[d.stream] = made.get(d.stream, 0.0) + produced
         for code, headcount in headcounts.items():
             r = _rng("ops", code, m)
             productive = hours[code] * r.uniform(0.95, 1.1)
+            if code == "NPD":  # project work is productive time too (SOFP.md "NPD launches")
+                productive += _development_worked(current, m)
             available = productive / r.uniform(0.72, 0.95)
             non_productive = available * r.uniform(0.08, 0.14)
             shipped = max(1, round(made[code] / 6))
@@ -468,10 +551,13 @@ def _actual_cells(current: dt.date) -> list:
     return cells
 
 
-def _ensure_actuals(current: dt.date) -> None:
+def _ensure_actuals(cells: list) -> None:
+    """Write the facts of the families that exist (and every stream's)."""
     from planning.services.actuals import actuals_upsert
 
-    actuals_upsert(cells=_actual_cells(current), user=None, source="demo", any_month=True)
+    existing = set(ProductFamily.objects.values_list("code", flat=True))
+    cells = [c for c in cells if not c.product_family or c.product_family in existing]
+    actuals_upsert(cells=cells, user=None, source="demo", any_month=True)
 
 
 def _start_current(cycle: PlanningCycle, today: dt.date) -> None:
@@ -554,3 +640,26 @@ def _ensure_assumptions(cycle: PlanningCycle) -> None:
             owner=users.get(owner),
             source="demo",
         )
+
+
+def demo_board_pack() -> str:
+    """Archive the approved board pack of the latest approved cycle once (issue 20), so
+    the demo has a pack to open; a note instead when Chromium is missing or printing
+    fails (the demo works without it). Apart from :func:`demo_load`: only the command
+    prints, tests of the data stay fast."""
+    from planning.models import BoardPack
+    from planning.services.board_pack import board_pack_archive
+    from sofp.errors import ApplicationError
+    from sofp.pdf import renderer_check
+
+    cycle = PlanningCycle.objects.filter(status=CycleStatus.APPROVED).order_by("-month").first()
+    if cycle is None:
+        return "No approved cycle, so no board pack to archive."
+    if BoardPack.objects.filter(cycle=cycle, kind=BoardPack.Kind.APPROVED).exists():
+        return f"The approved board pack of {cycle.label} is archived."
+    try:
+        renderer_check()
+        pack = board_pack_archive(cycle=cycle, kind=BoardPack.Kind.APPROVED)
+    except ApplicationError as exc:
+        return f"Board pack of {cycle.label} not archived: {exc.message}"
+    return f"Archived the approved board pack of {cycle.label} ({pack.pages} pages)."

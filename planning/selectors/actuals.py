@@ -283,8 +283,8 @@ def closed_months_box_score(
     """The engine's box score (``planning.box_score``) of closed ``months`` for the given
     streams (None: all) and the company rows over them, with FVA. A constant number of
     queries (facts with the naive forecast's sales, lag-1 plan with the baseline,
-    prices: 6 to 8, plus the reuse key's fingerprints), whatever the number of streams,
-    families and months.
+    prices, the lag-1 plan's development hours: 7 to 9, plus the reuse key's
+    fingerprints), whatever the number of streams, families and months.
 
     Prices and costs of month m come from cycle m's master copy, else from the newest
     cycle before m (SOFP.md "Actuals"), else from the family master.
@@ -325,6 +325,8 @@ def closed_months_box_score(
     key = ("closed_box_score", reads_key, tuple(codes), tuple(sorted(frozen)), prices.key())
 
     def compute() -> pd.DataFrame:
+        from planning.selectors.launches import lag1_development_hours
+
         planned = pd.DataFrame(
             [
                 (code, pd.Period(m, freq="M"))
@@ -339,6 +341,8 @@ def closed_months_box_score(
             master=prices.frame(),
             plan=lag1[lag1["measure"] != BASELINE_MEASURE],
             planned_months=planned,
+            # launches of approved cycles are frozen: the key's frozen stamp covers them
+            development_hours=lag1_development_hours(months=months, value_streams=streams),
         )
         # FVA from the same reads: the key's fingerprints cover them (the facts with the
         # naive forecast's sales months, the frozen plans with their baseline).

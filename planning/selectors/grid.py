@@ -38,7 +38,13 @@ from planning.measures import (
     MEASURE_UNITS,
     measure_label_with_unit,
 )
-from planning.models import ActualChange, PlanningCycle, PlanValue, PlanValueChange
+from planning.models import (
+    ActualChange,
+    LaunchStatus,
+    PlanningCycle,
+    PlanValue,
+    PlanValueChange,
+)
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
@@ -709,8 +715,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
                     "family": family.code,
                     "family_name": family.name,
                     "measure": RAMP_MEASURE,
-                    "label": f"Launch ramp ({launch.npd_stream.code}, "
-                    f"planned {launch.planned_month:%Y-%m})",
+                    "label": f"Launch ramp ({launch.npd_stream.code}, {_launch_when(launch)})",
                     "kind": "computed",
                     "ramp": True,
                     "fmt": MEASURE_UNITS["demand"],
@@ -1003,3 +1008,10 @@ def _actual_history(
         "comment": "",
         "changes": [_history_entry(ch, ACTUAL_SOURCES.get(ch.source, ch.source)) for ch in changes],
     }
+
+
+def _launch_when(launch) -> str:
+    """ "launched YYYY-MM" once it has launched, else "planned YYYY-MM"."""
+    if launch.status == LaunchStatus.LAUNCHED and launch.actual_month is not None:
+        return f"launched {launch.actual_month:%Y-%m}"
+    return f"planned {launch.planned_month:%Y-%m}"

@@ -177,11 +177,52 @@ def launch_rows_digest(rows: list[tuple]) -> str:
     return hashlib.blake2b(repr(rows).encode(), digest_size=16).hexdigest()
 
 
+_LAUNCH_ROW_FIELDS = (*_LAUNCH_ROW, "development_hours", "version")
+
+
 def _cycle_launch_rows(cycle: PlanningCycle) -> list[tuple]:
     return list(
         Launch.objects.filter(cycle=cycle)
         .order_by("product_family__code")
-        .values_list(*_LAUNCH_ROW, "development_hours", "version")
+        .values_list(*_LAUNCH_ROW_FIELDS)
+    )
+
+
+def lag1_development_hours(
+    *, months: Iterable[dt.date], value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """``value_stream, month, hours``: for each month m, the development hours the
+    approved (frozen) plan of cycle m−1 holds for m — the part of its NPD streams'
+    required hours that is project work (the box score's capacity forecast, SOFP.md
+    "Actuals" and "NPD launches"). Which hours count is :func:`cycle_launch_frames`'
+    rule; one query for all months."""
+    months = sorted(set(months))
+    cols = ["value_stream", "month", "hours"]
+    if not months:
+        return pd.DataFrame(columns=cols)
+    codes = None if value_streams is None else {vs.code for vs in value_streams}
+    rows = (
+        Launch.objects.filter(
+            cycle__status=CycleStatus.APPROVED,
+            cycle__month__in=[month_add(m, -1) for m in months],
+        )
+        .order_by("cycle__month", "product_family__code")
+        .values_list("cycle__month", *_LAUNCH_ROW_FIELDS)
+    )
+    by_cycle: dict[dt.date, list[tuple]] = {}
+    for cycle_month, *row in rows:
+        if codes is None or row[0] in codes:
+            by_cycle.setdefault(cycle_month, []).append(tuple(row))
+    frames = []
+    for cycle_month, cycle_rows in by_cycle.items():
+        hours = cycle_launch_frames(None, rows=cycle_rows)[1]  # type: ignore[arg-type]
+        frames.append(hours[hours["month"] == pd.Period(month_add(cycle_month, 1), "M")])
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return (
+        pd.concat(frames, ignore_index=True)
+        .groupby(["value_stream", "month"], as_index=False, sort=True)["hours"]
+        .sum()
     )
 
 

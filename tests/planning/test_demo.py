@@ -51,7 +51,7 @@ def test_demo_has_streams_families_history_and_the_current_cycle():
 
 
 def test_demo_users_log_in_and_planner_sees_one_stream(capsys):
-    call_command("load_demo")
+    call_command("load_demo", no_board_pack=True)
     out = capsys.readouterr().out
     for name in ("executive", "finance", "sales", "planner", "manager", "admin"):
         assert name in out
@@ -121,18 +121,29 @@ def test_sofp_results_page_on_the_demo(client, monkeypatch):
 def test_demo_past_cycles_froze_a_baseline_so_fva_shows():
     """Every approved demo cycle has its statistical baseline (forecast from the sales
     before it), so the FVA of the closed months compares naive, baseline and consensus."""
+    from planning.models import Actual
     from planning.selectors.baseline import cycle_fva
 
     demo_load(today=TODAY)
+    sold = {}  # family -> months with actual sales
+    for code, month in Actual.objects.filter(measure="actual_sales").values_list(
+        "product_family__code", "month"
+    ):
+        sold.setdefault(code, []).append(month)
     for cycle in PlanningCycle.objects.filter(status=CycleStatus.APPROVED):
-        # the families of the cycle's own master copy; a launch's new family has no
-        # sales history, so its baseline is empty with the reason
-        planned = (
-            cycle.master_families.filter(active=True)
-            .exclude(product_family__launches__isnull=False)
-            .count()
+        # every family of the cycle's own master copy, launch families included (issue
+        # 17): fitted with 3 months of sales before the cycle, else empty with a reason
+        families = set(
+            cycle.master_families.filter(active=True).values_list("product_family__code", flat=True)
         )
-        assert cycle.baseline_fits.exclude(method="").count() == planned > 0
+        fits = {f.product_family.code: f for f in cycle.baseline_fits.all()}
+        assert set(fits) == families, cycle.label
+        for code in families:
+            history = [m for m in sold.get(code, []) if m < cycle.month]
+            if len(history) >= 3:
+                assert fits[code].method, (cycle.label, code)
+            else:
+                assert not fits[code].method and fits[code].reason, (cycle.label, code)
         assert PlanValue.objects.filter(
             cycle=cycle, measure="statistical_baseline", value__isnull=False
         ).exists(), cycle.label
@@ -141,3 +152,99 @@ def test_demo_past_cycles_froze_a_baseline_so_fva_shows():
     assert window.loc["", "months"] >= 11
     assert window.loc["", "baseline_wape"] == window.loc["", "baseline_wape"]  # not NaN
     assert window.loc["", "fva_statistics"] == window.loc["", "fva_statistics"]
+
+
+def test_demo_box_score_plan_hours_are_the_frozen_plans_required_hours():
+    """Issues 16/19: a closed month's capacity forecast is the frozen plan's required
+    hours, the NPD launches' development hours included (SOFP.md "NPD launches")."""
+    from planning.selectors.actuals import closed_months_box_score
+    from planning.selectors.plans import cycle_projection
+
+    demo_load(today=TODAY)
+    october = dt.date(2026, 10, 1)
+    frozen = PlanningCycle.objects.get(month=dt.date(2026, 9, 1))
+    stream = cycle_projection(cycle=frozen).stream
+    oct_rows = stream[stream["month"] == "2026-10"].set_index("value_stream")
+    assert oct_rows.loc["NPD", "development_hours"] > 0, "the demo plans project work"
+    score = closed_months_box_score(months=[october]).set_index("value_stream")
+    for code in ("PUMPS", "VALVES", "NPD"):
+        assert score.loc[code, "plan_hours"] == pytest.approx(
+            oct_rows.loc[code, "required_hours"]
+        ), code
+    npd = score.loc["NPD"]
+    actual, plan = npd["actual_productive_hours"], npd["plan_hours"]
+    assert npd["capacity_wape"] == pytest.approx(abs(actual - plan) / actual)
+
+
+def test_demo_launched_families_have_history_from_their_launch_month():
+    """The demo's story holds together: launched families sell and are made from their
+    launch month, earlier frozen plans held their ramp, the closed month's box score
+    counts them, step 5 does not call them new demand, and their stock is not 0."""
+    from planning.models import Actual
+    from planning.selectors.actuals import closed_months_box_score
+
+    demo_load(today=TODAY)
+    october = dt.date(2026, 10, 1)
+    for code, launched in (("PMP-ECO", dt.date(2026, 5, 1)), ("VLV-SMT", dt.date(2026, 9, 1))):
+        for measure in ("actual_sales", "actual_production"):
+            months = set(
+                Actual.objects.filter(product_family__code=code, measure=measure).values_list(
+                    "month", flat=True
+                )
+            )
+            assert min(months) == launched and max(months) == october, (code, measure)
+        # the frozen plan of cycle 2026-09 planned its October demand
+        assert (
+            PlanValue.objects.get(
+                cycle__month=dt.date(2026, 9, 1),
+                product_family__code=code,
+                month=october,
+                measure="demand",
+            ).value
+            > 0
+        )
+    score = closed_months_box_score(months=[october])
+    score = score.set_index("value_stream")
+    for code in ("PUMPS", "VALVES"):
+        assert score.loc[code, "demand_wape"] < 0.2, code
+    # NPD's actual productive hours hold its project work as its plan hours do
+    assert score.loc["NPD", "capacity_wape"] < 0.25
+    current = PlanningCycle.objects.get(month=dt.date(2026, 11, 1))
+    analysis = cycle_analysis(cycle=current)
+    exceptions = analysis.exceptions
+    new_demand = exceptions[exceptions["message"].str.contains("new demand", na=False)]
+    assert not set(new_demand["product_family"]) & {"PMP-ECO", "VLV-SMT"}
+    fam = analysis.projection.family
+    eco = fam[(fam["product_family"] == "PMP-ECO") & (fam["month"] == "2026-11")].iloc[0]
+    assert eco["days_of_supply"] > 5
+
+
+def test_demo_board_pack_is_a_note_without_chromium(settings, tmp_path):
+    """Issue 20: without Chromium the demo still loads and says why there is no pack."""
+    from planning.demo import demo_board_pack
+    from planning.models import BoardPack
+
+    settings.SOFP_CHROMIUM_PATH = str(tmp_path / "no-chromium-here")
+    assert demo_board_pack() == "No approved cycle, so no board pack to archive."
+    demo_load(today=TODAY)
+    note = demo_board_pack()
+    assert note.startswith("Board pack of 2026-10 not archived:") and "Chromium" in note
+    assert not BoardPack.objects.exists()
+
+
+def test_load_demo_archives_the_latest_approved_board_pack(
+    settings, chromium_path, capsys, monkeypatch
+):
+    """Issue 20: the demo's latest approved cycle has its approved pack, archived once."""
+    from planning.management.commands import load_demo
+    from planning.models import BoardPack
+
+    settings.SOFP_CHROMIUM_PATH = chromium_path
+    monkeypatch.setattr(load_demo, "demo_load", lambda: demo_load(today=TODAY))
+    call_command("load_demo")
+    assert "Archived the approved board pack of 2026-10" in capsys.readouterr().out
+    pack = BoardPack.objects.get()
+    assert pack.cycle.month == dt.date(2026, 10, 1) and pack.kind == BoardPack.Kind.APPROVED
+    assert pack.pdf[:4] == b"%PDF" and pack.pages > 0
+    call_command("load_demo")
+    assert "is archived" in capsys.readouterr().out and BoardPack.objects.count() == 1

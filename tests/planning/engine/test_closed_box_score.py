@@ -223,3 +223,68 @@ def test_sofp_results_zero_material_cost_is_empty():
     table, changes = sofp_results(frame)
     assert nan(table["inventory_days"].iloc[0])
     assert {c["measure"]: c["change"] for c in changes}["cash_flow"] is None  # from 0
+
+
+def dev(rows):
+    return pd.DataFrame(rows, columns=["value_stream", "month", "hours"])
+
+
+def test_plan_hours_add_the_frozen_plans_development_hours():
+    """SOFP.md "NPD launches": the NPD stream's required hours add the development
+    hours, so its capacity forecast F does too; streams without a launch are unchanged."""
+    acts = pd.concat(
+        [
+            ACTUALS,
+            long(
+                [
+                    ("N", "", OCT, "actual_available_hours", 800),
+                    ("N", "", OCT, "actual_productive_hours", 500),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    planned = pd.DataFrame({"value_stream": ["A", "B", "N"], "month": [OCT, OCT, OCT]})
+    hours = dev(
+        [
+            ("N", OCT, 300.0),
+            ("N", OCT, 100.0),  # two launches of one NPD stream add up
+            ("B", OCT, 25.0),
+            ("N", NOV, 999.0),  # a month the box score does not show
+        ]
+    )
+    out = closed_box_score(
+        actuals=acts, master=MASTER, plan=PLAN, planned_months=planned, development_hours=hours
+    )
+    rows = {r["value_stream"]: r for r in out.to_dict("records")}
+    # A: no launch — production × hours per unit only: 100 × 0.5 + 50 × 1.0 = 100
+    assert rows["A"]["plan_hours"] == pytest.approx(100)
+    assert rows["A"]["capacity_wape"] == pytest.approx(500 / 600)
+    # N: no families, development hours only: 400 against 500 actual
+    assert rows["N"]["plan_hours"] == pytest.approx(400)
+    assert rows["N"]["capacity_wape"] == pytest.approx(100 / 500)
+    assert rows["N"]["capacity_bias"] == pytest.approx(-100 / 500)
+    # B: planned production 0 (missing input) + 25 development hours; no actual hours
+    assert rows["B"]["plan_hours"] == pytest.approx(25)
+    assert nan(rows["B"]["capacity_wape"])
+    # company: over streams with both sides (A and N): Σ|A−F| ÷ ΣA
+    company = rows[""]
+    assert company["plan_hours"] == pytest.approx(100 + 25 + 400)
+    assert company["capacity_wape"] == pytest.approx((500 + 100) / 1100)
+    assert company["capacity_bias"] == pytest.approx((-500 - 100) / 1100)
+    assert NOV not in set(out["month"])
+
+
+def test_empty_development_hours_change_nothing():
+    base = closed_box_score(actuals=ACTUALS, master=MASTER, plan=PLAN, planned_months=PLANNED)
+    for hours in (dev([]), None):
+        out = closed_box_score(
+            actuals=ACTUALS,
+            master=MASTER,
+            plan=PLAN,
+            planned_months=PLANNED,
+            development_hours=hours,
+        )
+        pd.testing.assert_frame_equal(out, base)
+    empty = closed_box_score(actuals=long([]), master=MASTER, development_hours=dev([]))
+    assert empty.empty

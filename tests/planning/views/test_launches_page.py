@@ -141,3 +141,18 @@ def test_admin_changes_go_through_the_service(client, world):
     assert r.status_code == 403
     launch.refresh_from_db()
     assert launch.version == 2
+
+
+def test_the_ramp_label_says_launched_once_it_has_launched(client, world):
+    import datetime as dt
+
+    from planning.models import LaunchStatus
+
+    client.login(username="boss", password=PASSWORD)
+    client.post(PAGE, FORM)
+    Launch.objects.update(status=LaunchStatus.LAUNCHED, actual_month=dt.date(2027, 2, 1))
+    UserFactory(username="s", roles=["sales"])
+    client.login(username="s", password=PASSWORD)
+    data = client.get("/cycles/2027-01/demand/PUMPS/data/").json()
+    ramp = next(r for r in data["rows"] if r["id"] == "PMP-WEB|launch_ramp")
+    assert ramp["label"] == "Launch ramp (NPD, launched 2027-02)"
