@@ -106,7 +106,7 @@ def main() -> None:
             note=f"cpu {statistics.median(cpu) * 1000:.0f} ms, same bytes",
         )
 
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--no-board-pack", verbosity=0)
     measure(cycle_current(), "board pack PDF, demo company", DEMO_TARGET_S)
     measure_again(cycle_current(), "board pack PDF again, nothing changed (demo)")
 

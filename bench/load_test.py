@@ -421,7 +421,7 @@ def main() -> int:
     try:
         started = time.time()
         _manage(cfg, "migrate", "--noinput")
-        _manage(cfg, "load_demo")
+        _manage(cfg, "load_demo", "--no-board-pack")
         subprocess.run(
             [sys.executable, __file__, "--seed", str(seed_file), str(cfg.users)],
             cwd=ROOT,
