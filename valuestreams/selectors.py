@@ -52,3 +52,29 @@ def families_of_streams(*, value_streams: QuerySet[ValueStream]) -> QuerySet[Pro
         .select_related("value_stream")
         .order_by("value_stream__code", "code")
     )
+
+
+def stream_measure_grants(
+    *, user: AnyUser, sales: bool, planner_measures: frozenset[str], sales_measures: frozenset[str]
+) -> tuple[dict[int, frozenset[str]], frozenset[str]]:
+    """What a user's memberships let them write, per active stream id, plus what sales
+    without any membership write on every stream (SOFP.md's rights table).
+
+    One rule for plan inputs and actuals, which differ only in their measure sets:
+    planners and managers of a stream get ``planner_measures`` there; sales (``sales``)
+    get ``sales_measures`` on the streams they are assigned to (any membership), or on
+    every stream when they have none.
+    """
+    per_stream: dict[int, frozenset[str]] = {}
+    memberships = Membership.objects.filter(user=user, value_stream__active=True).values_list(
+        "value_stream_id", "role"
+    )
+    for stream_id, role in memberships:
+        measures = per_stream.get(stream_id, frozenset())
+        if role in (Membership.Role.PLANNER, Membership.Role.MANAGER):
+            measures |= planner_measures
+        if sales:
+            measures |= sales_measures
+        per_stream[stream_id] = measures
+    every = sales_measures if sales and not per_stream else frozenset()
+    return per_stream, every

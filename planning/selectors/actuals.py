@@ -22,8 +22,9 @@ from planning.measures import (
 )
 from planning.models import Actual
 from planning.selectors.cycles import company_currency, company_zone
-from valuestreams.models import Membership, ProductFamily, ValueStream
+from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import CompanyRole, user_roles
+from valuestreams.selectors import stream_measure_grants
 
 ALL_ACTUALS: frozenset[str] = frozenset(ACTUAL_FACTS)
 # Planners and managers enter their streams' operational actuals and actual sales.
@@ -68,21 +69,12 @@ def actual_rights(*, user) -> ActualRights:
     if user.is_superuser:
         return ActualRights(every_stream=ALL_ACTUALS)
     roles = user_roles(user)
-    sales = CompanyRole.SALES in roles
-    per_stream: dict[int, frozenset[str]] = {}
-    memberships = Membership.objects.filter(user=user, value_stream__active=True).values_list(
-        "value_stream_id", "role"
+    per_stream, every = stream_measure_grants(
+        user=user,
+        sales=CompanyRole.SALES in roles,
+        planner_measures=PLANNER_ACTUALS,
+        sales_measures=SALES_ACTUALS,
     )
-    for stream_id, role in memberships:
-        measures = per_stream.get(stream_id, frozenset())
-        if role in (Membership.Role.PLANNER, Membership.Role.MANAGER):
-            measures |= PLANNER_ACTUALS
-        if sales:
-            measures |= SALES_ACTUALS
-        per_stream[stream_id] = measures
-    every: frozenset[str] = frozenset()
-    if sales and not per_stream:
-        every |= SALES_ACTUALS
     if CompanyRole.FINANCE in roles:
         every |= FINANCE_ACTUALS
     return ActualRights(per_stream=per_stream, every_stream=every)

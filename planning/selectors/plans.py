@@ -49,7 +49,7 @@ from planning.models import (
 )
 from sofp.dbfunctions import MonthOrdinal
 from sofp.gc_pause import collector_paused
-from valuestreams.models import Membership, ProductFamily, ValueStream
+from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import (
     AnyUser,
     CompanyRole,
@@ -57,7 +57,7 @@ from valuestreams.roles import (
     user_reads_all_streams,
     user_roles,
 )
-from valuestreams.selectors import value_streams_visible
+from valuestreams.selectors import stream_measure_grants, value_streams_visible
 
 T = TypeVar("T")
 
@@ -785,22 +785,13 @@ def plan_rights(*, user: AnyUser | None) -> PlanRights:
     if user.is_superuser:
         return PlanRights(every_stream=STREAM_MEASURES, company_measures=FINANCE_COMPANY_MEASURES)
     roles = user_roles(user)
-    sales = CompanyRole.SALES in roles
     finance = CompanyRole.FINANCE in roles
-    per_stream: dict[int, frozenset[str]] = {}
-    memberships = Membership.objects.filter(user=user, value_stream__active=True).values_list(
-        "value_stream_id", "role"
+    per_stream, every = stream_measure_grants(
+        user=user,
+        sales=CompanyRole.SALES in roles,
+        planner_measures=PLANNER_MEASURES,
+        sales_measures=SALES_MEASURES,
     )
-    for stream_id, role in memberships:
-        measures = per_stream.get(stream_id, frozenset())
-        if role in (Membership.Role.PLANNER, Membership.Role.MANAGER):
-            measures |= PLANNER_MEASURES
-        if sales:
-            measures |= SALES_MEASURES
-        per_stream[stream_id] = measures
-    every: frozenset[str] = frozenset()
-    if sales and not per_stream:
-        every |= SALES_MEASURES
     if finance:
         every |= FINANCE_STREAM_MEASURES
     return PlanRights(
