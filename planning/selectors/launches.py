@@ -110,10 +110,14 @@ def _month_text(d: dt.date | None) -> str | None:
 
 
 def ramp_by_month(launch: Launch) -> dict[dt.date, float]:
-    """The ramp as {month: units}, from the planned launch month on."""
+    """The ramp as {month: units} for the months from launch (SOFP.md): from the actual
+    launch month once launched, from the planned one until then."""
+    start = launch.planned_month
+    if launch.status == LaunchStatus.LAUNCHED and launch.actual_month:
+        start = launch.actual_month
     out: dict[dt.date, float] = {}
     for i, units in enumerate(launch.ramp or []):
-        out[month_add(launch.planned_month, i)] = float(units)
+        out[month_add(start, i)] = float(units)
     return out
 
 
