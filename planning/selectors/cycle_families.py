@@ -7,6 +7,8 @@ stream it was planned in (``CycleFamily`` holds both facts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from planning.models import CycleFamily, PlanningCycle
 from valuestreams.models import ProductFamily, ValueStream
 
@@ -25,4 +27,24 @@ def cycle_stream_families(
         return families
     return list(
         ProductFamily.objects.filter(value_stream=value_stream, active=True).order_by("code")
+    )
+
+
+def cycle_family_codes(
+    *, cycle: PlanningCycle, value_streams: Sequence[ValueStream]
+) -> list[tuple[str, str, int]]:
+    """(family code, stream code, stream id) of every family ``cycle`` plans in these
+    streams, by stream and code: the review's family filter (one query)."""
+    copies = CycleFamily.objects.filter(cycle=cycle)
+    rows = list(
+        copies.filter(active=True, value_stream__in=list(value_streams))
+        .order_by("value_stream__code", "product_family__code")
+        .values_list("product_family__code", "value_stream__code", "value_stream_id")
+    )
+    if rows or copies.exists():
+        return rows
+    return list(
+        ProductFamily.objects.filter(active=True, value_stream__in=list(value_streams))
+        .order_by("value_stream__code", "code")
+        .values_list("code", "value_stream__code", "value_stream_id")
     )

@@ -57,3 +57,16 @@ def test_stream_dashboard_of_a_frozen_cycle_keeps_its_families(family_a, stream_
     ProductFamily.objects.filter(pk=family_a.pk).update(active=False)
     board = stream_dashboard(cycle=frozen, value_stream=stream_a)
     assert [f.code for f in board.families] == ["A-1"]
+
+
+def test_review_family_filter_of_a_frozen_cycle_uses_its_copy(family_a, stream_a, stream_b):
+    from planning.selectors.dashboards import review_page
+    from tests.factories import UserFactory
+
+    executive = UserFactory(username="exec_cf", roles=["executive"])
+    frozen = CycleFactory(month=dt.date(2026, 11, 1), status="approved")
+    # After approval the family leaves the plan and moves stream in the live master.
+    ProductFamily.objects.filter(pk=family_a.pk).update(active=False, value_stream=stream_b)
+    page = review_page(cycle=frozen, user=executive, streams=[stream_a, stream_b], family="A-1")
+    assert 'value="A-1" selected' in page.family_options
+    assert page.family.code == "A-1" and page.family.value_stream.code == "A"

@@ -349,13 +349,17 @@ def test_cell_keys_equal_the_formatted_keys(company_plan):
 
 
 def test_family_options_escape_each_code_once(company_plan):
+    from planning.selectors.cycle_families import cycle_family_codes
     from planning.selectors.dashboards import _family_options
 
     ProductFamily.objects.filter(code="S01-F001").update(code='S01-<F&"1>')
-    html = _family_options(list(ValueStream.objects.all()), 'S01-<F&"1>')
+    rows = cycle_family_codes(cycle=company_plan, value_streams=list(ValueStream.objects.all()))
+    html = _family_options(rows, 'S01-<F&"1>')
     assert (
         '<option value="S01-&lt;F&amp;&quot;1&gt;" selected>S01 · S01-&lt;F&amp;&quot;1&gt;' in html
     )
-    assert html.count("<option") == ProductFamily.objects.filter(active=True).count()
+    # The families the cycle plans (its copy; the fixture's master-only deactivation
+    # does not reach it).
+    assert html.count("<option") == len(rows) == company_plan.master_families.count()
     assert html.count(" selected") == 1
     assert '<option value="S00-F000">S00 · S00-F000</option>' in html
