@@ -28,8 +28,9 @@ from planning.measures import BASELINE_MEASURE, value_from_float
 from planning.models import BaselineFit, BaselineRun, PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.baseline import baseline_families, baseline_run_active, sales_history
 from planning.selectors.cycles import cycle_refuse_frozen
+from planning.services.demand_copy import demand_copy
 from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
-from sofp.errors import ApplicationError, PermissionDenied, Problem, ValidationFailed
+from sofp.errors import ApplicationError, PermissionDenied
 from valuestreams.models import ProductFamily
 from valuestreams.roles import CompanyRole, user_is_admin, user_roles
 from valuestreams.selectors import value_streams_editable
@@ -262,33 +263,13 @@ def demand_use_baseline(
             value__isnull=False,
         ).values_list("value_stream__code", "product_family__code", "month", "value")
     }
-    inputs: list[CellInput] = []
-    problems: list[Problem] = []
-    for i, (code, month, version) in enumerate(cells):
-        found = stored.get((code, month))
-        if found is None:
-            problems.append(
-                Problem(
-                    "no_baseline",
-                    f"{code} has no statistical baseline for {month:%Y-%m}",
-                    index=i,
-                    field="value",
-                    product_family=code,
-                    month=f"{month:%Y-%m}",
-                    measure="demand",
-                )
-            )
-            continue
-        vs, value = found
-        inputs.append(CellInput(vs, code, month, "demand", value, version=version))
-    if problems:
-        raise ValidationFailed(
-            f"{len(problems)} cell(s) have no baseline; nothing was copied.", problems=problems
-        )
-    return plan_values_upsert(
+    return demand_copy(
         cycle=cycle,
-        cells=inputs,
         user=user,
+        cells=cells,
+        lookup=lambda code, month: stored.get((code, month)),
         source=PlanValueChange.Source.USE_BASELINE,
-        check_versions=True,
+        problem_code="no_baseline",
+        missing="statistical baseline",
+        summary="baseline",
     )

@@ -33,7 +33,8 @@ from planning.selectors.launches import launch_dict, ramp_by_month, user_can_edi
 from planning.services import plan_values
 from planning.services.cycle_master import cycle_masters_sync
 from planning.services.cycles import audit_record
-from planning.services.plan_values import CellInput, UpsertResult, plan_values_upsert
+from planning.services.demand_copy import demand_copy
+from planning.services.plan_values import UpsertResult
 from sofp.errors import (
     NotFound,
     PermissionDenied,
@@ -528,44 +529,21 @@ def demand_use_ramp(
         .exclude(status=LaunchStatus.CANCELLED)
         .select_related("product_family", "receiving_stream")
     }
-    inputs: list[CellInput] = []
-    problems: list[Problem] = []
-    for i, (code, month, version) in enumerate(cells):
+
+    def ramp_units(code: str, month: dt.date) -> tuple[str, Decimal] | None:
         launch = launches.get(code)
         units = ramp_by_month(launch).get(month) if launch else None
-        if units is None:
-            problems.append(
-                Problem(
-                    "no_ramp",
-                    f"{code} has no launch ramp for {month:%Y-%m}",
-                    index=i,
-                    field="value",
-                    product_family=code,
-                    month=f"{month:%Y-%m}",
-                    measure="demand",
-                )
-            )
-            continue
-        inputs.append(
-            CellInput(
-                launch.receiving_stream.code,
-                code,
-                month,
-                "demand",
-                Decimal(repr(units)),
-                version=version,
-            )
-        )
-    if problems:
-        raise ValidationFailed(
-            f"{len(problems)} cell(s) have no ramp; nothing was copied.", problems=problems
-        )
-    return plan_values_upsert(
+        return None if units is None else (launch.receiving_stream.code, Decimal(repr(units)))
+
+    return demand_copy(
         cycle=cycle,
-        cells=inputs,
         user=user,
+        cells=cells,
+        lookup=ramp_units,
         source=PlanValueChange.Source.USE_RAMP,
-        check_versions=True,
+        problem_code="no_ramp",
+        missing="launch ramp",
+        summary="ramp",
     )
 
 
