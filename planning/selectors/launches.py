@@ -13,21 +13,15 @@ from collections.abc import Iterable
 import pandas as pd
 from django.db.models import Q, QuerySet
 
+from planning import engine
 from planning.calendar import month_add
 from planning.models import CycleStatus, Launch, LaunchStatus, PlanningCycle
 from valuestreams.models import Membership, ValueStream
 from valuestreams.roles import AnyUser, user_is_executive
 from valuestreams.selectors import value_streams_visible
 
-LAUNCH_FRAME_COLUMNS = (
-    "npd_stream",
-    "value_stream",
-    "product_family",
-    "status",
-    "planned_month",
-    "committed_month",
-    "actual_month",
-)
+# The engine's launch columns, and the actual month the record keeps beside them.
+LAUNCH_FRAME_COLUMNS = (*engine.LAUNCH_COLUMNS, "actual_month")
 # The stored columns behind LAUNCH_FRAME_COLUMNS, in that order.
 _LAUNCH_ROW = (
     "npd_stream__code",
