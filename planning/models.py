@@ -657,6 +657,7 @@ class PlanValueChange(models.Model):
         SCENARIO_CREATE = "scenario", "Scenario created from the plan"
         ADOPT = "adopt", "Adopted from a scenario"
         USE_RAMP = "use_ramp", "Demand copied from the launch ramp"
+        ACTUALS = "actuals", "Actual sales from the actuals store"
 
     cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
     scenario = models.ForeignKey(Scenario, **_SCENARIO_FK, help_text="NULL: the plan itself.")

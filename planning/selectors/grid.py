@@ -497,10 +497,12 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
 
 def grid_stored_cells(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
     """The grid's input cells: the cycle's plan values, and for a stream's actual rows
-    the facts of the ``Actual`` store (whatever path wrote them: Month close page,
-    ``import_actuals``, the API, a plan file or the grid), with the facts' versions."""
+    of a cycle that is not frozen the facts of the ``Actual`` store (whatever path wrote
+    them: Month close page, ``import_actuals``, the API, a plan file or the grid), with
+    the facts' versions — the open plan holds the same values (``open_plans_follow``).
+    An approved cycle shows the copy it was approved with: frozen means frozen."""
     stored = _stored_values(cycle=cycle, value_stream=value_stream)
-    if value_stream is None:
+    if value_stream is None or cycle.is_frozen:
         return stored
     stored = [pv for pv in stored if pv.measure not in GRID_ACTUAL_MEASURES]
     first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)

@@ -258,6 +258,7 @@ def actuals_upsert(
     dry_run: bool = False,
     now: dt.datetime | None = None,
     any_month: bool = False,
+    through_cycle: int | None = None,
 ) -> ActualsResult:
     """Validate and write ``cells`` atomically; nothing is written if anything is wrong.
 
@@ -266,6 +267,10 @@ def actuals_upsert(
     trusted system path. Writing the same values again changes nothing. Months after
     the current one are refused unless ``any_month`` (the plan path's own mirror, whose
     month rule is the plan's).
+
+    The ``actual_sales`` written reach every open cycle's plan in the same transaction
+    (:func:`open_plans_follow`); ``through_cycle`` is the cycle whose plan write brought
+    them here (its cells hold them already).
     """
     cells = list(cells)
     rows = _resolve(cells, today_month=None if any_month else current_month(now))
@@ -358,12 +363,112 @@ def actuals_upsert(
             for h in history:
                 h.changed_at = stamp
             ActualChange.objects.bulk_create(history, batch_size=500)
+            open_plans_follow(
+                [
+                    (r.stream, r.family, r.key[2], r.value)
+                    for r in rows
+                    if r.key[3] == "actual_sales" and r.family is not None
+                ],
+                user=user,
+                source=source,
+                skip_cycle=through_cycle,
+            )
             return result
     except IntegrityError as exc:  # another writer created one of these cells first
         raise VersionConflict(
             "Someone else entered these actuals in the meantime; nothing was saved.",
             conflicts=[],
         ) from exc
+
+
+def open_plans_follow(
+    facts: Sequence[tuple[ValueStream, ProductFamily, dt.date, Decimal | None]],
+    *,
+    user,
+    source: str,
+    skip_cycle: int | None = None,
+) -> None:
+    """Make every cycle that is not frozen hold these ``actual_sales`` facts (value, or
+    None: cleared) in its plan cells, for the months its plan keeps them (the 12 before
+    it and its horizon): the one rule that lets the export, the projection, the grid and
+    the plan-values API of an open cycle show a fact whichever path entered it, with
+    versions that grow, a history entry per change (source ``actuals``, naming the
+    writer) and the API's ``updated_at``/ETag moving with it. An approved cycle keeps
+    the copy it was approved with (frozen means frozen): one approved while this runs
+    refuses the write and is left alone. Families and streams that are inactive are out
+    of every plan. A few queries per open cycle, none per fact.
+    """
+    from planning.calendar import month_add
+    from planning.measures import ACTUALS_HISTORY_MONTHS
+    from planning.models import CycleStatus, PlanningCycle
+    from planning.services.plan_values import CellInput
+    from sofp.errors import FrozenCycleError
+
+    facts = [f for f in facts if f[0].active and f[1].active]
+    if not facts:
+        return
+    months = [f[2] for f in facts]
+    cycles = (
+        PlanningCycle.objects.exclude(status=CycleStatus.APPROVED)
+        .exclude(pk=skip_cycle)
+        .filter(month__lte=month_add(max(months), ACTUALS_HISTORY_MONTHS))
+        .order_by("pk")
+    )
+    for cycle in cycles:
+        first, last = _sales_window(cycle)
+        cells = [
+            CellInput(vs.code, fam.code, month, "actual_sales", value)
+            for vs, fam, month, value in facts
+            if first <= month <= last
+        ]
+        try:
+            _plan_follow(cycle, cells, user=user, source=source)
+        except FrozenCycleError:
+            continue  # approved meanwhile: it keeps what it was approved with
+
+
+def _sales_window(cycle) -> tuple[dt.date, dt.date]:
+    """The months a cycle's plan keeps actual sales for: the 12 before it and its horizon."""
+    from planning.calendar import month_add
+    from planning.measures import ACTUALS_HISTORY_MONTHS
+
+    return (
+        month_add(cycle.month, -ACTUALS_HISTORY_MONTHS),
+        month_add(cycle.month, cycle.horizon - 1),
+    )
+
+
+def _plan_follow(cycle, cells: list, *, user, source: str) -> None:
+    """Write facts into one open plan (history source ``actuals``, naming the writer)."""
+    from planning.models import PlanValueChange
+    from planning.services.plan_values import plan_values_upsert
+
+    if cells:
+        plan_values_upsert(
+            cycle=cycle,
+            cells=cells,
+            user=None,
+            recorded_by=user,
+            source=PlanValueChange.Source.ACTUALS,
+            note=f"actual sales entered ({source})",
+        )
+
+
+def plan_actual_sales_fill(*, cycle, user=None) -> None:
+    """A new cycle's plan starts with the ``actual_sales`` facts of its window (one
+    query, one write): what :func:`open_plans_follow` keeps it equal to afterwards."""
+    from planning.services.plan_values import CellInput
+
+    first, last = _sales_window(cycle)
+    facts = Actual.objects.filter(
+        measure="actual_sales",
+        month__gte=first,
+        month__lte=last,
+        value_stream__active=True,
+        product_family__active=True,
+    ).values_list("value_stream__code", "product_family__code", "month", "value")
+    cells = [CellInput(vs, fam, month, "actual_sales", value) for vs, fam, month, value in facts]
+    _plan_follow(cycle, cells, user=user, source="new cycle")
 
 
 def actuals_import(

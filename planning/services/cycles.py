@@ -18,7 +18,6 @@ from django.db.models import Q
 from planning import engine
 from planning.calendar import month_add, step_schedule
 from planning.measures import (
-    ACTUALS_HISTORY_MONTHS,
     DEFAULT_HORIZON,
     MAX_HORIZON,
     MIN_HORIZON,
@@ -40,6 +39,7 @@ from planning.selectors.cycles import (
     user_can_start_cycle,
 )
 from planning.selectors.plans import cycle_last_approved, plan_input
+from planning.services.actuals import plan_actual_sales_fill
 from planning.services.baseline import baseline_request
 from planning.services.cycle_master import cycle_master_fill
 from planning.services.plan_values import CellInput, plan_values_upsert
@@ -149,6 +149,9 @@ def cycle_create(
     cycle_participants_fill(cycle=cycle)
     # The cycle's own master copy, taken now (Master data belongs to the cycle).
     cycle_master_fill(cycle=cycle)
+    # Actual sales are facts: the new plan holds those of its window from the start.
+    if not cycle.is_frozen:
+        plan_actual_sales_fill(cycle=cycle, user=user)
     return cycle
 
 
@@ -172,14 +175,14 @@ def plan_roll_forward_cells(
     """The previous frozen plan moved onto ``cycle``'s horizon.
 
     Plan months inside the new horizon are copied; months past the old horizon copy
-    the old last month; actual sales are kept for the 12 months before the new first
-    month; opening inventory is the engine's ending inventory of the month before the
-    new first month (negative ending inventory — a shortage — opens at 0).
+    the old last month; actual sales are not copied: ``cycle_create`` filled them from
+    the actuals store (facts are kept once, and the frozen plan's copy may be older than
+    a fact corrected since); opening inventory is the engine's ending inventory of the
+    month before the new first month (negative ending inventory — a shortage — opens at 0).
     """
     info = RollForward(based_on=previous, clamped=[])
     first, last = cycle.month, month_add(cycle.month, cycle.horizon - 1)
     prev_last = month_add(previous.month, previous.horizon - 1)
-    actuals_from = month_add(first, -ACTUALS_HISTORY_MONTHS)
     # Inactive families and streams are out of the plan: their values stay behind.
     rows = PlanValue.objects.filter(
         PlanValue.filled,
@@ -191,15 +194,11 @@ def plan_roll_forward_cells(
     last_month_rows = []
     for vs, fam, month, measure, value in rows:
         vs, fam = vs or "", fam or ""
-        if measure == "opening_inventory" or measure in SYSTEM_MEASURES:
-            continue  # opening inventory comes from the projection; the baseline is new
-        if measure == "actual_sales":
-            keep = actuals_from <= month <= last
-        else:
-            keep = first <= month <= last
-        if keep:
+        if measure in ("opening_inventory", "actual_sales") or measure in SYSTEM_MEASURES:
+            continue  # from the projection, the facts, or new (the baseline)
+        if first <= month <= last:
             cells[(vs, fam, month, measure)] = CellInput(vs, fam, month, measure, value)
-        if month == prev_last and measure != "actual_sales":
+        if month == prev_last:
             last_month_rows.append((vs, fam, measure, value))
     info.copied = len(cells)
     month = month_add(prev_last, 1)

@@ -35,6 +35,7 @@ from planning.selectors.plans import user_can_edit_plan
 from planning.services.plan_values import (
     CellInput,
     UpsertResult,
+    _cycle_locked,
     comment_clean,
     plan_value_comment_set,
     plan_values_upsert,
@@ -257,7 +258,9 @@ def _actual_rows_save(
     (``current_month``); a frozen cycle's grid takes no input at all."""
     from planning.services.actuals import ActualInput, actuals_upsert
 
-    cycle_refuse_frozen(PlanningCycle.objects.select_for_update().get(pk=cycle.pk))
+    # The writers' shared lock (approval waits for it): the facts reach the other open
+    # cycles' plans, and two such saves in two cycles must not wait for each other.
+    cycle_refuse_frozen(_cycle_locked(cycle))
     saved = actuals_upsert(
         cells=[
             ActualInput(

@@ -672,7 +672,7 @@ def _upsert(
             note=note,
         )
         if scenario is None:  # a scenario's cells are what-ifs, never facts
-            _actual_sales_mirror(rows, user=user, source=source)
+            _actual_sales_mirror(rows, cycle=locked, source=source)
         # Only a write holding the row alone may update it (two sharers would deadlock).
         if locked.status == CycleStatus.DRAFT and _locks_alone(cycle) and result.touched:
             PlanningCycle.objects.filter(pk=locked.pk).update(updated_at=now)
@@ -706,11 +706,20 @@ def _scenario_measure_problems(*, cells: Sequence[CellInput]) -> list[Problem]:
     ]
 
 
-def _actual_sales_mirror(rows: list[_Resolved], *, user, source: str) -> None:
-    """Actual sales written through a plan (grid row, plan file, plan API) are facts:
-    they go to the actuals store too, which the accuracy and the box score read. Rights
-    and the month rule were checked by the plan path."""
+# Plan writes whose actual sales come from the actuals store: nothing to send back.
+FOLLOWS_THE_FACTS = frozenset({PlanValueChange.Source.ACTUALS, PlanValueChange.Source.ROLL_FORWARD})
+
+
+def _actual_sales_mirror(rows: list[_Resolved], *, cycle: PlanningCycle, source: str) -> None:
+    """Actual sales written through a plan (plan file, plan API, admin) are facts: they
+    go to the actuals store too, which the accuracy and the box score read, and from
+    there to the other open cycles (``open_plans_follow``). Rights and the month rule
+    were checked by the plan path. Writes that copy the store itself send nothing back
+    (``FOLLOWS_THE_FACTS``)."""
     from planning.services.actuals import ActualInput, actuals_upsert
+
+    if source in FOLLOWS_THE_FACTS:
+        return
 
     cells = [
         ActualInput(
@@ -724,7 +733,9 @@ def _actual_sales_mirror(rows: list[_Resolved], *, user, source: str) -> None:
         if r.key[3] == "actual_sales" and r.value_stream and r.family
     ]
     if cells:
-        actuals_upsert(cells=cells, user=None, source=str(source), any_month=True)
+        actuals_upsert(
+            cells=cells, user=None, source=str(source), any_month=True, through_cycle=cycle.pk
+        )
 
 
 # ----------------------------------------------------------------- bulk writes

@@ -361,7 +361,7 @@ def _write(
             for i in changed
         ],
     )
-    _actual_sales_mirror(frame, source=source)
+    _actual_sales_mirror(frame, cycle_id=cycle.pk, source=source)
     if cycle.status == CycleStatus.DRAFT and _locks_alone(cycle) and changed:
         PlanningCycle.objects.filter(pk=cycle.pk).update(updated_at=now)
     return result
@@ -510,8 +510,9 @@ def _result(frame: pd.DataFrame, outcome: np.ndarray, old: list, preview: int) -
     return result
 
 
-def _actual_sales_mirror(frame: pd.DataFrame, *, source: str) -> None:
-    """Actual sales in a plan file are facts too (as ``plan_values_upsert`` mirrors them)."""
+def _actual_sales_mirror(frame: pd.DataFrame, *, cycle_id: int, source: str) -> None:
+    """Actual sales in a plan file are facts too (as ``plan_values_upsert`` mirrors
+    them), and reach the other open cycles from the store."""
     rows = frame[(frame["measure"] == "actual_sales") & (frame["vs"] != "") & (frame["pf"] != "")]
     if not len(rows):
         return
@@ -521,4 +522,6 @@ def _actual_sales_mirror(frame: pd.DataFrame, *, source: str) -> None:
         ActualInput(vs, pf, dt.date(int(m) // 12, int(m) % 12 + 1, 1), "actual_sales", v)
         for vs, pf, m, v in zip(rows["vs"], rows["pf"], rows["month"], rows["value"], strict=True)
     ]
-    actuals_upsert(cells=cells, user=None, source=str(source), any_month=True)
+    actuals_upsert(
+        cells=cells, user=None, source=str(source), any_month=True, through_cycle=cycle_id
+    )
