@@ -20,7 +20,11 @@ recorded" / "No scenarios".
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
@@ -273,3 +277,66 @@ def board_pack_fingerprint(cycle: PlanningCycle) -> str:
         row = cursor.fetchone()
     text = repr((cycle.pk, tuple(str(x) for x in row), month))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- renderer
+
+# The pack's page and the static files it links (the print inlines nothing else).
+BOARD_PACK_TEMPLATE = "planning/board_pack.html"
+BOARD_PACK_STATIC = ("css/board_pack.css", "js/board_pack.js", "vendor/plotly/plotly.min.js")
+# The code that builds it: these packages' modules (the review's numbers, charts, pdf).
+BOARD_PACK_PACKAGES = ("planning", "valuestreams", "sofp")
+# Libraries whose version changes what the charts print.
+BOARD_PACK_LIBRARIES = ("Django", "plotly")
+
+
+def board_pack_renderer_sources() -> list[Path]:
+    """Every file that renders the pack: its template (as the loaders find it now), the
+    static files it links and the Python modules of the apps (migrations left out)."""
+    from django.contrib.staticfiles import finders
+    from django.template.loader import get_template
+
+    template = Path(get_template(BOARD_PACK_TEMPLATE).origin.name)
+    statics = [Path(p) for p in (finders.find(name) for name in BOARD_PACK_STATIC) if p]
+    root = Path(__file__).resolve().parents[2]
+    modules = sorted(
+        path
+        for package in BOARD_PACK_PACKAGES
+        for path in (root / package).rglob("*.py")
+        if "migrations" not in path.parts
+    )
+    return [template, *statics, *modules]
+
+
+def files_digest(paths: Iterable[Path], extra: Iterable[str] = ()) -> str:
+    """SHA-256 over each file's name and bytes (a missing file counts as empty) and
+    ``extra`` texts: equal digests, equal files."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"missing")
+    for text in extra:
+        digest.update(text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def board_pack_renderer_digest() -> str:
+    """A digest of what renders the pack — template, static files, the apps' modules,
+    the chart libraries' versions — computed once per process (a few milliseconds):
+    a deploy changes it, so an open cycle's cached pack is never one the old code
+    printed (the cache key holds it beside the data's fingerprint)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return f"{name}=={version(name)}"
+        except PackageNotFoundError:
+            return f"{name} missing"
+
+    return files_digest(
+        board_pack_renderer_sources(), [installed(n) for n in BOARD_PACK_LIBRARIES]
+    )[:16]

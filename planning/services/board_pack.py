@@ -28,6 +28,7 @@ from planning.models import BoardPack, PlanningCycle
 from planning.selectors.board_pack import (
     board_pack_context,
     board_pack_fingerprint,
+    board_pack_renderer_digest,
     user_may_read_board_pack,
 )
 from sofp.errors import ApplicationError, PermissionDenied
@@ -154,8 +155,13 @@ PACK_GENERATION_KEY = "sofp:board-pack:generation"
 
 
 def board_pack_cache_key(cycle: PlanningCycle) -> str:
+    """The data's fingerprint and a digest of the code and template that print it (a
+    deploy prints afresh instead of handing out the old code's PDF for a day)."""
     generation = cache.get_or_set(PACK_GENERATION_KEY, lambda: uuid.uuid4().hex, None)
-    return f"sofp:board-pack:{generation}:{cycle.pk}:{board_pack_fingerprint(cycle)}"
+    renderer = board_pack_renderer_digest()
+    return (
+        f"sofp:board-pack:{generation}:{renderer}:{cycle.pk}:{board_pack_fingerprint(cycle)}"
+    )
 
 
 def board_pack_cache_forget() -> None:

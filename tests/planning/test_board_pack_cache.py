@@ -147,3 +147,75 @@ def test_an_approved_cycle_still_gets_its_archived_pack(plan, executive, printer
     assert approved.archived is not None and approved.sha256 == stored.sha256
     assert approved.data != open_pack.data
     assert service.board_pack_for_reader(cycle=plan, user=executive).data == bytes(stored.pdf)
+
+
+def _template_copy(tmp_path, settings):
+    """The pack's template in a directory the loaders search first (what a deploy that
+    changes the template puts on disk)."""
+    from pathlib import Path
+
+    from django.template.loader import get_template
+
+    from planning.selectors.board_pack import BOARD_PACK_TEMPLATE
+
+    source = Path(get_template(BOARD_PACK_TEMPLATE).origin.name)
+    copy = tmp_path / BOARD_PACK_TEMPLATE
+    copy.parent.mkdir(parents=True)
+    copy.write_text(source.read_text())
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    return copy
+
+
+def test_a_changed_template_changes_the_cache_key(plan, tmp_path, settings):
+    from planning.selectors.board_pack import board_pack_renderer_digest
+
+    board_pack_renderer_digest.cache_clear()
+    before = service.board_pack_cache_key(plan)
+    copy = _template_copy(tmp_path, settings)
+    board_pack_renderer_digest.cache_clear()  # a new process: the digest is taken once
+    same_text = service.board_pack_cache_key(plan)
+    copy.write_text(copy.read_text().replace("</body>", "<p>deployed</p></body>"))
+    assert service.board_pack_cache_key(plan) == same_text  # once per process
+    board_pack_renderer_digest.cache_clear()
+    after = service.board_pack_cache_key(plan)
+    board_pack_renderer_digest.cache_clear()
+    assert after != same_text and after != before
+    # The data's part is untouched: only the renderer moved.
+    assert after.rsplit(":", 1)[1] == before.rsplit(":", 1)[1] == board_pack_fingerprint(plan)
+
+
+def test_the_renderer_digest_covers_the_template_static_files_and_the_code(tmp_path):
+    from pathlib import Path
+
+    from planning.selectors import board_pack as selector
+
+    sources = {p.resolve() for p in selector.board_pack_renderer_sources()}
+    root = Path(selector.__file__).resolve().parents[2]
+    for must in (
+        root / "templates" / "planning" / "board_pack.html",
+        root / "static" / "css" / "board_pack.css",
+        root / "planning" / "services" / "board_pack.py",
+        root / "planning" / "selectors" / "dashboards.py",
+        root / "planning" / "engine.py",
+        root / "sofp" / "pdf.py",
+    ):
+        assert must in sources, must
+    module = tmp_path / "module.py"
+    module.write_text("A = 1\n")
+    one = selector.files_digest([module])
+    module.write_text("A = 2\n")
+    assert selector.files_digest([module]) != one
+    assert selector.files_digest([module], ["plotly==6.0"]) != selector.files_digest(
+        [module], ["plotly==6.1"]
+    )
+
+
+def test_a_new_renderer_prints_afresh(plan, executive, printer, prints, monkeypatch):
+    first = service.board_pack_for_reader(cycle=plan, user=executive)
+    service.board_pack_for_reader(cycle=plan, user=executive)
+    assert len(prints) == 1
+    monkeypatch.setattr(service, "board_pack_renderer_digest", lambda: "after-a-deploy")
+    again = service.board_pack_for_reader(cycle=plan, user=executive)
+    assert len(prints) == 2 and again.pages == first.pages
