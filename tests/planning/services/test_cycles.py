@@ -95,11 +95,13 @@ def test_start_rolls_the_last_approved_plan_forward(executive, family_a, stream_
     assert _value(cycle, "demand", dt.date(2027, 1, 1)) is None  # left the horizon
     # Opening inventory = previous plan's ending inventory of January, 6 decimals.
     assert _value(cycle, "opening_inventory", feb) == Decimal("70.333333")
-    # Actual sales carried within the 12-month window before February 2027.
+    # Actual sales within the 12-month window before February 2027: the facts (the
+    # store), filled when the cycle was created, not the approved plan's copy.
     assert _value(cycle, "actual_sales", dt.date(2026, 12, 1)) == Decimal("95")
     assert _value(cycle, "actual_sales", dt.date(2026, 1, 1)) is None
-    sources = set(cycle.values.values_list("changes__source", flat=True))
-    assert sources == {"roll_forward"}
+    sources = list(cycle.values.values_list("measure", "changes__source"))
+    assert {src for measure, src in sources if measure == "actual_sales"} == {"actuals"}
+    assert {src for measure, src in sources if measure != "actual_sales"} == {"roll_forward"}
     event = AuditEvent.objects.get(cycle=cycle, action="start")
     assert event.user == executive and "2027-01" in event.note
 

@@ -62,8 +62,10 @@ def test_grid_writes_actual_rows_through_actuals_upsert(client, plan, planner_a)
     fact = Actual.objects.get(measure="actual_sales", month=OCT)
     assert fact.value == Decimal("1200") and fact.version == 1
     assert ActualChange.objects.get(actual=fact).source == "grid"
-    # The plan store holds no copy of it: the fact is kept once.
-    assert not PlanValue.objects.filter(measure="actual_sales").exists()
+    # The fact is kept once; the open plan follows it (a cell of its own history).
+    copy = PlanValue.objects.get(measure="actual_sales")
+    assert (copy.value, copy.version) == (Decimal("1200"), 1)
+    assert copy.changes.get().source == "actuals"
     # A stale version of the fact: 409, the conflict names the cell's index in this save.
     res = post(
         c,
