@@ -159,9 +159,7 @@ def board_pack_cache_key(cycle: PlanningCycle) -> str:
     deploy prints afresh instead of handing out the old code's PDF for a day)."""
     generation = cache.get_or_set(PACK_GENERATION_KEY, lambda: uuid.uuid4().hex, None)
     renderer = board_pack_renderer_digest()
-    return (
-        f"sofp:board-pack:{generation}:{renderer}:{cycle.pk}:{board_pack_fingerprint(cycle)}"
-    )
+    return f"sofp:board-pack:{generation}:{renderer}:{cycle.pk}:{board_pack_fingerprint(cycle)}"
 
 
 def board_pack_cache_forget() -> None:
