@@ -40,14 +40,15 @@ def test_in_horizon_actuals_entered_as_facts_show_on_the_dashboard(client, compa
         ],
         user=None,
     )
-    # A stale plan cell that disagrees with the fact must not be read.
-    PlanValue.objects.create(
+    # A stale plan cell that disagrees with the fact must not be read (the open plan
+    # follows the facts; a raw write puts it out of step).
+    PlanValue.objects.update_or_create(
         cycle=company,
         value_stream=vs,
         product_family=f0,
         month=MONTH,
         measure="actual_sales",
-        value=Decimal("999"),
+        defaults={"value": Decimal("999")},
     )
     client.force_login(executive)
     page = client.get("/value-streams/S00/").context["dash"]
