@@ -211,3 +211,25 @@ def test_the_plan_values_api_sees_the_fact_etag_and_updated_since(
     ]
     changed = client.get(url, {"updated_since": since}).json()["results"]
     assert [(r["measure"], r["value"]) for r in changed] == [("actual_sales", "77.000000")]
+
+
+def test_a_cycle_approved_while_the_facts_are_written_is_skipped_not_an_error(
+    open_cycle, monkeypatch
+):
+    """Approval commits between the list of open cycles and the plan write: that plan
+    refuses (frozen) and keeps its copy; the fact and the other open plans are written."""
+    from planning.services import actuals as service
+
+    nxt = CycleFactory(month=month_add(PAST, 1), status="in_progress")
+    real = service._plan_follow
+
+    def approving_first(cycle, cells, **kwargs):
+        if cycle.pk == open_cycle.pk:
+            _approve(open_cycle)
+        return real(cycle, cells, **kwargs)
+
+    monkeypatch.setattr(service, "_plan_follow", approving_first)
+    actuals_upsert(cells=[ActualInput("A", "A-1", PAST, "actual_sales", Decimal("8"))], user=None)
+    assert Actual.objects.get(measure="actual_sales").value == Decimal("8")
+    assert not PlanValue.objects.filter(cycle=open_cycle, measure="actual_sales").exists()
+    assert PlanValue.objects.get(cycle=nxt, measure="actual_sales").value == Decimal("8")
