@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -157,35 +160,55 @@ def step_participant_ids(step_owner_role: str) -> set[int]:
 
 
 COMPANY_TIME_ZONE_KEY = "sofp:company:time_zone"
+COMPANY_CURRENCY_KEY = "sofp:company:currency"
+# The company's settings as read during one request (``company_settings_memo``): a page
+# formats hundreds of moments and amounts, and each asking Redis cost more than the page.
+_settings_memo: ContextVar[dict[str, str] | None] = ContextVar("company_settings", default=None)
+
+
+@contextmanager
+def company_settings_memo() -> Iterator[None]:
+    """Within this block (a request: ``CompanyTimezoneMiddleware``) the company's settings
+    are read from the cache once; saving the company in the block forgets them."""
+    token = _settings_memo.set({})
+    try:
+        yield
+    finally:
+        _settings_memo.reset(token)
+
+
+def _company_setting(key: str, field: str) -> str:
+    memo = _settings_memo.get()
+    if memo is not None and key in memo:
+        return memo[key]
+    value = cache.get(key)
+    if value is None:
+        value = getattr(Company.get(), field)
+        cache.set(key, value, timeout=None)
+    if memo is not None:
+        memo[key] = value
+    return value
 
 
 def company_time_zone() -> str:
     """The company's time zone name, from the cache: every request asks (the time-zone
     middleware), so it must not cost a query. Saving the company clears it
     (``company_cache_clear``, connected in ``planning.apps``)."""
-    name = cache.get(COMPANY_TIME_ZONE_KEY)
-    if name is None:
-        name = Company.get().time_zone
-        cache.set(COMPANY_TIME_ZONE_KEY, name, timeout=None)
-    return name
-
-
-COMPANY_CURRENCY_KEY = "sofp:company:currency"
+    return _company_setting(COMPANY_TIME_ZONE_KEY, "time_zone")
 
 
 def company_currency() -> str:
     """The company's currency code (shown on money), cached like the time zone."""
-    code = cache.get(COMPANY_CURRENCY_KEY)
-    if code is None:
-        code = Company.get().currency
-        cache.set(COMPANY_CURRENCY_KEY, code, timeout=None)
-    return code
+    return _company_setting(COMPANY_CURRENCY_KEY, "currency")
 
 
 def company_cache_clear(**_: object) -> None:
     """Forget the cached settings now and again when the saving transaction commits
     (so a reader in between cannot keep a value that was rolled back)."""
     keys = [COMPANY_TIME_ZONE_KEY, COMPANY_CURRENCY_KEY]
+    memo = _settings_memo.get()
+    if memo is not None:
+        memo.clear()
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
 

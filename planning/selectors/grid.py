@@ -468,7 +468,14 @@ class _Stored:
     value: object
     version: int
     comment: str
-    who: str
+    changed_by: str | None
+    changed_at: dt.datetime
+
+    @property
+    def who(self) -> str:
+        """Who changed the cell and when, in the company's time zone: formatted only
+        where it is shown (a save's answer reads thousands of cells and shows none)."""
+        return _who(self.changed_by, self.changed_at)
 
 
 def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
@@ -490,7 +497,7 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
         "updated_at",
     ).order_by()
     return [
-        _Stored(fam or "", month, measure, value, version, comment, _who(user, at))
+        _Stored(fam or "", month, measure, value, version, comment, user, at)
         for fam, month, measure, value, version, comment, user, at in rows
     ]
 
@@ -514,7 +521,8 @@ def grid_stored_cells(*, cycle: PlanningCycle, value_stream: ValueStream | None)
                 a.value,
                 a.version,
                 "",
-                _who(a.changed_by, a.changed_at),
+                a.changed_by,
+                a.changed_at,
             )
         )
     return stored
