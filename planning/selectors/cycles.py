@@ -7,6 +7,7 @@ in ``valuestreams.selectors``) so that views, services and templates ask one pla
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -232,13 +233,22 @@ def company_time_text(value: dt.datetime, style: str = "") -> str:
     """A moment as every page shows it: in the company's zone, with the zone's
     abbreviation ("30 Nov 2026, 06:36 CET"). The ``|when`` filter, the grid's history
     and its tooltips all use it."""
-    from django.utils.dateformat import format as date_format
-
     zone = company_zone()
     if timezone.is_naive(value):
         value = timezone.make_aware(value, zone)
+    return _time_text(value, COMPANY_TIME_FORMATS.get(style, style), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(value: dt.datetime, fmt: str, zone: zoneinfo.ZoneInfo) -> str:
+    """Formatting is slow (Django's ``dateformat``) and a grid shows a thousand cells
+    that mostly share a few moments (a file import writes them all at once): each
+    moment, format and zone is formatted once per process. (One language: the site
+    activates none but ``LANGUAGE_CODE``.)"""
+    from django.utils.dateformat import format as date_format
+
     local = value.astimezone(zone)
-    return f"{date_format(local, COMPANY_TIME_FORMATS.get(style, style))} {local.tzname()}"
+    return f"{date_format(local, fmt)} {local.tzname()}"
 
 
 def company_holidays(company: Company) -> list[dt.date]:

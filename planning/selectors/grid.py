@@ -471,11 +471,17 @@ class _Stored:
     changed_by: str | None
     changed_at: dt.datetime
 
-    @property
-    def who(self) -> str:
-        """Who changed the cell and when, in the company's time zone: formatted only
-        where it is shown (a save's answer reads thousands of cells and shows none)."""
-        return _who(self.changed_by, self.changed_at)
+
+class _WhoTexts(dict):
+    """Who changed stored cells, and when: each (user, moment) formatted once per grid (a grid
+    shows a thousand cells that share a few saves; a save's answer shows none)."""
+
+    def __missing__(self, key: tuple[str | None, dt.datetime]) -> str:
+        text = self[key] = _who(*key)
+        return text
+
+    def of(self, cell: _Stored) -> str:
+        return self[cell.changed_by, cell.changed_at]
 
 
 def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
@@ -648,6 +654,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
     ref_label = f"Last approved ({previous.label})" if previous else "No approved plan yet"
     baselines = baseline_rows(cycle=cycle, value_stream=value_stream)
     ramps = ramp_rows(cycle=cycle, value_stream=value_stream)
+    who = _WhoTexts()
     rows: list[dict] = []
     families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     editable = [c.field for c in columns]
@@ -667,7 +674,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
                 "values": {f: number_or_none(pv.value) for f, pv in mine.items()},
                 "versions": {f: pv.version for f, pv in mine.items()},
                 "comments": {f: pv.comment for f, pv in mine.items() if pv.comment},
-                "changed": {f: pv.who for f, pv in mine.items()},
+                "changed": {f: who.of(pv) for f, pv in mine.items()},
                 "flags": {},
             }
         )
@@ -787,6 +794,8 @@ def grid_data(
     }
     empty_notes = _empty_cell_comments(cycle=cycle, value_stream=value_stream)
 
+    who = _WhoTexts()
+
     def make_row(family: ProductFamily | None, measure: str, kind: str, pos: int):
         code = family.code if family else ""
         rid = row_id(code, measure)
@@ -811,7 +820,7 @@ def grid_data(
                 **empty_notes.get(rid, {}),
                 **{f: pv.comment for f, pv in stored_cells.items() if pv.comment},
             },
-            "changed": {f: pv.who for f, pv in stored_cells.items()},
+            "changed": {f: who.of(pv) for f, pv in stored_cells.items()},
             "flags": computed.get(rid, {}).get("flags", {}),
         }
 
