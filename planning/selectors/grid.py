@@ -265,6 +265,27 @@ def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
     return out
 
 
+def _family_series(
+    frame: pd.DataFrame, measures: list[str]
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{family: {measure: {month field: value}}} of an engine family frame, in its row
+    order: one pass over plain lists (a pandas group and series per family cost more
+    than the engine's run)."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    if not len(frame):
+        return out
+    fields = [f"m{p.year:04d}-{p.month:02d}" for p in frame["month"].tolist()]
+    codes = [str(c) for c in frame["product_family"].tolist()]
+    columns = [(m, frame[m].tolist()) for m in measures]
+    for i, (code, field) in enumerate(zip(codes, fields, strict=True)):
+        series = out.get(code)
+        if series is None:
+            series = out[code] = {m: {} for m in measures}
+        for m, values in columns:
+            series[m][field] = number_or_none(values[i])
+    return out
+
+
 def _series_by_field(frame: pd.DataFrame, column: str) -> dict[str, float | None]:
     return {
         f"m{p.year:04d}-{p.month:02d}": number_or_none(v)
@@ -411,34 +432,27 @@ def _computed_rows(
         if previous is not None
         else fam.iloc[0:0]
     )
-    prev_groups = dict(tuple(prev_fam.groupby("product_family", sort=False)))
-    for code, frame in fam.groupby("product_family", sort=False):
-        for measure, kind in FAMILY_ROWS:
-            if kind == "computed":
-                rid = row_id(str(code), measure)
-                rows.append(
-                    {
-                        "id": rid,
-                        "values": _series_by_field(frame, measure),
-                        "flags": flags.get(rid, {}),
-                    }
-                )
+    computed_measures = [m for m, kind in FAMILY_ROWS if kind == "computed"]
+    now_by_family = _family_series(fam, [*computed_measures, "demand", "production"])
+    was_by_family = _family_series(prev_fam, ["demand", "production"])
+    for code, series in now_by_family.items():
+        for measure in computed_measures:
+            rid = row_id(code, measure)
+            rows.append({"id": rid, "values": series[measure], "flags": flags.get(rid, {})})
         rows += _input_subtotal_rows(
-            stored, str(code), ("demand", "production", *GRID_ACTUAL_MEASURES), periods
+            stored, code, ("demand", "production", *GRID_ACTUAL_MEASURES), periods
         )
-        before = prev_groups.get(code)
+        before = was_by_family.get(code)
         for measure in ("demand", "production"):
-            now = _series_by_field(frame, measure)
-            was = _series_by_field(before, measure) if before is not None else {}
+            now = series[measure]
+            was = before[measure] if before is not None else {}
             was = {f: v for f, v in was.items() if f in now}
             change = {
                 f: (v - was[f]) if v is not None and was.get(f) is not None else None
                 for f, v in now.items()
             }
-            rows.append({"id": row_id(str(code), f"last_{measure}"), "values": was, "flags": {}})
-            rows.append(
-                {"id": row_id(str(code), f"change_{measure}"), "values": change, "flags": {}}
-            )
+            rows.append({"id": row_id(code, f"last_{measure}"), "values": was, "flags": {}})
+            rows.append({"id": row_id(code, f"change_{measure}"), "values": change, "flags": {}})
     by_month = fam.groupby("month", sort=True)[list(TOTAL_ROWS)].sum(min_count=1).reset_index()
     for measure in TOTAL_ROWS:
         rows.append(
