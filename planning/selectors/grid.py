@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -471,10 +472,10 @@ def _computed_rows(
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
+class _Stored(NamedTuple):
     """The columns of a stored cell the grid shows (no model instances: 25 families ×
-    18 months are ~1,500 cells, and building models for them dominated the endpoint)."""
+    18 months are ~1,500 cells, and building models for them dominated the endpoint; a
+    named tuple, because a frozen dataclass's ``__init__`` cost more than the query)."""
 
     family: str
     month: dt.date
