@@ -252,6 +252,7 @@ def _write(
         )
     )
     values = frame["value"].tolist()
+    text = _numbers_as_text(values)
     existing = _existing(cycle, frame, month_text)
     convert = _value_converter() if existing else None
     n = len(frame)
@@ -261,7 +262,7 @@ def _write(
     version = [1] * n
     pk: list[int | None] = [None] * n
     to_create: list[int] = []
-    to_update: list[tuple[int, Decimal | None, int]] = []
+    to_update: list[tuple[int, str | None, int]] = []
     get = existing.get
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
         current = get(key)
@@ -279,10 +280,10 @@ def _write(
                 to_update.append((cpk, None, cversion + 1))
         elif stored is None:  # written again after a clear: added, the version goes on
             outcome[i], version[i] = 1, cversion + 1
-            to_update.append((cpk, value, cversion + 1))
+            to_update.append((cpk, text[value], cversion + 1))
         elif stored != value:
             outcome[i], old[i], version[i] = 2, stored, cversion + 1
-            to_update.append((cpk, value, cversion + 1))
+            to_update.append((cpk, text[value], cversion + 1))
     result = _result(frame, outcome, old, preview)
     if dry_run:
         transaction.set_rollback(True)
@@ -290,6 +291,8 @@ def _write(
     now = timezone.now()
     uid = getattr(user, "pk", None)
     stamp = adapt.datetime(now)
+    if not isinstance(stamp, str):  # PostgreSQL: converted once, not once per row
+        stamp = stamp.isoformat()
     cycle_id = cycle.pk
     vs_ids, pf_ids = frame["vs_id"].tolist(), frame["pf_id"].tolist()
     if to_create:
@@ -323,7 +326,7 @@ def _write(
                     pf_ids[i],
                     keys[i][2],
                     keys[i][3],
-                    values[i],
+                    text[values[i]],
                     1,
                     "",
                     uid,
@@ -349,8 +352,8 @@ def _write(
                 pf_ids[i],
                 keys[i][2],
                 keys[i][3],
-                old[i],
-                values[i],
+                None if old[i] is None else str(old[i]),
+                text[values[i]],
                 version[i],
                 source,
                 uid,
@@ -365,6 +368,15 @@ def _write(
     if cycle.status == CycleStatus.DRAFT and _locks_alone(cycle) and changed:
         PlanningCycle.objects.filter(pk=cycle.pk).update(updated_at=now)
     return result
+
+
+def _numbers_as_text(values: list[Decimal | None]) -> dict[Decimal | None, str | None]:
+    """Each distinct number of a file once as text, the form both databases take it in
+    (SQLite's adapter for a Decimal is ``str``; PostgreSQL's COPY parses text): the
+    driver would otherwise convert a Decimal again for every row that repeats it."""
+    text: dict[Decimal | None, str | None] = {v: str(v) for v in set(values) if v is not None}
+    text[None] = None
+    return text
 
 
 def _create_cells(cycle_id: int, rows: list[tuple], *, source: str) -> None:

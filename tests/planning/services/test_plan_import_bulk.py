@@ -293,3 +293,56 @@ def test_a_cell_created_meanwhile_stops_the_bulk_insert_whole(families, cycle):
         )
     assert PlanValue.objects.filter(cycle=cycle).count() == 4
     assert PlanValueChange.objects.filter(cycle=cycle, version=1, old_value=None).count() == 3
+
+
+_UPDATES = "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = %s"
+
+
+def _one(sql: str, *params) -> tuple:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def test_a_re_import_updates_cells_on_their_page_and_keeps_the_scenario_history(
+    families, cycle, planner_a
+):
+    """PostgreSQL keeps room on each page of the plan's cells (fillfactor, migration
+    0019): re-importing a file that changes every value updates each cell "HOT", on its
+    page, with no new index entry. The history's scenario and author indexes hold only
+    the rows that are set, and still find them."""
+    from django.db import connection
+
+    from planning.models import Scenario
+    from planning.services.scenarios import scenario_create
+
+    run(plan_file(), cycle, user=None)
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        assert _one(
+            "SELECT reloptions FROM pg_class WHERE relname = %s", PlanValue._meta.db_table
+        ) == (["fillfactor=50"],)
+        before = _one(_UPDATES, PlanValue._meta.db_table)
+    _, result = run(plan_file(value=lambda i: i * 2.5), cycle, user=None)
+    assert result.changed == result.added + result.changed + result.unchanged > 0
+    if postgres:
+        after = _one(_UPDATES, PlanValue._meta.db_table)
+        assert after[0] - before[0] == result.changed  # every cell updated once …
+        assert after[1] - before[1] == result.changed  # … and all of them HOT
+
+    scenario = scenario_create(cycle=cycle, name="second-shift", user=None)
+    assert isinstance(scenario, Scenario)
+    streams_only = "".join(
+        line + "\n"
+        for line in plan_file(value=lambda i: i * 3.5).splitlines()
+        if not line.startswith(",,")
+    )
+    run(streams_only, cycle.in_scenario(scenario), user=planner_a)
+    plan = PlanValueChange.objects.filter(cycle=cycle)
+    assert plan.exists() and not plan.filter(changed_by__isnull=False).exists()
+    in_scenario = PlanValueChange.all_objects.filter(scenario=scenario)
+    assert in_scenario.exists()
+    assert set(in_scenario.values_list("changed_by", flat=True)) == {planner_a.pk}
+    assert PlanValueChange.all_objects.filter(changed_by=planner_a).count() == (in_scenario.count())
