@@ -583,8 +583,7 @@ def closed_month_block(
     query: facts, approved cycles, master copies, streams, launches, currency); a
     planner's save in the open cycle leaves it as it is. A fresh dict each time: callers
     may replace its entries."""
-    from planning.selectors.plans import _reuse
-    from planning.selectors.stamps import facts_stamp
+    from planning.selectors.stamps import facts_stamp, reuse_part
 
     streams = None if value_streams is None else list(value_streams)
     key = (
@@ -595,7 +594,7 @@ def closed_month_block(
         None if streams is None else tuple(vs.pk for vs in streams),
         None if family is None else (family.pk, family.code, family.value_stream.pk),
     )
-    block = _reuse(
+    block = reuse_part(
         key,
         lambda: _closed_month_block(
             month=month, value_streams=streams, trend_months=trend_months, family=family

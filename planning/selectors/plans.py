@@ -440,9 +440,13 @@ def _reuse_derived(
 
 
 def projections_forget() -> None:
-    """Drop every reused result (tests that count a cold request's queries)."""
+    """Drop every reused result (tests that count a cold request's queries), the page
+    parts kept under stamps too."""
+    from planning.selectors.stamps import parts_forget
+
     with _reused_lock:
         _reused.clear()
+    parts_forget()
 
 
 def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
