@@ -156,25 +156,39 @@ def review_stamp(cycle) -> tuple:
     return ("review", connection.alias, cycle.pk, today, *(str(x) for x in row))
 
 
-# Whole page parts (the review's, the closed-month block) reused under a stamp: their own
-# small store, so they never push the projections out of ``selectors.plans._reuse``'s.
-_PARTS_KEPT = 32
+# Whole page parts (the review's, the dashboards', the closed-month block) reused under a
+# stamp: their own small store, so they never push the projections out of
+# ``selectors.plans._reuse``'s. A part holds its projections: when a newer stamp of the
+# same kind and cycle comes, the parts under older ones are dropped at once (they can
+# never be hit again), so memory holds the live parts only, not up to the store's size
+# of superseded ones.
+_PARTS_KEPT = 16
 _parts: OrderedDict[tuple, object] = OrderedDict()
 _parts_lock = threading.Lock()
 
 
 def reuse_part(key: tuple, compute: Callable[[], T]) -> T:
-    """``compute()``'s result, kept under ``key`` (a stamp and the part's arguments)."""
+    """``compute()``'s result, kept under ``key``: (kind, stamp, the part's arguments…),
+    the stamp from :func:`review_stamp` or :func:`facts_stamp`."""
     with _parts_lock:
         if key in _parts:
             _parts.move_to_end(key)
             return _parts[key]  # type: ignore[return-value]
     result = compute()
+    stamp = key[1]
     with _parts_lock:
+        for old in [k for k in _parts if _scope(k) == _scope(key) and k[1] != stamp]:
+            del _parts[old]
         _parts[key] = result
         while len(_parts) > _PARTS_KEPT:
             _parts.popitem(last=False)
     return result
+
+
+def _scope(key: tuple) -> tuple:
+    """A part's kind and what its stamp is of: a cycle's review stamp, or the facts."""
+    stamp = key[1]
+    return (key[0], stamp[:3] if stamp[0] == "review" else stamp[:2])
 
 
 def parts_forget() -> None:
