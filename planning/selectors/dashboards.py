@@ -108,7 +108,7 @@ def _month_label(month: pd.Period) -> str:
 
 @dataclass
 class Figure:
-    """A chart on a page: the DOM id and the figure's JSON (plotly's own serialiser)."""
+    """A chart on a page: the DOM id and the figure's JSON (``charts.PlotFigure``)."""
 
     id: str
     figure: object

@@ -19,7 +19,8 @@ def plotly_figure(chart) -> str:
     """A ``[data-figure]`` slot plus the figure's JSON; static/js/charts.js draws it.
 
     ``chart`` is a :class:`planning.selectors.dashboards.Figure`; the JSON comes from
-    plotly's own ``to_json`` and is embedded like ``json_script`` does (no inline code).
+    figure's ``to_json`` (:class:`planning.charts.PlotFigure`: plain dicts, the JSON
+    Plotly writes) and is embedded like ``json_script`` does (no inline code).
     """
     data_id = f"{chart.id}-data"
     title = chart.figure.layout.title.text or "Chart"
