@@ -69,8 +69,9 @@ class Config:
     def __init__(self) -> None:
         self.users = int(_env("LOAD_USERS", "200"))
         self.duration = int(_env("LOAD_DURATION", "60"))
-        # People arrive over a minute or so, not all in the same second.
-        self.spawn_rate = float(_env("LOAD_SPAWN_RATE", str(max(1, self.users / 20))))
+        # People arrive over a minute, not all in the same seconds: 200 sign-ins (PBKDF2,
+        # about 0.25 s of CPU each) within 20 s queued everyone behind them.
+        self.spawn_rate = float(_env("LOAD_SPAWN_RATE", str(max(1, self.users / 60))))
         self.pg = _env("LOAD_PG", "postgres://root@127.0.0.1:5432").rstrip("/")
         self.db = _env("LOAD_DB", _default_db())
         self.redis = _env("LOAD_REDIS", "redis://127.0.0.1:6379").rstrip("/")

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from planning.selectors.cycles import company_time_zone
+from planning.selectors.cycles import company_settings_memo, company_time_zone
 
 
 class CompanyTimezoneMiddleware:
     """Activates the company's zone for the request; the name comes from the cache, so
-    a request costs no query for it."""
+    a request costs no query for it, and the request keeps what it read (one cache read
+    however many times it is formatted)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -22,6 +23,10 @@ class CompanyTimezoneMiddleware:
         if request.path_info.startswith("/health/"):
             # Health checks must answer without the database (liveness) or report it.
             return self.get_response(request)
+        with company_settings_memo():
+            return self._zoned(request)
+
+    def _zoned(self, request: HttpRequest) -> HttpResponse:
         try:
             timezone.activate(zoneinfo.ZoneInfo(company_time_zone()))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -7,7 +7,11 @@ in ``valuestreams.selectors``) so that views, services and templates ask one pla
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -157,35 +161,55 @@ def step_participant_ids(step_owner_role: str) -> set[int]:
 
 
 COMPANY_TIME_ZONE_KEY = "sofp:company:time_zone"
+COMPANY_CURRENCY_KEY = "sofp:company:currency"
+# The company's settings as read during one request (``company_settings_memo``): a page
+# formats hundreds of moments and amounts, and each asking Redis cost more than the page.
+_settings_memo: ContextVar[dict[str, str] | None] = ContextVar("company_settings", default=None)
+
+
+@contextmanager
+def company_settings_memo() -> Iterator[None]:
+    """Within this block (a request: ``CompanyTimezoneMiddleware``) the company's settings
+    are read from the cache once; saving the company in the block forgets them."""
+    token = _settings_memo.set({})
+    try:
+        yield
+    finally:
+        _settings_memo.reset(token)
+
+
+def _company_setting(key: str, field: str) -> str:
+    memo = _settings_memo.get()
+    if memo is not None and key in memo:
+        return memo[key]
+    value = cache.get(key)
+    if value is None:
+        value = getattr(Company.get(), field)
+        cache.set(key, value, timeout=None)
+    if memo is not None:
+        memo[key] = value
+    return value
 
 
 def company_time_zone() -> str:
     """The company's time zone name, from the cache: every request asks (the time-zone
     middleware), so it must not cost a query. Saving the company clears it
     (``company_cache_clear``, connected in ``planning.apps``)."""
-    name = cache.get(COMPANY_TIME_ZONE_KEY)
-    if name is None:
-        name = Company.get().time_zone
-        cache.set(COMPANY_TIME_ZONE_KEY, name, timeout=None)
-    return name
-
-
-COMPANY_CURRENCY_KEY = "sofp:company:currency"
+    return _company_setting(COMPANY_TIME_ZONE_KEY, "time_zone")
 
 
 def company_currency() -> str:
     """The company's currency code (shown on money), cached like the time zone."""
-    code = cache.get(COMPANY_CURRENCY_KEY)
-    if code is None:
-        code = Company.get().currency
-        cache.set(COMPANY_CURRENCY_KEY, code, timeout=None)
-    return code
+    return _company_setting(COMPANY_CURRENCY_KEY, "currency")
 
 
 def company_cache_clear(**_: object) -> None:
     """Forget the cached settings now and again when the saving transaction commits
     (so a reader in between cannot keep a value that was rolled back)."""
     keys = [COMPANY_TIME_ZONE_KEY, COMPANY_CURRENCY_KEY]
+    memo = _settings_memo.get()
+    if memo is not None:
+        memo.clear()
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
 
@@ -209,13 +233,22 @@ def company_time_text(value: dt.datetime, style: str = "") -> str:
     """A moment as every page shows it: in the company's zone, with the zone's
     abbreviation ("30 Nov 2026, 06:36 CET"). The ``|when`` filter, the grid's history
     and its tooltips all use it."""
-    from django.utils.dateformat import format as date_format
-
     zone = company_zone()
     if timezone.is_naive(value):
         value = timezone.make_aware(value, zone)
+    return _time_text(value, COMPANY_TIME_FORMATS.get(style, style), zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(value: dt.datetime, fmt: str, zone: zoneinfo.ZoneInfo) -> str:
+    """Formatting is slow (Django's ``dateformat``) and a grid shows a thousand cells
+    that mostly share a few moments (a file import writes them all at once): each
+    moment, format and zone is formatted once per process. (One language: the site
+    activates none but ``LANGUAGE_CODE``.)"""
+    from django.utils.dateformat import format as date_format
+
     local = value.astimezone(zone)
-    return f"{date_format(local, COMPANY_TIME_FORMATS.get(style, style))} {local.tzname()}"
+    return f"{date_format(local, fmt)} {local.tzname()}"
 
 
 def company_holidays(company: Company) -> list[dt.date]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -265,6 +266,27 @@ def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
     return out
 
 
+def _family_series(
+    frame: pd.DataFrame, measures: list[str]
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """{family: {measure: {month field: value}}} of an engine family frame, in its row
+    order: one pass over plain lists (a pandas group and series per family cost more
+    than the engine's run)."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    if not len(frame):
+        return out
+    fields = [f"m{p.year:04d}-{p.month:02d}" for p in frame["month"].tolist()]
+    codes = [str(c) for c in frame["product_family"].tolist()]
+    columns = [(m, frame[m].tolist()) for m in measures]
+    for i, (code, field) in enumerate(zip(codes, fields, strict=True)):
+        series = out.get(code)
+        if series is None:
+            series = out[code] = {m: {} for m in measures}
+        for m, values in columns:
+            series[m][field] = number_or_none(values[i])
+    return out
+
+
 def _series_by_field(frame: pd.DataFrame, column: str) -> dict[str, float | None]:
     return {
         f"m{p.year:04d}-{p.month:02d}": number_or_none(v)
@@ -411,34 +433,27 @@ def _computed_rows(
         if previous is not None
         else fam.iloc[0:0]
     )
-    prev_groups = dict(tuple(prev_fam.groupby("product_family", sort=False)))
-    for code, frame in fam.groupby("product_family", sort=False):
-        for measure, kind in FAMILY_ROWS:
-            if kind == "computed":
-                rid = row_id(str(code), measure)
-                rows.append(
-                    {
-                        "id": rid,
-                        "values": _series_by_field(frame, measure),
-                        "flags": flags.get(rid, {}),
-                    }
-                )
+    computed_measures = [m for m, kind in FAMILY_ROWS if kind == "computed"]
+    now_by_family = _family_series(fam, [*computed_measures, "demand", "production"])
+    was_by_family = _family_series(prev_fam, ["demand", "production"])
+    for code, series in now_by_family.items():
+        for measure in computed_measures:
+            rid = row_id(code, measure)
+            rows.append({"id": rid, "values": series[measure], "flags": flags.get(rid, {})})
         rows += _input_subtotal_rows(
-            stored, str(code), ("demand", "production", *GRID_ACTUAL_MEASURES), periods
+            stored, code, ("demand", "production", *GRID_ACTUAL_MEASURES), periods
         )
-        before = prev_groups.get(code)
+        before = was_by_family.get(code)
         for measure in ("demand", "production"):
-            now = _series_by_field(frame, measure)
-            was = _series_by_field(before, measure) if before is not None else {}
+            now = series[measure]
+            was = before[measure] if before is not None else {}
             was = {f: v for f, v in was.items() if f in now}
             change = {
                 f: (v - was[f]) if v is not None and was.get(f) is not None else None
                 for f, v in now.items()
             }
-            rows.append({"id": row_id(str(code), f"last_{measure}"), "values": was, "flags": {}})
-            rows.append(
-                {"id": row_id(str(code), f"change_{measure}"), "values": change, "flags": {}}
-            )
+            rows.append({"id": row_id(code, f"last_{measure}"), "values": was, "flags": {}})
+            rows.append({"id": row_id(code, f"change_{measure}"), "values": change, "flags": {}})
     by_month = fam.groupby("month", sort=True)[list(TOTAL_ROWS)].sum(min_count=1).reset_index()
     for measure in TOTAL_ROWS:
         rows.append(
@@ -457,10 +472,10 @@ def _computed_rows(
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
+class _Stored(NamedTuple):
     """The columns of a stored cell the grid shows (no model instances: 25 families ×
-    18 months are ~1,500 cells, and building models for them dominated the endpoint)."""
+    18 months are ~1,500 cells, and building models for them dominated the endpoint; a
+    named tuple, because a frozen dataclass's ``__init__`` cost more than the query)."""
 
     family: str
     month: dt.date
@@ -468,7 +483,20 @@ class _Stored:
     value: object
     version: int
     comment: str
-    who: str
+    changed_by: str | None
+    changed_at: dt.datetime
+
+
+class _WhoTexts(dict):
+    """Who changed stored cells, and when: each (user, moment) formatted once per grid (a grid
+    shows a thousand cells that share a few saves; a save's answer shows none)."""
+
+    def __missing__(self, key: tuple[str | None, dt.datetime]) -> str:
+        text = self[key] = _who(*key)
+        return text
+
+    def of(self, cell: _Stored) -> str:
+        return self[cell.changed_by, cell.changed_at]
 
 
 def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
@@ -490,7 +518,7 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
         "updated_at",
     ).order_by()
     return [
-        _Stored(fam or "", month, measure, value, version, comment, _who(user, at))
+        _Stored(fam or "", month, measure, value, version, comment, user, at)
         for fam, month, measure, value, version, comment, user, at in rows
     ]
 
@@ -514,7 +542,8 @@ def grid_stored_cells(*, cycle: PlanningCycle, value_stream: ValueStream | None)
                 a.value,
                 a.version,
                 "",
-                _who(a.changed_by, a.changed_at),
+                a.changed_by,
+                a.changed_at,
             )
         )
     return stored
@@ -640,6 +669,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
     ref_label = f"Last approved ({previous.label})" if previous else "No approved plan yet"
     baselines = baseline_rows(cycle=cycle, value_stream=value_stream)
     ramps = ramp_rows(cycle=cycle, value_stream=value_stream)
+    who = _WhoTexts()
     rows: list[dict] = []
     families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     editable = [c.field for c in columns]
@@ -659,7 +689,7 @@ def demand_data(*, cycle: PlanningCycle, value_stream: ValueStream, today: dt.da
                 "values": {f: number_or_none(pv.value) for f, pv in mine.items()},
                 "versions": {f: pv.version for f, pv in mine.items()},
                 "comments": {f: pv.comment for f, pv in mine.items() if pv.comment},
-                "changed": {f: pv.who for f, pv in mine.items()},
+                "changed": {f: who.of(pv) for f, pv in mine.items()},
                 "flags": {},
             }
         )
@@ -779,6 +809,8 @@ def grid_data(
     }
     empty_notes = _empty_cell_comments(cycle=cycle, value_stream=value_stream)
 
+    who = _WhoTexts()
+
     def make_row(family: ProductFamily | None, measure: str, kind: str, pos: int):
         code = family.code if family else ""
         rid = row_id(code, measure)
@@ -803,7 +835,7 @@ def grid_data(
                 **empty_notes.get(rid, {}),
                 **{f: pv.comment for f, pv in stored_cells.items() if pv.comment},
             },
-            "changed": {f: pv.who for f, pv in stored_cells.items()},
+            "changed": {f: who.of(pv) for f, pv in stored_cells.items()},
             "flags": computed.get(rid, {}).get("flags", {}),
         }
 

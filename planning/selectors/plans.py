@@ -478,18 +478,36 @@ def _frame_digest(frame: pd.DataFrame) -> str:
 def _projection(
     cycle: PlanningCycle, streams: list[ValueStream] | None, family: str = ""
 ) -> tuple[tuple, engine.Projection]:
-    """A cycle's projection and the key it is kept under (two small queries on a hit).
+    """A cycle's projection and the key it is kept under (a few small queries on a hit;
+    none for an approved plan).
 
     With ``family`` the projection holds that one family (its stream's hours and costs
     stay the stream's): the filtered view every figure of a page draws from.
     """
-    # The cycle's own master copy (Master data belongs to the cycle).
-    master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
-    stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
+    scenario = cycle_scenario(cycle)
     values = _plan_values_query(
         cycle=cycle, value_streams=streams, include_company=True, family=family
     )
-    scenario = cycle_scenario(cycle)
+    streams_key = None if streams is None else tuple(sorted(vs.pk for vs in streams))
+    if cycle.is_frozen and scenario is None:
+        # Approved is final and frozen on every path: the plan's cells, its master copy,
+        # its streams and its launches never change again, so the approval itself (this
+        # cycle, approved then) stands for all of them — nothing to read for the key.
+        key = (
+            "projection",
+            family,
+            values.db,
+            cycle.pk,
+            None,
+            cycle.month,
+            cycle.horizon,
+            streams_key,
+            ("frozen", (cycle.pk, cycle.approved_at)),
+        )
+        return key, _reuse(key, lambda: _project(cycle, streams, family, values))
+    # The cycle's own master copy (Master data belongs to the cycle).
+    master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
+    stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
     from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
 
     launch_rows = cycle_launch_rows(cycle)  # a scenario works with the plan's launches
@@ -501,35 +519,49 @@ def _projection(
         None if scenario is None else scenario.pk,
         cycle.month,
         cycle.horizon,
-        None if streams is None else tuple(sorted(vs.pk for vs in streams)),
+        streams_key,
         # A scenario's cells change whatever the plan's status: only the plan is frozen.
-        (
-            _frozen_stamp(cycle)
-            if cycle.is_frozen and scenario is None
-            else _values_fingerprint(values)
-        ),
+        _values_fingerprint(values),
         _frame_digest(master),
         stream_codes,
         launch_rows_digest(launch_rows),
     )
+    return key, _reuse(
+        key, lambda: _project(cycle, streams, family, values, master, stream_codes, launch_rows)
+    )
 
-    def compute() -> engine.Projection:
-        from planning.selectors.launches import cycle_launch_frames
 
-        # NPD development hours count for the stream as a whole, not one family's view.
-        hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
-        return engine.project(
-            engine.PlanInput(
-                start=_period(cycle.month),
-                horizon=cycle.horizon,
-                master=master,
-                values=_values_frame(values),
-                value_streams=stream_codes,
-                development_hours=hours,
-            )
+def _project(
+    cycle: PlanningCycle,
+    streams: list[ValueStream] | None,
+    family: str,
+    values: QuerySet[PlanValue],
+    master: pd.DataFrame | None = None,
+    stream_codes: tuple[str, ...] | None = None,
+    launch_rows: list[tuple] | None = None,
+) -> engine.Projection:
+    """The engine's run on what ``_projection`` read for its key (read here when the key
+    needed none of it)."""
+    from planning.selectors.launches import cycle_launch_frames, cycle_launch_rows
+
+    if master is None:
+        master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
+    if stream_codes is None:
+        stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
+    if launch_rows is None:
+        launch_rows = cycle_launch_rows(cycle)
+    # NPD development hours count for the stream as a whole, not one family's view.
+    hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
+    return engine.project(
+        engine.PlanInput(
+            start=_period(cycle.month),
+            horizon=cycle.horizon,
+            master=master,
+            values=_values_frame(values),
+            value_streams=stream_codes,
+            development_hours=hours,
         )
-
-    return key, _reuse(key, compute)
+    )
 
 
 def cycle_projection(

@@ -67,3 +67,33 @@ def test_streams_are_part_of_the_key(plan, family_a, family_b):
     both = cycle_projection(cycle=plan)
     assert set(only_a.family["product_family"]) == {family_a.code}
     assert set(both.family["product_family"]) == {family_a.code, family_b.code}
+
+
+def test_an_approved_plan_is_reused_without_reading_anything(
+    plan, family_a, django_assert_num_queries
+):
+    """Approved is final and frozen on every path: the approval stands for the cells,
+    the master copy, the streams and the launches, so a reuse costs no query."""
+    from django.utils import timezone
+
+    from planning.models import CycleStatus
+
+    plan.status, plan.approved_at = CycleStatus.APPROVED, timezone.now()
+    plan.save(update_fields=["status", "approved_at"])
+    first = cycle_projection(cycle=plan)
+    with django_assert_num_queries(0):
+        again = cycle_projection(cycle=plan)
+    assert again is first
+    assert _revenue(again, family_a) == pytest.approx(100 * float(family_a.unit_price))
+
+
+def test_an_open_plan_is_not_taken_for_its_approved_self(plan, family_a):
+    """The same cycle, open and then approved, never shares an entry."""
+    from django.utils import timezone
+
+    from planning.models import CycleStatus
+
+    open_one = cycle_projection(cycle=plan)
+    plan.status, plan.approved_at = CycleStatus.APPROVED, timezone.now()
+    plan.save(update_fields=["status", "approved_at"])
+    assert cycle_projection(cycle=plan) is not open_one
