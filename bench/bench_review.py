@@ -59,14 +59,17 @@ def main() -> None:
     client = Client()
     client.force_login(executive)
 
-    def measure(url: str, name: str, target: float | None = None) -> None:
+    def measure(url: str, name: str, target: float | None = None, before=None) -> None:
+        """``before(i)``, untimed, ahead of each request (a write the page must show)."""
         response = client.get(url)  # warm-up
         assert response.status_code == 200, (url, response.status_code)
         with CaptureQueriesContext(connection) as queries:
             client.get(url)
         n_queries = len(queries.captured_queries)  # now: later requests reset the log
         times, cpu = [], []
-        for _ in range(args.runs):
+        for i in range(args.runs):
+            if before is not None:
+                before(i)
             start, start_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append((time.perf_counter() - start) * 1000)
@@ -82,6 +85,37 @@ def main() -> None:
     measure(f"/review/?month={dt.date(month.year + 1, month.month, 1):%Y-%m}", "/review/?month=…")
     measure("/value-streams/S00/", "/value-streams/S00/ dashboard")
     measure("/value-streams/S00/?family=S00-F000", "/value-streams/S00/?family=…")
+
+    # As under load: a planner saved a cell since the last view (the page is recomputed).
+    from decimal import Decimal
+
+    from planning.models import PlanValue
+    from planning.services.plan_values import CellInput, plan_values_upsert
+
+    cell = (
+        PlanValue.objects.filter(cycle__month=month, measure="demand", product_family__isnull=False)
+        .select_related("cycle", "value_stream", "product_family")
+        .order_by("pk")
+        .first()
+    )
+
+    def write(i: int) -> None:
+        plan_values_upsert(
+            cycle=cell.cycle,
+            cells=[
+                CellInput(
+                    cell.value_stream.code,
+                    cell.product_family.code,
+                    cell.month,
+                    "demand",
+                    Decimal(100 + i),
+                )
+            ],
+            user=None,
+        )
+
+    measure("/review/", "/review/ after a cell was saved", before=write)
+    measure("/value-streams/S00/", "/value-streams/S00/ after a cell was saved", before=write)
 
 
 if __name__ == "__main__":

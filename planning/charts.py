@@ -1,4 +1,4 @@
-"""Plotly figures of the dashboards: shaped DataFrames in, ``go.Figure`` out.
+"""Plotly figures of the dashboards: shaped DataFrames in, :class:`PlotFigure` out.
 
 Pure: no ORM, no formulas (the frames come from :mod:`planning.dashboards`, which
 takes them from the engine). Every figure has a title, labelled axes and a hover that
@@ -9,20 +9,114 @@ with the vendored plotly.js.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from functools import partial
+from functools import cache
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from planning.engine import number_or_none
 
-# Built without Plotly's per-property validation: it was most of the time of drawing a
-# page (3–4× slower with it). tests/planning/test_charts.py validates every figure.
-_Bar = partial(go.Bar, _validate=False)
-_Scatter = partial(go.Scatter, _validate=False)
-_Figure = partial(go.Figure, _validate=False)
+
+class Props(dict):
+    """A figure's properties as plain dicts, read as Plotly's objects read them
+    (``fig.layout.title.text``; an unset property is None)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self.get(name)
+        if type(value) is dict:
+            value = self[name] = Props(value)
+        elif type(value) is list and value and type(value[0]) is dict:
+            value = self[name] = [Props(v) if type(v) is dict else v for v in value]
+        return value
+
+
+def _Bar(**props) -> Props:
+    return Props(props, type="bar")
+
+
+def _Scatter(**props) -> Props:
+    return Props(props, type="scatter")
+
+
+@cache
+def _template_json() -> str:
+    """Plotly's default template as JSON, computed once: ``go.Figure`` put it in every
+    figure's layout (the page keeps drawing with it)."""
+    import plotly.graph_objects as go
+
+    return json.dumps(go.Figure().layout.template.to_plotly_json(), default=_plain)
+
+
+def _plain(value: object) -> object:
+    """NumPy scalars and arrays as JSON numbers and lists (NaN as null, as Plotly)."""
+    if isinstance(value, np.ndarray):
+        return [number_or_none(v) if isinstance(v, float) else v for v in value.tolist()]
+    if isinstance(value, np.generic):
+        item = value.item()
+        return number_or_none(item) if isinstance(item, float) else item
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(value: object) -> str:
+    try:
+        return json.dumps(value, default=_plain, allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere: null, as Plotly's encoder writes it
+        return json.dumps(_finite(value), default=_plain, allow_nan=False)
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return number_or_none(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return _finite(_plain(value))
+    return value
+
+
+class PlotFigure:
+    """A Plotly figure as plain dicts: built without ``go.Figure`` (its validation and
+    the deep copies of ``to_json`` were most of the time of drawing a page), serialised
+    with ``json.dumps``. tests/planning/test_charts.py validates every figure with
+    Plotly and compares the JSON with ``go.Figure``'s."""
+
+    __slots__ = ("data", "layout")
+
+    def __init__(self, data: list[dict], layout: dict) -> None:
+        self.data = [t if type(t) is Props else Props(t) for t in data]
+        self.layout = Props(layout)
+
+    def add_annotation(self, **props) -> None:
+        self.layout.setdefault("annotations", []).append(dict(props))
+
+    def update_traces(self, *, selector: dict | None = None, **props) -> None:
+        """Set ``props`` on each trace whose top-level properties match ``selector``."""
+        for trace in self.data:
+            if all(trace.get(k) == v for k, v in (selector or {}).items()):
+                trace.update(props)
+
+    def update_xaxes(self, **props) -> None:
+        self.layout.setdefault("xaxis", {}).update(props)
+
+    def to_plotly_json(self) -> dict:
+        """The figure as plain data (what ``to_json`` writes)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """The figure as ``go.Figure.to_json`` gives it (the default template last)."""
+        data, layout = _dumps(self.data), _dumps(self.layout)
+        template = _template_json()
+        layout = layout[:-1] + (", " if len(layout) > 2 else "") + f'"template": {template}}}'
+        return f'{{"data": {data}, "layout": {layout}}}'
+
 
 # One palette for every page (matches static/css/sofp.css).
 INK = "#1c2733"
@@ -94,8 +188,8 @@ def _base_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     return layout
 
 
-def _figure(traces: list, layout: dict, *, empty: str | None = None) -> go.Figure:
-    fig = _Figure(data=traces, layout=layout)
+def _figure(traces: list, layout: dict, *, empty: str | None = None) -> PlotFigure:
+    fig = PlotFigure(traces, layout)
     if empty:
         fig.add_annotation(
             text=empty,
@@ -135,7 +229,7 @@ def _bar(
     *,
     label: str | None = None,
     **kw,
-) -> go.Bar:
+) -> Props:
     """The one way a bar is drawn: NaN-safe values, one colour (or one per bar), and the
     exact number with its unit and the series' name in the hover."""
     return _Bar(
@@ -184,7 +278,7 @@ def _line(
     markers: bool | int = False,
     label: str | None = None,
     **kw,
-) -> go.Scatter:
+) -> Props:
     """The one way a line is drawn; ``markers`` adds points (an int sets their size)."""
     line = {"color": color, "width": width} | ({"dash": dash} if dash else {})
     if markers is not False:
@@ -209,7 +303,7 @@ DAYS = "%{y:,.1f} days"
 PCT = "%{y:.1%}"
 
 
-def demand_figure(series: pd.DataFrame, *, title: str = "Demand") -> go.Figure:
+def demand_figure(series: pd.DataFrame, *, title: str = "Demand") -> PlotFigure:
     """Actual sales (history), this plan's forecast, and the last approved plan dashed."""
     x = _x(series["month"])
     traces = [
@@ -234,7 +328,7 @@ def demand_figure(series: pd.DataFrame, *, title: str = "Demand") -> go.Figure:
     )
 
 
-def accuracy_figure(series: pd.DataFrame, *, title: str = "Forecast accuracy") -> go.Figure:
+def accuracy_figure(series: pd.DataFrame, *, title: str = "Forecast accuracy") -> PlotFigure:
     """WAPE (bars, lower is better) and bias (line, + = over-forecast), lag 1, in %."""
     x = _x(series["month"])
     traces = [
@@ -256,7 +350,7 @@ def accuracy_figure(series: pd.DataFrame, *, title: str = "Forecast accuracy") -
     )
 
 
-def fva_figure(series: pd.DataFrame, *, title: str = "Forecast value added") -> go.Figure:
+def fva_figure(series: pd.DataFrame, *, title: str = "Forecast value added") -> PlotFigure:
     """Lag-1 WAPE of the naive forecast, the statistical baseline and the final demand per
     closed month (lower is better): the gaps are what the statistics and the consensus
     added. ``series``: month, naive_wape, baseline_wape, demand_wape."""
@@ -278,7 +372,7 @@ def fva_figure(series: pd.DataFrame, *, title: str = "Forecast value added") -> 
     )
 
 
-def production_figure(series: pd.DataFrame, *, title: str = "Production vs demand") -> go.Figure:
+def production_figure(series: pd.DataFrame, *, title: str = "Production vs demand") -> PlotFigure:
     x = _x(series["month"])
     traces = [
         _bar(x, series["production"], "Production", TEAL, UNITS),
@@ -293,7 +387,7 @@ def production_figure(series: pd.DataFrame, *, title: str = "Production vs deman
 
 def inventory_figure(
     series: pd.DataFrame, *, title: str = "Ending inventory and days of supply"
-) -> go.Figure:
+) -> PlotFigure:
     """Inventory bars, days of supply against the shaded target band, shortages marked."""
     x = _x(series["month"])
     inventory = series["ending_inventory"]
@@ -337,7 +431,7 @@ def inventory_figure(
     return _figure(traces, layout, empty=None if len(series) else "No plan yet")
 
 
-def capacity_figure(series: pd.DataFrame, *, title: str = "Capacity: hours") -> go.Figure:
+def capacity_figure(series: pd.DataFrame, *, title: str = "Capacity: hours") -> PlotFigure:
     x = _x(series["month"])
     overloaded = series["utilization"].fillna(0).to_numpy() > 1
     traces = [
@@ -365,7 +459,7 @@ CAPACITY_SHARES = (
 
 def capacity_split_figure(
     series: pd.DataFrame, *, title: str = "Box score: use of available hours"
-) -> go.Figure:
+) -> PlotFigure:
     """Productive / non-productive / available shares per month, stacked to 100%."""
     x = _x(series["month"])
     traces = [_bar(x, series[col], name, color, PCT) for col, name, color in CAPACITY_SHARES]
@@ -374,7 +468,7 @@ def capacity_split_figure(
     return _figure(traces, layout, empty=None if len(series) else "No capacity plan yet")
 
 
-def financial_figure(series: pd.DataFrame, *, title: str = "Financial projection") -> go.Figure:
+def financial_figure(series: pd.DataFrame, *, title: str = "Financial projection") -> PlotFigure:
     x = _x(series["month"])
     traces = [
         _bar(x, series["revenue"], "Revenue", BRAND_2),
@@ -411,7 +505,7 @@ def _category_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     return layout
 
 
-def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
+def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> PlotFigure:
     """Revenue and value stream profit per stream in one month, return on sales on y2."""
     x = list(rows["value_stream"])
     traces = [
@@ -439,7 +533,7 @@ def stream_box_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
     return _figure(traces, layout, empty=None if len(rows) else "No value streams")
 
 
-def stream_capacity_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure:
+def stream_capacity_figure(rows: pd.DataFrame, *, month_label: str) -> PlotFigure:
     """Capacity box score per stream: productive / non-productive / available (stacked)."""
     y = list(rows["value_stream"])
     traces = [
@@ -475,7 +569,7 @@ def stream_capacity_figure(rows: pd.DataFrame, *, month_label: str) -> go.Figure
     return _figure(traces, layout, empty=None if len(rows) else "No value streams")
 
 
-def changes_figure(summary: pd.DataFrame) -> go.Figure:
+def changes_figure(summary: pd.DataFrame) -> PlotFigure:
     """Change of the horizon totals against the last approved plan, per stream, in %."""
     traces = []
     colors = {"demand": BRAND_2, "production": TEAL, "value_stream_profit": OK}
@@ -509,7 +603,7 @@ def changes_figure(summary: pd.DataFrame) -> go.Figure:
     )
 
 
-def company_figure(series: pd.DataFrame, *, title: str = "Company roll-up") -> go.Figure:
+def company_figure(series: pd.DataFrame, *, title: str = "Company roll-up") -> PlotFigure:
     x = _x(series["month"])
     traces = [
         _bar(x, series["value_stream_profit"], "Σ value stream profit", "#b8d8c8"),
@@ -524,7 +618,7 @@ def company_figure(series: pd.DataFrame, *, title: str = "Company roll-up") -> g
 
 def profit_by_stream_figure(
     wide: pd.DataFrame, *, title: str = "Value stream profit over the horizon"
-) -> go.Figure:
+) -> PlotFigure:
     x = _x(wide.index) if len(wide) else []
     traces = [
         _bar(x, wide[code], str(code), STREAM_COLORS[i % len(STREAM_COLORS)])
@@ -547,7 +641,7 @@ def scenario_overlay_figure(
     title: str,
     y_title: str,
     hover: str = MONEY,
-) -> go.Figure:
+) -> PlotFigure:
     """The plan and each scenario as lines on one axis (the plan solid, scenarios
     dashed), so a meeting sees where the options part."""
     traces = []

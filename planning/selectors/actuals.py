@@ -577,7 +577,39 @@ def closed_month_block(
     ``month``; plan against actual (actual, plan, variance, %); the accuracy trend over
     the last ``trend_months`` closed months. With ``family``: its stream only, the
     measures of :data:`CLOSED_FAMILY_MEASURES` the family's, the others the stream's
-    (``per_stream`` names them for the page)."""
+    (``per_stream`` names them for the page).
+
+    Reused while nothing it reads has changed (``selectors.stamps.facts_stamp``, one
+    query: facts, approved cycles, master copies, streams, launches, currency); a
+    planner's save in the open cycle leaves it as it is. A fresh dict each time: callers
+    may replace its entries."""
+    from planning.selectors.stamps import facts_stamp, reuse_part
+
+    streams = None if value_streams is None else list(value_streams)
+    key = (
+        "closed_month_block",
+        facts_stamp(),
+        month,
+        trend_months,
+        None if streams is None else tuple(vs.pk for vs in streams),
+        None if family is None else (family.pk, family.code, family.value_stream.pk),
+    )
+    block = reuse_part(
+        key,
+        lambda: _closed_month_block(
+            month=month, value_streams=streams, trend_months=trend_months, family=family
+        ),
+    )
+    return {**block, "family": family}
+
+
+def _closed_month_block(
+    *,
+    month: dt.date,
+    value_streams: list[ValueStream] | None,
+    trend_months: int,
+    family: ProductFamily | None,
+) -> dict:
     months = [month_add(month, -i) for i in range(trend_months - 1, -1, -1)]
     if family is not None:
         value_streams = [family.value_stream]

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from django.db.models import Q, QuerySet
 
@@ -28,7 +29,7 @@ from planning.models import (
     AuditEvent,
     PlanningCycle,
 )
-from planning.selectors.plans import cycle_analysis, plan_rights
+from planning.selectors.plans import CycleAnalysis, _reuse_derived, cycle_analysis, plan_rights
 from valuestreams.models import Membership, ValueStream
 from valuestreams.roles import AnyUser, CompanyRole, user_is_executive, user_roles
 from valuestreams.selectors import value_streams_visible
@@ -335,6 +336,7 @@ def assumptions_behind_biggest_changes(
     limit: int = 10,
     *,
     value_streams: Iterable[ValueStream] | None = None,
+    analysis: CycleAnalysis | None = None,
 ) -> list[dict]:
     """The assumptions behind the biggest changes against the last approved plan.
 
@@ -342,46 +344,62 @@ def assumptions_behind_biggest_changes(
     or confirmed assumptions covering its cell; each assumption is listed once, at its
     biggest change, biggest first, at most ``limit``. Plain dicts (the review and the
     board pack): the assumption's fields plus ``change`` = ``{month, previous, current,
-    change, change_pct}``. Empty without a previous plan.
+    change, change_pct}``. Empty without a previous plan. ``analysis``: the caller's
+    ``cycle_analysis`` of the same cycle and streams (no family filter), if it has it.
     """
     streams = None if value_streams is None else list(value_streams)
     index = _covering_index(cycle, CHANGE_MEASURES, streams) if limit > 0 else {}
     if not index:  # nothing to list: no projection needed
         return []
-    analysis = cycle_analysis(cycle=cycle, value_streams=streams)
+    if analysis is None:
+        analysis = cycle_analysis(cycle=cycle, value_streams=streams)
     if analysis.previous is None:
         return []
-    changes = _family_changes(analysis)
-    changes = changes[
-        pd.Series(
-            [
-                (vs, m) in index
-                for vs, m in zip(changes["value_stream"], changes["measure"], strict=True)
-            ],
-            index=changes.index,
-            dtype=bool,
-        )
-    ]
+    # The changes depend on the two projections only: kept with them.
+    changes = _reuse_derived(
+        "family_changes",
+        (analysis.projection, analysis.previous),
+        (),
+        lambda: _family_changes(analysis),
+    )
+    # Each assumption at its biggest change: the first row (biggest first) it covers, as
+    # a walk down the rows would meet it (ties: the order of the index's list).
+    vs_col = changes["value_stream"].to_numpy()
+    measure_col = changes["measure"].to_numpy()
+    family_col = changes["product_family"].to_numpy()
+    ordinal = pd.PeriodIndex(changes["month"], freq="M").asi8
+    found: list[tuple[int, int, Assumption]] = []
+    for (vs, measure), assumptions in index.items():
+        here = (vs_col == vs) & (measure_col == measure)
+        if not here.any():
+            continue
+        for order, a in enumerate(assumptions):
+            first, last = _month_ordinal(a.first_month), _month_ordinal(a.last_month)
+            covered = here & (ordinal >= first) & (ordinal <= last)
+            if a.product_family_id:
+                covered &= family_col == a.product_family.code
+            hit = np.flatnonzero(covered)
+            if len(hit):
+                found.append((int(hit[0]), order, a))
+    found.sort(key=lambda f: (f[0], f[1]))
     out: list[dict] = []
-    seen: set[int] = set()
-    for vs, fam, month, measure, cur, prev, change in changes[
-        ["value_stream", "product_family", "month", "measure", "current", "previous", "change"]
-    ].itertuples(index=False):
-        day = dt.date(month.year, month.month, 1)
-        for a in _covering(index, vs, measure, fam, day):
-            if a.pk in seen:
-                continue
-            seen.add(a.pk)
-            d = assumption_dict(a)
-            d["change"] = {
-                "product_family": fam,
-                "month": f"{day:%Y-%m}",
-                "previous": prev,
-                "current": cur,
-                "change": change,
-                "change_pct": (change / prev) if prev else None,
-            }
-            out.append(d)
-            if len(out) >= limit:
-                return out
+    for row, _, a in found[:limit]:
+        vs, fam, month, measure, cur, prev, change = changes.iloc[row][
+            ["value_stream", "product_family", "month", "measure", "current", "previous", "change"]
+        ]
+        d = assumption_dict(a)
+        d["change"] = {
+            "product_family": fam,
+            "month": f"{month.year:04d}-{month.month:02d}",
+            "previous": prev,
+            "current": cur,
+            "change": change,
+            "change_pct": (change / prev) if prev else None,
+        }
+        out.append(d)
     return out
+
+
+def _month_ordinal(d: dt.date) -> int:
+    """Months since 1970-01 (a monthly Period's ordinal)."""
+    return (d.year - 1970) * 12 + d.month - 1

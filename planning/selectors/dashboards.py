@@ -41,6 +41,7 @@ from planning.selectors.plans import (
     cycle_current,
     cycle_get_by_label,
 )
+from planning.selectors.stamps import reuse_part, review_stamp
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import user_reads_all_streams
 
@@ -107,7 +108,7 @@ def _month_label(month: pd.Period) -> str:
 
 @dataclass
 class Figure:
-    """A chart on a page: the DOM id and the figure's JSON (plotly's own serialiser)."""
+    """A chart on a page: the DOM id and the figure's JSON (``charts.PlotFigure``)."""
 
     id: str
     figure: object
@@ -143,7 +144,24 @@ def stream_dashboard(
 ) -> StreamDashboard:
     """Everything ``/value-streams/<code>/`` shows for one cycle (and optional family and
     month: a month narrows the headline numbers, every chart and the exceptions to it,
-    as on the review)."""
+    as on the review). Reused whole while nothing it reads has changed (the review's
+    stamp, ``selectors.stamps.review_stamp``: one query)."""
+    key = ("stream_dashboard", review_stamp(cycle), value_stream.pk, family_code, month)
+    return reuse_part(
+        key,
+        lambda: _stream_dashboard(
+            cycle=cycle, value_stream=value_stream, family_code=family_code, month=month
+        ),
+    )
+
+
+def _stream_dashboard(
+    *,
+    cycle: PlanningCycle,
+    value_stream: ValueStream,
+    family_code: str | None,
+    month: str | None,
+) -> StreamDashboard:
     pick = horizon_month_pick(cycle, month)
     families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
     family = next((f for f in families if f.code == family_code), None)
@@ -158,7 +176,13 @@ def stream_dashboard(
         first=month_add(cycle.month, -ACTUALS_HISTORY_MONTHS),
         last=min(current_month(), month_add(cycle.month, cycle.horizon - 1)),
     )
-    box = engine.box_score(analysis.projection, analysis.accuracy, _headcounts([value_stream]))
+    heads = _headcounts([value_stream])
+    box = _reuse_derived(
+        "box_score",
+        (analysis.projection, analysis.accuracy, None),
+        tuple(heads.items()),
+        lambda: engine.box_score(analysis.projection, analysis.accuracy, heads),
+    )
     code = value_stream.code
 
     demand = at_month(
@@ -413,8 +437,60 @@ def review_page(
     Filters apply to every figure: ``family`` narrows the analysis itself to that family
     (its stream's column, no company roll-up); an explicit ``month`` narrows the box
     score, the charts, the exceptions and the changes to that month.
+
+    Reused whole while nothing it reads has changed: the key holds
+    ``selectors.stamps.review_stamp`` (one query over every table the page reads, and
+    the company's day), the streams, the filters and what the user may do here.
     """
-    streams = streams_all = list(streams)
+    streams = list(streams)
+    if company_view is None:
+        company_view = user_reads_all_streams(user)
+    can_approve = user_can_approve(user, cycle)
+    can_record = user_can_record_decisions(user, cycle)
+    key = (
+        "review_page",
+        review_stamp(cycle),
+        tuple(vs.pk for vs in streams),
+        company_view,
+        can_approve,
+        can_record,
+        month,
+        exception_page,
+        exception_kind,
+        exception_stream,
+        family,
+    )
+    return reuse_part(
+        key,
+        lambda: _review_page(
+            cycle=cycle,
+            streams=streams,
+            month=month,
+            exception_page=exception_page,
+            exception_kind=exception_kind,
+            exception_stream=exception_stream,
+            family=family,
+            company_view=company_view,
+            can_approve=can_approve,
+            can_record=can_record,
+        ),
+    )
+
+
+def _review_page(
+    *,
+    cycle: PlanningCycle,
+    streams: list[ValueStream],
+    month: str | None,
+    exception_page: str | None,
+    exception_kind: str | None,
+    exception_stream: str | None,
+    family: str | None,
+    company_view: bool,
+    can_approve: bool,
+    can_record: bool,
+) -> ReviewPage:
+    streams_all = streams
     # The families this cycle plans (its copy): a frozen cycle keeps its own, in the
     # streams they were planned in.
     planned = cycle_family_codes(cycle=cycle, value_streams=streams_all)
@@ -424,8 +500,6 @@ def review_page(
     if family_obj is not None:
         streams = [vs for vs in streams if vs.pk == match[2]]
         family_obj.value_stream = streams[0]  # the stream the cycle plans it in
-    if company_view is None:
-        company_view = user_reads_all_streams(user)
     company_view = company_view and not fcode
     analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
     heads = _headcounts(streams)
@@ -495,7 +569,7 @@ def review_page(
     approver = cycle.approved_by
     approval = Approval(
         frozen=cycle.is_frozen,
-        can_approve=user_can_approve(user, cycle),
+        can_approve=can_approve,
         steps_before=[s for s in steps if s.number < APPROVAL_STEP],
         open_steps=open_steps,
         approved_by=(approver.get_full_name() or approver.username) if approver else "",
@@ -513,7 +587,7 @@ def review_page(
                     else None
                 ),
             )
-            if not cycle.is_frozen and user_can_approve(user, cycle)
+            if not cycle.is_frozen and can_approve
             else None
         ),
     )
@@ -529,7 +603,6 @@ def review_page(
         .select_related("owner", "step")
         .order_by("due_date", "pk")
     )
-    can_record = user_can_record_decisions(user, cycle)
     owners = (
         list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
         if can_record

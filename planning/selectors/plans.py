@@ -440,9 +440,13 @@ def _reuse_derived(
 
 
 def projections_forget() -> None:
-    """Drop every reused result (tests that count a cold request's queries)."""
+    """Drop every reused result (tests that count a cold request's queries), the page
+    parts kept under stamps too."""
+    from planning.selectors.stamps import parts_forget
+
     with _reused_lock:
         _reused.clear()
+    parts_forget()
 
 
 def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
@@ -682,9 +686,22 @@ def cycle_analysis(
         cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS, family=family
     )
     thresholds = company_thresholds()
+    # Accuracy reads closed months only (frozen forecasts, sales facts): a save in the
+    # open plan leaves it as it is, so it is kept on its own.
+    accuracy = _reuse(
+        (
+            "accuracy",
+            forecasts_qs.db,
+            cycle.month,
+            None if streams is None else tuple(sorted(vs.pk for vs in streams)),
+            family,
+            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
+            _values_fingerprint(actuals_qs),
+        ),
+        lambda: engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs)),
+    )
 
-    def compute() -> tuple[engine.Accuracy, pd.DataFrame, pd.DataFrame]:
-        accuracy = engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs))
+    def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
         changes = (
             engine.plan_changes(projection, previous)
             if previous is not None
@@ -692,19 +709,10 @@ def cycle_analysis(
         )
         launches = _launches_in_scope(cycle, streams, family)
         exceptions = engine.exceptions(projection, previous, thresholds, launches=launches)
-        return accuracy, changes, exceptions
+        return changes, exceptions
 
-    accuracy, changes, exceptions = _reuse(
-        (
-            "analysis",
-            key,
-            previous_key,
-            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
-            _values_fingerprint(actuals_qs),
-            thresholds,
-        ),
-        compute,
-    )
+    # The projections' keys cover the plans, their masters and the cycle's launches.
+    changes, exceptions = _reuse(("analysis", key, previous_key, thresholds), compute)
     return CycleAnalysis(
         cycle=cycle,
         previous_cycle=previous_cycle,

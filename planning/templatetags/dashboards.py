@@ -19,7 +19,8 @@ def plotly_figure(chart) -> str:
     """A ``[data-figure]`` slot plus the figure's JSON; static/js/charts.js draws it.
 
     ``chart`` is a :class:`planning.selectors.dashboards.Figure`; the JSON comes from
-    plotly's own ``to_json`` and is embedded like ``json_script`` does (no inline code).
+    figure's ``to_json`` (:class:`planning.charts.PlotFigure`: plain dicts, the JSON
+    Plotly writes) and is embedded like ``json_script`` does (no inline code).
     """
     data_id = f"{chart.id}-data"
     title = chart.figure.layout.title.text or "Chart"
@@ -78,12 +79,18 @@ def delta(value, kind: str = "money") -> str:
     return fmt(f, "signed")
 
 
-@register.simple_tag
-def labelled(metric) -> str:
+@register.simple_tag(takes_context=True)
+def labelled(context, metric) -> str:
     """A box score line's or headline number's label, with the company's currency on
-    money (as the grid and the closed-month block show it)."""
+    money (as the grid and the closed-month block show it). The currency is read once
+    per page (a cache read per line was a tenth of the review's rendering)."""
     from planning.selectors.cycles import company_currency
 
     label = metric["label"] if isinstance(metric, dict) else metric.label
     kind = metric.get("kind") if isinstance(metric, dict) else metric.kind
-    return f"{label} ({company_currency()})" if kind == "money" else label
+    if kind != "money":
+        return label
+    currency = context.render_context.get("sofp_currency")
+    if currency is None:
+        currency = context.render_context["sofp_currency"] = company_currency()
+    return f"{label} ({currency})"

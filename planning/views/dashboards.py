@@ -99,12 +99,17 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
             exception_stream=request.GET.get("exception_stream"),
             family=request.GET.get("family"),
         )
+        page = context["page"]
         context["assumptions_behind"] = assumptions_behind_biggest_changes(
-            cycle, 8, value_streams=streams
+            cycle,
+            8,
+            value_streams=streams,
+            # the page's analysis is of these very streams unless a family narrows it
+            analysis=page.analysis if page.family is None else None,
         )
         context.update(_compare(request, cycle))
     if streams:
-        # Facts change without a cycle: read fresh, never from the review's reuse cache.
+        # Facts change without a cycle: reused only under a stamp of the facts (one query).
         family = context["page"].family if context.get("page") is not None else None
         closed = closed_month_block(month=last_closed_month(), value_streams=streams, family=family)
         if not context["company_view"]:

@@ -159,3 +159,30 @@ def test_every_figure_passes_plotly_validation(plan, previous):
         validated = go.Figure(as_dict)  # raises ValueError on any invalid property
         assert validated.to_plotly_json()["layout"]["title"] == as_dict["layout"]["title"], name
         assert len(validated.data) == len(fig.data), name
+
+
+def test_figure_json_is_what_plotly_writes(plan, previous):
+    """Figures are plain dicts serialised with json.dumps: the same JSON as Plotly's own
+    ``go.Figure(...).to_json()`` of the same figure, default template included."""
+    figures = all_stream_figures(plan, previous) | all_review_figures(plan, previous)
+    figures["fva"] = charts.fva_figure(
+        pd.DataFrame(
+            {
+                "month": pd.PeriodIndex(["2026-12"], freq="M"),
+                "naive_wape": [float("nan")],
+                "baseline_wape": [0.2],
+                "demand_wape": [0.1],
+            }
+        )
+    )
+    for name, fig in figures.items():
+        ours = json.loads(fig.to_json())
+        layout = {k: v for k, v in ours["layout"].items() if k != "template"}
+        theirs = json.loads(go.Figure({"data": ours["data"], "layout": layout}).to_json())
+        assert ours == theirs, name
+        assert ours["data"] and all(t["type"] in ("bar", "scatter") for t in ours["data"]), name
+
+
+def test_figure_json_writes_nan_as_null():
+    fig = charts.PlotFigure([{"type": "bar", "x": ["a"], "y": [float("nan")]}], {})
+    assert json.loads(fig.to_json())["data"][0]["y"] == [None]
