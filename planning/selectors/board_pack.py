@@ -190,93 +190,18 @@ def board_pack_context(cycle: PlanningCycle, *, built_at: dt.datetime) -> dict:
 # --------------------------------------------------------------------------- fingerprint
 
 
-def _fingerprint_sql() -> str:
-    """One statement of scalar subqueries: per table the pack reads, aggregates that
-    move whenever a row is added, changed or removed (counts, newest ``updated_at``, sums
-    of versions, a weighted checksum of master copies, which have no timestamp)."""
-    from planning import models as m
-    from valuestreams import models as v
-
-    def t(model) -> str:
-        return model._meta.db_table
-
-    def flag(col: str) -> str:
-        return f"CASE WHEN {col} THEN 1 ELSE 0 END"
-
-    this = "cycle_id = %(cycle)s"
-    subqueries = [
-        # The plan's values (baseline included) and the scenarios' cells of this cycle.
-        f"SELECT COUNT(*) FROM {t(m.PlanValue)} WHERE {this}",
-        f"SELECT SUM(version) FROM {t(m.PlanValue)} WHERE {this}",
-        f"SELECT MAX(updated_at) FROM {t(m.PlanValue)} WHERE {this}",
-        f"SELECT COUNT(*) FROM {t(m.ScenarioCell)} WHERE {this}",
-        f"SELECT SUM(version) FROM {t(m.ScenarioCell)} WHERE {this}",
-        f"SELECT MAX(updated_at) FROM {t(m.ScenarioCell)} WHERE {this}",
-        # Scenarios (added, adopted, frozen, renamed or described).
-        f"SELECT COUNT(*) FROM {t(m.Scenario)} WHERE {this}",
-        f"SELECT MAX(id) FROM {t(m.Scenario)} WHERE {this}",
-        f"SELECT MAX(adopted_at) FROM {t(m.Scenario)} WHERE {this}",
-        f"SELECT SUM(id * (LENGTH(name) + 7 * LENGTH(description) + 131 * LENGTH(status)))"
-        f" FROM {t(m.Scenario)} WHERE {this}",
-        # The master copy of the plan and the scenarios (no timestamps: a checksum).
-        f"SELECT COUNT(*) FROM {t(m.CycleFamily)} WHERE {this}",
-        f"SELECT SUM(id * (unit_price + 3 * unit_material_cost + 7 * hours_per_unit"
-        f" + 11 * dos_min + 13 * dos_max + 17 * {flag('active')} + 19 * value_stream_id))"
-        f" FROM {t(m.CycleFamily)} WHERE {this}",
-        f"SELECT SUM(id * (3 * COALESCE(headcount, 0) + 17 * {flag('active')}))"
-        f" FROM {t(m.CycleValueStream)} WHERE {this}",
-        # Decisions (this cycle's and earlier open ones), assumptions, acknowledgements.
-        f"SELECT COUNT(*) FROM {t(m.Decision)}",
-        f"SELECT MAX(updated_at) FROM {t(m.Decision)}",
-        f"SELECT COUNT(*) FROM {t(m.Assumption)} WHERE {this}",
-        f"SELECT SUM(version) FROM {t(m.Assumption)} WHERE {this}",
-        f"SELECT MAX(updated_at) FROM {t(m.Assumption)} WHERE {this}",
-        f"SELECT COUNT(*) FROM {t(m.ExceptionAcknowledgement)} WHERE {this}",
-        f"SELECT MAX(acknowledged_at) FROM {t(m.ExceptionAcknowledgement)} WHERE {this}",
-        f"SELECT SUM(id * LENGTH(note)) FROM {t(m.ExceptionAcknowledgement)} WHERE {this}",
-        # The steps (agenda, meeting, status, minutes) and every cycle's status (the last
-        # approved plan the pack compares with).
-        f"SELECT MAX(updated_at) FROM {t(m.CycleStep)} WHERE {this}",
-        f"SELECT COUNT(*) FROM {t(m.PlanningCycle)}",
-        f"SELECT MAX(updated_at) FROM {t(m.PlanningCycle)}",
-        f"SELECT MAX(approved_at) FROM {t(m.PlanningCycle)}",
-        # Facts behind the closed month's box score, and launches (on-time launch).
-        f"SELECT COUNT(*) FROM {t(m.Actual)}",
-        f"SELECT SUM(version) FROM {t(m.Actual)}",
-        f"SELECT MAX(updated_at) FROM {t(m.Actual)}",
-        f"SELECT COUNT(*) FROM {t(m.Launch)}",
-        f"SELECT SUM(version) FROM {t(m.Launch)}",
-        f"SELECT MAX(updated_at) FROM {t(m.Launch)}",
-        # Streams and families shown (names, in or out).
-        f"SELECT SUM(id * (LENGTH(name) + 7 * {flag('active')} + 13 * COALESCE(headcount, 0)))"
-        f" FROM {t(v.ValueStream)}",
-        f"SELECT SUM(id * (LENGTH(name) + 7 * {flag('active')})) FROM {t(v.ProductFamily)}",
-        # The company's name, time zone, currency and exception thresholds.
-        f"SELECT MAX(name) FROM {t(m.Company)}",
-        f"SELECT MAX(time_zone) FROM {t(m.Company)}",
-        f"SELECT MAX(currency) FROM {t(m.Company)}",
-        f"SELECT SUM(utilization_warn + 3 * utilization_over + 7 * demand_change_threshold)"
-        f" FROM {t(m.Company)}",
-    ]
-    return "SELECT " + ", ".join(f"({q})" for q in subqueries)
-
-
 def board_pack_fingerprint(cycle: PlanningCycle) -> str:
-    """A digest of everything an open cycle's pack is built from, in one query (plus the
-    month the closed-month block reports): equal digests mean an equal pack, so the
-    printed PDF can be handed out again."""
+    """A digest of everything an open cycle's pack is built from, in one query: the
+    review's stamp (:func:`planning.selectors.stamps.review_stamp`; the pack prints the
+    review's figures, its decisions, minutes, assumptions and scenarios, and the closed
+    month of the company's day). Equal digests mean an equal pack, so the printed PDF
+    can be handed out again. (Its own checksums of names and master copies, by length
+    and weighted sums, missed a rename to a name as long, or edits that cancelled out.)"""
     import hashlib
 
-    from django.db import connection
+    from planning.selectors.stamps import review_stamp
 
-    from planning.selectors.actuals import current_month
-
-    month = current_month()  # the company's zone comes from the cache
-    with connection.cursor() as cursor:
-        cursor.execute(_fingerprint_sql(), {"cycle": cycle.pk})
-        row = cursor.fetchone()
-    text = repr((cycle.pk, tuple(str(x) for x in row), month))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(repr(review_stamp(cycle)).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- renderer

@@ -3,8 +3,9 @@
 A page part reused under a stamp (``selectors.plans._reuse``) is what a fresh
 computation would give: the stamp holds, per table the part reads, aggregates that move
 with every insert, update or delete (count, sum of versions, newest ``updated_at``, a
-sum of values for a raw update that touched neither, weighted checksums of rows without
-a timestamp) — as ``selectors.board_pack.board_pack_fingerprint`` does for the pack.
+sum of values for a raw update that touched neither; for tables without versions, the
+master copies and the small ones, every column of every row) — the board pack's cache
+uses it too (``selectors.board_pack.board_pack_fingerprint``).
 Approved cycles' plans are frozen on every path, so the approved cycles and when they
 were approved stand for their values.
 """
@@ -63,13 +64,9 @@ def _facts_parts(vendor: str) -> list[str]:
     return [
         _versioned(t(m.Actual)),
         _rows_digest_sql(vendor, m.PlanningCycle),
-        _aggregates(
-            t(m.CycleFamily),
-            "COUNT(*)",
-            f"SUM(id * (unit_price + 3 * unit_material_cost + 7 * hours_per_unit"
-            f" + 11 * dos_min + 13 * dos_max + 17 * {_flag('active')} + 19 * value_stream_id"
-            f" + 23 * product_family_id + 29 * cycle_id))",
-        ),
+        # Every column of every copy: a weighted sum of the numbers missed edits that
+        # cancel out (a price up by 3 and its material cost down by 1, in one write).
+        _rows_digest_sql(vendor, m.CycleFamily),
         _rows_digest_sql(vendor, v.ProductFamily),
         _rows_digest_sql(vendor, v.ValueStream),
         _rows_digest_sql(vendor, m.Launch),
