@@ -17,9 +17,11 @@ def _load(monkeypatch, **env: str) -> dict:
     return runpy.run_path(str(CONF))
 
 
-def test_workers_default_to_two_per_core_plus_one(monkeypatch):
+def test_workers_default_to_one_per_core_plus_one_with_four_threads(monkeypatch):
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
     conf = _load(monkeypatch)
-    assert conf["workers"] == 2 * multiprocessing.cpu_count() + 1
+    assert conf["workers"] == multiprocessing.cpu_count() + 1
+    assert conf["threads"] == 4
     assert conf["accesslog"] == "-"
     assert conf["wsgi_app"] == "sofp.wsgi:application"
 
@@ -30,7 +32,7 @@ def test_web_concurrency_caps_the_workers(monkeypatch):
 
 def test_web_concurrency_never_raises_above_the_cpu_rule(monkeypatch):
     conf = _load(monkeypatch, WEB_CONCURRENCY="999")
-    assert conf["workers"] == 2 * multiprocessing.cpu_count() + 1
+    assert conf["workers"] == multiprocessing.cpu_count() + 1
 
 
 def test_bind_and_trusted_proxies_come_from_the_environment(monkeypatch):
