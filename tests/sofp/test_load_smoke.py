@@ -28,6 +28,9 @@ def test_short_load_run_has_no_errors_and_loses_no_value(tmp_path, redis_url, db
         os.environ,
         LOAD_DURATION="5",
         LOAD_USERS="5",
+        # People start once everyone has signed in, after a first think time: short
+        # ones, so five seconds hold enough clicks to check.
+        LOAD_THINK_S="0.2,1",
         # Named after this run's database, so parallel runs on one server never collide.
         LOAD_DB=f"{connection.settings_dict['NAME']}_load_smoke",
         LOAD_WORKDIR=str(tmp_path),
