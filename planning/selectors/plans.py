@@ -459,14 +459,12 @@ def _values_fingerprint(qs: QuerySet[PlanValue]) -> tuple:
     return tuple(row.values())
 
 
-def _frozen_stamp(cycle: PlanningCycle | None = None) -> tuple:
+def _frozen_stamp() -> tuple:
     """What stands for the stored values of approved cycles in a reuse key: approved
     plans are frozen on every path, so which cycles are approved, and when, is enough
-    (a small query on the cycles) — no scan of their tens of thousands of values.
-    ``cycle``: that one approved cycle; None: every approved cycle."""
+    (a small query on the cycles) — no scan of their tens of thousands of values. (One
+    approved cycle's own projection needs not even that: see ``_projection``.)"""
     approved = PlanningCycle.objects.filter(status=CycleStatus.APPROVED)
-    if cycle is not None:
-        approved = approved.filter(pk=cycle.pk)
     return ("frozen", *approved.order_by("pk").values_list("pk", "approved_at"))
 
 

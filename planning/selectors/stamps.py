@@ -23,10 +23,6 @@ from django.db import connection
 T = TypeVar("T")
 
 
-def _flag(col: str) -> str:
-    return f"CASE WHEN {col} THEN 1 ELSE 0 END"
-
-
 def _aggregates(table: str, *exprs: str, where: str = "") -> str:
     """One scan of ``table``: its aggregates joined as one text (``~`` for NULL)."""
     text = " || ':' || ".join(f"COALESCE(CAST({e} AS TEXT), '~')" for e in exprs)
