@@ -19,6 +19,7 @@ Columns
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,6 +51,7 @@ from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import company_currency, company_time_text, cycle_refuse_frozen
+from planning.selectors.grid_inputs import fast_path, stream_facts, stream_plan_input
 from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
     company_thresholds,
@@ -254,16 +256,47 @@ def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
     """Engine exceptions → {row id: {field: {"level", "reason"}}} (worst first wins)."""
     exc = engine.exceptions(projection, thresholds=company_thresholds())
     out: dict[str, dict[str, dict]] = {}
-    columns = ["kind", "severity", "product_family", "month", "message"]
-    for kind, severity, pf, month, message in exc[columns].itertuples(index=False):
+    columns = [exc[c].tolist() for c in ("kind", "severity", "product_family", "message")]
+    fields = _month_fields(exc["month"])
+    for kind, severity, pf, message, field in zip(*columns, fields, strict=True):
         measure = FLAG_ROW.get(kind)
         if measure is None:
             continue
-        field = f"m{month.year:04d}-{month.month:02d}"
         cells = out.setdefault(row_id(pf, measure), {})
         if field not in cells:
             cells[field] = {"level": "bad" if severity >= 3 else "warn", "reason": message}
     return out
+
+
+# Month fields by monthly period ordinal (months since 1970-01), made once per process.
+_ORDINAL_FIELDS: dict[int, str] = {}
+_MONTHLY = pd.PeriodDtype("M")
+
+
+def _ordinal_field(ordinal: int) -> str:
+    field = _ORDINAL_FIELDS.get(ordinal)
+    if field is None:
+        year, month = divmod(ordinal, 12)
+        field = _ORDINAL_FIELDS[ordinal] = f"m{1970 + year:04d}-{month + 1:02d}"
+    return field
+
+
+def _month_fields(months: pd.Series) -> list[str]:
+    """The month field of each row of a month column: from the periods' ordinals
+    (boxing a Period per row cost more than the rest of a row)."""
+    if months.dtype == _MONTHLY:
+        return [_ordinal_field(o) for o in months.array.asi8.tolist()]
+    return [f"m{p.year:04d}-{p.month:02d}" for p in months.tolist()]
+
+
+def _num(x: object) -> float | None:
+    """:func:`engine.number_or_none` (a float, or None for NaN, ±inf and non-numbers),
+    asked a thousand times per grid."""
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def _family_series(
@@ -275,7 +308,7 @@ def _family_series(
     out: dict[str, dict[str, dict[str, float | None]]] = {}
     if not len(frame):
         return out
-    fields = [f"m{p.year:04d}-{p.month:02d}" for p in frame["month"].tolist()]
+    fields = _month_fields(frame["month"])
     codes = [str(c) for c in frame["product_family"].tolist()]
     columns = [(m, frame[m].tolist()) for m in measures]
     for i, (code, field) in enumerate(zip(codes, fields, strict=True)):
@@ -283,14 +316,14 @@ def _family_series(
         if series is None:
             series = out[code] = {m: {} for m in measures}
         for m, values in columns:
-            series[m][field] = number_or_none(values[i])
+            series[m][field] = _num(values[i])
     return out
 
 
 def _series_by_field(frame: pd.DataFrame, column: str) -> dict[str, float | None]:
     return {
-        f"m{p.year:04d}-{p.month:02d}": number_or_none(v)
-        for p, v in zip(frame["month"], frame[column], strict=True)
+        f: _num(v)
+        for f, v in zip(_month_fields(frame["month"]), frame[column].tolist(), strict=True)
     }
 
 
@@ -322,13 +355,16 @@ def _with_subtotals(
 ) -> dict[str, float | None]:
     """The period values of a row (only when its measure adds up or is a stock)."""
     out: dict[str, float | None] = {}
-    for field, _title, fields in periods:
-        present = [values.get(f) for f in fields if values.get(f) is not None]
-        if measure in STOCK_MEASURES:
-            out[field] = values.get(fields[-1])
-        elif fmt in FLOW_FORMATS:
+    get = values.get
+    if measure in STOCK_MEASURES:
+        for field, _title, fields in periods:
+            out[field] = get(fields[-1])
+    elif fmt in FLOW_FORMATS:
+        for field, _title, fields in periods:
+            present = [v for v in map(get, fields) if v is not None]
             out[field] = sum(present) if present else None
-        else:
+    else:
+        for field, _title, _fields in periods:
             out[field] = None
     return out
 
@@ -397,6 +433,34 @@ def _stored_by_row(cells: Iterable[_Stored]) -> dict[str, dict[str, float | None
     return out
 
 
+def _inputs_by_row(
+    values: pd.DataFrame, *, cycle: PlanningCycle, value_stream: ValueStream
+) -> dict[str, dict[str, float | None]]:
+    """What :func:`_stored_by_row` gives of :func:`grid_stored_cells` (an open plan of
+    one stream), from the engine's input frame just read (the plan's filled cells of the
+    stream and the company) and the stream's facts: the plan's actual rows are the
+    ``Actual`` store's."""
+    out: dict[str, dict[str, float | None]] = {}
+    columns = ("value_stream", "product_family", "measure", "value")
+    code = value_stream.code
+    fields = _month_fields(values["month"])
+    for stream, family, measure, value, field in zip(
+        *(values[c].tolist() for c in columns), fields, strict=True
+    ):
+        if stream != code or measure == "opening_inventory" or measure in GRID_ACTUAL_MEASURES:
+            continue
+        out.setdefault(row_id(family, measure), {})[field] = value
+    first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
+    last = month_add(cycle.month, cycle.horizon - 1)
+    for family, measure, month, value in stream_facts(
+        value_stream=value_stream, first=first, last=last
+    ):
+        if value is not None:
+            field = _ordinal_field(month)
+            out.setdefault(row_id(family, measure), {})[field] = value
+    return out
+
+
 def _computed_rows(
     *,
     cycle: PlanningCycle,
@@ -406,9 +470,17 @@ def _computed_rows(
 ) -> list[dict]:
     """The engine's rows (months), before the subtotals are added."""
     periods = subtotal_fields(cycle.horizon_months())
-    if stored is None:
-        stored = grid_stored_cells(cycle=cycle, value_stream=value_stream)
-    stored = _stored_by_row(stored)
+    plan = (
+        stream_plan_input(cycle=cycle, value_stream=value_stream)
+        if fast_path(cycle, value_stream)
+        else None
+    )
+    if stored is None and plan is not None:
+        stored = _inputs_by_row(plan.values, cycle=cycle, value_stream=value_stream)
+    else:
+        if stored is None:
+            stored = grid_stored_cells(cycle=cycle, value_stream=value_stream)
+        stored = _stored_by_row(stored)
     if value_stream is None:
         projection = cycle_projection(cycle=cycle)
         return [
@@ -420,7 +492,11 @@ def _computed_rows(
             for measure, kind in COMPANY_ROWS
             if kind == "computed"
         ] + _input_subtotal_rows(stored, "", ["sustaining_cost"], periods)
-    projection = cycle_projection(cycle=cycle, value_streams=[value_stream])
+    projection = (
+        cycle_projection(cycle=cycle, value_streams=[value_stream])
+        if plan is None
+        else engine.project(plan)
+    )
     flags = _flags_by_row(projection)
     rows = []
     fam = projection.family

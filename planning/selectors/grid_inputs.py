@@ -1,0 +1,314 @@
+"""The grid's reads of one value stream's open plan, with their SQL compiled once.
+
+A grid save answers with the stream's recomputed rows, so every save reads the stream's
+engine inputs (master copy, values, streams, launches) and its stored cells again. On a
+small stream Django building each query's SQL (filters, joins, expressions) cost more
+than the database answering it, and the projection's reuse key read the same tables
+once more for a result that is new after every save. Here each read is the ORM query
+of :mod:`planning.selectors.plans` and :mod:`planning.selectors.grid`, compiled once
+per process and database with placeholder ids, then run with the request's ids: the
+same SQL, the same rows. Nothing is kept between requests but the SQL text, so every
+answer is computed from what the database holds now.
+
+Only an open plan of one stream takes this path; a scenario, an approved cycle (its
+projection is reused under its approval alone), the company grid and a cycle from before
+master copies existed go through :func:`planning.selectors.plans.cycle_projection`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from operator import itemgetter
+
+import numpy as np
+import pandas as pd
+from django.db import connections
+from django.db.models import FloatField, Q, QuerySet
+from django.db.models.functions import Cast
+
+from planning import engine
+from planning.models import (
+    Actual,
+    CycleFamily,
+    CycleValueStream,
+    Launch,
+    PlanningCycle,
+    PlanValue,
+    cycle_scenario,
+)
+from planning.selectors.actuals import GRID_ACTUAL_MEASURES
+from planning.selectors.launches import _LAUNCH_ROW_FIELDS, cycle_launch_frames
+from sofp.dbfunctions import MonthOrdinal
+from valuestreams.models import ValueStream
+
+# Values no row holds (ids are positive, months are this century's): compiled into a
+# query's parameters, each then replaced by the request's value at its positions.
+_CYCLE = -917_000_001
+_STREAM = -917_000_002
+_FIRST = dt.date(1111, 1, 1)
+_LAST = dt.date(1111, 2, 1)
+_MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
+
+
+class PreparedQuery:
+    """An ORM query compiled once per database alias, run again with other values.
+
+    ``build(**placeholders)`` gives the queryset (a ``values_list``); it is compiled
+    with the placeholder values, and the parameters equal to a placeholder take the
+    run's values. With ``convert`` the rows get the ORM's conversions of each column
+    (Decimals, aware datetimes, dates on SQLite), as iterating the queryset would.
+    """
+
+    def __init__(
+        self, build: Callable[..., QuerySet], *, convert: bool = False, **placeholders: object
+    ):
+        self._build = build
+        self._convert = convert
+        self._placeholders = placeholders
+        self._compiled: dict[str, tuple] = {}
+
+    def _sql(self, using: str) -> tuple:
+        compiled = self._compiled.get(using)
+        if compiled is None:
+            query = self._build(**self._placeholders).using(using).query
+            compiler = query.get_compiler(using)
+            sql, params = compiler.as_sql()
+            params = tuple(params)
+            ops = connections[using].ops
+            at = {
+                name: tuple(i for i, p in enumerate(params) if _same(p, _adapt(ops, value)))
+                for name, value in self._placeholders.items()
+            }
+            if not all(at.values()):  # pragma: no cover - a placeholder the SQL lost
+                raise AssertionError(f"placeholders missing from the SQL: {at}")
+            columns = [col for col, _sql, _alias in compiler.select] if self._convert else []
+            compiled = self._compiled[using] = (sql, params, at, columns)
+        return compiled
+
+    def rows(self, using: str = "default", **values: object) -> list[tuple]:
+        sql, params, at, columns = self._sql(using)
+        connection = connections[using]
+        run = list(params)
+        for name, positions in at.items():
+            value = _adapt(connection.ops, values[name])
+            for i in positions:
+                run[i] = value
+        with connection.cursor() as cursor:
+            cursor.execute(sql, run)
+            rows = cursor.fetchall()
+        converters = _converters(connection, columns)
+        if not converters or not rows:
+            return rows
+        out = []
+        for row in rows:
+            row = list(row)
+            for i, funcs, expression in converters:
+                value = row[i]
+                for func in funcs:
+                    value = func(value, expression, connection)
+                row[i] = value
+            out.append(tuple(row))
+        return out
+
+
+def _converters(connection, columns: list) -> list[tuple[int, list, object]]:
+    """The ORM's converters of each selected column (``SQLCompiler.get_converters``)."""
+    out = []
+    for i, expression in enumerate(columns):
+        funcs = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        if funcs:
+            out.append((i, funcs, expression))
+    return out
+
+
+def _adapt(ops, value: object) -> object:
+    """A value as the ORM puts it among a query's parameters (SQLite: dates as text)."""
+    if isinstance(value, dt.date):
+        return ops.adapt_datefield_value(value)
+    return value
+
+
+def _same(param: object, placeholder: object) -> bool:
+    return type(param) is type(placeholder) and param == placeholder
+
+
+def _float(field: str) -> Cast:
+    return Cast(field, FloatField())
+
+
+_IDS = {"cycle_id": _CYCLE, "stream_id": _STREAM}
+_MASTER = PreparedQuery(
+    lambda cycle_id, stream_id: (
+        CycleFamily.objects.filter(cycle_id=cycle_id, value_stream_id__in=[stream_id])
+        .order_by()
+        .values_list(
+            "active",
+            "value_stream__code",
+            "product_family__code",
+            *(_float(f) for f in _MASTER_NUMBERS),
+        )
+    ),
+    **_IDS,
+)
+_VALUES = PreparedQuery(
+    lambda cycle_id, stream_id: (
+        PlanValue.objects.filter(PlanValue.filled, cycle_id=cycle_id)
+        .filter(Q(value_stream_id__in=[stream_id]) | Q(value_stream__isnull=True))
+        .order_by()
+        .values_list(
+            "measure",
+            "value_stream__code",
+            "product_family__code",
+            MonthOrdinal("month"),
+            _float("value"),
+        )
+    ),
+    **_IDS,
+)
+_STREAMS = PreparedQuery(
+    lambda cycle_id, stream_id: (
+        CycleValueStream.objects.filter(cycle_id=cycle_id, value_stream_id__in=[stream_id])
+        .order_by()
+        .values_list("value_stream__code", "active", "headcount")
+    ),
+    **_IDS,
+)
+_LAUNCHES = PreparedQuery(
+    lambda cycle_id: (
+        Launch.objects.filter(cycle_id=cycle_id)
+        .order_by("product_family__code")
+        .values_list(*_LAUNCH_ROW_FIELDS)
+    ),
+    cycle_id=_CYCLE,
+)
+# The stream's family facts of the grid's months (``actuals.grid_actuals``' rows).
+_FACTS = PreparedQuery(
+    lambda stream_id, first, last: (
+        Actual.objects.filter(
+            value_stream_id=stream_id,
+            product_family__isnull=False,
+            measure__in=list(GRID_ACTUAL_MEASURES),
+            month__gte=first,
+            month__lte=last,
+        )
+        .order_by()
+        # Expressions last: the cursor gives the columns in SQL order (fields first).
+        .values_list("product_family__code", "measure", MonthOrdinal("month"), _float("value"))
+    ),
+    stream_id=_STREAM,
+    first=_FIRST,
+    last=_LAST,
+)
+
+
+def fast_path(cycle: PlanningCycle, value_stream: ValueStream | None) -> bool:
+    """Whether this grid's reads take this module's path (an open plan of one stream)."""
+    return value_stream is not None and not cycle.is_frozen and cycle_scenario(cycle) is None
+
+
+def _master_frame(rows: list[tuple]) -> pd.DataFrame:
+    """``cycle_master_frame``'s frame of the copies read (active ones, sorted)."""
+    rows = sorted((r[1:] for r in rows if r[0]), key=itemgetter(0, 1))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(engine.MASTER_COLUMNS)
+    codes = {
+        name: pd.Series([str(code) for code in col], dtype=object)
+        for name, col in zip(engine.MASTER_COLUMNS[:2], columns[:2], strict=True)
+    }
+    numbers = {
+        name: np.array(col, dtype="float64")
+        for name, col in zip(_MASTER_NUMBERS, columns[2:], strict=True)
+    }
+    return pd.DataFrame({**codes, **numbers}, columns=list(engine.MASTER_COLUMNS))
+
+
+def _values_frame(rows: list[tuple]) -> pd.DataFrame:
+    """``plan_values_frame``'s long frame of the values read ("" where no code)."""
+    n = len(rows)
+    measures, streams, families, months, values = zip(*rows, strict=True) if n else ((),) * 5
+    return pd.DataFrame(
+        {
+            "value_stream": pd.Series([c or "" for c in streams], dtype=object),
+            "product_family": pd.Series([c or "" for c in families], dtype=object),
+            "month": pd.PeriodIndex.from_ordinals(
+                np.fromiter(months, dtype=np.int64, count=n), freq="M"
+            ),
+            "measure": pd.Series(measures, dtype=object),
+            "value": np.array(values, dtype="float64"),
+        }
+    )
+
+
+def _launch_row(row: tuple) -> tuple:
+    """A launch row as the ORM gives it: months as dates, development hours decoded
+    (the cursor gives JSON as text, and SQLite dates as text)."""
+    npd, receiving, family, status, planned, committed, actual, hours, version = row
+    if isinstance(hours, str):
+        hours = json.loads(hours)
+    return (
+        npd,
+        receiving,
+        family,
+        status,
+        month_from_db(planned),
+        None if committed is None else month_from_db(committed),
+        None if actual is None else month_from_db(actual),
+        hours,
+        version,
+    )
+
+
+def stream_plan_input(
+    *, cycle: PlanningCycle, value_stream: ValueStream
+) -> engine.PlanInput | None:
+    """What ``plans.plan_input(cycle=, value_streams=[value_stream])`` gives, read now
+    (four queries, their SQL built once); None when the stream has no master copy in
+    this cycle (a cycle from before copies: the caller takes the general path)."""
+    ids = {"cycle_id": cycle.pk, "stream_id": value_stream.pk}
+    master_rows = _MASTER.rows(**ids)
+    stream_rows = _STREAMS.rows(**ids)
+    if not master_rows or not stream_rows:
+        return None
+    launch_rows = [_launch_row(r) for r in _LAUNCHES.rows(cycle_id=cycle.pk)]
+    streams = {code: headcount for code, active, headcount in sorted(stream_rows) if active}
+    return engine.PlanInput(
+        start=pd.Period(year=cycle.month.year, month=cycle.month.month, freq="M"),
+        horizon=cycle.horizon,
+        master=_master_frame(master_rows),
+        values=_values_frame(_VALUES.rows(**ids)),
+        value_streams=tuple(streams),
+        development_hours=cycle_launch_frames(cycle, [value_stream], launch_rows)[1],
+    )
+
+
+def stream_projection(*, cycle: PlanningCycle, value_stream: ValueStream) -> engine.Projection:
+    """The engine's projection of one stream's open plan, as
+    ``cycle_projection(cycle=, value_streams=[value_stream])`` gives it."""
+    plan = (
+        stream_plan_input(cycle=cycle, value_stream=value_stream)
+        if fast_path(cycle, value_stream)
+        else None
+    )
+    if plan is None:
+        from planning.selectors.plans import cycle_projection
+
+        return cycle_projection(cycle=cycle, value_streams=[value_stream])
+    return engine.project(plan)
+
+
+def month_from_db(value: dt.date | str) -> dt.date:
+    """A month as the database returns it (a date, or ``YYYY-MM-DD`` text on SQLite)."""
+    if isinstance(value, str):
+        return dt.date(int(value[:4]), int(value[5:7]), int(value[8:10]))
+    return value
+
+
+def stream_facts(
+    *, value_stream: ValueStream, first: dt.date, last: dt.date
+) -> list[tuple[str, str, int, float]]:
+    """(family, measure, month ordinal, value as float) of the stream's family facts
+    from ``first`` to ``last``: the rows of ``actuals.grid_actuals``, the numbers only."""
+    return _FACTS.rows(stream_id=value_stream.pk, first=first, last=last)
