@@ -46,12 +46,21 @@ from planning.models import (
     PlanningCycle,
     PlanValue,
     PlanValueChange,
+    cycle_scenario,
 )
-from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month, grid_actuals
+from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month
 from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import company_currency, company_time_text, cycle_refuse_frozen
-from planning.selectors.grid_inputs import fast_path, stream_facts, stream_plan_input
+from planning.selectors.grid_inputs import (
+    fast_path,
+    stream_cells,
+    stream_empty_notes,
+    stream_fact_cells,
+    stream_facts,
+    stream_families,
+    stream_plan_input,
+)
 from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
     company_thresholds,
@@ -175,12 +184,22 @@ def grid_access(
     return GridAccess(cycle=cycle, value_stream=value_stream, measures=measures, denied=denied)
 
 
+# Fields of the months seen, made once per process (a grid names a thousand cells).
+_FIELDS: dict[tuple[str, dt.date], str] = {}
+
+
 def month_field(month: dt.date) -> str:
-    return f"m{month:%Y-%m}"
+    field = _FIELDS.get(("m", month))
+    if field is None:
+        field = _FIELDS[("m", month)] = f"m{month:%Y-%m}"
+    return field
 
 
 def history_field(month: dt.date) -> str:
-    return f"h{month:%Y-%m}"
+    field = _FIELDS.get(("h", month))
+    if field is None:
+        field = _FIELDS[("h", month)] = f"h{month:%Y-%m}"
+    return field
 
 
 def field_month(field: str) -> dt.date | None:
@@ -578,6 +597,14 @@ class _WhoTexts(dict):
 def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) -> list[_Stored]:
     from planning.selectors.plans import cycle_values
 
+    if value_stream is not None and cycle_scenario(cycle) is None:
+        return [
+            _Stored(fam or "", month, measure, value, version, comment, user, at)
+            for fam, month, measure, value, version, comment, user, at in stream_cells(
+                cycle=cycle, value_stream=value_stream
+            )
+        ]
+
     qs = cycle_values(cycle)
     if value_stream is None:
         qs = qs.filter(value_stream__isnull=True, measure__in=COMPANY_INPUT_MEASURES)
@@ -611,20 +638,26 @@ def grid_stored_cells(*, cycle: PlanningCycle, value_stream: ValueStream | None)
     stored = [pv for pv in stored if pv.measure not in GRID_ACTUAL_MEASURES]
     first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
     last = month_add(cycle.month, cycle.horizon - 1)
-    for a in grid_actuals(value_stream=value_stream, first=first, last=last):
-        stored.append(
-            _Stored(
-                a.family,
-                a.month,
-                a.measure,
-                a.value,
-                a.version,
-                "",
-                a.changed_by,
-                a.changed_at,
-            )
-        )
+    for family, month, measure, value, version, user, at in stream_fact_cells(
+        value_stream=value_stream, first=first, last=last
+    ):
+        stored.append(_Stored(family, month, measure, value, version, "", user, at))
     return stored
+
+
+class _Family(NamedTuple):
+    code: str
+    name: str
+
+
+def _stream_families(
+    *, cycle: PlanningCycle, value_stream: ValueStream
+) -> list[_Family] | list[ProductFamily]:
+    """The families the grid shows (``cycle_stream_families``: codes and names)."""
+    found = stream_families(cycle=cycle, value_stream=value_stream)
+    if found:
+        return [_Family(code, name) for code, name in found]
+    return cycle_stream_families(cycle=cycle, value_stream=value_stream)
 
 
 def _empty_cell_comments(
@@ -633,16 +666,13 @@ def _empty_cell_comments(
     """Comments on cells without a value: {row id: {field: text}} (one query)."""
     from planning.models import EmptyCellComment
 
-    qs = EmptyCellComment.objects.filter(cycle=cycle)
-    qs = (
-        qs.filter(value_stream__isnull=True)
-        if value_stream is None
-        else qs.filter(value_stream=value_stream)
-    )
+    if value_stream is None:
+        notes = EmptyCellComment.objects.filter(cycle=cycle, value_stream__isnull=True)
+        rows = notes.values_list("product_family__code", "month", "measure", "text")
+    else:
+        rows = stream_empty_notes(cycle=cycle, value_stream=value_stream)
     out: dict[str, dict[str, str]] = {}
-    for fam, month, measure, text in qs.values_list(
-        "product_family__code", "month", "measure", "text"
-    ):
+    for fam, month, measure, text in rows:
         if measure == "opening_inventory":
             rid, field = row_id(fam or "", "ending_inventory"), OPENING_FIELD
         else:
@@ -889,6 +919,17 @@ def grid_data(
 
     who = _WhoTexts()
 
+    editable_by_measure: dict[str, list[str]] = {}
+
+    def editable(measure: str) -> list[str]:
+        """A fresh list per row (rows are JSON, never shared), computed once a measure."""
+        fields = editable_by_measure.get(measure)
+        if fields is None:
+            fields = editable_by_measure[measure] = editable_fields(
+                cycle=cycle, measure=measure, today=today, columns=columns
+            )
+        return list(fields)
+
     def make_row(family: ProductFamily | None, measure: str, kind: str, pos: int):
         code = family.code if family else ""
         rid = row_id(code, measure)
@@ -906,7 +947,7 @@ def grid_data(
             "kind": kind,
             "fmt": MEASURE_UNITS[measure],
             "pos": pos,
-            "editable": editable_fields(cycle=cycle, measure=measure, today=today, columns=columns),
+            "editable": editable(measure),
             "values": values,
             "versions": {f: pv.version for f, pv in stored_cells.items()},
             "comments": {
@@ -922,7 +963,7 @@ def grid_data(
         for i, (measure, kind) in enumerate(COMPANY_ROWS):
             rows.append(make_row(None, measure, kind, i))
     else:
-        families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
+        families = _stream_families(cycle=cycle, value_stream=value_stream)
         was = f"last approved ({previous.label})" if previous else "last approved (none yet)"
         for family in families:
             for i, (measure, kind) in enumerate(FAMILY_ROWS):

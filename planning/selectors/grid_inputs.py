@@ -33,6 +33,7 @@ from planning.models import (
     Actual,
     CycleFamily,
     CycleValueStream,
+    EmptyCellComment,
     Launch,
     PlanningCycle,
     PlanValue,
@@ -41,7 +42,7 @@ from planning.models import (
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES
 from planning.selectors.launches import _LAUNCH_ROW_FIELDS, cycle_launch_frames
 from sofp.dbfunctions import MonthOrdinal
-from valuestreams.models import ValueStream
+from valuestreams.models import ProductFamily, ValueStream
 
 # Values no row holds (ids are positive, months are this century's): compiled into a
 # query's parameters, each then replaced by the request's value at its positions.
@@ -312,3 +313,92 @@ def stream_facts(
     """(family, measure, month ordinal, value as float) of the stream's family facts
     from ``first`` to ``last``: the rows of ``actuals.grid_actuals``, the numbers only."""
     return _FACTS.rows(stream_id=value_stream.pk, first=first, last=last)
+
+
+# The grid's cells of a stream, as ``grid._stored_values`` and ``actuals.grid_actuals``
+# read them (the ORM's conversions applied), its comments on empty cells and its families.
+_CELLS = PreparedQuery(
+    lambda cycle_id, stream_id: (
+        PlanValue.objects.filter(cycle_id=cycle_id, value_stream_id=stream_id)
+        .order_by()
+        .values_list(
+            "product_family__code",
+            "month",
+            "measure",
+            "value",
+            "version",
+            "comment",
+            "updated_by__username",
+            "updated_at",
+        )
+    ),
+    convert=True,
+    **_IDS,
+)
+_FACT_CELLS = PreparedQuery(
+    lambda stream_id, first, last: (
+        Actual.objects.filter(
+            value_stream_id=stream_id,
+            product_family__isnull=False,
+            measure__in=list(GRID_ACTUAL_MEASURES),
+            month__gte=first,
+            month__lte=last,
+        )
+        .order_by()
+        .values_list(
+            "product_family__code",
+            "month",
+            "measure",
+            "value",
+            "version",
+            "updated_by__username",
+            "updated_at",
+        )
+    ),
+    convert=True,
+    stream_id=_STREAM,
+    first=_FIRST,
+    last=_LAST,
+)
+_EMPTY_NOTES = PreparedQuery(
+    lambda cycle_id, stream_id: EmptyCellComment.objects.filter(
+        cycle_id=cycle_id, value_stream_id=stream_id
+    ).values_list("product_family__code", "month", "measure", "text"),
+    convert=True,
+    **_IDS,
+)
+_FAMILIES = PreparedQuery(
+    lambda cycle_id, stream_id: (
+        ProductFamily.objects.filter(
+            pk__in=CycleFamily.objects.filter(
+                cycle_id=cycle_id, value_stream_id=stream_id, active=True
+            ).values("product_family_id")
+        )
+        .order_by("code")
+        .values_list("code", "name")
+    ),
+    **_IDS,
+)
+
+
+def stream_cells(*, cycle: PlanningCycle, value_stream: ValueStream) -> list[tuple]:
+    """The plan's stored cells of one stream (tombstones included): ``(family code,
+    month, measure, value, version, comment, username, updated_at)``."""
+    return _CELLS.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
+
+
+def stream_fact_cells(*, value_stream: ValueStream, first: dt.date, last: dt.date) -> list[tuple]:
+    """``actuals.grid_actuals``' rows: ``(family code, month, measure, value, version,
+    username, updated_at)``."""
+    return _FACT_CELLS.rows(stream_id=value_stream.pk, first=first, last=last)
+
+
+def stream_empty_notes(*, cycle: PlanningCycle, value_stream: ValueStream) -> list[tuple]:
+    """Comments on the stream's empty cells: ``(family code, month, measure, text)``."""
+    return _EMPTY_NOTES.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
+
+
+def stream_families(*, cycle: PlanningCycle, value_stream: ValueStream) -> list[tuple[str, str]]:
+    """(code, name) of the families the cycle plans in the stream, by code; empty when
+    its copy has none (then ``cycle_stream_families`` decides)."""
+    return _FAMILIES.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
