@@ -53,6 +53,7 @@ from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import company_currency, company_time_text, cycle_refuse_frozen
 from planning.selectors.grid_inputs import (
+    cycle_last_approved,
     fast_path,
     stream_cells,
     stream_empty_notes,
@@ -520,8 +521,6 @@ def _computed_rows(
     rows = []
     fam = projection.family
     if previous is _UNSET:
-        from planning.selectors.plans import cycle_last_approved
-
         previous = cycle_last_approved(before=cycle.month)
     prev_fam = (
         cycle_projection(cycle=previous, value_streams=[value_stream]).family
@@ -695,8 +694,6 @@ def _reference_demand(
     *, cycle: PlanningCycle, value_stream: ValueStream
 ) -> tuple[PlanningCycle | None, dict[str, dict[str, float | None]]]:
     """The last approved plan's demand per family and month field (one query or two)."""
-    from planning.selectors.plans import cycle_last_approved
-
     previous = cycle_last_approved(before=cycle.month)
     if previous is None:
         return None, {}
@@ -906,8 +903,6 @@ def grid_data(
         else:
             rid = row_id(pv.family, pv.measure)
         cells.setdefault(rid, {})[_stored_field(pv.month, pv.measure, cycle)] = pv
-    from planning.selectors.plans import cycle_last_approved
-
     previous = None if company else cycle_last_approved(before=cycle.month)
     computed = {
         r["id"]: r

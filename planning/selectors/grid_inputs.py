@@ -25,13 +25,14 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 from django.db import connections
-from django.db.models import FloatField, Q, QuerySet
+from django.db.models import FloatField, Model, Q, QuerySet
 from django.db.models.functions import Cast
 
 from planning import engine
 from planning.models import (
     Actual,
     CycleFamily,
+    CycleStatus,
     CycleValueStream,
     EmptyCellComment,
     Launch,
@@ -48,6 +49,7 @@ from valuestreams.models import ProductFamily, ValueStream
 # query's parameters, each then replaced by the request's value at its positions.
 _CYCLE = -917_000_001
 _STREAM = -917_000_002
+_CODE = "\x00placeholder code"
 _FIRST = dt.date(1111, 1, 1)
 _LAST = dt.date(1111, 2, 1)
 _MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
@@ -124,6 +126,27 @@ def _converters(connection, columns: list) -> list[tuple[int, list, object]]:
         if funcs:
             out.append((i, funcs, expression))
     return out
+
+
+class PreparedFirst:
+    """``build(**placeholders).first()`` as model instances, its SQL compiled once: the
+    row read with the ORM's conversions, the instance made by ``Model.from_db`` as
+    iterating the queryset does."""
+
+    def __init__(self, model: type[Model], build: Callable[..., QuerySet], **placeholders):
+        self._model = model
+        self._names = [f.attname for f in model._meta.concrete_fields]
+
+        def first(**values):
+            qs = build(**values)
+            qs = qs if qs.ordered else qs.order_by("pk")
+            return qs.values_list(*self._names)[:1]
+
+        self._query = PreparedQuery(first, convert=True, **placeholders)
+
+    def get(self, using: str = "default", **values: object) -> Model | None:
+        rows = self._query.rows(using, **values)
+        return self._model.from_db(using, self._names, rows[0]) if rows else None
 
 
 def _adapt(ops, value: object) -> object:
@@ -402,3 +425,33 @@ def stream_families(*, cycle: PlanningCycle, value_stream: ValueStream) -> list[
     """(code, name) of the families the cycle plans in the stream, by code; empty when
     its copy has none (then ``cycle_stream_families`` decides)."""
     return _FAMILIES.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
+
+
+_CYCLE_OF_MONTH = PreparedFirst(
+    PlanningCycle, lambda month: PlanningCycle.objects.filter(month=month), month=_FIRST
+)
+_LAST_APPROVED = PreparedFirst(
+    PlanningCycle,
+    lambda before: PlanningCycle.objects.filter(
+        status=CycleStatus.APPROVED, month__lt=before
+    ).order_by("-month"),
+    before=_FIRST,
+)
+_ACTIVE_STREAM = PreparedFirst(
+    ValueStream, lambda code: ValueStream.objects.filter(code=code, active=True), code=_CODE
+)
+
+
+def cycle_of_month(month: dt.date) -> PlanningCycle | None:
+    """``plans.cycle_get_by_label``'s cycle of a month."""
+    return _CYCLE_OF_MONTH.get(month=month)
+
+
+def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:
+    """``plans.cycle_last_approved``: the newest approved cycle before ``before``."""
+    return _LAST_APPROVED.get(before=before)
+
+
+def active_stream(code: str) -> ValueStream | None:
+    """The active value stream of ``code`` (None when there is none)."""
+    return _ACTIVE_STREAM.get(code=code)

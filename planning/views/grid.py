@@ -35,6 +35,7 @@ from planning.selectors.grid import (
     grid_computed_rows,
     grid_data,
 )
+from planning.selectors.grid_inputs import active_stream, cycle_of_month
 from planning.selectors.live import (
     grid_actual_cursor,
     grid_changes_since,
@@ -51,7 +52,7 @@ from planning.services.grid import grid_comment_set, grid_save
 from planning.services.launches import demand_use_ramp
 from planning.services.plan_values import UpsertResult
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, json_body, json_endpoint
-from valuestreams.models import ProductFamily, ValueStream
+from valuestreams.models import ProductFamily
 from valuestreams.selectors import value_streams_visible
 
 FILE_ACTIONS_TEMPLATE = "planning/_plan_file_actions.html"
@@ -59,10 +60,11 @@ FILE_ACTIONS_TEMPLATE = "planning/_plan_file_actions.html"
 
 def _access(request: HttpRequest, month: str, vs_code: str | None) -> GridAccess:
     """The cycle (404), the stream (404, None for the company) and the user's access."""
-    cycle = cycle_or_404(month)
+    cycle_month = parse_month(month)
+    cycle = (cycle_of_month(cycle_month) if cycle_month else None) or cycle_or_404(month)
     value_stream = None
     if vs_code is not None:
-        value_stream = ValueStream.objects.filter(code=vs_code, active=True).first()
+        value_stream = active_stream(vs_code)
         if value_stream is None:
             raise Http404(f"No value stream {vs_code}.")
     # ``?scenario=NAME``: the same grid on the scenario's cells (404 unknown, 400 bad).

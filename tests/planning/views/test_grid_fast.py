@@ -365,3 +365,27 @@ def test_an_approved_plan_shows_what_it_was_approved_with(world, client, monkeyp
     for key in ("editable", "readonly_reason", "measures"):
         body.pop(key)
     assert _same(body, _fresh_data(monkeypatch, previous, world["stream"]))
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_the_prepared_lookups_find_what_the_orm_finds(world):
+    from planning.selectors import plans
+
+    for month in (PREV, M, dt.date(2030, 1, 1)):
+        found = grid_inputs.cycle_of_month(month)
+        expected = plans.cycle_get_by_label(f"{month:%Y-%m}")
+        assert (found is None) == (expected is None)
+        if found is not None:
+            assert found._state.adding is False and _fields(found) == _fields(expected)
+        last = grid_inputs.cycle_last_approved(before=month)
+        orm_last = plans.cycle_last_approved(before=month)
+        assert (last and _fields(last)) == (orm_last and _fields(orm_last))
+    assert grid_inputs.cycle_last_approved(before=PREV) is None
+    assert _fields(grid_inputs.cycle_last_approved(before=M)) == _fields(cycle_or_404("2026-09"))
+    assert _fields(grid_inputs.active_stream("A")) == _fields(world["stream"])
+    assert grid_inputs.active_stream("nope") is None
+    ValueStream.objects.filter(code="E").update(active=False)
+    assert grid_inputs.active_stream("E") is None
