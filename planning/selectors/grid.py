@@ -61,10 +61,11 @@ from planning.selectors.grid_inputs import (
     stream_facts,
     stream_families,
     stream_plan_input,
+    thresholds,
 )
 from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
-    company_thresholds,
+    PlanRights,
     cycle_projection,
     plan_rights,
     user_sees_company_plan,
@@ -137,6 +138,7 @@ class GridAccess:
     value_stream: ValueStream | None  # None: the company grid
     measures: frozenset[str]  # the inputs this user changes here, whatever the cycle's state
     denied: str  # why not, when the rights say no
+    rights: PlanRights | None = None  # the user's rights, as read for this access
 
     @property
     def may_edit(self) -> bool:
@@ -179,10 +181,11 @@ def grid_access(
             f"You are not a planner or manager of value stream {value_stream.code}: you read "
             "its plan (sales change demand, finance conversion cost)"
         )
-    measures = plan_rights(user=user).measures(
-        value_stream_id=None if value_stream is None else value_stream.pk
+    rights = plan_rights(user=user)
+    measures = rights.measures(value_stream_id=None if value_stream is None else value_stream.pk)
+    return GridAccess(
+        cycle=cycle, value_stream=value_stream, measures=measures, denied=denied, rights=rights
     )
-    return GridAccess(cycle=cycle, value_stream=value_stream, measures=measures, denied=denied)
 
 
 # Fields of the months seen, made once per process (a grid names a thousand cells).
@@ -274,7 +277,7 @@ def _stored_field(pv_month: dt.date, measure: str, cycle: PlanningCycle) -> str:
 
 def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
     """Engine exceptions → {row id: {field: {"level", "reason"}}} (worst first wins)."""
-    exc = engine.exceptions(projection, thresholds=company_thresholds())
+    exc = engine.exceptions(projection, thresholds=thresholds())
     out: dict[str, dict[str, dict]] = {}
     columns = [exc[c].tolist() for c in ("kind", "severity", "product_family", "message")]
     fields = _month_fields(exc["month"])

@@ -31,6 +31,7 @@ from django.db.models.functions import Cast
 from planning import engine
 from planning.models import (
     Actual,
+    Company,
     CycleFamily,
     CycleStatus,
     CycleValueStream,
@@ -455,3 +456,22 @@ def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:
 def active_stream(code: str) -> ValueStream | None:
     """The active value stream of ``code`` (None when there is none)."""
     return _ACTIVE_STREAM.get(code=code)
+
+
+_THRESHOLDS = PreparedQuery(
+    lambda: Company.objects.order_by("pk").values_list(
+        _float("utilization_warn"), _float("utilization_over"), _float("demand_change_threshold")
+    )[:1]
+)
+
+
+def thresholds() -> engine.Thresholds:
+    """``plans.company_thresholds()``: the company's exception thresholds (floats, as
+    the engine computes)."""
+    rows = _THRESHOLDS.rows()
+    if not rows:  # no company row yet: its defaults
+        from planning.selectors.plans import company_thresholds
+
+        return company_thresholds()
+    warn, over, change = rows[0]
+    return engine.Thresholds(utilization_warn=warn, utilization_over=over, demand_change=change)

@@ -31,7 +31,7 @@ from planning.models import (
 )
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES, current_month
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import user_can_edit_plan
+from planning.selectors.plans import PlanRights, user_can_edit_plan
 from planning.services.plan_values import (
     CellInput,
     UpsertResult,
@@ -192,6 +192,7 @@ def grid_save(
     raw_cells: list[Any],
     user: AbstractBaseUser,
     today: dt.date,
+    rights: PlanRights | None = None,
 ) -> GridSaveResult:
     """Save a block of grid cells all or nothing, checking the versions the user saw.
 
@@ -199,6 +200,7 @@ def grid_save(
     FrozenCycleError (409) or VersionConflict (409; each conflict carries ``index``).
     The cells reach the upsert in the order they came, none skipped, so every
     problem's and conflict's ``index`` is the cell's position in this save.
+    ``rights``: the user's plan rights when the caller read them in this request.
     """
     if not isinstance(raw_cells, list) or not raw_cells:
         raise ValidationFailed("Send a non-empty list of cells.", code="no_cells")
@@ -230,6 +232,7 @@ def grid_save(
                     user=user,
                     source=PlanValueChange.Source.GRID,
                     check_versions=True,
+                    rights=rights,
                 )
                 for i, stored in zip(plan, result.stored, strict=True):
                     versions[i] = stored.version

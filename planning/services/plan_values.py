@@ -45,7 +45,7 @@ from planning.models import (
 )
 from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
-from planning.selectors.plans import plan_rights, user_can_edit_plan
+from planning.selectors.plans import PlanRights, plan_rights, user_can_edit_plan
 from planning.services.write_counts import WriteCounts
 from sofp.errors import (
     PermissionDenied,
@@ -313,9 +313,12 @@ def _system_measure_problems(*, cells: Sequence[CellInput], source: str) -> list
     ]
 
 
-def _check_permissions(*, user: AbstractBaseUser | None, rows: list[_Resolved]) -> None:
-    """Every cell of a stream (or the company) the user may not edit, once per stream."""
-    rights = plan_rights(user=user)
+def _check_permissions(
+    *, user: AbstractBaseUser | None, rows: list[_Resolved], rights: PlanRights | None = None
+) -> None:
+    """Every cell of a stream (or the company) the user may not edit, once per stream
+    (``rights``: the user's, when the caller read them in this request)."""
+    rights = plan_rights(user=user) if rights is None else rights
     problems: list[Problem] = []
     denied: set[tuple[int | None, str]] = set()
     for r in rows:
@@ -482,13 +485,16 @@ def plan_values_upsert(
     dry_run: bool = False,
     note: str = "",
     recorded_by: AbstractBaseUser | None = None,
+    rights: PlanRights | None = None,
 ) -> UpsertResult:
     """Validate and write ``cells`` atomically; nothing is written if anything is wrong.
 
     A cycle seen through a scenario (``PlanningCycle.in_scenario``) writes the
     scenario's cells, never the plan's. ``note`` goes into each history entry
     ("adopted from scenario NAME"); ``recorded_by`` is who history names when a trusted
-    path (``user=None``) writes for someone (adoption).
+    path (``user=None``) writes for someone (adoption). ``rights``: ``plan_rights(user=
+    user)`` when the caller has read them in this request (the grid's access check);
+    read here otherwise.
 
     Raises FrozenCycleError (cycle approved), ValidationFailed (every bad cell listed),
     PermissionDenied (a stream the user may not edit) or VersionConflict (a stale
@@ -513,6 +519,7 @@ def plan_values_upsert(
                 dry_run=dry_run,
                 note=note,
                 recorded_by=recorded_by,
+                rights=rights,
             )
         except _CreatedMeanwhile as exc:
             if exc.versioned or attempt == _CREATE_RETRIES:
@@ -544,6 +551,7 @@ def _upsert(
     dry_run: bool,
     note: str = "",
     recorded_by: AbstractBaseUser | None = None,
+    rights: PlanRights | None = None,
 ) -> UpsertResult:
     scenario = cycle_scenario(cycle)
     with transaction.atomic():
@@ -563,13 +571,13 @@ def _upsert(
         if problems:
             # Every problem at once: the cells it may not change as well as the bad ones.
             try:
-                _check_permissions(user=user, rows=rows)
+                _check_permissions(user=user, rows=rows, rights=rights)
             except PermissionDenied as denied:
                 problems = problems_sorted([*problems, *denied.problems])
             raise ValidationFailed(
                 f"{len(problems):,} problem(s) found; nothing was saved.", problems=problems
             )
-        _check_permissions(user=user, rows=rows)
+        _check_permissions(user=user, rows=rows, rights=rights)
         existing = _existing(cycle=locked, scenario=scenario, rows=rows)
 
         if check_versions:

@@ -224,6 +224,7 @@ def grid_save_view(request: HttpRequest, month: str, vs_code: str | None = None)
         raw_cells=body.get("cells"),
         user=request.user,
         today=_company_today(),
+        rights=access.rights,
     )
     return JsonResponse(
         {

@@ -389,3 +389,16 @@ def test_the_prepared_lookups_find_what_the_orm_finds(world):
     assert grid_inputs.active_stream("nope") is None
     ValueStream.objects.filter(code="E").update(active=False)
     assert grid_inputs.active_stream("E") is None
+
+
+def test_the_thresholds_are_the_companys(db):
+    from planning.models import Company
+    from planning.selectors.plans import company_thresholds
+
+    assert grid_inputs.thresholds() == company_thresholds()
+    company = Company.get()
+    company.utilization_warn, company.utilization_over = Decimal("0.8125"), Decimal("1.1")
+    company.demand_change_threshold = Decimal("0.333")
+    company.save()
+    assert grid_inputs.thresholds() == company_thresholds()
+    assert grid_inputs.thresholds().utilization_warn == 0.8125
