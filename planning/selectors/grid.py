@@ -62,6 +62,7 @@ from planning.selectors.grid_inputs import (
     stream_families,
     stream_plan_input,
     thresholds,
+    user_sees_stream,
 )
 from planning.selectors.launches import ramp_by_month, ramp_rows
 from planning.selectors.plans import (
@@ -73,7 +74,6 @@ from planning.selectors.plans import (
 from sofp.errors import PermissionDenied
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import AnyUser
-from valuestreams.selectors import user_can_view_stream
 
 OPENING_FIELD = "opening"
 
@@ -175,7 +175,7 @@ def grid_access(
             )
         denied = "Sustaining costs are entered by finance and administrators"
     else:
-        if not user_can_view_stream(user=user, value_stream=value_stream):
+        if not user_sees_stream(user=user, value_stream=value_stream):
             raise PermissionDenied(f"You cannot see value stream {value_stream.code}.")
         denied = (
             f"You are not a planner or manager of value stream {value_stream.code}: you read "

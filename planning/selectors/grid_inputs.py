@@ -31,6 +31,7 @@ from django.db.models.functions import Cast
 from planning import engine
 from planning.models import (
     Actual,
+    ActualChange,
     Company,
     CycleFamily,
     CycleStatus,
@@ -39,6 +40,7 @@ from planning.models import (
     Launch,
     PlanningCycle,
     PlanValue,
+    PlanValueChange,
     cycle_scenario,
 )
 from planning.selectors.actuals import GRID_ACTUAL_MEASURES
@@ -51,6 +53,7 @@ from valuestreams.models import ProductFamily, ValueStream
 _CYCLE = -917_000_001
 _STREAM = -917_000_002
 _CODE = "\x00placeholder code"
+_USER = -917_000_003
 _FIRST = dt.date(1111, 1, 1)
 _LAST = dt.date(1111, 2, 1)
 _MASTER_NUMBERS = ("unit_price", "unit_material_cost", "hours_per_unit", "dos_min", "dos_max")
@@ -475,3 +478,54 @@ def thresholds() -> engine.Thresholds:
         return company_thresholds()
     warn, over, change = rows[0]
     return engine.Thresholds(utilization_warn=warn, utilization_over=over, demand_change=change)
+
+
+def _visible_to(user_id: int, stream_id: int) -> QuerySet:
+    """``value_streams_visible``'s query for a user without a company-wide role (the
+    one rule, asked for a stand-in user holding only the id), narrowed to one stream."""
+    from django.contrib.auth import get_user_model
+
+    from valuestreams.selectors import value_streams_visible
+
+    user = get_user_model()(pk=user_id)
+    user._sofp_roles = set()  # no company-wide role: the membership branch
+    return value_streams_visible(user=user).filter(pk=stream_id).values_list("pk")[:1]
+
+
+_VISIBLE = PreparedQuery(_visible_to, user_id=_USER, stream_id=_STREAM)
+
+
+def user_sees_stream(*, user, value_stream: ValueStream) -> bool:
+    """``valuestreams.selectors.user_can_view_stream``: its query compiled once for the
+    members' case (company-wide readers and anonymous users take that function)."""
+    from valuestreams.roles import user_reads_all_streams
+    from valuestreams.selectors import user_can_view_stream
+
+    if not user.is_authenticated or user_reads_all_streams(user):
+        return user_can_view_stream(user=user, value_stream=value_stream)
+    return bool(_VISIBLE.rows(user_id=user.pk, stream_id=value_stream.pk))
+
+
+_PLAN_CURSOR = PreparedQuery(
+    lambda cycle_id: (
+        PlanValueChange.all_objects.filter(cycle_id=cycle_id, scenario=None)
+        .order_by("-pk")
+        .values_list("pk")[:1]
+    ),
+    cycle_id=_CYCLE,
+)
+_FACT_CURSOR = PreparedQuery(
+    lambda: ActualChange.objects.order_by("-pk").values_list("pk")[:1],
+)
+
+
+def plan_change_cursor(cycle: PlanningCycle) -> int:
+    """The newest change id of a plan's cells (``live.grid_cursor`` of the plan)."""
+    rows = _PLAN_CURSOR.rows(cycle_id=cycle.pk)
+    return int(rows[0][0]) if rows else 0
+
+
+def fact_change_cursor() -> int:
+    """The newest change id of the facts (``live.grid_actual_cursor``)."""
+    rows = _FACT_CURSOR.rows()
+    return int(rows[0][0]) if rows else 0

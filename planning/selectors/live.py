@@ -25,6 +25,7 @@ from planning.selectors.grid import (
     grid_computed_rows,
     row_id,
 )
+from planning.selectors.grid_inputs import fact_change_cursor, plan_change_cursor
 from valuestreams.models import ValueStream
 
 PRESENCE_SECONDS = 20
@@ -60,16 +61,15 @@ def grid_cursor(*, cycle: PlanningCycle) -> int:
     """The newest change id of the cycle (where a fresh grid starts listening)."""
     from planning.selectors.plans import cycle_value_changes
 
+    if cycle_scenario(cycle) is None:
+        return plan_change_cursor(cycle)
     last = cycle_value_changes(cycle).order_by("-pk").values_list("pk", flat=True)
     return int(last.first() or 0)
 
 
 def grid_actual_cursor() -> int:
     """The newest change id of the facts (the grid's actual rows listen from there)."""
-    from planning.models import ActualChange
-
-    last = ActualChange.objects.order_by("-pk").values_list("pk", flat=True)
-    return int(last.first() or 0)
+    return fact_change_cursor()
 
 
 def _actual_changes_since(

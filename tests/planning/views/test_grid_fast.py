@@ -402,3 +402,40 @@ def test_the_thresholds_are_the_companys(db):
     company.save()
     assert grid_inputs.thresholds() == company_thresholds()
     assert grid_inputs.thresholds().utilization_warn == 0.8125
+
+
+def test_who_sees_a_stream_is_user_can_view_stream(db, stream_a, stream_b):
+    from valuestreams.selectors import user_can_view_stream
+
+    gone = ValueStreamFactory(code="GONE", active=False)
+    users = [UserFactory(username="nobody"), UserFactory(username="ex", roles=["executive"])]
+    for name, stream, role in [
+        ("plans_a", stream_a, Membership.Role.PLANNER),
+        ("manages_b", stream_b, Membership.Role.MANAGER),
+        ("manages_gone", gone, Membership.Role.MANAGER),
+        ("in_gone", gone, Membership.Role.PLANNER),
+    ]:
+        user = UserFactory(username=name)
+        MembershipFactory(user=user, value_stream=stream, role=role)
+        users.append(user)
+    seen = {}
+    for user in users:
+        for stream in (stream_a, stream_b, gone):
+            fast = grid_inputs.user_sees_stream(user=user, value_stream=stream)
+            assert fast == user_can_view_stream(user=user, value_stream=stream)
+            seen[user.username, stream.code] = fast
+    assert seen["plans_a", "A"] and not seen["plans_a", "B"] and not seen["nobody", "A"]
+    assert seen["manages_b", "A"] and not seen["manages_gone", "A"] and not seen["in_gone", "A"]
+
+
+def test_the_live_cursors_are_the_newest_changes(world):
+    from planning.models import ActualChange, PlanValueChange
+    from planning.selectors.live import grid_actual_cursor, grid_cursor
+
+    cycle = world["cycle"]
+    newest = PlanValueChange.objects.filter(cycle=cycle).order_by("-pk").first()
+    assert grid_cursor(cycle=cycle) == newest.pk > 0
+    assert grid_actual_cursor() == ActualChange.objects.order_by("-pk").first().pk
+    seen = cycle_with_scenario(cycle=cycle, name="high")
+    assert grid_cursor(cycle=seen) == 0  # nothing changed in the scenario yet
+    assert grid_inputs.plan_change_cursor(CycleFactory(month=dt.date(2030, 1, 1))) == 0
