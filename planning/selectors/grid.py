@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -525,14 +527,9 @@ def _computed_rows(
     fam = projection.family
     if previous is _UNSET:
         previous = cycle_last_approved(before=cycle.month)
-    prev_fam = (
-        cycle_projection(cycle=previous, value_streams=[value_stream]).family
-        if previous is not None
-        else fam.iloc[0:0]
-    )
     computed_measures = [m for m, kind in FAMILY_ROWS if kind == "computed"]
     now_by_family = _family_series(fam, [*computed_measures, "demand", "production"])
-    was_by_family = _family_series(prev_fam, ["demand", "production"])
+    was_by_family = _approved_family_series(previous, value_stream) if previous is not None else {}
     for code, series in now_by_family.items():
         for measure in computed_measures:
             rid = row_id(code, measure)
@@ -567,6 +564,37 @@ def _computed_rows(
                 {"id": rid, "values": _series_by_field(st, measure), "flags": flags.get(rid, {})}
             )
     return rows
+
+
+# An approved plan's family demand and production per stream, as the grid's "last
+# approved" rows read them: approved is final and frozen on every path, so the approval
+# (this cycle, approved then) stands for them, as for its projection
+# (``plans._projection``). Readers never change them.
+_APPROVED_KEPT = 64
+_approved_series: OrderedDict[tuple, dict] = OrderedDict()
+_approved_lock = threading.Lock()
+
+
+def _approved_family_series(
+    previous: PlanningCycle, value_stream: ValueStream
+) -> dict[str, dict[str, dict[str, float | None]]]:
+    """``_family_series`` of an approved cycle's projection of one stream, made once."""
+    key = (previous.pk, previous.approved_at, previous.month, previous.horizon, value_stream.pk)
+    if previous.is_frozen and cycle_scenario(previous) is None:
+        with _approved_lock:
+            found = _approved_series.get(key)
+        if found is not None:
+            return found
+    series = _family_series(
+        cycle_projection(cycle=previous, value_streams=[value_stream]).family,
+        ["demand", "production"],
+    )
+    if previous.is_frozen and cycle_scenario(previous) is None:
+        with _approved_lock:
+            _approved_series[key] = series
+            while len(_approved_series) > _APPROVED_KEPT:
+                _approved_series.popitem(last=False)
+    return series
 
 
 class _Stored(NamedTuple):

@@ -157,6 +157,7 @@ def _fresh_rows(monkeypatch, cycle, value_stream) -> list[dict]:
     """The rows as computed without the fast reads: the projection of
     ``cycle_projection`` (nothing reused) and the cells of ``grid_stored_cells``."""
     projections_forget()
+    grid_selectors._approved_series.clear()
     with monkeypatch.context() as patch:
         patch.setattr(grid_selectors, "fast_path", lambda cycle, value_stream: False)
         return grid_selectors.grid_computed_rows(cycle=cycle, value_stream=value_stream)
@@ -164,6 +165,7 @@ def _fresh_rows(monkeypatch, cycle, value_stream) -> list[dict]:
 
 def _fresh_data(monkeypatch, cycle, value_stream) -> dict:
     projections_forget()
+    grid_selectors._approved_series.clear()
     with monkeypatch.context() as patch:
         patch.setattr(grid_selectors, "fast_path", lambda cycle, value_stream: False)
         return grid_selectors.grid_data(
