@@ -124,7 +124,17 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     )
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are rows in the database, read through Redis (sofp/sessions.py): a signed-in
+# request costs a cache read instead of a query. An entry stays in Redis at most
+# SESSION_CACHE_SECONDS, so one a Redis outage kept from being deleted does not linger.
+# Only a cache every process shares will do: with a per-process cache (locmem) a
+# log-out in one process would leave the session readable in the others.
+SESSION_ENGINE = (
+    "sofp.sessions"
+    if CACHES["default"]["BACKEND"] == "sofp.cache.ResilientRedisCache"
+    else "django.contrib.sessions.backends.db"
+)
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
