@@ -92,7 +92,8 @@ TEMPLATES = [
                 "planning.context_processors.navigation",
             ],
             # One way to show a time, in the company's zone and naming it, everywhere.
-            "builtins": ["planning.templatetags.company_time"],
+            # {% url %} answers kept per process (sofp/templatetags/cached_urls.py).
+            "builtins": ["planning.templatetags.company_time", "sofp.templatetags.cached_urls"],
         },
     },
 ]
