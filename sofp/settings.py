@@ -147,8 +147,15 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username+IP before the password is tried.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the signed-in user and their roles through the cache.
+    "sofp.auth.CachedModelBackend",
 ]
+# Seconds the signed-in user and their roles are kept in the cache (sofp/auth.py), only
+# when every process shares it (Redis); 0: read them from the database every request.
+SOFP_USER_CACHE_SECONDS = env.int(
+    "SOFP_USER_CACHE_SECONDS",
+    default=60 if CACHES["default"]["BACKEND"] == "sofp.cache.ResilientRedisCache" else 0,
+)
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
