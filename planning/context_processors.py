@@ -6,9 +6,31 @@ from functools import cache
 
 from django.http import HttpRequest
 
+from planning.models import PlanningCycle
 from planning.selectors.cycles import user_can_start_cycle
 from planning.selectors.plans import cycle_current, user_sees_company_plan
+from valuestreams.models import ValueStream
 from valuestreams.selectors import value_streams_visible
+
+# What a request has read for its page and its navigation, so that the two read it once.
+_CYCLE = "_sofp_cycle_current"
+_STREAMS = "_sofp_streams_visible"
+
+
+def request_cycle_current(request: HttpRequest) -> PlanningCycle | None:
+    """``cycle_current()`` read once per request (the page and the menu show the same
+    cycle). Only for pages that do not start or approve a cycle before they render."""
+    try:
+        return request.__dict__[_CYCLE]
+    except KeyError:
+        cycle = request.__dict__[_CYCLE] = cycle_current()
+        return cycle
+
+
+def remember_streams_visible(request: HttpRequest, streams: list[ValueStream]) -> None:
+    """A page that read ``value_streams_visible(user=request.user)`` (in its order)
+    hands the list to the Plan menu, which shows the same streams."""
+    request.__dict__[_STREAMS] = streams
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -19,14 +41,15 @@ def navigation(request: HttpRequest) -> dict:
     # The "Plan" menu: evaluated only when a template reads it, and then once.
     @cache
     def plan_streams() -> list:
-        return list(value_streams_visible(user=user))
+        known = request.__dict__.get(_STREAMS)
+        return list(known) if known is not None else list(value_streams_visible(user=user))
 
     @cache
     def plan_company() -> bool:
         return user_sees_company_plan(user)
 
     return {
-        "nav_cycle": cycle_current(),
+        "nav_cycle": request_cycle_current(request),
         "nav_unread_count": user.notifications.filter(read_at__isnull=True).count(),
         "nav_can_start_cycle": user_can_start_cycle(user),
         "nav_plan_streams": plan_streams,

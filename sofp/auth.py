@@ -8,19 +8,108 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
+from django.contrib.auth.backends import ModelBackend
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+# --- The signed-in user and their company roles, read through the cache ---------------
+# Every request read its user row, and nearly every one the user's groups (the company
+# roles of valuestreams.roles): two queries before the page did anything. With a cache
+# all processes share (Redis), both are kept for at most SOFP_USER_CACHE_SECONDS and
+# forgotten whenever they change (signals below: a user saved or deleted, groups added,
+# removed or cleared, a group renamed or deleted), so a change is seen on the next
+# request. The short lifetime bounds what a lost delete (Redis unreachable) or a write
+# racing a read could leave behind. 0 (the default without Redis): no caching.
+_USER_KEY = "sofp:auth:user:v1:{}"
+_ROLES_KEY = "sofp:auth:roles:v1:{}"
+
+
+def _user_cache_seconds() -> int:
+    return int(getattr(settings, "SOFP_USER_CACHE_SECONDS", 0) or 0)
+
+
+def user_cache_forget(user_ids) -> None:
+    """Forget what is kept of these users (their row and their roles)."""
+    keys = [key.format(pk) for pk in user_ids for key in (_USER_KEY, _ROLES_KEY)]
+    if keys:
+        cache.delete_many(keys)
+
+
+def _attach_roles(user, roles: set[str] | None, seconds: int) -> None:
+    """Give ``user`` its roles the way ``valuestreams.roles.user_roles`` keeps them."""
+    if roles is None:
+        roles = set(user.groups.values_list("name", flat=True))
+        cache.set(_ROLES_KEY.format(user.pk), roles, seconds)
+    user._sofp_roles = set(roles)
+
+
+class CachedModelBackend(ModelBackend):
+    """Django's ``ModelBackend``; ``get_user`` (every signed-in request) reads the user
+    and their roles from the cache when ``SOFP_USER_CACHE_SECONDS`` is on. The session's
+    password hash is still checked against the user (Django does that after get_user),
+    and an inactive user is still refused."""
+
+    def get_user(self, user_id):
+        seconds = _user_cache_seconds()
+        if seconds <= 0:
+            return super().get_user(user_id)
+        user_key, roles_key = _USER_KEY.format(user_id), _ROLES_KEY.format(user_id)
+        found = cache.get_many([user_key, roles_key])
+        user = found.get(user_key)
+        if user is None:
+            user_model = get_user_model()
+            try:
+                user = user_model._default_manager.get(pk=user_id)
+            except user_model.DoesNotExist:
+                return None
+            cache.set(user_key, user, seconds)  # before anything is attached to it
+        _attach_roles(user, found.get(roles_key), seconds)
+        return user if self.user_can_authenticate(user) else None
+
+
+def user_cache_on_user_change(sender, instance, **_: object) -> None:
+    """post_save / post_delete of the user model."""
+    if instance.pk is not None:
+        user_cache_forget([instance.pk])
+
+
+def user_cache_on_groups_change(
+    sender, instance, action: str, reverse: bool, pk_set, **_: object
+) -> None:
+    """m2m_changed of ``User.groups``: from the user's side or the group's."""
+    if not reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            user_cache_forget([instance.pk])
+        return
+    if action == "pre_clear":  # the group's users, before they are gone
+        instance._sofp_cleared_user_ids = list(instance.user_set.values_list("pk", flat=True))
+        user_cache_forget(instance._sofp_cleared_user_ids)
+    elif action == "post_clear":
+        user_cache_forget(getattr(instance, "_sofp_cleared_user_ids", []))
+    elif action in ("post_add", "post_remove"):
+        user_cache_forget(pk_set or [])
+
+
+def user_cache_on_group_change(sender, instance, **_: object) -> None:
+    """post_save (a rename changes the roles of its users) and pre_delete of a group."""
+    if instance.pk is not None:
+        user_cache_forget(list(instance.user_set.values_list("pk", flat=True)))
+
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """DRF's token, refused once it is older than ``API_TOKEN_TTL_DAYS`` (0: never)."""
+    """DRF's token, refused once it is older than ``API_TOKEN_TTL_DAYS`` (0: never).
+    The token's user gets their roles from the cache (``SOFP_USER_CACHE_SECONDS``)."""
 
     def authenticate_credentials(self, key: str):
         user, token = super().authenticate_credentials(key)
+        seconds = _user_cache_seconds()
+        if seconds > 0:
+            _attach_roles(user, cache.get(_ROLES_KEY.format(user.pk)), seconds)
         days = int(getattr(settings, "API_TOKEN_TTL_DAYS", 0) or 0)
         if days > 0 and token.created < timezone.now() - dt.timedelta(days=days):
             raise exceptions.AuthenticationFailed(

@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -34,8 +35,39 @@ def check_database() -> None:
         cursor.fetchone()
 
 
+# One Redis client per broker URL, kept for the process: the readiness probe runs every
+# few seconds, and a kombu Connection built for each (a channel, a new socket, redis-py
+# reading its own package metadata) cost ten times the ping itself.
+_redis_clients: dict[str, Any] = {}
+
+
+def _redis_client(url: str) -> Any:
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+            socket_timeout=BROKER_TIMEOUT_SECONDS,
+            # One try: the probe reports the broker as it is now, within its timeout.
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+        )
+        _redis_clients[url] = client
+    return client
+
+
 def check_broker() -> None:
     url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        # PING on a pooled connection: a broken or closed one is dropped by the pool, so
+        # an outage is reported at once and a recovered broker on the next probe.
+        if not _redis_client(url).ping():
+            raise RuntimeError("broker did not answer PING")
+        return
     if url.startswith("filesystem://"):
         options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
         folder = Path(options.get("data_folder_in", ""))

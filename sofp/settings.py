@@ -92,7 +92,8 @@ TEMPLATES = [
                 "planning.context_processors.navigation",
             ],
             # One way to show a time, in the company's zone and naming it, everywhere.
-            "builtins": ["planning.templatetags.company_time"],
+            # {% url %} answers kept per process (sofp/templatetags/cached_urls.py).
+            "builtins": ["planning.templatetags.company_time", "sofp.templatetags.cached_urls"],
         },
     },
 ]
@@ -124,7 +125,17 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     )
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are rows in the database, read through Redis (sofp/sessions.py): a signed-in
+# request costs a cache read instead of a query. An entry stays in Redis at most
+# SESSION_CACHE_SECONDS, so one a Redis outage kept from being deleted does not linger.
+# Only a cache every process shares will do: with a per-process cache (locmem) a
+# log-out in one process would leave the session readable in the others.
+SESSION_ENGINE = (
+    "sofp.sessions"
+    if CACHES["default"]["BACKEND"] == "sofp.cache.ResilientRedisCache"
+    else "django.contrib.sessions.backends.db"
+)
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=300)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -136,8 +147,15 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username+IP before the password is tried.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the signed-in user and their roles through the cache.
+    "sofp.auth.CachedModelBackend",
 ]
+# Seconds the signed-in user and their roles are kept in the cache (sofp/auth.py), only
+# when every process shares it (Redis); 0: read them from the database every request.
+SOFP_USER_CACHE_SECONDS = env.int(
+    "SOFP_USER_CACHE_SECONDS",
+    default=60 if CACHES["default"]["BACKEND"] == "sofp.cache.ResilientRedisCache" else 0,
+)
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

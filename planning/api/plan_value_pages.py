@@ -15,12 +15,14 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
-from django.db.models import CharField, Func, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import CharField, Count, Func, QuerySet, Window
 from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
 from planning.api.renderers import format_plan_value
 from planning.api.serializers import utc_text
+from sofp.api.pagination import ApiPagination
 
 # The columns a page reads, in the order :func:`plan_value_dicts` unpacks them.
 PLAN_VALUE_ROW_FIELDS = (
@@ -88,17 +90,65 @@ class PlanValuePage:
             raise TypeError("a page of plan values is read by slice")
         return plan_value_dicts(self.queryset[index])
 
+    def counts_in_one_query(self) -> bool:
+        """A window count equals ``count()`` for plain filtered rows; not after
+        DISTINCT, GROUP BY or a UNION, which count something else."""
+        query = self.queryset.query
+        return not (query.distinct or query.combinator or query.group_by is not None)
 
-def _raw_rows(queryset: QuerySet) -> tuple[list, Callable[[Any], Any], Any]:
+    def rows_and_count(self, start: int, stop: int) -> tuple[list[dict[str, Any]], int | None]:
+        """``self[start:stop]`` and ``count()`` in one query (the count is a window over
+        the same rows, taken before the limit); the count is None when the slice is
+        empty, where no row carries it."""
+        counts: list[int] = []
+        rows = plan_value_dicts(self.queryset[start:stop], counts=counts)
+        return rows, (counts[0] if counts else None)
+
+
+class PlanValuePaginator(Paginator):
+    """Django's paginator over a :class:`PlanValuePage`: a page that has rows is read
+    with its count in one query. Anything else (an empty or out-of-range page, a page
+    number that is not a number) takes Django's own path, and its answer."""
+
+    def page(self, number: Any) -> Page:
+        object_list = self.object_list
+        if (
+            isinstance(object_list, PlanValuePage)
+            and not self.orphans
+            and object_list.counts_in_one_query()
+        ):
+            try:
+                wanted = None if isinstance(number, float) else int(number)
+            except (TypeError, ValueError):
+                wanted = None
+            if wanted is not None and wanted >= 1:
+                bottom = (wanted - 1) * self.per_page
+                rows, count = object_list.rows_and_count(bottom, bottom + self.per_page)
+                if rows and count is not None:
+                    self.__dict__["count"] = count  # Paginator.count is a cached_property
+                    return self._get_page(rows, wanted, self)
+        return super().page(number)
+
+
+class PlanValuePagination(ApiPagination):
+    """The API's pagination, reading a page of plan values and its count at once."""
+
+    django_paginator_class = PlanValuePaginator
+
+
+def _raw_rows(
+    queryset: QuerySet, *, with_count: bool = False
+) -> tuple[list, Callable[[Any], Any], Any]:
     """The rows of ``queryset.values_list(*PLAN_VALUE_ROW_FIELDS)`` as the driver gives
     them (in chunks), the value column's conversion (Django's converters, e.g. SQLite's
     number → Decimal; none on PostgreSQL) and the connection. Dates and timestamps are
     left as the driver reads them: :func:`plan_value_dicts` formats them itself."""
-    rows_qs = queryset.annotate(
-        **{f"_{name}_text": kind(name) for name, kind in _AS_TEXT.items()}
-    ).values_list(
-        *(f"_{name}_text" if name in _AS_TEXT else name for name in PLAN_VALUE_ROW_FIELDS)
-    )
+    annotations: dict[str, Any] = {f"_{name}_text": kind(name) for name, kind in _AS_TEXT.items()}
+    fields = [f"_{name}_text" if name in _AS_TEXT else name for name in PLAN_VALUE_ROW_FIELDS]
+    if with_count:  # the rows before LIMIT/OFFSET, on every row: the last column
+        annotations["_count"] = Window(Count("*"))
+        fields.append("_count")
+    rows_qs = queryset.annotate(**annotations).values_list(*fields)
     compiler = rows_qs.query.get_compiler(using=rows_qs.db)
     chunks = compiler.execute_sql(MULTI)
     connection = compiler.connection
@@ -115,10 +165,22 @@ def _raw_rows(queryset: QuerySet) -> tuple[list, Callable[[Any], Any], Any]:
     return list(chunks), convert, connection
 
 
-def plan_value_dicts(queryset: QuerySet) -> list[dict[str, Any]]:
+def plan_value_dicts(
+    queryset: QuerySet, *, counts: list[int] | None = None
+) -> list[dict[str, Any]]:
     """The page's rows as :class:`~planning.api.serializers.PlanValueSerializer` writes
-    them (value as an exact 6-decimal string or None, month ``YYYY-MM``, UTC ``…Z``)."""
-    chunks, convert_value, connection = _raw_rows(queryset)
+    them (value as an exact 6-decimal string or None, month ``YYYY-MM``, UTC ``…Z``).
+
+    With ``counts`` (a list to fill), the query also counts every row the queryset has
+    before its slice, and that number is appended to ``counts`` (nothing if no row)."""
+    with_count = counts is not None
+    chunks, convert_value, connection = _raw_rows(queryset, with_count=with_count)
+    rows = chain.from_iterable(chunks)
+    if with_count:
+        rows = list(rows)
+        if rows:
+            counts.append(rows[0][-1])
+        rows = (row[:-1] for row in rows)
     db_zone = connection.timezone  # naive timestamps from the driver are in this zone
     db_in_utc = db_zone is dt.UTC
     months: dict[Any, str] = {}
@@ -142,7 +204,7 @@ def plan_value_dicts(queryset: QuerySet) -> list[dict[str, Any]]:
 
     out: list[dict[str, Any]] = []
     append = out.append
-    for vs, pf, month, measure, value, version, comment, at, by in chain.from_iterable(chunks):
+    for vs, pf, month, measure, value, version, comment, at, by in rows:
         m = months.get(month)
         if m is None:
             m = months[month] = month_text(month)

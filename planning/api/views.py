@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from planning.api import serializers as s
 from planning.api.filters import EngineFilterForm, PlanValueFilter, ScenarioCellFilter
-from planning.api.plan_value_pages import PlanValuePage
+from planning.api.plan_value_pages import PlanValuePage, PlanValuePagination
 from planning.api.renderers import (
     FILE_FORMATS,
     PlanCSVRenderer,
@@ -197,7 +197,7 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
     """
 
     serializer_class = s.PlanValueSerializer
-    pagination_class = ApiPagination
+    pagination_class = PlanValuePagination
     renderer_classes = FILE_RENDERERS
     scenario_aware = True
 

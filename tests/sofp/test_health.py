@@ -103,3 +103,20 @@ def test_health_is_not_redirected_to_https_but_pages_are(client, settings):
 
 def test_health_refuses_writes(client):
     assert client.post("/health/live").status_code == 405
+
+
+@pytest.mark.django_db
+@pytest.mark.redis
+def test_ready_reuses_one_broker_client_and_sees_an_outage_at_once(
+    client, settings, redis_url, monkeypatch
+):
+    monkeypatch.setattr(health, "_redis_clients", {})
+    settings.CELERY_BROKER_URL = redis_url
+    for _ in range(3):
+        assert client.get("/health/ready").status_code == 200
+    assert list(health._redis_clients) == [redis_url]
+    # The same URL with its server gone (a closed port): the next probe says so.
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["ok"] is False

@@ -70,3 +70,31 @@ def test_static_files_are_served_locally(client, planner_a):
     html = client.get(reverse("login")).content.decode()
     assert "http://" not in html.replace("http://testserver", "")
     assert "https://" not in html
+
+
+def test_home_counts_every_family_and_the_menu_shows_the_same_streams(
+    client, planner_a, stream_a, stream_b, family_a
+):
+    """The page reads the streams once, for its table and the Plan menu; the count of
+    families is every family of the stream, as ``families.all|length`` showed it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ProductFamilyFactory
+
+    ProductFamilyFactory(value_stream=stream_a, code="OLD", active=False)
+    CycleFactory(month=dt.date.today().replace(day=1))
+    client.force_login(planner_a)
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/").content.decode()
+    assert f'<td class="num">{stream_a.families.count()}</td>' in html
+    assert stream_a.families.count() == 2
+    # The grid link of stream A appears in the table and in the menu; B in neither.
+    assert html.count(f"/grid/{stream_a.code}/") == 2
+    assert f"/grid/{stream_b.code}/" not in html
+    streams = [q["sql"] for q in queries.captured_queries if "valuestreams_valuestream" in q["sql"]]
+    cycles = [
+        q["sql"] for q in queries.captured_queries if 'FROM "planning_planningcycle"' in q["sql"]
+    ]
+    assert len(streams) == 2  # the streams, and the memberships' rights
+    assert len(cycles) == 1
