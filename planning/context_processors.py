@@ -15,6 +15,7 @@ from valuestreams.selectors import value_streams_visible
 # What a request has read for its page and its navigation, so that the two read it once.
 _CYCLE = "_sofp_cycle_current"
 _STREAMS = "_sofp_streams_visible"
+_COMPANY = "_sofp_sees_company_plan"
 
 
 def request_cycle_current(request: HttpRequest) -> PlanningCycle | None:
@@ -33,6 +34,16 @@ def remember_streams_visible(request: HttpRequest, streams: list[ValueStream]) -
     request.__dict__[_STREAMS] = streams
 
 
+def request_sees_company_plan(request: HttpRequest) -> bool:
+    """``user_sees_company_plan(request.user)`` read once per request (the grid page's
+    stream switch and the Plan menu both show the company link)."""
+    try:
+        return request.__dict__[_COMPANY]
+    except KeyError:
+        sees = request.__dict__[_COMPANY] = user_sees_company_plan(request.user)
+        return sees
+
+
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -46,12 +57,22 @@ def navigation(request: HttpRequest) -> dict:
 
     @cache
     def plan_company() -> bool:
-        return user_sees_company_plan(user)
+        return request_sees_company_plan(request)
+
+    # Read when a template shows them (the frame, the home page), once. Not cached across
+    # requests: notifications are marked read with bulk update(), which no stamp follows.
+    @cache
+    def unread_count() -> int:
+        return user.notifications.filter(read_at__isnull=True).count()
+
+    @cache
+    def can_start_cycle() -> bool:
+        return user_can_start_cycle(user)
 
     return {
         "nav_cycle": request_cycle_current(request),
-        "nav_unread_count": user.notifications.filter(read_at__isnull=True).count(),
-        "nav_can_start_cycle": user_can_start_cycle(user),
+        "nav_unread_count": unread_count,
+        "nav_can_start_cycle": can_start_cycle,
         "nav_plan_streams": plan_streams,
         "nav_plan_company": plan_company,
     }

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
+from planning.context_processors import remember_streams_visible, request_sees_company_plan
 from planning.measures import ACTUAL_MEASURES, MEASURE_LABELS
 from planning.models import EmptyCellComment, cycle_scenario
 from planning.selectors.cycles import company_zone
@@ -42,10 +43,7 @@ from planning.selectors.live import (
     grid_cursor,
     grid_presence,
 )
-from planning.selectors.plans import (
-    cycle_or_404,
-    user_sees_company_plan,
-)
+from planning.selectors.plans import cycle_or_404
 from planning.selectors.scenarios import cycle_with_scenario, scenarios_of
 from planning.services.baseline import demand_use_baseline
 from planning.services.grid import grid_comment_set, grid_save
@@ -124,6 +122,9 @@ def _page(
         else _url(access, "data")
     )
     scenario = cycle_scenario(access.cycle)
+    # The stream switch and the Plan menu show the same streams and company link: read once.
+    streams = list(value_streams_visible(user=request.user))
+    remember_streams_visible(request, streams)
     config = {
         "view": view,
         "dataUrl": data_url,
@@ -156,8 +157,8 @@ def _page(
         "value_stream": access.value_stream,
         "readonly_reason": access.readonly_reason,
         "grid_config": config,
-        "streams": list(value_streams_visible(user=request.user)),
-        "show_company": user_sees_company_plan(request.user),
+        "streams": streams,
+        "show_company": request_sees_company_plan(request),
         "file_actions_template": _file_actions_template(),
         "view": view,
         "scenario": scenario,
