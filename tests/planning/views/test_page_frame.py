@@ -137,3 +137,31 @@ def test_no_today_cycle_hides_the_plan_menu_in_both(client, stream_a):
     with override_settings(TEMPLATES=_old_frame_templates()):
         old = _page(client, "/")
     assert new == old
+
+
+@pytest.mark.parametrize(
+    "role", ["executive", "finance", "sales", "planner", "manager", "admin", "no stream"]
+)
+def test_the_frames_prepared_reads_equal_the_selectors(world, stream_a, role):
+    """The menu's streams and the unread count, read with SQL compiled once, equal
+    ``value_streams_visible`` and the notifications' count (inactive streams, other
+    users' notifications and read ones left out alike)."""
+    from planning.context_processors import streams_visible, unread_notifications
+    from valuestreams.selectors import value_streams_visible
+
+    ValueStreamFactory(code="OLD", name="Inactive", active=False)
+    users = _users(stream_a)
+    user = users[role]
+    other = users["finance" if role != "finance" else "sales"]
+    Notification.objects.create(user=user, kind="test", title="a")
+    Notification.objects.create(user=user, kind="test", title="b")
+    Notification.objects.create(user=user, kind="test", title="c", read_at=timezone.now())
+    Notification.objects.create(user=other, kind="test", title="d")
+    expected = list(value_streams_visible(user=user))
+    got = streams_visible(user)
+    assert [(v.pk, v.code, v.name, v.kind, v.headcount, v.active) for v in got] == [
+        (v.pk, v.code, v.name, v.kind, v.headcount, v.active) for v in expected
+    ]
+    assert unread_notifications(user) == user.notifications.filter(read_at__isnull=True).count()
+    assert unread_notifications(user) == 2
+    assert unread_notifications(UserFactory(username="fp_none")) == 0
