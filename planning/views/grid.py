@@ -23,7 +23,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from planning.calendar import parse_month
-from planning.context_processors import remember_streams_visible, request_sees_company_plan
+from planning.context_processors import (
+    remember_streams_visible,
+    request_sees_company_plan,
+    streams_visible,
+)
 from planning.measures import ACTUAL_MEASURES, MEASURE_LABELS
 from planning.models import EmptyCellComment, cycle_scenario
 from planning.selectors.cycles import company_zone
@@ -51,7 +55,6 @@ from planning.services.launches import demand_use_ramp
 from planning.services.plan_values import UpsertResult
 from sofp.errors import PermissionDenied, Problem, ValidationFailed, json_body, json_endpoint
 from valuestreams.models import ProductFamily
-from valuestreams.selectors import value_streams_visible
 
 FILE_ACTIONS_TEMPLATE = "planning/_plan_file_actions.html"
 
@@ -123,7 +126,7 @@ def _page(
     )
     scenario = cycle_scenario(access.cycle)
     # The stream switch and the Plan menu show the same streams and company link: read once.
-    streams = list(value_streams_visible(user=request.user))
+    streams = streams_visible(request.user)
     remember_streams_visible(request, streams)
     config = {
         "view": view,
