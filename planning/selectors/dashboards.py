@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 from django.contrib.auth import get_user_model
@@ -114,8 +115,10 @@ class Figure:
     figure: object
     css: str = ""
 
-    @property
+    @cached_property
     def json(self) -> str:
+        """Written once: a page is reused whole under its stamp, and its figures are
+        never changed once the page is built."""
         return self.figure.to_json()
 
 
