@@ -136,13 +136,15 @@ def box_score_rows(rows, columns, company_view) -> str:
             if currency is None:
                 currency = company_currency()
             label = f"{label} ({currency})"
-        out.append(f'\n      <tr>\n        <th scope="row" class="metric">{_e(label)}</th>\n        ')
+        out.append(f'\n      <tr>\n        <th scope="row" class="metric">{_e(label)}</th>')
+        out.append("\n        ")
         for i, cell in enumerate(row["cells"]):
             company = " company-col" if i == 0 and company_view else ""
             if cell["na"]:
                 body = '<span class="muted">·</span>'
             else:
-                body = f'\n          <div class="v">{_e(fmt(cell["value"], kind))}</div>\n          '
+                value = _e(fmt(cell["value"], kind))
+                body = f'\n          <div class="v">{value}</div>\n          '
                 if cell["delta"] is not None:
                     body += (
                         f'<div class="d {_e(cell["tone"])}" title="Last approved: '
@@ -187,8 +189,8 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
             '<div class="explained" data-testid="explained"><span class="badge ok">'
             f'Explained</span> {_e(a["text"])} <span class="muted small">— assumption '
             f'<a href="/cycles/{_e(a["cycle"])}/assumptions/{_e(a["id"])}/">{_e(a["id"])}</a>'
-            f'{", " + _e(a["owner"]) if a.get("owner") else ""}'
-            f'{", " + _e(a["impact"]) if a.get("impact") else ""}</span></div>'
+            f"{', ' + _e(a['owner']) if a.get('owner') else ''}"
+            f"{', ' + _e(a['impact']) if a.get('impact') else ''}</span></div>"
             for a in ex.get("explained_by") or ()
         )
         if ex["kind"] == "launch_slipped":
@@ -204,10 +206,10 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
         out.append(
             f'\n    <tr class="sev-{_e(sev)}{" acknowledged" if ack else ""}" data-key="{key}">'
             f'\n      <td><span class="badge {badge}">{_e(ex["label"])}</span></td>'
-            f'\n      <td><strong>{_e(ex["value_stream"])}</strong></td>'
-            f'\n      <td>{_e(ex["product_family"] or "—")}</td>'
+            f"\n      <td><strong>{_e(ex['value_stream'])}</strong></td>"
+            f"\n      <td>{_e(ex['product_family'] or '—')}</td>"
             f'\n      <td class="nowrap">{_e(ex["month"])}</td>'
-            f'\n      <td>{_e(ex["message"])}{explained}</td>'
+            f"\n      <td>{_e(ex['message'])}{explained}</td>"
             f'\n      <td class="num nowrap">{outside}</td>'
             f'\n      <td class="no-print nowrap"><a href="{_e(ex["url"])}" title="Open the cell'
             ' in the planning grid">Open in grid →</a></td>\n      '
@@ -224,16 +226,14 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
                 )
             out.append("\n        ")
             if can_ack:
-                label = (
-                    f"{_e(ex['value_stream'])} {_e(ex['product_family'])} {_e(ex['month'])}"
-                )
+                label = f"{_e(ex['value_stream'])} {_e(ex['product_family'])} {_e(ex['month'])}"
                 out.append(
                     f"\n        {form_head}"
                     f'<input type="hidden" name="key" value="{key}">\n          {form_next}'
                     '<input type="text" name="note" required maxlength="2000" '
                     f'placeholder="Why it stands" aria-label="Acknowledgement note for {label}">'
                     '\n          <button type="submit" class="btn small">'
-                    f'{"Update" if ack else "Acknowledge"}</button>\n        </form>\n        '
+                    f"{'Update' if ack else 'Acknowledge'}</button>\n        </form>\n        "
                 )
             out.append("\n      </td>")
         out.append("\n    </tr>\n  ")
