@@ -683,6 +683,8 @@ def _closed_month_block(
         "family": family,
         # after each measure that stays the stream's under a family filter
         "stream_mark": "" if family is None else f" · {family.value_stream.code}",
+        # The block as pages show it, kept with it (templatetags.dashboards.closed_month)
+        "html": {},
     }
 
 

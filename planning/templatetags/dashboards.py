@@ -238,3 +238,31 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
             out.append("\n      </td>")
         out.append("\n    </tr>\n  ")
     return mark_safe("".join(out))  # every value escaped above
+
+
+CLOSED_MONTH_TEMPLATE = "planning/includes/closed_month.html"
+
+
+@register.simple_tag(takes_context=True)
+def closed_month(context) -> str:
+    """The last closed month's block (``includes/closed_month.html`` in this context).
+
+    The block (``selectors.actuals.closed_month_block``) is reused under the facts'
+    stamp, and a save in the open plan leaves it: its HTML is kept with it, per what
+    else the template reads (the company view, the month-close link) and the blocks and
+    trend this page shows of it (the review leaves the company's out for a reader of
+    some streams)."""
+    closed = context["closed"]
+    memo = closed.get("html")
+    key = (
+        bool(context.get("company_view")),
+        str(context.get("close_url") or ""),
+        tuple(id(b) for b in closed["blocks"]),
+        len(closed["trend"]),
+    )
+    if memo is not None and key in memo:
+        return memo[key]
+    html = context.template.engine.get_template(CLOSED_MONTH_TEMPLATE).render(context)
+    if memo is not None:
+        memo[key] = html
+    return html
