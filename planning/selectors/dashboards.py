@@ -10,9 +10,10 @@ it with :mod:`planning.charts`. Nothing here loops over the database per stream.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import pandas as pd
 from django.contrib.auth import get_user_model
@@ -45,6 +46,8 @@ from planning.selectors.plans import (
 from planning.selectors.stamps import reuse_part, review_stamp
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import user_reads_all_streams
+
+T = TypeVar("T")
 
 
 def cycle_from_query(label: str | None) -> PlanningCycle | None:
@@ -325,6 +328,16 @@ class ReviewPage:
     owners: list
     figures: dict[str, Figure] = field(default_factory=dict)
 
+    def kept(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with this page: for what the view adds from the page's
+        own inputs (the page is reused whole under a stamp of everything it reads, so
+        what is kept with it is as fresh as the page). Not a field: the page's fields
+        are what it shows."""
+        memo = self.__dict__.setdefault("_kept", {})
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
+
 
 EXCEPTIONS_PER_PAGE = 50
 
@@ -557,9 +570,23 @@ def _review_page(
         "profit": charts.profit_by_stream_figure(profit),
     }
     fva_code = "" if company_view else (streams[0].code if len(streams) == 1 else "")
-    figures["fva"] = charts.fva_figure(
-        dashboards.fva_series(fva, fva_code),
-        title="Forecast error by step (lag 1), " + ("company" if fva_code == "" else fva_code),
+    # Forecast value added is of closed months: a save in the open plan leaves it, its
+    # table and its chart (with the chart's JSON) as they are — kept with it.
+    fva_figure = _reuse_derived(
+        "fva_figure",
+        (fva,),
+        (fva_code,),
+        lambda: Figure(
+            "chart-fva",
+            charts.fva_figure(
+                dashboards.fva_series(fva, fva_code),
+                title="Forecast error by step (lag 1), "
+                + ("company" if fva_code == "" else fva_code),
+            ),
+        ),
+    )
+    fva_rows = _reuse_derived(
+        "fva_rows", (fva,), (tuple(columns),), lambda: dashboards.fva_rows(fva, columns)
     )
     if company is not None:
         figures["company"] = charts.company_figure(
@@ -625,7 +652,7 @@ def _review_page(
         month_label=label,
         box_columns=columns,
         box_rows=box_rows,
-        fva_rows=dashboards.fva_rows(fva, columns),
+        fva_rows=fva_rows,
         exceptions=exception_list,
         exception_total=len(exceptions),
         exception_counts=dict(list(dashboards.exception_counts(exceptions).items())[:8]),
@@ -639,7 +666,10 @@ def _review_page(
         decisions=decisions,
         can_record_decisions=can_record,
         owners=owners,
-        figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
+        figures={
+            **{k: Figure(f"chart-{k}", v) for k, v in figures.items()},
+            "fva": fva_figure,
+        },
     )
 
 

@@ -100,12 +100,16 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
             family=request.GET.get("family"),
         )
         page = context["page"]
-        context["assumptions_behind"] = assumptions_behind_biggest_changes(
-            cycle,
-            8,
-            value_streams=streams,
-            # the page's analysis is of these very streams unless a family narrows it
-            analysis=page.analysis if page.family is None else None,
+        # Of this cycle's assumptions and its analysis: what the page's stamp covers.
+        context["assumptions_behind"] = page.kept(
+            "assumptions_behind",
+            lambda: assumptions_behind_biggest_changes(
+                cycle,
+                8,
+                value_streams=streams,
+                # the page's analysis is of these very streams unless a family narrows it
+                analysis=page.analysis if page.family is None else None,
+            ),
         )
         context.update(_compare(request, cycle))
     if streams:

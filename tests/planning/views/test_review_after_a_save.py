@@ -2,7 +2,7 @@
 parts (projections, forecast value added with its table and chart, the closed-month
 block and its HTML, the figures' JSON) must be the very HTML a cold computation gives,
 for a save in a family's, a stream's and the company's cells, a change of the cycle's
-master copy (a price), and on the frozen cycle's review beside them."""
+master copy (a price), a new assumption, and on the frozen cycle's review beside them."""
 
 from __future__ import annotations
 
@@ -93,6 +93,26 @@ def _bump(**where) -> None:
     )
 
 
+def _assumption() -> None:
+    """An assumption behind the family's change (the review lists it beside the
+    changes): the page is built again with it."""
+    from planning.models import Assumption
+    from valuestreams.models import ProductFamily
+
+    family = ProductFamily.objects.get(code="S01-F001")
+    _bump(product_family=family, measure="demand", month=MONTH)
+    Assumption.objects.create(
+        cycle=_cycle(),
+        value_stream=family.value_stream,
+        product_family=family,
+        measure="demand",
+        first_month=MONTH,
+        last_month=dt.date(2027, 3, 1),
+        text="Tender <won> & signed",
+        impact="+37 units",
+    )
+
+
 WRITES = {
     "family cell": lambda: _bump(product_family__code="S01-F001", measure="demand"),
     "stream cell": lambda: _bump(
@@ -102,6 +122,7 @@ WRITES = {
     "price": lambda: CycleFamily.objects.filter(
         cycle=_cycle(), product_family__code="S00-F002"
     ).update(unit_price=F("unit_price") + 3, unit_material_cost=F("unit_material_cost") - 1),
+    "assumption": _assumption,
 }
 
 
@@ -114,6 +135,8 @@ def test_pages_after_a_write_are_what_a_cold_computation_shows(readers, write):
     # The write shows on the open cycle's pages; the frozen cycle's review stays.
     assert ("executive", "/review/") in changed
     assert ("executive", "/cycles/2026-12/review/") not in changed
+    if write == "assumption":
+        assert "Tender &lt;won&gt; &amp; signed" in after[("executive", "/review/")]
 
 
 def test_one_closed_month_block_serves_the_company_and_a_stream_reader(readers):
