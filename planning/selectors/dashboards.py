@@ -38,12 +38,13 @@ from planning.selectors.cycles import (
 )
 from planning.selectors.plans import (
     CycleAnalysis,
+    _reuse,
     _reuse_derived,
     cycle_analysis,
     cycle_current,
     cycle_get_by_label,
 )
-from planning.selectors.stamps import reuse_part, review_stamp
+from planning.selectors.stamps import facts_of, reuse_part, review_stamp
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import user_reads_all_streams
 
@@ -110,6 +111,20 @@ def _month_label(month: pd.Period) -> str:
     return month.strftime("%B %Y")
 
 
+class _Kept:
+    """A page reused whole under a stamp keeps what the view adds from its own inputs."""
+
+    def kept(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with this page: for what the view adds from the page's
+        own inputs (the page is reused whole under a stamp of everything it reads, so
+        what is kept with it is as fresh as the page). Not a field: the page's fields
+        are what it shows."""
+        memo = self.__dict__.setdefault("_kept", {})
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
+
+
 @dataclass
 class Figure:
     """A chart on a page: the DOM id and the figure's JSON (``charts.PlotFigure``)."""
@@ -126,7 +141,7 @@ class Figure:
 
 
 @dataclass
-class StreamDashboard:
+class StreamDashboard(_Kept):
     cycle: PlanningCycle
     value_stream: ValueStream
     families: list[ProductFamily]
@@ -152,13 +167,21 @@ def stream_dashboard(
     month: a month narrows the headline numbers, every chart and the exceptions to it,
     as on the review). Reused whole while nothing it reads has changed (the review's
     stamp, ``selectors.stamps.review_stamp``: one query)."""
-    key = ("stream_dashboard", review_stamp(cycle), value_stream.pk, family_code, month)
-    return reuse_part(
+    stamp = review_stamp(cycle)
+    facts = facts_of(stamp)
+    key = ("stream_dashboard", stamp, value_stream.pk, family_code, month)
+    dash = reuse_part(
         key,
         lambda: _stream_dashboard(
-            cycle=cycle, value_stream=value_stream, family_code=family_code, month=month
+            cycle=cycle,
+            value_stream=value_stream,
+            family_code=family_code,
+            month=month,
+            facts=facts,
         ),
     )
+    dash.kept("facts", lambda: facts)  # the closed-month block's key (same stamp)
+    return dash
 
 
 def _stream_dashboard(
@@ -167,6 +190,7 @@ def _stream_dashboard(
     value_stream: ValueStream,
     family_code: str | None,
     month: str | None,
+    facts: tuple | None = None,
 ) -> StreamDashboard:
     pick = horizon_month_pick(cycle, month)
     families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
@@ -174,7 +198,9 @@ def _stream_dashboard(
     fcode = family.code if family else None
     # A family filter narrows the analysis itself: KPIs, capacity, money and accuracy
     # are the family's too (its stream's hours and conversion cost stay the stream's).
-    analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream], family=fcode or "")
+    analysis = cycle_analysis(
+        cycle=cycle, value_streams=[value_stream], family=fcode or "", facts=facts
+    )
     # Sales facts from the actuals store, history and the horizon's started months alike.
     actuals = actual_sales_frame(
         value_streams=[value_stream],
@@ -298,7 +324,7 @@ class Approval:
 
 
 @dataclass
-class ReviewPage:
+class ReviewPage(_Kept):
     cycle: PlanningCycle
     analysis: CycleAnalysis
     streams: list[ValueStream]
@@ -327,16 +353,6 @@ class ReviewPage:
     can_record_decisions: bool
     owners: list
     figures: dict[str, Figure] = field(default_factory=dict)
-
-    def kept(self, name: str, compute: Callable[[], T]) -> T:
-        """``compute()``, kept with this page: for what the view adds from the page's
-        own inputs (the page is reused whole under a stamp of everything it reads, so
-        what is kept with it is as fresh as the page). Not a field: the page's fields
-        are what it shows."""
-        memo = self.__dict__.setdefault("_kept", {})
-        if name not in memo:
-            memo[name] = compute()
-        return memo[name]
 
 
 EXCEPTIONS_PER_PAGE = 50
@@ -463,9 +479,11 @@ def review_page(
         company_view = user_reads_all_streams(user)
     can_approve = user_can_approve(user, cycle)
     can_record = user_can_record_decisions(user, cycle)
+    stamp = review_stamp(cycle)
+    facts = facts_of(stamp)
     key = (
         "review_page",
-        review_stamp(cycle),
+        stamp,
         tuple(vs.pk for vs in streams),
         company_view,
         can_approve,
@@ -476,10 +494,11 @@ def review_page(
         exception_stream,
         family,
     )
-    return reuse_part(
+    page = reuse_part(
         key,
         lambda: _review_page(
             cycle=cycle,
+            facts=facts,
             streams=streams,
             month=month,
             exception_page=exception_page,
@@ -491,11 +510,14 @@ def review_page(
             can_record=can_record,
         ),
     )
+    page.kept("facts", lambda: facts)  # the closed-month block's key (same stamp)
+    return page
 
 
 def _review_page(
     *,
     cycle: PlanningCycle,
+    facts: tuple | None = None,
     streams: list[ValueStream],
     month: str | None,
     exception_page: str | None,
@@ -517,9 +539,17 @@ def _review_page(
         streams = [vs for vs in streams if vs.pk == match[2]]
         family_obj.value_stream = streams[0]  # the stream the cycle plans it in
     company_view = company_view and not fcode
-    analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode, facts=facts)
     heads = _headcounts(streams)
-    fva = cycle_fva(cycle=cycle, value_streams=streams)
+    # Of closed months only: kept under the facts' stamp (no read to know it holds).
+    fva = (
+        cycle_fva(cycle=cycle, value_streams=streams)
+        if facts is None
+        else _reuse(
+            ("review_fva", facts, cycle.month, tuple(vs.pk for vs in streams)),
+            lambda: cycle_fva(cycle=cycle, value_streams=streams),
+        )
+    )
     # Both box scores are reused with the projections, accuracy and FVA they come from.
     heads_key = tuple(heads.items())
     box = _reuse_derived(

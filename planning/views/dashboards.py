@@ -69,10 +69,12 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             family_code=request.GET.get("family"),
             month=request.GET.get("month"),
         )
+    dash = context.get("dash")
     context["closed"] = closed_month_block(
         month=last_closed_month(),
         value_streams=[value_stream],
-        family=context["dash"].family if "dash" in context else None,
+        family=dash.family if dash is not None else None,
+        facts=dash.kept("facts", lambda: None) if dash is not None else None,
     )
     context["close_url"] = reverse("month_close", kwargs={"code": value_stream.code})
     return render(request, "planning/value_stream_dashboard.html", context)
@@ -114,8 +116,13 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
         context.update(_compare(request, cycle))
     if streams:
         # Facts change without a cycle: reused only under a stamp of the facts (one query).
-        family = context["page"].family if context.get("page") is not None else None
-        closed = closed_month_block(month=last_closed_month(), value_streams=streams, family=family)
+        page = context.get("page")
+        closed = closed_month_block(
+            month=last_closed_month(),
+            value_streams=streams,
+            family=page.family if page is not None else None,
+            facts=page.kept("facts", lambda: None) if page is not None else None,
+        )
         if not context["company_view"]:
             closed["blocks"] = [b for b in closed["blocks"] if not b["is_company"]]
             closed["trend"] = []

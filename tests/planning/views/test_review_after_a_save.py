@@ -113,6 +113,17 @@ def _assumption() -> None:
     )
 
 
+def _fact() -> None:
+    """A fact of the last closed month: accuracy, forecast value added and the
+    closed-month block (kept under the facts' part of the review's stamp) move."""
+    from planning.models import Actual
+
+    fact = Actual.objects.filter(month=dt.date(2026, 12, 1), measure="actual_sales").first()
+    Actual.objects.filter(pk=fact.pk).update(
+        value=F("value") + Decimal("11"), version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
 WRITES = {
     "family cell": lambda: _bump(product_family__code="S01-F001", measure="demand"),
     "stream cell": lambda: _bump(
@@ -123,6 +134,7 @@ WRITES = {
         cycle=_cycle(), product_family__code="S00-F002"
     ).update(unit_price=F("unit_price") + 3, unit_material_cost=F("unit_material_cost") - 1),
     "assumption": _assumption,
+    "fact": _fact,
 }
 
 
@@ -134,7 +146,8 @@ def test_pages_after_a_write_are_what_a_cold_computation_shows(readers, write):
     changed = [page for page in after if after[page] != before[page]]
     # The write shows on the open cycle's pages; the frozen cycle's review stays.
     assert ("executive", "/review/") in changed
-    assert ("executive", "/cycles/2026-12/review/") not in changed
+    if write != "fact":  # a fact of December shows on December's review too
+        assert ("executive", "/cycles/2026-12/review/") not in changed
     if write == "assumption":
         assert "Tender &lt;won&gt; &amp; signed" in after[("executive", "/review/")]
 
@@ -148,3 +161,15 @@ def test_one_closed_month_block_serves_the_company_and_a_stream_reader(readers):
     executive, planner = first[("executive", "/review/")], first[("planner", "/review/")]
     assert executive.count('id="closed-month"') == planner.count('id="closed-month"') == 1
     assert _assert_reused_equals_cold(readers) == first
+
+
+def test_the_facts_part_of_the_review_stamp_is_the_facts_stamp(readers):
+    from planning.models import Actual
+    from planning.selectors.stamps import facts_of, facts_stamp, review_stamp
+
+    assert facts_of(review_stamp(_cycle())) == facts_stamp()
+    _bump(product_family__code="S01-F001", measure="demand")  # the plan moves, not the facts
+    assert facts_of(review_stamp(_cycle())) == facts_stamp()
+    before = facts_stamp()
+    Actual.objects.filter(pk=Actual.objects.order_by("pk").first().pk).update(value=F("value") + 1)
+    assert facts_of(review_stamp(_cycle())) == facts_stamp() != before
