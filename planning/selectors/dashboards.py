@@ -201,12 +201,20 @@ def _stream_dashboard(
     analysis = cycle_analysis(
         cycle=cycle, value_streams=[value_stream], family=fcode or "", facts=facts
     )
-    # Sales facts from the actuals store, history and the horizon's started months alike.
-    actuals = actual_sales_frame(
-        value_streams=[value_stream],
-        family=fcode or "",
-        first=month_add(cycle.month, -ACTUALS_HISTORY_MONTHS),
-        last=min(current_month(), month_add(cycle.month, cycle.horizon - 1)),
+    # Sales facts from the actuals store, history and the horizon's started months alike
+    # (kept under the facts' stamp: a save in the open plan leaves them).
+    first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
+    last = min(current_month(), month_add(cycle.month, cycle.horizon - 1))
+
+    def sales() -> pd.DataFrame:
+        return actual_sales_frame(
+            value_streams=[value_stream], family=fcode or "", first=first, last=last
+        )
+
+    actuals = (
+        sales()
+        if facts is None
+        else _reuse(("stream_sales", facts, value_stream.pk, fcode or "", first, last), sales)
     )
     heads = _headcounts([value_stream])
     box = _reuse_derived(
