@@ -572,6 +572,7 @@ def closed_month_block(
     value_streams: Iterable[ValueStream] | None,
     trend_months: int = 12,
     family: ProductFamily | None = None,
+    facts: tuple | None = None,
 ) -> dict:
     """What the "last closed month" block shows: per stream and company, the box score of
     ``month``; plan against actual (actual, plan, variance, %); the accuracy trend over
@@ -582,13 +583,14 @@ def closed_month_block(
     Reused while nothing it reads has changed (``selectors.stamps.facts_stamp``, one
     query: facts, approved cycles, master copies, streams, launches, currency); a
     planner's save in the open cycle leaves it as it is. A fresh dict each time: callers
-    may replace its entries."""
+    may replace its entries. ``facts``: the caller's facts stamp of this moment
+    (``selectors.stamps.facts_of`` its review stamp), to spare the query."""
     from planning.selectors.stamps import facts_stamp, reuse_part
 
     streams = None if value_streams is None else list(value_streams)
     key = (
         "closed_month_block",
-        facts_stamp(),
+        facts_stamp() if facts is None else facts,
         month,
         trend_months,
         None if streams is None else tuple(vs.pk for vs in streams),
@@ -683,6 +685,8 @@ def _closed_month_block(
         "family": family,
         # after each measure that stays the stream's under a family filter
         "stream_mark": "" if family is None else f" · {family.value_stream.code}",
+        # The block as pages show it, kept with it (templatetags.dashboards.closed_month)
+        "html": {},
     }
 
 

@@ -9,6 +9,7 @@ decisions. Read-only; the review and the approve view both ask here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,19 @@ SHOWN_PER_KIND = 20
 
 @dataclass
 class OpenItems:
-    """The open items of one kind: how many, and the first few with their grid links."""
+    """The open items of one kind: how many, and the first few with their grid links.
+
+    The rows are written when first read: the review shows the counts only (the
+    confirmation page lists the rows), and writing them was a tenth of its analysis."""
 
     label: str
     count: int
-    rows: list[dict] = field(default_factory=list)
+    frame: pd.DataFrame = field(repr=False)
+    cycle_label: str
+
+    @cached_property
+    def rows(self) -> list[dict]:
+        return dashboards.exception_rows(self.frame, self.cycle_label, limit=SHOWN_PER_KIND)
 
 
 @dataclass
@@ -77,8 +86,7 @@ def _cell_keys(changes: pd.DataFrame) -> pd.Series:
 
 
 def _items(label: str, frame: pd.DataFrame, cycle: PlanningCycle) -> OpenItems:
-    rows = dashboards.exception_rows(frame, cycle.label, limit=SHOWN_PER_KIND)
-    return OpenItems(label=label, count=len(frame), rows=rows)
+    return OpenItems(label=label, count=len(frame), frame=frame, cycle_label=cycle.label)
 
 
 def approval_open_items(

@@ -10,8 +10,10 @@ it with :mod:`planning.charts`. Nothing here loops over the database per stream.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 import pandas as pd
 from django.contrib.auth import get_user_model
@@ -36,14 +38,17 @@ from planning.selectors.cycles import (
 )
 from planning.selectors.plans import (
     CycleAnalysis,
+    _reuse,
     _reuse_derived,
     cycle_analysis,
     cycle_current,
     cycle_get_by_label,
 )
-from planning.selectors.stamps import reuse_part, review_stamp
+from planning.selectors.stamps import facts_of, reuse_part, review_stamp
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import user_reads_all_streams
+
+T = TypeVar("T")
 
 
 def cycle_from_query(label: str | None) -> PlanningCycle | None:
@@ -106,6 +111,20 @@ def _month_label(month: pd.Period) -> str:
     return month.strftime("%B %Y")
 
 
+class _Kept:
+    """A page reused whole under a stamp keeps what the view adds from its own inputs."""
+
+    def kept(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, kept with this page: for what the view adds from the page's
+        own inputs (the page is reused whole under a stamp of everything it reads, so
+        what is kept with it is as fresh as the page). Not a field: the page's fields
+        are what it shows."""
+        memo = self.__dict__.setdefault("_kept", {})
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
+
+
 @dataclass
 class Figure:
     """A chart on a page: the DOM id and the figure's JSON (``charts.PlotFigure``)."""
@@ -114,13 +133,15 @@ class Figure:
     figure: object
     css: str = ""
 
-    @property
+    @cached_property
     def json(self) -> str:
+        """Written once: a page is reused whole under its stamp, and its figures are
+        never changed once the page is built."""
         return self.figure.to_json()
 
 
 @dataclass
-class StreamDashboard:
+class StreamDashboard(_Kept):
     cycle: PlanningCycle
     value_stream: ValueStream
     families: list[ProductFamily]
@@ -146,13 +167,21 @@ def stream_dashboard(
     month: a month narrows the headline numbers, every chart and the exceptions to it,
     as on the review). Reused whole while nothing it reads has changed (the review's
     stamp, ``selectors.stamps.review_stamp``: one query)."""
-    key = ("stream_dashboard", review_stamp(cycle), value_stream.pk, family_code, month)
-    return reuse_part(
+    stamp = review_stamp(cycle)
+    facts = facts_of(stamp)
+    key = ("stream_dashboard", stamp, value_stream.pk, family_code, month)
+    dash = reuse_part(
         key,
         lambda: _stream_dashboard(
-            cycle=cycle, value_stream=value_stream, family_code=family_code, month=month
+            cycle=cycle,
+            value_stream=value_stream,
+            family_code=family_code,
+            month=month,
+            facts=facts,
         ),
     )
+    dash.kept("facts", lambda: facts)  # the closed-month block's key (same stamp)
+    return dash
 
 
 def _stream_dashboard(
@@ -161,6 +190,7 @@ def _stream_dashboard(
     value_stream: ValueStream,
     family_code: str | None,
     month: str | None,
+    facts: tuple | None = None,
 ) -> StreamDashboard:
     pick = horizon_month_pick(cycle, month)
     families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
@@ -168,13 +198,23 @@ def _stream_dashboard(
     fcode = family.code if family else None
     # A family filter narrows the analysis itself: KPIs, capacity, money and accuracy
     # are the family's too (its stream's hours and conversion cost stay the stream's).
-    analysis = cycle_analysis(cycle=cycle, value_streams=[value_stream], family=fcode or "")
-    # Sales facts from the actuals store, history and the horizon's started months alike.
-    actuals = actual_sales_frame(
-        value_streams=[value_stream],
-        family=fcode or "",
-        first=month_add(cycle.month, -ACTUALS_HISTORY_MONTHS),
-        last=min(current_month(), month_add(cycle.month, cycle.horizon - 1)),
+    analysis = cycle_analysis(
+        cycle=cycle, value_streams=[value_stream], family=fcode or "", facts=facts
+    )
+    # Sales facts from the actuals store, history and the horizon's started months alike
+    # (kept under the facts' stamp: a save in the open plan leaves them).
+    first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
+    last = min(current_month(), month_add(cycle.month, cycle.horizon - 1))
+
+    def sales() -> pd.DataFrame:
+        return actual_sales_frame(
+            value_streams=[value_stream], family=fcode or "", first=first, last=last
+        )
+
+    actuals = (
+        sales()
+        if facts is None
+        else _reuse(("stream_sales", facts, value_stream.pk, fcode or "", first, last), sales)
     )
     heads = _headcounts([value_stream])
     box = _reuse_derived(
@@ -292,7 +332,7 @@ class Approval:
 
 
 @dataclass
-class ReviewPage:
+class ReviewPage(_Kept):
     cycle: PlanningCycle
     analysis: CycleAnalysis
     streams: list[ValueStream]
@@ -447,9 +487,11 @@ def review_page(
         company_view = user_reads_all_streams(user)
     can_approve = user_can_approve(user, cycle)
     can_record = user_can_record_decisions(user, cycle)
+    stamp = review_stamp(cycle)
+    facts = facts_of(stamp)
     key = (
         "review_page",
-        review_stamp(cycle),
+        stamp,
         tuple(vs.pk for vs in streams),
         company_view,
         can_approve,
@@ -460,10 +502,11 @@ def review_page(
         exception_stream,
         family,
     )
-    return reuse_part(
+    page = reuse_part(
         key,
         lambda: _review_page(
             cycle=cycle,
+            facts=facts,
             streams=streams,
             month=month,
             exception_page=exception_page,
@@ -475,11 +518,14 @@ def review_page(
             can_record=can_record,
         ),
     )
+    page.kept("facts", lambda: facts)  # the closed-month block's key (same stamp)
+    return page
 
 
 def _review_page(
     *,
     cycle: PlanningCycle,
+    facts: tuple | None = None,
     streams: list[ValueStream],
     month: str | None,
     exception_page: str | None,
@@ -501,9 +547,17 @@ def _review_page(
         streams = [vs for vs in streams if vs.pk == match[2]]
         family_obj.value_stream = streams[0]  # the stream the cycle plans it in
     company_view = company_view and not fcode
-    analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode)
+    analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode, facts=facts)
     heads = _headcounts(streams)
-    fva = cycle_fva(cycle=cycle, value_streams=streams)
+    # Of closed months only: kept under the facts' stamp (no read to know it holds).
+    fva = (
+        cycle_fva(cycle=cycle, value_streams=streams)
+        if facts is None
+        else _reuse(
+            ("review_fva", facts, cycle.month, tuple(vs.pk for vs in streams)),
+            lambda: cycle_fva(cycle=cycle, value_streams=streams),
+        )
+    )
     # Both box scores are reused with the projections, accuracy and FVA they come from.
     heads_key = tuple(heads.items())
     box = _reuse_derived(
@@ -554,9 +608,23 @@ def _review_page(
         "profit": charts.profit_by_stream_figure(profit),
     }
     fva_code = "" if company_view else (streams[0].code if len(streams) == 1 else "")
-    figures["fva"] = charts.fva_figure(
-        dashboards.fva_series(fva, fva_code),
-        title="Forecast error by step (lag 1), " + ("company" if fva_code == "" else fva_code),
+    # Forecast value added is of closed months: a save in the open plan leaves it, its
+    # table and its chart (with the chart's JSON) as they are — kept with it.
+    fva_figure = _reuse_derived(
+        "fva_figure",
+        (fva,),
+        (fva_code,),
+        lambda: Figure(
+            "chart-fva",
+            charts.fva_figure(
+                dashboards.fva_series(fva, fva_code),
+                title="Forecast error by step (lag 1), "
+                + ("company" if fva_code == "" else fva_code),
+            ),
+        ),
+    )
+    fva_rows = _reuse_derived(
+        "fva_rows", (fva,), (tuple(columns),), lambda: dashboards.fva_rows(fva, columns)
     )
     if company is not None:
         figures["company"] = charts.company_figure(
@@ -622,7 +690,7 @@ def _review_page(
         month_label=label,
         box_columns=columns,
         box_rows=box_rows,
-        fva_rows=dashboards.fva_rows(fva, columns),
+        fva_rows=fva_rows,
         exceptions=exception_list,
         exception_total=len(exceptions),
         exception_counts=dict(list(dashboards.exception_counts(exceptions).items())[:8]),
@@ -636,7 +704,10 @@ def _review_page(
         decisions=decisions,
         can_record_decisions=can_record,
         owners=owners,
-        figures={k: Figure(f"chart-{k}", v) for k, v in figures.items()},
+        figures={
+            **{k: Figure(f"chart-{k}", v) for k, v in figures.items()},
+            "fva": fva_figure,
+        },
     )
 
 

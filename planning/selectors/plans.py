@@ -668,11 +668,14 @@ def cycle_analysis(
     cycle: PlanningCycle,
     value_streams: Iterable[ValueStream] | None = None,
     family: str = "",
+    facts: tuple | None = None,
 ) -> CycleAnalysis:
     """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
 
     A constant number of queries whatever the number of streams and families; while
-    nothing it reads has changed, a handful of small ones (see ``_reuse``).
+    nothing it reads has changed, a handful of small ones (see ``_reuse``). ``facts``:
+    the caller's ``selectors.stamps.facts_stamp`` of this moment (or ``facts_of`` its
+    review stamp), which keys the accuracy without reading anything more.
     """
     streams = None if value_streams is None else list(value_streams)
     key, projection = _projection(cycle, streams, family)
@@ -693,8 +696,16 @@ def cycle_analysis(
             cycle.month,
             None if streams is None else tuple(sorted(vs.pk for vs in streams)),
             family,
-            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
-            _values_fingerprint(actuals_qs),
+            # The facts' stamp moves with every fact and every approval (it reads the
+            # facts and the cycles whole): a wider key than the two reads below.
+            *(
+                (facts,)
+                if facts is not None
+                else (
+                    _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
+                    _values_fingerprint(actuals_qs),
+                )
+            ),
         ),
         lambda: engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs)),
     )

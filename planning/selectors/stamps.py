@@ -149,6 +149,20 @@ def review_stamp(cycle) -> tuple:
     return ("review", connection.alias, cycle.pk, today, *(str(x) for x in row))
 
 
+@cache
+def _facts_count(vendor: str) -> int:
+    return len(_facts_parts(vendor))
+
+
+def facts_of(stamp: tuple) -> tuple:
+    """The facts' part of a :func:`review_stamp`: what :func:`facts_stamp` gives at the
+    same moment, without its query (the review's stamp reads every table the facts'
+    stamp reads, the same way, last). Parts that read facts only — accuracy, forecast
+    value added, the closed-month block — are keyed by it on the review and the stream
+    dashboard, so a save in the open plan leaves them and nothing is read to know."""
+    return ("facts", stamp[1], *stamp[len(stamp) - _facts_count(connection.vendor) :])
+
+
 # Whole page parts (the review's, the dashboards', the closed-month block) reused under a
 # stamp: their own small store, so they never push the projections out of
 # ``selectors.plans._reuse``'s. A part holds its projections: when a newer stamp of the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 from planning.engine import number_or_none
@@ -94,3 +94,175 @@ def labelled(context, metric) -> str:
     if currency is None:
         currency = context.render_context["sofp_currency"] = company_currency()
     return f"{label} ({currency})"
+
+
+# ------------------------------------------------------------- tables drawn in Python
+# The review's two big tables (the box score: a cell per metric and stream; a page of
+# exceptions, each with its acknowledgement form) were most of its template's 2,800
+# node renders. They are written here in one pass, escaped as the template escaped
+# them (``conditional_escape`` on every value; numbers through ``fmt`` and ``delta``),
+# to the same HTML the loops wrote (tests/planning/test_templatetags_tables.py renders
+# both ways and compares).
+
+
+def _e(value) -> str:
+    """``{{ value }}``: escaped unless already safe (None as the template shows it)."""
+    return conditional_escape(value)
+
+
+@register.simple_tag
+def box_score_rows(rows, columns, company_view) -> str:
+    """The box score's ``<tbody>`` rows (``dashboards.box_table``): a block heading
+    where the block changes, then per metric its label and one cell per column."""
+    from planning.selectors.cycles import company_currency
+
+    currency = None
+    span = len(columns) + 1
+    out: list[str] = []
+    block = object()
+    for row in rows:
+        metric = row["metric"]
+        kind = metric.kind
+        if metric.block != block:
+            block = metric.block
+            out.append(
+                f'\n      <tr class="block-row"><th colspan="{span}" scope="rowgroup">'
+                f"{_e(block)}</th></tr>"
+            )
+        else:
+            out.append("\n      ")
+        label = metric.label
+        if kind == "money":
+            if currency is None:
+                currency = company_currency()
+            label = f"{label} ({currency})"
+        out.append(f'\n      <tr>\n        <th scope="row" class="metric">{_e(label)}</th>')
+        out.append("\n        ")
+        for i, cell in enumerate(row["cells"]):
+            company = " company-col" if i == 0 and company_view else ""
+            if cell["na"]:
+                body = '<span class="muted">·</span>'
+            else:
+                value = _e(fmt(cell["value"], kind))
+                body = f'\n          <div class="v">{value}</div>\n          '
+                if cell["delta"] is not None:
+                    body += (
+                        f'<div class="d {_e(cell["tone"])}" title="Last approved: '
+                        f'{_e(fmt(cell["previous"], kind))}">'
+                        f"{_e(delta(cell['delta'], kind))}</div>"
+                    )
+                body += "\n          "
+            out.append(
+                f'\n        <td class="num{company}">\n          {body}\n        </td>\n        '
+            )
+        out.append("\n      </tr>\n    ")
+    return mark_safe("".join(out))  # every value escaped above
+
+
+@register.simple_tag(takes_context=True)
+def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
+    """A page of exception rows (``dashboards.exception_rows``, with ``explained_by``
+    and, on the review, ``ack``): the badge, the cell's link, the assumptions that
+    explain it and, with ``show_ack``, the acknowledgement and its form."""
+    from django.template.defaultfilters import floatformat, pluralize
+    from django.template.defaulttags import CsrfTokenNode
+
+    from planning.templatetags.company_time import when
+
+    form_head = form_next = ""
+    if show_ack and can_ack:
+        request = context.get("request")
+        cycle = context.get("cycle")
+        path = _e(request.get_full_path()) if request is not None else ""
+        form_head = (
+            f'<form method="post" action="/cycles/{_e(cycle.label if cycle else "")}'
+            f'/exceptions/acknowledge/" class="ack-form no-print">\n          '
+            f"{CsrfTokenNode().render(context)}\n          "
+        )
+        form_next = f'<input type="hidden" name="next" value="{path}#exceptions">\n          '
+    out: list[str] = []
+    for ex in exceptions:
+        sev = ex["severity"]
+        ack = ex.get("ack")
+        badge = "bad" if sev >= 3 else ("warn" if sev == 2 else "")
+        explained = "".join(
+            '<div class="explained" data-testid="explained"><span class="badge ok">'
+            f'Explained</span> {_e(a["text"])} <span class="muted small">— assumption '
+            f'<a href="/cycles/{_e(a["cycle"])}/assumptions/{_e(a["id"])}/">{_e(a["id"])}</a>'
+            f"{', ' + _e(a['owner']) if a.get('owner') else ''}"
+            f"{', ' + _e(a['impact']) if a.get('impact') else ''}</span></div>"
+            for a in ex.get("explained_by") or ()
+        )
+        if ex["kind"] == "launch_slipped":
+            value = ex["value"]
+            outside = f"{_e(floatformat(value, '0'))} month{_e(pluralize(value))} late"
+        elif ex["distance_unbounded"]:
+            outside = "new / no demand"
+        elif ex["distance"] is not None:
+            outside = _e(fmt(ex["distance"], "pct"))
+        else:
+            outside = ""
+        key = _e(ex["key"])
+        out.append(
+            f'\n    <tr class="sev-{_e(sev)}{" acknowledged" if ack else ""}" data-key="{key}">'
+            f'\n      <td><span class="badge {badge}">{_e(ex["label"])}</span></td>'
+            f"\n      <td><strong>{_e(ex['value_stream'])}</strong></td>"
+            f"\n      <td>{_e(ex['product_family'] or '—')}</td>"
+            f'\n      <td class="nowrap">{_e(ex["month"])}</td>'
+            f"\n      <td>{_e(ex['message'])}{explained}</td>"
+            f'\n      <td class="num nowrap">{outside}</td>'
+            f'\n      <td class="no-print nowrap"><a href="{_e(ex["url"])}" title="Open the cell'
+            ' in the planning grid">Open in grid →</a></td>\n      '
+        )
+        if show_ack:
+            out.append('<td class="ack">\n        ')
+            if ack:
+                by = ack.acknowledged_by
+                name = (by.get_full_name() or by.username) if by is not None else ""
+                out.append(
+                    '<div class="ack-note" data-testid="ack-note"><span class="badge ok">'
+                    f'Acknowledged</span> {_e(ack.note)} <span class="muted small">— '
+                    f"{_e(name or '—')}, {_e(when(ack.acknowledged_at))}</span></div>"
+                )
+            out.append("\n        ")
+            if can_ack:
+                label = f"{_e(ex['value_stream'])} {_e(ex['product_family'])} {_e(ex['month'])}"
+                out.append(
+                    f"\n        {form_head}"
+                    f'<input type="hidden" name="key" value="{key}">\n          {form_next}'
+                    '<input type="text" name="note" required maxlength="2000" '
+                    f'placeholder="Why it stands" aria-label="Acknowledgement note for {label}">'
+                    '\n          <button type="submit" class="btn small">'
+                    f"{'Update' if ack else 'Acknowledge'}</button>\n        </form>\n        "
+                )
+            out.append("\n      </td>")
+        out.append("\n    </tr>\n  ")
+    return mark_safe("".join(out))  # every value escaped above
+
+
+CLOSED_MONTH_TEMPLATE = "planning/includes/closed_month.html"
+
+
+@register.simple_tag(takes_context=True)
+def closed_month(context) -> str:
+    """The last closed month's block (``includes/closed_month.html`` in this context).
+
+    The block (``selectors.actuals.closed_month_block``) is reused under the facts'
+    stamp, and a save in the open plan leaves it: its HTML is kept with it, per what
+    else the template reads (the company view, the month-close link) and the blocks and
+    trend this page shows of it (the review leaves the company's out for a reader of
+    some streams)."""
+    closed = context["closed"]
+    memo = closed.get("html")
+    key = (
+        bool(context.get("company_view")),
+        str(context.get("close_url") or ""),
+        tuple(id(b) for b in closed["blocks"]),
+        len(closed["trend"]),
+    )
+    if memo is not None and key in memo:
+        return memo[key]
+    html = context.template.engine.get_template(CLOSED_MONTH_TEMPLATE).render(context)
+    if memo is not None:
+        memo[key] = html
+    return html

@@ -69,10 +69,12 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             family_code=request.GET.get("family"),
             month=request.GET.get("month"),
         )
+    dash = context.get("dash")
     context["closed"] = closed_month_block(
         month=last_closed_month(),
         value_streams=[value_stream],
-        family=context["dash"].family if "dash" in context else None,
+        family=dash.family if dash is not None else None,
+        facts=dash.kept("facts", lambda: None) if dash is not None else None,
     )
     context["close_url"] = reverse("month_close", kwargs={"code": value_stream.code})
     return render(request, "planning/value_stream_dashboard.html", context)
@@ -100,18 +102,27 @@ def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
             family=request.GET.get("family"),
         )
         page = context["page"]
-        context["assumptions_behind"] = assumptions_behind_biggest_changes(
-            cycle,
-            8,
-            value_streams=streams,
-            # the page's analysis is of these very streams unless a family narrows it
-            analysis=page.analysis if page.family is None else None,
+        # Of this cycle's assumptions and its analysis: what the page's stamp covers.
+        context["assumptions_behind"] = page.kept(
+            "assumptions_behind",
+            lambda: assumptions_behind_biggest_changes(
+                cycle,
+                8,
+                value_streams=streams,
+                # the page's analysis is of these very streams unless a family narrows it
+                analysis=page.analysis if page.family is None else None,
+            ),
         )
         context.update(_compare(request, cycle))
     if streams:
         # Facts change without a cycle: reused only under a stamp of the facts (one query).
-        family = context["page"].family if context.get("page") is not None else None
-        closed = closed_month_block(month=last_closed_month(), value_streams=streams, family=family)
+        page = context.get("page")
+        closed = closed_month_block(
+            month=last_closed_month(),
+            value_streams=streams,
+            family=page.family if page is not None else None,
+            facts=page.kept("facts", lambda: None) if page is not None else None,
+        )
         if not context["company_view"]:
             closed["blocks"] = [b for b in closed["blocks"] if not b["is_company"]]
             closed["trend"] = []
