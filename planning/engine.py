@@ -349,12 +349,12 @@ def _empty(columns: tuple[str, ...], dtypes: dict[str, object]) -> pd.DataFrame:
 _NAT = np.iinfo(np.int64).min  # a missing Period's ordinal
 
 
-def _ordinals(col: pd.Series) -> np.ndarray:
-    """Month ordinals of a column of Periods or 'YYYY-MM' text (NaT: ``_NAT``); a
-    period[M] column is read as stored, without building an index."""
+def _ordinals(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
+    """Month ordinals of a column of Periods or 'YYYY-MM' text (NaT: ``_NAT``), only
+    ``rows`` when given; a period[M] column is read as stored, without building an index."""
     if col.dtype == _PERIOD_M:
-        return col.array.asi8
-    return _periods(col).asi8
+        return col.array.asi8 if rows is None else col.array.asi8[rows]
+    return _periods(col if rows is None else col.iloc[rows]).asi8
 
 
 def _inner_join(
@@ -1031,12 +1031,12 @@ def plan_changes(current: Projection, previous: Projection) -> pd.DataFrame:
             sort=True,
             suffixes=("_c", "_p"),
         )
-        vs, month = both["value_stream"], both["month"].array
+        vs, month = both["value_stream"].astype("str").to_numpy(dtype=object), both["month"].array
         cur = both[[f"{m}_c" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
         prev = both[[f"{m}_p" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
     else:
         left, right = joined
-        vs = current.stream["value_stream"].iloc[left]
+        vs = current.stream["value_stream"].to_numpy(dtype=object)[left]  # str: checked
         month = current.stream["month"].array.take(left)
 
         def measures(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
@@ -1050,9 +1050,9 @@ def plan_changes(current: Projection, previous: Projection) -> pd.DataFrame:
     n = len(month)
     change, pct = _changes(cur, prev)
     rows = np.repeat(np.arange(n), k)
-    out = pd.DataFrame(
+    out = _frame(
         {
-            "value_stream": vs.astype("str").to_numpy()[rows],
+            "value_stream": _str_index(vs).take(rows),
             "month": month.take(rows),
             "measure": _str_index(list(PLAN_CHANGE_MEASURES)).take(np.tile(np.arange(k), n)),
             "current": cur,
@@ -1061,7 +1061,6 @@ def plan_changes(current: Projection, previous: Projection) -> pd.DataFrame:
             "change_pct": pct,
         }
     )
-    out["value_stream"] = out["value_stream"].astype("str")
     return out
 
 
@@ -1168,7 +1167,7 @@ def _slips(launches: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | Non
     rows = rows[known]
     if not len(rows):
         return None
-    late = _ordinals(launches["planned_month"].iloc[rows]) - _ordinals(committed.iloc[rows])
+    late = _ordinals(launches["planned_month"], rows) - _ordinals(committed, rows)
     return rows[late > 0], late[late > 0]
 
 
@@ -1282,11 +1281,13 @@ def exceptions(
     if slipped is not None and len(slipped[0]):
         rows, months_late = slipped
         late = months_late.astype(float)
-        planned = _ordinals(launches["planned_month"].iloc[rows])
-        committed = _ordinals(launches["committed_month"].iloc[rows])
+        planned = _ordinals(launches["planned_month"], rows)
+        committed = _ordinals(launches["committed_month"], rows)
 
         def text(column: str) -> np.ndarray:
-            return launches[column].iloc[rows].astype(str).to_numpy(dtype=object)
+            """The column's cells as text, as ``astype(str)`` reads them."""
+            cells = launches[column].to_numpy(dtype=object)[rows]
+            return np.array([str(x) for x in cells], dtype=object)
 
         msg = np.array(
             [
