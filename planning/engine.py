@@ -346,6 +346,65 @@ def _empty(columns: tuple[str, ...], dtypes: dict[str, object]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in columns})
 
 
+_NAT = np.iinfo(np.int64).min  # a missing Period's ordinal
+
+
+def _ordinals(col: pd.Series, rows: np.ndarray | None = None) -> np.ndarray:
+    """Month ordinals of a column of Periods or 'YYYY-MM' text (NaT: ``_NAT``), only
+    ``rows`` when given; a period[M] column is read as stored, without building an index."""
+    if col.dtype == _PERIOD_M:
+        return col.array.asi8 if rows is None else col.array.asi8[rows]
+    return _periods(col if rows is None else col.iloc[rows]).asi8
+
+
+def _inner_join(
+    left: pd.DataFrame, right: pd.DataFrame, keys: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row positions of ``left.merge(right, on=keys, how="inner", sort=True)``, in its
+    order, from the keys' codes (small frames pay pandas' merge machinery many times over
+    the work). None where that is not the same answer cheaply: a side empty, a key not
+    unique, a code not a ``str``, a month not period[M] or missing, differing dtypes."""
+    if not len(left) or not len(right):
+        return None
+    combined_l = np.zeros(len(left), dtype=np.int64)
+    combined_r = np.zeros(len(right), dtype=np.int64)
+    width_total = 1
+    for key in keys:
+        a, b = left[key], right[key]
+        if a.dtype != b.dtype:
+            return None
+        if a.dtype == _PERIOD_M:
+            ca, cb = a.array.asi8, b.array.asi8
+            low = min(int(ca.min()), int(cb.min()))
+            if low == _NAT:
+                return None
+            width = max(int(ca.max()), int(cb.max())) - low + 1
+            ca, cb = ca - low, cb - low
+        elif a.dtype == object:
+            va, vb = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+            if not (_is_string_array(va, skipna=False) and _is_string_array(vb, skipna=False)):
+                return None
+            codes, uniques = pd.factorize(np.concatenate([va, vb]), sort=True)
+            width = len(uniques)
+            ca, cb = codes[: len(va)], codes[len(va) :]
+        else:
+            return None
+        width_total *= width
+        if width_total >= 2**62:
+            return None
+        combined_l = combined_l * width + ca
+        combined_r = combined_r * width + cb
+    for combined in (combined_l, combined_r):  # merge pairs every repeat of a key
+        ordered = np.sort(combined)
+        if (ordered[1:] == ordered[:-1]).any():
+            return None
+    # Sorted by the combined code: by each key in turn, codes and months in sorted order.
+    _, left_rows, right_rows = np.intersect1d(
+        combined_l, combined_r, assume_unique=True, return_indices=True
+    )
+    return left_rows, right_rows
+
+
 # --------------------------------------------------------------------------- project
 
 
@@ -960,20 +1019,41 @@ def plan_changes(current: Projection, previous: Projection) -> pd.DataFrame:
     One row per value stream, month (present in both) and measure, sorted by value
     stream, month, then measure in :data:`PLAN_CHANGE_MEASURES` order.
     """
-    keys = ["value_stream", "month"]
-    cols = [*keys, *PLAN_CHANGE_MEASURES]
-    both = current.stream.loc[:, cols].merge(
-        previous.stream.loc[:, cols], on=keys, how="inner", sort=True, suffixes=("_c", "_p")
-    )
-    n, k = len(both), len(PLAN_CHANGE_MEASURES)
-    cur = both[[f"{m}_c" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
-    prev = both[[f"{m}_p" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
+    keys = ("value_stream", "month")
+    k = len(PLAN_CHANGE_MEASURES)
+    joined = _inner_join(current.stream, previous.stream, keys)
+    if joined is None:
+        cols = [*keys, *PLAN_CHANGE_MEASURES]
+        both = current.stream.loc[:, cols].merge(
+            previous.stream.loc[:, cols],
+            on=list(keys),
+            how="inner",
+            sort=True,
+            suffixes=("_c", "_p"),
+        )
+        vs, month = both["value_stream"].astype("str").to_numpy(dtype=object), both["month"].array
+        cur = both[[f"{m}_c" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
+        prev = both[[f"{m}_p" for m in PLAN_CHANGE_MEASURES]].to_numpy(dtype=float).ravel()
+    else:
+        left, right = joined
+        vs = current.stream["value_stream"].to_numpy(dtype=object)[left]  # str: checked
+        month = current.stream["month"].array.take(left)
+
+        def measures(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+            """(row, measure) values flattened row-major, as the merged frame's were."""
+            out = np.empty((len(rows), k))
+            for j, m in enumerate(PLAN_CHANGE_MEASURES):
+                out[:, j] = frame[m].to_numpy(dtype=float)[rows]
+            return out.ravel()
+
+        cur, prev = measures(current.stream, left), measures(previous.stream, right)
+    n = len(month)
     change, pct = _changes(cur, prev)
     rows = np.repeat(np.arange(n), k)
-    out = pd.DataFrame(
+    out = _frame(
         {
-            "value_stream": both["value_stream"].astype("str").to_numpy()[rows],
-            "month": both["month"].array.take(rows),
+            "value_stream": _str_index(vs).take(rows),
+            "month": month.take(rows),
             "measure": _str_index(list(PLAN_CHANGE_MEASURES)).take(np.tile(np.arange(k), n)),
             "current": cur,
             "previous": prev,
@@ -981,24 +1061,41 @@ def plan_changes(current: Projection, previous: Projection) -> pd.DataFrame:
             "change_pct": pct,
         }
     )
-    out["value_stream"] = out["value_stream"].astype("str")
     return out
+
+
+def _family_demand_join(
+    current: Projection, previous: Projection
+) -> tuple[pd.DataFrame | None, np.ndarray, np.ndarray, np.ndarray]:
+    """Family-months present in both plans: their keys (None: the rows ``left`` of the
+    current family frame), the current and previous demand."""
+    keys = ("value_stream", "product_family", "month")
+    joined = _inner_join(current.family, previous.family, keys)
+    if joined is None:
+        both = current.family.loc[:, [*keys, "demand"]].merge(
+            previous.family.loc[:, [*keys, "demand"]],
+            on=list(keys),
+            how="inner",
+            sort=True,
+            suffixes=("_c", "_p"),
+        )
+        cur = both["demand_c"].to_numpy(dtype=float)
+        prev = both["demand_p"].to_numpy(dtype=float)
+        return both.loc[:, list(keys)].reset_index(drop=True), None, cur, prev
+    left, right = joined
+    cur = current.family["demand"].to_numpy(dtype=float)[left]
+    prev = previous.family["demand"].to_numpy(dtype=float)[right]
+    return None, left, cur, prev
 
 
 def family_demand_changes(current: Projection, previous: Projection) -> pd.DataFrame:
     """Family demand against the previous plan, for family-months present in both."""
     keys = ["value_stream", "product_family", "month"]
-    both = current.family.loc[:, [*keys, "demand"]].merge(
-        previous.family.loc[:, [*keys, "demand"]],
-        on=keys,
-        how="inner",
-        sort=True,
-        suffixes=("_c", "_p"),
-    )
-    cur = both["demand_c"].to_numpy(dtype=float)
-    prev = both["demand_p"].to_numpy(dtype=float)
+    out, left, cur, prev = _family_demand_join(current, previous)
+    if out is None:
+        out = current.family.iloc[left, [current.family.columns.get_loc(c) for c in keys]]
+        out = out.reset_index(drop=True)
     change, pct = _changes(cur, prev)
-    out = both.loc[:, keys].reset_index(drop=True)
     out["current"], out["previous"], out["change"], out["change_pct"] = cur, prev, change, pct
     return out.loc[:, list(FAMILY_CHANGE_COLUMNS)]
 
@@ -1018,22 +1115,26 @@ def _messages(template: str, *columns: np.ndarray) -> np.ndarray:
 
 def _exception_part(
     kind: str,
-    frame: pd.DataFrame,
+    keys: tuple[np.ndarray, np.ndarray | None, np.ndarray],
     mask: np.ndarray,
     value: np.ndarray,
     limit: np.ndarray | float,
     magnitude: np.ndarray,
     message: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """The rows of one kind of exception, as arrays (joined and sorted in :func:`exceptions`)."""
+    """The rows of one kind of exception, as arrays (joined and sorted in :func:`exceptions`).
+
+    ``keys``: each row's value stream, product family (None: stream rows, "") and month
+    ordinal.
+    """
     n = int(mask.sum())
-    pf = frame["product_family"].to_numpy(dtype=object)[mask] if "product_family" in frame else ""
+    vs, pf, month = keys
     return {
         "kind": np.full(n, KINDS.index(kind)),
         "severity": np.full(n, SEVERITY[kind], dtype=np.int64),
-        "value_stream": frame["value_stream"].to_numpy(dtype=object)[mask],
-        "product_family": np.broadcast_to(np.asarray(pf, dtype=object), (n,)),
-        "month": _periods(frame["month"]).asi8[mask],
+        "value_stream": vs[mask],
+        "product_family": np.full(n, "", dtype=object) if pf is None else pf[mask],
+        "month": month[mask],
         "value": np.asarray(value, dtype=float)[mask],
         "limit": np.broadcast_to(np.asarray(limit, dtype=float), mask.shape)[mask],
         "distance": np.asarray(magnitude, dtype=float)[mask],
@@ -1051,6 +1152,25 @@ LAUNCH_COLUMNS = (
 )
 
 
+def _slips(launches: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows of ``launches`` that slipped and how many months late (see
+    :func:`launch_slips`); None when no launch is planned with a committed month."""
+    if launches is None or not len(launches):
+        return None
+    rows = np.flatnonzero(launches["status"].to_numpy(dtype=object) == "planned")
+    committed = launches["committed_month"]
+    if committed.dtype == _PERIOD_M:
+        known = committed.array.asi8[rows] != _NAT
+    else:
+        part = committed.iloc[rows]
+        known = (part.notna() & (part.astype(str) != "")).to_numpy(dtype=bool)
+    rows = rows[known]
+    if not len(rows):
+        return None
+    late = _ordinals(launches["planned_month"], rows) - _ordinals(committed, rows)
+    return rows[late > 0], late[late > 0]
+
+
 def launch_slips(launches: pd.DataFrame | None) -> pd.DataFrame:
     """Launches of the plan whose planned month is later than their committed month
     (SOFP.md "NPD launches"): ``LAUNCH_COLUMNS`` plus ``months_late`` (whole months).
@@ -1060,17 +1180,13 @@ def launch_slips(launches: pd.DataFrame | None) -> pd.DataFrame:
     it is approved). Only launches still planned slip: a launched one is done (its
     lateness shows in on-time launch), a cancelled one is out of the plan.
     """
-    cols = [*LAUNCH_COLUMNS, "months_late"]
-    if launches is None or not len(launches):
-        return pd.DataFrame(columns=cols)
-    f = launches.loc[launches["status"] == "planned", list(LAUNCH_COLUMNS)].copy()
-    committed = f["committed_month"].notna() & (f["committed_month"].astype(str) != "")
-    f = f[committed]
-    if not len(f):
-        return pd.DataFrame(columns=cols)
-    late = _periods(f["planned_month"]).asi8 - _periods(f["committed_month"]).asi8
+    slipped = _slips(launches)
+    if slipped is None:
+        return pd.DataFrame(columns=[*LAUNCH_COLUMNS, "months_late"])
+    rows, late = slipped
+    f = launches.loc[:, list(LAUNCH_COLUMNS)].take(rows).reset_index(drop=True)
     f["months_late"] = late
-    return f[late > 0].reset_index(drop=True)
+    return f
 
 
 def exceptions(
@@ -1092,6 +1208,12 @@ def exceptions(
     """
     parts: list[dict[str, np.ndarray]] = []
     st, fam = projection.stream, projection.family
+    st_keys = (st["value_stream"].to_numpy(dtype=object), None, _ordinals(st["month"]))
+    fam_keys = (
+        fam["value_stream"].to_numpy(dtype=object),
+        fam["product_family"].to_numpy(dtype=object),
+        _ordinals(fam["month"]),
+    )
 
     u = st["utilization"].to_numpy(dtype=float)
     over_lim, warn_lim = thresholds.utilization_over, thresholds.utilization_warn
@@ -1104,14 +1226,14 @@ def exceptions(
     ):
         tail = text.format(f"{lim * 100:g}").replace("{", "{{").replace("}", "}}")
         msg = _messages("Utilization {:,.1f}% " + tail, u[mask] * 100)
-        parts.append(_exception_part(kind, st, mask, u, lim, band_distance(u, lim), msg))
+        parts.append(_exception_part(kind, st_keys, mask, u, lim, band_distance(u, lim), msg))
 
     inv = fam["ending_inventory"].to_numpy(dtype=float)
     short = inv < 0
     msg = _messages("Ending inventory {:,.1f} units is below zero (shortage)", inv[short])
     demand = fam["demand"].to_numpy(dtype=float)
     shortfall = band_distance(inv, 0.0, scale=demand)
-    parts.append(_exception_part("shortage", fam, short, inv, 0.0, shortfall, msg))
+    parts.append(_exception_part("shortage", fam_keys, short, inv, 0.0, shortfall, msg))
 
     dos = fam["days_of_supply"].to_numpy(dtype=float)
     lo, hi = fam["dos_min"].to_numpy(dtype=float), fam["dos_max"].to_numpy(dtype=float)
@@ -1122,12 +1244,19 @@ def exceptions(
         ("dos_above", above, hi, "above the maximum"),
     ):
         msg = _messages(f"Days of supply {{:,.1f}} is {word} of {{:,g}} days", dos[mask], lim[mask])
-        parts.append(_exception_part(kind, fam, mask, dos, lim, band_distance(dos, lim), msg))
+        parts.append(_exception_part(kind, fam_keys, mask, dos, lim, band_distance(dos, lim), msg))
 
     if previous is not None:
-        ch = family_demand_changes(projection, previous)
-        cur, prev = ch["current"].to_numpy(float), ch["previous"].to_numpy(float)
-        pct = ch["change_pct"].to_numpy(float)
+        ch_keys, left, cur, prev = _family_demand_join(projection, previous)
+        if ch_keys is None:
+            ch_cols = tuple(key[left] for key in fam_keys)
+        else:
+            ch_cols = (
+                ch_keys["value_stream"].to_numpy(dtype=object),
+                ch_keys["product_family"].to_numpy(dtype=object),
+                _ordinals(ch_keys["month"]),
+            )
+        pct = _changes(cur, prev)[1]
         new = (prev == 0) & (cur > 0)
         with np.errstate(invalid="ignore"):
             changed = (np.abs(pct) > thresholds.demand_change) | new
@@ -1146,36 +1275,39 @@ def exceptions(
         )
         msg = np.empty(int(changed.sum()), dtype=object)
         msg[is_new], msg[~is_new] = brand_new, moved
-        parts.append(_exception_part("demand_change", ch, changed, pct, lim, magnitude, msg))
+        parts.append(_exception_part("demand_change", ch_cols, changed, pct, lim, magnitude, msg))
 
-    slips = launch_slips(launches)
-    if len(slips):
-        late = slips["months_late"].to_numpy(dtype=float)
-        frame = pd.DataFrame(
-            {
-                "value_stream": slips["value_stream"].astype(str).to_numpy(dtype=object),
-                "product_family": slips["product_family"].astype(str).to_numpy(dtype=object),
-                "month": _periods(slips["planned_month"]),
-            }
-        )
+    slipped = _slips(launches)
+    if slipped is not None and len(slipped[0]):
+        rows, months_late = slipped
+        late = months_late.astype(float)
+        planned = _ordinals(launches["planned_month"], rows)
+        committed = _ordinals(launches["committed_month"], rows)
+
+        def text(column: str) -> np.ndarray:
+            """The column's cells as text, as ``astype(str)`` reads them."""
+            cells = launches[column].to_numpy(dtype=object)[rows]
+            return np.array([str(x) for x in cells], dtype=object)
+
         msg = np.array(
             [
                 f"Launch slipped {int(n)} month{'s' if n != 1 else ''}: committed "
                 f"{c}, now planned {p} (developed by {d})"
                 for n, c, p, d in zip(
                     late,
-                    _periods(slips["committed_month"]).strftime("%Y-%m"),
-                    _periods(slips["planned_month"]).strftime("%Y-%m"),
-                    slips["npd_stream"].astype(str),
+                    _month_column(committed).strftime("%Y-%m"),
+                    _month_column(planned).strftime("%Y-%m"),
+                    text("npd_stream"),
                     strict=True,
                 )
             ],
             dtype=object,
         )
-        every = np.ones(len(frame), dtype=bool)
+        every = np.ones(len(rows), dtype=bool)
         # Ranked as months late relative to a year (a year's slip is "100% outside").
         distance = late / 12.0
-        parts.append(_exception_part("launch_slipped", frame, every, late, 0.0, distance, msg))
+        slip_keys = (text("value_stream"), text("product_family"), planned)
+        parts.append(_exception_part("launch_slipped", slip_keys, every, late, 0.0, distance, msg))
 
     rows = {c: np.concatenate([part[c] for part in parts]) for c in parts[0]}
     if not len(rows["kind"]):
