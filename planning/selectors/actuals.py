@@ -172,6 +172,36 @@ class ActualCell:
     changed_at: dt.datetime
 
 
+# The columns of a grid's fact cell, in :class:`ActualCell`'s order.
+ACTUAL_CELL_FIELDS = (
+    "product_family__code",
+    "month",
+    "measure",
+    "value",
+    "version",
+    "updated_by__username",
+    "updated_at",
+)
+
+
+def stream_family_facts(
+    *,
+    value_stream_id: int,
+    first: dt.date,
+    last: dt.date,
+    measures: Iterable[str] = GRID_ACTUAL_MEASURES,
+) -> QuerySet[Actual]:
+    """The family facts of one stream from ``first`` to ``last``: the one query the
+    grid's actual rows and its engine's facts read (``grid_inputs`` compiles it once)."""
+    return Actual.objects.filter(
+        value_stream_id=value_stream_id,
+        product_family__isnull=False,
+        measure__in=list(measures),
+        month__gte=first,
+        month__lte=last,
+    ).order_by()
+
+
 def grid_actuals(
     *,
     value_stream: ValueStream,
@@ -182,25 +212,9 @@ def grid_actuals(
     """The family facts of one stream from ``first`` to ``last`` (one query): what the
     grid's actual rows show, entered on the Month close page, by ``import_actuals``,
     the API, a plan file or the grid itself."""
-    rows = (
-        Actual.objects.filter(
-            value_stream=value_stream,
-            product_family__isnull=False,
-            measure__in=list(measures),
-            month__gte=first,
-            month__lte=last,
-        )
-        .order_by()
-        .values_list(
-            "product_family__code",
-            "month",
-            "measure",
-            "value",
-            "version",
-            "updated_by__username",
-            "updated_at",
-        )
-    )
+    rows = stream_family_facts(
+        value_stream_id=value_stream.pk, first=first, last=last, measures=measures
+    ).values_list(*ACTUAL_CELL_FIELDS)
     return [ActualCell(*r) for r in rows]
 
 

@@ -55,6 +55,7 @@ from planning.selectors.baseline import BaselineRow, baseline_rows
 from planning.selectors.cycle_families import cycle_stream_families
 from planning.selectors.cycles import company_currency, company_time_text, cycle_refuse_frozen
 from planning.selectors.grid_inputs import (
+    STORED_CELL_FIELDS,
     cycle_last_approved,
     fast_path,
     stream_cells,
@@ -640,16 +641,7 @@ def _stored_values(*, cycle: PlanningCycle, value_stream: ValueStream | None) ->
         qs = qs.filter(value_stream__isnull=True, measure__in=COMPANY_INPUT_MEASURES)
     else:
         qs = qs.filter(value_stream=value_stream)
-    rows = qs.values_list(
-        "product_family__code",
-        "month",
-        "measure",
-        "value",
-        "version",
-        "comment",
-        "updated_by__username",
-        "updated_at",
-    ).order_by()
+    rows = qs.values_list(*STORED_CELL_FIELDS).order_by()
     return [
         _Stored(fam or "", month, measure, value, version, comment, user, at)
         for fam, month, measure, value, version, comment, user, at in rows

@@ -30,7 +30,6 @@ from django.db.models.functions import Cast
 
 from planning import engine
 from planning.models import (
-    Actual,
     ActualChange,
     Company,
     CycleFamily,
@@ -43,7 +42,7 @@ from planning.models import (
     PlanValueChange,
     cycle_scenario,
 )
-from planning.selectors.actuals import GRID_ACTUAL_MEASURES
+from planning.selectors.actuals import ACTUAL_CELL_FIELDS, stream_family_facts
 from planning.selectors.launches import _LAUNCH_ROW_FIELDS, cycle_launch_frames
 from sofp.dbfunctions import MonthOrdinal
 from valuestreams.models import ProductFamily, ValueStream
@@ -216,14 +215,7 @@ _LAUNCHES = PreparedQuery(
 # The stream's family facts of the grid's months (``actuals.grid_actuals``' rows).
 _FACTS = PreparedQuery(
     lambda stream_id, first, last: (
-        Actual.objects.filter(
-            value_stream_id=stream_id,
-            product_family__isnull=False,
-            measure__in=list(GRID_ACTUAL_MEASURES),
-            month__gte=first,
-            month__lte=last,
-        )
-        .order_by()
+        stream_family_facts(value_stream_id=stream_id, first=first, last=last)
         # Expressions last: the cursor gives the columns in SQL order (fields first).
         .values_list("product_family__code", "measure", MonthOrdinal("month"), _float("value"))
     ),
@@ -349,46 +341,32 @@ def stream_facts(
     return _FACTS.rows(stream_id=value_stream.pk, first=first, last=last)
 
 
+# The columns of a stored grid cell, in ``grid._Stored``'s order.
+STORED_CELL_FIELDS = (
+    "product_family__code",
+    "month",
+    "measure",
+    "value",
+    "version",
+    "comment",
+    "updated_by__username",
+    "updated_at",
+)
 # The grid's cells of a stream, as ``grid._stored_values`` and ``actuals.grid_actuals``
 # read them (the ORM's conversions applied), its comments on empty cells and its families.
 _CELLS = PreparedQuery(
     lambda cycle_id, stream_id: (
         PlanValue.objects.filter(cycle_id=cycle_id, value_stream_id=stream_id)
         .order_by()
-        .values_list(
-            "product_family__code",
-            "month",
-            "measure",
-            "value",
-            "version",
-            "comment",
-            "updated_by__username",
-            "updated_at",
-        )
+        .values_list(*STORED_CELL_FIELDS)
     ),
     convert=True,
     **_IDS,
 )
 _FACT_CELLS = PreparedQuery(
-    lambda stream_id, first, last: (
-        Actual.objects.filter(
-            value_stream_id=stream_id,
-            product_family__isnull=False,
-            measure__in=list(GRID_ACTUAL_MEASURES),
-            month__gte=first,
-            month__lte=last,
-        )
-        .order_by()
-        .values_list(
-            "product_family__code",
-            "month",
-            "measure",
-            "value",
-            "version",
-            "updated_by__username",
-            "updated_at",
-        )
-    ),
+    lambda stream_id, first, last: stream_family_facts(
+        value_stream_id=stream_id, first=first, last=last
+    ).values_list(*ACTUAL_CELL_FIELDS),
     convert=True,
     stream_id=_STREAM,
     first=_FIRST,
