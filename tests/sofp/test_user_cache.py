@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
+from tests.caching import cache_clear
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def user_cache(settings):
     settings.SOFP_USER_CACHE_SECONDS = 60
-    cache.clear()
+    cache_clear()
     yield settings
-    cache.clear()
+    cache_clear()
 
 
 def _signed_in(username: str) -> Client:

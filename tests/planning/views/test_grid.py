@@ -363,13 +363,13 @@ def test_save_query_count_is_constant(client, plan, planner_a, django_assert_max
 def test_live_endpoint_gives_others_edits_since_a_cursor_and_presence(
     client, plan, planner_a, stream_a
 ):
-    from django.core.cache import cache
     from django.test import Client
 
     from planning.selectors.live import grid_cursor
+    from tests.caching import cache_clear
     from tests.factories import MembershipFactory, UserFactory
 
-    cache.clear()
+    cache_clear()
     live = "/cycles/2027-01/grid/A/live/"
     start = grid_cursor(cycle=plan)
     other = UserFactory(username="planner_z", first_name="Zoe", last_name="Z")
