@@ -10,8 +10,8 @@ from django.http import HttpRequest
 
 from planning.models import Notification, PlanningCycle
 from planning.selectors.cycles import user_can_start_cycle
-from planning.selectors.grid_inputs import PreparedQuery
 from planning.selectors.plans import cycle_current, user_sees_company_plan
+from planning.selectors.prepared import PreparedQuery
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import value_streams_visible
