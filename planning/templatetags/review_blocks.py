@@ -67,12 +67,12 @@ def _fva_cells(values, month) -> str:
     out = ["\n"]
     if month is not None:
         out.append(f'        <td class="num">{var(month)}</td>\n')
-    out.append(f'        <td class="num">{var(fmt(_key(values, "naive_wape"), "pct"))}</td>\n')
-    out.append(f'        <td class="num">{var(fmt(_key(values, "baseline_wape"), "pct"))}</td>\n')
-    out.append(f'        <td class="num">{var(fmt(_key(values, "demand_wape"), "pct"))}</td>\n')
+    out.append(f'        <td class="num">{fmt(_key(values, "naive_wape"), "pct")}</td>\n')
+    out.append(f'        <td class="num">{fmt(_key(values, "baseline_wape"), "pct")}</td>\n')
+    out.append(f'        <td class="num">{fmt(_key(values, "demand_wape"), "pct")}</td>\n')
     for name in ("fva_statistics", "fva_consensus"):
         bad = "bad" if _below_zero(_key_or_none(values, name)) else ""
-        out.append(f'        <td class="num {bad}">{var(fmt(_key(values, name), "dpct"))}</td>\n')
+        out.append(f'        <td class="num {bad}">{fmt(_key(values, name), "dpct")}</td>\n')
     out.append("        ")
     return "".join(out)
 
@@ -113,10 +113,10 @@ def review_change_rows(rows) -> str:
             pct = _key_or_none(c, "change_pct")
             tone = "up" if _above_zero(pct) else ("down" if _below_zero(pct) else "")
             out.append(
-                f'\n          <td class="num">{var(fmt(_key(c, "current")))}</td>'
-                f'<td class="num muted">{var(fmt(_key(c, "previous")))}</td>'
+                f'\n          <td class="num">{fmt(_key(c, "current"))}</td>'
+                f'<td class="num muted">{fmt(_key(c, "previous"))}</td>'
                 f'\n          <td class="num"><span class="chg {tone}">'
-                f"{var(fmt(_key(c, 'change_pct'), 'spct'))}</span></td>\n        "
+                f"{fmt(_key(c, 'change_pct'), 'spct')}</span></td>\n        "
             )
         out.append("\n      </tr>\n    ")
     return mark_safe("".join(out))  # every value escaped
@@ -167,10 +167,10 @@ def review_assumption_rows(rows) -> str:
             f"<td>{var(_key(change, 'product_family'))}</td>"
             f'<td class="nowrap">{var(_key(change, "month"))}</td>'
             f"<td>{var(r.get('measure_label', ''))}</td>"
-            f'\n        <td class="num muted">{var(fmt(_key(change, "previous")))}</td>'
-            f'<td class="num">{var(fmt(_key(change, "current")))}</td>'
+            f'\n        <td class="num muted">{fmt(_key(change, "previous"))}</td>'
+            f'<td class="num">{fmt(_key(change, "current"))}</td>'
             f'\n        <td class="num"><span class="chg {up}">'
-            f"{var(fmt(_key(change, 'change_pct'), 'spct'))}</span></td>"
+            f"{fmt(_key(change, 'change_pct'), 'spct')}</span></td>"
             f'\n        <td><a href="/cycles/{var(r.get("cycle", ""))}/assumptions/'
             f'{var(r.get("id", ""))}/">{var(r.get("text", ""))}</a>{impact_html}</td>'
             f"\n        <td>{var(r.get('owner', '') or '—')}</td>"
@@ -236,13 +236,13 @@ def scenario_compare_rows(compare) -> str:
     for row in compare["rows"]:
         kind = row["kind"]
         cells = "".join(
-            f'<td class="num">{var(fmt(c["value"], kind))}</td>'
-            f'<td class="num">{var(delta(c["delta"], "money"))}</td>'
+            f'<td class="num">{fmt(c["value"], kind)}</td>'
+            f'<td class="num">{delta(c["delta"], "money")}</td>'
             for c in row["cells"]
         )
         out.append(
             f'\n      <tr><th scope="row">{var(row["label"])}</th>'
-            f'<td class="num">{var(fmt(row["plan"], kind))}</td>'
+            f'<td class="num">{fmt(row["plan"], kind)}</td>'
             f"\n        {cells}</tr>\n    "
         )
     return mark_safe("".join(out))  # every value escaped
