@@ -1,4 +1,5 @@
-"""The executive review's loops written in Python: one tag per block, returning its HTML.
+"""The executive review's loops, and a stream dashboard's, written in Python: one tag
+per block, returning its HTML.
 
 ``/review/`` is served after nearly every planner's save, and its template's loops (the
 FVA table, what changed, the exception groups, the assumptions, the decisions and the
@@ -7,7 +8,7 @@ escapes a page. Each tag writes the very characters its loop wrote — whitespac
 included — with every value escaped as ``{{ value }}`` escaped it (``var``: localized,
 then escaped unless safe); ``tests/planning/views/test_review_html.py`` renders the page
 with the old template (``tests/planning/views/reference/``) and with this one and
-compares them whole.
+compares them whole (the stream dashboard's likewise).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django import template
 from django.template.defaultfilters import capfirst, date, pluralize
 from django.utils.safestring import mark_safe
 
-from planning.templatetags.dashboards import delta, fmt, plotly_figure, var
+from planning.templatetags.dashboards import delta, esc, fmt, plotly_figure, var
 
 register = template.Library()
 
@@ -52,13 +53,13 @@ def _key_or_none(obj, name):
 
 
 @register.simple_tag
-def review_month_options(page) -> str:
-    """The month filter's ``<option>`` per month of the horizon."""
-    picked = page.month_filter
+def month_options(months, picked) -> str:
+    """A month filter's ``<option>`` per month of the horizon (the review, a stream's
+    dashboard)."""
     return mark_safe(  # every value escaped
         "".join(
             f'<option value="{var(m)}" {"selected" if m == picked else ""}>{var(m)}</option>'
-            for m in page.months
+            for m in months
         )
     )
 
@@ -224,6 +225,58 @@ def review_approval_steps(approval) -> str:
             for s in approval.steps_before
         )
     )
+
+
+# ------------------------------------------------------------- a stream's dashboard
+
+
+@register.simple_tag
+def cycle_options(labels, cycle) -> str:
+    """The cycle picker's ``<option>`` per cycle label, the shown cycle selected."""
+    shown = cycle.label
+    return mark_safe(  # every value escaped
+        "".join(
+            f'<option value="{var(label)}" {"selected" if label == shown else ""}>'
+            f"{var(label)}</option>"
+            for label in labels
+        )
+    )
+
+
+@register.simple_tag
+def family_options(families, family) -> str:
+    """The family filter's ``<option>`` per family of the stream, the chosen one selected."""
+    picked = family.pk if family else None
+    return mark_safe(  # every value escaped
+        "".join(
+            f'<option value="{var(f.code)}" {"selected" if family and f.pk == picked else ""}>'
+            f"{var(f.code)} — {var(f.name)}</option>"
+            for f in families
+        )
+    )
+
+
+@register.simple_tag
+def stream_kpis(kpis) -> str:
+    """The headline numbers (``selectors.dashboards._kpis``): label (money with the
+    company's currency, as ``labelled`` writes it), value, and the warning mark."""
+    from planning.selectors.cycles import company_currency
+
+    currency = None
+    out: list[str] = []
+    for k in kpis:
+        label = k["label"]
+        if k.get("kind") == "money":
+            if currency is None:
+                currency = company_currency()
+            label = f"{label} ({currency})"
+        warn = " kpi-warn" if k.get("warn") else ""
+        out.append(
+            f'\n  <div class="kpi{warn}">\n    <div class="label">{esc(label)}</div>'
+            f'\n    <div class="value">{fmt(k.get("value", ""), k.get("kind", ""))}</div>'
+            "\n  </div>\n  "
+        )
+    return mark_safe("".join(out))  # every value escaped
 
 
 # ------------------------------------------------------------------ scenario compare

@@ -1,8 +1,11 @@
-"""The executive review's loops written in Python (``planning/templatetags/review_blocks``)
-write the page the old templates wrote, byte for byte.
+"""The executive review's loops and a stream dashboard's written in Python
+(``planning/templatetags/review_blocks``) write the pages the old templates wrote, byte
+for byte; so do the views that read the current cycle and the streams once for the page
+and its menu.
 
-The references are ``review.html``, ``includes/review_assumptions.html`` and
-``includes/scenario_compare.html`` as they were (``reference/*_before_revhtml.html``),
+The references are ``review.html``, ``includes/review_assumptions.html``,
+``includes/scenario_compare.html`` and ``value_stream_dashboard.html`` as they were
+(``reference/*_before_revhtml.html``),
 put in front of the project's templates by a locmem loader: each page is rendered with
 the old templates and the new ones and the two compared whole (only the CSRF token,
 masked afresh on every render, is set aside; the board pack's "printed" minute is held
@@ -39,6 +42,7 @@ _OLD = {
     "planning/review.html": "review_before_revhtml.html",
     "planning/includes/review_assumptions.html": "review_assumptions_before_revhtml.html",
     "planning/includes/scenario_compare.html": "scenario_compare_before_revhtml.html",
+    "planning/value_stream_dashboard.html": "value_stream_dashboard_before_revhtml.html",
 }
 _CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
 
@@ -222,3 +226,42 @@ def test_the_review_equals_the_old_template_without_anything(client, db):
     _same(client, "/review/")
     client.force_login(nobody)
     _same(client, "/review/")  # one stream, no approved plan, no actuals
+
+
+def test_the_stream_dashboard_equals_the_old_template(client, meeting, people):
+    """Every role that sees S00, with the family, month and cycle filters."""
+    urls = [
+        "/value-streams/S00/",
+        "/value-streams/S00/?family=S00-F003",
+        "/value-streams/S00/?month=2027-04",
+        "/value-streams/S00/?month=nope&family=S00-F001",
+        "/value-streams/S00/?cycle=2026-12",
+        "/value-streams/S00/?cycle=1999-01",
+    ]
+    for role in ("executive", "manager"):
+        client.force_login(people[role])
+        for url in urls:
+            html = _same(client, url)
+            assert b'class="kpi' in html
+    client.force_login(people["planner"])
+    _same(client, "/value-streams/S01/")
+
+
+def test_the_stream_dashboard_equals_the_old_template_without_a_cycle(client, db):
+    ValueStream.objects.create(code="Z&1", name="<Zed> & co")
+    client.force_login(UserFactory(username="rv_exec2", roles=["executive"]))
+    assert b"No planning cycle has been started yet" in _same(client, "/value-streams/Z&1/")
+
+
+@pytest.mark.parametrize("url", ["/review/", "/value-streams/S00/"])
+def test_reading_once_for_page_and_menu_changes_nothing(client, meeting, people, url, monkeypatch):
+    """The views hand their current cycle and streams to the menu: the page is the one
+    the menu's own reads write."""
+    from planning.selectors.plans import cycle_current
+    from planning.views import dashboards as views
+
+    client.force_login(people["executive"])
+    shared = _page(client, url)
+    monkeypatch.setattr(views, "request_cycle_current", lambda request: cycle_current())
+    monkeypatch.setattr(views, "remember_streams_visible", lambda request, streams: None)
+    assert _page(client, url) == shared
