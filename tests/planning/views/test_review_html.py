@@ -205,7 +205,11 @@ def test_the_review_equals_the_old_template_comparing_scenarios(client, meeting,
             CellInput("S00", "S00-F000", month, "demand", Decimal("50000"))
             for month in (dt.date(2027, m, 1) for m in range(1, 7))
         ]
-        + [CellInput("S01", "S01-F001", dt.date(2027, 2, 1), "demand", Decimal("0"))],
+        + [
+            CellInput("S02", f"S02-F{f:03d}", dt.date(2027, m, 1), "production", Decimal("900"))
+            for f in range(12)
+            for m in (1, 2, 3)
+        ],
         user=None,
     )
     for role in ("executive", "manager"):
@@ -213,6 +217,13 @@ def test_the_review_equals_the_old_template_comparing_scenarios(client, meeting,
         _same(client, "/review/")  # the scenario picker, nothing chosen
         html = _same(client, "/review/?compare=second-shift&compare=build-ahead&month=2027-02")
         assert b'data-testid="scenario-table"' in html
+        # more than the twelve listed, removed and added; none for the plain copy
+        assert html.count(b'badge ok">gone') == html.count(b'badge bad">new') == 12
+        assert b"more</li>" in html and b"Removes 0</strong> exceptions." in html
+        # The same block on step 3 and on the scenarios page.
+        for url in ("/cycles/2027-01/reconcile/", "/cycles/2027-01/scenarios/"):
+            _same(client, url)
+            _same(client, f"{url}?compare=second-shift&compare=build-ahead")
 
 
 def test_the_review_equals_the_old_template_without_anything(client, db):
