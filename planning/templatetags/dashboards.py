@@ -252,12 +252,14 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
         else:
             outside = ""
         key = _e(ex["key"])
+        family = ex["product_family"]
+        stream, month = _e(ex["value_stream"]), _e(ex["month"])
         out.append(
             f'\n    <tr class="sev-{_e(sev)}{" acknowledged" if ack else ""}" data-key="{key}">'
             f'\n      <td><span class="badge {badge}">{_e(ex["label"])}</span></td>'
-            f"\n      <td><strong>{_e(ex['value_stream'])}</strong></td>"
-            f"\n      <td>{_e(ex['product_family'] or '—')}</td>"
-            f'\n      <td class="nowrap">{_e(ex["month"])}</td>'
+            f"\n      <td><strong>{stream}</strong></td>"
+            f"\n      <td>{_e(family or '—')}</td>"
+            f'\n      <td class="nowrap">{month}</td>'
             f"\n      <td>{_e(ex['message'])}{explained}</td>"
             f'\n      <td class="num nowrap">{outside}</td>'
             f'\n      <td class="no-print nowrap"><a href="{_e(ex["url"])}" title="Open the cell'
@@ -275,7 +277,7 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
                 )
             out.append("\n        ")
             if can_ack:
-                label = f"{_e(ex['value_stream'])} {_e(ex['product_family'])} {_e(ex['month'])}"
+                label = f"{stream} {_e(family)} {month}"
                 out.append(
                     f"\n        {form_head}"
                     f'<input type="hidden" name="key" value="{key}">\n          {form_next}'
