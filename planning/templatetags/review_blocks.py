@@ -38,18 +38,32 @@ def _above_zero(x) -> bool:
         return False
 
 
-def _key(obj, name):
-    """``obj.name`` on a dict row: the key's value, or ``""`` as a missing key renders."""
-    if isinstance(obj, dict):
-        return obj.get(name, "") if name in obj else ""
-    return ""
+_MISSING = object()
 
 
-def _key_or_none(obj, name):
-    """``obj.name`` inside ``{% if %}``: a missing key is None there."""
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return None
+def _lookup(obj, name: str):
+    """``obj.name`` as the template engine resolves it: a key, else an attribute (called
+    when callable); ``_MISSING`` when neither. Rows may be dicts or objects alike."""
+    try:
+        return obj[name]
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError):
+        pass
+    value = getattr(obj, name, _MISSING)
+    if callable(value) and not getattr(value, "do_not_call_in_templates", False):
+        value = value()
+    return value
+
+
+def _key(obj, name: str):
+    """``{{ obj.name }}``: a missing name renders as ``""`` (``string_if_invalid``)."""
+    value = _lookup(obj, name)
+    return "" if value is _MISSING else value
+
+
+def _if(obj, name: str):
+    """``obj.name`` inside ``{% if %}``: a missing name is None there."""
+    value = _lookup(obj, name)
+    return None if value is _MISSING else value
 
 
 @register.simple_tag
@@ -64,15 +78,20 @@ def month_options(months, picked) -> str:
     )
 
 
-def _fva_cells(values, month) -> str:
+_NO_MONTH = object()
+
+
+def _fva_cells(values, month=_NO_MONTH) -> str:
+    """A measured row's cells: the month (the latest closed month only), naive, baseline
+    and final WAPE, both FVAs (``bad`` when negative)."""
     out = ["\n"]
-    if month is not None:
+    if month is not _NO_MONTH:
         out.append(f'        <td class="num">{var(month)}</td>\n')
     out.append(f'        <td class="num">{fmt(_key(values, "naive_wape"), "pct")}</td>\n')
     out.append(f'        <td class="num">{fmt(_key(values, "baseline_wape"), "pct")}</td>\n')
     out.append(f'        <td class="num">{fmt(_key(values, "demand_wape"), "pct")}</td>\n')
     for name in ("fva_statistics", "fva_consensus"):
-        bad = "bad" if _below_zero(_key_or_none(values, name)) else ""
+        bad = "bad" if _below_zero(_if(values, name)) else ""
         out.append(f'        <td class="num {bad}">{fmt(_key(values, name), "dpct")}</td>\n')
     out.append("        ")
     return "".join(out)
@@ -83,18 +102,18 @@ def review_fva_rows(rows) -> str:
     """The forecast value added table's rows (``dashboards.fva_rows``)."""
     out: list[str] = []
     for r in rows:
-        latest, window = r.get("latest"), r.get("window")
+        latest, window = _if(r, "latest"), _if(r, "window")
         out.append(
-            f'\n      <tr data-fva="{var(r.get("code", "") or "company")}">'
-            f'\n        <th scope="row">{var(r.get("heading", ""))}</th>\n        '
+            f'\n      <tr data-fva="{var(_key(r, "code") or "company")}">'
+            f'\n        <th scope="row">{var(_key(r, "heading"))}</th>\n        '
         )
         if latest:
-            out.append(_fva_cells(latest, r.get("month", "")))
+            out.append(_fva_cells(latest, _key(r, "month")))
         else:
             out.append('<td class="num muted" colspan="6">not measured yet</td>')
         out.append("\n        ")
         if window:
-            out.append(_fva_cells(window, None))
+            out.append(_fva_cells(window))
         else:
             out.append('<td class="num muted" colspan="5">—</td>')
         out.append("\n      </tr>\n    ")
@@ -107,11 +126,10 @@ def review_change_rows(rows) -> str:
     out: list[str] = []
     for row in rows:
         out.append(
-            f'\n      <tr>\n        <th scope="row">{var(row.get("value_stream", ""))}</th>'
-            "\n        "
+            f'\n      <tr>\n        <th scope="row">{var(_key(row, "value_stream"))}</th>\n        '
         )
-        for c in row.get("cells") or ():
-            pct = _key_or_none(c, "change_pct")
+        for c in _if(row, "cells") or ():
+            pct = _if(c, "change_pct")
             tone = "up" if _above_zero(pct) else ("down" if _below_zero(pct) else "")
             out.append(
                 f'\n          <td class="num">{fmt(_key(c, "current"))}</td>'
@@ -141,14 +159,14 @@ def review_exception_groups(page) -> str:
     base = f"?month={var(page.month_filter)}&amp;family={var(family.code if family else '')}"
     out: list[str] = []
     for g in page.exception_groups:
-        kind = var(g["kind"])
-        stream = g["value_stream"]
+        kind = var(_key(g, "kind"))
+        stream = _key(g, "value_stream")
         out.append(
             f'\n        <tr><td><a href="{base}&amp;exception_kind={kind}#exceptions">'
-            f"{var(g['label'])}</a></td>"
+            f"{var(_key(g, 'label'))}</a></td>"
             f'\n            <td><a href="{base}&amp;exception_kind={kind}&amp;exception_stream='
             f'{var(urlencode(stream))}#exceptions">{var(stream)}</a></td>'
-            f'\n            <td class="num">{var(g["count"])}</td></tr>\n      '
+            f'\n            <td class="num">{var(_key(g, "count"))}</td></tr>\n      '
         )
     return mark_safe("".join(out))  # every value escaped
 
@@ -158,23 +176,23 @@ def review_assumption_rows(rows) -> str:
     """The assumptions behind the biggest changes (``assumptions_behind_biggest_changes``)."""
     out: list[str] = []
     for r in rows:
-        change = r.get("change")
-        up = "up" if _above_zero(_key_or_none(change, "change")) else "down"
-        impact = r.get("impact")
+        change = _if(r, "change")
+        up = "up" if _above_zero(_if(change, "change")) else "down"
+        impact = _if(r, "impact")
         impact_html = f' <span class="muted small">({var(impact)})</span>' if impact else ""
-        status = r.get("status", "")
+        status = _key(r, "status")
         out.append(
-            f"\n      <tr><td><strong>{var(r.get('value_stream', ''))}</strong></td>"
+            f"\n      <tr><td><strong>{var(_key(r, 'value_stream'))}</strong></td>"
             f"<td>{var(_key(change, 'product_family'))}</td>"
             f'<td class="nowrap">{var(_key(change, "month"))}</td>'
-            f"<td>{var(r.get('measure_label', ''))}</td>"
+            f"<td>{var(_key(r, 'measure_label'))}</td>"
             f'\n        <td class="num muted">{fmt(_key(change, "previous"))}</td>'
             f'<td class="num">{fmt(_key(change, "current"))}</td>'
             f'\n        <td class="num"><span class="chg {up}">'
             f"{fmt(_key(change, 'change_pct'), 'spct')}</span></td>"
-            f'\n        <td><a href="/cycles/{var(r.get("cycle", ""))}/assumptions/'
-            f'{var(r.get("id", ""))}/">{var(r.get("text", ""))}</a>{impact_html}</td>'
-            f"\n        <td>{var(r.get('owner', '') or '—')}</td>"
+            f'\n        <td><a href="/cycles/{var(_key(r, "cycle"))}/assumptions/'
+            f'{var(_key(r, "id"))}/">{var(_key(r, "text"))}</a>{impact_html}</td>'
+            f"\n        <td>{var(_key(r, 'owner') or '—')}</td>"
             f'<td><span class="badge status-{var(status)}">{var(capfirst(status))}</span>'
             "</td></tr>\n    "
         )
@@ -265,15 +283,15 @@ def stream_kpis(kpis) -> str:
     currency = None
     out: list[str] = []
     for k in kpis:
-        label = k["label"]
-        if k.get("kind") == "money":
+        label = _key(k, "label")
+        if _if(k, "kind") == "money":
             if currency is None:
                 currency = company_currency()
             label = f"{label} ({currency})"
-        warn = " kpi-warn" if k.get("warn") else ""
+        warn = " kpi-warn" if _if(k, "warn") else ""
         out.append(
             f'\n  <div class="kpi{warn}">\n    <div class="label">{esc(label)}</div>'
-            f'\n    <div class="value">{fmt(k.get("value", ""), k.get("kind", ""))}</div>'
+            f'\n    <div class="value">{fmt(_key(k, "value"), _key(k, "kind"))}</div>'
             "\n  </div>\n  "
         )
     return mark_safe("".join(out))  # every value escaped
