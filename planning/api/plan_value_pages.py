@@ -177,6 +177,14 @@ def _page_query(all_streams: bool, include_cleared: bool, start: int, stop: int)
     return prepared
 
 
+class _RowsPage(Page):
+    """Django's page over a list of rows, iterated as the list (DRF lists the page:
+    ``Sequence`` would index it row by row)."""
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+
 class PlanValuePaginator(Paginator):
     """Django's paginator over a :class:`PlanValuePage`: a page that has rows is read
     with its count in one query. Anything else (an empty or out-of-range page, a page
@@ -198,7 +206,7 @@ class PlanValuePaginator(Paginator):
                 rows, count = object_list.rows_and_count(bottom, bottom + self.per_page)
                 if rows and count is not None:
                     self.__dict__["count"] = count  # Paginator.count is a cached_property
-                    return self._get_page(rows, wanted, self)
+                    return _RowsPage(rows, wanted, self)
         return super().page(number)
 
 
@@ -282,6 +290,11 @@ def _row_dicts(
         if at is None:
             return None
         if isinstance(at, str):  # see _AsText: naive in the database's zone, or UTC
+            if len(at) == 32 and at[10] == " " and at.endswith("+00:00"):
+                # PostgreSQL's 'YYYY-MM-DD HH:MM:SS.ffffff+00:00': what utc_text writes
+                # ('T', no fraction when it is zero, 'Z'), cut from the text.
+                fraction = at[19:26]
+                return f"{at[:10]}T{at[11:19]}{'' if fraction == '.000000' else fraction}Z"
             at = dt.datetime.fromisoformat(at)
         if at.tzinfo is None and db_zone is not None:  # as Django's converters read it
             if db_in_utc:  # what utc_text writes for this moment, without the detour

@@ -257,3 +257,30 @@ def test_the_fast_page_queries(client_for, odd_plan, admin_user):
         response = api.get(f"{C}/plan-values/?page=2&page_size=7")
     assert response.status_code == 200
     assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2027, 1, 5, 8, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 5, 8, 0, 0, 7, tzinfo=dt.UTC),
+        dt.datetime(2027, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 1, 0, 0, 0, 100000, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+    ],
+)
+def test_postgresqls_timestamp_text_reads_as_utc_text(moment):
+    """The text PostgreSQL writes for ``_TimestampAsText`` becomes what ``utc_text``
+    writes for the moment (fraction dropped when zero, ``Z``)."""
+    from types import SimpleNamespace
+
+    from planning.api.plan_value_pages import _row_dicts
+    from planning.api.serializers import utc_text
+
+    text = moment.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
+    if moment.year < 1000:
+        text = text.zfill(32)
+    row = ("A", "A-1", "2027-01-01", "demand", Decimal("1"), 1, "", text, None)
+    for zone in (dt.UTC, None):
+        (got,) = _row_dicts([row], lambda v: v, SimpleNamespace(timezone=zone))
+        assert got["updated_at"] == utc_text(moment)
