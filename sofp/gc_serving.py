@@ -2,8 +2,8 @@
 
 A worker imports Django, pandas, NumPy and every app once, and keeps those objects for
 its whole life; Python's collector walks all of them again at every full collection
-(about 100 ms on this app, stopping every thread of the worker) and at a young
-collection every 700 allocations a request does. Measured in process over the load
+(about 100 ms on this app, stopping every thread of the worker), and a request's
+allocations start a young collection every 700. Measured in process over the load
 test's mix, collecting took about 8% of the CPU. So, once the app is loaded:
 
 * ``gc.freeze()`` moves everything alive into a generation the collector never walks

@@ -37,7 +37,7 @@ def test_the_gunicorn_hook_reads_its_knobs(monkeypatch):
     loaded = runpy.run_path(str(conf))
     assert callable(loaded["post_worker_init"])
     assert loaded["_gc_freeze"] is True
-    assert parse_threshold(loaded["_gc_threshold"]) == (50000, 20, 100)
+    assert parse_threshold(loaded["_gc_threshold"]) == (10000, 20, 100)
     monkeypatch.setenv("GUNICORN_GC_FREEZE", "false")
     monkeypatch.setenv("GUNICORN_GC_THRESHOLD", "")
     loaded = runpy.run_path(str(conf))
