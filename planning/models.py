@@ -663,7 +663,13 @@ class PlanValueChange(models.Model):
         USE_RAMP = "use_ramp", "Demand copied from the launch ramp"
         ACTUALS = "actuals", "Actual sales from the actuals store"
 
-    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
+    # The cycle, stream and family are checked once per statement, not per row (on
+    # PostgreSQL: triggers of migration 0021 stand in for the foreign keys — the same
+    # rule, the same lock, the same refusal of a delete; SQLite keeps its keys): an
+    # import writes tens of thousands of history rows naming the same few rows.
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     # Indexed only where set (``change_scenario``): the plan's history (NULL, nearly
     # every row an import writes) is never looked up through it.
     scenario = models.ForeignKey(
@@ -679,10 +685,18 @@ class PlanValueChange(models.Model):
         db_index=False,
     )
     value_stream = models.ForeignKey(
-        "valuestreams.ValueStream", null=True, blank=True, on_delete=models.CASCADE
+        "valuestreams.ValueStream",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
     )
     product_family = models.ForeignKey(
-        "valuestreams.ProductFamily", null=True, blank=True, on_delete=models.CASCADE
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
     )
     month = models.DateField()
     measure = models.CharField(max_length=24, choices=Measure.choices)
