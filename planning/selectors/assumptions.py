@@ -335,11 +335,19 @@ def _family_changes(analysis) -> pd.DataFrame:
     current = np.concatenate([cur[m].to_numpy(dtype=float)[left] for m in CHANGE_MEASURES])
     previous = np.concatenate([prev[m].to_numpy(dtype=float)[right] for m in CHANGE_MEASURES])
     change = current - previous
-    keep = np.flatnonzero(np.abs(change) > 0)
+    kept = np.flatnonzero(np.abs(change) > 0)
+    if not len(kept):  # no change at all: pandas' empty frame (its index and dtypes)
+        return _family_changes_pandas(analysis)
     # sort_values(ascending=False, kind="stable"): equal sizes keep their order.
-    keep = keep[np.argsort(-np.abs(change[keep]), kind="stable")]
+    order = np.argsort(-np.abs(change[kept]), kind="stable")
+    keep = kept[order]
     out = cur.loc[:, keys].take(np.tile(left, len(CHANGE_MEASURES))[keep])
-    out.index = pd.Index(keep, dtype=np.int64)
+    # The index the filter and the sort left on the concat's RangeIndex (pandas keeps a
+    # RangeIndex where the rows it takes are one).
+    index = pd.RangeIndex(len(change)).take(kept)
+    if not (order == np.arange(len(order))).all():
+        index = index.take(order)
+    out.index = index
     measures = np.repeat(np.array(CHANGE_MEASURES, dtype=object), n)
     out["measure"] = measures[keep]
     out["current"] = current[keep]
@@ -428,12 +436,12 @@ def assumptions_behind_biggest_changes(
     found = found[:limit]
     if not found:
         return []
-    # The listed rows' values as ``changes.iloc[row]`` gives them (its row, an object
-    # Series, holds Python floats and the month's Period), read from the columns once.
+    # The listed rows' values as ``changes.iloc[row]`` gives them (NumPy floats and the
+    # month's Period), read from the columns once instead of a row Series each.
     picked = np.array([row for row, _, _ in found])
-    currents = changes["current"].to_numpy(dtype=float)[picked].tolist()
-    previouses = changes["previous"].to_numpy(dtype=float)[picked].tolist()
-    deltas = changes["change"].to_numpy(dtype=float)[picked].tolist()
+    currents = changes["current"].to_numpy(dtype=float)[picked]
+    previouses = changes["previous"].to_numpy(dtype=float)[picked]
+    deltas = changes["change"].to_numpy(dtype=float)[picked]
     for i, (row, _, a) in enumerate(found):
         fam, month = family_col[row], months[row]
         cur, prev, change = currents[i], previouses[i], deltas[i]
