@@ -421,3 +421,67 @@ def test_the_review_page_is_byte_for_byte_the_old_one(review_world, monkeypatch,
     old = page()
     assert new == old
     assert "Demand changes without an explanation" in new or "frozen" in new.lower()
+
+
+# --------------------------------------------------------------------------- box score
+
+
+def _pandas_latest_per_stream(frame):
+    return frame.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)
+
+
+def ref_box_score(monkeypatch, *args):
+    """The box score as ``trial`` computed it: the latest rows by sort and groupby, the
+    company's by its sort, and the columns put in order by ``.loc``."""
+    with monkeypatch.context() as m:
+        m.setattr(engine, "_latest_per_stream", _pandas_latest_per_stream)
+        m.setattr(engine, "_latest_row", lambda frame: None)
+        return engine.box_score(*args).loc[:, list(engine.BOX_SCORE_COLUMNS)]
+
+
+def _measured(rng, codes, *, company: bool, odd: str = ""):
+    """Random accuracy-like rows per stream (or the company) and closed month."""
+    months = pd.period_range("2026-01", periods=8, freq="M")
+    rows = []
+    for code in codes:
+        for month in rng.choice(months, size=int(rng.integers(0, 6)), replace=False):
+            rows.append((code, month, *rng.uniform(-1, 1, 6)))
+    if odd == "ties" and rows:
+        rows += [(rows[0][0], rows[0][1], *rng.uniform(-1, 1, 6)) for _ in range(2)]
+    frame = pd.DataFrame(
+        rows,
+        columns=["value_stream", "month", "wape", "bias", "naive_wape", "baseline_wape"]
+        + ["fva_statistics", "fva_consensus"],
+    )
+    frame["month"] = pd.array(list(frame["month"]), dtype=pd.PeriodDtype("M"))
+    frame = frame.sample(frac=1.0, random_state=int(rng.integers(100)))
+    if odd == "nat" and len(frame):
+        frame.loc[frame.index[0], "month"] = pd.NaT
+    if odd == "none" and len(frame):
+        frame["value_stream"] = frame["value_stream"].astype(object)
+        frame.loc[frame.index[0], "value_stream"] = None
+    if odd == "text":
+        frame["month"] = frame["month"].astype(str)
+    if company:
+        frame = frame.drop(columns="value_stream")
+        if odd != "ties":
+            frame = frame.drop_duplicates("month")
+    return frame
+
+
+@pytest.mark.parametrize("odd", ["", "ties", "nat", "none", "text"])
+@pytest.mark.parametrize("seed", range(8))
+def test_box_score_equals_the_old_one(monkeypatch, seed, odd):
+    _, cur, _ = _plans(seed)
+    rng = np.random.default_rng(seed)
+    codes = sorted(set(cur.stream["value_stream"]))
+    accuracy = SimpleNamespace(
+        stream=_measured(rng, [*codes, "GONE"], company=False, odd=odd),
+        company=_measured(rng, [""], company=True, odd=odd if odd != "none" else ""),
+    )
+    fva = SimpleNamespace(monthly=_measured(rng, ["", *codes], company=False, odd=odd))
+    heads = {c: (None if i % 3 == 2 else float(i + 1)) for i, c in enumerate(codes)}
+    for args in ((cur,), (cur, accuracy, heads, fva), (cur, accuracy, {}, None)):
+        new = engine.box_score(*args)
+        assert list(new.columns) == list(engine.BOX_SCORE_COLUMNS)
+        _same(new, ref_box_score(monkeypatch, *args))
