@@ -439,6 +439,10 @@ def ref_box_score(monkeypatch, *args):
         return engine.box_score(*args).loc[:, list(engine.BOX_SCORE_COLUMNS)]
 
 
+_MEASURED = ("value_stream", "month", "wape", "bias", "naive_wape", "baseline_wape")
+_MEASURED += ("fva_statistics", "fva_consensus")
+
+
 def _measured(rng, codes, *, company: bool, odd: str = ""):
     """Random accuracy-like rows per stream (or the company) and closed month."""
     months = pd.period_range("2026-01", periods=8, freq="M")
@@ -450,8 +454,7 @@ def _measured(rng, codes, *, company: bool, odd: str = ""):
         rows += [(rows[0][0], rows[0][1], *rng.uniform(-1, 1, 6)) for _ in range(2)]
     frame = pd.DataFrame(
         rows,
-        columns=["value_stream", "month", "wape", "bias", "naive_wape", "baseline_wape"]
-        + ["fva_statistics", "fva_consensus"],
+        columns=list(_MEASURED),
     )
     frame["month"] = pd.array(list(frame["month"]), dtype=pd.PeriodDtype("M"))
     frame = frame.sample(frac=1.0, random_state=int(rng.integers(100)))
