@@ -255,16 +255,68 @@ def assumptions_of_stream(
 def _covering_index(
     cycle: PlanningCycle, measures: Sequence[str], value_streams: Iterable[ValueStream] | None
 ) -> dict[tuple[str, str], list[Assumption]]:
-    """(stream code, measure) → the explaining assumptions there (one query)."""
-    qs = Assumption.objects.filter(cycle=cycle, measure__in=measures, status__in=EXPLAINING)
-    if value_streams is not None:
-        qs = qs.filter(value_stream__in=list(value_streams))
+    """(stream code, measure) → the explaining assumptions there (one query).
+
+    The query's SQL is compiled once per process (``_CoveringQuery``): the instances are
+    those ``select_related("value_stream", "product_family", "owner", "cycle")`` gives
+    (the cycle: the caller's own), in ``first_month, pk`` order; the streams are picked
+    from the rows instead of an ``IN`` list of changing length."""
+    query = _COVERING.get(tuple(measures))
+    if query is None:
+        query = _COVERING.setdefault(tuple(measures), _CoveringQuery(tuple(measures)))
+    wanted = None if value_streams is None else {vs.pk for vs in value_streams}
     index: dict[tuple[str, str], list[Assumption]] = {}
-    for a in qs.select_related("value_stream", "product_family", "owner", "cycle").order_by(
-        "first_month", "pk"
-    ):
+    for a in query.assumptions(cycle):
+        if wanted is not None and a.value_stream_id not in wanted:
+            continue
         index.setdefault((a.value_stream.code, a.measure), []).append(a)
     return index
+
+
+class _CoveringQuery:
+    """The explaining assumptions of a cycle in some measures, with their stream, family
+    and owner, as ``select_related`` builds them, from SQL compiled once (PreparedQuery)."""
+
+    _RELATED = ("value_stream", "product_family", "owner")
+
+    def __init__(self, measures: tuple[str, ...]):
+        self._names = [f.attname for f in Assumption._meta.concrete_fields]
+        self._related = []
+        columns = list(self._names)
+        for name in self._RELATED:
+            fk = Assumption._meta.get_field(name)
+            model = fk.related_model
+            names = [f.attname for f in model._meta.concrete_fields]
+            self._related.append((fk, model, names, len(columns)))
+            columns += [f"{name}__{n}" for n in names]
+        self._query = PreparedQuery(
+            lambda cycle_id: (
+                Assumption.objects.filter(
+                    cycle_id=cycle_id, measure__in=list(measures), status__in=EXPLAINING
+                )
+                .order_by("first_month", "pk")
+                .values_list(*columns)
+            ),
+            convert=True,
+            cycle_id=_CYCLE_ID,
+        )
+
+    def assumptions(self, cycle: PlanningCycle) -> list[Assumption]:
+        out = []
+        n = len(self._names)
+        for row in self._query.rows(cycle_id=cycle.pk):
+            a = Assumption.from_db("default", self._names, row[:n])
+            for fk, model, names, at in self._related:
+                values = row[at : at + len(names)]
+                # An empty nullable key: select_related caches None, as here.
+                related = None if values[0] is None else model.from_db("default", names, values)
+                fk.set_cached_value(a, related)
+            Assumption._meta.get_field("cycle").set_cached_value(a, cycle)
+            out.append(a)
+        return out
+
+
+_COVERING: dict[tuple[str, ...], _CoveringQuery] = {}
 
 
 def _covering(index, vs: str, measure: str, family: str, month: dt.date) -> list[Assumption]:

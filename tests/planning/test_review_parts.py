@@ -92,6 +92,39 @@ def ref_cell_keys(changes: pd.DataFrame) -> pd.Series:
     )
 
 
+def ref_covering_index(cycle, measures, value_streams):
+    from planning.models import Assumption
+
+    qs = Assumption.objects.filter(
+        cycle=cycle, measure__in=measures, status__in=assumptions.EXPLAINING
+    )
+    if value_streams is not None:
+        qs = qs.filter(value_stream__in=list(value_streams))
+    index = {}
+    for a in qs.select_related("value_stream", "product_family", "owner", "cycle").order_by(
+        "first_month", "pk"
+    ):
+        index.setdefault((a.value_stream.code, a.measure), []).append(a)
+    return index
+
+
+def _fields(obj) -> dict:
+    return {k: v for k, v in vars(obj).items() if k != "_state"} if obj is not None else None
+
+
+def _same_index(new: dict, old: dict) -> None:
+    assert list(new) == list(old)
+    for key in old:
+        assert [a.pk for a in new[key]] == [a.pk for a in old[key]]
+        for a, b in zip(new[key], old[key], strict=True):
+            assert _fields(a) == _fields(b)
+            for name in ("value_stream", "product_family", "owner"):
+                x, y = getattr(a, name), getattr(b, name)
+                assert type(x) is type(y) and _fields(x) == _fields(y), name
+            assert a.cycle.pk == b.cycle.pk and a.cycle.label == b.cycle.label
+            assert assumptions.assumption_dict(a) == assumptions.assumption_dict(b)
+
+
 def ref_commented_demand_cells(cycle) -> set[str]:
     from planning.models import Measure, PlanValue
 
@@ -374,8 +407,8 @@ def review_world(db, monkeypatch):
     from tests.factories import DecisionFactory, UserFactory
 
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 1, 15))
-    cycle = build_company(streams=3, families=6, month=MONTH)
     executive = UserFactory(username="exec", roles=["executive"])
+    cycle = build_company(streams=3, families=6, month=MONTH)
     vs = PlanValue.objects.filter(cycle=cycle, measure="demand").select_related("value_stream")
     cells = list(vs.exclude(product_family=None)[:12])
     for i, cell in enumerate(cells[:4]):  # comments: those changes are explained
@@ -390,6 +423,8 @@ def review_world(db, monkeypatch):
             last_month=month_add(cell.month, 1),
             text=f"assumption {i}",
             status="open" if i != 5 else "confirmed",
+            owner=executive if i % 2 else None,
+            updated_by=executive if i == 1 else None,
         )
     DecisionFactory(cycle=cycle, text="Hire", status="open")
     assert Decision.objects.exists()
@@ -413,6 +448,12 @@ def test_assumptions_behind_and_open_items_equal_the_old_ones(review_world):
             old = ref_assumptions_behind(cycle, limit, value_streams=subset)
             _same_plain(new, old)
     assert old, "the world has assumptions behind changes"
+    for measures in (assumptions.CHANGE_MEASURES, ["demand"], ["production"]):
+        for subset in (streams, streams[:1], streams[1:], [], None):
+            _same_index(
+                assumptions._covering_index(cycle, measures, subset),
+                ref_covering_index(cycle, measures, subset),
+            )
     for c in (cycle, review_world.frozen):
         commented = approval._commented_demand_cells(c)
         assert commented == ref_commented_demand_cells(c)
