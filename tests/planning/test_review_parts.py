@@ -565,3 +565,30 @@ def test_box_score_equals_the_old_one(monkeypatch, seed, odd):
         new = engine.box_score(*args)
         assert list(new.columns) == list(engine.BOX_SCORE_COLUMNS)
         _same(new, ref_box_score(monkeypatch, *args))
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def test_chart_axes_equal_the_old_ones():
+    from planning import charts
+
+    rng = np.random.default_rng(11)
+    values = rng.normal(0, 1e5, 200)
+    values[[1, 5, 9]] = np.nan
+    values[[2, 6]] = [np.inf, -np.inf]
+    values[[3, 7]] = [-0.0, 0.0]
+    for series in (values, pd.Series(values), values.astype(np.float32), [1, 2, None], []):
+        new = charts._y(series)
+        old = [number_or_none(v) for v in np.asarray(series, dtype=float)]
+        _same_plain(new, old)
+    months = [
+        *pd.period_range("2026-11", periods=30, freq="M"),
+        "2027-01",
+        pd.Timestamp("2027-02-15"),
+        dt.date(2027, 3, 1),
+        pd.Period("2027-04-09", "D"),
+    ]
+    for _ in range(2):  # the second time from the formatted months kept
+        assert charts._x(months) == [pd.Period(m, "M").strftime("%Y-%m-01") for m in months]
+        assert charts._x(pd.PeriodIndex(months[:30])) == charts._x(months[:30])
