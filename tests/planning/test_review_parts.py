@@ -592,3 +592,112 @@ def test_chart_axes_equal_the_old_ones():
     for _ in range(2):  # the second time from the formatted months kept
         assert charts._x(months) == [pd.Period(m, "M").strftime("%Y-%m-01") for m in months]
         assert charts._x(pd.PeriodIndex(months[:30])) == charts._x(months[:30])
+
+
+def ref_exception_rows(exceptions, cycle_label, *, limit=None):
+    from planning.dashboards import (
+        EXCEPTION_CELL_MEASURE,
+        EXCEPTION_LABELS,
+        exception_key,
+        month_text,
+    )
+    from planning.links import grid_cell_url
+
+    ex = exceptions if limit is None else exceptions.head(limit)
+    cols = ["kind", "severity", "value_stream", "product_family", "month", "value", "limit"]
+    cols += ["message"]
+    distances = (
+        ex["distance"].to_numpy(dtype=float) if "distance" in ex else np.full(len(ex), np.nan)
+    )
+    rows = []
+    for (kind, sev, vs, pf, month, value, lim, msg), dist in zip(
+        ex[cols].itertuples(index=False, name=None), distances.tolist(), strict=True
+    ):
+        m = month_text(month)
+        measure = EXCEPTION_CELL_MEASURE.get(kind, "demand")
+        rows.append(
+            {
+                "kind": kind,
+                "key": exception_key(kind, vs, pf, m),
+                "label": EXCEPTION_LABELS.get(kind, kind),
+                "severity": int(sev),
+                "value_stream": vs,
+                "product_family": pf,
+                "month": m,
+                "value": number_or_none(value),
+                "limit": number_or_none(lim),
+                "distance": number_or_none(dist),
+                "distance_unbounded": bool(np.isinf(dist)) if dist == dist else False,
+                "message": msg,
+                "url": grid_cell_url(cycle_label, vs, family=pf, month=m, measure=measure),
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_exception_rows_equal_the_old_ones(seed):
+    _check_exception_rows(seed)
+
+
+def _check_exception_rows(seed: int) -> int:
+    _, cur, prev = _plans(seed)
+    ex = engine.exceptions(cur, prev, engine.Thresholds())
+    odd = ex.copy()
+    if len(odd):
+        odd.loc[odd.index[0], "value"] = np.inf
+        odd.loc[odd.index[-1], "limit"] = np.nan
+        odd.loc[odd.index[0], "distance"] = -np.inf
+        odd.loc[odd.index[-1], "month"] = pd.NaT
+    for frame in (ex, odd, ex.drop(columns="distance"), ex.iloc[:0]):
+        for limit in (None, 0, 3, 20):
+            for label in ("2027-01", "2026-12"):
+                _same_plain(
+                    dashboards.exception_rows(frame, label, limit=limit),
+                    ref_exception_rows(frame, label, limit=limit),
+                )
+    text = ex.assign(
+        month=ex["month"].astype(str), value=ex["value"].astype(object), severity=ex["severity"]
+    )
+    _same_plain(dashboards.exception_rows(text, "x"), ref_exception_rows(text, "x"))
+    return len(ex)
+
+
+def test_the_random_plans_have_exceptions_to_compare():
+    assert sum(_check_exception_rows(seed) for seed in range(12)) > 50
+
+
+def ref_profit_by_stream(projection):
+    st = projection.stream
+    if not len(st):
+        return pd.DataFrame()
+    return st.pivot(index="month", columns="value_stream", values="value_stream_profit")
+
+
+def _same_wide(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(
+        a, b, check_exact=True, check_index_type=True, check_column_type=True
+    )
+    assert type(a.index) is type(b.index) and type(a.columns) is type(b.columns)
+    assert (a.index.name, a.columns.name) == (b.index.name, b.columns.name)
+    x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    assert np.array_equal(x.view(np.int64), y.view(np.int64))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_profit_by_stream_equals_the_pivot(seed):
+    _, cur, prev = _plans(seed)
+    for proj in (cur, prev):
+        _same_wide(dashboards.profit_by_stream(proj), ref_profit_by_stream(proj))
+        st = proj.stream
+        shuffled = st.sample(frac=1.0, random_state=seed)
+        gaps = st.iloc[::2]
+        for frame in (shuffled, gaps, st.assign(value_stream_profit=-0.0)):
+            other = engine.Projection(family=proj.family, stream=frame, company=proj.company)
+            _same_wide(dashboards.profit_by_stream(other), ref_profit_by_stream(other))
+        if len(st):
+            repeated = engine.Projection(
+                family=proj.family, stream=pd.concat([st, st.iloc[:1]]), company=proj.company
+            )
+            with pytest.raises(ValueError):
+                dashboards.profit_by_stream(repeated)
