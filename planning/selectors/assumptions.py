@@ -417,19 +417,23 @@ def _family_changes(analysis) -> pd.DataFrame:
     # sort_values(ascending=False, kind="stable"): equal sizes keep their order.
     order = np.argsort(-np.abs(change[kept]), kind="stable")
     keep = kept[order]
-    out = cur.loc[:, keys].take(np.tile(left, len(CHANGE_MEASURES))[keep])
     # The index the filter and the sort left on the concat's RangeIndex (pandas keeps a
     # RangeIndex where the rows it takes are one).
     index = pd.RangeIndex(len(change)).take(kept)
     if not (order == np.arange(len(order))).all():
         index = index.take(order)
-    out.index = index
+    rows = np.tile(left, len(CHANGE_MEASURES))[keep]
     measures = np.repeat(np.array(CHANGE_MEASURES, dtype=object), n)
-    out["measure"] = measures[keep]
-    out["current"] = current[keep]
-    out["previous"] = previous[keep]
-    out["change"] = change[keep]
-    return out
+    return pd.DataFrame(
+        {
+            **{k: cur[k].array.take(rows) for k in keys},  # each key keeps its dtype
+            "measure": measures[keep],
+            "current": current[keep],
+            "previous": previous[keep],
+            "change": change[keep],
+        },
+        index=index,
+    )
 
 
 def _family_frames_plain(cur: pd.DataFrame, prev: pd.DataFrame) -> bool:
