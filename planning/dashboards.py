@@ -337,11 +337,13 @@ def _box_lookup(
         return {}
     metrics = _BOX_LOOKUP_COLUMNS
     month_col = frame["month"]
+    types = dict(zip(frame.columns.tolist(), frame.dtypes.tolist(), strict=True))
     if (
         not isinstance(month, pd.Period)
         or month.freqstr != "M"
         or month_col.dtype != pd.PeriodDtype("M")
-        or any(c not in frame or frame[c].dtype != np.float64 for c in metrics)
+        or not frame.columns.is_unique
+        or any(types.get(c) != np.float64 for c in metrics)
     ):
         return _box_lookup_pandas(frame, month, columns)
     rows = np.flatnonzero(month_col.array.asi8 == month.ordinal)

@@ -367,11 +367,22 @@ def test_box_lookup_of_odd_frames():
     odd.loc[2, "wape"] = np.nan
     repeated = pd.concat([odd, odd.iloc[:2].assign(revenue=7.0)], ignore_index=True)
     text_months = box.assign(month=box["month"].astype(str))
-    for frame in (odd, repeated, text_months):
+    as_object = box.assign(revenue=box["revenue"].astype(object))
+    for frame in (odd, repeated, text_months, as_object):
         for m in (month, str(month)):
             _same_plain(
                 dashboards._box_lookup(frame, m, columns), ref_box_lookup(frame, m, columns)
             )
+
+
+def test_box_lookup_without_a_metric_fails_as_before():
+    _, cur, _ = _plans(4)
+    box = engine.box_score(cur).drop(columns="wape")
+    month = box["month"].iloc[0]
+    with pytest.raises(KeyError):
+        ref_box_lookup(box, month, [("", "Company")])
+    with pytest.raises(KeyError):
+        dashboards._box_lookup(box, month, [("", "Company")])
 
 
 def test_cell_keys_as_a_list_equal_the_series():
