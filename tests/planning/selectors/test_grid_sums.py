@@ -79,9 +79,9 @@ def test_totals_of_no_family_and_of_other_types_take_pandas():
             **{m: np.array([], dtype="float64") for m in MEASURES},
         }
     )
-    assert grid._totals_by_month(empty, MEASURES) == _pandas_totals(empty) == {
-        m: {} for m in MEASURES
-    }
+    assert (
+        grid._totals_by_month(empty, MEASURES) == _pandas_totals(empty) == {m: {} for m in MEASURES}
+    )
     ints = pd.DataFrame(
         {
             "month": pd.PeriodIndex.from_ordinals([680, 680, 681], freq="M"),
@@ -98,9 +98,7 @@ def test_stream_series_is_the_filtered_frames(seed):
     stream = pd.DataFrame(
         {
             "value_stream": pd.array(codes, dtype=object),
-            "month": pd.PeriodIndex.from_ordinals(
-                [rng.randint(600, 700) for _ in codes], freq="M"
-            ),
+            "month": pd.PeriodIndex.from_ordinals([rng.randint(600, 700) for _ in codes], freq="M"),
             "revenue": np.array([_number(rng) for _ in codes], dtype="float64"),
             "utilization": np.array([_number(rng) for _ in codes], dtype="float64"),
         }
