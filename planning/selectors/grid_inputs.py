@@ -41,7 +41,7 @@ from planning.models import (
     cycle_scenario,
 )
 from planning.selectors.actuals import ACTUAL_CELL_FIELDS, stream_family_facts
-from planning.selectors.launches import _LAUNCH_ROW_FIELDS, cycle_launch_frames
+from planning.selectors.launches import _LAUNCH_ROW_FIELDS, development_hours_frame
 from planning.selectors.prepared import PreparedFirst, PreparedQuery
 from sofp.dbfunctions import MonthOrdinal
 from valuestreams.models import ProductFamily, ValueStream
@@ -201,7 +201,7 @@ def stream_plan_input(
         master=_master_frame(master_rows),
         values=_values_frame(_VALUES.rows(**ids)),
         value_streams=tuple(streams),
-        development_hours=cycle_launch_frames(cycle, [value_stream], launch_rows)[1],
+        development_hours=development_hours_frame(launch_rows, [value_stream]),
     )
 
 

@@ -399,13 +399,34 @@ def _cycle_locked(cycle: PlanningCycle) -> PlanningCycle:
     """
     if _locks_alone(cycle):
         return PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
-    table = connection.ops.quote_name(PlanningCycle._meta.db_table)
-    found = list(
-        PlanningCycle.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR SHARE", [cycle.pk])
-    )
-    if not found:
+    found = _cycle_shared(cycle.pk)
+    if found is None:
         raise PlanningCycle.DoesNotExist(f"No planning cycle {cycle.pk}")
-    return found[0]
+    return found
+
+
+_CYCLE_FIELDS = tuple(PlanningCycle._meta.concrete_fields)
+_CYCLE_NAMES = tuple(f.attname for f in _CYCLE_FIELDS)
+
+
+def _cycle_shared(pk: int) -> PlanningCycle | None:
+    """The cycle's row read FOR SHARE, as ``PlanningCycle.objects.raw("SELECT * ...")``
+    gives it (its columns converted by the ORM's converters, the instance made by
+    ``from_db``) without a raw queryset's mapping of columns on every call."""
+    qn = connection.ops.quote_name
+    table = qn(PlanningCycle._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in _CYCLE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE id = %s FOR SHARE", [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, f in enumerate(_CYCLE_FIELDS):
+        col = f.get_col(PlanningCycle._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            values[i] = convert(values[i], col, connection)
+    return PlanningCycle.from_db(connection.alias, _CYCLE_NAMES, values)
 
 
 def _locks_alone(cycle: PlanningCycle) -> bool:

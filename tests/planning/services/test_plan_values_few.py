@@ -241,3 +241,24 @@ def test_long_lists_and_many_shapes_run_the_queryset(stream_a, stream_b, family_
     assert shapes.rows(codes=["A", "B"]) == [("A", True), ("B", True)]  # not kept
     assert shapes.rows(codes=["A", "B", "X"]) == [("A", True), ("B", True)]  # too long
     assert len(shapes._prepared) == 1
+
+
+def test_the_shared_lock_reads_the_cycle_the_orm_reads():
+    from django.db import connection
+
+    from planning.models import PlanningCycle
+
+    if connection.vendor != "postgresql":
+        pytest.skip("FOR SHARE is PostgreSQL's (SQLite writers take the database alone)")
+    cycle = CycleFactory(month=dt.date(2027, 1, 1), status="in_progress")
+    PlanningCycle.objects.filter(pk=cycle.pk).update(
+        approved_at=dt.datetime(2027, 1, 8, tzinfo=dt.UTC)
+    )
+    orm = PlanningCycle.objects.get(pk=cycle.pk)
+    with transaction.atomic():
+        locked = plan_values._cycle_locked(orm)
+    assert [getattr(locked, f) for f in plan_values._CYCLE_NAMES] == [
+        getattr(orm, f) for f in plan_values._CYCLE_NAMES
+    ]
+    assert not locked._state.adding and locked._state.db == orm._state.db
+    assert plan_values._cycle_shared(orm.pk + 1000) is None
