@@ -64,7 +64,7 @@ from planning.selectors.grid_inputs import (
     stream_fact_cells,
     stream_facts,
     stream_families,
-    stream_plan_input,
+    stream_plan_read,
     thresholds,
     user_sees_stream,
 )
@@ -463,22 +463,19 @@ def _stored_by_row(cells: Iterable[_Stored]) -> dict[str, dict[str, float | None
 
 
 def _inputs_by_row(
-    values: pd.DataFrame, *, cycle: PlanningCycle, value_stream: ValueStream
+    values: list[tuple], *, cycle: PlanningCycle, value_stream: ValueStream
 ) -> dict[str, dict[str, float | None]]:
     """What :func:`_stored_by_row` gives of :func:`grid_stored_cells` (an open plan of
-    one stream), from the engine's input frame just read (the plan's filled cells of the
-    stream and the company) and the stream's facts: the plan's actual rows are the
-    ``Actual`` store's."""
+    one stream), from the rows of the engine's input just read (``stream_plan_read``:
+    the plan's filled cells of the stream and the company) and the stream's facts: the
+    plan's actual rows are the ``Actual`` store's."""
     out: dict[str, dict[str, float | None]] = {}
-    columns = ("value_stream", "product_family", "measure", "value")
     code = value_stream.code
-    fields = _month_fields(values["month"])
-    for stream, family, measure, value, field in zip(
-        *(values[c].tolist() for c in columns), fields, strict=True
-    ):
+    for measure, stream, family, month, value in values:
         if stream != code or measure == "opening_inventory" or measure in GRID_ACTUAL_MEASURES:
             continue
-        out.setdefault(row_id(family, measure), {})[field] = value
+        # As the frame holds them: "" for no family, the value a float.
+        out.setdefault(row_id(family or "", measure), {})[_ordinal_field(month)] = float(value)
     first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
     last = month_add(cycle.month, cycle.horizon - 1)
     for family, measure, month, value in stream_facts(
@@ -499,13 +496,14 @@ def _computed_rows(
 ) -> list[dict]:
     """The engine's rows (months), before the subtotals are added."""
     periods = subtotal_fields(cycle.horizon_months())
-    plan = (
-        stream_plan_input(cycle=cycle, value_stream=value_stream)
+    read = (
+        stream_plan_read(cycle=cycle, value_stream=value_stream)
         if fast_path(cycle, value_stream)
         else None
     )
-    if stored is None and plan is not None:
-        stored = _inputs_by_row(plan.values, cycle=cycle, value_stream=value_stream)
+    plan = None if read is None else read[0]
+    if stored is None and read is not None:
+        stored = _inputs_by_row(read[1], cycle=cycle, value_stream=value_stream)
     else:
         if stored is None:
             stored = grid_stored_cells(cycle=cycle, value_stream=value_stream)
@@ -1010,7 +1008,7 @@ def grid_data(
         values: dict[str, float | None] = {}
         # Computed rows: every value; input rows: their quarter and year subtotals.
         values.update(computed.get(rid, {}).get("values", {}))
-        values.update({f: number_or_none(pv.value) for f, pv in stored_cells.items()})
+        values.update({f: _num(pv.value) for f, pv in stored_cells.items()})
         return {
             "id": rid,
             "family": code,
