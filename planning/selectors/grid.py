@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from planning import engine
@@ -63,7 +64,7 @@ from planning.selectors.grid_inputs import (
     stream_fact_cells,
     stream_facts,
     stream_families,
-    stream_plan_input,
+    stream_plan_read,
     thresholds,
     user_sees_stream,
 )
@@ -297,6 +298,8 @@ def _flags_by_row(projection: engine.Projection) -> dict[str, dict[str, dict]]:
 # Month fields by monthly period ordinal (months since 1970-01), made once per process.
 _ORDINAL_FIELDS: dict[int, str] = {}
 _MONTHLY = pd.PeriodDtype("M")
+_FLOAT = np.dtype("float64")
+_NAT = np.iinfo(np.int64).min  # a missing period's ordinal
 
 
 def _ordinal_field(ordinal: int) -> str:
@@ -460,22 +463,19 @@ def _stored_by_row(cells: Iterable[_Stored]) -> dict[str, dict[str, float | None
 
 
 def _inputs_by_row(
-    values: pd.DataFrame, *, cycle: PlanningCycle, value_stream: ValueStream
+    values: list[tuple], *, cycle: PlanningCycle, value_stream: ValueStream
 ) -> dict[str, dict[str, float | None]]:
     """What :func:`_stored_by_row` gives of :func:`grid_stored_cells` (an open plan of
-    one stream), from the engine's input frame just read (the plan's filled cells of the
-    stream and the company) and the stream's facts: the plan's actual rows are the
-    ``Actual`` store's."""
+    one stream), from the rows of the engine's input just read (``stream_plan_read``:
+    the plan's filled cells of the stream and the company) and the stream's facts: the
+    plan's actual rows are the ``Actual`` store's."""
     out: dict[str, dict[str, float | None]] = {}
-    columns = ("value_stream", "product_family", "measure", "value")
     code = value_stream.code
-    fields = _month_fields(values["month"])
-    for stream, family, measure, value, field in zip(
-        *(values[c].tolist() for c in columns), fields, strict=True
-    ):
+    for measure, stream, family, month, value in values:
         if stream != code or measure == "opening_inventory" or measure in GRID_ACTUAL_MEASURES:
             continue
-        out.setdefault(row_id(family, measure), {})[field] = value
+        # As the frame holds them: "" for no family, the value a float.
+        out.setdefault(row_id(family or "", measure), {})[_ordinal_field(month)] = float(value)
     first = month_add(cycle.month, -ACTUALS_HISTORY_MONTHS)
     last = month_add(cycle.month, cycle.horizon - 1)
     for family, measure, month, value in stream_facts(
@@ -496,13 +496,14 @@ def _computed_rows(
 ) -> list[dict]:
     """The engine's rows (months), before the subtotals are added."""
     periods = subtotal_fields(cycle.horizon_months())
-    plan = (
-        stream_plan_input(cycle=cycle, value_stream=value_stream)
+    read = (
+        stream_plan_read(cycle=cycle, value_stream=value_stream)
         if fast_path(cycle, value_stream)
         else None
     )
-    if stored is None and plan is not None:
-        stored = _inputs_by_row(plan.values, cycle=cycle, value_stream=value_stream)
+    plan = None if read is None else read[0]
+    if stored is None and read is not None:
+        stored = _inputs_by_row(read[1], cycle=cycle, value_stream=value_stream)
     else:
         if stored is None:
             stored = grid_stored_cells(cycle=cycle, value_stream=value_stream)
@@ -549,22 +550,74 @@ def _computed_rows(
             }
             rows.append({"id": row_id(code, f"last_{measure}"), "values": was, "flags": {}})
             rows.append({"id": row_id(code, f"change_{measure}"), "values": change, "flags": {}})
-    by_month = fam.groupby("month", sort=True)[list(TOTAL_ROWS)].sum(min_count=1).reset_index()
+    totals = _totals_by_month(fam, TOTAL_ROWS)
     for measure in TOTAL_ROWS:
-        rows.append(
-            {"id": total_id(measure), "values": _series_by_field(by_month, measure), "flags": {}}
-        )
-    st = projection.stream[projection.stream["value_stream"] == value_stream.code]
+        rows.append({"id": total_id(measure), "values": totals[measure], "flags": {}})
     rows += _input_subtotal_rows(
         stored, "", ("available_hours", "non_productive_hours", "conversion_cost"), periods
     )
-    for measure, kind in STREAM_ROWS:
-        if kind == "computed":
-            rid = row_id("", measure)
-            rows.append(
-                {"id": rid, "values": _series_by_field(st, measure), "flags": flags.get(rid, {})}
-            )
+    stream_measures = [measure for measure, kind in STREAM_ROWS if kind == "computed"]
+    series = _stream_series(projection.stream, value_stream.code, stream_measures)
+    for measure in stream_measures:
+        rid = row_id("", measure)
+        rows.append({"id": rid, "values": series[measure], "flags": flags.get(rid, {})})
     return rows
+
+
+def _totals_by_month(
+    fam: pd.DataFrame, measures: Iterable[str]
+) -> dict[str, dict[str, float | None]]:
+    """{measure: {month field: the families' total}}, months in order: what
+    ``_series_by_field`` gives of ``fam.groupby("month", sort=True)[measures]
+    .sum(min_count=1)``, summed in plain floats (the groupby cost as much as the rest of
+    the rows). The sum is pandas' own: compensated (Kahan) in row order, NaN skipped, a
+    month without a number empty, a compensation an infinity made NaN reset to 0."""
+    measures = list(measures)
+    months = fam["month"]
+    if months.dtype != _MONTHLY or any(fam[m].dtype != _FLOAT for m in measures):
+        by_month = fam.groupby("month", sort=True)[measures].sum(min_count=1).reset_index()
+        return {m: _series_by_field(by_month, m) for m in measures}
+    ordinals = months.array.asi8.tolist()
+    if _NAT in ordinals:  # pragma: no cover - the engine's months are never missing
+        by_month = fam.groupby("month", sort=True)[measures].sum(min_count=1).reset_index()
+        return {m: _series_by_field(by_month, m) for m in measures}
+    out: dict[str, dict[str, float | None]] = {}
+    for m in measures:
+        sums: dict[int, float] = {}
+        compensation: dict[int, float] = {}
+        for month, value in zip(ordinals, fam[m].tolist(), strict=True):
+            if value != value:  # NaN: skipped (a month of NaN only stays empty)
+                continue
+            total = sums.get(month)
+            if total is None:
+                total, c = 0.0, 0.0
+            else:
+                c = compensation[month]
+            y = value - c
+            t = total + y
+            c = t - total - y
+            compensation[month] = 0.0 if c != c else c
+            sums[month] = t
+        out[m] = {
+            _ordinal_field(month): _num(sums[month]) if month in sums else None
+            for month in sorted(set(ordinals))
+        }
+    return out
+
+
+def _stream_series(
+    stream: pd.DataFrame, code: str, measures: Iterable[str]
+) -> dict[str, dict[str, float | None]]:
+    """{measure: {month field: value}} of one stream's rows of the engine's stream
+    frame: ``_series_by_field(stream[stream["value_stream"] == code], measure)``
+    without building the filtered frame."""
+    keep = [c == code for c in stream["value_stream"].tolist()]
+    fields = [f for f, k in zip(_month_fields(stream["month"]), keep, strict=True) if k]
+    out: dict[str, dict[str, float | None]] = {}
+    for m in measures:
+        values = [v for v, k in zip(stream[m].tolist(), keep, strict=True) if k]
+        out[m] = {f: _num(v) for f, v in zip(fields, values, strict=True)}
+    return out
 
 
 # An approved plan's family demand and production per stream, as the grid's "last
@@ -955,7 +1008,7 @@ def grid_data(
         values: dict[str, float | None] = {}
         # Computed rows: every value; input rows: their quarter and year subtotals.
         values.update(computed.get(rid, {}).get("values", {}))
-        values.update({f: number_or_none(pv.value) for f, pv in stored_cells.items()})
+        values.update({f: _num(pv.value) for f, pv in stored_cells.items()})
         return {
             "id": rid,
             "family": code,

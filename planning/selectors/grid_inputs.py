@@ -23,7 +23,8 @@ from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-from django.db.models import FloatField, Q, QuerySet
+from django.db import connection
+from django.db.models import FloatField, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from planning import engine
@@ -41,7 +42,7 @@ from planning.models import (
     cycle_scenario,
 )
 from planning.selectors.actuals import ACTUAL_CELL_FIELDS, stream_family_facts
-from planning.selectors.launches import _LAUNCH_ROW_FIELDS, cycle_launch_frames
+from planning.selectors.launches import _LAUNCH_ROW_FIELDS, development_hours_frame
 from planning.selectors.prepared import PreparedFirst, PreparedQuery
 from sofp.dbfunctions import MonthOrdinal
 from valuestreams.models import ProductFamily, ValueStream
@@ -188,6 +189,16 @@ def stream_plan_input(
     """What ``plans.plan_input(cycle=, value_streams=[value_stream])`` gives, read now
     (four queries, their SQL built once); None when the stream has no master copy in
     this cycle (a cycle from before copies: the caller takes the general path)."""
+    read = stream_plan_read(cycle=cycle, value_stream=value_stream)
+    return None if read is None else read[0]
+
+
+def stream_plan_read(
+    *, cycle: PlanningCycle, value_stream: ValueStream
+) -> tuple[engine.PlanInput, list[tuple]] | None:
+    """:func:`stream_plan_input` and the rows its values were built from: ``(measure,
+    stream code, family code, month ordinal, value as float)`` (the grid reads the
+    stream's inputs from them rather than back from the frame)."""
     ids = {"cycle_id": cycle.pk, "stream_id": value_stream.pk}
     master_rows = _MASTER.rows(**ids)
     stream_rows = _STREAMS.rows(**ids)
@@ -195,14 +206,16 @@ def stream_plan_input(
         return None
     launch_rows = [_launch_row(r) for r in _LAUNCHES.rows(cycle_id=cycle.pk)]
     streams = {code: headcount for code, active, headcount in sorted(stream_rows) if active}
-    return engine.PlanInput(
+    value_rows = _VALUES.rows(**ids)
+    plan = engine.PlanInput(
         start=pd.Period(year=cycle.month.year, month=cycle.month.month, freq="M"),
         horizon=cycle.horizon,
         master=_master_frame(master_rows),
-        values=_values_frame(_VALUES.rows(**ids)),
+        values=_values_frame(value_rows),
         value_streams=tuple(streams),
-        development_hours=cycle_launch_frames(cycle, [value_stream], launch_rows)[1],
+        development_hours=development_hours_frame(launch_rows, [value_stream]),
     )
+    return plan, value_rows
 
 
 def stream_projection(*, cycle: PlanningCycle, value_stream: ValueStream) -> engine.Projection:
@@ -287,10 +300,48 @@ _FAMILIES = PreparedQuery(
 )
 
 
+# PostgreSQL: the same cells with ``updated_at`` as the text the server sends for it.
+# A grid's cells share a few moments (each save stamps its cells alike), and parsing a
+# timestamp in psycopg's Python loader cost more than the rest of the read: each
+# distinct text is loaded once, by the very loader the cursor would have used.
+_CELLS_STAMP_TEXT = PreparedQuery(
+    lambda cycle_id, stream_id: (
+        PlanValue.objects.filter(cycle_id=cycle_id, value_stream_id=stream_id)
+        .order_by()
+        .values_list(*STORED_CELL_FIELDS[:-1], Cast("updated_at", TextField()))
+    ),
+    convert=True,
+    **_IDS,
+)
+
+
 def stream_cells(*, cycle: PlanningCycle, value_stream: ValueStream) -> list[tuple]:
     """The plan's stored cells of one stream (tombstones included): ``(family code,
     month, measure, value, version, comment, username, updated_at)``."""
-    return _CELLS.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
+    if connection.vendor != "postgresql":
+        return _CELLS.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
+    rows = _CELLS_STAMP_TEXT.rows(cycle_id=cycle.pk, stream_id=value_stream.pk)
+    load = _timestamptz_loader()
+    moments: dict[str, dt.datetime] = {}
+    out = []
+    for *cell, text in rows:
+        at = moments.get(text)
+        if at is None and text is not None:
+            at = moments[text] = load(text.encode())
+        out.append((*cell, at))
+    return out
+
+
+def _timestamptz_loader():
+    """The text loader a cursor of this connection applies to a ``timestamptz`` column
+    (Django's, in the connection's time zone)."""
+    from psycopg import adapters
+    from psycopg.pq import Format
+
+    oid = adapters.types["timestamptz"].oid
+    with connection.cursor() as cursor:
+        context = cursor.cursor
+        return context.adapters.get_loader(oid, Format.TEXT)(oid, context).load
 
 
 def stream_fact_cells(*, value_stream: ValueStream, first: dt.date, last: dt.date) -> list[tuple]:

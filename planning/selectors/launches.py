@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 from django.db.models import Q, QuerySet
 
@@ -213,7 +214,7 @@ def lag1_development_hours(
             by_cycle.setdefault(cycle_month, []).append(tuple(row))
     frames = []
     for cycle_month, cycle_rows in by_cycle.items():
-        hours = cycle_launch_frames(None, rows=cycle_rows)[1]  # type: ignore[arg-type]
+        hours = development_hours_frame(cycle_rows)
         frames.append(hours[hours["month"] == pd.Period(month_add(cycle_month, 1), "M")])
     if not frames:
         return pd.DataFrame(columns=cols)
@@ -235,12 +236,24 @@ def cycle_launch_frames(
     for the months before they launched; cancelled launches have left the plan.
     ``value_streams`` keeps the hours of those NPD streams only.
     """
-    codes = None if value_streams is None else {vs.code for vs in value_streams}
-    launches, hours = [], []
     if rows is None:
         rows = _cycle_launch_rows(cycle)
-    for npd, recv, fam, status, planned, committed, actual, dev, _v in rows:
-        launches.append(_frame_row(npd, recv, fam, status, planned, committed, actual))
+    launches = [
+        _frame_row(npd, recv, fam, status, planned, committed, actual)
+        for npd, recv, fam, status, planned, committed, actual, _dev, _v in rows
+    ]
+    lf = pd.DataFrame(launches, columns=list(LAUNCH_FRAME_COLUMNS))
+    return lf, development_hours_frame(rows, value_streams)
+
+
+def development_hours_frame(
+    rows: list[tuple], value_streams: Iterable[ValueStream] | None = None
+) -> pd.DataFrame:
+    """The development hours of ``cycle_launch_frames`` (its second frame) from the same
+    launch rows, without building the launches' frame (the grid reads the hours only)."""
+    codes = None if value_streams is None else {vs.code for vs in value_streams}
+    hours = []
+    for npd, _recv, _fam, status, _planned, _committed, actual, dev, _v in rows:
         if status == LaunchStatus.CANCELLED or (codes is not None and npd not in codes):
             continue
         stop = actual if status == LaunchStatus.LAUNCHED else None
@@ -249,9 +262,15 @@ def cycle_launch_frames(
             if stop is not None and month >= pd.Period(stop, "M"):
                 continue
             hours.append((npd, month, float(h)))
-    lf = pd.DataFrame(launches, columns=list(LAUNCH_FRAME_COLUMNS))
-    hf = pd.DataFrame(hours, columns=["value_stream", "month", "hours"])
-    return lf, hf
+    if not hours:
+        # The frame ``pd.DataFrame([], columns=...)`` gives (object columns, an empty
+        # range index), built from empty columns: inferring them from no rows cost
+        # several times as much, on every grid save of a stream without development.
+        return pd.DataFrame({c: np.empty(0, dtype=object) for c in _HOURS_COLUMNS}, copy=False)
+    return pd.DataFrame(hours, columns=_HOURS_COLUMNS)
+
+
+_HOURS_COLUMNS = ["value_stream", "month", "hours"]
 
 
 # --------------------------------------------------------------------------- demand view

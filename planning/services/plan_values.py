@@ -46,6 +46,7 @@ from planning.models import (
 from planning.selectors.actuals import current_month
 from planning.selectors.cycles import cycle_refuse_frozen
 from planning.selectors.plans import PlanRights, plan_rights, user_can_edit_plan
+from planning.selectors.prepared_shapes import PreparedShapes
 from planning.services.write_counts import WriteCounts
 from sofp.errors import (
     PermissionDenied,
@@ -170,13 +171,8 @@ def _resolve(
     *, cycle: PlanningCycle, cells: Sequence[CellInput], last_actual: dt.date | None = None
 ) -> tuple[list[_Resolved], list[Problem]]:
     """Map codes to rows and check every cell; return all problems, not the first."""
-    stream_codes = {c.value_stream for c in cells if c.value_stream}
-    family_codes = {c.product_family for c in cells if c.product_family}
-    streams = {vs.code: vs for vs in ValueStream.objects.filter(code__in=stream_codes)}
-    families = {
-        f.code: f
-        for f in ProductFamily.objects.filter(code__in=family_codes).select_related("value_stream")
-    }
+    streams = _streams_of({c.value_stream for c in cells if c.value_stream})
+    families = _families_of({c.product_family for c in cells if c.product_family})
     problems: list[Problem] = []
     resolved: list[_Resolved] = []
     seen: dict[CellKey, str] = {}
@@ -194,6 +190,51 @@ def _resolve(
         value = None if cell.value is None else cell.value.quantize(VALUE_QUANTUM)
         resolved.append(_Resolved(i, cell, key, vs, fam, value))
     return resolved, problems
+
+
+# The write's reads, their SQL compiled once per shape of their lists (a grid save
+# names a few codes and months; an import's long lists run the querysets as before).
+_STREAM_FIELDS = tuple(f.attname for f in ValueStream._meta.concrete_fields)
+_FAMILY_FIELDS = tuple(f.attname for f in ProductFamily._meta.concrete_fields)
+_FAMILY_STREAM = ProductFamily._meta.get_field("value_stream")
+_STREAMS = PreparedShapes(
+    lambda shape, codes: (
+        ValueStream.objects.filter(code__in=codes).order_by().values_list(*_STREAM_FIELDS)
+    ),
+    lists={"codes": str},
+)
+_FAMILIES = PreparedShapes(
+    lambda shape, codes: (
+        ProductFamily.objects.filter(code__in=codes)
+        .order_by()
+        .values_list(*_FAMILY_FIELDS, *(f"value_stream__{name}" for name in _STREAM_FIELDS))
+    ),
+    lists={"codes": str},
+)
+
+
+def _streams_of(codes: set[str]) -> dict[str, ValueStream]:
+    """The value streams of ``codes``, by code (``ValueStream.objects.filter(code__in=)``)."""
+    if not codes:
+        return {}
+    db = connection.alias
+    rows = _STREAMS.rows(codes=[*codes])
+    return {vs.code: vs for vs in (ValueStream.from_db(db, _STREAM_FIELDS, r) for r in rows)}
+
+
+def _families_of(codes: set[str]) -> dict[str, ProductFamily]:
+    """The product families of ``codes`` by code, each with its value stream (as
+    ``select_related("value_stream")`` gives them)."""
+    if not codes:
+        return {}
+    db = connection.alias
+    n = len(_FAMILY_FIELDS)
+    out: dict[str, ProductFamily] = {}
+    for row in _FAMILIES.rows(codes=[*codes]):
+        family = ProductFamily.from_db(db, _FAMILY_FIELDS, row[:n])
+        _FAMILY_STREAM.set_cached_value(family, ValueStream.from_db(db, _STREAM_FIELDS, row[n:]))
+        out[family.code] = family
+    return out
 
 
 def _cell_problems(
@@ -358,13 +399,34 @@ def _cycle_locked(cycle: PlanningCycle) -> PlanningCycle:
     """
     if _locks_alone(cycle):
         return PlanningCycle.objects.select_for_update().get(pk=cycle.pk)
-    table = connection.ops.quote_name(PlanningCycle._meta.db_table)
-    found = list(
-        PlanningCycle.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR SHARE", [cycle.pk])
-    )
-    if not found:
+    found = _cycle_shared(cycle.pk)
+    if found is None:
         raise PlanningCycle.DoesNotExist(f"No planning cycle {cycle.pk}")
-    return found[0]
+    return found
+
+
+_CYCLE_FIELDS = tuple(PlanningCycle._meta.concrete_fields)
+_CYCLE_NAMES = tuple(f.attname for f in _CYCLE_FIELDS)
+
+
+def _cycle_shared(pk: int) -> PlanningCycle | None:
+    """The cycle's row read FOR SHARE, as ``PlanningCycle.objects.raw("SELECT * ...")``
+    gives it (its columns converted by the ORM's converters, the instance made by
+    ``from_db``) without a raw queryset's mapping of columns on every call."""
+    qn = connection.ops.quote_name
+    table = qn(PlanningCycle._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in _CYCLE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE id = %s FOR SHARE", [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, f in enumerate(_CYCLE_FIELDS):
+        col = f.get_col(PlanningCycle._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            values[i] = convert(values[i], col, connection)
+    return PlanningCycle.from_db(connection.alias, _CYCLE_NAMES, values)
 
 
 def _locks_alone(cycle: PlanningCycle) -> bool:
@@ -382,17 +444,47 @@ def _existing(
     """
     if not rows:
         return {}
-    months = {r.key[2] for r in rows}
-    measures = {r.key[3] for r in rows}
+    streams = {r.key[0] for r in rows}
     families = {r.key[1] for r in rows}
-    family_scope = Q(product_family_id__in={f for f in families if f is not None})
-    if None in families:
+    found = _EXISTING.rows(
+        shape=(scenario is not None, None in streams, None in families),
+        owner=cycle.pk if scenario is None else scenario.pk,
+        months=[*{r.key[2] for r in rows}],
+        measures=[*{r.key[3] for r in rows}],
+        streams=[s for s in streams if s is not None],
+        families=[f for f in families if f is not None],
+    )
+    return {
+        (vs, fam, month, measure): _Current(pk, value, version, who, at)
+        for pk, vs, fam, month, measure, value, version, who, at in found
+    }
+
+
+def _existing_query(
+    *,
+    shape: tuple[bool, bool, bool],
+    owner: int,
+    months: list[dt.date],
+    measures: list[str],
+    streams: list[int],
+    families: list[int],
+):
+    """``_existing``'s query: the cells of the plan (or the scenario, ``owner``) at the
+    rows' months, measures, streams and families (``shape``: a scenario's, and whether a
+    company-wide cell or a stream-level cell is among them), locked."""
+    in_scenario, company_wide, stream_level = shape
+    family_scope = Q(product_family_id__in=families)
+    if stream_level:
         family_scope |= Q(product_family__isnull=True)
-    qs = (
-        _cells_of(cycle, scenario)
-        .select_for_update(of=("self",))
+    cells = (
+        ScenarioCell.objects.filter(scenario_id=owner)
+        if in_scenario
+        else PlanValue.objects.filter(cycle_id=owner)
+    )
+    return (
+        cells.select_for_update(of=("self",))
         .filter(month__in=months, measure__in=measures)
-        .filter(_stream_scope({r.key[0] for r in rows}))
+        .filter(_stream_scope({*streams, None} if company_wide else set(streams)))
         .filter(family_scope)
         .order_by("pk")
         .values_list(
@@ -407,10 +499,13 @@ def _existing(
             "updated_at",
         )
     )
-    return {
-        (vs, fam, month, measure): _Current(pk, value, version, who, at)
-        for pk, vs, fam, month, measure, value, version, who, at in qs
-    }
+
+
+_EXISTING = PreparedShapes(
+    _existing_query,
+    lists={"months": dt.date, "measures": str, "streams": int, "families": int},
+    scalars={"owner": int},
+)
 
 
 def _cell_model(scenario: Scenario | None) -> type[PlanValue] | type[ScenarioCell]:
@@ -668,7 +763,7 @@ def _upsert(
             raise _CreatedMeanwhile(versioned=versioned) from exc
         for r in to_create:
             result.stored[r.i] = StoredCell(created.get(r.key), r.value, 1)
-        _update_cells(to_update + to_delete, uid=uid, now=now, model=_cell_model(scenario))
+        _update_rows(to_update + to_delete, uid=uid, now=now, model=_cell_model(scenario))
         _insert_history(
             cycle=locked,
             scenario=scenario,
@@ -797,6 +892,41 @@ def _copy(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
+# A write of up to this many cells (a grid save, an API call) goes in one statement per
+# table: COPY and a scratch table cost more round trips than they save on a few rows.
+_FEW = 50
+
+
+# What a new cell's INSERT returns: its id and its key.
+_KEY_COLUMNS = ("id", "value_stream", "product_family", "month", "measure")
+
+
+def _insert_few(
+    model: type, fields: Sequence[str], rows: list[tuple], *, returning: Sequence[str] = ()
+) -> list[tuple]:
+    """One INSERT of ``rows``; with ``returning``, those fields of each new row."""
+    if not rows:
+        return []
+    table, columns = _table(model, fields)
+    marks = f"({', '.join(['%s'] * len(columns))})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([marks] * len(rows))}"
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        if not returning:
+            cursor.execute(sql, params)
+            return []
+        cursor.execute(f"{sql} RETURNING {', '.join(_table(model, returning)[1])}", params)
+        return cursor.fetchall()
+
+
+def _insert_rows(model: type, fields: Sequence[str], rows: list[tuple]) -> None:
+    """INSERT ``rows``: a few in one statement, many by COPY or ``executemany``."""
+    if len(rows) <= _FEW:
+        _insert_few(model, fields, rows)
+    else:
+        _insert(model, fields, rows)
+
+
 def _insert(model: type, fields: Sequence[str], rows: list[tuple]) -> None:
     if not rows:
         return
@@ -859,9 +989,17 @@ def _insert_cells(
         for r in rows
     ]
     if scenario is None:
-        _insert(PlanValue, _CELL_FIELDS, rows_out)
+        model, fields = PlanValue, _CELL_FIELDS
     else:
-        _insert(ScenarioCell, ("scenario", *_CELL_FIELDS), [(scenario.pk, *r) for r in rows_out])
+        model, fields = ScenarioCell, ("scenario", *_CELL_FIELDS)
+        rows_out = [(scenario.pk, *r) for r in rows_out]
+    if len(rows_out) <= _FEW and connection.features.can_return_rows_from_bulk_insert:
+        # One statement gives the new ids with their keys (months as ISO text: SQLite
+        # may return the text it stored).
+        keys = {(r.key[0], r.key[1], r.key[2].isoformat(), r.key[3]): r.key for r in rows}
+        returned = _insert_few(model, fields, rows_out, returning=_KEY_COLUMNS)
+        return {keys[vs, fam, str(month), m]: pk for pk, vs, fam, month, m in returned}
+    _insert(model, fields, rows_out)
     wanted = {r.key for r in rows}
     ids = (
         _cells_of(cycle, scenario)
@@ -906,6 +1044,30 @@ def _update_cells(
     )
 
 
+def _update_rows(
+    cells: list[tuple[int, Decimal | None, int]], *, uid: int | None, now, model: type
+) -> None:
+    """``_update_cells``; on PostgreSQL a few cells in one UPDATE joining their new
+    values as a VALUES list (the same columns set to the same values)."""
+    if not cells:
+        return
+    if len(cells) > _FEW or connection.vendor != "postgresql":
+        _update_cells(cells, uid=uid, now=now, model=model)
+        return
+    table, (pk, value, version, user, at) = _table(
+        model, ("id", "value", "version", "updated_by", "updated_at")
+    )
+    marks = ", ".join(["(%s::bigint, %s::numeric(20, 6), %s::integer)"] * len(cells))
+    adapt = _Adapt()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {value} = u.value, {version} = u.version, {user} = %s, "
+            f"{at} = %s FROM (VALUES {marks}) AS u (id, value, version) "
+            f"WHERE {table}.{pk} = u.id",
+            [uid, adapt.datetime(now), *(x for cell in cells for x in cell)],
+        )
+
+
 _CHANGE_FIELDS = (
     "cycle",
     "plan_value",
@@ -934,7 +1096,7 @@ def _insert_history(
 ) -> None:
     adapt = _Adapt()
     stamp = adapt.datetime(now)
-    _insert(
+    _insert_rows(
         PlanValueChange,
         _CHANGE_FIELDS,
         [

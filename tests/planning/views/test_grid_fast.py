@@ -441,3 +441,22 @@ def test_the_live_cursors_are_the_newest_changes(world):
     seen = cycle_with_scenario(cycle=cycle, name="high")
     assert grid_cursor(cycle=seen) == 0  # nothing changed in the scenario yet
     assert grid_inputs.plan_change_cursor(CycleFactory(month=dt.date(2030, 1, 1))) == 0
+
+
+def test_the_cells_moments_are_the_orms_on_every_backend(world, client):
+    """PostgreSQL reads ``updated_at`` as text and loads each distinct moment once: the
+    same aware datetimes (value, zone and all) as the ORM's read."""
+    cycle, stream = world["cycle"], world["stream"]
+    client = _login(client, world["planner"])
+    body = {"cells": [{"family": "A-1", "measure": "demand", "month": "2027-02", "value": "9"}]}
+    assert (
+        client.post(
+            f"/cycles/{LABEL}/grid/A/save/", json.dumps(body), content_type="application/json"
+        ).status_code
+        == 200
+    )
+    fast = grid_inputs.stream_cells(cycle=cycle, value_stream=stream)
+    orm = grid_inputs._CELLS.rows(cycle_id=cycle.pk, stream_id=stream.pk)
+    assert fast == orm and repr(fast) == repr(orm)
+    assert [c[7].tzinfo for c in fast] == [c[7].tzinfo for c in orm]
+    assert len({c[7] for c in fast}) >= 2  # moments of the plan's writes and of the save
