@@ -47,6 +47,7 @@ from planning.models import (
     ScenarioCell,
     cycle_scenario,
 )
+from planning.selectors.prepared import PreparedFirst
 from sofp.dbfunctions import MonthOrdinal
 from sofp.gc_pause import collector_paused
 from valuestreams.models import ProductFamily, ValueStream
@@ -91,15 +92,26 @@ def cycle_or_404(label: str) -> PlanningCycle:
     return cycle
 
 
+def _cycle_newest_open() -> QuerySet[PlanningCycle]:
+    return PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month")
+
+
+def _cycle_newest() -> QuerySet[PlanningCycle]:
+    return PlanningCycle.objects.order_by("-month")
+
+
+# ``cycle_current``'s two reads, their SQL compiled once per process (every page asks).
+_NEWEST_OPEN = PreparedFirst(PlanningCycle, _cycle_newest_open)
+_NEWEST = PreparedFirst(PlanningCycle, _cycle_newest)
+
+
 def cycle_current() -> PlanningCycle | None:
     """The cycle being planned: the newest cycle that is not frozen, else the newest
     approved one. Home, the Plan menu, ``/review/`` and the dashboards start there, so
     after ``start_cycle`` everyone lands on the new cycle, never on a frozen one while
     a newer cycle is open."""
-    return (
-        PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month").first()
-        or PlanningCycle.objects.order_by("-month").first()
-    )
+    using = PlanningCycle.objects.db
+    return _NEWEST_OPEN.get(using) or _NEWEST.get(using)
 
 
 def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:
@@ -474,13 +486,22 @@ def _frame_digest(frame: pd.DataFrame) -> str:
 
 
 def _projection(
-    cycle: PlanningCycle, streams: list[ValueStream] | None, family: str = ""
+    cycle: PlanningCycle,
+    streams: list[ValueStream] | None,
+    family: str = "",
+    stamp: tuple | None = None,
 ) -> tuple[tuple, engine.Projection]:
     """A cycle's projection and the key it is kept under (a few small queries on a hit;
     none for an approved plan).
 
     With ``family`` the projection holds that one family (its stream's hours and costs
     stay the stream's): the filtered view every figure of a page draws from.
+
+    ``stamp``: the caller's ``selectors.stamps.review_stamp`` of ``cycle`` at this
+    moment. It reads the cycle's plan values, its master copy, its streams' copies, the
+    launches, the master data and the codes whole, so it keys the projection without
+    another read; the master copy, the streams and the launches are read once per
+    :func:`~planning.selectors.stamps.rest_of` the stamp (a save leaves them).
     """
     scenario = cycle_scenario(cycle)
     values = _plan_values_query(
@@ -503,10 +524,41 @@ def _projection(
             ("frozen", (cycle.pk, cycle.approved_at)),
         )
         return key, _reuse(key, lambda: _project(cycle, streams, family, values))
+    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
+
+    if stamp is not None and scenario is None and stamp[2] == cycle.pk:
+        from planning.selectors.stamps import plan_of, rest_of
+
+        rest = rest_of(stamp)
+
+        def inputs() -> tuple[pd.DataFrame, tuple[str, ...], list[tuple]]:
+            return (
+                cycle_master_frame(cycle=cycle, value_streams=streams, family=family),
+                tuple(cycle_streams(cycle=cycle, value_streams=streams)),
+                cycle_launch_rows(cycle),
+            )
+
+        master, stream_codes, launch_rows = _reuse(
+            ("projection_inputs", family, values.db, streams_key, rest), inputs
+        )
+        key = (
+            "projection",
+            family,
+            values.db,
+            cycle.pk,
+            None,
+            cycle.month,
+            cycle.horizon,
+            streams_key,
+            ("review_stamp", plan_of(stamp), rest),
+        )
+        return key, _reuse(
+            key,
+            lambda: _project(cycle, streams, family, values, master, stream_codes, launch_rows),
+        )
     # The cycle's own master copy (Master data belongs to the cycle).
     master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
     stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
-    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
 
     launch_rows = cycle_launch_rows(cycle)  # a scenario works with the plan's launches
     key = (
@@ -669,45 +721,66 @@ def cycle_analysis(
     value_streams: Iterable[ValueStream] | None = None,
     family: str = "",
     facts: tuple | None = None,
+    stamp: tuple | None = None,
 ) -> CycleAnalysis:
     """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
 
     A constant number of queries whatever the number of streams and families; while
     nothing it reads has changed, a handful of small ones (see ``_reuse``). ``facts``:
     the caller's ``selectors.stamps.facts_stamp`` of this moment (or ``facts_of`` its
-    review stamp), which keys the accuracy without reading anything more.
+    review stamp), which keys the accuracy without reading anything more. ``stamp``:
+    the caller's ``review_stamp`` of ``cycle`` (its facts' part is ``facts``), which
+    keys the projection, the last approved cycle, the thresholds and the launches too
+    (see ``_projection``).
     """
     streams = None if value_streams is None else list(value_streams)
-    key, projection = _projection(cycle, streams, family)
-    previous_cycle = cycle_last_approved(before=cycle.month)
+    if stamp is not None:
+        from planning.selectors.stamps import facts_of
+
+        facts = facts_of(stamp)
+    streams_key = None if streams is None else tuple(sorted(vs.pk for vs in streams))
+    db = PlanValue.objects.db
+    key, projection = _projection(cycle, streams, family, stamp)
+    # The facts' stamp reads every cycle (whole rows) and the company whole: the last
+    # approved cycle and the thresholds are kept under it (a save leaves both).
+    previous_cycle = (
+        cycle_last_approved(before=cycle.month)
+        if facts is None
+        else _reuse(
+            ("last_approved", db, facts, cycle.month),
+            lambda: cycle_last_approved(before=cycle.month),
+        )
+    )
     previous_key, previous = (
         _projection(previous_cycle, streams, family) if previous_cycle else (None, None)
     )
-    forecasts_qs, actuals_qs = _accuracy_queries(
-        cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS, family=family
+
+    def accuracy_queries() -> tuple[QuerySet[PlanValue], QuerySet[Actual]]:
+        return _accuracy_queries(
+            cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS, family=family
+        )
+
+    thresholds = (
+        company_thresholds()
+        if facts is None
+        else _reuse(("thresholds", db, facts), company_thresholds)
     )
-    thresholds = company_thresholds()
     # Accuracy reads closed months only (frozen forecasts, sales facts): a save in the
     # open plan leaves it as it is, so it is kept on its own.
+    if facts is not None:
+        # The facts' stamp moves with every fact and every approval (it reads the facts
+        # and the cycles whole): a wider key than the two reads below, and no query
+        # built unless it misses.
+        accuracy_key: tuple = (facts,)
+    else:
+        _forecasts, actuals_qs = accuracy_queries()
+        accuracy_key = (
+            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
+            _values_fingerprint(actuals_qs),
+        )
     accuracy = _reuse(
-        (
-            "accuracy",
-            forecasts_qs.db,
-            cycle.month,
-            None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-            family,
-            # The facts' stamp moves with every fact and every approval (it reads the
-            # facts and the cycles whole): a wider key than the two reads below.
-            *(
-                (facts,)
-                if facts is not None
-                else (
-                    _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
-                    _values_fingerprint(actuals_qs),
-                )
-            ),
-        ),
-        lambda: engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs)),
+        ("accuracy", db, cycle.month, streams_key, family, *accuracy_key),
+        lambda: engine.forecast_accuracy(*_accuracy_frames(*accuracy_queries())),
     )
 
     def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -716,7 +789,15 @@ def cycle_analysis(
             if previous is not None
             else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
         )
-        launches = _launches_in_scope(cycle, streams, family)
+        # The launches table and the streams' codes are read whole by the facts' stamp.
+        launches = (
+            _launches_in_scope(cycle, streams, family)
+            if facts is None
+            else _reuse(
+                ("launches_in_scope", db, facts, cycle.pk, streams_key, family),
+                lambda: _launches_in_scope(cycle, streams, family),
+            )
+        )
         exceptions = engine.exceptions(projection, previous, thresholds, launches=launches)
         return changes, exceptions
 
