@@ -291,7 +291,34 @@ def _plan_values_query(
     return qs.order_by()
 
 
-def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
+def _values_list(qs: QuerySet[PlanValue]) -> QuerySet:
+    """The columns :func:`_values_frame` reads."""
+    return qs.values_list(
+        "measure",
+        Coalesce("value_stream_id", Value(0)),
+        Coalesce("product_family_id", Value(0)),
+        MonthOrdinal("month"),
+        Cast("value", FloatField()),
+    )
+
+
+def _values_sql(qs: QuerySet[PlanValue]) -> tuple[str | None, tuple]:
+    """The SQL and parameters of :func:`_values_frame`'s read of ``qs`` (``None``: the
+    filter matches nothing): a function of the query's arguments alone (the cycle, the
+    streams, the family), so it is kept under them."""
+    try:
+        sql, params = _values_list(qs).query.sql_with_params()
+    except EmptyResultSet:
+        return None, ()
+    return sql, tuple(params)
+
+
+def _values_frame(
+    qs: QuerySet[PlanValue],
+    *,
+    compiled: tuple[str | None, tuple] | None = None,
+    names: Callable[[str, np.ndarray, np.ndarray], tuple[dict, dict]] | None = None,
+) -> pd.DataFrame:
     """Stored values in the file contract's long shape (one query, and one for the codes).
 
     The database gives numbers only, besides the measure: stream and family ids, months
@@ -303,24 +330,26 @@ def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
     by position; the collector is held during the read
     (:func:`sofp.gc_pause.collector_paused`).
     Expressions last: :func:`_raw_rows` returns the columns in SQL order.
+
+    ``names``: the caller's ``_code_names`` (kept under a stamp of the codes);
+    ``compiled``: :func:`_values_sql` of ``qs``, when the caller kept it.
     """
     with collector_paused():
-        rows = _raw_rows(
-            qs.values_list(
-                "measure",
-                Coalesce("value_stream_id", Value(0)),
-                Coalesce("product_family_id", Value(0)),
-                MonthOrdinal("month"),
-                Cast("value", FloatField()),
-            )
-        )
+        if compiled is None:
+            rows = _raw_rows(_values_list(qs))
+        elif compiled[0] is None:  # a filter that matches nothing (see _raw_rows)
+            rows = []
+        else:
+            with connections[qs.db].cursor() as cursor:
+                cursor.execute(*compiled)
+                rows = cursor.fetchall()
         n = len(rows)
         measures, streams, families, months, values = zip(*rows, strict=True) if n else ((),) * 5
         del rows  # freed before the collector runs again: nothing left for it to scan
         stream_at, stream_ids = _id_positions(streams)
         family_at, family_ids = _id_positions(families)
         del streams, families
-        stream_codes, family_codes = _code_names(qs.db, stream_ids, family_ids)
+        stream_codes, family_codes = (names or _code_names)(qs.db, stream_ids, family_ids)
         return pd.DataFrame(
             {
                 "value_stream": _id_codes(stream_at, stream_ids, stream_codes),
@@ -527,7 +556,7 @@ def _projection(
     from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
 
     if stamp is not None and scenario is None and stamp[2] == cycle.pk:
-        from planning.selectors.stamps import plan_of, rest_of
+        from planning.selectors.stamps import facts_of, plan_of, rest_of
 
         rest = rest_of(stamp)
 
@@ -552,9 +581,33 @@ def _projection(
             streams_key,
             ("review_stamp", plan_of(stamp), rest),
         )
+        facts = facts_of(stamp)
+
+        def names(db: str, stream_ids: np.ndarray, family_ids: np.ndarray) -> tuple:
+            # Every stream's and family's whole row is in the stamp's facts part.
+            return _reuse(
+                (
+                    "code_names",
+                    db,
+                    facts,
+                    frozenset(stream_ids.tolist()),
+                    frozenset(family_ids.tolist()),
+                ),
+                lambda: _code_names(db, stream_ids, family_ids),
+            )
+
+        def frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
+            compiled = _reuse(
+                ("values_sql", qs.db, cycle.pk, streams_key, family),
+                lambda: _values_sql(qs),
+            )
+            return _values_frame(qs, compiled=compiled, names=names)
+
         return key, _reuse(
             key,
-            lambda: _project(cycle, streams, family, values, master, stream_codes, launch_rows),
+            lambda: _project(
+                cycle, streams, family, values, master, stream_codes, launch_rows, frame
+            ),
         )
     # The cycle's own master copy (Master data belongs to the cycle).
     master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
@@ -589,6 +642,7 @@ def _project(
     master: pd.DataFrame | None = None,
     stream_codes: tuple[str, ...] | None = None,
     launch_rows: list[tuple] | None = None,
+    frame: Callable[[QuerySet[PlanValue]], pd.DataFrame] = _values_frame,
 ) -> engine.Projection:
     """The engine's run on what ``_projection`` read for its key (read here when the key
     needed none of it)."""
@@ -607,7 +661,7 @@ def _project(
             start=_period(cycle.month),
             horizon=cycle.horizon,
             master=master,
-            values=_values_frame(values),
+            values=frame(values),
             value_streams=stream_codes,
             development_hours=hours,
         )
