@@ -560,14 +560,19 @@ def _projection(
 
         rest = rest_of(stamp)
 
-        def inputs() -> tuple[pd.DataFrame, tuple[str, ...], list[tuple]]:
+        def inputs() -> tuple[pd.DataFrame, tuple[str, ...], list[tuple], pd.DataFrame | None]:
+            from planning.selectors.launches import cycle_launch_frames
+
+            launch_rows = cycle_launch_rows(cycle)
             return (
                 cycle_master_frame(cycle=cycle, value_streams=streams, family=family),
                 tuple(cycle_streams(cycle=cycle, value_streams=streams)),
-                cycle_launch_rows(cycle),
+                launch_rows,
+                # as _project reads them: of the stream as a whole, none in a family's view
+                None if family else cycle_launch_frames(cycle, streams, launch_rows)[1],
             )
 
-        master, stream_codes, launch_rows = _reuse(
+        master, stream_codes, launch_rows, hours = _reuse(
             ("projection_inputs", family, values.db, streams_key, rest), inputs
         )
         key = (
@@ -606,7 +611,7 @@ def _projection(
         return key, _reuse(
             key,
             lambda: _project(
-                cycle, streams, family, values, master, stream_codes, launch_rows, frame
+                cycle, streams, family, values, master, stream_codes, launch_rows, frame, hours
             ),
         )
     # The cycle's own master copy (Master data belongs to the cycle).
@@ -643,6 +648,7 @@ def _project(
     stream_codes: tuple[str, ...] | None = None,
     launch_rows: list[tuple] | None = None,
     frame: Callable[[QuerySet[PlanValue]], pd.DataFrame] = _values_frame,
+    hours: pd.DataFrame | object | None = ...,
 ) -> engine.Projection:
     """The engine's run on what ``_projection`` read for its key (read here when the key
     needed none of it)."""
@@ -655,7 +661,8 @@ def _project(
     if launch_rows is None:
         launch_rows = cycle_launch_rows(cycle)
     # NPD development hours count for the stream as a whole, not one family's view.
-    hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
+    if hours is ...:  # not given by the caller (who read them as here)
+        hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
     return engine.project(
         engine.PlanInput(
             start=_period(cycle.month),
