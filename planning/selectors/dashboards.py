@@ -40,6 +40,7 @@ from planning.selectors.plans import (
     CycleAnalysis,
     _reuse,
     _reuse_derived,
+    _reuse_input,
     cycle_analysis,
     cycle_current,
     cycle_get_by_label,
@@ -199,7 +200,7 @@ def _stream_dashboard(
     families = (
         cycle_stream_families(cycle=cycle, value_stream=value_stream)
         if stamp is None
-        else reuse_part(
+        else _reuse_input(
             ("stream_families", rest_of(stamp), value_stream.pk),
             lambda: cycle_stream_families(cycle=cycle, value_stream=value_stream),
         )
@@ -607,7 +608,7 @@ def _review_page(
     inputs = (
         _review_inputs(cycle=cycle, streams=streams, family=family, can_record=can_record)
         if stamp is None
-        else reuse_part(
+        else _reuse_input(
             ("review_inputs", rest_of(stamp), tuple(vs.pk for vs in streams), family, can_record),
             lambda: _review_inputs(
                 cycle=cycle, streams=streams, family=family, can_record=can_record

@@ -453,16 +453,32 @@ _reused_lock = threading.Lock()
 
 
 def _reuse(key: tuple, compute: Callable[[], T]) -> T:
+    return _kept_in(_reused, _REUSED_KEPT, key, compute)
+
+
+def _kept_in(store: OrderedDict, size: int, key: tuple, compute: Callable[[], T]) -> T:
     with _reused_lock:
-        if key in _reused:
-            _reused.move_to_end(key)
-            return _reused[key]  # type: ignore[return-value]
+        if key in store:
+            store.move_to_end(key)
+            return store[key]  # type: ignore[return-value]
     result = compute()
     with _reused_lock:
-        _reused[key] = result
-        while len(_reused) > _REUSED_KEPT:
-            _reused.popitem(last=False)
+        store[key] = result
+        while len(store) > size:
+            store.popitem(last=False)
     return result
+
+
+# Small reads kept under a stamp (a master copy, the streams, the launches, SQL text,
+# codes, the last approved cycle, the thresholds, the review's steps and decisions):
+# their own store, so the many of them (per stream, family and filter) never push a
+# projection out of ``_reused``. Keyed as ``_reuse``'s: by what they read.
+_INPUTS_KEPT = 128
+_inputs: OrderedDict[tuple, object] = OrderedDict()
+
+
+def _reuse_input(key: tuple, compute: Callable[[], T]) -> T:
+    return _kept_in(_inputs, _INPUTS_KEPT, key, compute)
 
 
 def _reuse_derived(
@@ -487,6 +503,7 @@ def projections_forget() -> None:
 
     with _reused_lock:
         _reused.clear()
+        _inputs.clear()
     parts_forget()
 
 
@@ -572,7 +589,7 @@ def _projection(
                 None if family else cycle_launch_frames(cycle, streams, launch_rows)[1],
             )
 
-        master, stream_codes, launch_rows, hours = _reuse(
+        master, stream_codes, launch_rows, hours = _reuse_input(
             ("projection_inputs", family, values.db, streams_key, rest), inputs
         )
         key = (
@@ -590,7 +607,7 @@ def _projection(
 
         def names(db: str, stream_ids: np.ndarray, family_ids: np.ndarray) -> tuple:
             # Every stream's and family's whole row is in the stamp's facts part.
-            return _reuse(
+            return _reuse_input(
                 (
                     "code_names",
                     db,
@@ -602,7 +619,7 @@ def _projection(
             )
 
         def frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
-            compiled = _reuse(
+            compiled = _reuse_input(
                 ("values_sql", qs.db, cycle.pk, streams_key, family),
                 lambda: _values_sql(qs),
             )
@@ -807,7 +824,7 @@ def cycle_analysis(
     previous_cycle = (
         cycle_last_approved(before=cycle.month)
         if facts is None
-        else _reuse(
+        else _reuse_input(
             ("last_approved", db, facts, cycle.month),
             lambda: cycle_last_approved(before=cycle.month),
         )
@@ -824,7 +841,7 @@ def cycle_analysis(
     thresholds = (
         company_thresholds()
         if facts is None
-        else _reuse(("thresholds", db, facts), company_thresholds)
+        else _reuse_input(("thresholds", db, facts), company_thresholds)
     )
     # Accuracy reads closed months only (frozen forecasts, sales facts): a save in the
     # open plan leaves it as it is, so it is kept on its own.
@@ -854,7 +871,7 @@ def cycle_analysis(
         launches = (
             _launches_in_scope(cycle, streams, family)
             if facts is None
-            else _reuse(
+            else _reuse_input(
                 ("launches_in_scope", db, facts, cycle.pk, streams_key, family),
                 lambda: _launches_in_scope(cycle, streams, family),
             )

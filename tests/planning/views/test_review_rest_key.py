@@ -223,9 +223,12 @@ def test_cycle_current_compiled_once_is_the_orm_answer(db):
     build_company(streams=1, families=1, month=MONTH)
     assert _same(cycle_current(), _current_by_orm())
     assert cycle_current().month == MONTH
-    PlanningCycle.objects.update(status=CycleStatus.APPROVED)  # every cycle approved
+    # every cycle approved
+    PlanningCycle.objects.update(status=CycleStatus.APPROVED, approved_at=timezone.now())
     assert _same(cycle_current(), _current_by_orm())
     assert cycle_current().month == MONTH
-    PlanningCycle.objects.filter(month=dt.date(2026, 11, 1)).update(status=CycleStatus.DRAFT)
+    PlanningCycle.objects.filter(month=dt.date(2026, 11, 1)).update(
+        status=CycleStatus.DRAFT, approved_at=None
+    )
     assert _same(cycle_current(), _current_by_orm())
     assert cycle_current().month == dt.date(2026, 11, 1)
