@@ -232,3 +232,45 @@ def test_cycle_current_compiled_once_is_the_orm_answer(db):
     )
     assert _same(cycle_current(), _current_by_orm())
     assert cycle_current().month == dt.date(2026, 11, 1)
+
+
+def test_a_plan_save_reads_the_plan_again_and_nothing_else(readers, monkeypatch):
+    """After a save the kept parts are used (not read again), the projection is run
+    again (the page shows the saved number)."""
+    from planning.selectors import plans
+
+    calls = {"inputs": 0, "master": 0, "project": 0}
+    inputs, master, project = (
+        dashboards._review_inputs,
+        plans.cycle_master_frame,
+        plans._project,
+    )
+
+    def counted(name, func):
+        def run(*args, **kwargs):
+            calls[name] += 1
+            return func(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(dashboards, "_review_inputs", counted("inputs", inputs))
+    monkeypatch.setattr(plans, "cycle_master_frame", counted("master", master))
+    monkeypatch.setattr(plans, "_project", counted("project", project))
+    page = ("executive", "/review/")
+    first = _pages_of(readers, [page])
+    assert calls["inputs"] == 1 and calls["master"] >= 1 and calls["project"] >= 1
+    calls.update(inputs=0, master=0, project=0)
+    WRITES["plan save"]()
+    after = _pages_of(readers, [page])
+    assert after != first
+    assert calls == {"inputs": 0, "master": 0, "project": 1}
+    assert after == _old_pages_of(readers, monkeypatch, [page])
+
+
+def _old_pages_of(readers, monkeypatch, pages) -> dict:
+    saved = globals()["PAGES"]
+    try:
+        globals()["PAGES"] = tuple(pages)
+        return _old_pages(readers, monkeypatch)
+    finally:
+        globals()["PAGES"] = saved
