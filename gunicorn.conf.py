@@ -80,6 +80,23 @@ if os.environ.get("LOG_FORMAT", "plain" if _debug else "json") == "json":
             "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
         },
     }
+# The cyclic garbage collector of each worker (sofp/gc_serving.py): once the app is loaded
+# its objects are frozen (never walked again) and young collections run every 10,000
+# allocations instead of 700. Measured over the load test's mix in process: collecting
+# took ~8% of the CPU, a full collection ~100 ms with every thread of the worker stopped;
+# frozen, ~1%, in pauses of ~3 ms (50,000: the same total in pauses of ~20 ms).
+# GUNICORN_GC_FREEZE=false and GUNICORN_GC_THRESHOLD="" give Python's defaults back.
+_gc_freeze = os.environ.get("GUNICORN_GC_FREEZE", "true").strip().lower() in {"1", "true", "on"}
+_gc_threshold = os.environ.get("GUNICORN_GC_THRESHOLD", "10000,20,100")
+
+
+def post_worker_init(worker) -> None:
+    """After the worker loaded the app, before its first request."""
+    from sofp.gc_serving import parse_threshold, tune_for_serving
+
+    tune_for_serving(freeze=_gc_freeze, threshold=parse_threshold(_gc_threshold))
+
+
 # Files under /dev/shm keep worker heartbeats off slow container disks.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 preload_app = False

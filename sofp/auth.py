@@ -11,8 +11,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.db import connections, router
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -101,12 +103,88 @@ def user_cache_on_group_change(sender, instance, **_: object) -> None:
         user_cache_forget(list(instance.user_set.values_list("pk", flat=True)))
 
 
+# --- The API token and its user, read with SQL compiled once ---------------------------
+# Every API request reads its token and the token's user from the database (a revoked
+# token must stop at once), and Django building that query's SQL cost more than the
+# database answering it. The query is DRF's own (``select_related("user").get(key=…)``,
+# as named columns), compiled once per database alias with a stand-in key that each
+# request's key replaces; the rows get the ORM's conversions and become the same model
+# instances (``Model.from_db``).
+_KEY = "sofp-stand-in-token-key-\u2400"
+
+
+class _TokenReader:
+    def __init__(self) -> None:
+        self._compiled: dict[tuple, tuple] = {}
+
+    def _sql(self, model, using: str) -> tuple:
+        compiled = self._compiled.get((model, using))
+        if compiled is None:
+            user_model = model._meta.get_field("user").related_model
+            token_names = [f.attname for f in model._meta.concrete_fields]
+            user_names = [f.attname for f in user_model._meta.concrete_fields]
+            query = (
+                model._default_manager.using(using)
+                .filter(key=_KEY)
+                .values_list(*token_names, *(f"user__{n}" for n in user_names))
+                .query
+            )
+            compiler = query.get_compiler(using)
+            sql, params = compiler.as_sql()
+            at = [i for i, p in enumerate(params) if p == _KEY]
+            if len(at) != 1 or query.low_mark or query.high_mark:  # pragma: no cover
+                raise AssertionError(f"the token query lost its key: {sql}")
+            columns = [col for col, _sql, _alias in compiler.select]
+            compiled = (sql, tuple(params), at[0], columns, token_names, user_model, user_names)
+            self._compiled[(model, using)] = compiled
+        return compiled
+
+    def get(self, model, key: str):
+        """``model.objects.select_related("user").get(key=key)``: the token with its
+        user, or ``model.DoesNotExist``."""
+        using = router.db_for_read(model)
+        sql, params, at, columns, token_names, user_model, user_names = self._sql(model, using)
+        connection = connections[using]
+        run = list(params)
+        run[at] = key
+        with connection.cursor() as cursor:
+            cursor.execute(sql, run)
+            rows = cursor.fetchmany(2)
+        if not rows:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        if len(rows) > 1:  # pragma: no cover - the key is the primary key
+            raise model.MultipleObjectsReturned("more than one token with this key")
+        row = list(rows[0])
+        for i, expression in enumerate(columns):
+            for func in connection.ops.get_db_converters(expression) + expression.get_db_converters(
+                connection
+            ):
+                row[i] = func(row[i], expression, connection)
+        split = len(token_names)
+        token = model.from_db(using, token_names, row[:split])
+        user = user_model.from_db(using, user_names, row[split:])
+        model._meta.get_field("user").set_cached_value(token, user)
+        return token
+
+
+_tokens = _TokenReader()
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token, refused once it is older than ``API_TOKEN_TTL_DAYS`` (0: never).
-    The token's user gets their roles from the cache (``SOFP_USER_CACHE_SECONDS``)."""
+    The token and its user are read with SQL compiled once (``_TokenReader``); the
+    token's user gets their roles from the cache (``SOFP_USER_CACHE_SECONDS``)."""
 
     def authenticate_credentials(self, key: str):
-        user, token = super().authenticate_credentials(key)
+        # DRF's TokenAuthentication.authenticate_credentials, its answers word for word.
+        model = self.get_model()
+        try:
+            token = _tokens.get(model, key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        user = token.user
         seconds = _user_cache_seconds()
         if seconds > 0:
             _attach_roles(user, cache.get(_ROLES_KEY.format(user.pk)), seconds)

@@ -11,18 +11,25 @@ are exactly what the serializer writes (tests compare the two).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from typing import Any
 
 from django.core.paginator import Page, Paginator
+from django.db import connections, router
 from django.db.models import CharField, Count, Func, QuerySet, Window
 from django.db.models.sql.constants import MULTI
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from planning.api.renderers import format_plan_value
 from planning.api.serializers import utc_text
+from planning.models import PlanningCycle, PlanValue
+from planning.selectors.navigation import stand_in_user
+from planning.selectors.plans import plan_values_visible
+from planning.selectors.prepared import PreparedQuery
 from sofp.api.pagination import ApiPagination
+from valuestreams.roles import user_reads_all_streams
 
 # The columns a page reads, in the order :func:`plan_value_dicts` unpacks them.
 PLAN_VALUE_ROW_FIELDS = (
@@ -105,6 +112,79 @@ class PlanValuePage:
         return rows, (counts[0] if counts else None)
 
 
+class PreparedPlanValuePage(PlanValuePage):
+    """The page source of the common request — the plan's values the user may read,
+    no filter, no scenario — whose page-and-count query is compiled once per process
+    (per page bounds and kind of reader) and run again with this cycle and user. Counting
+    alone and slicing (Django's paginator path) use ``plan_values_visible`` itself."""
+
+    def __init__(self, *, cycle: PlanningCycle, user: Any, include_cleared: bool) -> None:
+        self._cycle, self._user, self._include_cleared = cycle, user, include_cleared
+
+    @cached_property
+    def queryset(self) -> QuerySet:  # type: ignore[override]
+        return plan_values_visible(
+            cycle=self._cycle, user=self._user, include_cleared=self._include_cleared
+        )
+
+    def counts_in_one_query(self) -> bool:
+        return True  # plan_values_visible: plain filtered rows (a test checks it)
+
+    def rows_and_count(self, start: int, stop: int) -> tuple[list[dict[str, Any]], int | None]:
+        all_streams = user_reads_all_streams(self._user)
+        prepared = _page_query(all_streams, self._include_cleared, start, stop)
+        values = {"cycle_id": self._cycle.pk}
+        if not all_streams:
+            values["user_id"] = self._user.pk
+        using = router.db_for_read(PlanValue)
+        rows = prepared.rows(using, **values)  # converted as the ORM does (the value)
+        count = rows[0][-1] if rows else None
+        return _row_dicts((row[:-1] for row in rows), _same_value, connections[using]), count
+
+
+def _same_value(value: Any) -> Any:
+    return value
+
+
+# Stand-in ids the page query is compiled with (never ids of real rows).
+_CYCLE_ID = -917_000_013
+_USER_ID = -917_000_017
+_PAGE_QUERIES: dict[tuple, PreparedQuery] = {}
+_PAGE_QUERIES_KEPT = 256  # page bounds × kinds of reader: a handful in practice
+
+
+def _page_query(all_streams: bool, include_cleared: bool, start: int, stop: int) -> PreparedQuery:
+    """The compiled page-and-count query of one kind of reader and one page's bounds
+    (LIMIT and OFFSET are part of the SQL text, not parameters)."""
+    key = (all_streams, include_cleared, start, stop)
+    prepared = _PAGE_QUERIES.get(key)
+    if prepared is None:
+
+        def build(cycle_id: int, user_id: int = _USER_ID) -> QuerySet:
+            visible = plan_values_visible(
+                cycle=PlanningCycle(pk=cycle_id),
+                user=stand_in_user(user_id, all_streams=all_streams),
+                include_cleared=include_cleared,
+            )
+            return _rows_queryset(visible[start:stop], with_count=True)
+
+        placeholders = {"cycle_id": _CYCLE_ID}
+        if not all_streams:
+            placeholders["user_id"] = _USER_ID
+        if len(_PAGE_QUERIES) >= _PAGE_QUERIES_KEPT:
+            _PAGE_QUERIES.clear()
+        prepared = _PAGE_QUERIES[key] = PreparedQuery(build, convert=True, **placeholders)
+    return prepared
+
+
+class _RowsPage(Page):
+    """Django's page over a list of rows, iterated as the list (DRF lists the page:
+    ``Sequence`` would index it row by row)."""
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+
 class PlanValuePaginator(Paginator):
     """Django's paginator over a :class:`PlanValuePage`: a page that has rows is read
     with its count in one query. Anything else (an empty or out-of-range page, a page
@@ -126,7 +206,7 @@ class PlanValuePaginator(Paginator):
                 rows, count = object_list.rows_and_count(bottom, bottom + self.per_page)
                 if rows and count is not None:
                     self.__dict__["count"] = count  # Paginator.count is a cached_property
-                    return self._get_page(rows, wanted, self)
+                    return _RowsPage(rows, wanted, self)
         return super().page(number)
 
 
@@ -136,6 +216,18 @@ class PlanValuePagination(ApiPagination):
     django_paginator_class = PlanValuePaginator
 
 
+def _rows_queryset(queryset: QuerySet, *, with_count: bool) -> QuerySet:
+    """``queryset``'s rows as the columns of ``PLAN_VALUE_ROW_FIELDS`` (dates and
+    timestamps as text, :class:`_AsText`); with ``with_count`` also the count of the
+    rows before LIMIT/OFFSET, on every row: the last column."""
+    annotations: dict[str, Any] = {f"_{name}_text": kind(name) for name, kind in _AS_TEXT.items()}
+    fields = [f"_{name}_text" if name in _AS_TEXT else name for name in PLAN_VALUE_ROW_FIELDS]
+    if with_count:
+        annotations["_count"] = Window(Count("*"))
+        fields.append("_count")
+    return queryset.annotate(**annotations).values_list(*fields)
+
+
 def _raw_rows(
     queryset: QuerySet, *, with_count: bool = False
 ) -> tuple[list, Callable[[Any], Any], Any]:
@@ -143,12 +235,7 @@ def _raw_rows(
     them (in chunks), the value column's conversion (Django's converters, e.g. SQLite's
     number → Decimal; none on PostgreSQL) and the connection. Dates and timestamps are
     left as the driver reads them: :func:`plan_value_dicts` formats them itself."""
-    annotations: dict[str, Any] = {f"_{name}_text": kind(name) for name, kind in _AS_TEXT.items()}
-    fields = [f"_{name}_text" if name in _AS_TEXT else name for name in PLAN_VALUE_ROW_FIELDS]
-    if with_count:  # the rows before LIMIT/OFFSET, on every row: the last column
-        annotations["_count"] = Window(Count("*"))
-        fields.append("_count")
-    rows_qs = queryset.annotate(**annotations).values_list(*fields)
+    rows_qs = _rows_queryset(queryset, with_count=with_count)
     compiler = rows_qs.query.get_compiler(using=rows_qs.db)
     chunks = compiler.execute_sql(MULTI)
     connection = compiler.connection
@@ -181,6 +268,14 @@ def plan_value_dicts(
         if rows:
             counts.append(rows[0][-1])
         rows = (row[:-1] for row in rows)
+    return _row_dicts(rows, convert_value, connection)
+
+
+def _row_dicts(
+    rows: Iterable[Sequence[Any]], convert_value: Callable[[Any], Any], connection: Any
+) -> list[dict[str, Any]]:
+    """Rows of ``PLAN_VALUE_ROW_FIELDS`` (dates and timestamps as :class:`_AsText` reads
+    them) as the serializer's dicts; ``convert_value`` is the value column's conversion."""
     db_zone = connection.timezone  # naive timestamps from the driver are in this zone
     db_in_utc = db_zone is dt.UTC
     months: dict[Any, str] = {}
@@ -195,6 +290,11 @@ def plan_value_dicts(
         if at is None:
             return None
         if isinstance(at, str):  # see _AsText: naive in the database's zone, or UTC
+            if len(at) == 32 and at[10] == " " and at.endswith("+00:00"):
+                # PostgreSQL's 'YYYY-MM-DD HH:MM:SS.ffffff+00:00': what utc_text writes
+                # ('T', no fraction when it is zero, 'Z'), cut from the text.
+                fraction = at[19:26]
+                return f"{at[:10]}T{at[11:19]}{'' if fraction == '.000000' else fraction}Z"
             at = dt.datetime.fromisoformat(at)
         if at.tzinfo is None and db_zone is not None:  # as Django's converters read it
             if db_in_utc:  # what utc_text writes for this moment, without the detour

@@ -19,7 +19,11 @@ from rest_framework.response import Response
 
 from planning.api import serializers as s
 from planning.api.filters import EngineFilterForm, PlanValueFilter, ScenarioCellFilter
-from planning.api.plan_value_pages import PlanValuePage, PlanValuePagination
+from planning.api.plan_value_pages import (
+    PlanValuePage,
+    PlanValuePagination,
+    PreparedPlanValuePage,
+)
 from planning.api.renderers import (
     FILE_FORMATS,
     PlanCSVRenderer,
@@ -29,12 +33,12 @@ from planning.api.renderers import (
 from planning.exports import export_filename
 from planning.models import PlanningCycle, PlanValue, PlanValueChange
 from planning.selectors.baseline import baseline_fits, baseline_run_latest, cycle_fva
+from planning.selectors.navigation import cycle_by_label
 from planning.selectors.plans import (
     cycle_analysis,
     cycle_box_score,
     cycle_export_frame,
     cycle_for_api,
-    cycle_get_by_label,
     cycle_projection,
     cycles_list,
     family_stream_codes,
@@ -99,7 +103,7 @@ class CycleMixin:
     scenario_aware = False
 
     def get_cycle(self) -> PlanningCycle:
-        cycle = cycle_get_by_label(self.kwargs["month"])
+        cycle = cycle_by_label(self.kwargs["month"])  # cycle_get_by_label, compiled once
         if cycle is None:
             raise NotFound(f"There is no cycle {self.kwargs['month']}.")
         params = self.request.query_params  # type: ignore[attr-defined]
@@ -221,10 +225,14 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
     def filter_queryset(self, queryset):
         # Without any of the filters' parameters the filter set changes nothing (every
         # filter is optional): skip building and validating its form for each page.
-        params = self.request.query_params
-        if not any(name in params for name in self.filterset_class.base_filters):
+        if not self._filtered():
             return queryset
         return super().filter_queryset(queryset)
+
+    def _filtered(self) -> bool:
+        """Whether the request names any of the filters' parameters."""
+        params = self.request.query_params
+        return any(name in params for name in self.filterset_class.base_filters)
 
     @property
     def paginator(self):
@@ -237,7 +245,16 @@ class PlanValueListView(CycleMixin, ApiView, generics.ListAPIView):
             return _file_name(request, response, f"sofp-plan-values-{self.kwargs['month']}")
         # A page of JSON from plain rows: what the serializer writes, without building
         # three model instances per row (most of the time of a 1,000-row page).
-        page = self.paginate_queryset(PlanValuePage(self.filter_queryset(self.get_queryset())))
+        params = request.query_params
+        if "scenario" in params or self._filtered():
+            source = PlanValuePage(self.filter_queryset(self.get_queryset()))
+        else:  # the common page: the plan, no filter; its query compiled once
+            source = PreparedPlanValuePage(
+                cycle=self.get_cycle(),
+                user=request.user,
+                include_cleared=bool(params.get("updated_since")),
+            )
+        page = self.paginate_queryset(source)
         return self.get_paginated_response(page)
 
 

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from planning.context_processors import remember_streams_visible, request_cycle_current
+from planning.selectors.home import cycle_steps, streams_with_family_counts
 from planning.selectors.plans import plan_rights
-from valuestreams.selectors import value_streams_visible
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     cycle = request_cycle_current(request)
-    steps = list(cycle.steps.order_by("number")) if cycle else []
+    steps = cycle_steps(cycle) if cycle else []
     # The table shows how many families a stream has (active or not): a count, not rows.
-    streams = list(
-        value_streams_visible(user=request.user).annotate(family_count=Count("families"))
-    )
+    streams = streams_with_family_counts(request.user)
     remember_streams_visible(request, streams)
     rights = plan_rights(user=request.user)
     return render(

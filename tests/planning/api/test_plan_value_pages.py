@@ -139,3 +139,148 @@ def test_pages_answer_as_django_paginator_does(client_for, admin_user, odd_plan,
     assert body["count"] == paginator.page.paginator.count
     assert body["results"] == [dict(r) for r in PlanValueSerializer(rows, many=True).data]
     assert (body["next"] is None) == (not paginator.page.has_next())
+
+
+# --- The common page (the plan, no filter) from a query compiled once -------------------
+
+
+@pytest.fixture
+def readers(stream_a, planner_a, manager_a, executive, finance_user, sales_user, admin_user):
+    from tests.factories import UserFactory
+
+    return {
+        "admin": admin_user,
+        "executive": executive,
+        "finance": finance_user,
+        "sales": sales_user,
+        "planner": planner_a,
+        "manager": manager_a,
+        "no stream": UserFactory(username="nobody_pv"),
+    }
+
+
+@pytest.mark.parametrize(
+    "role", ["admin", "executive", "finance", "sales", "planner", "manager", "no stream"]
+)
+@pytest.mark.parametrize("include_cleared", [False, True])
+def test_the_prepared_page_equals_the_querysets_page(odd_plan, readers, role, include_cleared):
+    """Rows and count of every page bound, for every kind of reader, equal the queryset
+    path's (``PlanValuePage`` over ``plan_values_visible``), key order included; the
+    compiled query is run again for another cycle and another user of the same kind."""
+    from planning.api.plan_value_pages import PreparedPlanValuePage
+
+    user = readers[role]
+    visible = plan_values_visible(cycle=odd_plan, user=user, include_cleared=include_cleared)
+    assert PlanValuePage(visible).counts_in_one_query()
+    total = visible.count()
+    fast = PreparedPlanValuePage(cycle=odd_plan, user=user, include_cleared=include_cleared)
+    slow = PlanValuePage(visible)
+    for start, stop in [(0, 7), (7, 14), (0, 100), (total - 3, total + 4), (10_000, 10_010)]:
+        start = max(start, 0)
+        rows, count = fast.rows_and_count(start, stop)
+        expected_rows, expected_count = slow.rows_and_count(start, stop)
+        assert (rows, count) == (expected_rows, expected_count)
+        assert [list(r) for r in rows] == [list(r) for r in expected_rows]
+    assert fast.count() == total
+    assert fast[2:5] == slow[2:5]
+    # Another cycle with nothing in it, through the same compiled query.
+    from tests.factories import CycleFactory
+
+    other = CycleFactory(month=dt.date(2027, 2, 1))
+    empty = PreparedPlanValuePage(cycle=other, user=user, include_cleared=include_cleared)
+    assert empty.rows_and_count(0, 7) == ([], None)
+
+
+def test_the_prepared_page_sees_what_the_user_sees(odd_plan, readers, stream_a):
+    """Two members of different streams through the one compiled member query: each
+    gets only their own stream's rows (and the company rows only company readers)."""
+    from planning.api.plan_value_pages import PreparedPlanValuePage
+    from tests.factories import MembershipFactory, UserFactory
+    from valuestreams.models import ValueStream
+
+    planner_b = UserFactory(username="planner_b_pv")
+    MembershipFactory(user=planner_b, value_stream=ValueStream.objects.get(code="B"))
+    for user, role in [(readers["planner"], "A"), (planner_b, "B")]:
+        rows, _count = PreparedPlanValuePage(
+            cycle=odd_plan, user=user, include_cleared=False
+        ).rows_and_count(0, 1000)
+        visible = plan_values_visible(cycle=odd_plan, user=user)
+        assert {r["value_stream"] for r in rows} == set(
+            visible.values_list("value_stream__code", flat=True)
+        )
+        assert {r["value_stream"] for r in rows} == {role}
+    rows, _count = PreparedPlanValuePage(
+        cycle=odd_plan, user=readers["executive"], include_cleared=False
+    ).rows_and_count(0, 1000)
+    assert "" in {r["value_stream"] for r in rows}
+
+
+@pytest.mark.parametrize("role", ["admin", "executive", "planner", "no stream"])
+@pytest.mark.parametrize(
+    "query",
+    ["", "page=2&page_size=7", "page=last&page_size=7", "page=999", "page=x", "page_size=5000"],
+)
+def test_api_bodies_are_byte_for_byte_the_queryset_paths(
+    client_for, odd_plan, readers, role, query, monkeypatch
+):
+    """The whole answer (status, body, ETag, Vary) of the fast page is the one the
+    queryset path gives for the same request."""
+    from planning.api import views
+
+    api = client_for(readers[role])
+    url = f"{C}/plan-values/?{query}"
+    fast = api.get(url)
+
+    def queryset_page(*, cycle, user, include_cleared):
+        return PlanValuePage(
+            plan_values_visible(cycle=cycle, user=user, include_cleared=include_cleared)
+        )
+
+    monkeypatch.setattr(views, "PreparedPlanValuePage", queryset_page)
+    slow = api.get(url)
+    assert fast.status_code == slow.status_code
+    assert fast.content == slow.content
+    for header in ("ETag", "Vary", "Content-Type", "Cache-Control"):
+        assert fast.get(header) == slow.get(header)
+    if role != "no stream" and fast.status_code == 200:
+        assert fast.json()["results"]
+
+
+def test_the_fast_page_queries(client_for, odd_plan, admin_user):
+    """Token with its user, the cycle, the page with its count: three queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = client_for(admin_user)
+    api.get(f"{C}/plan-values/?page=2&page_size=7")
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(f"{C}/plan-values/?page=2&page_size=7")
+    assert response.status_code == 200
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2027, 1, 5, 8, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 5, 8, 0, 0, 7, tzinfo=dt.UTC),
+        dt.datetime(2027, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 1, 0, 0, 0, 100000, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+    ],
+)
+def test_postgresqls_timestamp_text_reads_as_utc_text(moment):
+    """The text PostgreSQL writes for ``_TimestampAsText`` becomes what ``utc_text``
+    writes for the moment (fraction dropped when zero, ``Z``)."""
+    from types import SimpleNamespace
+
+    from planning.api.plan_value_pages import _row_dicts
+    from planning.api.serializers import utc_text
+
+    text = moment.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
+    if moment.year < 1000:
+        text = text.zfill(32)
+    row = ("A", "A-1", "2027-01-01", "demand", Decimal("1"), 1, "", text, None)
+    for zone in (dt.UTC, None):
+        (got,) = _row_dicts([row], lambda v: v, SimpleNamespace(timezone=zone))
+        assert got["updated_at"] == utc_text(moment)
