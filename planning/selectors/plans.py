@@ -47,7 +47,6 @@ from planning.models import (
     ScenarioCell,
     cycle_scenario,
 )
-from planning.selectors.prepared import PreparedFirst
 from sofp.dbfunctions import MonthOrdinal
 from sofp.gc_pause import collector_paused
 from valuestreams.models import ProductFamily, ValueStream
@@ -92,26 +91,15 @@ def cycle_or_404(label: str) -> PlanningCycle:
     return cycle
 
 
-def _cycle_newest_open() -> QuerySet[PlanningCycle]:
-    return PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month")
-
-
-def _cycle_newest() -> QuerySet[PlanningCycle]:
-    return PlanningCycle.objects.order_by("-month")
-
-
-# ``cycle_current``'s two reads, their SQL compiled once per process (every page asks).
-_NEWEST_OPEN = PreparedFirst(PlanningCycle, _cycle_newest_open)
-_NEWEST = PreparedFirst(PlanningCycle, _cycle_newest)
-
-
 def cycle_current() -> PlanningCycle | None:
     """The cycle being planned: the newest cycle that is not frozen, else the newest
     approved one. Home, the Plan menu, ``/review/`` and the dashboards start there, so
     after ``start_cycle`` everyone lands on the new cycle, never on a frozen one while
     a newer cycle is open."""
-    using = PlanningCycle.objects.db
-    return _NEWEST_OPEN.get(using) or _NEWEST.get(using)
+    return (
+        PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month").first()
+        or PlanningCycle.objects.order_by("-month").first()
+    )
 
 
 def cycle_last_approved(*, before: dt.date) -> PlanningCycle | None:

@@ -31,7 +31,7 @@ from planning.models import (
     PlanValue,
 )
 from planning.selectors import dashboards
-from planning.selectors.plans import cycle_current, projections_forget
+from planning.selectors.plans import projections_forget
 from planning.selectors.stamps import plan_of, rest_of, review_stamp
 from tests.dashboard_data import build_company
 from tests.factories import MembershipFactory, UserFactory
@@ -198,40 +198,6 @@ def test_rest_of_is_the_stamp_without_the_plan_parts(readers):
     assert rest[:4] == ("review", *stamp[1:4]) and len(plan) == 2
     assert len(rest) + len(plan) == len(stamp)
     assert (*rest[:4], *plan, *rest[4:]) == stamp
-
-
-def _current_by_orm():
-    from planning.models import CycleStatus
-
-    return (
-        PlanningCycle.objects.exclude(status=CycleStatus.APPROVED).order_by("-month").first()
-        or PlanningCycle.objects.order_by("-month").first()
-    )
-
-
-def _same(a, b) -> bool:
-    if a is None or b is None:
-        return a is b
-    names = [f.attname for f in PlanningCycle._meta.concrete_fields]
-    return [getattr(a, n) for n in names] == [getattr(b, n) for n in names]
-
-
-def test_cycle_current_compiled_once_is_the_orm_answer(db):
-    from planning.models import CycleStatus
-
-    assert cycle_current() is None is _current_by_orm()
-    build_company(streams=1, families=1, month=MONTH)
-    assert _same(cycle_current(), _current_by_orm())
-    assert cycle_current().month == MONTH
-    # every cycle approved
-    PlanningCycle.objects.update(status=CycleStatus.APPROVED, approved_at=timezone.now())
-    assert _same(cycle_current(), _current_by_orm())
-    assert cycle_current().month == MONTH
-    PlanningCycle.objects.filter(month=dt.date(2026, 11, 1)).update(
-        status=CycleStatus.DRAFT, approved_at=None
-    )
-    assert _same(cycle_current(), _current_by_orm())
-    assert cycle_current().month == dt.date(2026, 11, 1)
 
 
 def test_a_plan_save_reads_the_plan_again_and_nothing_else(readers, monkeypatch):
