@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from html import escape as _html_escape
+
 from django import template
-from django.utils.html import conditional_escape, format_html
+from django.conf import settings
+from django.utils.formats import localize
+from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 
 from planning.engine import number_or_none
 
 register = template.Library()
-
-# Same escapes as django.utils.html.json_script: the JSON may sit inside <script>.
-_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
 @register.simple_tag
@@ -21,15 +24,35 @@ def plotly_figure(chart) -> str:
     ``chart`` is a :class:`planning.selectors.dashboards.Figure`; the JSON comes from
     figure's ``to_json`` (:class:`planning.charts.PlotFigure`: plain dicts, the JSON
     Plotly writes) and is embedded like ``json_script`` does (no inline code).
+
+    A page is reused whole under its stamp and its figures never change once built
+    (``Figure.json`` is written once): the slot's HTML is kept on the figure, beside
+    the very JSON string, id, class and title it was written from, and written again
+    if any of them is another.
     """
-    data_id = f"{chart.id}-data"
     title = chart.figure.layout.title.text or "Chart"
-    payload = chart.json.translate(_JSON_ESCAPES)
+    payload = chart.json
+    key = (payload, chart.id, chart.css, title)
+    kept = getattr(chart, "__dict__", {}).get("_slot_html")
+    if kept is not None and kept[0][0] is payload and kept[0][1:] == key[1:]:
+        return kept[1]
+    html = _figure_slot(chart.id, chart.css, title, payload)
+    if hasattr(chart, "__dict__"):
+        chart.__dict__["_slot_html"] = (key, html)
+    return html
+
+
+def _figure_slot(chart_id: str, css: str, title: str, payload: str) -> str:
+    data_id = f"{chart_id}-data"
+    # The escapes of django.utils.html.json_script (the JSON sits inside <script>): three
+    # replaces, as the replacements hold none of the three characters (a translate
+    # table was a tenth of the review's rendering).
+    payload = payload.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
     return format_html(
         '<div class="chart {}" id="{}" data-figure="{}" role="img" aria-label="{}"></div>'
         '<script type="application/json" id="{}">{}</script>',
-        chart.css,
-        chart.id,
+        css,
+        chart_id,
         data_id,
         title,
         data_id,
@@ -40,6 +63,9 @@ def plotly_figure(chart) -> str:
 @register.filter
 def fmt(value, kind: str = "number") -> str:
     """Numbers as the board pack shows them; empty (NaN/None) is an em dash.
+
+    The text is only digits, separators, signs, "%", " pp" and the dash: nothing HTML
+    escapes, so the Python-written tables put it in as it is.
 
     kinds: money/units/int (thousands, no decimals), days (1 decimal), pct (1 decimal,
     value is a share), dpct (signed percentage points of a share), signed (thousands, +/−).
@@ -105,9 +131,32 @@ def labelled(context, metric) -> str:
 # both ways and compares).
 
 
-def _e(value) -> str:
-    """``{{ value }}``: escaped unless already safe (None as the template shows it)."""
-    return conditional_escape(value)
+def esc(value) -> str:
+    """``conditional_escape`` without its lazy-argument wrapper (a tenth of the review's
+    rendering went to that wrapper): escaped as ``django.utils.html.escape`` escapes
+    (``html.escape``), unless already safe."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _html_escape(str(value))
+
+
+_e = esc
+
+
+def var(value) -> str:
+    """``{{ value }}`` as the template engine writes it (``render_value_in_context``):
+    datetimes in the current time zone, numbers and dates localized, then escaped."""
+    cls = value.__class__
+    if cls is str:
+        return _html_escape(value)
+    if cls is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)  # what number_format writes of an int without grouping
+    value = localize(template_localtime(value))
+    if not isinstance(value, str):
+        value = str(value)
+    return esc(value)
 
 
 @register.simple_tag
@@ -143,13 +192,13 @@ def box_score_rows(rows, columns, company_view) -> str:
             if cell["na"]:
                 body = '<span class="muted">·</span>'
             else:
-                value = _e(fmt(cell["value"], kind))
+                value = fmt(cell["value"], kind)
                 body = f'\n          <div class="v">{value}</div>\n          '
                 if cell["delta"] is not None:
                     body += (
                         f'<div class="d {_e(cell["tone"])}" title="Last approved: '
-                        f'{_e(fmt(cell["previous"], kind))}">'
-                        f"{_e(delta(cell['delta'], kind))}</div>"
+                        f'{fmt(cell["previous"], kind)}">'
+                        f"{delta(cell['delta'], kind)}</div>"
                     )
                 body += "\n          "
             out.append(
@@ -199,16 +248,18 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
         elif ex["distance_unbounded"]:
             outside = "new / no demand"
         elif ex["distance"] is not None:
-            outside = _e(fmt(ex["distance"], "pct"))
+            outside = fmt(ex["distance"], "pct")
         else:
             outside = ""
         key = _e(ex["key"])
+        family = ex["product_family"]
+        stream, month = _e(ex["value_stream"]), _e(ex["month"])
         out.append(
             f'\n    <tr class="sev-{_e(sev)}{" acknowledged" if ack else ""}" data-key="{key}">'
             f'\n      <td><span class="badge {badge}">{_e(ex["label"])}</span></td>'
-            f"\n      <td><strong>{_e(ex['value_stream'])}</strong></td>"
-            f"\n      <td>{_e(ex['product_family'] or '—')}</td>"
-            f'\n      <td class="nowrap">{_e(ex["month"])}</td>'
+            f"\n      <td><strong>{stream}</strong></td>"
+            f"\n      <td>{_e(family or '—')}</td>"
+            f'\n      <td class="nowrap">{month}</td>'
             f"\n      <td>{_e(ex['message'])}{explained}</td>"
             f'\n      <td class="num nowrap">{outside}</td>'
             f'\n      <td class="no-print nowrap"><a href="{_e(ex["url"])}" title="Open the cell'
@@ -226,7 +277,7 @@ def exception_table_rows(context, exceptions, can_ack, show_ack) -> str:
                 )
             out.append("\n        ")
             if can_ack:
-                label = f"{_e(ex['value_stream'])} {_e(ex['product_family'])} {_e(ex['month'])}"
+                label = f"{stream} {_e(family)} {month}"
                 out.append(
                     f"\n        {form_head}"
                     f'<input type="hidden" name="key" value="{key}">\n          {form_next}'

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from planning.context_processors import remember_streams_visible, request_cycle_current
 from planning.selectors.actuals import closed_month_block, last_closed_month
 from planning.selectors.assumptions import assumptions_behind_biggest_changes
 from planning.selectors.dashboards import (
@@ -60,7 +61,9 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
     value_stream = get_object_or_404(ValueStream, code=code, active=True)
     if not user_can_view_stream(user=request.user, value_stream=value_stream):
         raise PermissionDenied(f"You may not see value stream {code}.")
-    cycle = cycle_from_query(request.GET.get("cycle"))
+    label = request.GET.get("cycle")
+    # Without ?cycle=: the current cycle, read once for the page and its menu.
+    cycle = cycle_from_query(label) if label else request_cycle_current(request)
     context = {"value_stream": value_stream, "cycle": cycle, "cycles": cycle_choices()}
     if cycle is not None:
         context["dash"] = stream_dashboard(
@@ -83,8 +86,10 @@ def value_stream_dashboard(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def review(request: HttpRequest, month: str | None = None) -> HttpResponse:
     """``/review/`` (current cycle) and ``/cycles/<YYYY-MM>/review/``."""
-    cycle = cycle_current() if month is None else cycle_or_404(month)
+    # Read once for the page and its menu (a GET: nothing starts or approves a cycle).
+    cycle = request_cycle_current(request) if month is None else cycle_or_404(month)
     streams = list(value_streams_visible(user=request.user))
+    remember_streams_visible(request, streams)
     context = {
         "cycle": cycle,
         "streams": streams,
