@@ -75,6 +75,9 @@ def main() -> None:
     from planning.models import PlanningCycle
 
     call_command("migrate", verbosity=0)
+    if os.environ.get("IMPORT_CPU_SQL"):  # an experiment on the schema, e.g. without an index
+        with connection.cursor() as cursor:
+            cursor.execute(os.environ["IMPORT_CPU_SQL"])
     call_command("import_master", str(master), stdout=io.StringIO())
     clock = ServerClock(connection)
     commit = connection._commit

@@ -477,9 +477,17 @@ class PlanValue(models.Model):
     a row that has had a value (version 2 or more).
     """
 
+    # The cycle, stream and family are checked once per statement, not per row (on
+    # PostgreSQL triggers of migration 0021 stand in for the foreign keys: the same rule,
+    # the same lock, the same refusal of a delete; SQLite keeps its keys): an import
+    # writes tens of thousands of cells naming the same few rows.
     # No index of its own: ``planvalue_cycle_stream`` starts with the cycle.
     cycle = models.ForeignKey(
-        PlanningCycle, on_delete=models.CASCADE, related_name="values", db_index=False
+        PlanningCycle,
+        on_delete=models.CASCADE,
+        related_name="values",
+        db_index=False,
+        db_constraint=False,
     )
     value_stream = models.ForeignKey(
         "valuestreams.ValueStream",
@@ -487,6 +495,7 @@ class PlanValue(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="plan_values",
+        db_constraint=False,
     )
     product_family = models.ForeignKey(
         "valuestreams.ProductFamily",
@@ -494,6 +503,7 @@ class PlanValue(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="plan_values",
+        db_constraint=False,
     )
     month = models.DateField()
     measure = models.CharField(max_length=24, choices=Measure.choices)
@@ -663,7 +673,10 @@ class PlanValueChange(models.Model):
         USE_RAMP = "use_ramp", "Demand copied from the launch ramp"
         ACTUALS = "actuals", "Actual sales from the actuals store"
 
-    cycle = models.ForeignKey(PlanningCycle, on_delete=models.CASCADE, related_name="+")
+    # Checked once per statement, as the cell's (migration 0021).
+    cycle = models.ForeignKey(
+        PlanningCycle, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     # Indexed only where set (``change_scenario``): the plan's history (NULL, nearly
     # every row an import writes) is never looked up through it.
     scenario = models.ForeignKey(
@@ -679,10 +692,18 @@ class PlanValueChange(models.Model):
         db_index=False,
     )
     value_stream = models.ForeignKey(
-        "valuestreams.ValueStream", null=True, blank=True, on_delete=models.CASCADE
+        "valuestreams.ValueStream",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
     )
     product_family = models.ForeignKey(
-        "valuestreams.ProductFamily", null=True, blank=True, on_delete=models.CASCADE
+        "valuestreams.ProductFamily",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
     )
     month = models.DateField()
     measure = models.CharField(max_length=24, choices=Measure.choices)

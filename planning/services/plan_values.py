@@ -783,9 +783,16 @@ def _execute_many(sql: str, params: list[tuple]) -> None:
 
 def _copy(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """PostgreSQL's COPY: one stream of rows instead of a statement per row (about ten
-    times faster for an import's tens of thousands of cells)."""
+    times faster for an import's tens of thousands of cells). The driver's cursor is
+    used directly, so its errors are wrapped here as Django's (``IntegrityError``: a
+    unique cell, or a history row's cycle, stream or family checked at the end of the
+    statement)."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 
