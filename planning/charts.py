@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -148,12 +148,35 @@ HEIGHT = 330
 
 def _x(months: Iterable) -> list[str]:
     """Months as ISO dates (first day) so plotly draws a proper time axis."""
-    return [pd.Period(m, "M").strftime("%Y-%m-01") for m in months]
+    return [_month_date(m) for m in months]
+
+
+@lru_cache(maxsize=4096)
+def _month_text(m: object) -> str:
+    return pd.Period(m, "M").strftime("%Y-%m-01")
+
+
+def _month_date(m: object) -> str:
+    """One month's ISO date, each distinct month formatted once per process (a Period's
+    strftime costs ~15 µs, and every chart of every page writes the same few dozen)."""
+    try:
+        return _month_text(m)
+    except TypeError:  # pragma: no cover - a month that cannot be a key: formatted here
+        return pd.Period(m, "M").strftime("%Y-%m-01")
 
 
 def _y(values: pd.Series | np.ndarray) -> list[float | None]:
-    """Plain floats with None for NaN: plotly leaves a gap, JSON stays small and exact."""
-    return [number_or_none(v) for v in np.asarray(values, dtype=float)]
+    """Plain floats with None for NaN: plotly leaves a gap, JSON stays small and exact.
+
+    ``number_or_none`` of each value, on the whole array at once: the same floats,
+    None where it is not finite."""
+    arr = np.asarray(values, dtype=float)
+    out: list[float | None] = arr.tolist()
+    if arr.ndim != 1:  # pragma: no cover - a table, not a series: value by value
+        return [number_or_none(v) for v in arr]
+    for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+        out[i] = None
+    return out
 
 
 def _base_layout(title: str, x_title: str, y_title: str, **extra) -> dict:

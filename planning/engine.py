@@ -1411,6 +1411,41 @@ def _aggregate_dos(ending: np.ndarray, demand: np.ndarray, months: pd.PeriodInde
     return _safe_div(ending, rate)
 
 
+def _latest_per_stream(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each stream's row of its latest month: what
+    ``frame.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)``
+    gives (same rows, order and index), found in one pass over the columns (the sort
+    and the groupby cost ~0.3 ms on a few dozen rows). Ties: the later row, as the
+    stable sort leaves it last. A missing month or a code that is not a ``str`` (where
+    the sort's and the groupby's rules for NaN decide) goes through pandas."""
+    months = frame["month"]
+    codes = frame["value_stream"].to_numpy(dtype=object)
+    if months.dtype != _PERIOD_M or not _is_string_array(codes, skipna=False):
+        return frame.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)
+    ordinal = months.array.asi8
+    if (ordinal == _NAT).any():
+        return frame.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)
+    latest: dict[str, tuple[int, int]] = {}
+    for i, (code, month) in enumerate(zip(codes.tolist(), ordinal.tolist(), strict=True)):
+        seen = latest.get(code)
+        if seen is None or month >= seen[0]:
+            latest[code] = (month, i)
+    rows = [latest[code][1] for code in sorted(latest)]
+    return frame.take(rows)
+
+
+def _latest_row(frame: pd.DataFrame) -> int | None:
+    """Position of the row ``frame.sort_values("month").iloc[-1]`` reads, when the months
+    are distinct and present (then no sort order is in question); else None."""
+    months = frame["month"]
+    if months.dtype != _PERIOD_M:
+        return None
+    ordinal = months.array.asi8
+    if (ordinal == _NAT).any() or len(np.unique(ordinal)) != len(ordinal):
+        return None
+    return int(np.argmax(ordinal))
+
+
 def box_score(
     projection: Projection,
     accuracy: Accuracy | None = None,
@@ -1477,26 +1512,28 @@ def box_score(
     wape = np.full(n_stream + 1, np.nan)
     bias = np.full(n_stream + 1, np.nan)
     if accuracy is not None and len(accuracy.stream):
-        last = (
-            accuracy.stream.sort_values(["value_stream", "month"])
-            .groupby("value_stream", sort=False)
-            .tail(1)
-        )
+        last = _latest_per_stream(accuracy.stream)
         pos = pd.Index(codes, dtype=object).get_indexer(last["value_stream"].to_numpy(object))
         ok = pos >= 0
         acc_month[pos[ok]] = last["month"].array[ok]
         wape[pos[ok]] = last["wape"].to_numpy(float)[ok]
         bias[pos[ok]] = last["bias"].to_numpy(float)[ok]
     if accuracy is not None and len(accuracy.company):
-        last_co = accuracy.company.sort_values("month").iloc[-1]
-        acc_month[-1], wape[-1], bias[-1] = last_co["month"], last_co["wape"], last_co["bias"]
+        row = _latest_row(accuracy.company)
+        if row is None:  # pragma: no cover - a repeated or missing month: pandas decides
+            last_co = accuracy.company.sort_values("month").iloc[-1]
+            acc_month[-1], wape[-1], bias[-1] = last_co["month"], last_co["wape"], last_co["bias"]
+        else:
+            acc_month[-1] = accuracy.company["month"].array[row]
+            wape[-1] = accuracy.company["wape"].to_numpy(float)[row]
+            bias[-1] = accuracy.company["bias"].to_numpy(float)[row]
 
     # Latest measured forecast value added (lag 1), like the accuracy.
     fva_cols = ("naive_wape", "baseline_wape", "fva_statistics", "fva_consensus")
     fva_month = np.full(n_stream + 1, pd.NaT, dtype=object)
     fva_vals = {c: np.full(n_stream + 1, np.nan) for c in fva_cols}
     if fva is not None and len(fva.monthly):
-        last = fva.monthly.sort_values(["value_stream", "month"]).groupby("value_stream").tail(1)
+        last = _latest_per_stream(fva.monthly)
         codes_co = pd.Index([*codes, ""], dtype=object)
         pos = codes_co.get_indexer(last["value_stream"].to_numpy(object))
         ok = pos >= 0
@@ -1515,7 +1552,8 @@ def box_score(
     co_ros = _safe_div(co["company_profit"].to_numpy(float), co["revenue"].to_numpy(float))
     ros = np.r_[grid("return_on_sales").ravel(), co_ros]
     key_rep = np.repeat(np.arange(n_keys), n_month)
-    out = pd.DataFrame(
+    # Built in BOX_SCORE_COLUMNS' order (a test holds it): no reordering copy after.
+    return pd.DataFrame(
         {
             "value_stream": _str_index([*codes, ""]).take(key_rep),
             "month": _month_column(np.tile(months.asi8, n_keys)),
@@ -1546,4 +1584,3 @@ def box_score(
             "cash_flow": stream_then_company("", "cash_flow"),
         }
     )
-    return out.loc[:, list(BOX_SCORE_COLUMNS)]

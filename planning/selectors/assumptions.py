@@ -19,6 +19,7 @@ import pandas as pd
 from django.db.models import Q, QuerySet
 
 from planning.calendar import month_add
+from planning.engine import _inner_join
 from planning.links import grid_cell_url
 from planning.measures import MEASURE_LABELS
 from planning.models import (
@@ -30,7 +31,8 @@ from planning.models import (
     PlanningCycle,
 )
 from planning.selectors.plans import CycleAnalysis, _reuse_derived, cycle_analysis, plan_rights
-from valuestreams.models import Membership, ValueStream
+from planning.selectors.prepared import PreparedQuery
+from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import AnyUser, CompanyRole, user_is_executive, user_roles
 from valuestreams.selectors import value_streams_visible
 
@@ -253,16 +255,68 @@ def assumptions_of_stream(
 def _covering_index(
     cycle: PlanningCycle, measures: Sequence[str], value_streams: Iterable[ValueStream] | None
 ) -> dict[tuple[str, str], list[Assumption]]:
-    """(stream code, measure) → the explaining assumptions there (one query)."""
-    qs = Assumption.objects.filter(cycle=cycle, measure__in=measures, status__in=EXPLAINING)
-    if value_streams is not None:
-        qs = qs.filter(value_stream__in=list(value_streams))
+    """(stream code, measure) → the explaining assumptions there (one query).
+
+    The query's SQL is compiled once per process (``_CoveringQuery``): the instances are
+    those ``select_related("value_stream", "product_family", "owner", "cycle")`` gives
+    (the cycle: the caller's own), in ``first_month, pk`` order; the streams are picked
+    from the rows instead of an ``IN`` list of changing length."""
+    query = _COVERING.get(tuple(measures))
+    if query is None:
+        query = _COVERING.setdefault(tuple(measures), _CoveringQuery(tuple(measures)))
+    wanted = None if value_streams is None else {vs.pk for vs in value_streams}
     index: dict[tuple[str, str], list[Assumption]] = {}
-    for a in qs.select_related("value_stream", "product_family", "owner", "cycle").order_by(
-        "first_month", "pk"
-    ):
+    for a in query.assumptions(cycle):
+        if wanted is not None and a.value_stream_id not in wanted:
+            continue
         index.setdefault((a.value_stream.code, a.measure), []).append(a)
     return index
+
+
+class _CoveringQuery:
+    """The explaining assumptions of a cycle in some measures, with their stream, family
+    and owner, as ``select_related`` builds them, from SQL compiled once (PreparedQuery)."""
+
+    _RELATED = ("value_stream", "product_family", "owner")
+
+    def __init__(self, measures: tuple[str, ...]):
+        self._names = [f.attname for f in Assumption._meta.concrete_fields]
+        self._related = []
+        columns = list(self._names)
+        for name in self._RELATED:
+            fk = Assumption._meta.get_field(name)
+            model = fk.related_model
+            names = [f.attname for f in model._meta.concrete_fields]
+            self._related.append((fk, model, names, len(columns)))
+            columns += [f"{name}__{n}" for n in names]
+        self._query = PreparedQuery(
+            lambda cycle_id: (
+                Assumption.objects.filter(
+                    cycle_id=cycle_id, measure__in=list(measures), status__in=EXPLAINING
+                )
+                .order_by("first_month", "pk")
+                .values_list(*columns)
+            ),
+            convert=True,
+            cycle_id=_CYCLE_ID,
+        )
+
+    def assumptions(self, cycle: PlanningCycle) -> list[Assumption]:
+        out = []
+        n = len(self._names)
+        for row in self._query.rows(cycle_id=cycle.pk):
+            a = Assumption.from_db("default", self._names, row[:n])
+            for fk, model, names, at in self._related:
+                values = row[at : at + len(names)]
+                # An empty nullable key: select_related caches None, as here.
+                related = None if values[0] is None else model.from_db("default", names, values)
+                fk.set_cached_value(a, related)
+            Assumption._meta.get_field("cycle").set_cached_value(a, cycle)
+            out.append(a)
+        return out
+
+
+_COVERING: dict[tuple[str, ...], _CoveringQuery] = {}
 
 
 def _covering(index, vs: str, measure: str, family: str, month: dt.date) -> list[Assumption]:
@@ -287,23 +341,46 @@ def exceptions_explained(*, cycle: PlanningCycle, rows: list[dict]) -> list[dict
 
 def explained_demand_cells(*, cycle: PlanningCycle) -> set[str]:
     """``stream:family:YYYY-MM`` of the demand cells an explaining assumption covers
-    (the approval's "unexplained demand changes" leaves them out)."""
+    (the approval's "unexplained demand changes" leaves them out).
+
+    Read with SQL compiled once per process (``PreparedQuery``: building the ORM's
+    query cost more than running it, on every review after a save)."""
     cells: set[str] = set()
-    qs = Assumption.objects.filter(cycle=cycle, measure="demand", status__in=EXPLAINING)
-    families: dict[str, list[str]] = {}
-    for a in qs.select_related("value_stream", "product_family"):
-        vs = a.value_stream.code
-        if a.product_family_id:
-            fams = [a.product_family.code]
+    families: dict[int, list[str]] = {}
+    for vs, vs_id, family, first, last in _EXPLAINING_DEMAND.rows(cycle_id=cycle.pk):
+        if family is not None:
+            fams = [family]
         else:
-            if vs not in families:
-                families[vs] = list(a.value_stream.families.values_list("code", flat=True))
-            fams = families[vs]
-        month = a.first_month
-        while month <= a.last_month:
+            if vs_id not in families:
+                families[vs_id] = [code for (code,) in _STREAM_FAMILIES.rows(stream_id=vs_id)]
+            fams = families[vs_id]
+        month = first
+        while month <= last:
             cells.update(f"{vs}:{f}:{month:%Y-%m}" for f in fams)
             month = month_add(month, 1)
     return cells
+
+
+# Placeholders no real row has (a run swaps the request's ids in).
+_CYCLE_ID = -914_273
+_STREAM_ID = -914_274
+_EXPLAINING_DEMAND = PreparedQuery(
+    lambda cycle_id: Assumption.objects.filter(
+        cycle_id=cycle_id, measure="demand", status__in=EXPLAINING
+    ).values_list(
+        "value_stream__code", "value_stream_id", "product_family__code", "first_month", "last_month"
+    ),
+    convert=True,
+    cycle_id=_CYCLE_ID,
+)
+# ``value_stream.families`` of a stream (the related manager's query, order aside: the
+# cells are a set).
+_STREAM_FAMILIES = PreparedQuery(
+    lambda stream_id: (
+        ProductFamily.objects.filter(value_stream_id=stream_id).order_by().values_list("code")
+    ),
+    stream_id=_STREAM_ID,
+)
 
 
 # --------------------------------------------------------------------------- review
@@ -313,7 +390,59 @@ CHANGE_MEASURES = ("demand", "production")
 
 
 def _family_changes(analysis) -> pd.DataFrame:
-    """Family demand and production against the last approved plan (months in both)."""
+    """Family demand and production against the last approved plan (months in both).
+
+    Rows: every family-month in both plans, demand then production, left in the current
+    plan's order, with a change; biggest change first (ties in that order). Built on the
+    join's row positions (``engine._inner_join``): pandas' merge, concat and sort cost
+    ~50-200 µs a call each on the demo's small frames. Where the join is not that cheap
+    one (a repeated key, a code that is not a ``str``, a missing month), pandas does it.
+    """
+    keys = ["value_stream", "product_family", "month"]
+    cur, prev = analysis.projection.family, analysis.previous.family
+    rows = _inner_join(cur, prev, tuple(keys)) if _family_frames_plain(cur, prev) else None
+    if rows is None:
+        return _family_changes_pandas(analysis)
+    left, right = rows
+    # merge(how="inner") keeps the left frame's order (unique keys on both sides).
+    order = np.argsort(left, kind="stable")
+    left, right = left[order], right[order]
+    n = len(left)
+    current = np.concatenate([cur[m].to_numpy(dtype=float)[left] for m in CHANGE_MEASURES])
+    previous = np.concatenate([prev[m].to_numpy(dtype=float)[right] for m in CHANGE_MEASURES])
+    change = current - previous
+    kept = np.flatnonzero(np.abs(change) > 0)
+    if not len(kept):  # no change at all: pandas' empty frame (its index and dtypes)
+        return _family_changes_pandas(analysis)
+    # sort_values(ascending=False, kind="stable"): equal sizes keep their order.
+    order = np.argsort(-np.abs(change[kept]), kind="stable")
+    keep = kept[order]
+    # The index the filter and the sort left on the concat's RangeIndex (pandas keeps a
+    # RangeIndex where the rows it takes are one).
+    index = pd.RangeIndex(len(change)).take(kept)
+    if not (order == np.arange(len(order))).all():
+        index = index.take(order)
+    rows = np.tile(left, len(CHANGE_MEASURES))[keep]
+    measures = np.repeat(np.array(CHANGE_MEASURES, dtype=object), n)
+    return pd.DataFrame(
+        {
+            **{k: cur[k].array.take(rows) for k in keys},  # each key keeps its dtype
+            "measure": measures[keep],
+            "current": current[keep],
+            "previous": previous[keep],
+            "change": change[keep],
+        },
+        index=index,
+    )
+
+
+def _family_frames_plain(cur: pd.DataFrame, prev: pd.DataFrame) -> bool:
+    """Both frames hold the change measures as float columns (the engine's frames)."""
+    return all(frame[m].dtype == np.float64 for frame in (cur, prev) for m in CHANGE_MEASURES)
+
+
+def _family_changes_pandas(analysis) -> pd.DataFrame:
+    """:func:`_family_changes` through pandas' merge (the frames the array join leaves)."""
     keys = ["value_stream", "product_family", "month"]
     cur = analysis.projection.family.loc[:, [*keys, *CHANGE_MEASURES]]
     prev = analysis.previous.family.loc[:, [*keys, *CHANGE_MEASURES]]
@@ -367,7 +496,8 @@ def assumptions_behind_biggest_changes(
     vs_col = changes["value_stream"].to_numpy()
     measure_col = changes["measure"].to_numpy()
     family_col = changes["product_family"].to_numpy()
-    ordinal = pd.PeriodIndex(changes["month"], freq="M").asi8
+    months = pd.PeriodIndex(changes["month"], freq="M")
+    ordinal = months.asi8
     found: list[tuple[int, int, Assumption]] = []
     for (vs, measure), assumptions in index.items():
         here = (vs_col == vs) & (measure_col == measure)
@@ -383,10 +513,18 @@ def assumptions_behind_biggest_changes(
                 found.append((int(hit[0]), order, a))
     found.sort(key=lambda f: (f[0], f[1]))
     out: list[dict] = []
-    for row, _, a in found[:limit]:
-        vs, fam, month, measure, cur, prev, change = changes.iloc[row][
-            ["value_stream", "product_family", "month", "measure", "current", "previous", "change"]
-        ]
+    found = found[:limit]
+    if not found:
+        return []
+    # The listed rows' values as ``changes.iloc[row]`` gives them (NumPy floats and the
+    # month's Period), read from the columns once instead of a row Series each.
+    picked = np.array([row for row, _, _ in found])
+    currents = changes["current"].to_numpy(dtype=float)[picked]
+    previouses = changes["previous"].to_numpy(dtype=float)[picked]
+    deltas = changes["change"].to_numpy(dtype=float)[picked]
+    for i, (row, _, a) in enumerate(found):
+        fam, month = family_col[row], months[row]
+        cur, prev, change = currents[i], previouses[i], deltas[i]
         d = assumption_dict(a)
         d["change"] = {
             "product_family": fam,
