@@ -40,11 +40,12 @@ from planning.selectors.plans import (
     CycleAnalysis,
     _reuse,
     _reuse_derived,
+    _reuse_input,
     cycle_analysis,
     cycle_current,
     cycle_get_by_label,
 )
-from planning.selectors.stamps import facts_of, reuse_part, review_stamp
+from planning.selectors.stamps import facts_of, rest_of, reuse_part, review_stamp
 from valuestreams.models import ProductFamily, ValueStream
 from valuestreams.roles import user_reads_all_streams
 
@@ -178,6 +179,7 @@ def stream_dashboard(
             family_code=family_code,
             month=month,
             facts=facts,
+            stamp=stamp,
         ),
     )
     dash.kept("facts", lambda: facts)  # the closed-month block's key (same stamp)
@@ -191,15 +193,24 @@ def _stream_dashboard(
     family_code: str | None,
     month: str | None,
     facts: tuple | None = None,
+    stamp: tuple | None = None,
 ) -> StreamDashboard:
     pick = horizon_month_pick(cycle, month)
-    families = cycle_stream_families(cycle=cycle, value_stream=value_stream)
+    # The cycle's copy and the families read whole by the stamp's facts: a save leaves them.
+    families = (
+        cycle_stream_families(cycle=cycle, value_stream=value_stream)
+        if stamp is None
+        else _reuse_input(
+            ("stream_families", rest_of(stamp), value_stream.pk),
+            lambda: cycle_stream_families(cycle=cycle, value_stream=value_stream),
+        )
+    )
     family = next((f for f in families if f.code == family_code), None)
     fcode = family.code if family else None
     # A family filter narrows the analysis itself: KPIs, capacity, money and accuracy
     # are the family's too (its stream's hours and conversion cost stay the stream's).
     analysis = cycle_analysis(
-        cycle=cycle, value_streams=[value_stream], family=fcode or "", facts=facts
+        cycle=cycle, value_streams=[value_stream], family=fcode or "", facts=facts, stamp=stamp
     )
     # Sales facts from the actuals store, history and the horizon's started months alike
     # (kept under the facts' stamp: a save in the open plan leaves them).
@@ -395,17 +406,26 @@ def _page_number(text: str | None) -> int:
     return int(text) if text and text.isdigit() and int(text) > 0 else 1
 
 
-def exception_acks_attach(
-    cycle: PlanningCycle, rows: list[dict]
-) -> dict[str, ExceptionAcknowledgement]:
-    """Put each exception row's acknowledgement (or None) on it as ``ack``; returns every
-    acknowledgement of the cycle by key (the count shows as "acknowledged")."""
-    acks = {
+def exception_acks(cycle: PlanningCycle) -> dict[str, ExceptionAcknowledgement]:
+    """Every acknowledgement of the cycle by key, with who acknowledged (one query)."""
+    return {
         a.key: a
         for a in ExceptionAcknowledgement.objects.filter(cycle=cycle).select_related(
             "acknowledged_by"
         )
     }
+
+
+def exception_acks_attach(
+    cycle: PlanningCycle,
+    rows: list[dict],
+    acks: dict[str, ExceptionAcknowledgement] | None = None,
+) -> dict[str, ExceptionAcknowledgement]:
+    """Put each exception row's acknowledgement (or None) on it as ``ack``; returns every
+    acknowledgement of the cycle by key (the count shows as "acknowledged"). ``acks``:
+    :func:`exception_acks` of the cycle when the caller holds it."""
+    if acks is None:
+        acks = exception_acks(cycle)
     for row in rows:
         row["ack"] = acks.get(row["key"])
     return acks
@@ -418,6 +438,7 @@ def _exception_page(
     page: str | None,
     kind: str | None,
     value_stream: str | None,
+    acks: dict[str, ExceptionAcknowledgement] | None = None,
 ) -> tuple[list[dict], ExceptionPages]:
     """Filter by kind and stream, cut one page, attach each row's acknowledgement."""
     kind = kind if kind in engine.KINDS else ""
@@ -432,7 +453,7 @@ def _exception_page(
     number = min(_page_number(page), count)
     start = (number - 1) * EXCEPTIONS_PER_PAGE
     rows = dashboards.exception_rows(ex.iloc[start : start + EXCEPTIONS_PER_PAGE], cycle.label)
-    acks = exception_acks_attach(cycle, rows)
+    acks = exception_acks_attach(cycle, rows, acks)
     exceptions_explained(cycle=cycle, rows=rows)  # demand changes an assumption covers
     pages = ExceptionPages(
         number=number,
@@ -458,6 +479,49 @@ def _family_options(rows: Sequence[tuple[str, str, int]], chosen: str) -> str:
         selected = " selected" if code == chosen else ""
         options.append(f'<option value="{text}"{selected}>{escape(vs)} · {text}</option>')
     return mark_safe("".join(options))  # every code escaped above
+
+
+@dataclass(frozen=True)
+class _ReviewInputs:
+    """What the review reads besides the plan's values and what is computed from them."""
+
+    planned: list[tuple[str, str, int]]  # cycle_family_codes of the streams shown
+    family: ProductFamily | None  # the family filter's family, in the stream it is planned in
+    steps: list
+    decisions: list[Decision]
+    owners: list
+    stream_count: int  # every value stream (the approval's company-wide exceptions)
+    acks: dict[str, ExceptionAcknowledgement]
+
+
+def _review_inputs(
+    *, cycle: PlanningCycle, streams: list[ValueStream], family: str | None, can_record: bool
+) -> _ReviewInputs:
+    # The families this cycle plans (its copy): a frozen cycle keeps its own, in the
+    # streams they were planned in.
+    planned = cycle_family_codes(cycle=cycle, value_streams=streams)
+    match = next((row for row in planned if row[0] == family), None) if family else None
+    family_obj = ProductFamily.objects.filter(code=match[0]).first() if match else None
+    if family_obj is not None:
+        # the stream the cycle plans it in
+        family_obj.value_stream = next(vs for vs in streams if vs.pk == match[2])
+    return _ReviewInputs(
+        planned=planned,
+        family=family_obj,
+        steps=list(cycle.steps.order_by("number")),
+        decisions=list(
+            Decision.objects.filter(cycle=cycle)
+            .select_related("owner", "step")
+            .order_by("due_date", "pk")
+        ),
+        owners=(
+            list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
+            if can_record
+            else []
+        ),
+        stream_count=ValueStream.objects.count(),
+        acks=exception_acks(cycle),
+    )
 
 
 def review_page(
@@ -507,6 +571,7 @@ def review_page(
         lambda: _review_page(
             cycle=cycle,
             facts=facts,
+            stamp=stamp,
             streams=streams,
             month=month,
             exception_page=exception_page,
@@ -526,6 +591,7 @@ def _review_page(
     *,
     cycle: PlanningCycle,
     facts: tuple | None = None,
+    stamp: tuple | None = None,
     streams: list[ValueStream],
     month: str | None,
     exception_page: str | None,
@@ -536,18 +602,27 @@ def _review_page(
     can_approve: bool,
     can_record: bool,
 ) -> ReviewPage:
-    streams_all = streams
-    # The families this cycle plans (its copy): a frozen cycle keeps its own, in the
-    # streams they were planned in.
-    planned = cycle_family_codes(cycle=cycle, value_streams=streams_all)
-    match = next((row for row in planned if row[0] == family), None) if family else None
-    family_obj = ProductFamily.objects.filter(code=match[0]).first() if match else None
+    # What reads none of the plan's values (the family filter, the steps, the
+    # decisions, the owners, the acknowledgements): kept under the stamp without its
+    # plan part, so a planner's save leaves it.
+    inputs = (
+        _review_inputs(cycle=cycle, streams=streams, family=family, can_record=can_record)
+        if stamp is None
+        else _reuse_input(
+            ("review_inputs", rest_of(stamp), tuple(vs.pk for vs in streams), family, can_record),
+            lambda: _review_inputs(
+                cycle=cycle, streams=streams, family=family, can_record=can_record
+            ),
+        )
+    )
+    planned, family_obj = inputs.planned, inputs.family
     fcode = family_obj.code if family_obj else ""
     if family_obj is not None:
-        streams = [vs for vs in streams if vs.pk == match[2]]
-        family_obj.value_stream = streams[0]  # the stream the cycle plans it in
+        streams = [vs for vs in streams if vs.pk == family_obj.value_stream.pk]
     company_view = company_view and not fcode
-    analysis = cycle_analysis(cycle=cycle, value_streams=streams, family=fcode, facts=facts)
+    analysis = cycle_analysis(
+        cycle=cycle, value_streams=streams, family=fcode, facts=facts, stamp=stamp
+    )
     heads = _headcounts(streams)
     # Of closed months only: kept under the facts' stamp (no read to know it holds).
     fva = (
@@ -632,7 +707,7 @@ def _review_page(
             title="Company roll-up: profit after sustaining costs, and cash flow",
         )
 
-    steps = list(cycle.steps.order_by("number"))
+    steps = inputs.steps
     open_steps = cycle_steps_open(cycle, steps=steps)
     approver = cycle.approved_by
     approval = Approval(
@@ -651,7 +726,7 @@ def _review_page(
                 # page covers every value stream (one analysis, not two).
                 exceptions=(
                     analysis.exceptions
-                    if company_view and len(streams) == ValueStream.objects.count()
+                    if company_view and len(streams) == inputs.stream_count
                     else None
                 ),
             )
@@ -665,17 +740,10 @@ def _review_page(
         page=exception_page,
         kind=exception_kind,
         value_stream=exception_stream,
+        acks=inputs.acks,
     )
-    decisions = list(
-        Decision.objects.filter(cycle=cycle)
-        .select_related("owner", "step")
-        .order_by("due_date", "pk")
-    )
-    owners = (
-        list(get_user_model().objects.filter(is_active=True).order_by("first_name", "username"))
-        if can_record
-        else []
-    )
+    decisions = inputs.decisions
+    owners = inputs.owners
     return ReviewPage(
         cycle=cycle,
         analysis=analysis,

@@ -279,7 +279,34 @@ def _plan_values_query(
     return qs.order_by()
 
 
-def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
+def _values_list(qs: QuerySet[PlanValue]) -> QuerySet:
+    """The columns :func:`_values_frame` reads."""
+    return qs.values_list(
+        "measure",
+        Coalesce("value_stream_id", Value(0)),
+        Coalesce("product_family_id", Value(0)),
+        MonthOrdinal("month"),
+        Cast("value", FloatField()),
+    )
+
+
+def _values_sql(qs: QuerySet[PlanValue]) -> tuple[str | None, tuple]:
+    """The SQL and parameters of :func:`_values_frame`'s read of ``qs`` (``None``: the
+    filter matches nothing): a function of the query's arguments alone (the cycle, the
+    streams, the family), so it is kept under them."""
+    try:
+        sql, params = _values_list(qs).query.sql_with_params()
+    except EmptyResultSet:
+        return None, ()
+    return sql, tuple(params)
+
+
+def _values_frame(
+    qs: QuerySet[PlanValue],
+    *,
+    compiled: tuple[str | None, tuple] | None = None,
+    names: Callable[[str, np.ndarray, np.ndarray], tuple[dict, dict]] | None = None,
+) -> pd.DataFrame:
     """Stored values in the file contract's long shape (one query, and one for the codes).
 
     The database gives numbers only, besides the measure: stream and family ids, months
@@ -291,24 +318,26 @@ def _values_frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
     by position; the collector is held during the read
     (:func:`sofp.gc_pause.collector_paused`).
     Expressions last: :func:`_raw_rows` returns the columns in SQL order.
+
+    ``names``: the caller's ``_code_names`` (kept under a stamp of the codes);
+    ``compiled``: :func:`_values_sql` of ``qs``, when the caller kept it.
     """
     with collector_paused():
-        rows = _raw_rows(
-            qs.values_list(
-                "measure",
-                Coalesce("value_stream_id", Value(0)),
-                Coalesce("product_family_id", Value(0)),
-                MonthOrdinal("month"),
-                Cast("value", FloatField()),
-            )
-        )
+        if compiled is None:
+            rows = _raw_rows(_values_list(qs))
+        elif compiled[0] is None:  # a filter that matches nothing (see _raw_rows)
+            rows = []
+        else:
+            with connections[qs.db].cursor() as cursor:
+                cursor.execute(*compiled)
+                rows = cursor.fetchall()
         n = len(rows)
         measures, streams, families, months, values = zip(*rows, strict=True) if n else ((),) * 5
         del rows  # freed before the collector runs again: nothing left for it to scan
         stream_at, stream_ids = _id_positions(streams)
         family_at, family_ids = _id_positions(families)
         del streams, families
-        stream_codes, family_codes = _code_names(qs.db, stream_ids, family_ids)
+        stream_codes, family_codes = (names or _code_names)(qs.db, stream_ids, family_ids)
         return pd.DataFrame(
             {
                 "value_stream": _id_codes(stream_at, stream_ids, stream_codes),
@@ -412,16 +441,32 @@ _reused_lock = threading.Lock()
 
 
 def _reuse(key: tuple, compute: Callable[[], T]) -> T:
+    return _kept_in(_reused, _REUSED_KEPT, key, compute)
+
+
+def _kept_in(store: OrderedDict, size: int, key: tuple, compute: Callable[[], T]) -> T:
     with _reused_lock:
-        if key in _reused:
-            _reused.move_to_end(key)
-            return _reused[key]  # type: ignore[return-value]
+        if key in store:
+            store.move_to_end(key)
+            return store[key]  # type: ignore[return-value]
     result = compute()
     with _reused_lock:
-        _reused[key] = result
-        while len(_reused) > _REUSED_KEPT:
-            _reused.popitem(last=False)
+        store[key] = result
+        while len(store) > size:
+            store.popitem(last=False)
     return result
+
+
+# Small reads kept under a stamp (a master copy, the streams, the launches, SQL text,
+# codes, the last approved cycle, the thresholds, the review's steps and decisions):
+# their own store, so the many of them (per stream, family and filter) never push a
+# projection out of ``_reused``. Keyed as ``_reuse``'s: by what they read.
+_INPUTS_KEPT = 128
+_inputs: OrderedDict[tuple, object] = OrderedDict()
+
+
+def _reuse_input(key: tuple, compute: Callable[[], T]) -> T:
+    return _kept_in(_inputs, _INPUTS_KEPT, key, compute)
 
 
 def _reuse_derived(
@@ -446,6 +491,7 @@ def projections_forget() -> None:
 
     with _reused_lock:
         _reused.clear()
+        _inputs.clear()
     parts_forget()
 
 
@@ -474,13 +520,22 @@ def _frame_digest(frame: pd.DataFrame) -> str:
 
 
 def _projection(
-    cycle: PlanningCycle, streams: list[ValueStream] | None, family: str = ""
+    cycle: PlanningCycle,
+    streams: list[ValueStream] | None,
+    family: str = "",
+    stamp: tuple | None = None,
 ) -> tuple[tuple, engine.Projection]:
     """A cycle's projection and the key it is kept under (a few small queries on a hit;
     none for an approved plan).
 
     With ``family`` the projection holds that one family (its stream's hours and costs
     stay the stream's): the filtered view every figure of a page draws from.
+
+    ``stamp``: the caller's ``selectors.stamps.review_stamp`` of ``cycle`` at this
+    moment. It reads the cycle's plan values, its master copy, its streams' copies, the
+    launches, the master data and the codes whole, so it keys the projection without
+    another read; the master copy, the streams and the launches are read once per
+    :func:`~planning.selectors.stamps.rest_of` the stamp (a save leaves them).
     """
     scenario = cycle_scenario(cycle)
     values = _plan_values_query(
@@ -503,10 +558,70 @@ def _projection(
             ("frozen", (cycle.pk, cycle.approved_at)),
         )
         return key, _reuse(key, lambda: _project(cycle, streams, family, values))
+    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
+
+    if stamp is not None and scenario is None and stamp[2] == cycle.pk:
+        from planning.selectors.stamps import facts_of, plan_of, rest_of
+
+        rest = rest_of(stamp)
+
+        def inputs() -> tuple[pd.DataFrame, tuple[str, ...], list[tuple], pd.DataFrame | None]:
+            from planning.selectors.launches import cycle_launch_frames
+
+            launch_rows = cycle_launch_rows(cycle)
+            return (
+                cycle_master_frame(cycle=cycle, value_streams=streams, family=family),
+                tuple(cycle_streams(cycle=cycle, value_streams=streams)),
+                launch_rows,
+                # as _project reads them: of the stream as a whole, none in a family's view
+                None if family else cycle_launch_frames(cycle, streams, launch_rows)[1],
+            )
+
+        master, stream_codes, launch_rows, hours = _reuse_input(
+            ("projection_inputs", family, values.db, streams_key, rest), inputs
+        )
+        key = (
+            "projection",
+            family,
+            values.db,
+            cycle.pk,
+            None,
+            cycle.month,
+            cycle.horizon,
+            streams_key,
+            ("review_stamp", plan_of(stamp), rest),
+        )
+        facts = facts_of(stamp)
+
+        def names(db: str, stream_ids: np.ndarray, family_ids: np.ndarray) -> tuple:
+            # Every stream's and family's whole row is in the stamp's facts part.
+            return _reuse_input(
+                (
+                    "code_names",
+                    db,
+                    facts,
+                    frozenset(stream_ids.tolist()),
+                    frozenset(family_ids.tolist()),
+                ),
+                lambda: _code_names(db, stream_ids, family_ids),
+            )
+
+        def frame(qs: QuerySet[PlanValue]) -> pd.DataFrame:
+            compiled = _reuse_input(
+                ("values_sql", qs.db, cycle.pk, streams_key, family),
+                lambda: _values_sql(qs),
+            )
+            return _values_frame(qs, compiled=compiled, names=names)
+
+        return key, _reuse(
+            key,
+            lambda: _project(
+                cycle, streams, family, values, master, stream_codes, launch_rows, frame, hours
+            ),
+        )
     # The cycle's own master copy (Master data belongs to the cycle).
     master = cycle_master_frame(cycle=cycle, value_streams=streams, family=family)
     stream_codes = tuple(cycle_streams(cycle=cycle, value_streams=streams))
-    from planning.selectors.launches import cycle_launch_rows, launch_rows_digest
 
     launch_rows = cycle_launch_rows(cycle)  # a scenario works with the plan's launches
     key = (
@@ -537,6 +652,8 @@ def _project(
     master: pd.DataFrame | None = None,
     stream_codes: tuple[str, ...] | None = None,
     launch_rows: list[tuple] | None = None,
+    frame: Callable[[QuerySet[PlanValue]], pd.DataFrame] = _values_frame,
+    hours: pd.DataFrame | object | None = ...,
 ) -> engine.Projection:
     """The engine's run on what ``_projection`` read for its key (read here when the key
     needed none of it)."""
@@ -549,13 +666,14 @@ def _project(
     if launch_rows is None:
         launch_rows = cycle_launch_rows(cycle)
     # NPD development hours count for the stream as a whole, not one family's view.
-    hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
+    if hours is ...:  # not given by the caller (who read them as here)
+        hours = None if family else cycle_launch_frames(cycle, streams, launch_rows)[1]
     return engine.project(
         engine.PlanInput(
             start=_period(cycle.month),
             horizon=cycle.horizon,
             master=master,
-            values=_values_frame(values),
+            values=frame(values),
             value_streams=stream_codes,
             development_hours=hours,
         )
@@ -669,45 +787,66 @@ def cycle_analysis(
     value_streams: Iterable[ValueStream] | None = None,
     family: str = "",
     facts: tuple | None = None,
+    stamp: tuple | None = None,
 ) -> CycleAnalysis:
     """Projection, last approved plan, accuracy, changes and exceptions of a cycle.
 
     A constant number of queries whatever the number of streams and families; while
     nothing it reads has changed, a handful of small ones (see ``_reuse``). ``facts``:
     the caller's ``selectors.stamps.facts_stamp`` of this moment (or ``facts_of`` its
-    review stamp), which keys the accuracy without reading anything more.
+    review stamp), which keys the accuracy without reading anything more. ``stamp``:
+    the caller's ``review_stamp`` of ``cycle`` (its facts' part is ``facts``), which
+    keys the projection, the last approved cycle, the thresholds and the launches too
+    (see ``_projection``).
     """
     streams = None if value_streams is None else list(value_streams)
-    key, projection = _projection(cycle, streams, family)
-    previous_cycle = cycle_last_approved(before=cycle.month)
+    if stamp is not None:
+        from planning.selectors.stamps import facts_of
+
+        facts = facts_of(stamp)
+    streams_key = None if streams is None else tuple(sorted(vs.pk for vs in streams))
+    db = PlanValue.objects.db
+    key, projection = _projection(cycle, streams, family, stamp)
+    # The facts' stamp reads every cycle (whole rows) and the company whole: the last
+    # approved cycle and the thresholds are kept under it (a save leaves both).
+    previous_cycle = (
+        cycle_last_approved(before=cycle.month)
+        if facts is None
+        else _reuse_input(
+            ("last_approved", db, facts, cycle.month),
+            lambda: cycle_last_approved(before=cycle.month),
+        )
+    )
     previous_key, previous = (
         _projection(previous_cycle, streams, family) if previous_cycle else (None, None)
     )
-    forecasts_qs, actuals_qs = _accuracy_queries(
-        cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS, family=family
+
+    def accuracy_queries() -> tuple[QuerySet[PlanValue], QuerySet[Actual]]:
+        return _accuracy_queries(
+            cycle=cycle, value_streams=streams, months_back=ACTUALS_HISTORY_MONTHS, family=family
+        )
+
+    thresholds = (
+        company_thresholds()
+        if facts is None
+        else _reuse_input(("thresholds", db, facts), company_thresholds)
     )
-    thresholds = company_thresholds()
     # Accuracy reads closed months only (frozen forecasts, sales facts): a save in the
     # open plan leaves it as it is, so it is kept on its own.
+    if facts is not None:
+        # The facts' stamp moves with every fact and every approval (it reads the facts
+        # and the cycles whole): a wider key than the two reads below, and no query
+        # built unless it misses.
+        accuracy_key: tuple = (facts,)
+    else:
+        _forecasts, actuals_qs = accuracy_queries()
+        accuracy_key = (
+            _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
+            _values_fingerprint(actuals_qs),
+        )
     accuracy = _reuse(
-        (
-            "accuracy",
-            forecasts_qs.db,
-            cycle.month,
-            None if streams is None else tuple(sorted(vs.pk for vs in streams)),
-            family,
-            # The facts' stamp moves with every fact and every approval (it reads the
-            # facts and the cycles whole): a wider key than the two reads below.
-            *(
-                (facts,)
-                if facts is not None
-                else (
-                    _frozen_stamp(),  # the forecasts come from approved (frozen) cycles only
-                    _values_fingerprint(actuals_qs),
-                )
-            ),
-        ),
-        lambda: engine.forecast_accuracy(*_accuracy_frames(forecasts_qs, actuals_qs)),
+        ("accuracy", db, cycle.month, streams_key, family, *accuracy_key),
+        lambda: engine.forecast_accuracy(*_accuracy_frames(*accuracy_queries())),
     )
 
     def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -716,7 +855,15 @@ def cycle_analysis(
             if previous is not None
             else pd.DataFrame(columns=list(engine.PLAN_CHANGE_COLUMNS))
         )
-        launches = _launches_in_scope(cycle, streams, family)
+        # The launches table and the streams' codes are read whole by the facts' stamp.
+        launches = (
+            _launches_in_scope(cycle, streams, family)
+            if facts is None
+            else _reuse_input(
+                ("launches_in_scope", db, facts, cycle.pk, streams_key, family),
+                lambda: _launches_in_scope(cycle, streams, family),
+            )
+        )
         exceptions = engine.exceptions(projection, previous, thresholds, launches=launches)
         return changes, exceptions
 

@@ -149,6 +149,26 @@ def review_stamp(cycle) -> tuple:
     return ("review", connection.alias, cycle.pk, today, *(str(x) for x in row))
 
 
+# The review stamp's parts of the cycle's plan values (``PlanValue``, ``ScenarioCell``):
+# right after ("review", alias, cycle, today), first of the parts (see ``_review_sql``).
+_PLAN_PARTS = slice(4, 6)
+
+
+def plan_of(stamp: tuple) -> tuple:
+    """The cycle's plan values' part of a :func:`review_stamp` (its cells and its
+    scenarios' cells): what a planner's save moves."""
+    return stamp[_PLAN_PARTS]
+
+
+def rest_of(stamp: tuple) -> tuple:
+    """A :func:`review_stamp` without its plan values' part (:func:`plan_of`): it moves
+    with every other table the review reads (steps, decisions, users, acknowledgements,
+    assumptions, the stream copies, the facts and the master data) and the company's
+    day, not with a save in the plan. Parts of the review and the stream dashboard that
+    read none of the plan's values are kept under it, so a save leaves them."""
+    return ("review", *stamp[1 : _PLAN_PARTS.start], *stamp[_PLAN_PARTS.stop :])
+
+
 @cache
 def _facts_count(vendor: str) -> int:
     return len(_facts_parts(vendor))

@@ -1,0 +1,242 @@
+"""The review and the stream dashboard keep what reads none of the plan's values (the
+family filter, steps, decisions, owners, acknowledgements, the projection's master copy,
+streams and launches, the last approved cycle, the thresholds) under the review stamp
+without its plan part (``stamps.rest_of``), and key the projection by the stamp itself.
+
+Each page is compared, byte for byte, with the old path: ``_review_page`` and
+``_stream_dashboard`` without a stamp (every read done afresh, keys read from the
+database as before), computed from nothing — after a plan save and after each write the
+kept parts read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from django.db.models import F
+from django.test import Client
+from django.utils import timezone
+
+from planning import engine
+from planning.models import (
+    Company,
+    CycleFamily,
+    CycleStep,
+    CycleValueStream,
+    Decision,
+    ExceptionAcknowledgement,
+    PlanningCycle,
+    PlanValue,
+)
+from planning.selectors import dashboards
+from planning.selectors.plans import projections_forget
+from planning.selectors.stamps import plan_of, rest_of, review_stamp
+from tests.dashboard_data import build_company
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MONTH = dt.date(2027, 1, 1)
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+_PRINTED = re.compile(r"printed [^(]+\(")
+
+
+@pytest.fixture(autouse=True)
+def _today_is_in_the_cycle(monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 1, 15))
+
+
+@pytest.fixture
+def readers(db, executive):
+    from valuestreams.models import ValueStream
+
+    build_company(streams=3, families=3, month=MONTH)
+    planner = UserFactory(username="s01_planner")
+    MembershipFactory(user=planner, value_stream=ValueStream.objects.get(code="S01"))
+    manager = UserFactory(username="s02_manager")
+    MembershipFactory(
+        user=manager, value_stream=ValueStream.objects.get(code="S02"), role="manager"
+    )
+    clients = {}
+    for name, user in (("executive", executive), ("planner", planner), ("manager", manager)):
+        clients[name] = Client()
+        clients[name].force_login(user)
+    return clients
+
+
+KIND = engine.KINDS[0]
+PAGES = (
+    ("executive", "/review/"),
+    ("executive", "/review/?month=2027-03"),
+    ("executive", "/review/?family=S02-F002&month=2027-02"),
+    ("executive", f"/review/?exception_kind={KIND}&exception_stream=S01&exceptions_page=2"),
+    ("planner", "/review/?month=2027-02&family=S01-F000"),
+    ("manager", f"/review/?exception_kind={KIND}"),
+    ("executive", "/value-streams/S02/?month=2027-02&family=S02-F001"),
+    ("planner", "/value-streams/S01/"),
+    ("executive", "/cycles/2026-12/review/"),  # approved (frozen)
+)
+
+
+def _pages(readers) -> dict[tuple[str, str], str]:
+    out = {}
+    for who, url in PAGES:
+        response = readers[who].get(url)
+        assert response.status_code == 200, (who, url)
+        out[(who, url)] = _PRINTED.sub("printed (", _CSRF.sub("CSRF", response.content.decode()))
+    return out
+
+
+def _old_pages(readers, monkeypatch) -> dict[tuple[str, str], str]:
+    """Every page by the old path: no stamp given to the page's computation (each
+    read and each key as before), each page computed from nothing."""
+    review, stream = dashboards._review_page, dashboards._stream_dashboard
+    with monkeypatch.context() as patch:
+        patch.setattr(dashboards, "_review_page", lambda **kw: review(**{**kw, "stamp": None}))
+        patch.setattr(dashboards, "_stream_dashboard", lambda **kw: stream(**{**kw, "stamp": None}))
+        out = {}
+        for page in PAGES:
+            projections_forget()
+            out.update(_pages_of(readers, [page]))
+    projections_forget()
+    return out
+
+
+def _pages_of(readers, pages) -> dict:
+    saved = globals()["PAGES"]
+    try:
+        globals()["PAGES"] = tuple(pages)
+        return _pages(readers)
+    finally:
+        globals()["PAGES"] = saved
+
+
+def _cycle() -> PlanningCycle:
+    return PlanningCycle.objects.get(month=MONTH)
+
+
+def _bump(**where) -> None:
+    """A save as the grid makes it: the value moves, the version grows."""
+    rows = PlanValue.objects.filter(cycle=_cycle(), **where)
+    pk = rows.order_by("pk").values_list("pk", flat=True).first()
+    PlanValue.objects.filter(pk=pk).update(
+        value=F("value") + Decimal("37"), version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+def _decision() -> None:
+    from django.contrib.auth import get_user_model
+
+    Decision.objects.create(
+        cycle=_cycle(),
+        step=_cycle().steps.get(number=5),
+        text="Add a <second> shift",
+        owner=get_user_model().objects.get(username="s01_planner"),
+        due_date=dt.date(2027, 2, 1),
+    )
+
+
+def _acknowledge() -> None:
+    from planning.dashboards import exception_rows
+    from planning.selectors.plans import cycle_analysis
+
+    exceptions = cycle_analysis(cycle=_cycle()).exceptions
+    key = exception_rows(exceptions.head(1), _cycle().label)[0]["key"]
+    ExceptionAcknowledgement.objects.create(
+        cycle=_cycle(), key=key, note="seen & agreed", acknowledged_at=timezone.now()
+    )
+
+
+WRITES = {
+    "plan save": lambda: _bump(product_family__code="S01-F001", measure="demand"),
+    "stream cell": lambda: _bump(
+        value_stream__code="S02", product_family__isnull=True, measure="available_hours"
+    ),
+    "decision": _decision,
+    "step done": lambda: CycleStep.objects.filter(cycle=_cycle(), number=1).update(status="done"),
+    "acknowledgement": _acknowledge,
+    "owner renamed": lambda: (
+        __import__("django.contrib.auth", fromlist=["get_user_model"])
+        .get_user_model()
+        .objects.filter(username="s01_planner")
+        .update(first_name="Zoë")
+    ),
+    "headcount": lambda: CycleValueStream.objects.filter(
+        cycle=_cycle(), value_stream__code="S01"
+    ).update(headcount=F("headcount") + 5),
+    "price": lambda: CycleFamily.objects.filter(
+        cycle=_cycle(), product_family__code="S00-F002"
+    ).update(unit_price=F("unit_price") + 3),
+    "threshold": lambda: Company.objects.update(demand_change_threshold=Decimal("0.01")),
+}
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_pages_equal_the_old_path_after_a_write(readers, monkeypatch, write):
+    _pages(readers)  # every part kept
+    assert _pages(readers) == _old_pages(readers, monkeypatch)
+    _pages(readers)  # and kept again, under the stamp of before the write
+    before_stamp = review_stamp(_cycle())
+    WRITES[write]()
+    after_stamp = review_stamp(_cycle())
+    assert after_stamp != before_stamp
+    # Only a plan save leaves the stamp's rest as it was (and the parts kept under it).
+    if write in ("plan save", "stream cell"):
+        assert rest_of(after_stamp) == rest_of(before_stamp)
+        assert plan_of(after_stamp) != plan_of(before_stamp)
+    else:
+        assert rest_of(after_stamp) != rest_of(before_stamp)
+    reused = _pages(readers)
+    assert reused == _old_pages(readers, monkeypatch)
+
+
+def test_rest_of_is_the_stamp_without_the_plan_parts(readers):
+    stamp = review_stamp(_cycle())
+    rest, plan = rest_of(stamp), plan_of(stamp)
+    assert rest[:4] == ("review", *stamp[1:4]) and len(plan) == 2
+    assert len(rest) + len(plan) == len(stamp)
+    assert (*rest[:4], *plan, *rest[4:]) == stamp
+
+
+def test_a_plan_save_reads_the_plan_again_and_nothing_else(readers, monkeypatch):
+    """After a save the kept parts are used (not read again), the projection is run
+    again (the page shows the saved number)."""
+    from planning.selectors import plans
+
+    calls = {"inputs": 0, "master": 0, "project": 0}
+    inputs, master, project = (
+        dashboards._review_inputs,
+        plans.cycle_master_frame,
+        plans._project,
+    )
+
+    def counted(name, func):
+        def run(*args, **kwargs):
+            calls[name] += 1
+            return func(*args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(dashboards, "_review_inputs", counted("inputs", inputs))
+    monkeypatch.setattr(plans, "cycle_master_frame", counted("master", master))
+    monkeypatch.setattr(plans, "_project", counted("project", project))
+    page = ("executive", "/review/")
+    first = _pages_of(readers, [page])
+    assert calls["inputs"] == 1 and calls["master"] >= 1 and calls["project"] >= 1
+    calls.update(inputs=0, master=0, project=0)
+    WRITES["plan save"]()
+    after = _pages_of(readers, [page])
+    assert after != first
+    assert calls == {"inputs": 0, "master": 0, "project": 1}
+    assert after == _old_pages_of(readers, monkeypatch, [page])
+
+
+def _old_pages_of(readers, monkeypatch, pages) -> dict:
+    saved = globals()["PAGES"]
+    try:
+        globals()["PAGES"] = tuple(pages)
+        return _old_pages(readers, monkeypatch)
+    finally:
+        globals()["PAGES"] = saved
