@@ -164,6 +164,31 @@ def test_a_cell_naming_a_missing_parent_is_refused(family, bad):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["cycle", "stream", "family"])
+def test_one_missing_parent_among_many_is_named(family, bad):
+    """A statement naming several cycles, streams and families (and no family) is
+    checked as a whole (migration 0022 gathers them in one pass): the one missing id is
+    refused, and on PostgreSQL named with its column, as a foreign key names it."""
+    other = ProductFamilyFactory(code="F-2", value_stream=ValueStreamFactory(code="S2"))
+    cycles = [CycleFactory(month=M).pk, CycleFactory(month=dt.date(2027, 2, 1)).pk]
+    rows = [(cycle_id, f.value_stream_id, f.pk) for cycle_id in cycles for f in (family, other)] * 5
+    # history also of a stream and of the company (a cell's measure would not fit them)
+    scoped = [(cycles[0], family.value_stream_id, None), (cycles[1], None, None)]
+    ids = {"cycle": cycles[1], "stream": other.value_stream_id, "family": other.pk}
+    ids[bad] = gone = missing(MODELS[bad])
+    for write, table, good in ((bulk_history, HISTORY, rows + scoped), (bulk_cells, CELLS, rows)):
+        with pytest.raises(IntegrityError) as caught, transaction.atomic():
+            write([*good[:7], tuple(ids.values()), *good[7:]])
+            connection.check_constraints(table_names=[table])
+        if connection.vendor == "postgresql":
+            assert f"({COLUMNS[bad]})=({gone})" in str(caught.value.__cause__.diag.message_detail)
+        write(good)  # the same rows without the missing one
+    connection.check_constraints(table_names=[CELLS, HISTORY])
+    assert PlanValueChange.all_objects.count() == len(rows) + len(scoped)
+    assert PlanValue.objects.count() == len(rows)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("child", [CELLS, HISTORY])
 def test_deleting_or_renumbering_a_row_that_a_cell_or_history_names_is_refused(child):
     """Raw SQL, as no Django path does it: the database itself keeps the reference."""
