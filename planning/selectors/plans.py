@@ -547,14 +547,7 @@ def _projection(
         # its streams and its launches never change again, so the approval itself (this
         # cycle, approved then) stands for all of them — nothing to read for the key.
         key = (
-            "projection",
-            family,
-            values.db,
-            cycle.pk,
-            None,
-            cycle.month,
-            cycle.horizon,
-            streams_key,
+            *_projection_key_head(cycle, None, family, values.db, streams_key),
             ("frozen", (cycle.pk, cycle.approved_at)),
         )
         return key, _reuse(key, lambda: _project(cycle, streams, family, values))
@@ -581,14 +574,7 @@ def _projection(
             ("projection_inputs", family, values.db, streams_key, rest), inputs
         )
         key = (
-            "projection",
-            family,
-            values.db,
-            cycle.pk,
-            None,
-            cycle.month,
-            cycle.horizon,
-            streams_key,
+            *_projection_key_head(cycle, None, family, values.db, streams_key),
             ("review_stamp", plan_of(stamp), rest),
         )
         facts = facts_of(stamp)
@@ -625,14 +611,9 @@ def _projection(
 
     launch_rows = cycle_launch_rows(cycle)  # a scenario works with the plan's launches
     key = (
-        "projection",
-        family,
-        values.db,
-        cycle.pk,
-        None if scenario is None else scenario.pk,
-        cycle.month,
-        cycle.horizon,
-        streams_key,
+        *_projection_key_head(
+            cycle, None if scenario is None else scenario.pk, family, values.db, streams_key
+        ),
         # A scenario's cells change whatever the plan's status: only the plan is frozen.
         _values_fingerprint(values),
         _frame_digest(master),
@@ -641,6 +622,23 @@ def _projection(
     )
     return key, _reuse(
         key, lambda: _project(cycle, streams, family, values, master, stream_codes, launch_rows)
+    )
+
+
+def _projection_key_head(
+    cycle: PlanningCycle, scenario_pk: int | None, family: str, db: str, streams_key: tuple | None
+) -> tuple:
+    """What every projection key starts with (the frozen, stamped and read keys differ only
+    in what follows), so that the three never drift apart."""
+    return (
+        "projection",
+        family,
+        db,
+        cycle.pk,
+        scenario_pk,
+        cycle.month,
+        cycle.horizon,
+        streams_key,
     )
 
 
