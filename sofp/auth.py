@@ -11,13 +11,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
-from django.db import connections, router
+from django.db import router
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+
+from sofp.prepared import PreparedQuery
 
 # --- The signed-in user and their company roles, read through the cache ---------------
 # Every request read its user row, and nearly every one the user's groups (the company
@@ -107,62 +109,44 @@ def user_cache_on_group_change(sender, instance, **_: object) -> None:
 # Every API request reads its token and the token's user from the database (a revoked
 # token must stop at once), and Django building that query's SQL cost more than the
 # database answering it. The query is DRF's own (``select_related("user").get(key=…)``,
-# as named columns), compiled once per database alias with a stand-in key that each
-# request's key replaces; the rows get the ORM's conversions and become the same model
-# instances (``Model.from_db``).
+# as named columns), a ``PreparedQuery`` per token model; the rows get the ORM's
+# conversions and become the same model instances (``Model.from_db``).
 _KEY = "sofp-stand-in-token-key-\u2400"
 
 
 class _TokenReader:
     def __init__(self) -> None:
-        self._compiled: dict[tuple, tuple] = {}
+        self._prepared: dict[type, tuple] = {}
 
-    def _sql(self, model, using: str) -> tuple:
-        compiled = self._compiled.get((model, using))
-        if compiled is None:
+    def _query(self, model) -> tuple:
+        found = self._prepared.get(model)
+        if found is None:
             user_model = model._meta.get_field("user").related_model
             token_names = [f.attname for f in model._meta.concrete_fields]
             user_names = [f.attname for f in user_model._meta.concrete_fields]
-            query = (
-                model._default_manager.using(using)
-                .filter(key=_KEY)
-                .values_list(*token_names, *(f"user__{n}" for n in user_names))
-                .query
+            query = PreparedQuery(
+                lambda key: model._default_manager.filter(key=key).values_list(
+                    *token_names, *(f"user__{n}" for n in user_names)
+                ),
+                convert=True,
+                key=_KEY,
             )
-            compiler = query.get_compiler(using)
-            sql, params = compiler.as_sql()
-            at = [i for i, p in enumerate(params) if p == _KEY]
-            if len(at) != 1 or query.low_mark or query.high_mark:  # pragma: no cover
-                raise AssertionError(f"the token query lost its key: {sql}")
-            columns = [col for col, _sql, _alias in compiler.select]
-            compiled = (sql, tuple(params), at[0], columns, token_names, user_model, user_names)
-            self._compiled[(model, using)] = compiled
-        return compiled
+            found = self._prepared[model] = (query, token_names, user_model, user_names)
+        return found
 
     def get(self, model, key: str):
         """``model.objects.select_related("user").get(key=key)``: the token with its
         user, or ``model.DoesNotExist``."""
         using = router.db_for_read(model)
-        sql, params, at, columns, token_names, user_model, user_names = self._sql(model, using)
-        connection = connections[using]
-        run = list(params)
-        run[at] = key
-        with connection.cursor() as cursor:
-            cursor.execute(sql, run)
-            rows = cursor.fetchmany(2)
+        query, token_names, user_model, user_names = self._query(model)
+        rows = query.rows(using, key=key)
         if not rows:
             raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
         if len(rows) > 1:  # pragma: no cover - the key is the primary key
             raise model.MultipleObjectsReturned("more than one token with this key")
-        row = list(rows[0])
-        for i, expression in enumerate(columns):
-            for func in connection.ops.get_db_converters(expression) + expression.get_db_converters(
-                connection
-            ):
-                row[i] = func(row[i], expression, connection)
         split = len(token_names)
-        token = model.from_db(using, token_names, row[:split])
-        user = user_model.from_db(using, user_names, row[split:])
+        token = model.from_db(using, token_names, rows[0][:split])
+        user = user_model.from_db(using, user_names, rows[0][split:])
         model._meta.get_field("user").set_cached_value(token, user)
         return token
 

@@ -27,8 +27,8 @@ from planning.api.serializers import utc_text
 from planning.models import PlanningCycle, PlanValue
 from planning.selectors.navigation import stand_in_user
 from planning.selectors.plans import plan_values_visible
-from planning.selectors.prepared import PreparedQuery
 from sofp.api.pagination import ApiPagination
+from sofp.prepared import PreparedQuery
 from valuestreams.roles import user_reads_all_streams
 
 # The columns a page reads, in the order :func:`plan_value_dicts` unpacks them.

@@ -18,7 +18,7 @@ from planning import dashboards
 from planning.models import Decision, DecisionStatus, Measure, PlanningCycle, PlanValue
 from planning.selectors.assumptions import explained_demand_cells
 from planning.selectors.plans import cycle_analysis
-from planning.selectors.prepared import PreparedQuery
+from sofp.prepared import PreparedQuery
 
 # Shown in full up to this many per kind; the count always says how many there are.
 SHOWN_PER_KIND = 20

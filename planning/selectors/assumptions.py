@@ -31,7 +31,7 @@ from planning.models import (
     PlanningCycle,
 )
 from planning.selectors.plans import CycleAnalysis, _reuse_derived, cycle_analysis, plan_rights
-from planning.selectors.prepared import PreparedQuery
+from sofp.prepared import PreparedQuery
 from valuestreams.models import Membership, ProductFamily, ValueStream
 from valuestreams.roles import AnyUser, CompanyRole, user_is_executive, user_roles
 from valuestreams.selectors import value_streams_visible

@@ -43,8 +43,8 @@ from planning.models import (
 )
 from planning.selectors.actuals import ACTUAL_CELL_FIELDS, stream_family_facts
 from planning.selectors.launches import _LAUNCH_ROW_FIELDS, development_hours_frame
-from planning.selectors.prepared import PreparedFirst, PreparedQuery
 from sofp.dbfunctions import MonthOrdinal
+from sofp.prepared import PreparedFirst, PreparedQuery
 from valuestreams.models import ProductFamily, ValueStream
 
 # Values no row holds (ids are positive, months are this century's): compiled into a

@@ -1,5 +1,5 @@
 """What the home page reads — the current cycle's steps, the visible streams with their
-family counts — with SQL compiled once per process (:mod:`planning.selectors.prepared`).
+family counts — with SQL compiled once per process (:mod:`sofp.prepared`).
 
 Each is the ORM's own queryset, compiled with stand-in values and run again with the
 request's; tests compare each with the queryset it stands for.
@@ -11,7 +11,7 @@ from django.db.models import Count, QuerySet
 
 from planning.models import CycleStep, PlanningCycle
 from planning.selectors.navigation import stand_in_user
-from planning.selectors.prepared import PreparedQuery
+from sofp.prepared import PreparedQuery
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import value_streams_visible

@@ -3,7 +3,7 @@
 Each request asks the same few small questions — the current cycle, the cycle of an
 address, the streams of the Plan menu, the unread count — and Django building their SQL
 cost more than the database answering. Each is the ORM's own queryset compiled once per
-process (:mod:`planning.selectors.prepared`) and run again with the request's values;
+process (:mod:`sofp.prepared`) and run again with the request's values;
 tests compare each with the selector it stands for.
 """
 
@@ -16,7 +16,7 @@ from django.db.models import Count, QuerySet
 
 from planning.calendar import parse_month
 from planning.models import CycleStatus, Notification, PlanningCycle
-from planning.selectors.prepared import PreparedFirst, PreparedQuery
+from sofp.prepared import PreparedFirst, PreparedQuery
 from valuestreams.models import ValueStream
 from valuestreams.roles import user_reads_all_streams
 from valuestreams.selectors import value_streams_visible

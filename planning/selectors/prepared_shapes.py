@@ -1,6 +1,6 @@
 """ORM queries that take lists, compiled once per process for each shape of their lists.
 
-:class:`~planning.selectors.prepared.PreparedQuery` swaps one value per placeholder. A
+:class:`~sofp.prepared.PreparedQuery` swaps one value per placeholder. A
 write's reads filter on lists (the codes of the cells, their months, their measures), so
 their SQL depends on how many items each list holds. A :class:`PreparedShapes` compiles
 the ORM's own queryset once per shape — the number of items in each list and the flags
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 from django.db.models import QuerySet
 
-from planning.selectors.prepared import PreparedQuery
+from sofp.prepared import PreparedQuery
 
 # Each placeholder is a value no row holds and no other placeholder shares (ids are
 # positive, codes hold no NUL, months are this century's).
