@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from planning.models import CycleFamily, PlanningCycle, PlanValue
 from planning.selectors.plans import projections_forget
+from tests.clock import pin_day
 from tests.dashboard_data import build_company
 from tests.factories import MembershipFactory, UserFactory
 
@@ -29,7 +30,7 @@ _PRINTED = re.compile(r"printed [^(]+\(")
 
 @pytest.fixture(autouse=True)
 def _today_is_in_the_cycle(monkeypatch):
-    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 1, 15))
+    pin_day(monkeypatch, dt.datetime(2027, 1, 15, 11, tzinfo=dt.UTC))
 
 
 @pytest.fixture

@@ -23,13 +23,13 @@ import pytest
 from django.conf import settings
 from django.template import defaulttags
 from django.test import override_settings
-from django.utils import timezone
 
 from planning.models import CycleStep, DecisionStatus, PlanningCycle, StepStatus
 from planning.services.assumptions import assumption_create
 from planning.services.exceptions import exception_acknowledge
 from planning.services.plan_values import CellInput, plan_values_upsert
 from planning.services.scenarios import scenario_create
+from tests.clock import pin_day
 from tests.dashboard_data import build_company
 from tests.factories import DecisionFactory, MembershipFactory, UserFactory
 from valuestreams.models import ValueStream
@@ -71,7 +71,7 @@ class _StillClock(dt.datetime):
 
 @pytest.fixture(autouse=True)
 def _still(monkeypatch):
-    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 1, 15))
+    pin_day(monkeypatch, dt.datetime(2027, 1, 15, 11, tzinfo=dt.UTC))
     monkeypatch.setattr(defaulttags, "datetime", _StillClock)
 
 

@@ -33,6 +33,7 @@ from planning.models import (
 from planning.selectors import dashboards
 from planning.selectors.plans import projections_forget
 from planning.selectors.stamps import plan_of, rest_of, review_stamp
+from tests.clock import pin_day
 from tests.dashboard_data import build_company
 from tests.factories import MembershipFactory, UserFactory
 
@@ -45,7 +46,7 @@ _PRINTED = re.compile(r"printed [^(]+\(")
 
 @pytest.fixture(autouse=True)
 def _today_is_in_the_cycle(monkeypatch):
-    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: dt.date(2027, 1, 15))
+    pin_day(monkeypatch, dt.datetime(2027, 1, 15, 11, tzinfo=dt.UTC))
 
 
 @pytest.fixture
