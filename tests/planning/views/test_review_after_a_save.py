@@ -2,30 +2,33 @@
 parts (projections, forecast value added with its table and chart, the closed-month
 block and its HTML, the figures' JSON) must be the very HTML a cold computation gives,
 for a save in a family's, a stream's and the company's cells, a change of the cycle's
-master copy (a price), a new assumption, and on the frozen cycle's review beside them."""
+master copy (a price), a new assumption, and on the frozen cycle's review beside them.
+
+The company and the pages before a write are the same for every write: one test builds
+and checks them once, then runs each write from that data (``each_from_here``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
 from django.db.models import F
-from django.test import Client
 from django.utils import timezone
 
-from planning.models import CycleFamily, PlanningCycle, PlanValue
+from planning.models import CycleFamily
 from planning.selectors.plans import projections_forget
 from tests.clock import pin_day
-from tests.dashboard_data import build_company
-from tests.factories import MembershipFactory, UserFactory
+from tests.planning.views.review_pages import (
+    MONTH,
+    bump,
+    company_readers,
+    cycle,
+    each_from_here,
+    page_html,
+)
 
 pytestmark = pytest.mark.django_db
-
-MONTH = dt.date(2027, 1, 1)
-_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
-_PRINTED = re.compile(r"printed [^(]+\(")
 
 
 @pytest.fixture(autouse=True)
@@ -35,16 +38,7 @@ def _today_is_in_the_cycle(monkeypatch):
 
 @pytest.fixture
 def readers(db, executive):
-    from valuestreams.models import ValueStream
-
-    build_company(streams=3, families=3, month=MONTH)
-    planner = UserFactory(username="s01_planner")
-    MembershipFactory(user=planner, value_stream=ValueStream.objects.get(code="S01"))
-    clients = {}
-    for name, user in (("executive", executive), ("planner", planner)):
-        clients[name] = Client()
-        clients[name].force_login(user)
-    return clients
+    return company_readers(executive)
 
 
 PAGES = (
@@ -67,31 +61,16 @@ def _pages(readers, *, cold: bool = False) -> dict[tuple[str, str], str]:
             projections_forget()
         response = readers[who].get(url)
         assert response.status_code == 200, (who, url)
-        html = _PRINTED.sub("printed (", _CSRF.sub("CSRF", response.content.decode()))
-        out[(who, url)] = html
+        out[(who, url)] = page_html(response)
     return out
 
 
-def _assert_reused_equals_cold(readers) -> dict:
+def _assert_reused_equals_cold(readers, case: str) -> dict:
     reused = _pages(readers)
     cold = _pages(readers, cold=True)
     for page, html in cold.items():
-        assert reused[page] == html, page
+        assert reused[page] == html, (case, page)
     return cold
-
-
-def _cycle() -> PlanningCycle:
-    return PlanningCycle.objects.get(month=MONTH)
-
-
-def _bump(**where) -> None:
-    """A save as the grid makes it: the value moves, the version grows."""
-    rows = PlanValue.objects.filter(cycle=_cycle(), **where)
-    assert rows.exists(), where
-    pk = rows.order_by("pk").values_list("pk", flat=True).first()
-    PlanValue.objects.filter(pk=pk).update(
-        value=F("value") + Decimal("37"), version=F("version") + 1, updated_at=timezone.now()
-    )
 
 
 def _assumption() -> None:
@@ -101,9 +80,9 @@ def _assumption() -> None:
     from valuestreams.models import ProductFamily
 
     family = ProductFamily.objects.get(code="S01-F001")
-    _bump(product_family=family, measure="demand", month=MONTH)
+    bump(product_family=family, measure="demand", month=MONTH)
     Assumption.objects.create(
-        cycle=_cycle(),
+        cycle=cycle(),
         value_stream=family.value_stream,
         product_family=family,
         measure="demand",
@@ -126,31 +105,34 @@ def _fact() -> None:
 
 
 WRITES = {
-    "family cell": lambda: _bump(product_family__code="S01-F001", measure="demand"),
-    "stream cell": lambda: _bump(
+    "family cell": lambda: bump(product_family__code="S01-F001", measure="demand"),
+    "stream cell": lambda: bump(
         value_stream__code="S02", product_family__isnull=True, measure__in=["available_hours"]
     ),
-    "company cell": lambda: _bump(value_stream__isnull=True),
+    "company cell": lambda: bump(value_stream__isnull=True),
     "price": lambda: CycleFamily.objects.filter(
-        cycle=_cycle(), product_family__code="S00-F002"
+        cycle=cycle(), product_family__code="S00-F002"
     ).update(unit_price=F("unit_price") + 3, unit_material_cost=F("unit_material_cost") - 1),
     "assumption": _assumption,
     "fact": _fact,
 }
 
 
-@pytest.mark.parametrize("write", list(WRITES))
-def test_pages_after_a_write_are_what_a_cold_computation_shows(readers, write):
-    before = _assert_reused_equals_cold(readers)
-    WRITES[write]()
-    after = _assert_reused_equals_cold(readers)
-    changed = [page for page in after if after[page] != before[page]]
-    # The write shows on the open cycle's pages; the frozen cycle's review stays.
-    assert ("executive", "/review/") in changed
-    if write != "fact":  # a fact of December shows on December's review too
-        assert ("executive", "/cycles/2026-12/review/") not in changed
-    if write == "assumption":
-        assert "Tender &lt;won&gt; &amp; signed" in after[("executive", "/review/")]
+def test_pages_after_a_write_are_what_a_cold_computation_shows(readers):
+    """Before any write the reused pages are the cold ones; then each write, from that
+    same data and with the parts the pages before it kept, as its own case."""
+    before = _assert_reused_equals_cold(readers, "before any write")
+    for write, run in WRITES.items():
+        with each_from_here():
+            run()
+            after = _assert_reused_equals_cold(readers, write)
+            changed = [page for page in after if after[page] != before[page]]
+            # The write shows on the open cycle's pages; the frozen cycle's review stays.
+            assert ("executive", "/review/") in changed, write
+            if write != "fact":  # a fact of December shows on December's review too
+                assert ("executive", "/cycles/2026-12/review/") not in changed, write
+            if write == "assumption":
+                assert "Tender &lt;won&gt; &amp; signed" in after[("executive", "/review/")]
 
 
 def test_one_closed_month_block_serves_the_company_and_a_stream_reader(readers):
@@ -161,16 +143,16 @@ def test_one_closed_month_block_serves_the_company_and_a_stream_reader(readers):
     assert again == first
     executive, planner = first[("executive", "/review/")], first[("planner", "/review/")]
     assert executive.count('id="closed-month"') == planner.count('id="closed-month"') == 1
-    assert _assert_reused_equals_cold(readers) == first
+    assert _assert_reused_equals_cold(readers, "no write") == first
 
 
 def test_the_facts_part_of_the_review_stamp_is_the_facts_stamp(readers):
     from planning.models import Actual
     from planning.selectors.stamps import facts_of, facts_stamp, review_stamp
 
-    assert facts_of(review_stamp(_cycle())) == facts_stamp()
-    _bump(product_family__code="S01-F001", measure="demand")  # the plan moves, not the facts
-    assert facts_of(review_stamp(_cycle())) == facts_stamp()
+    assert facts_of(review_stamp(cycle())) == facts_stamp()
+    bump(product_family__code="S01-F001", measure="demand")  # the plan moves, not the facts
+    assert facts_of(review_stamp(cycle())) == facts_stamp()
     before = facts_stamp()
     Actual.objects.filter(pk=Actual.objects.order_by("pk").first().pk).update(value=F("value") + 1)
-    assert facts_of(review_stamp(_cycle())) == facts_stamp() != before
+    assert facts_of(review_stamp(cycle())) == facts_stamp() != before
