@@ -498,7 +498,7 @@ class _Addresses:
 
 def _neighbour_changes(codes: np.ndarray, out: np.ndarray) -> None:
     """``out |= codes[1:] != codes[:-1]`` for an object array, comparing values only
-    where the neighbours are different objects.
+    where the neighbours are different objects and ``out`` is not already set.
 
     Columns of codes repeat a few objects (a code built once and repeated by position,
     a constant broadcast), and an object is equal to itself, so most neighbours are
@@ -510,8 +510,10 @@ def _neighbour_changes(codes: np.ndarray, out: np.ndarray) -> None:
         out |= codes[1:] != codes[:-1]
         return
     address = np.asarray(_Addresses(codes))
-    differ = np.flatnonzero(address[1:] != address[:-1])
-    out[differ] |= codes[differ + 1] != codes[differ]
+    differ = address[1:] != address[:-1]
+    differ &= ~out
+    differ = np.flatnonzero(differ)
+    out[differ] = codes[differ + 1] != codes[differ]
 
 
 def _run_starts(*columns: np.ndarray) -> np.ndarray | None:
