@@ -650,7 +650,9 @@ def project(plan: PlanInput) -> Projection:
         _codes(values["value_stream"], stream_rows) if len(values) else np.empty(0, dtype=object)
     )
 
-    streams = sorted(set(fam_vs) | set(st_vs) | {str(s) for s in plan.value_streams} - {""})
+    st_starts = _run_starts(st_vs)  # a run's codes are equal: its first one stands for it
+    st_codes = set(st_vs if st_starts is None else st_vs[st_starts])
+    streams = sorted(set(fam_vs) | st_codes | {str(s) for s in plan.value_streams} - {""})
     n_stream = len(streams)
     stream_vocab = np.array(streams, dtype=object)
     fam_stream = _lookup(stream_vocab, fam_vs)
@@ -700,7 +702,7 @@ def project(plan: PlanInput) -> Projection:
     # ---- stream and company inputs
     st_keep = keep[stream_rows]
     if st_keep.any():
-        s_idx = _lookup(stream_vocab, st_vs[st_keep])
+        s_idx = _lookup_runs(stream_vocab, st_vs[st_keep])
         rows = stream_rows[st_keep]
         flat = ((measure_code[rows] - n_fm) * n_stream + s_idx) * n_month + v_offset[rows]
         st_in = np.bincount(

@@ -83,13 +83,19 @@ def grouped_plan(build) -> PlanInput:
     value_stream, product_family = vs[rows].copy(), pf[rows].copy()
     value_stream[24:36] = "S9"  # a family under another stream: not read
     product_family[48:54] = None  # a missing family code: read as ""
+    # Stream rows grouped by stream, each cell given three times (they add up); S7 has no
+    # family.
+    st_vs = np.repeat(np.array(["S0", "S1", "S7"], object), 36)
+    st_measure = np.tile(
+        np.repeat(np.array(["available_hours", "non_productive_hours"], object), 6), 9
+    )
     values = pd.DataFrame(
         {
-            "value_stream": build(value_stream),
-            "product_family": build(product_family),
-            "month": np.tile(months, 80),
-            "measure": build(measure),
-            "value": np.arange(len(rows), dtype=float),
+            "value_stream": build(np.r_[value_stream, st_vs]),
+            "product_family": build(np.r_[product_family, np.full(len(st_vs), "", object)]),
+            "month": np.tile(months, 80 + 18),
+            "measure": build(np.r_[measure, st_measure]),
+            "value": np.r_[np.arange(len(rows), dtype=float), np.ones(len(st_vs))],
         }
     )
     return PlanInput(start=months[0], horizon=6, master=master, values=values)
@@ -103,3 +109,7 @@ def test_shared_and_fresh_code_objects_project_the_same_frames():
     assert demand["F00"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert demand["F02"].sum() == 0.0  # its demand rows name stream S9
     assert demand["F04"].sum() == 0.0  # its demand rows name no family
+    stream = shared.stream.set_index("value_stream")
+    assert stream.index.unique().tolist() == ["S0", "S1", "S7"]
+    assert stream.loc["S7", "available_hours"].tolist() == [3.0] * 6  # 3 rows a month
+    assert stream.loc["S0", "non_productive_hours"].tolist() == [3.0] * 6
