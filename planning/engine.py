@@ -318,9 +318,11 @@ def _lookup(vocab: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _lookup_runs(vocab: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """:func:`_lookup`, one probe per run of equal codes (:func:`_run_starts`): a long
-    column of a few codes (measures) mostly comes in runs."""
-    starts = _run_starts(codes)
+    """:func:`_lookup`, one probe per run of one code object (:func:`_object_runs`): a
+    long column of a few codes built once and repeated (measures, streams) mostly comes
+    in runs. Fresh objects per row (a database driver's) are probed row by row: comparing
+    their values to find runs costs more than the probes it saves."""
+    starts = _object_runs(codes)
     if starts is None:
         return _lookup(vocab, codes)
     return np.repeat(_lookup(vocab, codes[starts]), np.diff(np.append(starts, len(codes))))
@@ -516,6 +518,20 @@ def _neighbour_changes(codes: np.ndarray, out: np.ndarray) -> None:
     out[differ] = codes[differ + 1] != codes[differ]
 
 
+def _object_runs(codes: np.ndarray) -> np.ndarray | None:
+    """First row of each run of rows holding the very same object, or None when the runs
+    are not long enough to be worth it. Exact for any object: one object, one answer."""
+    n = len(codes)
+    if n < 64 or codes.dtype != object:
+        return None
+    address = np.asarray(_Addresses(codes))
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(address[1:], address[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return starts if 4 * len(starts) <= n else None
+
+
 def _run_starts(*columns: np.ndarray) -> np.ndarray | None:
     """First row of each run of rows with equal codes in every column (as stored), or
     None when the rows do not come in runs long enough to be worth it (or cannot be
@@ -650,7 +666,7 @@ def project(plan: PlanInput) -> Projection:
         _codes(values["value_stream"], stream_rows) if len(values) else np.empty(0, dtype=object)
     )
 
-    st_starts = _run_starts(st_vs)  # a run's codes are equal: its first one stands for it
+    st_starts = _object_runs(st_vs)  # a run is one object: its first row stands for it
     st_codes = set(st_vs if st_starts is None else st_vs[st_starts])
     streams = sorted(set(fam_vs) | st_codes | {str(s) for s in plan.value_streams} - {""})
     n_stream = len(streams)

@@ -1,5 +1,6 @@
-"""Rows grouped in runs are looked up once per run: the runs are found by the codes'
-identity first and their values only where neighbours are different objects, so a
+"""Rows grouped in runs are looked up once per run. Family runs are found by the codes'
+identity first and their values only where neighbours are different objects; measure
+and stream runs by identity alone (a fresh ``str`` per row is looked up row by row). A
 column of shared code objects (as the selectors build it) and one of a fresh ``str``
 per row (as a database driver gives it) read the same, and so does the row-by-row
 lookup the runs replace."""
@@ -15,6 +16,7 @@ from planning.engine import (
     PlanInput,
     _lookup,
     _lookup_runs,
+    _object_runs,
     _run_starts,
     project,
 )
@@ -33,7 +35,7 @@ def test_fresh_str_objects_are_distinct_but_equal():
 
 @pytest.mark.parametrize("build", [lambda c: c, fresh], ids=["shared", "fresh"])
 def test_run_starts_compare_values_where_the_objects_differ(build):
-    codes = np.array(["A"] * 30 + ["B"] * 30 + ["A"] * 40, dtype=object)
+    codes = np.array(["AX"] * 30 + ["BX"] * 30 + ["AX"] * 40, dtype=object)
     other = np.array(["S1"] * 45 + ["S2"] * 55, dtype=object)
     starts = _run_starts(build(codes), build(other))
     assert starts.tolist() == [0, 30, 45, 60]
@@ -42,7 +44,7 @@ def test_run_starts_compare_values_where_the_objects_differ(build):
 def test_run_starts_give_up_on_short_runs_and_on_pd_na():
     alternating = np.array(["A", "B"] * 50, dtype=object)
     assert _run_starts(alternating) is None
-    with_na = np.array(["A"] * 50 + [pd.NA] * 50, dtype=object)
+    with_na = np.array(["AX"] * 50 + [pd.NA] * 50, dtype=object)
     assert _run_starts(fresh(with_na)) is None
 
 
@@ -51,6 +53,14 @@ def test_a_run_of_one_nan_object_is_one_run_of_distinct_nans_many():
     assert _run_starts(one_nan).tolist() == [0, 50]
     nans = np.array(["A"] * 50 + [float("nan") for _ in range(50)], dtype=object)
     assert _run_starts(nans) is None  # 51 runs in 100 rows: not worth it
+
+
+def test_object_runs_are_runs_of_one_object():
+    codes = np.array(["AX"] * 30 + ["BX"] * 30 + ["AX"] * 40, dtype=object)
+    assert _object_runs(codes).tolist() == [0, 30, 60]
+    assert _object_runs(fresh(codes)) is None  # 100 objects: no runs
+    assert _object_runs(codes[:60]).tolist() == [0, 30]
+    assert _object_runs(codes[:63]) is None  # too short to be worth it
 
 
 def test_lookup_runs_is_the_row_by_row_lookup():
