@@ -59,7 +59,7 @@ def test_object_runs_are_runs_of_one_object():
     codes = np.array(["AX"] * 30 + ["BX"] * 30 + ["AX"] * 40, dtype=object)
     assert _object_runs(codes).tolist() == [0, 30, 60]
     assert _object_runs(fresh(codes)) is None  # 100 objects: no runs
-    assert _object_runs(codes[:60]).tolist() == [0, 30]
+    assert _object_runs(codes[:64]).tolist() == [0, 30, 60]
     assert _object_runs(codes[:63]) is None  # too short to be worth it
 
 
