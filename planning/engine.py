@@ -69,6 +69,7 @@ except ImportError:  # pragma: no cover - every column is then converted as befo
         return False
 
 
+from planning.frames import block_frame, repeated_codes
 from planning.measures import (
     COMPANY_INPUT_MEASURES,
     COMPANY_OUTPUT_MEASURES,
@@ -316,17 +317,46 @@ def _lookup(vocab: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return table.lookup(np.asarray(codes, dtype=object))
 
 
+def _lookup_runs(vocab: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """:func:`_lookup`, one probe per run of one code object (:func:`_object_runs`): a
+    long column of a few codes built once and repeated (measures, streams) mostly comes
+    in runs. Fresh objects per row (a database driver's) are probed row by row: comparing
+    their values to find runs costs more than the probes it saves."""
+    starts = _object_runs(codes)
+    if starts is None:
+        return _lookup(vocab, codes)
+    return np.repeat(_lookup(vocab, codes[starts]), np.diff(np.append(starts, len(codes))))
+
+
 def _frame(columns: dict[str, object]) -> pd.DataFrame:
     """A frame over freshly built arrays, without copying them (each array is used once)."""
     return pd.DataFrame(columns, copy=False)
 
 
-def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den with NaN where den is 0 (undefined, never inf)."""
+def _safe_div(num: np.ndarray, den: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """num / den with NaN where den is 0 (undefined, never inf); into ``out`` when given."""
     num, den = np.broadcast_arrays(np.asarray(num, float), np.asarray(den, float))
-    out = np.full(num.shape, np.nan)
+    if out is None:
+        out = np.full(num.shape, np.nan)
+    else:
+        out.fill(np.nan)
     np.divide(num, den, out=out, where=den != 0)
     return out
+
+
+def _grids_frame(
+    columns: tuple[str, ...], grids: dict[str, np.ndarray], others: dict[str, object]
+) -> pd.DataFrame:
+    """:func:`block_frame` of float64 grids (raveled, copied into one block, small frames)
+    and ``others``. A grid of another dtype stays a column of its own, as
+    ``pd.DataFrame(dict)`` kept it: ``np.bincount`` over no rows gives int64 zeros (the
+    sustaining cost of a plan without one)."""
+    floats = [grids[c] for c in columns if c in grids and grids[c].dtype == np.float64]
+    others = others | {c: g.ravel() for c, g in grids.items() if g.dtype != np.float64}
+    block = np.empty((len(floats), next(iter(grids.values())).size))
+    for row, grid in zip(block, floats, strict=True):
+        row[:] = grid.ravel()
+    return block_frame(columns, block, others)
 
 
 def _month_column(ordinals: np.ndarray) -> pd.arrays.PeriodArray:
@@ -453,21 +483,71 @@ def _family_rows(
     return idx
 
 
-def _run_starts(vs: np.ndarray, pf: np.ndarray) -> np.ndarray | None:
-    """First row of each run of rows with equal (stream, family) codes as stored, or None
-    when the rows do not come in runs long enough to be worth it (or cannot be compared).
+class _Addresses:
+    """An object array's element pointers as intp, through the array interface: a view
+    of the same memory (nothing copied, no object touched), kept alive by ``owner``."""
+
+    def __init__(self, owner: np.ndarray) -> None:
+        self.owner = owner
+        self.__array_interface__ = {
+            "data": (owner.__array_interface__["data"][0], True),
+            "typestr": np.dtype(np.intp).str,
+            "shape": owner.shape,
+            "strides": owner.strides,
+            "version": 3,
+        }
+
+
+def _neighbour_changes(codes: np.ndarray, out: np.ndarray) -> None:
+    """``out |= codes[1:] != codes[:-1]`` for an object array, comparing values only
+    where the neighbours are different objects and ``out`` is not already set.
+
+    Columns of codes repeat a few objects (a code built once and repeated by position,
+    a constant broadcast), and an object is equal to itself, so most neighbours are
+    settled by their addresses, ~30x cheaper than a rich comparison. The one value it
+    reads differently is an object unequal to itself (NaN): never a ``str``, and the
+    callers read runs of anything but a ``str`` row by row anyway.
+    """
+    if codes.dtype != object:  # pragma: no cover - the callers pass object arrays
+        out |= codes[1:] != codes[:-1]
+        return
+    address = np.asarray(_Addresses(codes))
+    differ = address[1:] != address[:-1]
+    differ &= ~out
+    differ = np.flatnonzero(differ)
+    out[differ] = codes[differ + 1] != codes[differ]
+
+
+def _object_runs(codes: np.ndarray) -> np.ndarray | None:
+    """First row of each run of rows holding the very same object, or None when the runs
+    are not long enough to be worth it. Exact for any object: one object, one answer."""
+    n = len(codes)
+    if n < 64 or codes.dtype != object:
+        return None
+    address = np.asarray(_Addresses(codes))
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(address[1:], address[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return starts if 4 * len(starts) <= n else None
+
+
+def _run_starts(*columns: np.ndarray) -> np.ndarray | None:
+    """First row of each run of rows with equal codes in every column (as stored), or
+    None when the rows do not come in runs long enough to be worth it (or cannot be
+    compared).
 
     Plans come grouped by family (the database's order, a file's), so one look-up per
     run replaces one per row: comparing neighbours is cheaper than hashing each code.
     """
-    n = len(pf)
+    n = len(columns[0])
     if n < 64:
         return None
-    change = np.empty(n, dtype=bool)
+    change = np.zeros(n, dtype=bool)
     change[0] = True
     try:
-        np.not_equal(pf[1:], pf[:-1], out=change[1:])
-        change[1:] |= vs[1:] != vs[:-1]
+        for codes in columns:
+            _neighbour_changes(codes, change[1:])
     except TypeError:  # a code whose comparison has no truth value (pd.NA)
         return None
     starts = np.flatnonzero(change)
@@ -487,7 +567,7 @@ def _family_indexer(fam_vs: np.ndarray, fam_pf: np.ndarray, values: pd.DataFrame
             pd.MultiIndex.from_arrays([_codes(vs_col), _codes(pf_col)])
         )
     vs_raw, pf_raw = vs_col.to_numpy(dtype=object), pf_col.to_numpy(dtype=object)
-    starts = _run_starts(vs_raw, pf_raw)
+    starts = _run_starts(pf_raw, vs_raw)
     if starts is None:
         return _family_rows(fam_vs, fam_pf, vs_col, pf_col)
     rep_vs, rep_pf = vs_raw[starts], pf_raw[starts]
@@ -576,7 +656,7 @@ def project(plan: PlanInput) -> Projection:
         v_offset = np.empty(0, dtype=np.int64)
         v_value = np.empty(0)
         keep = np.empty(0, dtype=bool)
-    measure_code = _lookup(
+    measure_code = _lookup_runs(
         np.array(FAMILY_INPUT_MEASURES + STREAM_INPUT_MEASURES + COMPANY_INPUT_MEASURES, object),
         v_measure,
     )
@@ -586,16 +666,20 @@ def project(plan: PlanInput) -> Projection:
         _codes(values["value_stream"], stream_rows) if len(values) else np.empty(0, dtype=object)
     )
 
-    streams = sorted(set(fam_vs) | set(st_vs) | {str(s) for s in plan.value_streams} - {""})
+    st_starts = _object_runs(st_vs)  # a run is one object: its first row stands for it
+    st_codes = set(st_vs if st_starts is None else st_vs[st_starts])
+    streams = sorted(set(fam_vs) | st_codes | {str(s) for s in plan.value_streams} - {""})
     n_stream = len(streams)
     stream_vocab = np.array(streams, dtype=object)
     fam_stream = _lookup(stream_vocab, fam_vs)
 
     # ---- family inputs -> (measure, family, month) array
-    demand = np.zeros((n_fam, n_month))
-    production = np.zeros((n_fam, n_month))
-    actual = np.full((n_fam, n_month), np.nan)
-    baseline = np.full((n_fam, n_month), np.nan)
+    # The family frame's float columns, one (family, month) grid each, written in place.
+    fam_block = np.empty((len(FAMILY_COLUMNS) - 3, n_fam * n_month))
+    grids = fam_block.reshape(len(fam_block), n_fam, n_month)
+    fam_cols = dict(zip(FAMILY_COLUMNS[3:], grids, strict=True))
+    demand, production = fam_cols["demand"], fam_cols["production"]
+    actual, baseline = fam_cols["actual_sales"], fam_cols["statistical_baseline"]
     opening = np.zeros(n_fam)
     fam_rows = keep & (measure_code >= 0) & (measure_code < n_fm)
     if n_fam and fam_rows.any():
@@ -612,23 +696,29 @@ def project(plan: PlanInput) -> Projection:
         flat[~ok] = size
         fam_in = np.bincount(flat, weights=v_value, minlength=size + 1)[:size]
         fam_in = fam_in.reshape(n_fm, n_fam, n_month)
-        demand, production = fam_in[0], fam_in[1]
+        demand[:], production[:] = fam_in[0], fam_in[1]
         opening = fam_in[i_opening][:, 0]
 
         # Actual sales and the baseline stay NaN where nothing was stored.
-        def known(measure: str) -> np.ndarray:
+        def known(measure: str, into: np.ndarray) -> None:
             i = FAMILY_INPUT_MEASURES.index(measure)
             seen = np.zeros(n_fam * n_month, dtype=bool)
             seen[flat[ok & (measure_code == i)] - i * n_fam * n_month] = True
-            return np.where(seen.reshape(n_fam, n_month), fam_in[i], np.nan)
+            into.fill(np.nan)
+            np.copyto(into, fam_in[i], where=seen.reshape(n_fam, n_month))
 
-        actual = known("actual_sales")
-        baseline = known("statistical_baseline")
+        known("actual_sales", actual)
+        known("statistical_baseline", baseline)
+    else:
+        demand.fill(0.0)
+        production.fill(0.0)
+        actual.fill(np.nan)
+        baseline.fill(np.nan)
 
     # ---- stream and company inputs
     st_keep = keep[stream_rows]
     if st_keep.any():
-        s_idx = _lookup(stream_vocab, st_vs[st_keep])
+        s_idx = _lookup_runs(stream_vocab, st_vs[st_keep])
         rows = stream_rows[st_keep]
         flat = ((measure_code[rows] - n_fm) * n_stream + s_idx) * n_month + v_offset[rows]
         st_in = np.bincount(
@@ -646,14 +736,17 @@ def project(plan: PlanInput) -> Projection:
     steps[:, 0] = opening
     steps[:, 1::2] = production
     steps[:, 2::2] = -demand
-    ending = np.cumsum(steps, axis=1, out=steps)[:, 2::2]
+    ending = fam_cols["ending_inventory"]
+    ending[:] = np.cumsum(steps, axis=1, out=steps)[:, 2::2]
     months = _month_column(start.ordinal + np.arange(n_month))
     days = np.asarray(months.days_in_month, dtype=float)
     # Daily demand of the next month; the last horizon month uses its own.
     rate = np.empty_like(demand)
     np.divide(demand[:, 1:], days[1:], out=rate[:, :-1])
     np.divide(demand[:, -1], days[-1], out=rate[:, -1])
-    dos = _safe_div(ending, rate)
+    _safe_div(ending, rate, out=fam_cols["days_of_supply"])
+    fam_cols["opening_inventory"][:] = opening[:, None]
+    fam_cols["dos_min"][:], fam_cols["dos_max"][:] = m["dos_min"], m["dos_max"]
 
     scratch = np.empty_like(demand)
 
@@ -690,47 +783,43 @@ def project(plan: PlanInput) -> Projection:
 
     # ---- frames
     ordinals = months.asi8
-    family = _frame(
+    family = block_frame(
+        FAMILY_COLUMNS,
+        fam_block,
         {
-            "value_stream": _str_index(fam_vs).repeat(n_month),
-            "product_family": _str_index(fam_pf).repeat(n_month),
+            "value_stream": repeated_codes(fam_vs, n_month),
+            "product_family": repeated_codes(fam_pf, n_month),
             "month": _month_column(np.tile(ordinals, n_fam)),
-            "demand": demand.ravel(),
-            "production": production.ravel(),
-            "actual_sales": actual.ravel(),
-            "statistical_baseline": baseline.ravel(),
-            "opening_inventory": np.repeat(opening, n_month),
-            "ending_inventory": ending.ravel(),
-            "days_of_supply": dos.ravel(),
-            "dos_min": np.repeat(m["dos_min"][:, 0], n_month),
-            "dos_max": np.repeat(m["dos_max"][:, 0], n_month),
-        }
+        },
     )
-    stream = _frame(
+    stream = _grids_frame(
+        STREAM_COLUMNS,
         {
-            "value_stream": _str_index(streams).repeat(n_month),
+            "demand": st_demand,
+            "production": st_prod,
+            "available_hours": avail,
+            "non_productive_hours": nonprod,
+            "conversion_cost": conversion,
+            "required_hours": required,
+            "development_hours": development,
+            "utilization": utilization,
+            "productive_share": utilization,  # copied: a column of its own
+            "non_productive_share": nonprod_share,
+            "available_share": avail_share,
+            "revenue": revenue,
+            "material_cost": material,
+            "value_stream_profit": profit,
+            "return_on_sales": ros,
+            "inventory_value": inv_value,
+        },
+        {
+            "value_stream": repeated_codes(streams, n_month),
             "month": _month_column(np.tile(ordinals, n_stream)),
-            "demand": st_demand.ravel(),
-            "production": st_prod.ravel(),
-            "available_hours": avail.ravel(),
-            "non_productive_hours": nonprod.ravel(),
-            "conversion_cost": conversion.ravel(),
-            "required_hours": required.ravel(),
-            "development_hours": development.ravel(),
-            "utilization": utilization.ravel(),
-            "productive_share": utilization.ravel().copy(),
-            "non_productive_share": nonprod_share.ravel(),
-            "available_share": avail_share.ravel(),
-            "revenue": revenue.ravel(),
-            "material_cost": material.ravel(),
-            "value_stream_profit": profit.ravel(),
-            "return_on_sales": ros.ravel(),
-            "inventory_value": inv_value.ravel(),
-        }
+        },
     )
-    company = _frame(
+    company = _grids_frame(
+        COMPANY_COLUMNS,
         {
-            "month": _month_column(ordinals),
             "sustaining_cost": sustaining,
             "revenue": co_revenue,
             "material_cost": co_material,
@@ -740,7 +829,8 @@ def project(plan: PlanInput) -> Projection:
             "inventory_value": co_inv,
             "opening_inventory_value": np.full(n_month, inv_0),
             "cash_flow": cash_flow,
-        }
+        },
+        {"month": _month_column(ordinals)},
     )
     return Projection(family=family, stream=stream, company=company)
 
