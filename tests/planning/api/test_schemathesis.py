@@ -113,12 +113,21 @@ def test_api_matches_its_schema(case, admin_token):
     case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=CHECKS)
 
 
+# The CLI's four phases, one test each: the same checks, operations, examples and seed
+# as one run of all four, but each phase starts from the fixtures' data, and xdist can
+# run them side by side (together they were the suite's longest test, ~4 minutes, most
+# of it the coverage phase).
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("phase", PHASES)
 def test_schemathesis_cli_with_all_checks_finds_nothing(
-    live_server, plan, frozen_cycle, admin_user, tmp_path
+    live_server, plan, frozen_cycle, admin_user, tmp_path, phase
 ):
     """``schemathesis run --checks all`` against the served schema of a live server, as
-    a client would run it: every check, every operation (a few examples each)."""
+    a client would run it: every check, every operation (a few examples each), one
+    phase at a time."""
     import subprocess
     import sys
     from pathlib import Path
@@ -147,6 +156,8 @@ def test_schemathesis_cli_with_all_checks_finds_nothing(
             "all",
             "--request-timeout",
             "30",
+            "--phases",
+            phase,
         ],
         capture_output=True,
         text=True,
