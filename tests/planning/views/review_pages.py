@@ -23,6 +23,7 @@ from django.test import Client
 from django.utils import timezone
 
 from planning.models import PlanningCycle, PlanValue
+from planning.selectors.plans import projections_forget
 from tests.dashboard_data import build_company
 from tests.factories import MembershipFactory, UserFactory
 
@@ -56,6 +57,21 @@ def page_html(response) -> str:
     """The page as compared: the CSRF token (masked afresh per render) and the board
     pack's "printed" minute set aside."""
     return _PRINTED.sub("printed (", _CSRF.sub("CSRF", response.content.decode()))
+
+
+def pages_html(
+    readers: dict[str, Client], pages, *, cold: bool = False
+) -> dict[tuple[str, str], str]:
+    """Each ``(reader, url)`` page's HTML as compared (:func:`page_html`); ``cold``: each
+    computed from nothing (no part kept from another page or an earlier render)."""
+    out = {}
+    for who, url in pages:
+        if cold:
+            projections_forget()
+        response = readers[who].get(url)
+        assert response.status_code == 200, (who, url)
+        out[(who, url)] = page_html(response)
+    return out
 
 
 def cycle() -> PlanningCycle:

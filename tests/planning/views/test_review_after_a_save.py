@@ -17,7 +17,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from planning.models import CycleFamily
-from planning.selectors.plans import projections_forget
 from tests.clock import pin_day
 from tests.planning.views.review_pages import (
     MONTH,
@@ -25,7 +24,7 @@ from tests.planning.views.review_pages import (
     company_readers,
     cycle,
     each_from_here,
-    page_html,
+    pages_html,
 )
 
 pytestmark = pytest.mark.django_db
@@ -53,21 +52,9 @@ PAGES = (
 )
 
 
-def _pages(readers, *, cold: bool = False) -> dict[tuple[str, str], str]:
-    """Every page's HTML; ``cold``: each computed from nothing (no part of another)."""
-    out = {}
-    for who, url in PAGES:
-        if cold:
-            projections_forget()
-        response = readers[who].get(url)
-        assert response.status_code == 200, (who, url)
-        out[(who, url)] = page_html(response)
-    return out
-
-
 def _assert_reused_equals_cold(readers, case: str) -> dict:
-    reused = _pages(readers)
-    cold = _pages(readers, cold=True)
+    reused = pages_html(readers, PAGES)
+    cold = pages_html(readers, PAGES, cold=True)
     for page, html in cold.items():
         assert reused[page] == html, (case, page)
     return cold
@@ -138,8 +125,8 @@ def test_pages_after_a_write_are_what_a_cold_computation_shows(readers):
 def test_one_closed_month_block_serves_the_company_and_a_stream_reader(readers):
     """The block's HTML is kept with the block, per what the page shows of it: the
     planner's review leaves the company's block out, the executive's shows it."""
-    first = _pages(readers)
-    again = _pages(readers)  # every part reused, in another order of readers
+    first = pages_html(readers, PAGES)
+    again = pages_html(readers, PAGES)  # every part reused, in another order of readers
     assert again == first
     executive, planner = first[("executive", "/review/")], first[("planner", "/review/")]
     assert executive.count('id="closed-month"') == planner.count('id="closed-month"') == 1

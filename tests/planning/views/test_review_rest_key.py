@@ -34,7 +34,7 @@ from tests.planning.views.review_pages import (
     bump,
     company_readers,
     cycle,
-    page_html,
+    pages_html,
 )
 
 pytestmark = pytest.mark.django_db
@@ -64,37 +64,16 @@ PAGES = (
 )
 
 
-def _pages(readers) -> dict[tuple[str, str], str]:
-    out = {}
-    for who, url in PAGES:
-        response = readers[who].get(url)
-        assert response.status_code == 200, (who, url)
-        out[(who, url)] = page_html(response)
-    return out
-
-
-def _old_pages(readers, monkeypatch) -> dict[tuple[str, str], str]:
+def _old_pages(readers, monkeypatch, pages=PAGES) -> dict[tuple[str, str], str]:
     """Every page by the old path: no stamp given to the page's computation (each
     read and each key as before), each page computed from nothing."""
     review, stream = dashboards._review_page, dashboards._stream_dashboard
     with monkeypatch.context() as patch:
         patch.setattr(dashboards, "_review_page", lambda **kw: review(**{**kw, "stamp": None}))
         patch.setattr(dashboards, "_stream_dashboard", lambda **kw: stream(**{**kw, "stamp": None}))
-        out = {}
-        for page in PAGES:
-            projections_forget()
-            out.update(_pages_of(readers, [page]))
+        out = pages_html(readers, pages, cold=True)
     projections_forget()
     return out
-
-
-def _pages_of(readers, pages) -> dict:
-    saved = globals()["PAGES"]
-    try:
-        globals()["PAGES"] = tuple(pages)
-        return _pages(readers)
-    finally:
-        globals()["PAGES"] = saved
 
 
 def _decision() -> None:
@@ -145,13 +124,13 @@ WRITES = {
 
 
 def test_pages_equal_the_old_path_with_every_part_kept(readers, monkeypatch):
-    _pages(readers)  # every part kept
-    assert _pages(readers) == _old_pages(readers, monkeypatch)
+    pages_html(readers, PAGES)  # every part kept
+    assert pages_html(readers, PAGES) == _old_pages(readers, monkeypatch)
 
 
 @pytest.mark.parametrize("write", list(WRITES))
 def test_pages_equal_the_old_path_after_a_write(readers, monkeypatch, write):
-    _pages(readers)  # every part kept, under the stamp of before the write
+    pages_html(readers, PAGES)  # every part kept, under the stamp of before the write
     before_stamp = review_stamp(cycle())
     WRITES[write]()
     after_stamp = review_stamp(cycle())
@@ -162,7 +141,7 @@ def test_pages_equal_the_old_path_after_a_write(readers, monkeypatch, write):
         assert plan_of(after_stamp) != plan_of(before_stamp)
     else:
         assert rest_of(after_stamp) != rest_of(before_stamp)
-    reused = _pages(readers)
+    reused = pages_html(readers, PAGES)
     assert reused == _old_pages(readers, monkeypatch)
 
 
@@ -197,20 +176,11 @@ def test_a_plan_save_reads_the_plan_again_and_nothing_else(readers, monkeypatch)
     monkeypatch.setattr(plans, "cycle_master_frame", counted("master", master))
     monkeypatch.setattr(plans, "_project", counted("project", project))
     page = ("executive", "/review/")
-    first = _pages_of(readers, [page])
+    first = pages_html(readers, [page])
     assert calls["inputs"] == 1 and calls["master"] >= 1 and calls["project"] >= 1
     calls.update(inputs=0, master=0, project=0)
     WRITES["plan save"]()
-    after = _pages_of(readers, [page])
+    after = pages_html(readers, [page])
     assert after != first
     assert calls == {"inputs": 0, "master": 0, "project": 1}
-    assert after == _old_pages_of(readers, monkeypatch, [page])
-
-
-def _old_pages_of(readers, monkeypatch, pages) -> dict:
-    saved = globals()["PAGES"]
-    try:
-        globals()["PAGES"] = tuple(pages)
-        return _old_pages(readers, monkeypatch)
-    finally:
-        globals()["PAGES"] = saved
+    assert after == _old_pages(readers, monkeypatch, [page])
